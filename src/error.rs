@@ -1,0 +1,138 @@
+//! The one error type of the crate.
+//!
+//! Every fallible call returns [`Error`]. Decoding problems (the bytes are not
+//! a well-formed encoding at all) are grouped under [`Error::Decode`] with a
+//! [`DecodeError`] saying what was wrong, apart from protocol failures (the
+//! bytes parse, but authentication, a signature or a limit says no), so that a
+//! messenger can tell garbage from an attack from a message it has already
+//! seen.
+//!
+//! A call that returns an error has changed nothing: sessions, key stores and
+//! buffers handed in as `&mut` are exactly as they were (output buffers may
+//! hold zeros).
+
+use core::fmt;
+
+/// Everything that can go wrong in chatcrypt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// The bytes are not a well-formed encoding; see the [`DecodeError`].
+    Decode(DecodeError),
+    /// The prekey bundle's signature over its signed prekey does not verify
+    /// under the bundle's identity key.
+    BadSignature,
+    /// A Diffie-Hellman output was all zeros: the peer's public key has low
+    /// order, so the exchange would not be contributory.
+    NonContributory,
+    /// The prekey named by a message is not the one handed to
+    /// [`Session::accept`](crate::Session::accept), or a one-time prekey is
+    /// missing or superfluous. `id` is the id the message names.
+    UnknownPreKey {
+        /// The prekey id the message asked for.
+        id: u32,
+    },
+    /// The message was sent by, or for, another identity than the one the
+    /// session or call expects.
+    WrongIdentity,
+    /// A prekey message belongs to another handshake than the one this session
+    /// was created from (start a new session with [`Session::accept`](crate::Session::accept)).
+    HandshakeMismatch,
+    /// Authenticated decryption failed: the message was forged, tampered with,
+    /// or encrypted under keys this session does not have.
+    Auth,
+    /// The message key for this position was already used or discarded: the
+    /// message is a replay (or so old that its key was evicted). The message
+    /// was not authenticated; applications usually drop it silently.
+    Duplicate,
+    /// Decrypting would require skipping more message keys in one chain than
+    /// the limit allows. Nothing was derived or stored.
+    TooFarAhead {
+        /// The number of message keys the message would make us skip.
+        got: u32,
+        /// The limit, [`MAX_SKIP`](crate::MAX_SKIP).
+        max: u32,
+    },
+    /// A plaintext or message is larger than the format allows.
+    TooLarge {
+        /// The length that was given.
+        len: usize,
+        /// The largest length allowed.
+        max: usize,
+    },
+    /// The output buffer is too small; `needed` bytes would have been enough.
+    BufferTooSmall {
+        /// The buffer length required.
+        needed: usize,
+    },
+    /// The sending chain has used up its 2^32 message numbers.
+    CounterExhausted,
+}
+
+/// What is wrong with bytes that failed to decode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum DecodeError {
+    /// The input ended before the encoding did.
+    Truncated,
+    /// Bytes remain after the end of the encoding.
+    TrailingBytes,
+    /// The version byte names a version this library does not speak.
+    UnsupportedVersion(u8),
+    /// The type or format tag byte is not one this decoder accepts.
+    UnexpectedType(u8),
+    /// Reserved flag bits are set.
+    InvalidFlags(u8),
+    /// A public key is not a valid, canonical encoding (or is of low order).
+    InvalidPublicKey,
+    /// A length, count or other field violates an invariant of the format.
+    InvalidValue,
+}
+
+impl From<DecodeError> for Error {
+    fn from(e: DecodeError) -> Self {
+        Error::Decode(e)
+    }
+}
+
+impl fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DecodeError::Truncated => f.write_str("input is truncated"),
+            DecodeError::TrailingBytes => f.write_str("unexpected bytes after the end of the encoding"),
+            DecodeError::UnsupportedVersion(v) => write!(f, "unsupported version {v}"),
+            DecodeError::UnexpectedType(t) => write!(f, "unexpected type or format tag 0x{t:02x}"),
+            DecodeError::InvalidFlags(b) => write!(f, "reserved flag bits set in 0x{b:02x}"),
+            DecodeError::InvalidPublicKey => f.write_str("invalid public key encoding"),
+            DecodeError::InvalidValue => f.write_str("a field violates the format's invariants"),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Decode(e) => write!(f, "malformed input: {e}"),
+            Error::BadSignature => f.write_str("signed prekey signature does not verify"),
+            Error::NonContributory => f.write_str("non-contributory Diffie-Hellman (low-order public key)"),
+            Error::UnknownPreKey { id } => write!(f, "prekey {id} is unknown or does not match"),
+            Error::WrongIdentity => f.write_str("message is bound to another identity"),
+            Error::HandshakeMismatch => {
+                f.write_str("prekey message belongs to another handshake than this session's")
+            }
+            Error::Auth => f.write_str("message authentication failed"),
+            Error::Duplicate => f.write_str("duplicate message: its key was already used"),
+            Error::TooFarAhead { got, max } => {
+                write!(f, "message is too far ahead: {got} skipped keys, at most {max}")
+            }
+            Error::TooLarge { len, max } => write!(f, "{len} bytes is too large, at most {max}"),
+            Error::BufferTooSmall { needed } => {
+                write!(f, "output buffer too small, {needed} bytes needed")
+            }
+            Error::CounterExhausted => f.write_str("sending chain message counter exhausted"),
+        }
+    }
+}
+
+impl core::error::Error for Error {}
+impl core::error::Error for DecodeError {}

@@ -1,0 +1,114 @@
+//! The symmetric keys of the Double Ratchet, one type per role.
+//!
+//! * [`RootKey`]: advanced by every Diffie-Hellman ratchet step
+//!   (`KDF_RK`), it yields the next root key and a new chain key.
+//! * [`ChainKey`]: advanced once per message (`KDF_CK`), it yields one
+//!   [`MessageKey`] per step.
+//! * [`MessageKey`]: used for exactly one message; expanded into the
+//!   AES-256-GCM key and nonce of that message.
+//!
+//! All three are 32 bytes, zeroized on drop, and neither `Clone` nor `Debug`
+//! can leak them (the `Debug` output never shows key bytes).
+
+use core::fmt;
+
+use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
+
+use crate::{
+    error::Error,
+    primitives::{hkdf, hkdf_expand, kdf_ck},
+};
+
+/// HKDF info for `KDF_RK`.
+pub(crate) const LABEL_ROOT: &[u8] = b"chatcrypt v1 root";
+/// HKDF info for the expansion of a message key.
+pub(crate) const LABEL_MESSAGE_KEYS: &[u8] = b"chatcrypt v1 message keys";
+
+macro_rules! secret_key {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Zeroize, ZeroizeOnDrop)]
+        pub(crate) struct $name([u8; 32]);
+
+        impl $name {
+            pub(crate) fn from_bytes(bytes: [u8; 32]) -> Self {
+                Self(bytes)
+            }
+
+            pub(crate) fn as_bytes(&self) -> &[u8; 32] {
+                &self.0
+            }
+        }
+
+        impl fmt::Debug for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(concat!(stringify!($name), "(<secret>)"))
+            }
+        }
+    };
+}
+
+secret_key!(
+    /// The root key `RK` of a session.
+    RootKey
+);
+secret_key!(
+    /// A sending or receiving chain key `CK`.
+    ChainKey
+);
+secret_key!(
+    /// A message key `MK`: encrypts exactly one message.
+    MessageKey
+);
+
+impl RootKey {
+    /// `KDF_RK(rk, dh_out)`: HKDF-SHA256 with salt = `rk`, ikm = `dh_out`,
+    /// info = `"chatcrypt v1 root"`, 64 bytes: the new root key, then the new
+    /// chain key.
+    pub(crate) fn ratchet(&self, dh_out: &[u8; 32]) -> (RootKey, ChainKey) {
+        let mut okm = Zeroizing::new([0u8; 64]);
+        // 64 bytes is far below HKDF's limit of 255 * 32.
+        let _ = hkdf(&self.0, dh_out, LABEL_ROOT, &mut okm[..]);
+        let mut rk = [0u8; 32];
+        let mut ck = [0u8; 32];
+        rk.copy_from_slice(&okm[..32]);
+        ck.copy_from_slice(&okm[32..]);
+        (RootKey(rk), ChainKey(ck))
+    }
+}
+
+impl ChainKey {
+    /// `KDF_CK`: returns the message key `HMAC(ck, 0x01)` and replaces the
+    /// chain key by `HMAC(ck, 0x02)`.
+    pub(crate) fn step(&mut self) -> MessageKey {
+        let (mk, next) = kdf_ck(&self.0);
+        self.0 = next;
+        MessageKey(mk)
+    }
+
+    /// The chain key after this one, leaving `self` untouched.
+    pub(crate) fn peek(&self) -> (MessageKey, ChainKey) {
+        let (mk, next) = kdf_ck(&self.0);
+        (MessageKey(mk), ChainKey(next))
+    }
+}
+
+/// The AES-256-GCM key and nonce of one message.
+#[derive(Zeroize, ZeroizeOnDrop)]
+pub(crate) struct MessageSecrets {
+    pub(crate) key: [u8; 32],
+    pub(crate) nonce: [u8; 12],
+}
+
+impl MessageKey {
+    /// HKDF-SHA256-Expand(PRK = mk, info = `"chatcrypt v1 message keys"`, 44):
+    /// the AES-256 key (32 bytes) then the GCM nonce (12 bytes).
+    pub(crate) fn expand(&self) -> Result<MessageSecrets, Error> {
+        let mut okm = Zeroizing::new([0u8; 44]);
+        hkdf_expand(&self.0, LABEL_MESSAGE_KEYS, &mut okm[..])?;
+        let mut s = MessageSecrets { key: [0u8; 32], nonce: [0u8; 12] };
+        s.key.copy_from_slice(&okm[..32]);
+        s.nonce.copy_from_slice(&okm[32..]);
+        Ok(s)
+    }
+}

@@ -1,0 +1,117 @@
+//! # chatcrypt
+//!
+//! End-to-end encrypted direct chats for messengers: an X3DH handshake and a
+//! Double Ratchet session, specified byte for byte in `SPEC.md`, checked
+//! against published test vectors, and free of I/O.
+//!
+//! * **Sans-IO.** The crate never touches sockets, files, clocks, threads or a
+//!   global RNG. Randomness comes in as a [`rand_core::CryptoRng`]; state goes
+//!   out as bytes you persist.
+//! * **Transactional.** Every call either succeeds or leaves the state exactly
+//!   as it was: a forged, replayed or garbled message changes nothing.
+//! * **Bounded.** At most [`MAX_SKIP`] message keys are skipped per chain jump
+//!   and at most [`MAX_SKIPPED_KEYS`] are stored per session.
+//! * **`no_std` + `alloc`**, `#![forbid(unsafe_code)]`.
+//!
+//! ## The flow
+//!
+//! 1. Each device creates an [`IdentityKeyPair`], a [`SignedPreKey`] and a
+//!    batch of [`OneTimePreKey`]s, and uploads their public parts.
+//! 2. Alice fetches Bob's [`PreKeyBundle`] and calls [`Session::initiate`].
+//!    Her messages are PreKeyMessages until Bob's first reply arrives.
+//! 3. Bob parses the first message as a [`PreKeyMessage`], looks up the
+//!    prekeys it names, and calls [`Session::accept`]; he then deletes the
+//!    one-time prekey.
+//! 4. Both sides use [`Session::encrypt`] and [`Session::decrypt`], and
+//!    persist the session after each call.
+//!
+//! ```
+//! use chatcrypt::{IdentityKeyPair, PreKeyBundle, PreKeyMessage, Session, SignedPreKey};
+//! use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
+//!
+//! let mut rng = ChaCha20Rng::from_seed([1; 32]); // use an OS RNG in production
+//! let bob = IdentityKeyPair::generate(&mut rng);
+//! let spk = SignedPreKey::generate(&bob, 1, &mut rng);
+//! let bundle = PreKeyBundle::from_bytes(
+//!     &PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), None).to_bytes(),
+//! )?;
+//!
+//! let alice = IdentityKeyPair::generate(&mut rng);
+//! let mut a = Session::initiate(&alice, &bundle, &mut rng)?;
+//! let m1 = a.encrypt(b"one")?;
+//! let m2 = a.encrypt(b"two")?;
+//!
+//! // m2 overtakes m1 on the network.
+//! let (mut b, p2) = Session::accept(&bob, &spk, None, &PreKeyMessage::from_bytes(&m2)?, &mut rng)?;
+//! assert_eq!(p2, b"two");
+//! assert_eq!(b.decrypt(&m1, &mut rng)?, b"one");
+//! assert_eq!(b.decrypt(&m1, &mut rng), Err(chatcrypt::Error::Duplicate));
+//! # Ok::<(), chatcrypt::Error>(())
+//! ```
+//!
+//! ## Feature flags
+//!
+//! * `std` (default): nothing but `std::error::Error` through `core`; the
+//!   crate builds and works identically without it.
+
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+mod codec;
+mod error;
+mod identity;
+mod keys;
+mod message;
+mod prekey;
+mod primitives;
+mod session;
+mod skipped;
+mod state;
+mod x3dh;
+
+pub use error::{DecodeError, Error};
+pub use identity::{IdentityKey, IdentityKeyPair};
+pub use message::{MessageType, PreKeyMessage, MAX_MESSAGE_LEN};
+pub use prekey::{
+    OneTimePreKey, OneTimePreKeyPublic, PreKeyBundle, SignedPreKey, SignedPreKeyPublic, BUNDLE_LEN,
+    BUNDLE_LEN_WITH_ONE_TIME,
+};
+pub use rand_core;
+pub use session::Session;
+pub use state::{
+    SEALED_OVERHEAD, SESSION_BYTES_PER_SKIPPED_KEY, SESSION_FIXED_LEN, STATE_VERSION, TAG_IDENTITY,
+    TAG_ONE_TIME_PREKEY, TAG_SEALED, TAG_SESSION, TAG_SIGNED_PREKEY,
+};
+pub use zeroize::Zeroizing;
+
+/// The protocol version byte that starts every wire message and bundle.
+pub const VERSION: u8 = 0x01;
+
+/// The most message keys one message may make a session skip in one chain
+/// (SPEC.md §9). A message further ahead is rejected with
+/// [`Error::TooFarAhead`] before any key is derived.
+///
+/// 1000 covers a long burst sent while the peer was offline; libsignal
+/// allows 25 000, at the cost of 25 000 HMAC steps per forged header.
+pub const MAX_SKIP: u32 = 1000;
+
+/// The most skipped message keys one session stores (SPEC.md §9); inserting
+/// more evicts the oldest. Twice [`MAX_SKIP`], so that one message that
+/// skips the full amount in both the old and the new chain loses nothing.
+/// 68 bytes each when encoded, so at most 136 000 bytes per session.
+pub const MAX_SKIPPED_KEYS: usize = 2000;
+
+/// How many earlier receiving ratchet keys a session remembers, to report a
+/// replay from an old chain as [`Error::Duplicate`] rather than
+/// [`Error::Auth`].
+pub const MAX_PREVIOUS_RATCHET_KEYS: usize = 8;
+
+/// The largest plaintext one message may carry: 1 MiB. Larger content
+/// (files, media) should be encrypted separately and its key sent in a
+/// message.
+pub const MAX_PLAINTEXT_LEN: usize = 1 << 20;

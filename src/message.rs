@@ -1,0 +1,225 @@
+//! Wire formats of the messages a session sends (SPEC.md §7).
+//!
+//! Every message starts with the version byte `0x01` and a type byte:
+//!
+//! * `0x02` **Message**: `version || type || ratchet key (32) || PN (u32 BE)
+//!   || N (u32 BE) || ciphertext || tag (16)`; the header is the first 42
+//!   bytes.
+//! * `0x01` **PreKeyMessage**, sent by an initiator until the first reply
+//!   arrives: `version || type || flags || identity key (32) || base key (32)
+//!   || signed prekey id (u32 BE) [|| one-time prekey id (u32 BE)] ||
+//!   ratchet key (32) || PN || N || ciphertext || tag`; flag bit 0 says
+//!   whether the one-time prekey id is present.
+//!
+//! Everything before the ciphertext is the *header bytes*; the AEAD's
+//! associated data is `AD || header bytes`, so every bit of a message is
+//! authenticated.
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::{
+    codec::Reader, error::DecodeError, identity::IdentityKey, primitives::TAG_LEN, Error, MAX_PLAINTEXT_LEN,
+    VERSION,
+};
+
+/// Type byte of a PreKeyMessage.
+pub(crate) const TYPE_PREKEY: u8 = 0x01;
+/// Type byte of a Message.
+pub(crate) const TYPE_MESSAGE: u8 = 0x02;
+/// Length of the ratchet header (`ratchet key || PN || N`).
+pub(crate) const RATCHET_HEADER_LEN: usize = 40;
+/// Longest PreKeyMessage header (with a one-time prekey id).
+pub(crate) const MAX_PREKEY_HEADER_LEN: usize = 3 + 32 + 32 + 4 + 4 + RATCHET_HEADER_LEN;
+/// The largest message any decoder accepts.
+pub const MAX_MESSAGE_LEN: usize = MAX_PREKEY_HEADER_LEN + MAX_PLAINTEXT_LEN + TAG_LEN;
+
+/// The two kinds of message on the wire.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MessageType {
+    /// A message that also carries the X3DH handshake; the first one from a
+    /// new peer goes to [`Session::accept`](crate::Session::accept).
+    PreKey,
+    /// An ordinary Double Ratchet message for an existing session.
+    Message,
+}
+
+impl MessageType {
+    /// Reads the version and type bytes of a message, without parsing the rest.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] if the bytes are too short, or the version or type is unknown.
+    pub fn of(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::new(bytes);
+        let version = r.u8()?;
+        if version != VERSION {
+            return Err(DecodeError::UnsupportedVersion(version).into());
+        }
+        match r.u8()? {
+            TYPE_PREKEY => Ok(MessageType::PreKey),
+            TYPE_MESSAGE => Ok(MessageType::Message),
+            t => Err(DecodeError::UnexpectedType(t).into()),
+        }
+    }
+}
+
+/// The Double Ratchet header: the sender's ratchet key, the length of its
+/// previous sending chain, and the message number in the current chain.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) struct Header {
+    pub(crate) ratchet_key: [u8; 32],
+    pub(crate) pn: u32,
+    pub(crate) n: u32,
+}
+
+impl Header {
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Header { ratchet_key: r.array()?, pn: r.u32()?, n: r.u32()? })
+    }
+
+    pub(crate) fn write(&self, out: &mut [u8; RATCHET_HEADER_LEN]) {
+        out[..32].copy_from_slice(&self.ratchet_key);
+        out[32..36].copy_from_slice(&self.pn.to_be_bytes());
+        out[36..].copy_from_slice(&self.n.to_be_bytes());
+    }
+}
+
+/// The handshake fields of a PreKeyMessage.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(crate) struct PreKeyPart {
+    pub(crate) identity: IdentityKey,
+    pub(crate) base_key: [u8; 32],
+    pub(crate) signed_prekey_id: u32,
+    pub(crate) one_time_prekey_id: Option<u32>,
+}
+
+impl PreKeyPart {
+    /// Encoded length, flags byte included, version and type excluded.
+    pub(crate) fn encoded_len(&self) -> usize {
+        1 + 32 + 32 + 4 + if self.one_time_prekey_id.is_some() { 4 } else { 0 }
+    }
+
+    pub(crate) fn write_into(&self, out: &mut [u8]) {
+        out[0] = u8::from(self.one_time_prekey_id.is_some());
+        out[1..33].copy_from_slice(self.identity.as_bytes());
+        out[33..65].copy_from_slice(&self.base_key);
+        out[65..69].copy_from_slice(&self.signed_prekey_id.to_be_bytes());
+        if let Some(id) = self.one_time_prekey_id {
+            out[69..73].copy_from_slice(&id.to_be_bytes());
+        }
+    }
+
+    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let flags = r.u8()?;
+        if flags & !1 != 0 {
+            return Err(DecodeError::InvalidFlags(flags));
+        }
+        let identity = IdentityKey::parse(&r.array()?)?;
+        let base_key = r.array()?;
+        let signed_prekey_id = r.u32()?;
+        let one_time_prekey_id = if flags & 1 == 1 { Some(r.u32()?) } else { None };
+        Ok(PreKeyPart { identity, base_key, signed_prekey_id, one_time_prekey_id })
+    }
+}
+
+/// A parsed message borrowing the input.
+pub(crate) struct WireMessage<'a> {
+    pub(crate) prekey: Option<PreKeyPart>,
+    pub(crate) header: Header,
+    /// Every byte before the ciphertext.
+    pub(crate) header_bytes: &'a [u8],
+    pub(crate) ciphertext: &'a [u8],
+    pub(crate) tag: [u8; TAG_LEN],
+}
+
+impl<'a> WireMessage<'a> {
+    pub(crate) fn parse(bytes: &'a [u8]) -> Result<Self, DecodeError> {
+        if bytes.len() > MAX_MESSAGE_LEN {
+            return Err(DecodeError::InvalidValue);
+        }
+        let mut r = Reader::new(bytes);
+        let version = r.u8()?;
+        if version != VERSION {
+            return Err(DecodeError::UnsupportedVersion(version));
+        }
+        let prekey = match r.u8()? {
+            TYPE_PREKEY => Some(PreKeyPart::read(&mut r)?),
+            TYPE_MESSAGE => None,
+            t => return Err(DecodeError::UnexpectedType(t)),
+        };
+        let header = Header::read(&mut r)?;
+        let header_len = bytes.len() - r.remaining();
+        if r.remaining() < TAG_LEN {
+            return Err(DecodeError::Truncated);
+        }
+        let body = r.rest();
+        let (ciphertext, tag) = body.split_at(body.len() - TAG_LEN);
+        let mut t = [0u8; TAG_LEN];
+        t.copy_from_slice(tag);
+        Ok(WireMessage { prekey, header, header_bytes: &bytes[..header_len], ciphertext, tag: t })
+    }
+}
+
+/// A received PreKeyMessage: the first message(s) of a new session.
+///
+/// Parse it with [`from_bytes`](Self::from_bytes), look up the prekeys it
+/// names in your own storage, then call
+/// [`Session::accept`](crate::Session::accept).
+#[derive(Clone, PartialEq, Eq)]
+pub struct PreKeyMessage {
+    pub(crate) part: PreKeyPart,
+    pub(crate) bytes: Vec<u8>,
+}
+
+impl PreKeyMessage {
+    /// Parses a PreKeyMessage.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] if the bytes are not a well-formed PreKeyMessage
+    /// (including [`DecodeError::UnexpectedType`] for an ordinary Message)
+    /// or larger than [`MAX_MESSAGE_LEN`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let wire = WireMessage::parse(bytes)?;
+        match wire.prekey {
+            Some(part) => Ok(PreKeyMessage { part, bytes: bytes.to_vec() }),
+            None => Err(DecodeError::UnexpectedType(TYPE_MESSAGE).into()),
+        }
+    }
+
+    /// The sender's identity key. The handshake proves the sender holds it;
+    /// whether it is the contact you expect is for you to check.
+    pub fn sender_identity(&self) -> &IdentityKey {
+        &self.part.identity
+    }
+
+    /// The id of the signed prekey the sender used.
+    pub fn signed_prekey_id(&self) -> u32 {
+        self.part.signed_prekey_id
+    }
+
+    /// The id of the one-time prekey the sender used, if any.
+    pub fn one_time_prekey_id(&self) -> Option<u32> {
+        self.part.one_time_prekey_id
+    }
+
+    /// The sender's ephemeral (base) key, unique to this handshake.
+    pub fn base_key(&self) -> &[u8; 32] {
+        &self.part.base_key
+    }
+
+    /// The message bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+}
+
+impl fmt::Debug for PreKeyMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PreKeyMessage")
+            .field("sender_identity", &self.part.identity)
+            .field("signed_prekey_id", &self.part.signed_prekey_id)
+            .field("one_time_prekey_id", &self.part.one_time_prekey_id)
+            .field("len", &self.bytes.len())
+            .finish()
+    }
+}

@@ -1,0 +1,128 @@
+//! Thin wrappers over the primitive crates, used by every other module.
+//!
+//! This is the only place that calls x25519-dalek, ed25519-dalek, hkdf, hmac
+//! and aes-gcm, so the vector tests that run published RFC and Wycheproof
+//! cases through these functions check exactly the code paths the protocol
+//! uses. The wrappers add the protocol's rules on top of the raw primitives:
+//! X25519 outputs must be contributory, Ed25519 keys and signatures are
+//! checked strictly.
+
+use aes_gcm::{aead::inout::InOutBuf, AeadInOut, Aes256Gcm, KeyInit};
+use ed25519_dalek::{Signature, VerifyingKey};
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use x25519_dalek::{PublicKey as XPublic, StaticSecret};
+use zeroize::{Zeroize, Zeroizing};
+
+use crate::error::{DecodeError, Error};
+
+/// Length of an AES-256-GCM tag.
+pub(crate) const TAG_LEN: usize = 16;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// X25519 with the contributory check: an all-zero shared secret (the peer's
+/// key has low order) is [`Error::NonContributory`].
+pub(crate) fn x25519(secret: &StaticSecret, public: &[u8; 32]) -> Result<Zeroizing<[u8; 32]>, Error> {
+    let shared = secret.diffie_hellman(&XPublic::from(*public));
+    if !shared.was_contributory() {
+        return Err(Error::NonContributory);
+    }
+    Ok(Zeroizing::new(shared.to_bytes()))
+}
+
+/// The X25519 public key of a private key (RFC 7748 clamping applies).
+pub(crate) fn x25519_public(secret: &StaticSecret) -> [u8; 32] {
+    XPublic::from(secret).to_bytes()
+}
+
+/// Parses an Ed25519 public key strictly: the encoding must be canonical and
+/// the point must not have small order.
+pub(crate) fn ed25519_public(bytes: &[u8; 32]) -> Result<VerifyingKey, DecodeError> {
+    let key = VerifyingKey::from_bytes(bytes).map_err(|_| DecodeError::InvalidPublicKey)?;
+    if key.is_weak() || key.as_bytes() != bytes {
+        return Err(DecodeError::InvalidPublicKey);
+    }
+    Ok(key)
+}
+
+/// Strict Ed25519 verification (RFC 8032 §5.1.7 with canonical `S`, no small
+/// order `R` or public key).
+pub(crate) fn ed25519_verify(key: &VerifyingKey, msg: &[u8], sig: &[u8; 64]) -> Result<(), Error> {
+    let sig = Signature::from_bytes(sig);
+    key.verify_strict(msg, &sig).map_err(|_| Error::BadSignature)
+}
+
+/// HMAC-SHA256 keyed with `key` (any length), ready for input.
+fn hmac_keyed(key: &[u8]) -> HmacSha256 {
+    match HmacSha256::new_from_slice(key) {
+        Ok(m) => m,
+        Err(_) => unreachable_hmac(),
+    }
+}
+
+/// HMAC-SHA256 of `data` under `key`.
+#[cfg_attr(not(test), allow(dead_code))]
+pub(crate) fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
+    hmac_keyed(key).chain_update(data).finalize().into_bytes().into()
+}
+
+#[cold]
+fn unreachable_hmac() -> ! {
+    // `Hmac::new_from_slice` only fails for fixed-key-size MACs.
+    unreachable!("HMAC accepts keys of every length")
+}
+
+/// The symmetric-key ratchet step: `(HMAC(ck, 0x01), HMAC(ck, 0x02))`, the
+/// message key and the next chain key. The keyed HMAC state is computed once
+/// and used for both outputs.
+pub(crate) fn kdf_ck(ck: &[u8; 32]) -> ([u8; 32], [u8; 32]) {
+    let mac = hmac_keyed(ck);
+    let mk = mac.clone().chain_update([0x01]).finalize().into_bytes().into();
+    let next = mac.chain_update([0x02]).finalize().into_bytes().into();
+    (mk, next)
+}
+
+/// HKDF-SHA256 (extract and expand) into `out`.
+pub(crate) fn hkdf(salt: &[u8], ikm: &[u8], info: &[u8], out: &mut [u8]) -> Result<(), Error> {
+    Hkdf::<Sha256>::new(Some(salt), ikm)
+        .expand(info, out)
+        .map_err(|_| Error::TooLarge { len: out.len(), max: 255 * 32 })
+}
+
+/// HKDF-SHA256-Expand only, with `prk` used directly as the pseudorandom key.
+pub(crate) fn hkdf_expand(prk: &[u8], info: &[u8], out: &mut [u8]) -> Result<(), Error> {
+    let h = Hkdf::<Sha256>::from_prk(prk).map_err(|_| Error::Decode(DecodeError::InvalidValue))?;
+    h.expand(info, out).map_err(|_| Error::TooLarge { len: out.len(), max: 255 * 32 })
+}
+
+/// AES-256-GCM encryption of `buf` in place; returns the tag.
+pub(crate) fn aead_seal(
+    key: &[u8; 32],
+    nonce: &[u8; 12],
+    ad: &[u8],
+    buf: &mut [u8],
+) -> Result<[u8; TAG_LEN], Error> {
+    let cipher = Aes256Gcm::new(key.into());
+    let tag = cipher
+        .encrypt_inout_detached(nonce.into(), ad, InOutBuf::from(buf))
+        .map_err(|_| Error::TooLarge { len: 0, max: 0 })?;
+    Ok(tag.into())
+}
+
+/// AES-256-GCM decryption of `buf` in place against `tag`. On failure `buf`
+/// is zeroed and [`Error::Auth`] is returned.
+pub(crate) fn aead_open(
+    key: &[u8; 32],
+    nonce: &[u8; 12],
+    ad: &[u8],
+    buf: &mut [u8],
+    tag: &[u8; TAG_LEN],
+) -> Result<(), Error> {
+    let cipher = Aes256Gcm::new(key.into());
+    cipher.decrypt_inout_detached(nonce.into(), ad, InOutBuf::from(&mut *buf), tag.into()).map_err(|_| {
+        buf.zeroize();
+        Error::Auth
+    })
+}

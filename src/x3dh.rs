@@ -1,0 +1,92 @@
+//! The X3DH key agreement (SPEC.md §5).
+//!
+//! Both sides compute the same 32-byte shared secret `SK` and the 64-byte
+//! associated data `AD = IK_A || IK_B` (Ed25519 encodings, initiator first):
+//!
+//! ```text
+//! DH1 = X25519(IK_A, SPK_B)   DH2 = X25519(EK_A, IK_B)
+//! DH3 = X25519(EK_A, SPK_B)   DH4 = X25519(EK_A, OPK_B)   (if a one-time prekey is used)
+//! SK  = HKDF-SHA256(salt = 32 zero bytes,
+//!                   ikm  = 0xFF * 32 || DH1 || DH2 || DH3 [|| DH4],
+//!                   info = "chatcrypt v1 X3DH", L = 32)
+//! ```
+//!
+//! Every DH output must be contributory (not all zeros), or the handshake
+//! fails with [`Error::NonContributory`].
+
+use x25519_dalek::StaticSecret;
+use zeroize::Zeroizing;
+
+use crate::{
+    identity::{IdentityKey, IdentityKeyPair},
+    primitives::{hkdf, x25519},
+    Error,
+};
+
+/// HKDF info for the X3DH shared secret.
+pub(crate) const LABEL_X3DH: &[u8] = b"chatcrypt v1 X3DH";
+
+/// Length of the associated data.
+pub(crate) const AD_LEN: usize = 64;
+
+/// `AD = IK_A || IK_B`.
+pub(crate) fn associated_data(initiator: &IdentityKey, responder: &IdentityKey) -> [u8; AD_LEN] {
+    let mut ad = [0u8; AD_LEN];
+    ad[..32].copy_from_slice(initiator.as_bytes());
+    ad[32..].copy_from_slice(responder.as_bytes());
+    ad
+}
+
+/// `SK` from the DH outputs in order.
+fn shared_secret(dhs: &[&[u8; 32]]) -> Zeroizing<[u8; 32]> {
+    let mut ikm = Zeroizing::new([0u8; 32 * 5]);
+    ikm[..32].fill(0xFF);
+    for (i, dh) in dhs.iter().enumerate() {
+        ikm[32 * (i + 1)..32 * (i + 2)].copy_from_slice(&dh[..]);
+    }
+    let mut sk = Zeroizing::new([0u8; 32]);
+    // 32 bytes is far below HKDF's output limit.
+    let _ = hkdf(&[0u8; 32], &ikm[..32 * (dhs.len() + 1)], LABEL_X3DH, &mut sk[..]);
+    sk
+}
+
+/// The initiator's side: `ik_a`, the ephemeral `ek_a`, the responder's keys.
+pub(crate) fn initiator(
+    ik_a: &IdentityKeyPair,
+    ek_a: &StaticSecret,
+    ik_b: &IdentityKey,
+    spk_b: &[u8; 32],
+    opk_b: Option<&[u8; 32]>,
+) -> Result<Zeroizing<[u8; 32]>, Error> {
+    let dh1 = x25519(ik_a.dh_secret(), spk_b)?;
+    let dh2 = x25519(ek_a, ik_b.x25519_bytes())?;
+    let dh3 = x25519(ek_a, spk_b)?;
+    match opk_b {
+        Some(opk) => {
+            let dh4 = x25519(ek_a, opk)?;
+            Ok(shared_secret(&[&dh1, &dh2, &dh3, &dh4]))
+        }
+        None => Ok(shared_secret(&[&dh1, &dh2, &dh3])),
+    }
+}
+
+/// The responder's side: its identity and prekey secrets, the initiator's
+/// identity key and ephemeral (base) key.
+pub(crate) fn responder(
+    ik_b: &IdentityKeyPair,
+    spk_b: &StaticSecret,
+    opk_b: Option<&StaticSecret>,
+    ik_a: &IdentityKey,
+    ek_a: &[u8; 32],
+) -> Result<Zeroizing<[u8; 32]>, Error> {
+    let dh1 = x25519(spk_b, ik_a.x25519_bytes())?;
+    let dh2 = x25519(ik_b.dh_secret(), ek_a)?;
+    let dh3 = x25519(spk_b, ek_a)?;
+    match opk_b {
+        Some(opk) => {
+            let dh4 = x25519(opk, ek_a)?;
+            Ok(shared_secret(&[&dh1, &dh2, &dh3, &dh4]))
+        }
+        None => Ok(shared_secret(&[&dh1, &dh2, &dh3])),
+    }
+}
