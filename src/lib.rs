@@ -115,3 +115,8 @@ pub const MAX_PREVIOUS_RATCHET_KEYS: usize = 8;
 /// (files, media) should be encrypted separately and its key sent in a
 /// message.
 pub const MAX_PLAINTEXT_LEN: usize = 1 << 20;
+
+/// The README's examples run as doctests.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
