@@ -53,6 +53,9 @@
 //!
 //! * `std` (default): nothing but `std::error::Error` through `core`; the
 //!   crate builds and works identically without it.
+//! * `hazmat` (off): exposes the raw KDFs and X3DH of SPEC.md in
+//!   the `hazmat` module for vector generation and cross-implementation checks.
+//!   Costs nothing when off; never needed to build a messenger.
 
 #![no_std]
 #![forbid(unsafe_code)]
@@ -64,6 +67,8 @@ extern crate std;
 
 mod codec;
 mod error;
+#[cfg(feature = "hazmat")]
+pub mod hazmat;
 mod identity;
 mod keys;
 mod message;

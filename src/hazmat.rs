@@ -1,0 +1,86 @@
+//! Raw protocol functions, for test-vector generation and for
+//! implementers cross-checking their own code (feature `hazmat`).
+//!
+//! **Not for building messengers.** Nothing here enforces the protocol's
+//! rules on key lifetimes or state; use [`Session`](crate::Session). Each
+//! function is exactly the SPEC.md function it names.
+
+use zeroize::Zeroizing;
+
+use crate::{
+    identity::{IdentityKey, IdentityKeyPair},
+    keys::{ChainKey, MessageKey, RootKey},
+    primitives, x3dh, Error,
+};
+
+/// `KDF_RK(rk, dh_out)` (SPEC.md §6.1): the new root key and chain key.
+pub fn kdf_rk(rk: &[u8; 32], dh_out: &[u8; 32]) -> ([u8; 32], [u8; 32]) {
+    let (rk, ck) = RootKey::from_bytes(*rk).ratchet(dh_out);
+    (*rk.as_bytes(), *ck.as_bytes())
+}
+
+/// `KDF_CK(ck)` (SPEC.md §6.1): the next chain key and the message key.
+pub fn kdf_ck(ck: &[u8; 32]) -> ([u8; 32], [u8; 32]) {
+    let mut ck = ChainKey::from_bytes(*ck);
+    let mk = ck.step();
+    (*ck.as_bytes(), *mk.as_bytes())
+}
+
+/// `MESSAGE_KEYS(mk)` (SPEC.md §6.1): the AES-256 key and the GCM nonce.
+pub fn message_keys(mk: &[u8; 32]) -> ([u8; 32], [u8; 12]) {
+    // A 32-byte PRK is always accepted by HKDF-Expand.
+    match MessageKey::from_bytes(*mk).expand() {
+        Ok(s) => (s.key, s.nonce),
+        Err(_) => ([0; 32], [0; 12]),
+    }
+}
+
+/// `X25519(k, u)` under the DH rule (SPEC.md §2).
+///
+/// # Errors
+/// [`Error::NonContributory`] for an all-zero output.
+pub fn x25519(private: &[u8; 32], public: &[u8; 32]) -> Result<[u8; 32], Error> {
+    let secret = x25519_dalek::StaticSecret::from(*Zeroizing::new(*private));
+    Ok(*primitives::x25519(&secret, public)?)
+}
+
+/// `X25519_BASE(k)`.
+pub fn x25519_base(private: &[u8; 32]) -> [u8; 32] {
+    primitives::x25519_public(&x25519_dalek::StaticSecret::from(*Zeroizing::new(*private)))
+}
+
+/// The X25519 private key `SHA-512(seed)[0..32]` of an identity (SPEC.md §3).
+pub fn identity_x25519_private(identity: &IdentityKeyPair) -> [u8; 32] {
+    identity.dh_secret().to_bytes()
+}
+
+/// The initiator's X3DH `SK` (SPEC.md §5.1) from the ephemeral private key.
+///
+/// # Errors
+/// [`Error::NonContributory`] if a DH output is all zeros.
+pub fn x3dh_initiator(
+    identity: &IdentityKeyPair,
+    ephemeral: &[u8; 32],
+    peer_identity: &IdentityKey,
+    signed_prekey: &[u8; 32],
+    one_time_prekey: Option<&[u8; 32]>,
+) -> Result<[u8; 32], Error> {
+    let ek = x25519_dalek::StaticSecret::from(*Zeroizing::new(*ephemeral));
+    Ok(*x3dh::initiator(identity, &ek, peer_identity, signed_prekey, one_time_prekey)?)
+}
+
+/// The associated data `IK_A || IK_B` (SPEC.md §5.1).
+pub fn associated_data(initiator: &IdentityKey, responder: &IdentityKey) -> [u8; 64] {
+    x3dh::associated_data(initiator, responder)
+}
+
+/// The message an identity key signs for a signed prekey (SPEC.md §3).
+pub fn signed_prekey_message(id: u32, public: &[u8; 32]) -> [u8; 62] {
+    crate::prekey::signed_prekey_message(id, public)
+}
+
+/// Signs `msg` with the identity key (Ed25519), e.g. to build bundles with
+/// chosen (even invalid) prekeys for tests.
+pub fn sign(identity: &IdentityKeyPair, msg: &[u8]) -> [u8; 64] {
+    identity.sign(msg)
+}
