@@ -33,7 +33,7 @@ impl Network {
             println!("    network: duplicated a message to {to}");
             self.in_flight.push_back((to, bytes.clone()));
         }
-        if roll >= 18 && roll < 24 {
+        if (18..24).contains(&roll) {
             let mut bad = bytes.clone();
             let i = (self.rng.next_u32() as usize) % bad.len();
             bad[i] ^= 1 << (self.rng.next_u32() % 8);

@@ -86,7 +86,12 @@ fn kdf_vectors(dir: &Path) {
     }
     let (new_rk, ck) = hazmat::kdf_rk(&[0; 32], &[0; 32]);
     rk_cases.push(json!({"description": "KDF_RK with all-zero inputs", "rk": hex(&[0;32]), "dh_out": hex(&[0;32]), "new_rk": hex(&new_rk), "ck": hex(&ck)}));
-    write(dir, "kdf_rk.json", "KDF_RK (SPEC.md 6.1): HKDF-SHA256(salt = rk, ikm = dh_out, info = \"chatcrypt v1 root\", 64)", rk_cases);
+    write(
+        dir,
+        "kdf_rk.json",
+        "KDF_RK (SPEC.md 6.1): HKDF-SHA256(salt = rk, ikm = dh_out, info = \"chatcrypt v1 root\", 64)",
+        rk_cases,
+    );
 
     let mut ck_cases = Vec::new();
     for (c, len) in [(0, 5usize), (1, 3)] {
@@ -103,7 +108,12 @@ fn kdf_vectors(dir: &Path) {
             "ck": hex(&start), "steps": steps,
         }));
     }
-    write(dir, "kdf_ck.json", "KDF_CK (SPEC.md 6.1): mk = HMAC-SHA256(ck, 0x01), next_ck = HMAC-SHA256(ck, 0x02)", ck_cases);
+    write(
+        dir,
+        "kdf_ck.json",
+        "KDF_CK (SPEC.md 6.1): mk = HMAC-SHA256(ck, 0x01), next_ck = HMAC-SHA256(ck, 0x02)",
+        ck_cases,
+    );
 
     let mut mk_cases = Vec::new();
     for i in 0..3 {
@@ -193,7 +203,11 @@ fn bob_json(bob: &Bob) -> Value {
 }
 
 fn bundle_of(bob: &Bob) -> PreKeyBundle {
-    PreKeyBundle::new(bob.identity.public_key().clone(), bob.spk.public().clone(), bob.opk.as_ref().map(|k| k.public().clone()))
+    PreKeyBundle::new(
+        bob.identity.public_key().clone(),
+        bob.spk.public().clone(),
+        bob.opk.as_ref().map(|k| k.public().clone()),
+    )
 }
 
 fn x3dh_vectors(dir: &Path) {
@@ -210,8 +224,14 @@ fn x3dh_vectors(dir: &Path) {
         let dh2 = hazmat::x25519(&ek, bob.identity.public_key().x25519_bytes()).expect("contributory");
         let dh3 = hazmat::x25519(&ek, &spk).expect("contributory");
         let dh4 = bob.opk.as_ref().map(|k| hazmat::x25519(&ek, k.public().key()).expect("contributory"));
-        let sk = hazmat::x3dh_initiator(&alice, &ek, bob.identity.public_key(), &spk, bob.opk.as_ref().map(|k| k.public().key()))
-            .expect("x3dh");
+        let sk = hazmat::x3dh_initiator(
+            &alice,
+            &ek,
+            bob.identity.public_key(),
+            &spk,
+            bob.opk.as_ref().map(|k| k.public().key()),
+        )
+        .expect("x3dh");
         let ad = hazmat::associated_data(alice.public_key(), bob.identity.public_key());
         cases.push(json!({
             "description": if with_opk { "X3DH with a one-time prekey (DH1..DH4)" } else { "X3DH without a one-time prekey (DH1..DH3)" },
@@ -223,7 +243,12 @@ fn x3dh_vectors(dir: &Path) {
             "sk": hex(&sk), "ad": hex(&ad),
         }));
     }
-    write(dir, "x3dh.json", "X3DH (SPEC.md 5): all keys of both sides, each DH output, SK and AD, and the bundle bytes", cases);
+    write(
+        dir,
+        "x3dh.json",
+        "X3DH (SPEC.md 5): all keys of both sides, each DH output, SK and AD, and the bundle bytes",
+        cases,
+    );
 }
 
 /// A scripted conversation. `Send(from_alice, text)` sends and keeps the
@@ -252,7 +277,10 @@ impl Convo {
         let mut alice_rng = Recorder::new(seed + 200);
         let alice = Session::initiate(&alice_id, &bundle_of(&bob_keys), &mut alice_rng).expect("initiate");
         let bob_rng = Recorder::new(seed + 201);
-        (Convo { alice_rng, bob_rng, alice, bob: None, bob_keys, sent: Vec::new(), events: Vec::new() }, alice_id)
+        (
+            Convo { alice_rng, bob_rng, alice, bob: None, bob_keys, sent: Vec::new(), events: Vec::new() },
+            alice_id,
+        )
     }
 
     fn run(&mut self, script: &[Ev]) {
@@ -260,7 +288,11 @@ impl Convo {
             match ev {
                 Ev::A(text) | Ev::B(text) => {
                     let from_alice = matches!(ev, Ev::A(_));
-                    let session = if from_alice { &mut self.alice } else { self.bob.as_mut().expect("bob has a session") };
+                    let session = if from_alice {
+                        &mut self.alice
+                    } else {
+                        self.bob.as_mut().expect("bob has a session")
+                    };
                     let msg = session.encrypt(text.as_bytes()).expect("encrypt");
                     let id = self.sent.len();
                     self.events.push(json!({
@@ -276,8 +308,14 @@ impl Convo {
                             Some(s) => s.decrypt(msg, &mut self.bob_rng).expect("bob decrypts"),
                             None => {
                                 let pm = PreKeyMessage::from_bytes(msg).expect("prekey message");
-                                let (s, p) = Session::accept(&self.bob_keys.identity, &self.bob_keys.spk, self.bob_keys.opk.as_ref(), &pm, &mut self.bob_rng)
-                                    .expect("accept");
+                                let (s, p) = Session::accept(
+                                    &self.bob_keys.identity,
+                                    &self.bob_keys.spk,
+                                    self.bob_keys.opk.as_ref(),
+                                    &pm,
+                                    &mut self.bob_rng,
+                                )
+                                .expect("accept");
                                 self.bob = Some(s);
                                 p
                             }
@@ -311,27 +349,60 @@ fn session_vectors(dir: &Path) -> Vec<Value> {
     let mut rejects = Vec::new();
 
     let (mut c, aid) = Convo::new(20, true);
-    c.run(&[A("hello Bob"), A("second"), Deliver(0), Deliver(1), B("hi Alice"), Deliver(2), A("how are you?"), Deliver(3), B(""), Deliver(4)]);
-    cases.push(c.to_json("In-order conversation with a one-time prekey; three DH ratchet steps; an empty plaintext", &aid));
+    c.run(&[
+        A("hello Bob"),
+        A("second"),
+        Deliver(0),
+        Deliver(1),
+        B("hi Alice"),
+        Deliver(2),
+        A("how are you?"),
+        Deliver(3),
+        B(""),
+        Deliver(4),
+    ]);
+    cases.push(c.to_json(
+        "In-order conversation with a one-time prekey; three DH ratchet steps; an empty plaintext",
+        &aid,
+    ));
 
     let (mut c, aid) = Convo::new(21, false);
     c.run(&[
-        A("a0"), A("a1"), A("a2"), // ids 0, 1, 2
-        Deliver(1), Deliver(2), // a0 is late
-        B("b0"), B("b1"), // ids 3, 4
+        A("a0"),
+        A("a1"),
+        A("a2"), // ids 0, 1, 2
+        Deliver(1),
+        Deliver(2), // a0 is late
+        B("b0"),
+        B("b1"),    // ids 3, 4
         Deliver(4), // b1 before b0
-        A("a3"), A("a4"), // ids 5, 6: a new chain after Alice saw b1
-        Deliver(6), Deliver(0), // a4, then a0 from Alice's first chain
-        Deliver(3), Deliver(5), // b0 (skipped key), a3 (skipped key)
-        B("b2"), Deliver(7), // id 7
-        A("a5"), Deliver(8), // id 8
-        B("b3"), B("b4"), Deliver(10), Deliver(9), // ids 9, 10
+        A("a3"),
+        A("a4"), // ids 5, 6: a new chain after Alice saw b1
+        Deliver(6),
+        Deliver(0), // a4, then a0 from Alice's first chain
+        Deliver(3),
+        Deliver(5), // b0 (skipped key), a3 (skipped key)
+        B("b2"),
+        Deliver(7), // id 7
+        A("a5"),
+        Deliver(8), // id 8
+        B("b3"),
+        B("b4"),
+        Deliver(10),
+        Deliver(9), // ids 9, 10
     ]);
-    cases.push(c.to_json("Out-of-order delivery within chains and across several DH ratchet steps, no one-time prekey", &aid));
+    cases.push(c.to_json(
+        "Out-of-order delivery within chains and across several DH ratchet steps, no one-time prekey",
+        &aid,
+    ));
 
     let (mut c, aid) = Convo::new(22, true);
     let mut script = vec![A("start"), Deliver(0), B("ok"), Deliver(1)];
-    const BURST: &[&str] = &["m00", "m01", "m02", "m03", "m04", "m05", "m06", "m07", "m08", "m09", "m10", "m11", "m12", "m13", "m14", "m15", "m16", "m17", "m18", "m19", "m20", "m21", "m22", "m23", "m24", "m25", "m26", "m27", "m28", "m29", "m30", "m31", "m32", "m33", "m34", "m35", "m36", "m37", "m38", "m39"];
+    const BURST: &[&str] = &[
+        "m00", "m01", "m02", "m03", "m04", "m05", "m06", "m07", "m08", "m09", "m10", "m11", "m12", "m13",
+        "m14", "m15", "m16", "m17", "m18", "m19", "m20", "m21", "m22", "m23", "m24", "m25", "m26", "m27",
+        "m28", "m29", "m30", "m31", "m32", "m33", "m34", "m35", "m36", "m37", "m38", "m39",
+    ];
     for t in BURST {
         script.push(A(t));
     }
@@ -343,7 +414,9 @@ fn session_vectors(dir: &Path) -> Vec<Value> {
     script.push(B("got most of them"));
     script.push(Deliver(2 + BURST.len()));
     c.run(&script);
-    cases.push(c.to_json("A long one-way burst of 40 messages delivered in reverse order, with some lost", &aid));
+    cases.push(
+        c.to_json("A long one-way burst of 40 messages delivered in reverse order, with some lost", &aid),
+    );
 
     // Rejections against Bob's state in the last conversation.
     let bob = c.bob.as_mut().expect("bob");
@@ -376,7 +449,12 @@ fn session_vectors(dir: &Path) -> Vec<Value> {
     m[1] = 0x03;
     reject_decrypt("unknown message type", m, &state, bob);
     reject_decrypt("truncated inside the header", genuine[..30].to_vec(), &state, bob);
-    reject_decrypt("truncated: shorter than a tag after the header", genuine[..42 + 15].to_vec(), &state, bob);
+    reject_decrypt(
+        "truncated: shorter than a tag after the header",
+        genuine[..42 + 15].to_vec(),
+        &state,
+        bob,
+    );
     let mut m = genuine.clone();
     m[2..34].copy_from_slice(&[0u8; 32]);
     reject_decrypt("low-order ratchet key (u = 0) starting a new ratchet step", m, &state, bob);
@@ -440,15 +518,24 @@ fn bundle_rejects(rejects: &mut Vec<Value>) {
     // A correctly signed bundle whose signed prekey has low order: initiate fails.
     let low = [0u8; 32];
     let sig = hazmat::sign(&bob.identity, &hazmat::signed_prekey_message(7, &low));
-    let bad = PreKeyBundle::new(bob.identity.public_key().clone(), SignedPreKeyPublic::new(7, low, sig), None);
+    let bad =
+        PreKeyBundle::new(bob.identity.public_key().clone(), SignedPreKeyPublic::new(7, low, sig), None);
     let mut rng = Recorder::new(5);
-    let err = Session::initiate(&IdentityKeyPair::from_seed(&[5; 32]), &bad, &mut rng).expect_err("low order");
+    let err =
+        Session::initiate(&IdentityKeyPair::from_seed(&[5; 32]), &bad, &mut rng).expect_err("low order");
     rejects.push(json!({"description": "correctly signed bundle with a low-order signed prekey: initiate fails", "kind": "initiate",
         "initiator_seed": hex(&[5u8; 32]), "bundle": hex(&bad.to_bytes()), "error": format!("{err:?}")}));
-    let bad = PreKeyBundle::new(bob.identity.public_key().clone(), bob.spk.public().clone(), Some(OneTimePreKeyPublic::new(9, low)));
-    let err = Session::initiate(&IdentityKeyPair::from_seed(&[5; 32]), &bad, &mut rng).expect_err("low order");
-    rejects.push(json!({"description": "bundle with a low-order one-time prekey: initiate fails", "kind": "initiate",
-        "initiator_seed": hex(&[5u8; 32]), "bundle": hex(&bad.to_bytes()), "error": format!("{err:?}")}));
+    let bad = PreKeyBundle::new(
+        bob.identity.public_key().clone(),
+        bob.spk.public().clone(),
+        Some(OneTimePreKeyPublic::new(9, low)),
+    );
+    let err =
+        Session::initiate(&IdentityKeyPair::from_seed(&[5; 32]), &bad, &mut rng).expect_err("low order");
+    rejects.push(
+        json!({"description": "bundle with a low-order one-time prekey: initiate fails", "kind": "initiate",
+        "initiator_seed": hex(&[5u8; 32]), "bundle": hex(&bad.to_bytes()), "error": format!("{err:?}")}),
+    );
 }
 
 fn accept_rejects(rejects: &mut Vec<Value>) {
@@ -461,7 +548,8 @@ fn accept_rejects(rejects: &mut Vec<Value>) {
         let mut rng = Recorder::new(43);
         let err = match PreKeyMessage::from_bytes(&msg) {
             Err(e) => e,
-            Ok(pm) => Session::accept(&bob.identity, &bob.spk, bob.opk.as_ref(), &pm, &mut rng).expect_err("must be rejected"),
+            Ok(pm) => Session::accept(&bob.identity, &bob.spk, bob.opk.as_ref(), &pm, &mut rng)
+                .expect_err("must be rejected"),
         };
         rejects.push(json!({"description": desc, "kind": "accept", "responder": bob_json(&bob), "message": hex(&msg), "error": format!("{err:?}")}));
     };
@@ -502,7 +590,12 @@ fn main() -> Result<(), Error> {
     for r in &rejects {
         *counts.entry(r["kind"].as_str().unwrap_or_default().to_string()).or_default() += 1;
     }
-    write(&dir, "reject.json", "Inputs that must be rejected, each with the error it must produce (Debug form of chatcrypt::Error)", rejects);
+    write(
+        &dir,
+        "reject.json",
+        "Inputs that must be rejected, each with the error it must produce (Debug form of chatcrypt::Error)",
+        rejects,
+    );
     println!("reject kinds: {counts:?}");
     Ok(())
 }

@@ -73,6 +73,8 @@ mod identity;
 mod keys;
 mod message;
 mod prekey;
+#[cfg(test)]
+mod primitive_vectors;
 mod primitives;
 mod session;
 mod skipped;

@@ -41,7 +41,9 @@ pub(crate) fn x25519_public(secret: &StaticSecret) -> [u8; 32] {
 /// the point must not have small order.
 pub(crate) fn ed25519_public(bytes: &[u8; 32]) -> Result<VerifyingKey, DecodeError> {
     let key = VerifyingKey::from_bytes(bytes).map_err(|_| DecodeError::InvalidPublicKey)?;
-    if key.is_weak() || key.as_bytes() != bytes {
+    // `as_bytes` returns the input; re-encode the point to detect a
+    // non-canonical y coordinate (y >= p).
+    if key.is_weak() || key.to_edwards().compress().as_bytes() != bytes {
         return Err(DecodeError::InvalidPublicKey);
     }
     Ok(key)
@@ -104,10 +106,11 @@ pub(crate) fn aead_seal(
     ad: &[u8],
     buf: &mut [u8],
 ) -> Result<[u8; TAG_LEN], Error> {
+    let buf_len = buf.len();
     let cipher = Aes256Gcm::new(key.into());
     let tag = cipher
         .encrypt_inout_detached(nonce.into(), ad, InOutBuf::from(buf))
-        .map_err(|_| Error::TooLarge { len: 0, max: 0 })?;
+        .map_err(|_| Error::TooLarge { len: buf_len, max: crate::MAX_PLAINTEXT_LEN })?;
     Ok(tag.into())
 }
 
@@ -125,4 +128,25 @@ pub(crate) fn aead_open(
         buf.zeroize();
         Error::Auth
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// y = p + 3 with each sign bit: a non-canonical encoding of the point
+    /// whose canonical encoding is 03 00 .. 00. Both must not be accepted as
+    /// two different identity keys.
+    #[test]
+    fn non_canonical_ed25519_public_keys_are_rejected() {
+        let mut y = [0xffu8; 32];
+        y[0] = 0xf0;
+        y[31] = 0x7f;
+        assert_eq!(ed25519_public(&y).err(), Some(DecodeError::InvalidPublicKey));
+        y[31] = 0xff;
+        assert_eq!(ed25519_public(&y).err(), Some(DecodeError::InvalidPublicKey));
+        let mut canonical = [0u8; 32];
+        canonical[0] = 3;
+        assert!(ed25519_public(&canonical).is_ok());
+    }
 }

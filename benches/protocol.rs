@@ -1,0 +1,277 @@
+//! Criterion benchmarks of chatcrypt, each beside its primitive floor.
+//!
+//! `cargo bench --bench protocol` (or `cargo bench --workspace` to add the
+//! vodozemac comparison in `benches/peers`). Groups:
+//!
+//! * `encrypt` / `decrypt`: one message on an existing chain (no handshake
+//!   fields, no ratchet step) at 16 B, 256 B, 4 KiB, 64 KiB, through the
+//!   buffer API (`encrypt_into` / `decrypt_into`).
+//! * `floor`: the same primitive work done with the crates directly:
+//!   `msg/N` = KDF_CK's two HMAC-SHA256 + the HKDF-Expand to key and nonce +
+//!   AES-256-GCM over N bytes; `ratchet_step` = one X25519 key generation,
+//!   two X25519 DH and two KDF_RK (what one receiving ratchet step costs);
+//!   `initiate`, `accept`: the signature check, DHs and KDFs of a handshake.
+//! * `ratchet`: a ping-pong round trip where every message starts a DH
+//!   ratchet step (two encrypts, two decrypts).
+//! * `handshake`: bundle creation, `initiate`, `accept`.
+//! * `state`: `Session::to_bytes` / `from_bytes` of an established session.
+
+use std::hint::black_box;
+
+use aes_gcm::{aead::inout::InOutBuf, AeadInOut, Aes256Gcm, KeyInit};
+use chatcrypt::{IdentityKeyPair, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use ed25519_dalek::{Signer, SigningKey};
+use hkdf::Hkdf;
+use hmac::{Hmac, Mac};
+use rand_chacha::{
+    rand_core::{Rng, SeedableRng},
+    ChaCha20Rng,
+};
+use sha2::Sha256;
+use x25519_dalek::{PublicKey, StaticSecret};
+
+const SIZES: [usize; 4] = [16, 256, 4096, 65536];
+
+fn rng() -> ChaCha20Rng {
+    ChaCha20Rng::from_seed([3; 32])
+}
+
+/// Two sessions after a handshake and one reply each way, so both sides
+/// send plain Messages on an existing chain.
+fn established(rng: &mut ChaCha20Rng) -> (Session, Session) {
+    let bob = IdentityKeyPair::generate(rng);
+    let spk = SignedPreKey::generate(&bob, 1, rng);
+    let opk = OneTimePreKey::generate(2, rng);
+    let bundle =
+        PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()));
+    let alice = IdentityKeyPair::generate(rng);
+    let mut a = Session::initiate(&alice, &bundle, rng).unwrap();
+    let m = a.encrypt(b"hi").unwrap();
+    let (mut b, _) =
+        Session::accept(&bob, &spk, Some(&opk), &PreKeyMessage::from_bytes(&m).unwrap(), rng).unwrap();
+    let r = b.encrypt(b"hi").unwrap();
+    a.decrypt(&r, rng).unwrap();
+    let m = a.encrypt(b"ok").unwrap();
+    b.decrypt(&m, rng).unwrap();
+    (a, b)
+}
+
+fn encrypt(c: &mut Criterion) {
+    let mut g = c.benchmark_group("encrypt");
+    for size in SIZES {
+        g.throughput(Throughput::Bytes(size as u64));
+        let mut rng = rng();
+        let (mut a, _b) = established(&mut rng);
+        let plaintext = vec![0x5a; size];
+        let mut out = vec![0u8; a.encrypted_len(size)];
+        // Timed: KDF_CK, key expansion, header encoding, AES-256-GCM.
+        g.bench_function(format!("{size}"), |bench| {
+            bench.iter(|| a.encrypt_into(black_box(&plaintext), &mut out).unwrap())
+        });
+    }
+    g.finish();
+}
+
+fn decrypt(c: &mut Criterion) {
+    let mut g = c.benchmark_group("decrypt");
+    for size in SIZES {
+        g.throughput(Throughput::Bytes(size as u64));
+        let mut rng = rng();
+        let (mut a, mut b) = established(&mut rng);
+        let plaintext = vec![0x5a; size];
+        let mut out = vec![0u8; size];
+        // Setup (untimed): Alice encrypts the next in-order message.
+        // Timed: parsing, key lookup and KDF_CK, key expansion, AES-256-GCM
+        // open, and the commit of the new chain state.
+        g.bench_function(format!("{size}"), |bench| {
+            bench.iter_batched(
+                || a.encrypt(&plaintext).unwrap(),
+                |msg| b.decrypt_into(&msg, &mut out, &mut rng).unwrap(),
+                BatchSize::SmallInput,
+            )
+        });
+    }
+    g.finish();
+}
+
+fn ratchet(c: &mut Criterion) {
+    let mut g = c.benchmark_group("ratchet");
+    let mut rng = rng();
+    let (mut a, mut b) = established(&mut rng);
+    let mut buf = [0u8; 16];
+    // Timed: A encrypts, B decrypts (a ratchet step), B encrypts, A decrypts
+    // (a ratchet step): two keygens, four DHs, four KDF_RK, two messages.
+    g.bench_function("round_trip_16", |bench| {
+        bench.iter(|| {
+            let m = a.encrypt(&[1u8; 16]).unwrap();
+            b.decrypt_into(&m, &mut buf, &mut rng).unwrap();
+            let r = b.encrypt(&[2u8; 16]).unwrap();
+            a.decrypt_into(&r, &mut buf, &mut rng).unwrap();
+        })
+    });
+    g.finish();
+}
+
+fn handshake(c: &mut Criterion) {
+    let mut g = c.benchmark_group("handshake");
+    let mut rng = rng();
+    let bob = IdentityKeyPair::generate(&mut rng);
+    let spk = SignedPreKey::generate(&bob, 1, &mut rng);
+    let opk = OneTimePreKey::generate(2, &mut rng);
+    let alice = IdentityKeyPair::generate(&mut rng);
+    // Timed: a signed prekey (keygen + signature), a one-time prekey
+    // (keygen), and the encoded bundle.
+    g.bench_function("bundle", |bench| {
+        bench.iter(|| {
+            let spk = SignedPreKey::generate(&bob, 7, &mut rng);
+            let opk = OneTimePreKey::generate(8, &mut rng);
+            PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()))
+                .to_bytes()
+        })
+    });
+    let bundle_bytes =
+        PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()))
+            .to_bytes();
+    // Timed: bundle decoding, signature check, X3DH with four DHs, the first
+    // ratchet key and root step.
+    g.bench_function("initiate", |bench| {
+        bench.iter(|| {
+            let bundle = PreKeyBundle::from_bytes(&bundle_bytes).unwrap();
+            Session::initiate(&alice, &bundle, &mut rng).unwrap()
+        })
+    });
+    // Setup: a fresh first message. Timed: parsing it, X3DH, the ratchet
+    // step and decryption of the first message.
+    let mut setup_rng = ChaCha20Rng::from_seed([4; 32]);
+    g.bench_function("accept", |bench| {
+        bench.iter_batched(
+            || {
+                let bundle = PreKeyBundle::from_bytes(&bundle_bytes).unwrap();
+                let mut s = Session::initiate(&alice, &bundle, &mut setup_rng).unwrap();
+                s.encrypt(&[0u8; 16]).unwrap()
+            },
+            |m| {
+                let msg = PreKeyMessage::from_bytes(&m).unwrap();
+                Session::accept(&bob, &spk, Some(&opk), &msg, &mut rng).unwrap()
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+}
+
+fn state(c: &mut Criterion) {
+    let mut g = c.benchmark_group("state");
+    let mut rng = rng();
+    let (a, _b) = established(&mut rng);
+    let bytes = a.to_bytes();
+    g.throughput(Throughput::Bytes(bytes.len() as u64));
+    g.bench_function("encode", |bench| bench.iter(|| a.to_bytes()));
+    g.bench_function("decode", |bench| bench.iter(|| Session::from_bytes(black_box(&bytes)).unwrap()));
+    g.finish();
+}
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The per-message primitive work: KDF_CK, HKDF-Expand, AES-256-GCM.
+fn floor_message(ck: &[u8; 32], buf: &mut [u8]) -> [u8; 16] {
+    let mk: [u8; 32] =
+        HmacSha256::new_from_slice(ck).unwrap().chain_update([1]).finalize().into_bytes().into();
+    let next: [u8; 32] =
+        HmacSha256::new_from_slice(ck).unwrap().chain_update([2]).finalize().into_bytes().into();
+    black_box(next);
+    let mut okm = [0u8; 44];
+    Hkdf::<Sha256>::from_prk(&mk).unwrap().expand(b"chatcrypt v1 message keys", &mut okm).unwrap();
+    let key: [u8; 32] = okm[..32].try_into().unwrap();
+    let nonce: [u8; 12] = okm[32..].try_into().unwrap();
+    Aes256Gcm::new(&key.into())
+        .encrypt_inout_detached(&nonce.into(), &[0u8; 106], InOutBuf::from(buf))
+        .unwrap()
+        .into()
+}
+
+fn floor_kdf_rk(rk: &[u8; 32], dh: &[u8; 32]) -> [u8; 64] {
+    let mut okm = [0u8; 64];
+    Hkdf::<Sha256>::new(Some(rk), dh).expand(b"chatcrypt v1 root", &mut okm).unwrap();
+    okm
+}
+
+fn keygen(rng: &mut ChaCha20Rng) -> (StaticSecret, PublicKey) {
+    let mut b = [0u8; 32];
+    rng.fill_bytes(&mut b);
+    let s = StaticSecret::from(b);
+    let p = PublicKey::from(&s);
+    (s, p)
+}
+
+fn floor(c: &mut Criterion) {
+    let mut g = c.benchmark_group("floor");
+    let ck = [7u8; 32];
+    for size in SIZES {
+        g.throughput(Throughput::Bytes(size as u64));
+        let mut buf = vec![0x5a; size];
+        g.bench_function(format!("msg/{size}"), |bench| {
+            bench.iter(|| floor_message(black_box(&ck), &mut buf))
+        });
+    }
+    g.throughput(Throughput::Elements(1));
+    let mut rng = rng();
+    let (_, peer) = keygen(&mut rng);
+    let (old, _) = keygen(&mut rng);
+    let rk = [9u8; 32];
+    // One receiving ratchet step: DH with the old key, KDF_RK, keygen, DH
+    // with the new key, KDF_RK.
+    g.bench_function("ratchet_step", |bench| {
+        bench.iter(|| {
+            let dh1 = old.diffie_hellman(&peer);
+            let o1 = floor_kdf_rk(&rk, dh1.as_bytes());
+            let (new, _pub) = keygen(&mut rng);
+            let dh2 = new.diffie_hellman(&peer);
+            floor_kdf_rk(o1[..32].try_into().unwrap(), dh2.as_bytes())
+        })
+    });
+    // initiate: strict signature check, two keygens, five DHs (X3DH with a
+    // one-time prekey + the first ratchet DH), the X3DH HKDF and one KDF_RK.
+    let signer = SigningKey::from_bytes(&[4u8; 32]);
+    let verifier = signer.verifying_key();
+    let msg = [5u8; 62];
+    let sig = signer.sign(&msg);
+    let ik = StaticSecret::from([6u8; 32]);
+    g.bench_function("initiate", |bench| {
+        bench.iter(|| {
+            verifier.verify_strict(&msg, &sig).unwrap();
+            let (ek, _) = keygen(&mut rng);
+            let mut ikm = [0xffu8; 160];
+            ikm[32..64].copy_from_slice(ik.diffie_hellman(&peer).as_bytes());
+            ikm[64..96].copy_from_slice(ek.diffie_hellman(&peer).as_bytes());
+            ikm[96..128].copy_from_slice(ek.diffie_hellman(&peer).as_bytes());
+            ikm[128..].copy_from_slice(ek.diffie_hellman(&peer).as_bytes());
+            let mut sk = [0u8; 32];
+            Hkdf::<Sha256>::new(Some(&[0u8; 32]), &ikm).expand(b"chatcrypt v1 X3DH", &mut sk).unwrap();
+            let (r, _) = keygen(&mut rng);
+            floor_kdf_rk(&sk, r.diffie_hellman(&peer).as_bytes())
+        })
+    });
+    // accept: four X3DH DHs and HKDF, a receiving ratchet step (DH, KDF_RK,
+    // keygen, DH, KDF_RK) and the first 16-byte message.
+    let mut buf = [0u8; 16];
+    g.bench_function("accept", |bench| {
+        bench.iter(|| {
+            let mut ikm = [0xffu8; 160];
+            for i in 1..5 {
+                ikm[32 * i..32 * (i + 1)].copy_from_slice(ik.diffie_hellman(&peer).as_bytes());
+            }
+            let mut sk = [0u8; 32];
+            Hkdf::<Sha256>::new(Some(&[0u8; 32]), &ikm).expand(b"chatcrypt v1 X3DH", &mut sk).unwrap();
+            let o1 = floor_kdf_rk(&sk, ik.diffie_hellman(&peer).as_bytes());
+            let (new, _) = keygen(&mut rng);
+            let o2 = floor_kdf_rk(o1[..32].try_into().unwrap(), new.diffie_hellman(&peer).as_bytes());
+            floor_message(o2[32..].try_into().unwrap(), &mut buf)
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, floor, encrypt, decrypt, ratchet, handshake, state);
+criterion_main!(benches);
