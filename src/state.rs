@@ -312,10 +312,14 @@ impl Persist for Session {
         let initiator = flags & FLAG_INITIATOR != 0;
         let has_pending = flags & FLAG_PENDING != 0;
         let has_base_key = flags & FLAG_BASE_KEY != 0;
-        // Only an initiator awaits a reply; only a responder has a base key.
-        if (has_pending && !initiator)
-            || (has_base_key == initiator)
+        let has_receiving = flags & FLAG_RECEIVING != 0;
+        // Only an initiator awaits a reply, and it has a receiving chain
+        // exactly when it no longer does; only a responder has a base key,
+        // and it always has a receiving chain (accept decrypted a message).
+        if (has_base_key == initiator)
             || (flags & FLAG_PENDING_ONE_TIME != 0 && !has_pending)
+            || (initiator && has_pending == has_receiving)
+            || (!initiator && (has_pending || !has_receiving))
         {
             return Err(DecodeError::InvalidFlags(flags));
         }
@@ -326,7 +330,7 @@ impl Persist for Session {
         let chain = ChainKey::from_bytes(r.array()?);
         let n = r.u32()?;
         let previous_counter = r.u32()?;
-        let receiving = if flags & FLAG_RECEIVING != 0 {
+        let receiving = if has_receiving {
             let ratchet_key = r.array()?;
             let chain = ChainKey::from_bytes(r.array()?);
             let n = r.u32()?;

@@ -1,0 +1,226 @@
+//! Writes the golden fixtures of state format version 1,
+//! `test-vectors/state/v1.json`, which `tests/state_fixtures.rs` loads.
+//!
+//! Run with `cargo run --example gen_state_fixtures`. Everything comes from
+//! fixed ChaCha20Rng seeds, so the output is the same on every run.
+//!
+//! The fixtures are FROZEN once committed: every later version of the library
+//! must keep decoding them (SPEC.md §10.5). This generator therefore never
+//! overwrites an existing `v1.json` that differs from what it would write; it
+//! reports the difference and exits with an error instead (pass
+//! `--overwrite` only while format version 1 is still unreleased).
+//!
+//! The scenario: Bob publishes an identity, signed prekey 1 and one-time
+//! prekeys 100 and 101. Alice starts a session with prekey 100 and sends
+//! a0 a1 a2 (PreKeyMessages); a2 overtakes the others, Bob accepts it, then
+//! reads a0. Bob sends b0 b1; Alice reads only b1 (so she is past the
+//! handshake). Alice sends a3 a4 from a new chain; Bob reads only a4. Then
+//! Bob sends b2 b3 and Alice sends a5, and both sessions are stored while
+//! those are in flight. Bob holds the skipped keys of a1 and a3, Alice that
+//! of b0. The fixture lists what each side receives next, in order:
+//! Bob: a5 (current chain), a1 (a late PreKeyMessage, stored key), a3
+//! (stored key); Alice: b3 (a new ratchet step that skips b2), b0 (stored
+//! key from the old chain), b2 (the key just stored).
+
+use std::{fs, path::PathBuf, process::ExitCode};
+
+use chatcrypt::{
+    Error, IdentityKeyPair, MessageType, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey,
+    STATE_VERSION,
+};
+use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+use serde_json::{json, Value};
+
+/// The key every sealed fixture is sealed under (written into the JSON).
+const SEALING_KEY: [u8; 32] = *b"chatcrypt v1 state fixture key!!";
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// One message in flight, with where its receiver will find its key.
+struct Pending {
+    wire: Vec<u8>,
+    plaintext: &'static str,
+    key: &'static str,
+}
+
+fn send(s: &mut Session, plaintext: &'static str, key: &'static str) -> Result<Pending, Error> {
+    Ok(Pending { wire: s.encrypt(plaintext.as_bytes())?, plaintext, key })
+}
+
+fn receive(s: &mut Session, m: &Pending, rng: &mut ChaCha20Rng) -> Result<(), Error> {
+    let got = s.decrypt(&m.wire, rng)?;
+    assert_eq!(got, m.plaintext.as_bytes(), "generator self-check");
+    Ok(())
+}
+
+fn messages(list: &[Pending]) -> Value {
+    Value::Array(
+        list.iter()
+            .map(|m| {
+                let kind = match MessageType::of(&m.wire) {
+                    Ok(MessageType::PreKey) => "prekey_message",
+                    _ => "message",
+                };
+                json!({
+                    "type": kind,
+                    "key": m.key,
+                    "wire": hex(&m.wire),
+                    "plaintext": hex(m.plaintext.as_bytes()),
+                })
+            })
+            .collect(),
+    )
+}
+
+fn session(s: &Session, rng: &mut ChaCha20Rng) -> Value {
+    json!({
+        "plain": hex(&s.to_bytes()),
+        "sealed": hex(&s.seal(&SEALING_KEY, rng)),
+        "encoded_len": s.encoded_len(),
+        "is_initiator": s.is_initiator(),
+        "awaiting_reply": s.awaiting_reply(),
+        "skipped_key_count": s.skipped_key_count(),
+        "local_identity": hex(s.local_identity().as_bytes()),
+        "remote_identity": hex(s.remote_identity().as_bytes()),
+    })
+}
+
+fn identity(k: &IdentityKeyPair, rng: &mut ChaCha20Rng) -> Value {
+    json!({
+        "public_key": hex(k.public_key().as_bytes()),
+        "plain": hex(&k.to_bytes()),
+        "sealed": hex(&k.seal(&SEALING_KEY, rng)),
+    })
+}
+
+/// Restores both sessions from the generated JSON and replays the listed
+/// messages, so that a broken fixture is never written.
+fn self_check(doc: &Value) -> Result<(), Error> {
+    let mut rng = ChaCha20Rng::from_seed([0xCC; 32]);
+    let unhex = |s: &Value| -> Vec<u8> {
+        let s = s.as_str().unwrap_or_default();
+        (0..s.len()).step_by(2).map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap_or(0)).collect()
+    };
+    for side in ["alice", "bob"] {
+        let plain = unhex(&doc[side]["session"]["plain"]);
+        let sealed = unhex(&doc[side]["session"]["sealed"]);
+        for mut s in [Session::from_bytes(&plain)?, Session::open(&SEALING_KEY, &sealed)?] {
+            assert_eq!(s.to_bytes()[..], plain[..]);
+            for m in doc[side]["receive"].as_array().into_iter().flatten() {
+                assert_eq!(s.decrypt(&unhex(&m["wire"]), &mut rng)?, unhex(&m["plaintext"]));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() -> Result<ExitCode, Error> {
+    let mut bob_rng = ChaCha20Rng::from_seed([0xB0; 32]);
+    let mut alice_rng = ChaCha20Rng::from_seed([0xA1; 32]);
+    let mut seal_rng = ChaCha20Rng::from_seed([0x5E; 32]);
+
+    let bob = IdentityKeyPair::generate(&mut bob_rng);
+    let spk = SignedPreKey::generate(&bob, 1, &mut bob_rng);
+    let opk_used = OneTimePreKey::generate(100, &mut bob_rng);
+    let opk_unused = OneTimePreKey::generate(101, &mut bob_rng);
+    let alice = IdentityKeyPair::generate(&mut alice_rng);
+
+    let bundle =
+        PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk_used.public().clone()));
+    let mut a = Session::initiate(&alice, &bundle, &mut alice_rng)?;
+
+    let a0 = send(&mut a, "a0: hi Bob, it's Alice", "")?;
+    let a1 = send(&mut a, "a1: a PreKeyMessage that arrives late", "stored skipped key")?;
+    let a2 = send(&mut a, "a2: this one overtakes a0 and a1", "")?;
+    let first = PreKeyMessage::from_bytes(&a2.wire)?;
+    let (mut b, p) = Session::accept(&bob, &spk, Some(&opk_used), &first, &mut bob_rng)?;
+    drop(opk_used);
+    assert_eq!(p, a2.plaintext.as_bytes());
+    receive(&mut b, &a0, &mut bob_rng)?;
+
+    let b0 = send(&mut b, "b0: hi Alice (held back by the network)", "stored skipped key")?;
+    let b1 = send(&mut b, "b1: got your messages", "")?;
+    receive(&mut a, &b1, &mut alice_rng)?;
+    assert!(!a.awaiting_reply());
+
+    let a3 = send(&mut a, "a3: from my second chain, delayed", "stored skipped key")?;
+    let a4 = send(&mut a, "a4: from my second chain", "")?;
+    receive(&mut b, &a4, &mut bob_rng)?;
+
+    let b2 = send(&mut b, "b2: from my second chain", "stored skipped key")?;
+    let b3 = send(&mut b, "b3: overtakes b2", "new ratchet step")?;
+    let a5 = send(&mut a, "a5: still my second chain", "current receiving chain")?;
+    assert_eq!(a.skipped_key_count(), 1);
+    assert_eq!(b.skipped_key_count(), 2);
+
+    let doc = json!({
+        "description": "chatcrypt golden state fixtures, state format version 1 (SPEC.md §10). FROZEN: \
+            every later version of chatcrypt must keep decoding these bytes. Generated once by \
+            examples/gen_state_fixtures.rs from fixed ChaCha20 seeds: Alice started a session with \
+            Bob's signed prekey 1 and one-time prekey 100 and both sides exchanged messages out of \
+            order, so both sessions hold skipped keys and Alice is past the handshake. All byte \
+            strings are lowercase hex. 'plain' is to_bytes(), 'sealed' is seal() under sealing_key. \
+            Each side's 'receive' lists, in order, the messages that side decrypts next from the \
+            stored session, with the expected plaintext and where the key comes from.",
+        "format_version": STATE_VERSION,
+        "sealing_key": hex(&SEALING_KEY),
+        "alice": {
+            "identity": identity(&alice, &mut seal_rng),
+            "session": session(&a, &mut seal_rng),
+            "receive": messages(&[b3, b0, b2]),
+        },
+        "bob": {
+            "identity": identity(&bob, &mut seal_rng),
+            "signed_prekey": {
+                "id": spk.id(),
+                "public_key": hex(spk.public().key()),
+                "signature": hex(spk.public().signature()),
+                "plain": hex(&spk.to_bytes()),
+                "sealed": hex(&spk.seal(&SEALING_KEY, &mut seal_rng)),
+            },
+            "one_time_prekey": {
+                "id": opk_unused.id(),
+                "public_key": hex(opk_unused.public().key()),
+                "plain": hex(&opk_unused.to_bytes()),
+                "sealed": hex(&opk_unused.seal(&SEALING_KEY, &mut seal_rng)),
+            },
+            "session": session(&b, &mut seal_rng),
+            "receive": messages(&[a5, a1, a3]),
+        },
+    });
+    self_check(&doc)?;
+
+    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    text.push('\n');
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "test-vectors", "state", "v1.json"].iter().collect();
+    let overwrite = std::env::args().any(|a| a == "--overwrite");
+    match fs::read_to_string(&path) {
+        Ok(existing) if existing == text => {
+            println!("{} is up to date", path.display());
+            return Ok(ExitCode::SUCCESS);
+        }
+        Ok(_) if !overwrite => {
+            eprintln!(
+                "{} exists and differs from what this generator writes. The v1 fixtures are frozen: \
+                 fix the generator (or the library) instead; --overwrite replaces them.",
+                path.display()
+            );
+            return Ok(ExitCode::FAILURE);
+        }
+        _ => {}
+    }
+    if let Some(dir) = path.parent() {
+        if let Err(e) = fs::create_dir_all(dir) {
+            eprintln!("cannot create {}: {e}", dir.display());
+            return Ok(ExitCode::FAILURE);
+        }
+    }
+    if let Err(e) = fs::write(&path, text) {
+        eprintln!("cannot write {}: {e}", path.display());
+        return Ok(ExitCode::FAILURE);
+    }
+    println!("wrote {}", path.display());
+    Ok(ExitCode::SUCCESS)
+}

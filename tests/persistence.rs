@@ -1,0 +1,1343 @@
+//! Stored state (SPEC.md §10): every long-lived type survives `to_bytes` /
+//! `from_bytes` and `seal` / `open` with its behaviour intact, encodings are
+//! canonical and exactly as long as documented, sealed state is
+//! authenticated and typed, and malformed input is rejected without a
+//! panic. A property test interleaves a lossy, reordering, duplicating
+//! network with persisting either side at random points.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::OnceLock;
+
+use chatcrypt::{
+    DecodeError, Error, IdentityKeyPair, MessageType, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session,
+    SignedPreKey, MAX_PREVIOUS_RATCHET_KEYS, MAX_SKIP, MAX_SKIPPED_KEYS, SEALED_OVERHEAD,
+    SESSION_BYTES_PER_SKIPPED_KEY, SESSION_FIXED_LEN, STATE_VERSION, TAG_IDENTITY, TAG_ONE_TIME_PREKEY,
+    TAG_SEALED, TAG_SESSION, TAG_SIGNED_PREKEY,
+};
+use proptest::{prelude::*, sample::Index};
+use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+
+const SEAL_KEY: [u8; 32] = [0x42; 32];
+const OTHER_KEY: [u8; 32] = [0x43; 32];
+
+/// Bytes of the receiving chain, the pending handshake (without / with a
+/// one-time prekey id), the responder's base key and one remembered ratchet
+/// key (SPEC.md §10.4).
+const RECEIVING: usize = 68;
+const PENDING: usize = 36;
+const PENDING_OPK: usize = 40;
+const BASE_KEY: usize = 32;
+const PREVIOUS_KEY: usize = 32;
+
+// Byte offsets in an encoded session.
+const FLAGS_AT: usize = 2;
+const LOCAL_IDENTITY_AT: usize = 3;
+const OPTIONAL_AT: usize = 171;
+
+fn rng(seed: u64) -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(seed)
+}
+
+// ---------------------------------------------------------------------------
+// Set-up helpers
+// ---------------------------------------------------------------------------
+
+/// Bob's long-lived key material.
+struct Responder {
+    identity: IdentityKeyPair,
+    spk: SignedPreKey,
+    opk: OneTimePreKey,
+}
+
+fn responder(rng: &mut ChaCha20Rng) -> Responder {
+    let identity = IdentityKeyPair::generate(rng);
+    let spk = SignedPreKey::generate(&identity, 7, rng);
+    let opk = OneTimePreKey::generate(1000, rng);
+    Responder { identity, spk, opk }
+}
+
+fn bundle(r: &Responder, with_opk: bool) -> PreKeyBundle {
+    PreKeyBundle::new(
+        r.identity.public_key().clone(),
+        r.spk.public().clone(),
+        with_opk.then(|| r.opk.public().clone()),
+    )
+}
+
+/// Alice's identity, Bob's keys and Alice's fresh session to Bob.
+fn start(rng: &mut ChaCha20Rng, with_opk: bool) -> (IdentityKeyPair, Responder, Session) {
+    let bob = responder(rng);
+    let alice = IdentityKeyPair::generate(rng);
+    let session = Session::initiate(&alice, &bundle(&bob, with_opk), rng).unwrap();
+    (alice, bob, session)
+}
+
+/// Bob accepts `wire`, using the one-time prekey if the message names it.
+fn accept(r: &Responder, wire: &[u8], rng: &mut ChaCha20Rng) -> (Session, Vec<u8>) {
+    let message = PreKeyMessage::from_bytes(wire).unwrap();
+    let opk = message.one_time_prekey_id().map(|_| &r.opk);
+    Session::accept(&r.identity, &r.spk, opk, &message, rng).unwrap()
+}
+
+/// A message sent: its wire bytes and its plaintext.
+type Sent = (Vec<u8>, String);
+
+fn send(s: &mut Session, text: &str) -> Sent {
+    (s.encrypt(text.as_bytes()).unwrap(), text.to_owned())
+}
+
+fn receive(s: &mut Session, message: &Sent, rng: &mut ChaCha20Rng) {
+    let got = s.decrypt(&message.0, rng).unwrap_or_else(|e| panic!("{:?} failed: {e:?}", message.1));
+    assert_eq!(got, message.1.as_bytes());
+}
+
+/// Asserts that a decrypt fails with `expected` and leaves the session as it was.
+fn refused(s: &mut Session, wire: &[u8], expected: Error, rng: &mut ChaCha20Rng) {
+    let before = s.to_bytes();
+    assert_eq!(s.decrypt(wire, rng), Err(expected));
+    assert_eq!(s.to_bytes()[..], before[..], "a failed decrypt changed the session");
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Store {
+    Plain,
+    Sealed,
+}
+
+const STORES: [Store; 2] = [Store::Plain, Store::Sealed];
+
+/// Persists `s`, drops it and restores it, checking the length, the
+/// canonical re-encoding and the public accessors on the way.
+fn restore(s: Session, store: Store, rng: &mut ChaCha20Rng) -> Session {
+    let plain = s.to_bytes();
+    assert_eq!(plain.len(), s.encoded_len());
+    let restored = match store {
+        Store::Plain => Session::from_bytes(&plain).unwrap(),
+        Store::Sealed => {
+            let sealed = s.seal(&SEAL_KEY, rng);
+            assert_eq!(sealed.len(), plain.len() + SEALED_OVERHEAD);
+            Session::open(&SEAL_KEY, &sealed).unwrap()
+        }
+    };
+    assert_eq!(restored.to_bytes()[..], plain[..], "re-encoding is not canonical");
+    assert_eq!(restored.encoded_len(), s.encoded_len());
+    assert_eq!(restored.is_initiator(), s.is_initiator());
+    assert_eq!(restored.awaiting_reply(), s.awaiting_reply());
+    assert_eq!(restored.skipped_key_count(), s.skipped_key_count());
+    assert_eq!(restored.local_identity(), s.local_identity());
+    assert_eq!(restored.remote_identity(), s.remote_identity());
+    assert_eq!(format!("{restored:?}"), format!("{s:?}"));
+    drop(s);
+    restored
+}
+
+fn restore_identity(k: &IdentityKeyPair, store: Store, rng: &mut ChaCha20Rng) -> IdentityKeyPair {
+    let plain = k.to_bytes();
+    assert_eq!(plain.len(), 34);
+    let restored = match store {
+        Store::Plain => IdentityKeyPair::from_bytes(&plain).unwrap(),
+        Store::Sealed => {
+            let sealed = k.seal(&SEAL_KEY, rng);
+            assert_eq!(sealed.len(), 34 + SEALED_OVERHEAD);
+            IdentityKeyPair::open(&SEAL_KEY, &sealed).unwrap()
+        }
+    };
+    assert_eq!(restored.to_bytes()[..], plain[..]);
+    assert_eq!(restored.public_key(), k.public_key());
+    assert_eq!(*restored.seed(), *k.seed());
+    restored
+}
+
+fn restore_spk(k: &SignedPreKey, store: Store, rng: &mut ChaCha20Rng) -> SignedPreKey {
+    let plain = k.to_bytes();
+    assert_eq!(plain.len(), 102);
+    let restored = match store {
+        Store::Plain => SignedPreKey::from_bytes(&plain).unwrap(),
+        Store::Sealed => {
+            let sealed = k.seal(&SEAL_KEY, rng);
+            assert_eq!(sealed.len(), 102 + SEALED_OVERHEAD);
+            SignedPreKey::open(&SEAL_KEY, &sealed).unwrap()
+        }
+    };
+    assert_eq!(restored.to_bytes()[..], plain[..]);
+    assert_eq!(restored.id(), k.id());
+    assert_eq!(restored.public(), k.public());
+    restored
+}
+
+fn restore_opk(k: &OneTimePreKey, store: Store, rng: &mut ChaCha20Rng) -> OneTimePreKey {
+    let plain = k.to_bytes();
+    assert_eq!(plain.len(), 38);
+    let restored = match store {
+        Store::Plain => OneTimePreKey::from_bytes(&plain).unwrap(),
+        Store::Sealed => {
+            let sealed = k.seal(&SEAL_KEY, rng);
+            assert_eq!(sealed.len(), 38 + SEALED_OVERHEAD);
+            OneTimePreKey::open(&SEAL_KEY, &sealed).unwrap()
+        }
+    };
+    assert_eq!(restored.to_bytes()[..], plain[..]);
+    assert_eq!(restored.id(), k.id());
+    assert_eq!(restored.public(), k.public());
+    restored
+}
+
+/// A pair of sessions well past the handshake, each with skipped keys and
+/// one remembered ratchet key:
+/// Alice sends a0 a1 a2 (PreKeyMessages); Bob accepts a2, reads a0;
+/// Bob sends b0 b1; Alice reads b1; Alice sends a3 a4; Bob reads a4;
+/// Bob sends b2 b3; Alice reads b3. Bob keeps the keys of a1 and a3, Alice
+/// those of b0 and b2. Returns the undelivered messages too.
+fn rich_pair(rng: &mut ChaCha20Rng) -> (Session, Session, Vec<Sent>, Vec<Sent>) {
+    let (_alice, bob_keys, mut a) = start(rng, true);
+    let a0 = send(&mut a, "a0");
+    let a1 = send(&mut a, "a1");
+    let a2 = send(&mut a, "a2");
+    let (mut b, p) = accept(&bob_keys, &a2.0, rng);
+    assert_eq!(p, b"a2");
+    receive(&mut b, &a0, rng);
+    let b0 = send(&mut b, "b0");
+    let b1 = send(&mut b, "b1");
+    receive(&mut a, &b1, rng);
+    let a3 = send(&mut a, "a3");
+    let a4 = send(&mut a, "a4");
+    receive(&mut b, &a4, rng);
+    let b2 = send(&mut b, "b2");
+    let b3 = send(&mut b, "b3");
+    receive(&mut a, &b3, rng);
+    assert_eq!(a.skipped_key_count(), 2);
+    assert_eq!(b.skipped_key_count(), 2);
+    (a, b, vec![b0, b2], vec![a1, a3])
+}
+
+// ---------------------------------------------------------------------------
+// Round trips keep behaviour
+// ---------------------------------------------------------------------------
+
+#[test]
+fn restored_identity_signs_prekeys_and_starts_sessions() {
+    for store in STORES {
+        let mut rng = rng(1);
+        let bob = responder(&mut rng);
+        let alice = IdentityKeyPair::generate(&mut rng);
+        let alice2 = restore_identity(&alice, store, &mut rng);
+        let bob_identity = restore_identity(&bob.identity, store, &mut rng);
+
+        // A prekey signed by the restored identity verifies under the original
+        // public key, and is the one the original identity would have made.
+        let mut same_rng = rng.clone();
+        let spk = SignedPreKey::generate(&bob_identity, 8, &mut rng);
+        let spk_orig = SignedPreKey::generate(&bob.identity, 8, &mut same_rng);
+        assert_eq!(spk.public(), spk_orig.public());
+        let b = PreKeyBundle::new(bob.identity.public_key().clone(), spk.public().clone(), None);
+        b.verify().unwrap();
+
+        // The restored Alice starts a session the original Bob (with the restored
+        // identity's prekey) accepts, and the two talk both ways.
+        let mut a = Session::initiate(&alice2, &b, &mut rng).unwrap();
+        assert_eq!(a.local_identity(), alice.public_key());
+        let m = send(&mut a, "hello from a restored identity");
+        let first = PreKeyMessage::from_bytes(&m.0).unwrap();
+        assert_eq!(first.sender_identity(), alice.public_key());
+        let (mut s, p) = Session::accept(&bob.identity, &spk, None, &first, &mut rng).unwrap();
+        assert_eq!(p, m.1.as_bytes());
+        let r = send(&mut s, "reply");
+        receive(&mut a, &r, &mut rng);
+    }
+}
+
+#[test]
+fn restored_prekeys_accept_sessions() {
+    for store in STORES {
+        for with_opk in [false, true] {
+            let mut rng = rng(2);
+            let bob = responder(&mut rng);
+            // Bob's device restarts: every key comes back from storage.
+            let restored = Responder {
+                identity: restore_identity(&bob.identity, store, &mut rng),
+                spk: restore_spk(&bob.spk, store, &mut rng),
+                opk: restore_opk(&bob.opk, store, &mut rng),
+            };
+            // The bundle is built from the restored public parts and still verifies.
+            let b = bundle(&restored, with_opk);
+            assert_eq!(b, bundle(&bob, with_opk));
+            b.verify().unwrap();
+
+            let alice = IdentityKeyPair::generate(&mut rng);
+            let mut a = Session::initiate(&alice, &b, &mut rng).unwrap();
+            let m0 = send(&mut a, "m0");
+            let m1 = send(&mut a, "m1");
+            let (mut s, p) = accept(&restored, &m1.0, &mut rng);
+            assert_eq!(p, b"m1");
+            receive(&mut s, &m0, &mut rng);
+            let r = send(&mut s, "r0");
+            receive(&mut a, &r, &mut rng);
+            let m2 = send(&mut a, "m2");
+            receive(&mut s, &m2, &mut rng);
+
+            // The original keys would have made the same session.
+            let (s2, p2) = accept(&bob, &m1.0, &mut rng);
+            assert_eq!(p2, b"m1");
+            assert_eq!(s2.remote_identity(), s.remote_identity());
+        }
+    }
+}
+
+#[test]
+fn restored_responder_decrypts_pending_out_of_order_messages() {
+    for store in STORES {
+        let mut rng = rng(3);
+        let (_alice, bob, mut a) = start(&mut rng, true);
+        let m: Vec<_> = (0..6).map(|i| send(&mut a, &format!("message {i}"))).collect();
+        let (mut b, p) = accept(&bob, &m[5].0, &mut rng);
+        assert_eq!(p, b"message 5");
+        assert_eq!(b.skipped_key_count(), 5);
+
+        for (i, expect_left) in [(3, 4), (0, 3), (4, 2), (1, 1), (2, 0)] {
+            b = restore(b, store, &mut rng);
+            receive(&mut b, &m[i], &mut rng);
+            assert_eq!(b.skipped_key_count(), expect_left);
+        }
+        b = restore(b, store, &mut rng);
+        for message in &m {
+            refused(&mut b, &message.0, Error::Duplicate, &mut rng);
+        }
+
+        // And the same on the initiator's side, after the handshake.
+        let r: Vec<_> = (0..4).map(|i| send(&mut b, &format!("reply {i}"))).collect();
+        receive(&mut a, &r[3], &mut rng);
+        assert_eq!(a.skipped_key_count(), 3);
+        for i in [1, 0, 2] {
+            a = restore(a, store, &mut rng);
+            receive(&mut a, &r[i], &mut rng);
+        }
+        assert_eq!(a.skipped_key_count(), 0);
+        refused(&mut a, &r[1].0, Error::Duplicate, &mut rng);
+    }
+}
+
+#[test]
+fn restored_sessions_keep_ratcheting_across_chains() {
+    for store in STORES {
+        let mut rng = rng(4);
+        let (_alice, bob, mut a) = start(&mut rng, false);
+        let first = send(&mut a, "first");
+        let (mut b, _) = accept(&bob, &first.0, &mut rng);
+        // Messages held back by the network, per receiver, from older chains.
+        let mut held_for_b = Vec::new();
+        let mut held_for_a = Vec::new();
+        let mut previous: Option<(Sent, Sent)> = None;
+        for round in 0..12usize {
+            let m: Vec<_> = (0..3).map(|i| send(&mut a, &format!("a{round}.{i}"))).collect();
+            a = restore(a, store, &mut rng);
+            receive(&mut b, &m[2], &mut rng);
+            receive(&mut b, &m[0], &mut rng);
+            held_for_b.push(m[1].clone());
+            b = restore(b, store, &mut rng);
+            assert_eq!(b.skipped_key_count(), held_for_b.len());
+            // Bob: fixed + receiving + base key + remembered keys + skipped keys.
+            let remembered = round.min(MAX_PREVIOUS_RATCHET_KEYS);
+            assert_eq!(
+                b.encoded_len(),
+                SESSION_FIXED_LEN
+                    + RECEIVING
+                    + BASE_KEY
+                    + PREVIOUS_KEY * remembered
+                    + SESSION_BYTES_PER_SKIPPED_KEY * held_for_b.len()
+            );
+
+            let r: Vec<_> = (0..3).map(|i| send(&mut b, &format!("b{round}.{i}"))).collect();
+            b = restore(b, store, &mut rng);
+            receive(&mut a, &r[2], &mut rng);
+            receive(&mut a, &r[0], &mut rng);
+            held_for_a.push(r[1].clone());
+            a = restore(a, store, &mut rng);
+            assert!(!a.awaiting_reply());
+            assert_eq!(a.skipped_key_count(), held_for_a.len());
+            assert_eq!(
+                a.encoded_len(),
+                SESSION_FIXED_LEN
+                    + RECEIVING
+                    + PREVIOUS_KEY * round.min(MAX_PREVIOUS_RATCHET_KEYS)
+                    + SESSION_BYTES_PER_SKIPPED_KEY * held_for_a.len()
+            );
+
+            if round % 3 == 2 {
+                // The held-back messages of the last three chains arrive late.
+                for h in held_for_b.drain(..) {
+                    receive(&mut b, &h, &mut rng);
+                    b = restore(b, store, &mut rng);
+                    refused(&mut b, &h.0, Error::Duplicate, &mut rng);
+                }
+                for h in held_for_a.drain(..) {
+                    receive(&mut a, &h, &mut rng);
+                    a = restore(a, store, &mut rng);
+                    refused(&mut a, &h.0, Error::Duplicate, &mut rng);
+                }
+                assert_eq!(a.skipped_key_count(), 0);
+                assert_eq!(b.skipped_key_count(), 0);
+            }
+            // Replays from the current chain and, after a restore, from the
+            // chain before it are Duplicates (the remembered ratchet keys
+            // survived), not Auth failures.
+            refused(&mut b, &m[2].0, Error::Duplicate, &mut rng);
+            refused(&mut a, &r[2].0, Error::Duplicate, &mut rng);
+            if let Some((old_m, old_r)) = previous.take() {
+                refused(&mut b, &old_m.0, Error::Duplicate, &mut rng);
+                refused(&mut a, &old_r.0, Error::Duplicate, &mut rng);
+            }
+            previous = Some((m[2].clone(), r[2].clone()));
+        }
+    }
+}
+
+#[test]
+fn restored_initiator_keeps_its_pending_handshake() {
+    for store in STORES {
+        for with_opk in [false, true] {
+            let mut rng = rng(5);
+            let (_alice, bob, mut a) = start(&mut rng, with_opk);
+            let m0 = send(&mut a, "m0");
+            a = restore(a, store, &mut rng);
+            assert!(a.awaiting_reply());
+            let m1 = send(&mut a, "m1");
+            a = restore(a, store, &mut rng);
+            let m2 = send(&mut a, "m2");
+
+            // Still PreKeyMessages, naming the same handshake.
+            let p0 = PreKeyMessage::from_bytes(&m0.0).unwrap();
+            for m in [&m1, &m2] {
+                assert_eq!(MessageType::of(&m.0).unwrap(), MessageType::PreKey);
+                let p = PreKeyMessage::from_bytes(&m.0).unwrap();
+                assert_eq!(p.base_key(), p0.base_key());
+                assert_eq!(p.signed_prekey_id(), 7);
+                assert_eq!(p.one_time_prekey_id(), with_opk.then_some(1000));
+                assert_eq!(p.sender_identity(), p0.sender_identity());
+            }
+
+            // Bob accepts the one sent by the restored initiator.
+            let (mut b, p) = accept(&bob, &m1.0, &mut rng);
+            assert_eq!(p, b"m1");
+            assert!(b.matches(&PreKeyMessage::from_bytes(&m2.0).unwrap()));
+            receive(&mut b, &m2, &mut rng);
+            receive(&mut b, &m0, &mut rng);
+
+            // After the first reply: plain Messages, also after restoring.
+            let r = send(&mut b, "reply");
+            a = restore(a, store, &mut rng);
+            assert!(a.awaiting_reply());
+            receive(&mut a, &r, &mut rng);
+            assert!(!a.awaiting_reply());
+            a = restore(a, store, &mut rng);
+            assert!(!a.awaiting_reply());
+            let m3 = send(&mut a, "m3");
+            assert_eq!(MessageType::of(&m3.0).unwrap(), MessageType::Message);
+            a = restore(a, store, &mut rng);
+            let m4 = send(&mut a, "m4");
+            assert_eq!(MessageType::of(&m4.0).unwrap(), MessageType::Message);
+            receive(&mut b, &m4, &mut rng);
+            receive(&mut b, &m3, &mut rng);
+        }
+    }
+}
+
+#[test]
+fn restored_responder_decrypts_late_prekey_messages_of_its_handshake() {
+    for store in STORES {
+        let mut rng = rng(6);
+        let (_alice, bob, mut a) = start(&mut rng, true);
+        let p: Vec<_> = (0..4).map(|i| send(&mut a, &format!("p{i}"))).collect();
+        let (mut b, _) = accept(&bob, &p[0].0, &mut rng);
+        // Restored before any reply: a late PreKeyMessage of the same chain.
+        b = restore(b, store, &mut rng);
+        assert!(b.matches(&PreKeyMessage::from_bytes(&p[1].0).unwrap()));
+        receive(&mut b, &p[1], &mut rng);
+
+        // After a reply and a new chain from Alice, p3 and p2 still arrive.
+        let r = send(&mut b, "r");
+        receive(&mut a, &r, &mut rng);
+        let m = send(&mut a, "m");
+        assert_eq!(MessageType::of(&m.0).unwrap(), MessageType::Message);
+        receive(&mut b, &m, &mut rng);
+        assert_eq!(b.skipped_key_count(), 2);
+        b = restore(b, store, &mut rng);
+        assert!(b.matches(&PreKeyMessage::from_bytes(&p[3].0).unwrap()));
+        receive(&mut b, &p[3], &mut rng);
+        b = restore(b, store, &mut rng);
+        receive(&mut b, &p[2], &mut rng);
+        b = restore(b, store, &mut rng);
+        for old in &p {
+            refused(&mut b, &old.0, Error::Duplicate, &mut rng);
+        }
+        // A PreKeyMessage of another handshake still is not this session's.
+        let (_, _, mut other) = start(&mut rng, false);
+        let stranger = send(&mut other, "x");
+        assert!(!b.matches(&PreKeyMessage::from_bytes(&stranger.0).unwrap()));
+        refused(&mut b, &stranger.0, Error::WrongIdentity, &mut rng);
+    }
+}
+
+#[test]
+fn encoding_is_canonical_and_deterministic() {
+    let mut rng = rng(7);
+    let (mut a, mut b, to_a, to_b) = rich_pair(&mut rng);
+    for s in [&a, &b] {
+        let x = s.to_bytes();
+        assert_eq!(x[..], s.to_bytes()[..], "two encodings of one state differ");
+        let y = Session::from_bytes(&x).unwrap().to_bytes();
+        assert_eq!(x[..], y[..]);
+        let z = Session::open(&SEAL_KEY, &s.seal(&SEAL_KEY, &mut rng)).unwrap().to_bytes();
+        assert_eq!(x[..], z[..]);
+    }
+    // Decoded copies of one state behave identically: the same message from
+    // each decrypts, and the same plaintext encrypts to the same bytes.
+    let a_bytes = a.to_bytes();
+    let mut a2 = Session::from_bytes(&a_bytes).unwrap();
+    let x = a.encrypt(b"same").unwrap();
+    let y = a2.encrypt(b"same").unwrap();
+    assert_eq!(x, y);
+    receive(&mut a, &to_a[0], &mut rng);
+    receive(&mut a2, &to_a[0], &mut rng);
+    assert_eq!(a.to_bytes()[..], a2.to_bytes()[..]);
+    for m in &to_b {
+        receive(&mut b, m, &mut rng);
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Sizes
+// ---------------------------------------------------------------------------
+
+#[test]
+fn size_constants() {
+    assert_eq!(SESSION_FIXED_LEN, 174);
+    assert_eq!(SESSION_BYTES_PER_SKIPPED_KEY, 68);
+    assert_eq!(SEALED_OVERHEAD, 31);
+    assert_eq!(STATE_VERSION, 1);
+    assert_eq!([TAG_IDENTITY, TAG_SIGNED_PREKEY, TAG_ONE_TIME_PREKEY, TAG_SESSION, TAG_SEALED], *b"IPOSZ");
+}
+
+#[test]
+fn encoded_len_of_fresh_sessions() {
+    let mut rng = rng(8);
+    for (with_opk, expected) in [(false, 210), (true, 214)] {
+        let (_alice, bob, mut a) = start(&mut rng, with_opk);
+        let pending = if with_opk { PENDING_OPK } else { PENDING };
+        assert_eq!(a.encoded_len(), SESSION_FIXED_LEN + pending);
+        assert_eq!(a.encoded_len(), expected);
+        assert_eq!(a.to_bytes().len(), expected);
+        // Sending does not change the size.
+        let m = send(&mut a, "x");
+        assert_eq!(a.encoded_len(), expected);
+
+        let (mut b, _) = accept(&bob, &m.0, &mut rng);
+        assert_eq!(b.encoded_len(), SESSION_FIXED_LEN + RECEIVING + BASE_KEY);
+        assert_eq!(b.encoded_len(), 274);
+        assert_eq!(b.to_bytes().len(), 274);
+
+        // The initiator after the first reply: the pending part is gone, a
+        // receiving chain is there.
+        let r = send(&mut b, "r");
+        receive(&mut a, &r, &mut rng);
+        assert_eq!(a.encoded_len(), SESSION_FIXED_LEN + RECEIVING);
+        assert_eq!(a.encoded_len(), 242);
+        assert_eq!(a.to_bytes().len(), 242);
+    }
+}
+
+#[test]
+fn encoded_len_after_ten_skipped_keys() {
+    let mut rng = rng(9);
+    let (_alice, bob, mut a) = start(&mut rng, true);
+    let m: Vec<_> = (0..11).map(|i| send(&mut a, &format!("{i}"))).collect();
+    let (mut b, _) = accept(&bob, &m[10].0, &mut rng);
+    assert_eq!(b.skipped_key_count(), 10);
+    assert_eq!(b.encoded_len(), 274 + 10 * SESSION_BYTES_PER_SKIPPED_KEY);
+    assert_eq!(b.encoded_len(), 954);
+    assert_eq!(b.to_bytes().len(), 954);
+    assert_eq!(b.seal(&SEAL_KEY, &mut rng).len(), 954 + SEALED_OVERHEAD);
+    // Each decrypted skipped message gives its 68 bytes back.
+    receive(&mut b, &m[4], &mut rng);
+    assert_eq!(b.to_bytes().len(), 954 - 68);
+
+    // The initiator, after a reply that skipped ten keys.
+    let r: Vec<_> = (0..11).map(|i| send(&mut b, &format!("{i}"))).collect();
+    receive(&mut a, &r[10], &mut rng);
+    assert_eq!(a.skipped_key_count(), 10);
+    assert_eq!(a.encoded_len(), 242 + 680);
+    assert_eq!(a.to_bytes().len(), 922);
+}
+
+#[test]
+fn encoded_len_with_remembered_ratchet_keys() {
+    let mut rng = rng(10);
+    let (_alice, bob, mut a) = start(&mut rng, false);
+    let m = send(&mut a, "0");
+    let (mut b, _) = accept(&bob, &m.0, &mut rng);
+    for step in 1..=12usize {
+        let r = send(&mut b, "r");
+        receive(&mut a, &r, &mut rng);
+        let m = send(&mut a, "m");
+        receive(&mut b, &m, &mut rng);
+        let remembered = step.min(MAX_PREVIOUS_RATCHET_KEYS);
+        assert_eq!(b.to_bytes().len(), 274 + 32 * remembered);
+        assert_eq!(a.to_bytes().len(), 242 + 32 * (step - 1).min(MAX_PREVIOUS_RATCHET_KEYS));
+    }
+    // SPEC.md §10.4: a long-running responder without skipped keys.
+    assert_eq!(b.encoded_len(), 530);
+    let b = restore(b, Store::Plain, &mut rng);
+    assert_eq!(b.encoded_len(), 530);
+}
+
+#[test]
+fn encoded_len_at_the_skipped_key_bound() {
+    let mut rng = rng(11);
+    let (_alice, bob, mut a) = start(&mut rng, false);
+    let skip = MAX_SKIP as usize;
+    // Alice sends MAX_SKIP + 1 messages; Bob accepts the last: MAX_SKIP skipped.
+    let first: Vec<Vec<u8>> = (0..=skip).map(|i| a.encrypt(&(i as u32).to_be_bytes()).unwrap()).collect();
+    let (mut b, _) = accept(&bob, &first[skip], &mut rng);
+    assert_eq!(b.skipped_key_count(), skip);
+    assert_eq!(b.encoded_len(), 274 + 68 * skip);
+    let r = b.encrypt(b"r").unwrap();
+    assert_eq!(a.decrypt(&r, &mut rng).unwrap(), b"r");
+    // A new chain from Alice skipping MAX_SKIP again: exactly the bound.
+    let second: Vec<Vec<u8>> = (0..=skip).map(|i| a.encrypt(&(i as u32).to_be_bytes()).unwrap()).collect();
+    assert_eq!(b.decrypt(&second[skip], &mut rng).unwrap(), (skip as u32).to_be_bytes());
+    assert_eq!(b.skipped_key_count(), MAX_SKIPPED_KEYS);
+    let at_bound = SESSION_FIXED_LEN + RECEIVING + BASE_KEY + PREVIOUS_KEY + 68 * MAX_SKIPPED_KEYS;
+    assert_eq!(at_bound, 136_306);
+    assert_eq!(b.encoded_len(), at_bound);
+    assert_eq!(b.to_bytes().len(), at_bound);
+    assert_eq!(b.seal(&SEAL_KEY, &mut rng).len(), at_bound + SEALED_OVERHEAD);
+
+    // The state at the bound round-trips, plain and sealed, and its oldest
+    // and newest stored keys still work.
+    b = restore(b, Store::Plain, &mut rng);
+    b = restore(b, Store::Sealed, &mut rng);
+    assert_eq!(b.decrypt(&first[0], &mut rng).unwrap(), 0u32.to_be_bytes());
+    assert_eq!(b.decrypt(&second[skip - 1], &mut rng).unwrap(), (skip as u32 - 1).to_be_bytes());
+    assert_eq!(b.skipped_key_count(), MAX_SKIPPED_KEYS - 2);
+
+    // Going over the bound evicts the oldest keys; the size stays bounded.
+    let more: Vec<Vec<u8>> = (0..skip).map(|i| a.encrypt(&(i as u32).to_be_bytes()).unwrap()).collect();
+    assert_eq!(b.decrypt(&more[skip - 1], &mut rng).unwrap(), (skip as u32 - 1).to_be_bytes());
+    assert_eq!(b.skipped_key_count(), MAX_SKIPPED_KEYS);
+    assert_eq!(b.to_bytes().len(), at_bound);
+    b = restore(b, Store::Plain, &mut rng);
+    // first[1..] were the oldest and are gone: a Duplicate, as documented.
+    refused(&mut b, &first[1], Error::Duplicate, &mut rng);
+    assert_eq!(b.decrypt(&more[0], &mut rng).unwrap(), 0u32.to_be_bytes());
+}
+
+// ---------------------------------------------------------------------------
+// Sealed state
+// ---------------------------------------------------------------------------
+
+/// One sample of every type, plain and sealed (under `SEAL_KEY`).
+struct Samples {
+    /// (name, tag, plain encoding)
+    plain: Vec<(&'static str, u8, Vec<u8>)>,
+    /// (name, tag, sealed encoding)
+    sealed: Vec<(&'static str, u8, Vec<u8>)>,
+}
+
+fn samples() -> &'static Samples {
+    static SAMPLES: OnceLock<Samples> = OnceLock::new();
+    SAMPLES.get_or_init(|| {
+        let mut rng = rng(12);
+        let (alice, bob, fresh) = start(&mut rng, false);
+        let (_, _, fresh_opk) = start(&mut rng, true);
+        let (rich_a, rich_b, _, _) = rich_pair(&mut rng);
+        let mut a = Session::initiate(&alice, &bundle(&bob, false), &mut rng).unwrap();
+        let m = send(&mut a, "m");
+        let (fresh_b, _) = accept(&bob, &m.0, &mut rng);
+        let plain = vec![
+            ("identity", TAG_IDENTITY, bob.identity.to_bytes().to_vec()),
+            ("signed prekey", TAG_SIGNED_PREKEY, bob.spk.to_bytes().to_vec()),
+            ("one-time prekey", TAG_ONE_TIME_PREKEY, bob.opk.to_bytes().to_vec()),
+            ("fresh initiator", TAG_SESSION, fresh.to_bytes().to_vec()),
+            ("fresh initiator with opk", TAG_SESSION, fresh_opk.to_bytes().to_vec()),
+            ("fresh responder", TAG_SESSION, fresh_b.to_bytes().to_vec()),
+            ("initiator with skipped keys", TAG_SESSION, rich_a.to_bytes().to_vec()),
+            ("responder with skipped keys", TAG_SESSION, rich_b.to_bytes().to_vec()),
+        ];
+        let sealed = vec![
+            ("identity", TAG_IDENTITY, bob.identity.seal(&SEAL_KEY, &mut rng)),
+            ("signed prekey", TAG_SIGNED_PREKEY, bob.spk.seal(&SEAL_KEY, &mut rng)),
+            ("one-time prekey", TAG_ONE_TIME_PREKEY, bob.opk.seal(&SEAL_KEY, &mut rng)),
+            ("fresh initiator", TAG_SESSION, fresh.seal(&SEAL_KEY, &mut rng)),
+            ("responder with skipped keys", TAG_SESSION, rich_b.seal(&SEAL_KEY, &mut rng)),
+        ];
+        Samples { plain, sealed }
+    })
+}
+
+/// Decodes `bytes` as the type of `tag`, and re-encodes on success.
+fn decode_as(tag: u8, bytes: &[u8]) -> Result<Vec<u8>, Error> {
+    Ok(match tag {
+        TAG_IDENTITY => IdentityKeyPair::from_bytes(bytes)?.to_bytes().to_vec(),
+        TAG_SIGNED_PREKEY => SignedPreKey::from_bytes(bytes)?.to_bytes().to_vec(),
+        TAG_ONE_TIME_PREKEY => OneTimePreKey::from_bytes(bytes)?.to_bytes().to_vec(),
+        TAG_SESSION => Session::from_bytes(bytes)?.to_bytes().to_vec(),
+        _ => unreachable!(),
+    })
+}
+
+/// Opens `bytes` as the type of `tag`, and re-encodes (plain) on success.
+fn open_as(tag: u8, key: &[u8; 32], bytes: &[u8]) -> Result<Vec<u8>, Error> {
+    Ok(match tag {
+        TAG_IDENTITY => IdentityKeyPair::open(key, bytes)?.to_bytes().to_vec(),
+        TAG_SIGNED_PREKEY => SignedPreKey::open(key, bytes)?.to_bytes().to_vec(),
+        TAG_ONE_TIME_PREKEY => OneTimePreKey::open(key, bytes)?.to_bytes().to_vec(),
+        TAG_SESSION => Session::open(key, bytes)?.to_bytes().to_vec(),
+        _ => unreachable!(),
+    })
+}
+
+const TAGS: [u8; 4] = [TAG_IDENTITY, TAG_SIGNED_PREKEY, TAG_ONE_TIME_PREKEY, TAG_SESSION];
+
+#[test]
+fn sealed_opens_to_the_plain_encoding_and_only_under_its_key() {
+    let s = samples();
+    for (name, tag, sealed) in &s.sealed {
+        let plain = open_as(*tag, &SEAL_KEY, sealed).unwrap();
+        assert!(s.plain.iter().any(|(_, t, p)| t == tag && *p == plain), "{name}");
+        assert_eq!(sealed.len(), plain.len() + SEALED_OVERHEAD, "{name}");
+        assert_eq!(sealed[..3], [TAG_SEALED, STATE_VERSION, *tag], "{name}");
+        assert_eq!(open_as(*tag, &OTHER_KEY, sealed), Err(Error::Auth), "{name}");
+        assert_eq!(open_as(*tag, &[0; 32], sealed), Err(Error::Auth), "{name}");
+    }
+}
+
+#[test]
+fn sealed_every_bit_flip_is_rejected() {
+    for (name, tag, sealed) in &samples().sealed {
+        for i in 0..sealed.len() {
+            for bit in 0..8 {
+                let mut bad = sealed.clone();
+                bad[i] ^= 1 << bit;
+                let got = open_as(*tag, &SEAL_KEY, &bad);
+                let expected = match i {
+                    0 | 2 => Error::Decode(DecodeError::UnexpectedType(bad[i])),
+                    1 => Error::Decode(DecodeError::UnsupportedVersion(bad[i])),
+                    _ => Error::Auth,
+                };
+                assert_eq!(got, Err(expected), "{name}: byte {i} bit {bit}");
+            }
+        }
+    }
+}
+
+#[test]
+fn sealed_one_type_opened_as_another_is_unexpected_type() {
+    let s = samples();
+    for (name, tag, sealed) in &s.sealed {
+        for other in TAGS.into_iter().filter(|t| t != tag) {
+            assert_eq!(
+                open_as(other, &SEAL_KEY, sealed),
+                Err(Error::Decode(DecodeError::UnexpectedType(*tag))),
+                "{name} opened as {other:#x}"
+            );
+        }
+        // Sealed bytes are not a plain encoding of anything.
+        for t in TAGS {
+            assert_eq!(decode_as(t, sealed), Err(Error::Decode(DecodeError::UnexpectedType(TAG_SEALED))));
+        }
+    }
+    for (name, tag, plain) in &s.plain {
+        // A plain encoding is not sealed...
+        for t in TAGS {
+            assert_eq!(
+                open_as(t, &SEAL_KEY, plain),
+                Err(Error::Decode(DecodeError::UnexpectedType(*tag))),
+                "{name}"
+            );
+        }
+        // ...and not another type's plain encoding.
+        for other in TAGS.into_iter().filter(|t| t != tag) {
+            assert_eq!(decode_as(other, plain), Err(Error::Decode(DecodeError::UnexpectedType(*tag))));
+        }
+    }
+}
+
+#[test]
+fn sealing_uses_a_fresh_nonce_each_time() {
+    let mut rng = rng(13);
+    let (a, b, _, _) = rich_pair(&mut rng);
+    let bob = responder(&mut rng);
+    let pairs = [
+        (a.seal(&SEAL_KEY, &mut rng), a.seal(&SEAL_KEY, &mut rng)),
+        (b.seal(&SEAL_KEY, &mut rng), b.seal(&SEAL_KEY, &mut rng)),
+        (bob.identity.seal(&SEAL_KEY, &mut rng), bob.identity.seal(&SEAL_KEY, &mut rng)),
+        (bob.spk.seal(&SEAL_KEY, &mut rng), bob.spk.seal(&SEAL_KEY, &mut rng)),
+        (bob.opk.seal(&SEAL_KEY, &mut rng), bob.opk.seal(&SEAL_KEY, &mut rng)),
+    ];
+    for (x, y) in &pairs {
+        assert_eq!(x.len(), y.len());
+        assert_ne!(x[3..15], y[3..15], "nonce reused");
+        assert_ne!(x[15..], y[15..]);
+    }
+    assert_eq!(Session::open(&SEAL_KEY, &pairs[0].0).unwrap().to_bytes()[..], a.to_bytes()[..]);
+    assert_eq!(Session::open(&SEAL_KEY, &pairs[0].1).unwrap().to_bytes()[..], a.to_bytes()[..]);
+    // The same RNG state gives the same sealed bytes: sealing draws only the nonce.
+    let mut r1 = ChaCha20Rng::seed_from_u64(99);
+    let mut r2 = ChaCha20Rng::seed_from_u64(99);
+    assert_eq!(b.seal(&SEAL_KEY, &mut r1), b.seal(&SEAL_KEY, &mut r2));
+}
+
+#[test]
+fn sealed_truncations_and_extensions_are_rejected() {
+    for (name, tag, sealed) in &samples().sealed {
+        for len in 0..sealed.len() {
+            let got = open_as(*tag, &SEAL_KEY, &sealed[..len]);
+            let expected =
+                if len < 3 + 12 + 16 { Error::Decode(DecodeError::Truncated) } else { Error::Auth };
+            assert_eq!(got, Err(expected), "{name} truncated to {len}");
+        }
+        let mut longer = sealed.clone();
+        longer.push(0);
+        assert_eq!(open_as(*tag, &SEAL_KEY, &longer), Err(Error::Auth), "{name}");
+        let mut v2 = sealed.clone();
+        v2[1] = 2;
+        assert_eq!(
+            open_as(*tag, &SEAL_KEY, &v2),
+            Err(Error::Decode(DecodeError::UnsupportedVersion(2))),
+            "{name}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Garbage
+// ---------------------------------------------------------------------------
+
+#[test]
+fn empty_input_is_truncated() {
+    for t in TAGS {
+        assert_eq!(decode_as(t, &[]), Err(Error::Decode(DecodeError::Truncated)));
+        assert_eq!(open_as(t, &SEAL_KEY, &[]), Err(Error::Decode(DecodeError::Truncated)));
+    }
+}
+
+#[test]
+fn every_truncation_is_rejected() {
+    for (name, tag, plain) in &samples().plain {
+        assert_eq!(decode_as(*tag, plain).as_deref(), Ok(&plain[..]), "{name}");
+        for len in 0..plain.len() {
+            match decode_as(*tag, &plain[..len]) {
+                Err(Error::Decode(DecodeError::Truncated | DecodeError::InvalidValue)) => {}
+                other => panic!("{name} truncated to {len}: {other:?}"),
+            }
+        }
+    }
+}
+
+#[test]
+fn trailing_bytes_are_rejected() {
+    for (name, tag, plain) in &samples().plain {
+        for extra in [&[0u8][..], &[0xff], &[0; 68], &[0; 32]] {
+            let mut longer = plain.clone();
+            longer.extend_from_slice(extra);
+            let got = decode_as(*tag, &longer);
+            if *tag == TAG_SESSION {
+                // The skipped keys run to the end: their count no longer
+                // matches the remaining length (SPEC.md §10.4).
+                assert!(
+                    matches!(got, Err(Error::Decode(DecodeError::InvalidValue | DecodeError::TrailingBytes))),
+                    "{name}: {got:?}"
+                );
+            } else {
+                assert_eq!(got, Err(Error::Decode(DecodeError::TrailingBytes)), "{name}");
+            }
+        }
+    }
+}
+
+#[test]
+fn wrong_tag_or_version_byte_is_rejected() {
+    for (name, tag, plain) in &samples().plain {
+        for b in 0..=255u8 {
+            let mut bad = plain.clone();
+            bad[0] = b;
+            if b != *tag {
+                assert_eq!(
+                    decode_as(*tag, &bad),
+                    Err(Error::Decode(DecodeError::UnexpectedType(b))),
+                    "{name}"
+                );
+            }
+            let mut bad = plain.clone();
+            bad[1] = b;
+            if b != STATE_VERSION {
+                assert_eq!(
+                    decode_as(*tag, &bad),
+                    Err(Error::Decode(DecodeError::UnsupportedVersion(b))),
+                    "{name}"
+                );
+            }
+        }
+        let mut v2 = plain.clone();
+        v2[1] = 2;
+        assert_eq!(decode_as(*tag, &v2), Err(Error::Decode(DecodeError::UnsupportedVersion(2))));
+    }
+}
+
+/// Whether SPEC.md §10.4 forbids these session flags outright.
+fn flags_forbidden(f: u8) -> bool {
+    let initiator = f & 1 != 0;
+    let pending = f & 4 != 0;
+    let pending_opk = f & 8 != 0;
+    let base_key = f & 16 != 0;
+    f & 0xe0 != 0 || (pending && !initiator) || (pending_opk && !pending) || (base_key == initiator)
+}
+
+#[test]
+fn invalid_session_flags_are_rejected() {
+    for (name, tag, plain) in &samples().plain {
+        if *tag != TAG_SESSION {
+            continue;
+        }
+        for f in 0..=255u8 {
+            let mut bad = plain.clone();
+            bad[FLAGS_AT] = f;
+            let got = Session::from_bytes(&bad);
+            if flags_forbidden(f) {
+                assert_eq!(got.err(), Some(Error::Decode(DecodeError::InvalidFlags(f))), "{name}: {f:#x}");
+            } else if f != plain[FLAGS_AT] {
+                // Allowed flags over a body of another shape: an error, or
+                // (by coincidence) a state that re-encodes to the same bytes.
+                if let Ok(s) = got {
+                    assert_eq!(s.to_bytes()[..], bad[..], "{name}: {f:#x}");
+                }
+            } else {
+                assert!(got.is_ok());
+            }
+        }
+    }
+    // The named combinations.
+    let fresh_responder = &samples().plain[5].2;
+    for f in [
+        0x20,       // reserved bit 5
+        0x80,       // reserved bit 7
+        2 | 4 | 16, // a responder awaiting a reply
+        1 | 2 | 16, // an initiator with a base key
+        2,          // a responder without a base key
+        1 | 8,      // an opk id without a pending handshake
+        1 | 2 | 8,
+    ] {
+        let mut bad = fresh_responder.clone();
+        bad[FLAGS_AT] = f;
+        assert_eq!(Session::from_bytes(&bad).err(), Some(Error::Decode(DecodeError::InvalidFlags(f))));
+    }
+}
+
+/// Offset of the u16 skipped-key count in an encoded session.
+fn skipped_count_at(bytes: &[u8]) -> usize {
+    let s = Session::from_bytes(bytes).unwrap();
+    bytes.len() - 2 - SESSION_BYTES_PER_SKIPPED_KEY * s.skipped_key_count()
+}
+
+#[test]
+fn bad_counts_are_rejected() {
+    let rich_b = &samples().plain[7].2;
+    let at = skipped_count_at(rich_b);
+    let count = usize::from(u16::from_be_bytes([rich_b[at], rich_b[at + 1]]));
+    assert_eq!(count, 2);
+
+    // A count inconsistent with the remaining length, either way.
+    for c in [0u16, 1, 3, 4, 100, MAX_SKIPPED_KEYS as u16, u16::MAX] {
+        let mut bad = rich_b.clone();
+        bad[at..at + 2].copy_from_slice(&c.to_be_bytes());
+        assert_eq!(
+            Session::from_bytes(&bad).err(),
+            Some(Error::Decode(DecodeError::InvalidValue)),
+            "count {c}"
+        );
+    }
+    // A count over MAX_SKIPPED_KEYS, even with exactly that many entries.
+    let over = MAX_SKIPPED_KEYS + 1;
+    let mut bad = rich_b[..at].to_vec();
+    bad.extend_from_slice(&(over as u16).to_be_bytes());
+    for i in 0..over {
+        let entry = &rich_b[at + 2 + 68 * (i % 2)..at + 2 + 68 * (i % 2 + 1)];
+        bad.extend_from_slice(entry);
+    }
+    assert_eq!(Session::from_bytes(&bad).err(), Some(Error::Decode(DecodeError::InvalidValue)));
+    // The same with exactly MAX_SKIPPED_KEYS entries decodes.
+    let mut ok = rich_b[..at].to_vec();
+    ok.extend_from_slice(&(MAX_SKIPPED_KEYS as u16).to_be_bytes());
+    ok.extend_from_slice(&bad[at + 2..at + 2 + 68 * MAX_SKIPPED_KEYS]);
+    let s = Session::from_bytes(&ok).unwrap();
+    assert_eq!(s.skipped_key_count(), MAX_SKIPPED_KEYS);
+    assert_eq!(s.to_bytes()[..], ok[..]);
+
+    // A skipped entry with n = 0xFFFFFFFF.
+    let mut bad = rich_b.clone();
+    bad[at + 2 + 32..at + 2 + 36].copy_from_slice(&u32::MAX.to_be_bytes());
+    assert_eq!(Session::from_bytes(&bad).err(), Some(Error::Decode(DecodeError::InvalidValue)));
+    let mut fine = rich_b.clone();
+    fine[at + 2 + 32..at + 2 + 36].copy_from_slice(&(u32::MAX - 1).to_be_bytes());
+    assert!(Session::from_bytes(&fine).is_ok());
+
+    // More remembered ratchet keys than MAX_PREVIOUS_RATCHET_KEYS (one is
+    // stored here), or more than the input holds.
+    let c1_at = at - 1 - 32;
+    assert_eq!(rich_b[c1_at], 1);
+    for c1 in [9u8, 255, 2, 0] {
+        let mut bad = rich_b.clone();
+        bad[c1_at] = c1;
+        let got = Session::from_bytes(&bad).err();
+        if c1 > 8 {
+            assert_eq!(got, Some(Error::Decode(DecodeError::InvalidValue)), "c1 {c1}");
+        } else {
+            assert!(matches!(got, Some(Error::Decode(_))), "c1 {c1}: {got:?}");
+        }
+    }
+    // Nine real entries.
+    let mut bad = rich_b[..c1_at].to_vec();
+    bad.push(9);
+    for _ in 0..9 {
+        bad.extend_from_slice(&rich_b[c1_at + 1..c1_at + 33]);
+    }
+    bad.extend_from_slice(&rich_b[at..]);
+    assert_eq!(Session::from_bytes(&bad).err(), Some(Error::Decode(DecodeError::InvalidValue)));
+}
+
+#[test]
+fn invalid_identity_keys_in_a_session_are_rejected() {
+    let rich_a = &samples().plain[6].2;
+    let mut small_order = [0u8; 32];
+    small_order[0] = 1; // the neutral point
+    for at in [LOCAL_IDENTITY_AT, LOCAL_IDENTITY_AT + 32] {
+        let mut p = [0xff; 32]; // y = p: a non-canonical encoding of y = 0
+        p[0] = 0xed;
+        p[31] = 0x7f;
+        for key in [small_order, [0xff; 32], p] {
+            let mut bad = rich_a.clone();
+            bad[at..at + 32].copy_from_slice(&key);
+            assert_eq!(Session::from_bytes(&bad).err(), Some(Error::Decode(DecodeError::InvalidPublicKey)));
+        }
+    }
+}
+
+/// Flag combinations that no API call can produce are rejected (SPEC.md §10.4).
+#[test]
+fn impossible_flag_combinations_are_rejected() {
+    let s = samples();
+    let fresh = &s.plain[3].2;
+    let fresh_responder = &s.plain[5].2;
+    let rich_a = &s.plain[6].2;
+
+    // A responder without its receiving chain.
+    assert_eq!(fresh_responder[FLAGS_AT], 2 | 16);
+    let mut no_chain = fresh_responder[..OPTIONAL_AT].to_vec();
+    no_chain[FLAGS_AT] = 16;
+    no_chain.extend_from_slice(&fresh_responder[OPTIONAL_AT + RECEIVING..]);
+
+    // A fresh initiator (pending, no receiving chain) given a receiving chain.
+    assert_eq!(fresh[FLAGS_AT], 1 | 4);
+    let mut both = fresh[..OPTIONAL_AT].to_vec();
+    both[FLAGS_AT] = 1 | 2 | 4;
+    both.extend_from_slice(&rich_a[OPTIONAL_AT..OPTIONAL_AT + RECEIVING]);
+    both.extend_from_slice(&fresh[OPTIONAL_AT..]);
+
+    // A fresh initiator without its pending handshake.
+    let mut neither = fresh[..OPTIONAL_AT].to_vec();
+    neither[FLAGS_AT] = 1;
+    neither.extend_from_slice(&fresh[OPTIONAL_AT + PENDING..]);
+
+    let got: Vec<_> = [(16u8, no_chain), (7, both), (1, neither)]
+        .into_iter()
+        .map(|(f, bytes)| (f, Session::from_bytes(&bytes).err()))
+        .collect();
+    let expected: Vec<_> =
+        [16u8, 7, 1].into_iter().map(|f| (f, Some(Error::Decode(DecodeError::InvalidFlags(f))))).collect();
+    assert_eq!(got, expected);
+}
+
+// ---------------------------------------------------------------------------
+// Properties
+// ---------------------------------------------------------------------------
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Arbitrary bytes never panic a decoder, plain or sealed.
+    #[test]
+    fn arbitrary_bytes_never_panic(tag in prop::sample::select(TAGS.to_vec()), mut bytes in prop::collection::vec(any::<u8>(), 0..600), header in any::<bool>()) {
+        if header && bytes.len() >= 2 {
+            bytes[0] = tag;
+            bytes[1] = STATE_VERSION;
+        }
+        if let Ok(again) = decode_as(tag, &bytes) {
+            prop_assert_eq!(again, bytes.clone());
+        }
+        prop_assert!(open_as(tag, &SEAL_KEY, &bytes).is_err());
+    }
+
+    /// Mutated valid encodings either fail to decode or decode to a state
+    /// that re-encodes to exactly the mutated bytes (canonical encoding).
+    #[test]
+    fn mutated_encodings_never_panic(
+        which in 0..8usize,
+        edits in prop::collection::vec((any::<Index>(), any::<u8>()), 1..4),
+        cut in prop::option::of(any::<Index>()),
+        append in prop::collection::vec(any::<u8>(), 0..3),
+    ) {
+        let (_, tag, plain) = &samples().plain[which];
+        let mut bytes = plain.clone();
+        for (i, v) in edits {
+            let i = i.index(bytes.len());
+            bytes[i] = v;
+        }
+        if let Some(c) = cut {
+            bytes.truncate(c.index(bytes.len() + 1));
+        }
+        bytes.extend_from_slice(&append);
+        if let Ok(again) = decode_as(*tag, &bytes) {
+            prop_assert_eq!(again, bytes);
+        }
+    }
+}
+
+/// One step of the simulated conversation.
+#[derive(Clone, Debug)]
+enum Event {
+    Send { from_alice: bool, len: usize },
+    Deliver { to_alice: bool, pick: Index },
+    Drop { to_alice: bool, pick: Index },
+    Duplicate { to_alice: bool, pick: Index },
+    Persist { alice: bool, sealed: bool },
+}
+
+fn event() -> impl Strategy<Value = Event> {
+    prop_oneof![
+        4 => (any::<bool>(), 0..40usize).prop_map(|(from_alice, len)| Event::Send { from_alice, len }),
+        5 => (any::<bool>(), any::<Index>()).prop_map(|(to_alice, pick)| Event::Deliver { to_alice, pick }),
+        1 => (any::<bool>(), any::<Index>()).prop_map(|(to_alice, pick)| Event::Drop { to_alice, pick }),
+        1 => (any::<bool>(), any::<Index>()).prop_map(|(to_alice, pick)| Event::Duplicate { to_alice, pick }),
+        2 => (any::<bool>(), any::<bool>()).prop_map(|(alice, sealed)| Event::Persist { alice, sealed }),
+    ]
+}
+
+/// One side of the simulated conversation.
+#[derive(Default)]
+struct Party {
+    session: Option<Session>,
+    /// Messages on their way to this party: (wire, plaintext).
+    inbox: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Messages this party has decrypted.
+    delivered: Vec<Vec<u8>>,
+    /// Sender ratchet keys of the messages received, in order of first appearance.
+    chains: Vec<[u8; 32]>,
+    sent: usize,
+}
+
+/// The sender's ratchet key in a message's header.
+fn header_ratchet_key(wire: &[u8]) -> [u8; 32] {
+    let at = match wire[1] {
+        0x02 => 2,
+        _ => 3 + 32 + 32 + 4 + if wire[2] & 1 == 1 { 4 } else { 0 },
+    };
+    wire[at..at + 32].try_into().unwrap()
+}
+
+fn plaintext(from_alice: bool, n: usize, len: usize) -> Vec<u8> {
+    let mut p = format!("{}{n}:", if from_alice { "A" } else { "B" }).into_bytes();
+    p.extend((0..len).map(|i| (i + n) as u8));
+    p
+}
+
+/// Encodes, drops and decodes one session (plain or sealed).
+fn persist(s: Session, sealed: bool, rng: &mut ChaCha20Rng) -> Result<Session, TestCaseError> {
+    let bytes = s.to_bytes();
+    prop_assert_eq!(bytes.len(), s.encoded_len());
+    let restored = if sealed {
+        let key: [u8; 32] = core::array::from_fn(|i| i as u8);
+        let sealed = s.seal(&key, rng);
+        prop_assert_eq!(sealed.len(), bytes.len() + SEALED_OVERHEAD);
+        drop(s);
+        Session::open(&key, &sealed).unwrap()
+    } else {
+        drop(s);
+        Session::from_bytes(&bytes).unwrap()
+    };
+    prop_assert_eq!(&restored.to_bytes()[..], &bytes[..]);
+    Ok(restored)
+}
+
+struct World {
+    rng: ChaCha20Rng,
+    bob_keys: Option<Responder>,
+    alice: Party,
+    bob: Party,
+}
+
+impl World {
+    fn new(seed: [u8; 32], with_opk: bool) -> Self {
+        let mut rng = ChaCha20Rng::from_seed(seed);
+        let bob_keys = responder(&mut rng);
+        let alice_identity = IdentityKeyPair::generate(&mut rng);
+        let session = Session::initiate(&alice_identity, &bundle(&bob_keys, with_opk), &mut rng).unwrap();
+        World {
+            rng,
+            bob_keys: Some(bob_keys),
+            alice: Party { session: Some(session), ..Party::default() },
+            bob: Party::default(),
+        }
+    }
+
+    fn send(&mut self, from_alice: bool, len: usize) {
+        // Bob cannot send before he has a session: Alice sends instead.
+        let from_alice = from_alice || self.bob.session.is_none();
+        let (from, to) =
+            if from_alice { (&mut self.alice, &mut self.bob) } else { (&mut self.bob, &mut self.alice) };
+        let Some(s) = from.session.as_mut() else { return };
+        let p = plaintext(from_alice, from.sent, len);
+        from.sent += 1;
+        let expected_type = if s.awaiting_reply() { MessageType::PreKey } else { MessageType::Message };
+        let expected_len = s.encrypted_len(p.len());
+        let wire = s.encrypt(&p).unwrap();
+        assert_eq!(MessageType::of(&wire).unwrap(), expected_type);
+        assert_eq!(wire.len(), expected_len);
+        to.inbox.push((wire, p));
+    }
+
+    fn deliver(&mut self, to_alice: bool, i: usize) -> Result<(), TestCaseError> {
+        let to = if to_alice { &mut self.alice } else { &mut self.bob };
+        let (wire, p) = to.inbox.remove(i);
+        let got = match to.session.as_mut() {
+            Some(s) => {
+                if MessageType::of(&wire).unwrap() == MessageType::PreKey {
+                    prop_assert!(s.matches(&PreKeyMessage::from_bytes(&wire).unwrap()));
+                }
+                s.decrypt(&wire, &mut self.rng)
+            }
+            None => {
+                // Bob's first message: a new session.
+                prop_assert!(!to_alice);
+                let keys = self.bob_keys.as_ref().unwrap();
+                let first = PreKeyMessage::from_bytes(&wire).unwrap();
+                let opk = first.one_time_prekey_id().map(|id| {
+                    assert_eq!(id, keys.opk.id());
+                    &keys.opk
+                });
+                let (s, got) =
+                    Session::accept(&keys.identity, &keys.spk, opk, &first, &mut self.rng).unwrap();
+                to.session = Some(s);
+                Ok(got)
+            }
+        };
+        prop_assert_eq!(got.as_ref(), Ok(&p));
+        let key = header_ratchet_key(&wire);
+        if !to.chains.contains(&key) {
+            to.chains.push(key);
+        }
+        to.delivered.push(wire);
+        Ok(())
+    }
+
+    fn duplicate(&mut self, to_alice: bool, i: usize) -> Result<(), TestCaseError> {
+        let to = if to_alice { &mut self.alice } else { &mut self.bob };
+        let wire = to.delivered[i].clone();
+        let s = to.session.as_mut().unwrap();
+        let before = s.to_bytes();
+        let got = s.decrypt(&wire, &mut self.rng);
+        // The current chain and MAX_PREVIOUS_RATCHET_KEYS earlier ones are
+        // remembered; a replay from an older chain may also fail as Auth.
+        let key = header_ratchet_key(&wire);
+        let age = to.chains.len() - 1 - to.chains.iter().position(|k| *k == key).unwrap();
+        if age <= MAX_PREVIOUS_RATCHET_KEYS {
+            prop_assert_eq!(got, Err(Error::Duplicate));
+        } else {
+            prop_assert!(matches!(got, Err(Error::Duplicate | Error::Auth)), "{:?}", got);
+        }
+        prop_assert_eq!(&s.to_bytes()[..], &before[..], "a refused replay changed the session");
+        Ok(())
+    }
+
+    fn persist(&mut self, alice: bool, sealed: bool) -> Result<(), TestCaseError> {
+        let party = if alice { &mut self.alice } else { &mut self.bob };
+        if let Some(s) = party.session.take() {
+            party.session = Some(persist(s, sealed, &mut self.rng)?);
+        } else if let Some(keys) = self.bob_keys.take() {
+            // Bob has no session yet: his prekeys go through storage instead.
+            let store = if sealed { Store::Sealed } else { Store::Plain };
+            self.bob_keys = Some(Responder {
+                identity: restore_identity(&keys.identity, store, &mut self.rng),
+                spk: restore_spk(&keys.spk, store, &mut self.rng),
+                opk: restore_opk(&keys.opk, store, &mut self.rng),
+            });
+        }
+        Ok(())
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// Two parties converse over a network that reorders, drops and
+    /// duplicates, and either side is persisted at random points. Every
+    /// delivered message decrypts exactly once to its plaintext, replays are
+    /// Duplicates that change nothing, and the two can still talk at the end.
+    #[test]
+    fn conversation_survives_persistence(
+        seed in any::<[u8; 32]>(),
+        with_opk in any::<bool>(),
+        events in prop::collection::vec(event(), 10..=50),
+    ) {
+        let mut w = World::new(seed, with_opk);
+        for e in events {
+            match e {
+                Event::Send { from_alice, len } => w.send(from_alice, len),
+                Event::Deliver { to_alice, pick } => {
+                    // To the other side if this one has nothing in flight.
+                    let to_alice = if to_alice { !w.alice.inbox.is_empty() } else { w.bob.inbox.is_empty() };
+                    let n = if to_alice { w.alice.inbox.len() } else { w.bob.inbox.len() };
+                    if n > 0 {
+                        w.deliver(to_alice, pick.index(n))?;
+                    }
+                }
+                Event::Drop { to_alice, pick } => {
+                    let inbox = if to_alice { &mut w.alice.inbox } else { &mut w.bob.inbox };
+                    if !inbox.is_empty() {
+                        inbox.remove(pick.index(inbox.len()));
+                    }
+                }
+                Event::Duplicate { to_alice, pick } => {
+                    let to_alice =
+                        if to_alice { !w.alice.delivered.is_empty() } else { w.bob.delivered.is_empty() };
+                    let n = if to_alice { w.alice.delivered.len() } else { w.bob.delivered.len() };
+                    if n > 0 {
+                        w.duplicate(to_alice, pick.index(n))?;
+                    }
+                }
+                Event::Persist { alice, sealed } => w.persist(alice, sealed)?,
+            }
+        }
+        // Everything still in flight arrives, newest first, after a restart of both.
+        w.persist(true, false)?;
+        w.persist(false, true)?;
+        while !w.bob.inbox.is_empty() {
+            w.deliver(false, w.bob.inbox.len() - 1)?;
+        }
+        while !w.alice.inbox.is_empty() {
+            w.deliver(true, w.alice.inbox.len() - 1)?;
+        }
+        // Then a message each way (Bob accepts first if nothing reached him).
+        for from_alice in [true, false, true] {
+            w.send(from_alice, 5);
+            w.deliver(!from_alice, 0)?;
+        }
+        prop_assert!(!w.alice.session.as_ref().unwrap().awaiting_reply());
+        // Every delivered message is a Duplicate now (or, from an old chain, Auth).
+        for i in 0..w.alice.delivered.len() {
+            w.duplicate(true, i)?;
+        }
+        for i in 0..w.bob.delivered.len() {
+            w.duplicate(false, i)?;
+        }
+    }
+}
