@@ -276,7 +276,7 @@ impl Convo {
         let alice_id = IdentityKeyPair::generate(&mut id_rng);
         let mut alice_rng = Recorder::new(seed + 200);
         let alice = Session::initiate(&alice_id, &bundle_of(&bob_keys), &mut alice_rng).expect("initiate");
-        let bob_rng = Recorder::new(seed + 201);
+        let bob_rng = Recorder::new(seed + 150);
         (
             Convo { alice_rng, bob_rng, alice, bob: None, bob_keys, sent: Vec::new(), events: Vec::new() },
             alice_id,
@@ -418,7 +418,57 @@ fn session_vectors(dir: &Path) -> Vec<Value> {
         c.to_json("A long one-way burst of 40 messages delivered in reverse order, with some lost", &aid),
     );
 
-    // Rejections against Bob's state in the last conversation.
+    let (mut c4, aid4) = Convo::new(23, true);
+    c4.run(&[
+        A("a0"),
+        A("a1"),
+        A("a2"),    // ids 0, 1, 2
+        Deliver(0), // Bob: Nr = 1 on Alice's first chain
+        B("b0"),
+        Deliver(3), // id 3; Alice ratchets
+        A("a3"),
+        Deliver(4), // id 4: PN = 3 > Nr = 1, so Bob stores the keys of a1 and a2
+        Deliver(2),
+        Deliver(1), // the stored keys of the old chain
+        B("b1"),
+        Deliver(5),
+        A("a4"),
+        Deliver(6),
+    ]);
+    cases.push(c4.to_json("A new ratchet step whose PN is ahead of the receiving chain: the old chain's remaining keys are stored and used", &aid4));
+
+    // Rejections against Alice's and Bob's states in that conversation.
+    {
+        let bob4 = c4.bob.as_mut().expect("bob");
+        let state = hex(&bob4.to_bytes());
+        let mut rng = Recorder::new(98);
+        for (desc, id) in [
+            ("replay of a message from an earlier chain (its ratchet key is remembered)", 1usize),
+            ("replay of the handshake's first PreKeyMessage", 0),
+        ] {
+            let msg = c4.sent[id].2.clone();
+            let err = bob4.decrypt(&msg, &mut rng).expect_err("replay");
+            assert_eq!(hex(&bob4.to_bytes()), state);
+            rejects.push(json!({"description": desc, "kind": "decrypt", "state": state, "message": hex(&msg), "error": format!("{err:?}")}));
+        }
+        // A PreKeyMessage of another handshake by the same initiator, and one by another identity.
+        let mut other_rng = Recorder::new(97);
+        let mut again = Session::initiate(&aid4, &bundle_of(&c4.bob_keys), &mut other_rng).expect("initiate");
+        let other_handshake = again.encrypt(b"new handshake").expect("encrypt");
+        let stranger = IdentityKeyPair::from_seed(&[77; 32]);
+        let mut s = Session::initiate(&stranger, &bundle_of(&c4.bob_keys), &mut other_rng).expect("initiate");
+        let from_stranger = s.encrypt(b"stranger").expect("encrypt");
+        for (desc, msg) in [
+            ("PreKeyMessage of another handshake by the same initiator", other_handshake),
+            ("PreKeyMessage from another identity", from_stranger),
+        ] {
+            let err = bob4.decrypt(&msg, &mut rng).expect_err("mismatch");
+            assert_eq!(hex(&bob4.to_bytes()), state);
+            rejects.push(json!({"description": desc, "kind": "decrypt", "state": state, "message": hex(&msg), "error": format!("{err:?}")}));
+        }
+    }
+
+    // Rejections against Bob's state in the burst conversation.
     let bob = c.bob.as_mut().expect("bob");
     let state = hex(&bob.to_bytes());
     let genuine = c.alice.encrypt(b"genuine").expect("encrypt");
@@ -464,12 +514,18 @@ fn session_vectors(dir: &Path) -> Vec<Value> {
     // Replay: decrypt once, then the same bytes again.
     let replayed = c.sent[2 + BURST.len() - 1].2.clone(); // the last burst message, already delivered
     reject_decrypt("replay of a delivered message", replayed, &state, bob);
-    // Too far ahead: 1002 more messages on Alice's chain, deliver the last.
+    // Too far ahead: Alice's next message is `genuine` (n = 0 of a new
+    // chain); 1001 more make the last one skip MAX_SKIP + 1 keys.
     let mut far = Vec::new();
-    for _ in 0..1002 {
+    for _ in 0..1001 {
         far = c.alice.encrypt(b"far").expect("encrypt");
     }
-    reject_decrypt("too far ahead: 1002 messages past the last one received", far, &state, bob);
+    reject_decrypt(
+        "too far ahead: a new chain's message number 1001 would skip MAX_SKIP + 1 keys",
+        far,
+        &state,
+        bob,
+    );
 
     write(dir, "session.json", "Whole conversations (SPEC.md 6-8): keys, RNG draws, every message in order of sending, the order of delivery and every plaintext", cases);
     rejects

@@ -353,7 +353,7 @@ impl Persist for Session {
         };
         let handshake_base_key = if has_base_key { Some(r.array()?) } else { None };
         let count = usize::from(r.u8()?);
-        if count > MAX_PREVIOUS_RATCHET_KEYS || count * 32 > r.remaining() {
+        if count > MAX_PREVIOUS_RATCHET_KEYS {
             return Err(DecodeError::InvalidValue);
         }
         let mut previous_ratchet_keys = VecDeque::with_capacity(count);
@@ -361,8 +361,11 @@ impl Persist for Session {
             previous_ratchet_keys.push_back(r.array()?);
         }
         let count = usize::from(r.u16()?);
-        if count > MAX_SKIPPED_KEYS || count * SESSION_BYTES_PER_SKIPPED_KEY != r.remaining() {
+        if count > MAX_SKIPPED_KEYS {
             return Err(DecodeError::InvalidValue);
+        }
+        if count * SESSION_BYTES_PER_SKIPPED_KEY > r.remaining() {
+            return Err(DecodeError::Truncated);
         }
         let mut skipped = SkippedKeys::default();
         for _ in 0..count {

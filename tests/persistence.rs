@@ -827,7 +827,7 @@ fn every_truncation_is_rejected() {
         assert_eq!(decode_as(*tag, plain).as_deref(), Ok(&plain[..]), "{name}");
         for len in 0..plain.len() {
             match decode_as(*tag, &plain[..len]) {
-                Err(Error::Decode(DecodeError::Truncated | DecodeError::InvalidValue)) => {}
+                Err(Error::Decode(DecodeError::Truncated)) => {}
                 other => panic!("{name} truncated to {len}: {other:?}"),
             }
         }
@@ -841,16 +841,7 @@ fn trailing_bytes_are_rejected() {
             let mut longer = plain.clone();
             longer.extend_from_slice(extra);
             let got = decode_as(*tag, &longer);
-            if *tag == TAG_SESSION {
-                // The skipped keys run to the end: their count no longer
-                // matches the remaining length (SPEC.md §10.4).
-                assert!(
-                    matches!(got, Err(Error::Decode(DecodeError::InvalidValue | DecodeError::TrailingBytes))),
-                    "{name}: {got:?}"
-                );
-            } else {
-                assert_eq!(got, Err(Error::Decode(DecodeError::TrailingBytes)), "{name}");
-            }
+            assert_eq!(got, Err(Error::Decode(DecodeError::TrailingBytes)), "{name}");
         }
     }
 }
@@ -946,15 +937,18 @@ fn bad_counts_are_rejected() {
     let count = usize::from(u16::from_be_bytes([rich_b[at], rich_b[at + 1]]));
     assert_eq!(count, 2);
 
-    // A count inconsistent with the remaining length, either way.
-    for c in [0u16, 1, 3, 4, 100, MAX_SKIPPED_KEYS as u16, u16::MAX] {
+    // A count inconsistent with the remaining length, either way: too few
+    // entries is Truncated, too many bytes is TrailingBytes, a count over
+    // the bound is InvalidValue before anything is read.
+    for c in [0u16, 1, 3, 4, 100, MAX_SKIPPED_KEYS as u16, MAX_SKIPPED_KEYS as u16 + 1, u16::MAX] {
         let mut bad = rich_b.clone();
         bad[at..at + 2].copy_from_slice(&c.to_be_bytes());
-        assert_eq!(
-            Session::from_bytes(&bad).err(),
-            Some(Error::Decode(DecodeError::InvalidValue)),
-            "count {c}"
-        );
+        let expected = match c {
+            0 | 1 => DecodeError::TrailingBytes,
+            c if usize::from(c) > MAX_SKIPPED_KEYS => DecodeError::InvalidValue,
+            _ => DecodeError::Truncated,
+        };
+        assert_eq!(Session::from_bytes(&bad).err(), Some(Error::Decode(expected)), "count {c}");
     }
     // A count over MAX_SKIPPED_KEYS, even with exactly that many entries.
     let over = MAX_SKIPPED_KEYS + 1;

@@ -58,11 +58,14 @@ fn messages_on_an_existing_chain_allocate_nothing_in_either_direction() {
     let bob = IdentityKeyPair::generate(&mut rng);
     let spk = SignedPreKey::generate(&bob, 1, &mut rng);
     let opk = OneTimePreKey::generate(2, &mut rng);
-    let bundle = PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()));
+    let bundle =
+        PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()));
     let alice = IdentityKeyPair::generate(&mut rng);
     let mut a = Session::initiate(&alice, &bundle, &mut rng).unwrap();
     let first = a.encrypt(b"hello").unwrap();
-    let (mut b, _) = Session::accept(&bob, &spk, Some(&opk), &PreKeyMessage::from_bytes(&first).unwrap(), &mut rng).unwrap();
+    let (mut b, _) =
+        Session::accept(&bob, &spk, Some(&opk), &PreKeyMessage::from_bytes(&first).unwrap(), &mut rng)
+            .unwrap();
 
     let mut wire = vec![0u8; 70_000];
     let mut plain = vec![0u8; 70_000];

@@ -1,0 +1,523 @@
+//! Reproduces the committed protocol vectors in `test-vectors/protocol/`
+//! byte for byte with a second, independent implementation written from
+//! SPEC.md alone (`tests/support/spec_impl.rs`), and replays the session and
+//! reject vectors through chatcrypt's public API as well.
+//!
+//! Every test prints how many cases it ran and fails if that differs from the
+//! file's `number_of_cases` or from the length of its `cases` array.
+//!
+//! Run: `cargo test --test protocol_vectors -- --nocapture`.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+#[path = "support/spec_impl.rs"]
+mod spec_impl;
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+
+use chatcrypt::rand_core::{TryCryptoRng, TryRng};
+use serde_json::Value;
+use spec_impl::{
+    hex, kdf_ck, kdf_rk, message_keys, signed_prekey_message, unhex, verify_strict, x25519_base,
+    x3dh_initiator, x3dh_responder, Bundle, Draws, Identity, OneTimePreKey, Session, SignedPreKey,
+};
+
+// ---------------------------------------------------------------------------
+// JSON helpers
+
+/// Loads `test-vectors/protocol/<name>` and checks the top-level fields.
+fn load(name: &str) -> Value {
+    let path = format!("{}/test-vectors/protocol/{name}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let file: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path}: {e}"));
+    for field in ["description", "spec", "generator"] {
+        assert!(file[field].is_string(), "{name}: top-level field {field} missing");
+    }
+    assert!(file["cases"].is_array(), "{name}: no cases array");
+    file
+}
+
+fn cases(file: &Value) -> &Vec<Value> {
+    file["cases"].as_array().expect("cases array")
+}
+
+/// Prints the count and checks it against `number_of_cases` and the array length.
+fn finish(name: &str, file: &Value, count: usize) {
+    println!("{name}: {count} cases checked");
+    let declared = file["number_of_cases"].as_u64().expect("number_of_cases");
+    assert_eq!(count as u64, declared, "{name}: number_of_cases");
+    assert_eq!(count, cases(file).len(), "{name}: length of cases");
+}
+
+fn bytes(v: &Value) -> Vec<u8> {
+    unhex(v.as_str().unwrap_or_else(|| panic!("expected a hex string, got {v}")))
+}
+
+fn b32(v: &Value) -> [u8; 32] {
+    bytes(v).try_into().unwrap_or_else(|_| panic!("expected 32 bytes: {v}"))
+}
+
+fn u32_of(v: &Value) -> u32 {
+    u32::try_from(v.as_u64().unwrap_or_else(|| panic!("expected an integer, got {v}"))).expect("u32")
+}
+
+fn text(v: &Value) -> &str {
+    v.as_str().unwrap_or_else(|| panic!("expected a string, got {v}"))
+}
+
+fn draws(v: &Value) -> Vec<[u8; 32]> {
+    v.as_array().expect("rng_draws array").iter().map(b32).collect()
+}
+
+/// Checks an identity object (`seed`, `ed25519_public`, `x25519_private`,
+/// `x25519_public`) against SPEC.md §3 and returns it.
+fn check_identity(v: &Value) -> Identity {
+    let id = Identity::from_seed(&b32(&v["seed"]));
+    assert_eq!(hex(&id.public), text(&v["ed25519_public"]), "ed25519_public");
+    assert_eq!(hex(&id.x25519_private), text(&v["x25519_private"]), "x25519_private");
+    assert_eq!(hex(&id.x25519_public), text(&v["x25519_public"]), "x25519_public");
+    assert_eq!(id.x25519_public, x25519_base(&id.x25519_private));
+    id
+}
+
+/// Checks a signed prekey object (`id`, `private`, `public`, `signed_message`,
+/// `signature`) against §3: the signature is re-made (Ed25519 is
+/// deterministic) and verified strictly.
+fn check_signed_prekey(owner: &Identity, v: &Value) -> SignedPreKey {
+    let id = u32_of(&v["id"]);
+    let private = b32(&v["private"]);
+    let public = x25519_base(&private);
+    assert_eq!(hex(&public), text(&v["public"]), "signed prekey public");
+    let msg = signed_prekey_message(id, &public);
+    assert_eq!(hex(&msg), text(&v["signed_message"]), "signed_message");
+    let signature = owner.sign(&msg);
+    assert_eq!(hex(&signature), text(&v["signature"]), "signature");
+    assert!(verify_strict(&owner.public, &msg, &signature));
+    SignedPreKey { id, private, signature }
+}
+
+/// Checks a one-time prekey object (`id`, `private`, `public`) or `null`.
+fn check_one_time_prekey(v: &Value) -> Option<OneTimePreKey> {
+    if v.is_null() {
+        return None;
+    }
+    let key = OneTimePreKey { id: u32_of(&v["id"]), private: b32(&v["private"]) };
+    assert_eq!(hex(&key.public()), text(&v["public"]), "one-time prekey public");
+    Some(key)
+}
+
+fn bundle_of(owner: &Identity, spk: &SignedPreKey, opk: Option<&OneTimePreKey>) -> Bundle {
+    Bundle {
+        identity: owner.public,
+        spk_id: spk.id,
+        spk: spk.public(),
+        signature: spk.signature,
+        opk: opk.map(|k| (k.id, k.public())),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A deterministic RNG for the public API: returns the listed 32-byte draws as
+// one byte stream, in order, and counts what was taken.
+
+struct ListRng {
+    stream: Vec<u8>,
+    pos: usize,
+}
+
+impl ListRng {
+    fn new(draws: &[[u8; 32]]) -> Self {
+        ListRng { stream: draws.concat(), pos: 0 }
+    }
+
+    fn take(&mut self, n: usize) -> &[u8] {
+        assert!(
+            self.pos + n <= self.stream.len(),
+            "the library asked for more randomness than the vector lists ({} bytes listed)",
+            self.stream.len()
+        );
+        self.pos += n;
+        &self.stream[self.pos - n..self.pos]
+    }
+
+    fn draws_used(&self) -> usize {
+        assert!(self.pos.is_multiple_of(32), "randomness taken in a unit other than 32 bytes");
+        self.pos / 32
+    }
+}
+
+impl TryRng for ListRng {
+    type Error = Infallible;
+
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        Ok(u32::from_le_bytes(self.take(4).try_into().unwrap()))
+    }
+
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        Ok(u64::from_le_bytes(self.take(8).try_into().unwrap()))
+    }
+
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        dst.copy_from_slice(self.take(dst.len()));
+        Ok(())
+    }
+}
+
+impl TryCryptoRng for ListRng {}
+
+/// The library's state encodings of Bob's prekeys (§10.2, §10.3), built from the JSON fields.
+fn lib_prekeys(
+    spk: &SignedPreKey,
+    opk: Option<&OneTimePreKey>,
+) -> (chatcrypt::SignedPreKey, Option<chatcrypt::OneTimePreKey>) {
+    let lib_spk = chatcrypt::SignedPreKey::from_bytes(&spk.to_state_bytes()).expect("§10.2 encoding");
+    assert_eq!(lib_spk.id(), spk.id);
+    assert_eq!(lib_spk.public().key(), &spk.public());
+    assert_eq!(lib_spk.public().signature(), &spk.signature);
+    let lib_opk = opk.map(|k| {
+        let lib = chatcrypt::OneTimePreKey::from_bytes(&k.to_state_bytes()).expect("§10.3 encoding");
+        assert_eq!(lib.public().key(), &k.public());
+        lib
+    });
+    (lib_spk, lib_opk)
+}
+
+// ---------------------------------------------------------------------------
+// Tests
+
+#[test]
+fn identity() {
+    let file = load("identity.json");
+    let mut count = 0;
+    for case in cases(&file) {
+        let id = check_identity(case);
+        // The library agrees on the public key.
+        let lib = chatcrypt::IdentityKeyPair::from_seed(&id.seed);
+        assert_eq!(lib.public_key().as_bytes(), &id.public);
+        assert_eq!(lib.public_key().x25519_bytes(), &id.x25519_public);
+        count += 1;
+    }
+    finish("identity.json", &file, count);
+}
+
+#[test]
+fn kdf_rk_vectors() {
+    let file = load("kdf_rk.json");
+    let mut count = 0;
+    for case in cases(&file) {
+        let (new_rk, ck) = kdf_rk(&b32(&case["rk"]), &b32(&case["dh_out"]));
+        assert_eq!(hex(&new_rk), text(&case["new_rk"]), "{}", case["description"]);
+        assert_eq!(hex(&ck), text(&case["ck"]), "{}", case["description"]);
+        count += 1;
+    }
+    finish("kdf_rk.json", &file, count);
+}
+
+#[test]
+fn kdf_ck_vectors() {
+    let file = load("kdf_ck.json");
+    let mut count = 0;
+    for case in cases(&file) {
+        let mut ck = b32(&case["ck"]);
+        let steps = case["steps"].as_array().expect("steps");
+        assert!(!steps.is_empty());
+        for step in steps {
+            let (next, mk) = kdf_ck(&ck);
+            assert_eq!(hex(&mk), text(&step["mk"]), "{}", case["description"]);
+            assert_eq!(hex(&next), text(&step["next_ck"]), "{}", case["description"]);
+            ck = next;
+        }
+        count += 1;
+    }
+    finish("kdf_ck.json", &file, count);
+}
+
+#[test]
+fn message_keys_vectors() {
+    let file = load("message_keys.json");
+    let mut count = 0;
+    for case in cases(&file) {
+        let (key, nonce) = message_keys(&b32(&case["mk"]));
+        assert_eq!(hex(&key), text(&case["key"]), "{}", case["description"]);
+        assert_eq!(hex(&nonce), text(&case["nonce"]), "{}", case["description"]);
+        count += 1;
+    }
+    finish("message_keys.json", &file, count);
+}
+
+#[test]
+fn x3dh() {
+    let file = load("x3dh.json");
+    let mut count = 0;
+    for case in cases(&file) {
+        let what = text(&case["description"]);
+        let alice = check_identity(&case["alice"]["identity"]);
+        let ek_a = b32(&case["alice"]["ephemeral_private"]);
+        let ek_a_pub = x25519_base(&ek_a);
+        assert_eq!(hex(&ek_a_pub), text(&case["alice"]["ephemeral_public"]), "{what}");
+        let bob = check_identity(&case["bob"]["identity"]);
+        let spk = check_signed_prekey(&bob, &case["bob"]["signed_prekey"]);
+        let opk = check_one_time_prekey(&case["bob"]["one_time_prekey"]);
+
+        // The bundle (§4), both ways.
+        let bundle = bundle_of(&bob, &spk, opk.as_ref());
+        assert_eq!(hex(&bundle.encode()), text(&case["bundle"]), "{what}: bundle");
+        assert_eq!(Bundle::decode(&bytes(&case["bundle"])).unwrap(), bundle, "{what}");
+        bundle.verify().unwrap();
+
+        // Both sides (§5.1, §5.2) give every listed value.
+        let a = x3dh_initiator(&alice, &ek_a, &bundle).unwrap();
+        let b =
+            x3dh_responder(&bob, &spk.private, opk.as_ref().map(|k| &k.private), &alice.public, &ek_a_pub)
+                .unwrap();
+        assert_eq!(a, b, "{what}: initiator and responder disagree");
+        assert_eq!(hex(&a.dh1), text(&case["dh1"]), "{what}: dh1");
+        assert_eq!(hex(&a.dh2), text(&case["dh2"]), "{what}: dh2");
+        assert_eq!(hex(&a.dh3), text(&case["dh3"]), "{what}: dh3");
+        match a.dh4 {
+            Some(dh4) => assert_eq!(hex(&dh4), text(&case["dh4"]), "{what}: dh4"),
+            None => assert!(case["dh4"].is_null(), "{what}: dh4"),
+        }
+        assert_eq!(hex(&a.sk), text(&case["sk"]), "{what}: sk");
+        assert_eq!(hex(&a.ad), text(&case["ad"]), "{what}: ad");
+
+        // The library parses and verifies the same bundle and re-encodes it.
+        let lib = chatcrypt::PreKeyBundle::from_bytes(&bundle.encode()).unwrap();
+        lib.verify().unwrap();
+        assert_eq!(lib.to_bytes(), bundle.encode());
+        count += 1;
+    }
+    finish("x3dh.json", &file, count);
+}
+
+/// One side of a conversation, in both implementations.
+#[derive(Default)]
+struct Side {
+    spec: Option<Session>,
+    lib: Option<chatcrypt::Session>,
+}
+
+impl Side {
+    /// §10.4: the library's state bytes equal this implementation's encoding,
+    /// and decode to the same session.
+    fn check_state(&self, who: &str, what: &str) {
+        if let (Some(spec), Some(lib)) = (&self.spec, &self.lib) {
+            let lib_bytes = lib.to_bytes();
+            assert_eq!(hex(&spec.encode()), hex(&lib_bytes), "{what}: {who}'s state (§10.4)");
+            assert_eq!(&Session::decode(&lib_bytes).unwrap(), spec, "{what}: {who}'s state decodes");
+        }
+    }
+}
+
+#[test]
+fn session() {
+    let file = load("session.json");
+    let mut count = 0;
+    let mut events_run = 0;
+    for case in cases(&file) {
+        let what = text(&case["description"]);
+        let alice = check_identity(&case["alice"]["identity"]);
+        let keys = &case["bob"]["keys"];
+        let bob = check_identity(&keys["identity"]);
+        let spk = check_signed_prekey(&bob, &keys["signed_prekey"]);
+        let opk = check_one_time_prekey(&keys["one_time_prekey"]);
+        let bundle = bundle_of(&bob, &spk, opk.as_ref());
+        assert_eq!(hex(&bundle.encode()), text(&case["bundle"]), "{what}: bundle");
+
+        let alice_draws = draws(&case["alice"]["rng_draws"]);
+        let bob_draws = draws(&case["bob"]["rng_draws"]);
+        let (mut alice_spec_rng, mut bob_spec_rng) =
+            (Draws::new(alice_draws.clone()), Draws::new(bob_draws.clone()));
+        let (mut alice_lib_rng, mut bob_lib_rng) = (ListRng::new(&alice_draws), ListRng::new(&bob_draws));
+
+        let lib_alice_id = chatcrypt::IdentityKeyPair::from_seed(&alice.seed);
+        let lib_bob_id = chatcrypt::IdentityKeyPair::from_seed(&bob.seed);
+        let (lib_spk, lib_opk) = lib_prekeys(&spk, opk.as_ref());
+        let lib_bundle = chatcrypt::PreKeyBundle::from_bytes(&bytes(&case["bundle"])).unwrap();
+
+        let mut a = Side::default();
+        let mut b = Side::default();
+        let mut sent: HashMap<u64, Vec<u8>> = HashMap::new();
+
+        for (i, event) in case["events"].as_array().expect("events").iter().enumerate() {
+            let id = event["id"].as_u64().expect("event id");
+            let plaintext = bytes(&event["plaintext"]);
+            let at = format!("{what}: event {i} ({} {id})", text(&event["op"]));
+            match (text(&event["op"]), event["from"].as_str(), event["to"].as_str()) {
+                ("send", Some(from), None) => {
+                    let expected = bytes(&event["message"]);
+                    let side = match from {
+                        "alice" => &mut a,
+                        "bob" => &mut b,
+                        other => panic!("{at}: unknown sender {other}"),
+                    };
+                    if from == "alice" && side.spec.is_none() {
+                        // Alice starts the session at her first send (§5.1, §6.2).
+                        let (s, _) = Session::initiate(&alice, &bundle, &mut alice_spec_rng).unwrap();
+                        side.spec = Some(s);
+                        side.lib = Some(
+                            chatcrypt::Session::initiate(&lib_alice_id, &lib_bundle, &mut alice_lib_rng)
+                                .unwrap(),
+                        );
+                    }
+                    let mine = side.spec.as_mut().expect("sender has a session").encrypt(&plaintext).unwrap();
+                    assert_eq!(hex(&mine), hex(&expected), "{at}: message (SPEC implementation)");
+                    let lib = side.lib.as_mut().expect("sender has a session").encrypt(&plaintext).unwrap();
+                    assert_eq!(hex(&lib), hex(&expected), "{at}: message (library)");
+                    assert!(sent.insert(id, expected).is_none(), "{at}: id sent twice");
+                    side.check_state(from, &at);
+                }
+                ("deliver", None, Some(to)) => {
+                    let message =
+                        sent.get(&id).unwrap_or_else(|| panic!("{at}: delivered before sent")).clone();
+                    match to {
+                        "bob" if b.spec.is_none() => {
+                            // Bob accepts on the first message he receives (§5.2).
+                            let names_opk =
+                                spec_impl::decode_message(&message).unwrap().prekey.unwrap().opk_id.is_some();
+                            let my_opk = if names_opk { opk.as_ref() } else { None };
+                            let (s, p) =
+                                Session::accept(&bob, &spk, my_opk, &message, &mut bob_spec_rng).unwrap();
+                            assert_eq!(hex(&p), hex(&plaintext), "{at}: plaintext (SPEC implementation)");
+                            b.spec = Some(s);
+                            let pkm = chatcrypt::PreKeyMessage::from_bytes(&message).unwrap();
+                            let lib_opk_ref =
+                                if pkm.one_time_prekey_id().is_some() { lib_opk.as_ref() } else { None };
+                            let (s, p) = chatcrypt::Session::accept(
+                                &lib_bob_id,
+                                &lib_spk,
+                                lib_opk_ref,
+                                &pkm,
+                                &mut bob_lib_rng,
+                            )
+                            .unwrap();
+                            assert_eq!(hex(&p), hex(&plaintext), "{at}: plaintext (library)");
+                            b.lib = Some(s);
+                            b.check_state("bob", &at);
+                        }
+                        "alice" | "bob" => {
+                            let (side, spec_rng, lib_rng) = if to == "alice" {
+                                (&mut a, &mut alice_spec_rng, &mut alice_lib_rng)
+                            } else {
+                                (&mut b, &mut bob_spec_rng, &mut bob_lib_rng)
+                            };
+                            let p = side
+                                .spec
+                                .as_mut()
+                                .expect("receiver has a session")
+                                .decrypt(&message, spec_rng)
+                                .unwrap();
+                            assert_eq!(hex(&p), hex(&plaintext), "{at}: plaintext (SPEC implementation)");
+                            let p = side
+                                .lib
+                                .as_mut()
+                                .expect("receiver has a session")
+                                .decrypt(&message, lib_rng)
+                                .unwrap();
+                            assert_eq!(hex(&p), hex(&plaintext), "{at}: plaintext (library)");
+                            side.check_state(to, &at);
+                        }
+                        other => panic!("{at}: unknown receiver {other}"),
+                    }
+                }
+                _ => panic!("{at}: malformed event {event}"),
+            }
+            events_run += 1;
+        }
+        // Every listed draw was used, in the listed order, by both.
+        assert!(alice_spec_rng.all_used(), "{what}: Alice's draws not all used (SPEC implementation)");
+        assert!(bob_spec_rng.all_used(), "{what}: Bob's draws not all used (SPEC implementation)");
+        assert_eq!(alice_lib_rng.draws_used(), alice_draws.len(), "{what}: Alice's draws (library)");
+        assert_eq!(bob_lib_rng.draws_used(), bob_draws.len(), "{what}: Bob's draws (library)");
+        count += 1;
+    }
+    println!("session.json: {events_run} events replayed");
+    finish("session.json", &file, count);
+}
+
+/// Draws handed to calls that must fail; a conforming implementation uses
+/// at most the first one (the ephemeral key of `initiate`).
+const REJECT_DRAWS: [[u8; 32]; 2] = [[0x42; 32], [0x43; 32]];
+
+#[test]
+fn reject() {
+    let file = load("reject.json");
+    let mut count = 0;
+    let mut kinds: HashMap<String, usize> = HashMap::new();
+    for case in cases(&file) {
+        let what = text(&case["description"]);
+        let kind = text(&case["kind"]);
+        let expected = text(&case["error"]);
+        let mut lib_rng = ListRng::new(&REJECT_DRAWS);
+        let mut spec_rng = Draws::new(REJECT_DRAWS.to_vec());
+
+        let (lib_err, spec_err) = match kind {
+            "bundle" => {
+                let b = bytes(&case["bundle"]);
+                let lib = chatcrypt::PreKeyBundle::from_bytes(&b).and_then(|x| x.verify());
+                let spec = Bundle::decode(&b).and_then(|x| x.verify());
+                (lib.err(), spec.err())
+            }
+            "initiate" => {
+                let seed = b32(&case["initiator_seed"]);
+                let b = bytes(&case["bundle"]);
+                let lib_id = chatcrypt::IdentityKeyPair::from_seed(&seed);
+                let lib = chatcrypt::PreKeyBundle::from_bytes(&b).and_then(|bundle| {
+                    chatcrypt::Session::initiate(&lib_id, &bundle, &mut lib_rng).map(|_| ())
+                });
+                let id = Identity::from_seed(&seed);
+                let spec = Bundle::decode(&b)
+                    .and_then(|bundle| Session::initiate(&id, &bundle, &mut spec_rng).map(|_| ()));
+                (lib.err(), spec.err())
+            }
+            "accept" => {
+                let r = &case["responder"];
+                let bob = check_identity(&r["identity"]);
+                let spk = check_signed_prekey(&bob, &r["signed_prekey"]);
+                let opk = check_one_time_prekey(&r["one_time_prekey"]);
+                let m = bytes(&case["message"]);
+                let lib_id = chatcrypt::IdentityKeyPair::from_seed(&bob.seed);
+                let (lib_spk, lib_opk) = lib_prekeys(&spk, opk.as_ref());
+                let lib = chatcrypt::PreKeyMessage::from_bytes(&m).and_then(|pkm| {
+                    chatcrypt::Session::accept(&lib_id, &lib_spk, lib_opk.as_ref(), &pkm, &mut lib_rng)
+                        .map(|_| ())
+                });
+                let spec = Session::accept(&bob, &spk, opk.as_ref(), &m, &mut spec_rng).map(|_| ());
+                (lib.err(), spec.err())
+            }
+            "decrypt" => {
+                let state = bytes(&case["state"]);
+                let m = bytes(&case["message"]);
+                let mut lib = chatcrypt::Session::from_bytes(&state).expect("state decodes");
+                let lib_res = lib.decrypt(&m, &mut lib_rng);
+                assert_eq!(
+                    hex(&lib.to_bytes()),
+                    hex(&state),
+                    "{what}: library session changed by a failed decrypt"
+                );
+                let mut spec = Session::decode(&state).expect("state decodes (SPEC implementation)");
+                assert_eq!(hex(&spec.encode()), hex(&state), "{what}: §10.4 encoding is canonical");
+                let before = spec.clone();
+                let spec_res = spec.decrypt(&m, &mut spec_rng);
+                assert_eq!(spec, before, "{what}: SPEC implementation changed by a failed decrypt");
+                (lib_res.err(), spec_res.err())
+            }
+            other => panic!("{what}: unknown kind {other}"),
+        };
+        let lib_err = lib_err.unwrap_or_else(|| panic!("{what}: the library accepted it"));
+        assert_eq!(format!("{lib_err:?}"), expected, "{what}: library error");
+        let spec_err = spec_err.unwrap_or_else(|| panic!("{what}: the SPEC implementation accepted it"));
+        assert_eq!(format!("{spec_err:?}"), expected, "{what}: SPEC implementation error");
+        // Failures draw nothing, except initiate, which draws ek_A before its DHs (§5.1).
+        let expected_draws = usize::from(kind == "initiate");
+        assert_eq!(spec_rng.used, expected_draws, "{what}: draws (SPEC implementation)");
+        assert_eq!(lib_rng.draws_used(), expected_draws, "{what}: draws (library)");
+        *kinds.entry(kind.to_owned()).or_default() += 1;
+        count += 1;
+    }
+    let mut kinds: Vec<_> = kinds.into_iter().collect();
+    kinds.sort();
+    println!("reject.json: by kind {kinds:?}");
+    finish("reject.json", &file, count);
+}
