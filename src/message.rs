@@ -45,7 +45,10 @@ pub enum MessageType {
 }
 
 impl MessageType {
-    /// Reads the version and type bytes of a message, without parsing the rest.
+    /// Reads the version and type bytes of a message, without parsing the
+    /// rest (nor checking its length): a cheap dispatch between
+    /// [`Session::accept`](crate::Session::accept) and
+    /// [`Session::decrypt`](crate::Session::decrypt), which check everything.
     ///
     /// # Errors
     /// [`Error::Decode`] if the bytes are too short, or the version or type is unknown.

@@ -361,9 +361,14 @@ impl Session {
         Ok(out)
     }
 
-    /// Decrypts into `out` without allocating (on an existing chain, in
-    /// order); returns the plaintext length. `out` needs
-    /// `message.len() - header - 16` bytes; on error it is zeroed.
+    /// Decrypts into `out`; returns the plaintext length. `out` needs
+    /// `message.len() - header - 16` bytes (the ciphertext length). Works for
+    /// every message `decrypt` accepts; a message on an existing chain (no
+    /// ratchet step, no skipped keys) performs no heap allocation.
+    ///
+    /// On any error after the message was parsed, the first
+    /// `min(out.len(), ciphertext length)` bytes of `out` are zeroed, so no
+    /// earlier plaintext is mistaken for this message's.
     ///
     /// # Errors
     /// As [`decrypt`](Self::decrypt), and [`Error::BufferTooSmall`].
@@ -374,7 +379,12 @@ impl Session {
         rng: &mut R,
     ) -> Result<usize, Error> {
         let wire = WireMessage::parse(message)?;
-        self.decrypt_wire(&wire, out, rng)
+        let result = self.decrypt_wire(&wire, out, rng);
+        if result.is_err() {
+            let n = out.len().min(wire.ciphertext.len());
+            out[..n].fill(0);
+        }
+        result
     }
 
     fn decrypt_wire<R: CryptoRng + ?Sized>(

@@ -1,0 +1,250 @@
+//! Helpers shared by the integration tests: deterministic RNGs, a responder's
+//! key material, a `Pair` of sessions built from a real handshake, bit
+//! flipping, state snapshots, and the wire offsets the tests poke at.
+//!
+//! Every test binary includes this module, so not every helper is used
+//! everywhere.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod model;
+
+use chatcrypt::{
+    Error, IdentityKeyPair, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey,
+    SignedPreKeyPublic,
+};
+use rand_chacha::rand_core::SeedableRng;
+pub use rand_chacha::ChaCha20Rng;
+
+/// The id of the responder's signed prekey in every helper handshake.
+pub const SPK_ID: u32 = 7;
+/// The id of the responder's one-time prekey in every helper handshake.
+pub const OPK_ID: u32 = 1001;
+
+/// Length of the header of an ordinary Message: version, type, ratchet key, PN, N.
+pub const MESSAGE_HEADER_LEN: usize = 2 + 32 + 4 + 4;
+/// Length of the AES-GCM tag at the end of every message.
+pub const TAG_LEN: usize = 16;
+
+/// A deterministic RNG; every test uses its own seed.
+pub fn rng(seed: u64) -> ChaCha20Rng {
+    ChaCha20Rng::seed_from_u64(seed)
+}
+
+/// A distinct, recognisable plaintext for message number `i`.
+pub fn plaintext(i: usize) -> Vec<u8> {
+    format!("message number {i}").into_bytes()
+}
+
+/// `bytes` with bit `i` flipped (bit 0 is the least significant bit of byte 0).
+pub fn flip_bit(bytes: &[u8], i: usize) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    out[i / 8] ^= 1 << (i % 8);
+    out
+}
+
+/// The encoded state of a session, for byte-for-byte comparisons.
+pub fn snapshot(session: &Session) -> Vec<u8> {
+    session.to_bytes().to_vec()
+}
+
+/// Feeds `message` to `session`, asserts that it is rejected and that the
+/// session's encoded state is byte-identical afterwards; returns the error.
+pub fn reject_unchanged(session: &mut Session, message: &[u8], rng: &mut ChaCha20Rng) -> Error {
+    let before = snapshot(session);
+    let result = session.decrypt(message, rng);
+    let after = snapshot(session);
+    assert_eq!(before, after, "a rejected message changed the session state");
+    match result {
+        Ok(pt) => panic!("message was accepted (plaintext {pt:?}) but should have been rejected"),
+        Err(e) => e,
+    }
+}
+
+/// Decodes a session from its encoding (a way to "clone" one for comparisons).
+pub fn restore(bytes: &[u8]) -> Session {
+    Session::from_bytes(bytes).expect("a session's own encoding decodes")
+}
+
+/// The length of the header (everything before the ciphertext) of a wire
+/// message produced by this crate.
+pub fn header_len(message: &[u8]) -> usize {
+    match message[1] {
+        0x02 => MESSAGE_HEADER_LEN,
+        0x01 => 2 + 1 + 32 + 32 + 4 + if message[2] & 1 == 1 { 4 } else { 0 } + 40,
+        t => panic!("not a message type: {t}"),
+    }
+}
+
+/// Offset of the Double Ratchet header (ratchet key, PN, N) in a message.
+pub fn ratchet_header_offset(message: &[u8]) -> usize {
+    header_len(message) - 40
+}
+
+/// The sender's ratchet key named in a message's header.
+pub fn ratchet_key_of(message: &[u8]) -> [u8; 32] {
+    let o = ratchet_header_offset(message);
+    message[o..o + 32].try_into().unwrap()
+}
+
+/// The PN field of a message's header.
+pub fn pn_of(message: &[u8]) -> u32 {
+    let o = ratchet_header_offset(message) + 32;
+    u32::from_be_bytes(message[o..o + 4].try_into().unwrap())
+}
+
+/// The N field of a message's header.
+pub fn n_of(message: &[u8]) -> u32 {
+    let o = ratchet_header_offset(message) + 36;
+    u32::from_be_bytes(message[o..o + 4].try_into().unwrap())
+}
+
+/// Returns `message` with its N field replaced (the tag no longer matches).
+pub fn with_n(message: &[u8], n: u32) -> Vec<u8> {
+    let o = ratchet_header_offset(message) + 36;
+    let mut out = message.to_vec();
+    out[o..o + 4].copy_from_slice(&n.to_be_bytes());
+    out
+}
+
+/// Parses 64 hex digits.
+pub fn hex32(s: &str) -> [u8; 32] {
+    assert_eq!(s.len(), 64);
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap();
+    }
+    out
+}
+
+/// X25519 public keys of small order (the list libsodium rejects): with
+/// any clamped scalar their Diffie-Hellman output is all zeros.
+pub fn low_order_points() -> Vec<[u8; 32]> {
+    [
+        "0000000000000000000000000000000000000000000000000000000000000000",
+        "0100000000000000000000000000000000000000000000000000000000000000",
+        "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+        "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+        "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+        "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    ]
+    .iter()
+    .map(|h| hex32(h))
+    .collect()
+}
+
+/// Signs `key` as signed prekey `id` of `identity`, exactly as the crate does
+/// (SPEC: Ed25519 over `"chatcrypt v1 signed prekey" || id (u32 BE) || key`).
+/// The crate has no public signing API; this lets a test build a correctly
+/// signed bundle around an arbitrary (for example low-order) key.
+pub fn sign_signed_prekey(identity: &IdentityKeyPair, id: u32, key: &[u8; 32]) -> SignedPreKeyPublic {
+    use ed25519_dalek::Signer;
+    let signing = ed25519_dalek::SigningKey::from_bytes(&identity.seed());
+    let mut msg = Vec::with_capacity(62);
+    msg.extend_from_slice(b"chatcrypt v1 signed prekey");
+    msg.extend_from_slice(&id.to_be_bytes());
+    msg.extend_from_slice(key);
+    SignedPreKeyPublic::new(id, *key, signing.sign(&msg).to_bytes())
+}
+
+/// A responder's long-lived key material.
+pub struct Responder {
+    pub identity: IdentityKeyPair,
+    pub spk: SignedPreKey,
+    pub opk: Option<OneTimePreKey>,
+}
+
+impl Responder {
+    /// A fresh identity with signed prekey [`SPK_ID`] and, if asked, one-time prekey [`OPK_ID`].
+    pub fn new(rng: &mut ChaCha20Rng, with_one_time: bool) -> Self {
+        let identity = IdentityKeyPair::generate(rng);
+        let spk = SignedPreKey::generate(&identity, SPK_ID, rng);
+        let opk = with_one_time.then(|| OneTimePreKey::generate(OPK_ID, rng));
+        Responder { identity, spk, opk }
+    }
+
+    /// The bundle a server would hand out.
+    pub fn bundle(&self) -> PreKeyBundle {
+        PreKeyBundle::new(
+            self.identity.public_key().clone(),
+            self.spk.public().clone(),
+            self.opk.as_ref().map(|k| k.public().clone()),
+        )
+    }
+
+    /// Accepts a first message with this responder's keys.
+    pub fn accept(&self, first: &[u8], rng: &mut ChaCha20Rng) -> Result<(Session, Vec<u8>), Error> {
+        let msg = PreKeyMessage::from_bytes(first)?;
+        Session::accept(&self.identity, &self.spk, self.opk.as_ref(), &msg, rng)
+    }
+}
+
+/// Two sessions created by a real handshake: Alice initiated, Bob accepted.
+pub struct Pair {
+    pub alice: Session,
+    pub bob: Session,
+    pub alice_identity: IdentityKeyPair,
+    pub responder: Responder,
+    pub rng: ChaCha20Rng,
+    /// Alice's first message, which Bob accepted.
+    pub first: Vec<u8>,
+}
+
+impl Pair {
+    /// Alice fetches Bob's bundle (with a one-time prekey), sends `"hello"`,
+    /// Bob accepts it. Alice has not seen a reply yet, so she is still
+    /// sending PreKeyMessages.
+    pub fn handshake(seed: u64) -> Self {
+        Self::handshake_with(seed, true)
+    }
+
+    /// As [`handshake`](Self::handshake), with or without a one-time prekey.
+    pub fn handshake_with(seed: u64, with_one_time: bool) -> Self {
+        let mut rng = rng(seed);
+        let responder = Responder::new(&mut rng, with_one_time);
+        let alice_identity = IdentityKeyPair::generate(&mut rng);
+        let mut alice = Session::initiate(&alice_identity, &responder.bundle(), &mut rng).unwrap();
+        let first = alice.encrypt(b"hello").unwrap();
+        let (bob, pt) = responder.accept(&first, &mut rng).unwrap();
+        assert_eq!(pt, b"hello");
+        Pair { alice, bob, alice_identity, responder, rng, first }
+    }
+
+    /// A handshake followed by Bob's reply `"welcome"`, decrypted by Alice:
+    /// both sides have done a Diffie-Hellman ratchet step and Alice now
+    /// sends ordinary Messages.
+    pub fn established(seed: u64) -> Self {
+        let mut p = Self::handshake(seed);
+        let reply = p.bob.encrypt(b"welcome").unwrap();
+        assert_eq!(p.alice.decrypt(&reply, &mut p.rng).unwrap(), b"welcome");
+        assert!(!p.alice.awaiting_reply());
+        p
+    }
+
+    pub fn send_a(&mut self, plaintext: &[u8]) -> Vec<u8> {
+        self.alice.encrypt(plaintext).unwrap()
+    }
+
+    pub fn send_b(&mut self, plaintext: &[u8]) -> Vec<u8> {
+        self.bob.encrypt(plaintext).unwrap()
+    }
+
+    /// Bob decrypts a message from Alice.
+    pub fn recv_b(&mut self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        self.bob.decrypt(message, &mut self.rng)
+    }
+
+    /// Alice decrypts a message from Bob.
+    pub fn recv_a(&mut self, message: &[u8]) -> Result<Vec<u8>, Error> {
+        self.alice.decrypt(message, &mut self.rng)
+    }
+
+    /// One round trip, so that both sides do a Diffie-Hellman ratchet step.
+    pub fn round_trip(&mut self, tag: usize) {
+        let b = self.send_b(&plaintext(tag));
+        assert_eq!(self.recv_a(&b).unwrap(), plaintext(tag));
+        let a = self.send_a(&plaintext(tag + 1));
+        assert_eq!(self.recv_b(&a).unwrap(), plaintext(tag + 1));
+    }
+}

@@ -1,0 +1,771 @@
+//! Malformed input for every decoder: empty, truncated, extended, wrong
+//! version, wrong type or tag, oversized, and random bytes. Every case is an
+//! error (never a panic), with the variant checked wherever the format
+//! determines it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use chatcrypt::{
+    DecodeError, Error, IdentityKeyPair, MessageType, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session,
+    SignedPreKey, MAX_MESSAGE_LEN, MAX_PREVIOUS_RATCHET_KEYS, MAX_SKIPPED_KEYS, SEALED_OVERHEAD,
+    SESSION_BYTES_PER_SKIPPED_KEY, STATE_VERSION, TAG_IDENTITY, TAG_ONE_TIME_PREKEY, TAG_SEALED, TAG_SESSION,
+    TAG_SIGNED_PREKEY, VERSION,
+};
+use rand_chacha::rand_core::Rng;
+
+use common::{
+    flip_bit, header_len, reject_unchanged, rng, snapshot, with_n, ChaCha20Rng, Pair, Responder, TAG_LEN,
+};
+
+const TRUNCATED: Error = Error::Decode(DecodeError::Truncated);
+const TRAILING: Error = Error::Decode(DecodeError::TrailingBytes);
+const INVALID_VALUE: Error = Error::Decode(DecodeError::InvalidValue);
+const INVALID_KEY: Error = Error::Decode(DecodeError::InvalidPublicKey);
+
+fn version(v: u8) -> Error {
+    Error::Decode(DecodeError::UnsupportedVersion(v))
+}
+
+fn unexpected(t: u8) -> Error {
+    Error::Decode(DecodeError::UnexpectedType(t))
+}
+
+fn flags(f: u8) -> Error {
+    Error::Decode(DecodeError::InvalidFlags(f))
+}
+
+/// The error of a call that must fail.
+fn err<T>(r: Result<T, Error>) -> Error {
+    match r {
+        Ok(_) => panic!("malformed input was accepted"),
+        Err(e) => e,
+    }
+}
+
+fn with_byte(bytes: &[u8], i: usize, b: u8) -> Vec<u8> {
+    let mut out = bytes.to_vec();
+    out[i] = b;
+    out
+}
+
+/// Random byte strings of random lengths (mostly short, some long).
+fn random_inputs(rng: &mut ChaCha20Rng, count: usize) -> Vec<Vec<u8>> {
+    (0..count)
+        .map(|i| {
+            let len = if i % 10 == 0 { rng.next_u32() % 4096 } else { rng.next_u32() % 320 } as usize;
+            let mut v = vec![0u8; len];
+            rng.fill_bytes(&mut v);
+            v
+        })
+        .collect()
+}
+
+/// Random byte strings starting with `prefix`, to get past the first checks.
+fn random_with_prefix(rng: &mut ChaCha20Rng, prefix: &[u8], count: usize, max_len: u32) -> Vec<Vec<u8>> {
+    (0..count)
+        .map(|_| {
+            let mut v = vec![0u8; (rng.next_u32() % max_len) as usize];
+            rng.fill_bytes(&mut v);
+            let n = prefix.len().min(v.len());
+            v[..n].copy_from_slice(&prefix[..n]);
+            v
+        })
+        .collect()
+}
+
+/// Ed25519 public key encodings that are not acceptable identity keys:
+/// small-order points and non-canonical encodings.
+fn invalid_identity_keys() -> Vec<[u8; 32]> {
+    let mut y0 = [0u8; 32]; // (sqrt(-1), 0): order 4
+    let mut neutral = [0u8; 32]; // (0, 1): the identity
+    neutral[0] = 1;
+    let mut minus_one = [0xff; 32]; // (0, -1): order 2
+    minus_one[0] = 0xec;
+    minus_one[31] = 0x7f;
+    let mut y_p = [0xff; 32]; // y = p: non-canonical 0
+    y_p[0] = 0xed;
+    y_p[31] = 0x7f;
+    let mut y_p1 = y_p; // y = p + 1: non-canonical 1
+    y_p1[0] = 0xee;
+    y0[31] = 0;
+    // y = p + 3, with either sign bit: non-canonical encodings of a point of
+    // large order (its canonical encoding 03 00 .. 00 is a valid key).
+    let mut y_p3 = y_p;
+    y_p3[0] = 0xf0;
+    let mut y_p3_signed = y_p3;
+    y_p3_signed[31] = 0xff;
+    vec![y0, neutral, minus_one, y_p, y_p1, y_p3, y_p3_signed]
+}
+
+// ---------------------------------------------------------------- bundles
+
+#[test]
+fn a_bundle_that_is_empty_truncated_or_extended_does_not_decode() {
+    let mut rng = rng(400);
+    for with_opk in [false, true] {
+        let bytes = Responder::new(&mut rng, with_opk).bundle().to_bytes();
+        assert_eq!(err(PreKeyBundle::from_bytes(&[])), TRUNCATED);
+        for len in 0..bytes.len() {
+            assert_eq!(err(PreKeyBundle::from_bytes(&bytes[..len])), TRUNCATED, "prefix of {len}");
+        }
+        for extra in [1, 4, 36, 1000] {
+            let mut long = bytes.clone();
+            long.resize(bytes.len() + extra, 0);
+            assert_eq!(err(PreKeyBundle::from_bytes(&long)), TRAILING, "{extra} extra bytes");
+        }
+        let mut oversized = bytes.clone();
+        oversized.resize(MAX_MESSAGE_LEN + 1, 0xAB);
+        assert_eq!(err(PreKeyBundle::from_bytes(&oversized)), TRAILING);
+    }
+}
+
+#[test]
+fn a_bundle_with_another_version_or_reserved_flags_does_not_decode() {
+    let mut rng = rng(401);
+    let short = Responder::new(&mut rng, false).bundle().to_bytes();
+    let long = Responder::new(&mut rng, true).bundle().to_bytes();
+    for v in (0..=255u8).filter(|&v| v != VERSION) {
+        assert_eq!(err(PreKeyBundle::from_bytes(&with_byte(&long, 0, v))), version(v));
+    }
+    for f in 2..=255u8 {
+        assert_eq!(err(PreKeyBundle::from_bytes(&with_byte(&long, 1, f))), flags(f));
+        assert_eq!(err(PreKeyBundle::from_bytes(&with_byte(&short, 1, f))), flags(f));
+    }
+    // The one-time prekey flag must agree with the length.
+    assert_eq!(err(PreKeyBundle::from_bytes(&with_byte(&short, 1, 1))), TRUNCATED);
+    assert_eq!(err(PreKeyBundle::from_bytes(&with_byte(&long, 1, 0))), TRAILING);
+}
+
+#[test]
+fn the_canonical_encoding_of_the_non_canonical_test_point_is_a_valid_identity_key() {
+    let mut canonical = [0u8; 32];
+    canonical[0] = 3;
+    assert!(chatcrypt::IdentityKey::from_bytes(&canonical).is_ok());
+    for key in invalid_identity_keys() {
+        assert_eq!(chatcrypt::IdentityKey::from_bytes(&key).err(), Some(INVALID_KEY), "{key:02x?}");
+    }
+}
+
+#[test]
+fn a_bundle_with_an_invalid_identity_key_does_not_decode() {
+    let mut rng = rng(402);
+    let bytes = Responder::new(&mut rng, true).bundle().to_bytes();
+    for key in invalid_identity_keys() {
+        let mut b = bytes.clone();
+        b[2..34].copy_from_slice(&key);
+        assert_eq!(err(PreKeyBundle::from_bytes(&b)), INVALID_KEY, "{key:02x?}");
+    }
+}
+
+#[test]
+fn random_bytes_never_decode_to_a_verifiable_bundle() {
+    let mut rng = rng(403);
+    for input in random_inputs(&mut rng, 2000) {
+        assert!(PreKeyBundle::from_bytes(&input).is_err(), "{input:02x?}");
+    }
+    // Past the version and flags, random content may decode (any valid point is a
+    // valid identity key) but never verifies. Ed25519 is slow in debug: keep it small.
+    let mut decoded = 0;
+    for _ in 0..40 {
+        let mut input = vec![0u8; chatcrypt::BUNDLE_LEN];
+        rng.fill_bytes(&mut input);
+        input[..2].copy_from_slice(&[VERSION, 0]);
+        match PreKeyBundle::from_bytes(&input) {
+            Ok(bundle) => {
+                decoded += 1;
+                assert_eq!(bundle.verify(), Err(Error::BadSignature));
+            }
+            Err(e) => assert_eq!(e, INVALID_KEY),
+        }
+    }
+    assert!(decoded > 0, "no random identity key was a valid point");
+}
+
+// ------------------------------------------------------------ MessageType
+
+#[test]
+fn message_type_reads_only_the_version_and_type_bytes() {
+    assert_eq!(MessageType::of(&[]), Err(TRUNCATED));
+    assert_eq!(MessageType::of(&[VERSION]), Err(TRUNCATED));
+    assert_eq!(MessageType::of(&[VERSION, 1]), Ok(MessageType::PreKey));
+    assert_eq!(MessageType::of(&[VERSION, 2]), Ok(MessageType::Message));
+    for v in (0..=255u8).filter(|&v| v != VERSION) {
+        assert_eq!(MessageType::of(&[v, 2, 0, 0]), Err(version(v)));
+        assert_eq!(MessageType::of(&[v]), Err(version(v)), "the version is checked before the length");
+    }
+    for t in (0..=255u8).filter(|&t| t != 1 && t != 2) {
+        assert_eq!(MessageType::of(&[VERSION, t, 9, 9]), Err(unexpected(t)));
+    }
+    // By design it does not look further: an oversized or truncated body is
+    // for the decoders to reject.
+    let mut oversized = vec![0u8; MAX_MESSAGE_LEN + 1];
+    oversized[..2].copy_from_slice(&[VERSION, 2]);
+    assert_eq!(MessageType::of(&oversized), Ok(MessageType::Message));
+
+    let mut rng = rng(404);
+    for input in random_inputs(&mut rng, 2000) {
+        let expected = match input.as_slice() {
+            [] => Err(TRUNCATED),
+            [v, ..] if *v != VERSION => Err(version(*v)),
+            [_] => Err(TRUNCATED),
+            [_, 1, ..] => Ok(MessageType::PreKey),
+            [_, 2, ..] => Ok(MessageType::Message),
+            [_, t, ..] => Err(unexpected(*t)),
+        };
+        assert_eq!(MessageType::of(&input), expected);
+    }
+}
+
+// --------------------------------------------------------- PreKeyMessages
+
+#[test]
+fn a_prekey_message_that_is_empty_or_truncated_does_not_decode_or_authenticate() {
+    let mut rng = rng(405);
+    for with_opk in [true, false] {
+        let bob = Responder::new(&mut rng, with_opk);
+        let alice = IdentityKeyPair::generate(&mut rng);
+        let mut s = Session::initiate(&alice, &bob.bundle(), &mut rng).unwrap();
+        let m = s.encrypt(b"a first message").unwrap();
+        let min = header_len(&m) + TAG_LEN;
+        assert_eq!(err(PreKeyMessage::from_bytes(&[])), TRUNCATED);
+        for len in 0..m.len() {
+            let prefix = &m[..len];
+            if len < min {
+                assert_eq!(err(PreKeyMessage::from_bytes(prefix)), TRUNCATED, "prefix of {len}");
+            } else {
+                // A shorter ciphertext is still well-formed; authentication catches it.
+                let parsed = PreKeyMessage::from_bytes(prefix).unwrap();
+                let got = Session::accept(&bob.identity, &bob.spk, bob.opk.as_ref(), &parsed, &mut rng);
+                assert_eq!(err(got), Error::Auth, "prefix of {len}");
+            }
+        }
+        assert!(bob.accept(&m, &mut rng).is_ok());
+    }
+}
+
+#[test]
+fn a_prekey_message_with_appended_bytes_fails_authentication() {
+    let mut rng = rng(406);
+    let bob = Responder::new(&mut rng, true);
+    let alice = IdentityKeyPair::generate(&mut rng);
+    let mut s = Session::initiate(&alice, &bob.bundle(), &mut rng).unwrap();
+    let m = s.encrypt(b"first").unwrap();
+    for extra in [1, 16, 100] {
+        let mut long = m.clone();
+        long.resize(m.len() + extra, 0);
+        assert_eq!(err(bob.accept(&long, &mut rng)), Error::Auth, "{extra} extra bytes");
+    }
+    // Up to MAX_MESSAGE_LEN bytes decode; one more is refused before parsing.
+    let mut max = m.clone();
+    max.resize(MAX_MESSAGE_LEN, 0);
+    assert!(PreKeyMessage::from_bytes(&max).is_ok());
+    assert_eq!(err(bob.accept(&max, &mut rng)), Error::Auth);
+    max.push(0);
+    assert_eq!(err(PreKeyMessage::from_bytes(&max)), INVALID_VALUE);
+}
+
+#[test]
+fn a_prekey_message_with_another_version_type_or_flags_does_not_decode() {
+    let p = Pair::handshake(407);
+    let m = p.first.clone();
+    for v in (0..=255u8).filter(|&v| v != VERSION) {
+        assert_eq!(err(PreKeyMessage::from_bytes(&with_byte(&m, 0, v))), version(v));
+    }
+    // Type 2 is an ordinary Message, which is not a PreKeyMessage either.
+    for t in (0..=255u8).filter(|&t| t != 1) {
+        assert_eq!(err(PreKeyMessage::from_bytes(&with_byte(&m, 1, t))), unexpected(t));
+    }
+    for f in 2..=255u8 {
+        assert_eq!(err(PreKeyMessage::from_bytes(&with_byte(&m, 2, f))), flags(f));
+    }
+    for key in invalid_identity_keys() {
+        let mut b = m.clone();
+        b[3..35].copy_from_slice(&key);
+        assert_eq!(err(PreKeyMessage::from_bytes(&b)), INVALID_KEY);
+    }
+    // A PreKeyMessage must name a signed prekey, and so never decodes from an ordinary Message.
+    let mut p = Pair::established(408);
+    let plain = p.send_a(b"x");
+    assert_eq!(err(PreKeyMessage::from_bytes(&plain)), unexpected(2));
+}
+
+#[test]
+fn random_bytes_never_make_a_session_through_accept() {
+    let mut rng = rng(409);
+    let bob = Responder::new(&mut rng, true);
+    for input in random_inputs(&mut rng, 2000) {
+        assert!(PreKeyMessage::from_bytes(&input).is_err(), "{input:02x?}");
+    }
+    // With a valid version, type and flags, the rest may parse: then accept refuses it.
+    let mut parsed = 0;
+    for (i, input) in random_with_prefix(&mut rng, &[VERSION, 1], 600, 400).into_iter().enumerate() {
+        let mut input = input;
+        if input.len() > 2 {
+            input[2] &= 1;
+        }
+        if let Ok(msg) = PreKeyMessage::from_bytes(&input) {
+            parsed += 1;
+            // Name the prekeys Bob has, so that accept gets to the cryptography.
+            let mut named = input.clone();
+            named[67..71].copy_from_slice(&common::SPK_ID.to_be_bytes());
+            if input[2] == 1 {
+                named[71..75].copy_from_slice(&common::OPK_ID.to_be_bytes());
+            }
+            let opk = if input[2] == 1 { bob.opk.as_ref() } else { None };
+            let named = PreKeyMessage::from_bytes(&named).unwrap();
+            let got = Session::accept(&bob.identity, &bob.spk, opk, &named, &mut rng);
+            assert!(
+                matches!(got, Err(Error::Auth | Error::TooFarAhead { .. } | Error::NonContributory)),
+                "input {i}: {:?}",
+                got.map(|_| ())
+            );
+            let got = Session::accept(&bob.identity, &bob.spk, bob.opk.as_ref(), &msg, &mut rng);
+            assert!(got.is_err());
+        }
+    }
+    assert!(parsed > 50, "only {parsed} random inputs got past the parser");
+}
+
+// ---------------------------------------------------------- Session::decrypt
+
+#[test]
+fn decrypt_rejects_empty_truncated_and_extended_messages_and_changes_nothing() {
+    let mut p = Pair::handshake(410);
+    let prekey = p.send_a(b"a later prekey message");
+    let reply = p.send_b(b"a reply");
+    for (m, to_bob) in [(prekey, true), (reply, false)] {
+        let min = header_len(&m) + TAG_LEN;
+        let (session, rng) = if to_bob { (&mut p.bob, &mut p.rng) } else { (&mut p.alice, &mut p.rng) };
+        assert_eq!(reject_unchanged(session, &[], rng), TRUNCATED);
+        for len in 0..m.len() {
+            let expected = if len < min { TRUNCATED } else { Error::Auth };
+            assert_eq!(reject_unchanged(session, &m[..len], rng), expected, "prefix of {len}");
+        }
+        for extra in [1, 15, 16, 17, 300] {
+            let mut long = m.clone();
+            long.resize(m.len() + extra, 0);
+            assert_eq!(reject_unchanged(session, &long, rng), Error::Auth, "{extra} extra bytes");
+        }
+        let mut oversized = m.clone();
+        oversized.resize(MAX_MESSAGE_LEN + 1, 0);
+        assert_eq!(reject_unchanged(session, &oversized, rng), INVALID_VALUE);
+        assert!(session.decrypt(&m, rng).is_ok());
+    }
+}
+
+#[test]
+fn decrypt_rejects_another_version_or_type_and_changes_nothing() {
+    let mut p = Pair::established(411);
+    let m = p.send_a(b"an ordinary message");
+    for v in (0..=255u8).filter(|&v| v != VERSION) {
+        assert_eq!(reject_unchanged(&mut p.bob, &with_byte(&m, 0, v), &mut p.rng), version(v));
+    }
+    for t in (0..=255u8).filter(|&t| t != 1 && t != 2) {
+        assert_eq!(reject_unchanged(&mut p.bob, &with_byte(&m, 1, t), &mut p.rng), unexpected(t));
+    }
+    // Read as a PreKeyMessage, the ratchet key's first byte becomes the flags.
+    let as_prekey = with_byte(&m, 1, 1);
+    let got = reject_unchanged(&mut p.bob, &as_prekey, &mut p.rng);
+    if m[2] & !1 != 0 {
+        assert_eq!(got, flags(m[2]));
+    }
+    // N = 2^32 - 1 is never sent.
+    assert_eq!(reject_unchanged(&mut p.bob, &with_n(&m, u32::MAX), &mut p.rng), INVALID_VALUE);
+    assert_eq!(p.recv_b(&m).unwrap(), b"an ordinary message");
+}
+
+#[test]
+fn decrypt_rejects_random_bytes_and_changes_nothing() {
+    let mut p = Pair::established(412);
+    let mut rng = rng(413);
+    let inputs = random_inputs(&mut rng, 2000)
+        .into_iter()
+        .chain(random_with_prefix(&mut rng, &[VERSION, 2], 1000, 200))
+        .chain(random_with_prefix(&mut rng, &[VERSION, 1, 1], 300, 300));
+    for input in inputs {
+        reject_unchanged(&mut p.bob, &input, &mut p.rng);
+        let mut out = [0u8; 64];
+        let before = snapshot(&p.alice);
+        assert!(p.alice.decrypt_into(&input, &mut out, &mut p.rng).is_err());
+        assert_eq!(before, snapshot(&p.alice));
+    }
+    p.round_trip(0);
+}
+
+// ------------------------------------------------------------ stored state
+
+/// Sessions of every shape: initiator awaiting a reply (with and without a
+/// one-time prekey), responder, and one with previous ratchet keys and
+/// skipped keys.
+fn sessions(seed: u64) -> Vec<Session> {
+    let a = Pair::handshake_with(seed, true);
+    let b = Pair::handshake_with(seed + 1, false);
+    let mut c = Pair::established(seed + 2);
+    for round in 0..3 {
+        let ms: Vec<_> = (0..4).map(|i| c.send_a(&common::plaintext(i))).collect();
+        c.recv_b(&ms[3]).unwrap();
+        c.round_trip(10 * round);
+    }
+    vec![a.alice, a.bob, b.alice, c.bob, c.alice]
+}
+
+#[test]
+fn every_shape_of_session_round_trips_through_bytes_and_sealing() {
+    let mut rng = rng(414);
+    let key = [7u8; 32];
+    for s in sessions(415) {
+        let bytes = s.to_bytes();
+        assert_eq!(bytes.len(), s.encoded_len());
+        assert_eq!(bytes[..2], [TAG_SESSION, STATE_VERSION]);
+        let back = Session::from_bytes(&bytes).unwrap();
+        assert_eq!(back.to_bytes(), bytes);
+        assert_eq!(back.awaiting_reply(), s.awaiting_reply());
+        assert_eq!(back.skipped_key_count(), s.skipped_key_count());
+        let sealed = s.seal(&key, &mut rng);
+        assert_eq!(sealed.len(), bytes.len() + SEALED_OVERHEAD);
+        assert_ne!(sealed, s.seal(&key, &mut rng), "a fresh nonce every time");
+        assert_eq!(Session::open(&key, &sealed).unwrap().to_bytes(), bytes);
+    }
+}
+
+#[test]
+fn a_session_that_is_empty_truncated_or_extended_does_not_decode() {
+    // SPEC §1 decoding rule and §10.4: running out of input anywhere (fixed fields,
+    // remembered ratchet keys, skipped keys) is Truncated; bytes after the last
+    // skipped entry are TrailingBytes.
+    let all = sessions(416);
+    assert!(all.iter().any(|s| s.skipped_key_count() > 0));
+    for s in all {
+        let bytes = s.to_bytes();
+        assert_eq!(err(Session::from_bytes(&[])), TRUNCATED);
+        for len in 0..bytes.len() {
+            assert_eq!(
+                err(Session::from_bytes(&bytes[..len])),
+                TRUNCATED,
+                "prefix of {len} of {}",
+                bytes.len()
+            );
+        }
+        for extra in [1, 67, 68, 69] {
+            let mut long = bytes.to_vec();
+            long.resize(bytes.len() + extra, 0);
+            assert_eq!(err(Session::from_bytes(&long)), TRAILING, "{extra} extra bytes");
+        }
+        let mut oversized = bytes.to_vec();
+        oversized.resize(MAX_MESSAGE_LEN + 1, 0);
+        assert_eq!(err(Session::from_bytes(&oversized)), TRAILING);
+    }
+}
+
+#[test]
+fn a_session_with_another_tag_version_or_flags_does_not_decode() {
+    for s in sessions(417) {
+        let bytes = s.to_bytes();
+        for t in (0..=255u8).filter(|&t| t != TAG_SESSION) {
+            assert_eq!(err(Session::from_bytes(&with_byte(&bytes, 0, t))), unexpected(t));
+        }
+        for v in (0..=255u8).filter(|&v| v != STATE_VERSION) {
+            assert_eq!(err(Session::from_bytes(&with_byte(&bytes, 1, v))), version(v));
+        }
+        for f in 0..=255u8 {
+            let got = Session::from_bytes(&with_byte(&bytes, 2, f));
+            let (initiator, receiving, pending) = (f & 1 != 0, f & 2 != 0, f & 4 != 0);
+            let (one_time, base_key) = (f & 8 != 0, f & 16 != 0);
+            // SPEC §10.4: reserved bits clear; a base key exactly for a responder; bit 3
+            // only with bit 2; an initiator has exactly one of a receiving chain and a
+            // pending handshake; a responder has a receiving chain and no pending handshake.
+            let invalid = f >= 32
+                || base_key == initiator
+                || (one_time && !pending)
+                || (initiator && receiving == pending)
+                || (!initiator && (pending || !receiving));
+            if f == bytes[2] {
+                assert!(got.is_ok());
+            } else if invalid {
+                assert_eq!(err(got), flags(f), "flags {f:#04x}");
+            } else {
+                // Consistent flags that do not describe these bytes: the lengths no longer add up.
+                assert!(got.is_err(), "flags {f:#04x} (genuine {:#04x})", bytes[2]);
+            }
+        }
+        for key in invalid_identity_keys() {
+            for at in [3, 35] {
+                let mut b = bytes.to_vec();
+                b[at..at + 32].copy_from_slice(&key);
+                assert_eq!(err(Session::from_bytes(&b)), INVALID_KEY);
+            }
+        }
+    }
+}
+
+/// Offset of the optional receiving chain in an encoded session: tag,
+/// version, flags, five 32-byte fields, Ns and PN.
+const RECEIVING_CHAIN_OFFSET: usize = 3 + 5 * 32 + 4 + 4;
+
+/// Encoded sessions whose lengths agree with their flags but whose flags
+/// break SPEC §10.4: "for an initiator (bit 0 set) exactly one of bits 1 and
+/// 2 is set; for a responder (bit 0 clear) bit 1 is set and bit 2 is clear".
+fn sessions_breaking_the_flag_invariants() -> Vec<(&'static str, Vec<u8>)> {
+    let awaiting = Pair::handshake(424).alice.to_bytes().to_vec();
+    let established = Pair::established(425);
+    let initiator = established.alice.to_bytes().to_vec();
+    let responder = established.bob.to_bytes().to_vec();
+    assert_eq!((awaiting[2], initiator[2], responder[2]), (0x0D, 0x03, 0x12));
+    let at = RECEIVING_CHAIN_OFFSET;
+
+    // An initiator awaiting a reply that also has a receiving chain.
+    let mut both = awaiting.clone();
+    both[2] |= 2;
+    both.splice(at..at, initiator[at..at + 68].iter().copied());
+    // An initiator with neither.
+    let mut neither = initiator.clone();
+    neither[2] &= !2;
+    neither.drain(at..at + 68);
+    // A responder without a receiving chain.
+    let mut no_receiving = responder.clone();
+    no_receiving[2] &= !2;
+    no_receiving.drain(at..at + 68);
+    vec![
+        ("initiator with receiving chain and pending handshake", both),
+        ("initiator with neither receiving chain nor pending handshake", neither),
+        ("responder without receiving chain", no_receiving),
+    ]
+}
+
+#[test]
+fn a_session_whose_flags_break_the_spec_invariants_does_not_decode() {
+    for (what, bytes) in sessions_breaking_the_flag_invariants() {
+        let got = Session::from_bytes(&bytes).map(|s| s.encoded_len());
+        assert_eq!(got, Err(flags(bytes[2])), "{what}");
+    }
+}
+
+#[test]
+fn every_decodable_bit_flip_of_stored_state_or_a_bundle_re_encodes_to_the_same_bytes() {
+    // SPEC §10.5: encoding is canonical. A decoder that accepted two encodings of
+    // one value would let the same state be stored (and compared) two ways.
+    let mut decoded = 0;
+    for s in sessions(426) {
+        let bytes = s.to_bytes();
+        for bit in 0..bytes.len() * 8 {
+            let flipped = flip_bit(&bytes, bit);
+            if let Ok(other) = Session::from_bytes(&flipped) {
+                assert_eq!(other.to_bytes().to_vec(), flipped, "bit {bit}");
+                decoded += 1;
+            }
+        }
+    }
+    let mut rng = rng(427);
+    let identity = IdentityKeyPair::generate(&mut rng);
+    let spk = SignedPreKey::generate(&identity, 5, &mut rng).to_bytes();
+    let opk = OneTimePreKey::generate(6, &mut rng).to_bytes();
+    let bundle = Responder::new(&mut rng, true).bundle().to_bytes();
+    for bit in 0..spk.len() * 8 {
+        if let Ok(k) = SignedPreKey::from_bytes(&flip_bit(&spk, bit)) {
+            assert_eq!(k.to_bytes().to_vec(), flip_bit(&spk, bit), "signed prekey bit {bit}");
+        }
+    }
+    for bit in 0..opk.len() * 8 {
+        if let Ok(k) = OneTimePreKey::from_bytes(&flip_bit(&opk, bit)) {
+            assert_eq!(k.to_bytes().to_vec(), flip_bit(&opk, bit), "one-time prekey bit {bit}");
+        }
+    }
+    for bit in 0..bundle.len() * 8 {
+        if let Ok(b) = PreKeyBundle::from_bytes(&flip_bit(&bundle, bit)) {
+            assert_eq!(b.to_bytes(), flip_bit(&bundle, bit), "bundle bit {bit}");
+        }
+    }
+    assert!(decoded > 1000, "only {decoded} flipped sessions decoded");
+}
+
+#[test]
+fn a_session_with_counts_over_the_limits_does_not_decode() {
+    let p = Pair::handshake(418);
+    let bytes = p.bob.to_bytes();
+    // The responder: no remembered ratchet keys, no skipped keys.
+    assert_eq!(bytes[bytes.len() - 3..], [0, 0, 0]);
+    let base = &bytes[..bytes.len() - 3];
+
+    let mut too_many_prev = base.to_vec();
+    too_many_prev.push(MAX_PREVIOUS_RATCHET_KEYS as u8 + 1);
+    too_many_prev.extend(std::iter::repeat_n(0x11, 32 * (MAX_PREVIOUS_RATCHET_KEYS + 1)));
+    too_many_prev.extend([0, 0]);
+    assert_eq!(err(Session::from_bytes(&too_many_prev)), INVALID_VALUE);
+
+    let count = MAX_SKIPPED_KEYS + 1;
+    let mut too_many_skipped = base.to_vec();
+    too_many_skipped.push(0);
+    too_many_skipped.extend((count as u16).to_be_bytes());
+    too_many_skipped.extend(std::iter::repeat_n(0x22, SESSION_BYTES_PER_SKIPPED_KEY * count));
+    assert_eq!(err(Session::from_bytes(&too_many_skipped)), INVALID_VALUE);
+
+    // A skipped key for message number 2^32 - 1, which is never sent.
+    let mut bad_n = base.to_vec();
+    bad_n.extend([0, 0, 1]);
+    bad_n.extend([0x33; 32]);
+    bad_n.extend(u32::MAX.to_be_bytes());
+    bad_n.extend([0x44; 32]);
+    assert_eq!(err(Session::from_bytes(&bad_n)), INVALID_VALUE);
+    // The same entry with a possible number decodes.
+    let n = bad_n.len() - 36;
+    bad_n[n..n + 4].copy_from_slice(&5u32.to_be_bytes());
+    assert_eq!(Session::from_bytes(&bad_n).unwrap().skipped_key_count(), 1);
+}
+
+/// Checks one fixed-length stored format: round trip, empty, every
+/// truncation, appended bytes, every other tag and version, a foreign
+/// encoding, and random bytes.
+fn check_fixed_format<T>(
+    name: &str,
+    bytes: &[u8],
+    tag: u8,
+    decode: impl Fn(&[u8]) -> Result<T, Error>,
+    encode: impl Fn(&T) -> Vec<u8>,
+) {
+    assert_eq!(bytes[..2], [tag, STATE_VERSION], "{name}");
+    let back = decode(bytes).unwrap();
+    assert_eq!(encode(&back), bytes, "{name} round trip");
+    assert_eq!(err(decode(&[])), TRUNCATED, "{name}");
+    for len in 0..bytes.len() {
+        assert_eq!(err(decode(&bytes[..len])), TRUNCATED, "{name}: prefix of {len}");
+    }
+    for extra in [1, 32, 1000] {
+        let mut long = bytes.to_vec();
+        long.resize(bytes.len() + extra, 0);
+        assert_eq!(err(decode(&long)), TRAILING, "{name}: {extra} extra bytes");
+    }
+    for t in (0..=255u8).filter(|&t| t != tag) {
+        assert_eq!(err(decode(&with_byte(bytes, 0, t))), unexpected(t), "{name}");
+    }
+    for v in (0..=255u8).filter(|&v| v != STATE_VERSION) {
+        assert_eq!(err(decode(&with_byte(bytes, 1, v))), version(v), "{name}");
+    }
+    let mut r = rng(u64::from(tag));
+    for input in random_inputs(&mut r, 2000) {
+        assert!(decode(&input).is_err(), "{name}: {input:02x?}");
+    }
+}
+
+#[test]
+fn identity_and_prekey_encodings_that_are_malformed_do_not_decode() {
+    let mut rng = rng(419);
+    let identity = IdentityKeyPair::generate(&mut rng);
+    let spk = SignedPreKey::generate(&identity, 77, &mut rng);
+    let opk = OneTimePreKey::generate(78, &mut rng);
+    let session = Pair::handshake(420).alice.to_bytes();
+
+    let id_bytes = identity.to_bytes();
+    assert_eq!(id_bytes.len(), 34);
+    check_fixed_format("identity", &id_bytes, TAG_IDENTITY, IdentityKeyPair::from_bytes, |k| {
+        k.to_bytes().to_vec()
+    });
+    assert_eq!(IdentityKeyPair::from_bytes(&id_bytes).unwrap().public_key(), identity.public_key());
+
+    let spk_bytes = spk.to_bytes();
+    assert_eq!(spk_bytes.len(), 2 + 4 + 32 + 64);
+    check_fixed_format("signed prekey", &spk_bytes, TAG_SIGNED_PREKEY, SignedPreKey::from_bytes, |k| {
+        k.to_bytes().to_vec()
+    });
+    assert_eq!(SignedPreKey::from_bytes(&spk_bytes).unwrap().public(), spk.public());
+
+    let opk_bytes = opk.to_bytes();
+    assert_eq!(opk_bytes.len(), 2 + 4 + 32);
+    check_fixed_format("one-time prekey", &opk_bytes, TAG_ONE_TIME_PREKEY, OneTimePreKey::from_bytes, |k| {
+        k.to_bytes().to_vec()
+    });
+    assert_eq!(OneTimePreKey::from_bytes(&opk_bytes).unwrap().public(), opk.public());
+
+    // One format's bytes are not another's.
+    assert_eq!(err(IdentityKeyPair::from_bytes(&session)), unexpected(TAG_SESSION));
+    assert_eq!(err(SignedPreKey::from_bytes(&opk_bytes)), unexpected(TAG_ONE_TIME_PREKEY));
+    assert_eq!(err(OneTimePreKey::from_bytes(&spk_bytes)), unexpected(TAG_SIGNED_PREKEY));
+    assert_eq!(err(Session::from_bytes(&id_bytes)), unexpected(TAG_IDENTITY));
+}
+
+#[test]
+fn a_stored_session_from_random_bytes_does_not_decode() {
+    let mut rng = rng(421);
+    for input in random_inputs(&mut rng, 2000) {
+        assert!(Session::from_bytes(&input).is_err(), "{input:02x?}");
+    }
+    // Past the tag and version, flags and lengths still have to agree.
+    for input in random_with_prefix(&mut rng, &[TAG_SESSION, STATE_VERSION], 2000, 600) {
+        assert!(Session::from_bytes(&input).is_err(), "{input:02x?}");
+    }
+}
+
+/// Checks `open` for one sealed format.
+fn check_sealed<T>(
+    name: &str,
+    sealed: &[u8],
+    inner: u8,
+    open: impl Fn(&[u8; 32], &[u8]) -> Result<T, Error>,
+) {
+    let key = [9u8; 32];
+    assert!(open(&key, sealed).is_ok(), "{name}");
+    assert_eq!(sealed[..3], [TAG_SEALED, STATE_VERSION, inner], "{name}");
+    assert_eq!(err(open(&[8u8; 32], sealed)), Error::Auth, "{name}: wrong key");
+    assert_eq!(err(open(&key, &[])), TRUNCATED, "{name}");
+    for len in 0..sealed.len() {
+        // Header (3), nonce (12) and tag (16) must be there; a shorter body fails authentication.
+        let expected = if len < 3 + 12 + TAG_LEN { TRUNCATED } else { Error::Auth };
+        assert_eq!(err(open(&key, &sealed[..len])), expected, "{name}: prefix of {len}");
+    }
+    for extra in [1, 16, 100] {
+        let mut long = sealed.to_vec();
+        long.resize(sealed.len() + extra, 0);
+        assert_eq!(err(open(&key, &long)), Error::Auth, "{name}: {extra} extra bytes");
+    }
+    for t in (0..=255u8).filter(|&t| t != TAG_SEALED) {
+        assert_eq!(err(open(&key, &with_byte(sealed, 0, t))), unexpected(t), "{name}");
+    }
+    for v in (0..=255u8).filter(|&v| v != STATE_VERSION) {
+        assert_eq!(err(open(&key, &with_byte(sealed, 1, v))), version(v), "{name}");
+    }
+    for t in (0..=255u8).filter(|&t| t != inner) {
+        assert_eq!(err(open(&key, &with_byte(sealed, 2, t))), unexpected(t), "{name}");
+    }
+    // Every bit after the header is authenticated.
+    for bit in 24..sealed.len().min(200) * 8 {
+        assert_eq!(err(open(&key, &flip_bit(sealed, bit))), Error::Auth, "{name}: bit {bit}");
+    }
+    let mut r = rng(u64::from(inner) + 1000);
+    for input in random_inputs(&mut r, 2000).into_iter().chain(random_with_prefix(
+        &mut r,
+        &[TAG_SEALED, STATE_VERSION, inner],
+        500,
+        300,
+    )) {
+        assert!(open(&key, &input).is_err(), "{name}: {input:02x?}");
+    }
+}
+
+#[test]
+fn sealed_state_that_is_malformed_or_under_another_key_does_not_open() {
+    let mut rng = rng(422);
+    let key = [9u8; 32];
+    let identity = IdentityKeyPair::generate(&mut rng);
+    let spk = SignedPreKey::generate(&identity, 1, &mut rng);
+    let opk = OneTimePreKey::generate(2, &mut rng);
+    let session = Pair::established(423).bob;
+
+    let sealed_id = identity.seal(&key, &mut rng);
+    let sealed_spk = spk.seal(&key, &mut rng);
+    let sealed_opk = opk.seal(&key, &mut rng);
+    let sealed_session = session.seal(&key, &mut rng);
+    assert_eq!(sealed_id.len(), 34 + SEALED_OVERHEAD);
+
+    check_sealed("identity", &sealed_id, TAG_IDENTITY, IdentityKeyPair::open);
+    check_sealed("signed prekey", &sealed_spk, TAG_SIGNED_PREKEY, SignedPreKey::open);
+    check_sealed("one-time prekey", &sealed_opk, TAG_ONE_TIME_PREKEY, OneTimePreKey::open);
+    check_sealed("session", &sealed_session, TAG_SESSION, Session::open);
+
+    assert_eq!(IdentityKeyPair::open(&key, &sealed_id).unwrap().public_key(), identity.public_key());
+    assert_eq!(SignedPreKey::open(&key, &sealed_spk).unwrap().public(), spk.public());
+    assert_eq!(OneTimePreKey::open(&key, &sealed_opk).unwrap().public(), opk.public());
+    assert_eq!(Session::open(&key, &sealed_session).unwrap().to_bytes(), session.to_bytes());
+    // A sealed session is not a sealed identity.
+    assert_eq!(err(IdentityKeyPair::open(&key, &sealed_session)), unexpected(TAG_SESSION));
+}
