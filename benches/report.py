@@ -1,0 +1,65 @@
+#!/usr/bin/env python3
+"""Prints the BENCHMARKS.md table from the last criterion run.
+
+Run `cargo bench --workspace` first (chatcrypt, the primitive floor and
+vodozemac in one invocation), then `python3 benches/report.py`. Reads the
+median point estimates in target/criterion/<group>/<case>/new/estimates.json.
+"""
+import json
+import os
+import sys
+
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "target", "criterion")
+
+
+def median_ns(group, case):
+    path = os.path.join(ROOT, group, case, "new", "estimates.json")
+    try:
+        with open(path) as f:
+            return json.load(f)["median"]["point_estimate"]
+    except FileNotFoundError:
+        return None
+
+
+def fmt(ns):
+    if ns is None:
+        return "n/a"
+    if ns >= 1e6:
+        return f"{ns / 1e6:.2f} ms"
+    if ns >= 1e3:
+        return f"{ns / 1e3:.2f} µs"
+    return f"{ns:.0f} ns"
+
+
+def ratio(a, b):
+    return "n/a" if a is None or b is None else f"{a / b:.2f}×"
+
+
+rows = []
+for size in ["16", "256", "4096", "65536"]:
+    floor = median_ns("floor", f"msg_{size}") or median_ns("floor", f"msg/{size}")
+    for op in ["encrypt", "decrypt"]:
+        ours = median_ns(op, size)
+        vz = median_ns(f"vodozemac_{op}", size)
+        rows.append((f"{op} {size} B", ours, floor, vz, "floor/msg"))
+rt = median_ns("ratchet", "round_trip_16")
+step = median_ns("floor", "ratchet_step")
+msg16 = median_ns("floor", "msg_16") or median_ns("floor", "msg/16")
+rt_floor = None if step is None or msg16 is None else 2 * step + 2 * msg16
+rows.append(("ratchet round trip (16 B each way)", rt, rt_floor, median_ns("vodozemac_ratchet", "round_trip_16"),
+             "2 × floor/ratchet_step + 2 × floor/msg/16"))
+for op in ["initiate", "accept"]:
+    rows.append((f"handshake {op}", median_ns("handshake", op), median_ns("floor", op),
+                 median_ns("vodozemac_handshake", op), f"floor/{op}"))
+rows.append(("handshake bundle creation", median_ns("handshake", "bundle"), None, None, ""))
+rows.append(("state encode (session)", median_ns("state", "encode"), None, None, ""))
+rows.append(("state decode (session)", median_ns("state", "decode"), None, None, ""))
+
+print("| operation | chatcrypt | floor | ratio to floor | vodozemac | vodozemac / chatcrypt |")
+print("|---|---|---|---|---|---|")
+for name, ours, floor, vz, _ in rows:
+    print(f"| {name} | {fmt(ours)} | {fmt(floor)} | {ratio(ours, floor)} | {fmt(vz)} | {ratio(vz, ours)} |")
+if "--floors" in sys.argv:
+    print()
+    for name, *_rest, floor_name in rows:
+        print(f"- {name}: floor = {floor_name or 'none'}")

@@ -1,0 +1,148 @@
+//! The bodies of the fuzz targets, shared with `tests/fuzz_corpus.rs`, which
+//! replays the committed corpora through the same checks in `cargo test`.
+//!
+//! Each function panics only when a property of the library is violated.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::OnceLock;
+
+use chatcrypt::{
+    Error, IdentityKeyPair, MessageType, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey,
+};
+use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+
+/// The integration tests' helpers and event model, compiled here too.
+#[path = "../../tests/common/mod.rs"]
+pub mod common;
+
+/// The sealing key the `decode` target opens sealed states with.
+pub const SEAL_KEY: [u8; 32] = [0x5e; 32];
+
+/// Every decoder: must return `Ok` or a typed error; whatever decodes must
+/// re-encode to exactly the input (all our encodings are canonical).
+pub fn decode(data: &[u8]) {
+    let _ = MessageType::of(data);
+    if let Ok(m) = PreKeyMessage::from_bytes(data) {
+        assert_eq!(m.as_bytes(), data);
+    }
+    if let Ok(b) = PreKeyBundle::from_bytes(data) {
+        assert_eq!(b.to_bytes(), data, "bundle encoding is not canonical");
+        let _ = b.verify();
+    }
+    if let Ok(s) = Session::from_bytes(data) {
+        assert_eq!(&s.to_bytes()[..], data, "session encoding is not canonical");
+        assert_eq!(s.encoded_len(), data.len());
+    }
+    if let Ok(k) = IdentityKeyPair::from_bytes(data) {
+        assert_eq!(&k.to_bytes()[..], data);
+    }
+    if let Ok(k) = SignedPreKey::from_bytes(data) {
+        assert_eq!(&k.to_bytes()[..], data);
+    }
+    if let Ok(k) = OneTimePreKey::from_bytes(data) {
+        assert_eq!(&k.to_bytes()[..], data);
+    }
+    if let Ok(s) = Session::open(&SEAL_KEY, data) {
+        let _ = s.to_bytes();
+    }
+    let _ = IdentityKeyPair::open(&SEAL_KEY, data);
+}
+
+/// A fixed responder and a conversation prefix, built once.
+pub struct Fixture {
+    pub bob: IdentityKeyPair,
+    pub spk: SignedPreKey,
+    pub opk: OneTimePreKey,
+    /// Bob's session state after the handshake and some traffic.
+    pub bob_state: Vec<u8>,
+    /// Messages from Alice that Bob has not received yet, with plaintexts.
+    pub undelivered: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Alice's first PreKeyMessage, which Bob has accepted.
+    pub first: Vec<u8>,
+}
+
+pub fn fixture() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| {
+        let mut rng = ChaCha20Rng::from_seed([0xf0; 32]);
+        let bob = IdentityKeyPair::generate(&mut rng);
+        let spk = SignedPreKey::generate(&bob, 1, &mut rng);
+        let opk = OneTimePreKey::generate(2, &mut rng);
+        let bundle =
+            PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()));
+        let alice = IdentityKeyPair::generate(&mut rng);
+        let mut a = Session::initiate(&alice, &bundle, &mut rng).unwrap();
+        let first = a.encrypt(b"first").unwrap();
+        let held_prekey = a.encrypt(b"held back prekey message").unwrap();
+        let (mut b, _) =
+            Session::accept(&bob, &spk, Some(&opk), &PreKeyMessage::from_bytes(&first).unwrap(), &mut rng)
+                .unwrap();
+        let reply = b.encrypt(b"reply").unwrap();
+        a.decrypt(&reply, &mut rng).unwrap();
+        let mut undelivered = vec![(held_prekey, b"held back prekey message".to_vec())];
+        for i in 0..3u8 {
+            let p = vec![b'm', i];
+            undelivered.push((a.encrypt(&p).unwrap(), p));
+        }
+        let delivered = a.encrypt(b"delivered").unwrap();
+        b.decrypt(&delivered, &mut rng).unwrap();
+        for i in 0..2u8 {
+            let p = vec![b'n', i];
+            undelivered.push((a.encrypt(&p).unwrap(), p));
+        }
+        Fixture { bob, spk, opk, bob_state: b.to_bytes().to_vec(), undelivered, first }
+    })
+}
+
+/// Arbitrary bytes against an established session: either a genuine
+/// undelivered message decrypts to its plaintext, or the call fails and the
+/// session is byte-for-byte unchanged.
+pub fn decrypt_established(data: &[u8]) {
+    let f = fixture();
+    let mut session = Session::from_bytes(&f.bob_state).unwrap();
+    let mut rng = ChaCha20Rng::from_seed([1; 32]);
+    match session.decrypt(data, &mut rng) {
+        Ok(plaintext) => {
+            let genuine = f.undelivered.iter().find(|(m, _)| m == data);
+            let (_, expected) = genuine.unwrap_or_else(|| panic!("a forged message decrypted: {data:02x?}"));
+            assert_eq!(&plaintext, expected);
+            // Exactly once.
+            assert_eq!(session.decrypt(data, &mut rng), Err(Error::Duplicate));
+        }
+        Err(_) => {
+            assert_eq!(&session.to_bytes()[..], &f.bob_state[..], "a failed decrypt changed the session")
+        }
+    }
+    // The buffer API agrees with the Vec API.
+    let mut fresh = Session::from_bytes(&f.bob_state).unwrap();
+    let mut out = vec![0u8; data.len()];
+    let r = fresh.decrypt_into(data, &mut out, &mut ChaCha20Rng::from_seed([1; 32]));
+    let mut again = Session::from_bytes(&f.bob_state).unwrap();
+    assert_eq!(r.map(|n| out[..n].to_vec()), again.decrypt(data, &mut ChaCha20Rng::from_seed([1; 32])));
+}
+
+/// Arbitrary bytes as the first message to a responder holding real
+/// prekeys: only Alice's genuine first message is accepted.
+pub fn accept_arbitrary(data: &[u8]) {
+    let f = fixture();
+    let Ok(msg) = PreKeyMessage::from_bytes(data) else { return };
+    let mut rng = ChaCha20Rng::from_seed([2; 32]);
+    let opk = msg.one_time_prekey_id().map(|_| &f.opk);
+    match Session::accept(&f.bob, &f.spk, opk, &msg, &mut rng) {
+        Ok((_, plaintext)) => {
+            let genuine = f.first == data || f.undelivered.first().is_some_and(|(m, _)| m == data);
+            assert!(genuine, "a forged PreKeyMessage was accepted: {data:02x?}");
+            assert!(plaintext == b"first" || plaintext == b"held back prekey message");
+        }
+        Err(_) => {}
+    }
+}
+
+/// The two-party event model (shared with the proptest in `tests/model.rs`):
+/// every genuine delivered message decrypts exactly once, every forged one
+/// is rejected without changing state, and both sides can always go on.
+pub fn conversation(data: &[u8]) {
+    let events = common::model::events_from_bytes(data);
+    common::model::World::run(0, &events);
+}
