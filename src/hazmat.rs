@@ -9,7 +9,8 @@ use zeroize::Zeroizing;
 
 use crate::{
     identity::{IdentityKey, IdentityKeyPair},
-    keys::{ChainKey, MessageKey, RootKey},
+    keys::{ChainKey, HeaderKey, MessageKey, RootKey},
+    message::Mode,
     primitives, x3dh, Error,
 };
 
@@ -66,7 +67,7 @@ pub fn x3dh_initiator(
     one_time_prekey: Option<&[u8; 32]>,
 ) -> Result<[u8; 32], Error> {
     let ek = x25519_dalek::StaticSecret::from(*Zeroizing::new(*ephemeral));
-    Ok(*x3dh::initiator(identity, &ek, peer_identity, signed_prekey, one_time_prekey)?)
+    Ok(*x3dh::initiator(Mode::Plain, identity, &ek, peer_identity, signed_prekey, one_time_prekey)?.sk)
 }
 
 /// The associated data `IK_A || IK_B` (SPEC.md §5.1).
@@ -83,4 +84,48 @@ pub fn signed_prekey_message(id: u32, public: &[u8; 32]) -> [u8; 62] {
 /// chosen (even invalid) prekeys for tests.
 pub fn sign(identity: &IdentityKeyPair, msg: &[u8]) -> [u8; 64] {
     identity.sign(msg)
+}
+
+/// `KDF_RK_HE(rk, dh_out)` (SPEC.md §14.1): the new root key, chain key and
+/// next header key.
+pub fn kdf_rk_he(rk: &[u8; 32], dh_out: &[u8; 32]) -> ([u8; 32], [u8; 32], [u8; 32]) {
+    let (rk, ck, hk) = RootKey::from_bytes(*rk).ratchet_he(dh_out);
+    (*rk.as_bytes(), *ck.as_bytes(), *hk.as_bytes())
+}
+
+/// `HEADER_KEYS(hk, sample)` (SPEC.md §14.1): the AES-256 key and nonce that
+/// encrypt one message's header.
+pub fn header_keys(hk: &[u8; 32], sample: &[u8; 16]) -> ([u8; 32], [u8; 12]) {
+    // A 32-byte PRK is always accepted by HKDF-Expand.
+    match HeaderKey::from_bytes(*hk).expand(sample) {
+        Ok(s) => (s.key, s.nonce),
+        Err(_) => ([0; 32], [0; 12]),
+    }
+}
+
+/// The initiator's X3DH output with header encryption (SPEC.md §14.2):
+/// `SK`, `HKa`, `NHKb`.
+///
+/// # Errors
+/// [`Error::NonContributory`] if a DH output is all zeros.
+pub fn x3dh_initiator_he(
+    identity: &IdentityKeyPair,
+    ephemeral: &[u8; 32],
+    peer_identity: &IdentityKey,
+    signed_prekey: &[u8; 32],
+    one_time_prekey: Option<&[u8; 32]>,
+) -> Result<([u8; 32], [u8; 32], [u8; 32]), Error> {
+    let ek = x25519_dalek::StaticSecret::from(*Zeroizing::new(*ephemeral));
+    let s = x3dh::initiator(
+        Mode::HeaderEncryption,
+        identity,
+        &ek,
+        peer_identity,
+        signed_prekey,
+        one_time_prekey,
+    )?;
+    match s.header_keys {
+        Some((hka, nhkb)) => Ok((*s.sk, *hka.as_bytes(), *nhkb.as_bytes())),
+        None => Err(Error::Decode(crate::DecodeError::InvalidValue)),
+    }
 }

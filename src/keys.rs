@@ -23,6 +23,10 @@ use crate::{
 pub(crate) const LABEL_ROOT: &[u8] = b"chatcrypt v1 root";
 /// HKDF info for the expansion of a message key.
 pub(crate) const LABEL_MESSAGE_KEYS: &[u8] = b"chatcrypt v1 message keys";
+/// HKDF info for `KDF_RK_HE` (header encryption).
+pub(crate) const LABEL_ROOT_HE: &[u8] = b"chatcrypt v1 root header encryption";
+/// HKDF info prefix for the per-message header key and nonce.
+pub(crate) const LABEL_HEADER: &[u8] = b"chatcrypt v1 header";
 
 macro_rules! secret_key {
     ($(#[$doc:meta])* $name:ident) => {
@@ -74,6 +78,47 @@ impl RootKey {
         rk.copy_from_slice(&okm[..32]);
         ck.copy_from_slice(&okm[32..]);
         (RootKey(rk), ChainKey(ck))
+    }
+}
+
+impl RootKey {
+    /// `KDF_RK_HE(rk, dh_out)`: HKDF-SHA256 with salt = `rk`, ikm = `dh_out`,
+    /// info = `"chatcrypt v1 root header encryption"`, 96 bytes: the new root
+    /// key, the new chain key, the next header key.
+    pub(crate) fn ratchet_he(&self, dh_out: &[u8; 32]) -> (RootKey, ChainKey, HeaderKey) {
+        let mut okm = Zeroizing::new([0u8; 96]);
+        // 96 bytes is far below HKDF's limit of 255 * 32.
+        let _ = hkdf(&self.0, dh_out, LABEL_ROOT_HE, &mut okm[..]);
+        let mut rk = [0u8; 32];
+        let mut ck = [0u8; 32];
+        let mut hk = [0u8; 32];
+        rk.copy_from_slice(&okm[..32]);
+        ck.copy_from_slice(&okm[32..64]);
+        hk.copy_from_slice(&okm[64..]);
+        (RootKey(rk), ChainKey(ck), HeaderKey(hk))
+    }
+}
+
+secret_key!(
+    /// A header key (`HKs`, `NHKs`, `HKr`, `NHKr`): encrypts the headers of
+    /// one chain, through a per-message key and nonce.
+    HeaderKey
+);
+
+impl HeaderKey {
+    /// `HEADER_KEYS(hk, sample)`: HKDF-SHA256-Expand(PRK = hk, info =
+    /// `"chatcrypt v1 header" || sample`, 44): the AES-256 key and the GCM
+    /// nonce for one message's header.
+    pub(crate) fn expand(&self, sample: &[u8; 16]) -> Result<MessageSecrets, Error> {
+        let mut info = [0u8; 19 + 16];
+        info[..19].copy_from_slice(LABEL_HEADER);
+        info[19..].copy_from_slice(sample);
+        let mut okm = Zeroizing::new([0u8; 44]);
+        hkdf_expand(&self.0, &info, &mut okm[..])?;
+        let mut s = MessageSecrets { key: [0u8; 32], nonce: [0u8; 12] };
+        s.key.copy_from_slice(&okm[..32]);
+        s.nonce.copy_from_slice(&okm[32..]);
+        Ok(s)
     }
 }
 

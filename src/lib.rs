@@ -83,7 +83,7 @@ mod x3dh;
 
 pub use error::{DecodeError, Error};
 pub use identity::{IdentityKey, IdentityKeyPair};
-pub use message::{MessageType, PreKeyMessage, MAX_MESSAGE_LEN};
+pub use message::{MessageType, Mode, PreKeyMessage, MAX_MESSAGE_LEN};
 pub use prekey::{
     OneTimePreKey, OneTimePreKeyPublic, PreKeyBundle, SignedPreKey, SignedPreKeyPublic, BUNDLE_LEN,
     BUNDLE_LEN_WITH_ONE_TIME,

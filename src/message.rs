@@ -14,6 +14,11 @@
 //! Everything before the ciphertext is the *header bytes*; the AEAD's
 //! associated data is `AD || header bytes`, so every bit of a message is
 //! authenticated.
+//!
+//! With header encryption (SPEC.md §14) the types are `0x04` (Message) and
+//! `0x03` (PreKeyMessage), and the 40-byte ratchet header is replaced on the
+//! wire by its 56-byte encryption; the body's associated data still covers
+//! the plaintext header.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -27,12 +32,47 @@ use crate::{
 pub(crate) const TYPE_PREKEY: u8 = 0x01;
 /// Type byte of a Message.
 pub(crate) const TYPE_MESSAGE: u8 = 0x02;
+/// Type byte of a header-encrypted PreKeyMessage.
+pub(crate) const TYPE_PREKEY_HE: u8 = 0x03;
+/// Type byte of a header-encrypted Message.
+pub(crate) const TYPE_MESSAGE_HE: u8 = 0x04;
+/// Length of an encrypted ratchet header: the header and an AES-GCM tag.
+pub(crate) const ENCRYPTED_HEADER_LEN: usize = RATCHET_HEADER_LEN + TAG_LEN;
 /// Length of the ratchet header (`ratchet key || PN || N`).
 pub(crate) const RATCHET_HEADER_LEN: usize = 40;
-/// Longest PreKeyMessage header (with a one-time prekey id).
-pub(crate) const MAX_PREKEY_HEADER_LEN: usize = 3 + 32 + 32 + 4 + 4 + RATCHET_HEADER_LEN;
+/// Longest PreKeyMessage prefix (version, type, flags, identity key, base
+/// key, both prekey ids).
+pub(crate) const MAX_PREFIX_LEN: usize = 3 + 32 + 32 + 4 + 4;
+/// Longest PreKeyMessage header (with a one-time prekey id), plain mode.
+pub(crate) const MAX_PREKEY_HEADER_LEN: usize = MAX_PREFIX_LEN + RATCHET_HEADER_LEN;
 /// The largest message any decoder accepts.
-pub const MAX_MESSAGE_LEN: usize = MAX_PREKEY_HEADER_LEN + MAX_PLAINTEXT_LEN + TAG_LEN;
+pub const MAX_MESSAGE_LEN: usize = MAX_PREKEY_HEADER_LEN + TAG_LEN + MAX_PLAINTEXT_LEN + TAG_LEN;
+
+/// Whether a session encrypts its Double Ratchet headers (SPEC.md §14).
+///
+/// The initiator chooses with [`Session::initiate_with_mode`](crate::Session::initiate_with_mode);
+/// the responder's session takes the mode of the first message
+/// ([`PreKeyMessage::mode`]). The mode is bound into the handshake's key
+/// derivation, so a relay that rewrites it makes the handshake fail.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Mode {
+    /// Headers in clear: a relay sees ratchet keys and message numbers.
+    #[default]
+    Plain,
+    /// Headers encrypted: a relay sees a fixed-length ciphertext that
+    /// differs every message.
+    HeaderEncryption,
+}
+
+impl Mode {
+    pub(crate) fn types(self) -> (u8, u8) {
+        match self {
+            Mode::Plain => (TYPE_PREKEY, TYPE_MESSAGE),
+            Mode::HeaderEncryption => (TYPE_PREKEY_HE, TYPE_MESSAGE_HE),
+        }
+    }
+}
 
 /// The two kinds of message on the wire.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -59,8 +99,8 @@ impl MessageType {
             return Err(DecodeError::UnsupportedVersion(version).into());
         }
         match r.u8()? {
-            TYPE_PREKEY => Ok(MessageType::PreKey),
-            TYPE_MESSAGE => Ok(MessageType::Message),
+            TYPE_PREKEY | TYPE_PREKEY_HE => Ok(MessageType::PreKey),
+            TYPE_MESSAGE | TYPE_MESSAGE_HE => Ok(MessageType::Message),
             t => Err(DecodeError::UnexpectedType(t).into()),
         }
     }
@@ -76,8 +116,12 @@ pub(crate) struct Header {
 }
 
 impl Header {
-    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Header { ratchet_key: r.array()?, pn: r.u32()?, n: r.u32()? })
+    pub(crate) fn parse(raw: &[u8; RATCHET_HEADER_LEN]) -> Self {
+        let mut ratchet_key = [0u8; 32];
+        ratchet_key.copy_from_slice(&raw[..32]);
+        let pn = u32::from_be_bytes([raw[32], raw[33], raw[34], raw[35]]);
+        let n = u32::from_be_bytes([raw[36], raw[37], raw[38], raw[39]]);
+        Header { ratchet_key, pn, n }
     }
 
     pub(crate) fn write(&self, out: &mut [u8; RATCHET_HEADER_LEN]) {
@@ -127,10 +171,14 @@ impl PreKeyPart {
 
 /// A parsed message borrowing the input.
 pub(crate) struct WireMessage<'a> {
+    pub(crate) mode: Mode,
     pub(crate) prekey: Option<PreKeyPart>,
-    pub(crate) header: Header,
-    /// Every byte before the ciphertext.
-    pub(crate) header_bytes: &'a [u8],
+    /// Version, type and the prekey fields: every byte before the ratchet
+    /// header (or its encryption).
+    pub(crate) prefix: &'a [u8],
+    /// Plain mode: the ratchet header as sent. Header encryption: its
+    /// encryption (40 bytes of ciphertext, then the tag).
+    pub(crate) header: &'a [u8],
     pub(crate) ciphertext: &'a [u8],
     pub(crate) tag: [u8; TAG_LEN],
 }
@@ -145,13 +193,19 @@ impl<'a> WireMessage<'a> {
         if version != VERSION {
             return Err(DecodeError::UnsupportedVersion(version));
         }
-        let prekey = match r.u8()? {
-            TYPE_PREKEY => Some(PreKeyPart::read(&mut r)?),
-            TYPE_MESSAGE => None,
+        let (mode, prekey) = match r.u8()? {
+            TYPE_PREKEY => (Mode::Plain, true),
+            TYPE_MESSAGE => (Mode::Plain, false),
+            TYPE_PREKEY_HE => (Mode::HeaderEncryption, true),
+            TYPE_MESSAGE_HE => (Mode::HeaderEncryption, false),
             t => return Err(DecodeError::UnexpectedType(t)),
         };
-        let header = Header::read(&mut r)?;
-        let header_len = bytes.len() - r.remaining();
+        let prekey = if prekey { Some(PreKeyPart::read(&mut r)?) } else { None };
+        let prefix_len = bytes.len() - r.remaining();
+        let header = r.take(match mode {
+            Mode::Plain => RATCHET_HEADER_LEN,
+            Mode::HeaderEncryption => ENCRYPTED_HEADER_LEN,
+        })?;
         if r.remaining() < TAG_LEN {
             return Err(DecodeError::Truncated);
         }
@@ -159,7 +213,17 @@ impl<'a> WireMessage<'a> {
         let (ciphertext, tag) = body.split_at(body.len() - TAG_LEN);
         let mut t = [0u8; TAG_LEN];
         t.copy_from_slice(tag);
-        Ok(WireMessage { prekey, header, header_bytes: &bytes[..header_len], ciphertext, tag: t })
+        Ok(WireMessage { mode, prekey, prefix: &bytes[..prefix_len], header, ciphertext, tag: t })
+    }
+
+    /// The first 16 bytes of `ciphertext || tag`, from which header
+    /// encryption derives its per-message key and nonce.
+    pub(crate) fn sample(&self) -> [u8; TAG_LEN] {
+        let mut s = [0u8; TAG_LEN];
+        let n = self.ciphertext.len().min(TAG_LEN);
+        s[..n].copy_from_slice(&self.ciphertext[..n]);
+        s[n..].copy_from_slice(&self.tag[..TAG_LEN - n]);
+        s
     }
 }
 
@@ -208,6 +272,16 @@ impl PreKeyMessage {
     /// The sender's ephemeral (base) key, unique to this handshake.
     pub fn base_key(&self) -> &[u8; 32] {
         &self.part.base_key
+    }
+
+    /// Whether the initiator chose header encryption; the session that
+    /// [`Session::accept`](crate::Session::accept) creates uses this mode.
+    /// Reject the message if your application requires another.
+    pub fn mode(&self) -> Mode {
+        match self.bytes.get(1) {
+            Some(&TYPE_PREKEY_HE) => Mode::HeaderEncryption,
+            _ => Mode::Plain,
+        }
     }
 
     /// The message bytes.

@@ -29,10 +29,10 @@ use x25519_dalek::StaticSecret;
 
 use crate::{
     identity::{IdentityKey, IdentityKeyPair},
-    keys::{ChainKey, MessageKey, RootKey},
+    keys::{ChainKey, HeaderKey, MessageKey, RootKey},
     message::{
-        Header, PreKeyMessage, PreKeyPart, WireMessage, MAX_PREKEY_HEADER_LEN, RATCHET_HEADER_LEN,
-        TYPE_MESSAGE, TYPE_PREKEY,
+        Header, Mode, PreKeyMessage, PreKeyPart, WireMessage, ENCRYPTED_HEADER_LEN, MAX_PREFIX_LEN,
+        MAX_PREKEY_HEADER_LEN, RATCHET_HEADER_LEN,
     },
     prekey::{random_x25519, OneTimePreKey, PreKeyBundle, SignedPreKey},
     primitives::{aead_open, aead_seal, x25519, x25519_public, TAG_LEN},
@@ -46,6 +46,29 @@ pub(crate) struct SendingChain {
     pub(crate) ratchet_key: [u8; 32],
     pub(crate) chain: ChainKey,
     pub(crate) n: u32,
+}
+
+/// The header keys of a header-encrypted session (SPEC.md §14).
+pub(crate) struct HeaderKeys {
+    /// `HKs`: encrypts the headers we send.
+    pub(crate) send: HeaderKey,
+    /// `NHKs`: becomes `HKs` at our next ratchet step.
+    pub(crate) next_send: HeaderKey,
+    /// `HKr`: the current receiving chain's header key (with the chain).
+    pub(crate) recv: Option<HeaderKey>,
+    /// `NHKr`: the header key of the peer's next chain.
+    pub(crate) next_recv: HeaderKey,
+    /// The header keys of the remembered earlier receiving chains, in the
+    /// order of `Session::previous_ratchet_keys`.
+    pub(crate) previous_recv: VecDeque<HeaderKey>,
+}
+
+/// Which header key opened an encrypted header.
+#[derive(Clone, Copy)]
+enum HeaderSource {
+    Current,
+    Next,
+    Previous(usize),
 }
 
 pub(crate) struct ReceivingChain {
@@ -105,6 +128,8 @@ pub struct Session {
     /// Responder only: the base key of the handshake that created the
     /// session, to recognise the initiator's later PreKeyMessages.
     pub(crate) handshake_base_key: Option<[u8; 32]>,
+    /// Header encryption only (SPEC.md §14).
+    pub(crate) header_keys: Option<HeaderKeys>,
 }
 
 /// Where the key of an incoming message comes from, computed without
@@ -121,6 +146,8 @@ enum Plan {
         new_skipped: Vec<SkippedKey>,
         key: MessageKey,
         next: ChainKey,
+        /// Header encryption: the new `NHKr`.
+        next_header_key: Option<HeaderKey>,
     },
 }
 
@@ -147,7 +174,9 @@ fn check_skip(from: u32, to: u32) -> Result<(), Error> {
 }
 
 impl Session {
-    /// Starts a session as the initiator from the responder's bundle.
+    /// Starts a session as the initiator from the responder's bundle, with
+    /// headers in clear ([`Mode::Plain`]); see
+    /// [`initiate_with_mode`](Self::initiate_with_mode).
     ///
     /// The bundle's signature is verified before anything else. The session's
     /// messages are PreKeyMessages until the first reply decrypts.
@@ -162,10 +191,26 @@ impl Session {
         bundle: &PreKeyBundle,
         rng: &mut R,
     ) -> Result<Session, Error> {
+        Self::initiate_with_mode(identity, bundle, Mode::Plain, rng)
+    }
+
+    /// Starts a session as the initiator in the given [`Mode`]; with
+    /// [`Mode::HeaderEncryption`] every header is encrypted (SPEC.md §14).
+    /// Otherwise as [`initiate`](Self::initiate).
+    ///
+    /// # Errors
+    /// As [`initiate`](Self::initiate).
+    pub fn initiate_with_mode<R: CryptoRng + ?Sized>(
+        identity: &IdentityKeyPair,
+        bundle: &PreKeyBundle,
+        mode: Mode,
+        rng: &mut R,
+    ) -> Result<Session, Error> {
         bundle.verify()?;
         let spk = bundle.signed_prekey();
         let ek = random_x25519(rng);
-        let sk = x3dh::initiator(
+        let secrets = x3dh::initiator(
+            mode,
             identity,
             &ek,
             bundle.identity(),
@@ -174,7 +219,24 @@ impl Session {
         )?;
         let ratchet = random_x25519(rng);
         let dh = x25519(&ratchet, spk.key())?;
-        let (root, chain) = RootKey::from_bytes(*sk).ratchet(&dh);
+        let root0 = RootKey::from_bytes(*secrets.sk);
+        let (root, chain, header_keys) = match secrets.header_keys {
+            None => {
+                let (root, chain) = root0.ratchet(&dh);
+                (root, chain, None)
+            }
+            Some((hka, nhkb)) => {
+                let (root, chain, nhks) = root0.ratchet_he(&dh);
+                let keys = HeaderKeys {
+                    send: hka,
+                    next_send: nhks,
+                    recv: None,
+                    next_recv: nhkb,
+                    previous_recv: VecDeque::new(),
+                };
+                (root, chain, Some(keys))
+            }
+        };
         Ok(Session {
             initiator: true,
             local_identity: identity.public_key().clone(),
@@ -193,6 +255,7 @@ impl Session {
                 one_time_prekey_id: bundle.one_time_prekey().map(|k| k.id()),
             }),
             handshake_base_key: None,
+            header_keys,
         })
     }
 
@@ -232,13 +295,24 @@ impl Session {
             (None, Some(k)) => return Err(Error::UnknownPreKey { id: k.id() }),
             (None, None) => None,
         };
-        let sk = x3dh::responder(identity, &signed_prekey.secret, opk, &part.identity, &part.base_key)?;
+        let mode = message.mode();
+        let secrets =
+            x3dh::responder(mode, identity, &signed_prekey.secret, opk, &part.identity, &part.base_key)?;
+        // The responder's header keys before its first decryption: HKs is
+        // set by that decryption's ratchet step (from NHKs = NHKb).
+        let header_keys = secrets.header_keys.map(|(hka, nhkb)| HeaderKeys {
+            send: HeaderKey::from_bytes([0u8; 32]),
+            next_send: nhkb,
+            recv: None,
+            next_recv: hka,
+            previous_recv: VecDeque::new(),
+        });
         let mut session = Session {
             initiator: false,
             local_identity: identity.public_key().clone(),
             remote_identity: part.identity.clone(),
             ad: associated_data(&part.identity, identity.public_key()),
-            root: RootKey::from_bytes(*sk),
+            root: RootKey::from_bytes(*secrets.sk),
             // The signed prekey is the responder's first ratchet key; the
             // chain key here is never used, as the first decrypt replaces
             // the sending chain or the session is dropped.
@@ -254,6 +328,7 @@ impl Session {
             skipped: SkippedKeys::default(),
             pending: None,
             handshake_base_key: Some(part.base_key),
+            header_keys,
         };
         let wire = WireMessage::parse(message.as_bytes())?;
         let mut plaintext = vec![0u8; wire.ciphertext.len()];
@@ -263,11 +338,27 @@ impl Session {
 
     /// The length of the message that encrypting `plaintext_len` bytes gives now.
     pub fn encrypted_len(&self, plaintext_len: usize) -> usize {
-        self.header_len() + plaintext_len + TAG_LEN
+        self.prefix_len() + self.header_wire_len() + plaintext_len + TAG_LEN
     }
 
-    fn header_len(&self) -> usize {
-        2 + self.pending.as_ref().map_or(0, |p| p.encoded_len()) + RATCHET_HEADER_LEN
+    /// Version, type and (while awaiting a reply) the handshake fields.
+    fn prefix_len(&self) -> usize {
+        2 + self.pending.as_ref().map_or(0, |p| p.encoded_len())
+    }
+
+    fn header_wire_len(&self) -> usize {
+        match self.header_keys {
+            None => RATCHET_HEADER_LEN,
+            Some(_) => ENCRYPTED_HEADER_LEN,
+        }
+    }
+
+    /// Whether this session encrypts its headers.
+    pub fn mode(&self) -> Mode {
+        match self.header_keys {
+            None => Mode::Plain,
+            Some(_) => Mode::HeaderEncryption,
+        }
     }
 
     /// Encrypts a message to the peer.
@@ -304,36 +395,50 @@ impl Session {
             return Err(Error::CounterExhausted);
         }
         let (out, _) = out.split_at_mut(needed);
-        let hlen = self.header_len();
-        let (header, body) = out.split_at_mut(hlen);
-        header[0] = VERSION;
-        let rest = match &self.pending {
+        let plen = self.prefix_len();
+        let (prefix, rest) = out.split_at_mut(plen);
+        let (header, body) = rest.split_at_mut(self.header_wire_len());
+        let (type_prekey, type_message) = self.mode().types();
+        prefix[0] = VERSION;
+        match &self.pending {
             Some(part) => {
-                header[1] = TYPE_PREKEY;
-                let l = part.encoded_len();
-                part.write_into(&mut header[2..2 + l]);
-                &mut header[2 + l..]
+                prefix[1] = type_prekey;
+                part.write_into(&mut prefix[2..]);
             }
-            None => {
-                header[1] = TYPE_MESSAGE;
-                &mut header[2..]
-            }
-        };
+            None => prefix[1] = type_message,
+        }
         let mut h = [0u8; RATCHET_HEADER_LEN];
         Header { ratchet_key: self.sending.ratchet_key, pn: self.previous_counter, n: self.sending.n }
             .write(&mut h);
-        rest.copy_from_slice(&h);
 
+        // The body's associated data: AD || prefix || plaintext header.
         let mut ad = [0u8; AD_LEN + MAX_PREKEY_HEADER_LEN];
         ad[..AD_LEN].copy_from_slice(&self.ad);
-        ad[AD_LEN..AD_LEN + hlen].copy_from_slice(header);
+        ad[AD_LEN..AD_LEN + plen].copy_from_slice(prefix);
+        ad[AD_LEN + plen..AD_LEN + plen + RATCHET_HEADER_LEN].copy_from_slice(&h);
 
         let (key, next) = self.sending.chain.peek();
         let secrets = key.expand()?;
         let (ct, tag) = body.split_at_mut(plaintext.len());
         ct.copy_from_slice(plaintext);
-        let t = aead_seal(&secrets.key, &secrets.nonce, &ad[..AD_LEN + hlen], ct)?;
+        let t = aead_seal(&secrets.key, &secrets.nonce, &ad[..AD_LEN + plen + RATCHET_HEADER_LEN], ct)?;
         tag.copy_from_slice(&t);
+
+        match &self.header_keys {
+            None => header.copy_from_slice(&h),
+            Some(keys) => {
+                // The header is encrypted under a key and nonce derived from
+                // HKs and the first 16 bytes of the body, with AD || prefix
+                // as associated data.
+                let mut sample = [0u8; TAG_LEN];
+                sample.copy_from_slice(&body[..TAG_LEN]);
+                let hs = keys.send.expand(&sample)?;
+                let (hct, htag) = header.split_at_mut(RATCHET_HEADER_LEN);
+                hct.copy_from_slice(&h);
+                let t = aead_seal(&hs.key, &hs.nonce, &ad[..AD_LEN + plen], hct)?;
+                htag.copy_from_slice(&t);
+            }
+        }
 
         self.sending.chain = next;
         self.sending.n += 1;
@@ -397,6 +502,9 @@ impl Session {
         if out.len() < len {
             return Err(Error::BufferTooSmall { needed: len });
         }
+        if wire.mode != self.mode() {
+            return Err(Error::Decode(crate::DecodeError::UnexpectedType(wire.prefix[1])));
+        }
         if let Some(part) = &wire.prekey {
             if part.identity != self.remote_identity {
                 return Err(Error::WrongIdentity);
@@ -405,7 +513,16 @@ impl Session {
                 return Err(Error::HandshakeMismatch);
             }
         }
-        let plan = self.plan(&wire.header)?;
+        let mut raw = [0u8; RATCHET_HEADER_LEN];
+        match wire.mode {
+            Mode::Plain => raw.copy_from_slice(wire.header),
+            Mode::HeaderEncryption => {
+                let source = self.open_header(wire, &mut raw)?;
+                self.check_header_source(source, &Header::parse(&raw))?;
+            }
+        }
+        let header = Header::parse(&raw);
+        let plan = self.plan(&header)?;
         let key = match &plan {
             Plan::Stored(i) => match self.skipped.get(*i) {
                 Some(k) => &k.key,
@@ -414,15 +531,73 @@ impl Session {
             Plan::Chain { key, .. } | Plan::Ratchet { key, .. } => key,
         };
         let secrets = key.expand()?;
-        let hlen = wire.header_bytes.len();
+        let plen = wire.prefix.len();
         let mut ad = [0u8; AD_LEN + MAX_PREKEY_HEADER_LEN];
         ad[..AD_LEN].copy_from_slice(&self.ad);
-        ad[AD_LEN..AD_LEN + hlen].copy_from_slice(wire.header_bytes);
+        ad[AD_LEN..AD_LEN + plen].copy_from_slice(wire.prefix);
+        ad[AD_LEN + plen..AD_LEN + plen + RATCHET_HEADER_LEN].copy_from_slice(&raw);
         let out = &mut out[..len];
         out.copy_from_slice(wire.ciphertext);
-        aead_open(&secrets.key, &secrets.nonce, &ad[..AD_LEN + hlen], out, &wire.tag)?;
-        self.commit(plan, &wire.header, rng)?;
+        aead_open(&secrets.key, &secrets.nonce, &ad[..AD_LEN + plen + RATCHET_HEADER_LEN], out, &wire.tag)?;
+        self.commit(plan, &header, rng)?;
         Ok(len)
+    }
+
+    /// Header encryption: decrypts the header into `raw` with the first
+    /// header key that opens it, trying `HKr`, `NHKr`, then the remembered
+    /// earlier receiving chains' keys, newest first (at most
+    /// `2 + MAX_PREVIOUS_RATCHET_KEYS` attempts).
+    fn open_header(
+        &self,
+        wire: &WireMessage<'_>,
+        raw: &mut [u8; RATCHET_HEADER_LEN],
+    ) -> Result<HeaderSource, Error> {
+        let Some(keys) = &self.header_keys else { return Err(Error::Auth) };
+        let sample = wire.sample();
+        let plen = wire.prefix.len();
+        let mut ad = [0u8; AD_LEN + MAX_PREFIX_LEN];
+        ad[..AD_LEN].copy_from_slice(&self.ad);
+        ad[AD_LEN..AD_LEN + plen].copy_from_slice(wire.prefix);
+        let ad = &ad[..AD_LEN + plen];
+        let mut tag = [0u8; TAG_LEN];
+        tag.copy_from_slice(&wire.header[RATCHET_HEADER_LEN..]);
+        let mut try_key = |key: &HeaderKey| -> Result<bool, Error> {
+            let hs = key.expand(&sample)?;
+            raw.copy_from_slice(&wire.header[..RATCHET_HEADER_LEN]);
+            Ok(aead_open(&hs.key, &hs.nonce, ad, raw, &tag).is_ok())
+        };
+        if let Some(current) = &keys.recv {
+            if try_key(current)? {
+                return Ok(HeaderSource::Current);
+            }
+        }
+        if try_key(&keys.next_recv)? {
+            return Ok(HeaderSource::Next);
+        }
+        for (i, key) in keys.previous_recv.iter().enumerate().rev() {
+            if try_key(key)? {
+                return Ok(HeaderSource::Previous(i));
+            }
+        }
+        Err(Error::Auth)
+    }
+
+    /// A header opened by a chain's header key must name that chain's
+    /// ratchet key (or, for `NHKr`, a ratchet key not seen yet).
+    fn check_header_source(&self, source: HeaderSource, h: &Header) -> Result<(), Error> {
+        let current = self.receiving.as_ref().map(|r| &r.ratchet_key);
+        let consistent = match source {
+            HeaderSource::Current => current == Some(&h.ratchet_key),
+            HeaderSource::Next => {
+                current != Some(&h.ratchet_key) && !self.previous_ratchet_keys.contains(&h.ratchet_key)
+            }
+            HeaderSource::Previous(i) => self.previous_ratchet_keys.get(i) == Some(&h.ratchet_key),
+        };
+        if consistent {
+            Ok(())
+        } else {
+            Err(Error::Auth)
+        }
     }
 
     /// Finds the message key for `h` without changing anything.
@@ -457,10 +632,19 @@ impl Session {
             None => Vec::new(),
         };
         let dh = x25519(&self.sending.ratchet, &h.ratchet_key)?;
-        let (root, chain) = self.root.ratchet(&dh);
+        let (root, chain, next_header_key) = match self.header_keys {
+            None => {
+                let (root, chain) = self.root.ratchet(&dh);
+                (root, chain, None)
+            }
+            Some(_) => {
+                let (root, chain, hk) = self.root.ratchet_he(&dh);
+                (root, chain, Some(hk))
+            }
+        };
         let (new_skipped, mut next) = skip_keys(&chain, &h.ratchet_key, 0, h.n);
         let key = next.step();
-        Ok(Plan::Ratchet { old_skipped, root, new_skipped, key, next })
+        Ok(Plan::Ratchet { old_skipped, root, new_skipped, key, next, next_header_key })
     }
 
     /// Applies a plan whose message authenticated.
@@ -476,19 +660,46 @@ impl Session {
                     recv.n = h.n + 1;
                 }
             }
-            Plan::Ratchet { old_skipped, root, new_skipped, key: _, next } => {
+            Plan::Ratchet { old_skipped, root, new_skipped, key: _, next, next_header_key } => {
                 // Everything fallible first, then the assignments.
                 let ratchet = random_x25519(rng);
                 let dh = x25519(&ratchet, &h.ratchet_key)?;
-                let (root, sending_chain) = root.ratchet(&dh);
+                let (root, sending_chain, next_send) = match self.header_keys {
+                    None => {
+                        let (root, chain) = root.ratchet(&dh);
+                        (root, chain, None)
+                    }
+                    Some(_) => {
+                        let (root, chain, hk) = root.ratchet_he(&dh);
+                        (root, chain, Some(hk))
+                    }
+                };
                 for k in old_skipped.into_iter().chain(new_skipped) {
                     self.skipped.push(k);
                 }
                 if let Some(old) = self.receiving.take() {
                     if self.previous_ratchet_keys.len() >= MAX_PREVIOUS_RATCHET_KEYS {
-                        self.previous_ratchet_keys.pop_front();
+                        if let Some(evicted) = self.previous_ratchet_keys.pop_front() {
+                            if let Some(keys) = &mut self.header_keys {
+                                // Without its header key, that chain's
+                                // skipped keys can no longer be found.
+                                keys.previous_recv.pop_front();
+                                self.skipped.remove_chain(&evicted);
+                            }
+                        }
                     }
                     self.previous_ratchet_keys.push_back(old.ratchet_key);
+                    if let Some(keys) = &mut self.header_keys {
+                        if let Some(hkr) = keys.recv.take() {
+                            keys.previous_recv.push_back(hkr);
+                        }
+                    }
+                }
+                if let (Some(keys), Some(next_recv), Some(next_send)) =
+                    (&mut self.header_keys, next_header_key, next_send)
+                {
+                    keys.send = core::mem::replace(&mut keys.next_send, next_send);
+                    keys.recv = Some(core::mem::replace(&mut keys.next_recv, next_recv));
                 }
                 self.receiving = Some(ReceivingChain { ratchet_key: h.ratchet_key, chain: next, n: h.n + 1 });
                 self.previous_counter = self.sending.n;
@@ -554,9 +765,11 @@ impl fmt::Debug for Session {
             skipped,
             pending,
             handshake_base_key: _,
+            header_keys,
         } = self;
         f.debug_struct("Session")
             .field("initiator", initiator)
+            .field("header_encryption", &header_keys.is_some())
             .field("local_identity", local_identity)
             .field("remote_identity", remote_identity)
             .field("sending_n", &sending.n)

@@ -46,6 +46,11 @@ impl SkippedKeys {
         self.keys.remove(index);
     }
 
+    /// Removes every key of the chain with this ratchet key.
+    pub(crate) fn remove_chain(&mut self, ratchet_key: &[u8; 32]) {
+        self.keys.retain(|k| &k.ratchet_key != ratchet_key);
+    }
+
     /// Appends, evicting the oldest entries beyond the bound.
     pub(crate) fn push(&mut self, key: SkippedKey) {
         while self.keys.len() >= MAX_SKIPPED_KEYS {

@@ -26,11 +26,11 @@ use crate::{
     codec::{Reader, Writer},
     error::DecodeError,
     identity::{IdentityKey, IdentityKeyPair},
-    keys::{ChainKey, MessageKey, RootKey},
+    keys::{ChainKey, HeaderKey, MessageKey, RootKey},
     message::PreKeyPart,
     prekey::{OneTimePreKey, SignedPreKey},
     primitives::{aead_open, aead_seal, x25519_public, TAG_LEN},
-    session::{ReceivingChain, SendingChain, Session},
+    session::{HeaderKeys, ReceivingChain, SendingChain, Session},
     skipped::{SkippedKey, SkippedKeys},
     x3dh::associated_data,
     Error, MAX_PREVIOUS_RATCHET_KEYS, MAX_SKIPPED_KEYS,
@@ -62,6 +62,7 @@ const FLAG_RECEIVING: u8 = 2;
 const FLAG_PENDING: u8 = 4;
 const FLAG_PENDING_ONE_TIME: u8 = 8;
 const FLAG_BASE_KEY: u8 = 16;
+const FLAG_HEADER_ENCRYPTION: u8 = 32;
 
 /// One stored format.
 trait Persist: Sized {
@@ -245,7 +246,8 @@ impl Persist for Session {
             + self.receiving.as_ref().map_or(0, |_| 68)
             + self.pending.as_ref().map_or(0, |p| 36 + if p.one_time_prekey_id.is_some() { 4 } else { 0 })
             + self.handshake_base_key.map_or(0, |_| 32)
-            + 32 * self.previous_ratchet_keys.len()
+            + self.header_keys.as_ref().map_or(0, |k| 96 + k.recv.as_ref().map_or(0, |_| 32))
+            + self.header_keys.as_ref().map_or(32, |_| 64) * self.previous_ratchet_keys.len()
             + SESSION_BYTES_PER_SKIPPED_KEY * self.skipped.len()
     }
 
@@ -265,6 +267,9 @@ impl Persist for Session {
         }
         if self.handshake_base_key.is_some() {
             flags |= FLAG_BASE_KEY;
+        }
+        if self.header_keys.is_some() {
+            flags |= FLAG_HEADER_ENCRYPTION;
         }
         out.put_u8(flags);
         out.put(self.local_identity.as_bytes());
@@ -289,10 +294,21 @@ impl Persist for Session {
         if let Some(k) = &self.handshake_base_key {
             out.put(k);
         }
+        if let Some(keys) = &self.header_keys {
+            out.put(keys.send.as_bytes());
+            out.put(keys.next_send.as_bytes());
+            out.put(keys.next_recv.as_bytes());
+            if let Some(hkr) = &keys.recv {
+                out.put(hkr.as_bytes());
+            }
+        }
         // Both counts are bounded by constants far below their field's range.
         out.put_u8(self.previous_ratchet_keys.len() as u8);
-        for k in &self.previous_ratchet_keys {
+        for (i, k) in self.previous_ratchet_keys.iter().enumerate() {
             out.put(k);
+            if let Some(hk) = self.header_keys.as_ref().and_then(|keys| keys.previous_recv.get(i)) {
+                out.put(hk.as_bytes());
+            }
         }
         out.put_u16(self.skipped.len() as u16);
         for k in self.skipped.iter() {
@@ -304,9 +320,13 @@ impl Persist for Session {
 
     fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
         let flags = r.u8()?;
-        if flags & !(FLAG_INITIATOR | FLAG_RECEIVING | FLAG_PENDING | FLAG_PENDING_ONE_TIME | FLAG_BASE_KEY)
-            != 0
-        {
+        let known = FLAG_INITIATOR
+            | FLAG_RECEIVING
+            | FLAG_PENDING
+            | FLAG_PENDING_ONE_TIME
+            | FLAG_BASE_KEY
+            | FLAG_HEADER_ENCRYPTION;
+        if flags & !known != 0 {
             return Err(DecodeError::InvalidFlags(flags));
         }
         let initiator = flags & FLAG_INITIATOR != 0;
@@ -352,6 +372,15 @@ impl Persist for Session {
             None
         };
         let handshake_base_key = if has_base_key { Some(r.array()?) } else { None };
+        let mut header_keys = if flags & FLAG_HEADER_ENCRYPTION != 0 {
+            let send = HeaderKey::from_bytes(r.array()?);
+            let next_send = HeaderKey::from_bytes(r.array()?);
+            let next_recv = HeaderKey::from_bytes(r.array()?);
+            let recv = if has_receiving { Some(HeaderKey::from_bytes(r.array()?)) } else { None };
+            Some(HeaderKeys { send, next_send, recv, next_recv, previous_recv: VecDeque::new() })
+        } else {
+            None
+        };
         let count = usize::from(r.u8()?);
         if count > MAX_PREVIOUS_RATCHET_KEYS {
             return Err(DecodeError::InvalidValue);
@@ -359,6 +388,9 @@ impl Persist for Session {
         let mut previous_ratchet_keys = VecDeque::with_capacity(count);
         for _ in 0..count {
             previous_ratchet_keys.push_back(r.array()?);
+            if let Some(keys) = &mut header_keys {
+                keys.previous_recv.push_back(HeaderKey::from_bytes(r.array()?));
+            }
         }
         let count = usize::from(r.u16()?);
         if count > MAX_SKIPPED_KEYS {
@@ -395,6 +427,7 @@ impl Persist for Session {
             skipped,
             pending,
             handshake_base_key,
+            header_keys,
         })
     }
 }

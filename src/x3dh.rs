@@ -19,12 +19,23 @@ use zeroize::Zeroizing;
 
 use crate::{
     identity::{IdentityKey, IdentityKeyPair},
+    keys::HeaderKey,
+    message::Mode,
     primitives::{hkdf, x25519},
     Error,
 };
 
 /// HKDF info for the X3DH shared secret.
 pub(crate) const LABEL_X3DH: &[u8] = b"chatcrypt v1 X3DH";
+/// HKDF info for the X3DH output with header encryption: `SK || HKa || NHKb`.
+pub(crate) const LABEL_X3DH_HE: &[u8] = b"chatcrypt v1 X3DH header encryption";
+
+/// The handshake's output: `SK`, and with header encryption the initial
+/// header keys (SPEC.md §14.2).
+pub(crate) struct Secrets {
+    pub(crate) sk: Zeroizing<[u8; 32]>,
+    pub(crate) header_keys: Option<(HeaderKey, HeaderKey)>,
+}
 
 /// Length of the associated data.
 pub(crate) const AD_LEN: usize = 64;
@@ -37,56 +48,73 @@ pub(crate) fn associated_data(initiator: &IdentityKey, responder: &IdentityKey) 
     ad
 }
 
-/// `SK` from the DH outputs in order.
-fn shared_secret(dhs: &[&[u8; 32]]) -> Zeroizing<[u8; 32]> {
+/// `SK` (and the header keys) from the DH outputs in order.
+fn shared_secret(mode: Mode, dhs: &[&[u8; 32]]) -> Secrets {
     let mut ikm = Zeroizing::new([0u8; 32 * 5]);
     ikm[..32].fill(0xFF);
     for (i, dh) in dhs.iter().enumerate() {
         ikm[32 * (i + 1)..32 * (i + 2)].copy_from_slice(&dh[..]);
     }
+    let ikm = &ikm[..32 * (dhs.len() + 1)];
     let mut sk = Zeroizing::new([0u8; 32]);
-    // 32 bytes is far below HKDF's output limit.
-    let _ = hkdf(&[0u8; 32], &ikm[..32 * (dhs.len() + 1)], LABEL_X3DH, &mut sk[..]);
-    sk
+    match mode {
+        Mode::Plain => {
+            // 32 bytes is far below HKDF's output limit.
+            let _ = hkdf(&[0u8; 32], ikm, LABEL_X3DH, &mut sk[..]);
+            Secrets { sk, header_keys: None }
+        }
+        Mode::HeaderEncryption => {
+            let mut okm = Zeroizing::new([0u8; 96]);
+            let _ = hkdf(&[0u8; 32], ikm, LABEL_X3DH_HE, &mut okm[..]);
+            sk.copy_from_slice(&okm[..32]);
+            let mut hka = [0u8; 32];
+            let mut nhkb = [0u8; 32];
+            hka.copy_from_slice(&okm[32..64]);
+            nhkb.copy_from_slice(&okm[64..]);
+            Secrets { sk, header_keys: Some((HeaderKey::from_bytes(hka), HeaderKey::from_bytes(nhkb))) }
+        }
+    }
 }
 
 /// The initiator's side: `ik_a`, the ephemeral `ek_a`, the responder's keys.
 pub(crate) fn initiator(
+    mode: Mode,
     ik_a: &IdentityKeyPair,
     ek_a: &StaticSecret,
     ik_b: &IdentityKey,
     spk_b: &[u8; 32],
     opk_b: Option<&[u8; 32]>,
-) -> Result<Zeroizing<[u8; 32]>, Error> {
+) -> Result<Secrets, Error> {
     let dh1 = x25519(ik_a.dh_secret(), spk_b)?;
     let dh2 = x25519(ek_a, ik_b.x25519_bytes())?;
     let dh3 = x25519(ek_a, spk_b)?;
     match opk_b {
         Some(opk) => {
             let dh4 = x25519(ek_a, opk)?;
-            Ok(shared_secret(&[&dh1, &dh2, &dh3, &dh4]))
+            Ok(shared_secret(mode, &[&dh1, &dh2, &dh3, &dh4]))
         }
-        None => Ok(shared_secret(&[&dh1, &dh2, &dh3])),
+        None => Ok(shared_secret(mode, &[&dh1, &dh2, &dh3])),
     }
 }
 
 /// The responder's side: its identity and prekey secrets, the initiator's
 /// identity key and ephemeral (base) key.
 pub(crate) fn responder(
+    mode: Mode,
     ik_b: &IdentityKeyPair,
     spk_b: &StaticSecret,
     opk_b: Option<&StaticSecret>,
     ik_a: &IdentityKey,
     ek_a: &[u8; 32],
-) -> Result<Zeroizing<[u8; 32]>, Error> {
+) -> Result<Secrets, Error> {
     let dh1 = x25519(spk_b, ik_a.x25519_bytes())?;
     let dh2 = x25519(ik_b.dh_secret(), ek_a)?;
     let dh3 = x25519(spk_b, ek_a)?;
     match opk_b {
         Some(opk) => {
             let dh4 = x25519(opk, ek_a)?;
-            Ok(shared_secret(&[&dh1, &dh2, &dh3, &dh4]))
+            Ok(shared_secret(mode, &[&dh1, &dh2, &dh3, &dh4]))
         }
-        None => Ok(shared_secret(&[&dh1, &dh2, &dh3])),
+        None => Ok(shared_secret(mode, &[&dh1, &dh2, &dh3])),
     }
 }

@@ -201,8 +201,10 @@ fn the_limits_have_the_values_the_spec_gives() {
     assert_eq!(MAX_SKIPPED_KEYS, 2000);
     assert_eq!(MAX_PREVIOUS_RATCHET_KEYS, 8);
     assert_eq!(MAX_PLAINTEXT_LEN, 1_048_576);
-    assert_eq!(MAX_MESSAGE_LEN, 1_048_707);
-    assert_eq!(MAX_MESSAGE_LEN, 115 + MAX_PLAINTEXT_LEN + TAG_LEN);
+    assert_eq!(MAX_MESSAGE_LEN, 1_048_723);
+    // The longest PreKeyMessage prefix, an encrypted header (header
+    // encryption is the longer mode), the plaintext and its tag.
+    assert_eq!(MAX_MESSAGE_LEN, 75 + 56 + MAX_PLAINTEXT_LEN + TAG_LEN);
     assert_eq!(SESSION_FIXED_LEN, 174);
     assert_eq!(SESSION_BYTES_PER_SKIPPED_KEY, 68);
     assert_eq!(chatcrypt::SEALED_OVERHEAD, 31);
@@ -230,7 +232,8 @@ fn a_plaintext_of_exactly_max_plaintext_len_makes_a_max_message_len_prekey_messa
     let big: Vec<u8> = (0..MAX_PLAINTEXT_LEN).map(|i| (i % 251) as u8).collect();
     let m = p.send_a(&big);
     assert_eq!(MessageType::of(&m), Ok(MessageType::PreKey));
-    assert_eq!(m.len(), MAX_MESSAGE_LEN);
+    // Plain headers are 16 bytes shorter than encrypted ones.
+    assert_eq!(m.len(), MAX_MESSAGE_LEN - TAG_LEN);
     assert_eq!(p.recv_b(&m).unwrap(), big);
     let reply = p.send_b(&big);
     assert_eq!(reply.len(), header_len(&reply) + MAX_PLAINTEXT_LEN + TAG_LEN);
