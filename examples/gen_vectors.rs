@@ -11,8 +11,8 @@
 use std::{collections::BTreeMap, convert::Infallible, fs, path::Path};
 
 use chatcrypt::{
-    hazmat, Error, IdentityKeyPair, OneTimePreKey, OneTimePreKeyPublic, PreKeyBundle, PreKeyMessage, Session,
-    SignedPreKey, SignedPreKeyPublic,
+    hazmat, Error, IdentityKeyPair, Mode, OneTimePreKey, OneTimePreKeyPublic, PreKeyBundle, PreKeyMessage,
+    Session, SignedPreKey, SignedPreKeyPublic,
 };
 use rand_chacha::{
     rand_core::{Rng, SeedableRng, TryCryptoRng, TryRng},
@@ -122,6 +122,29 @@ fn kdf_vectors(dir: &Path) {
         mk_cases.push(json!({"description": format!("MESSAGE_KEYS case {i}"), "mk": hex(&mk), "key": hex(&key), "nonce": hex(&nonce)}));
     }
     write(dir, "message_keys.json", "MESSAGE_KEYS (SPEC.md 6.1): HKDF-Expand(prk = mk, info = \"chatcrypt v1 message keys\", 44) = key (32) || nonce (12)", mk_cases);
+
+    let mut he_cases = Vec::new();
+    let mut rk = rng.bytes32();
+    for step in 0..3 {
+        let dh = rng.bytes32();
+        let (new_rk, ck, nhk) = hazmat::kdf_rk_he(&rk, &dh);
+        he_cases.push(json!({
+            "description": format!("KDF_RK_HE step {step} of a chain: each case's rk is the previous case's new_rk"),
+            "rk": hex(&rk), "dh_out": hex(&dh), "new_rk": hex(&new_rk), "ck": hex(&ck), "nhk": hex(&nhk),
+        }));
+        rk = new_rk;
+    }
+    write(dir, "kdf_rk_he.json", "KDF_RK_HE (SPEC.md 14.1): HKDF-SHA256(salt = rk, ikm = dh_out, info = \"chatcrypt v1 root header encryption\", 96) = new_rk || ck || nhk", he_cases);
+
+    let mut hk_cases = Vec::new();
+    for i in 0..3 {
+        let hk = rng.bytes32();
+        let mut sample = [0u8; 16];
+        sample.copy_from_slice(&rng.bytes32()[..16]);
+        let (key, nonce) = hazmat::header_keys(&hk, &sample);
+        hk_cases.push(json!({"description": format!("HEADER_KEYS case {i}"), "hk": hex(&hk), "sample": hex(&sample), "key": hex(&key), "nonce": hex(&nonce)}));
+    }
+    write(dir, "header_keys.json", "HEADER_KEYS (SPEC.md 14.1): HKDF-Expand(prk = hk, info = \"chatcrypt v1 header\" || sample, 44) = key (32) || nonce (12)", hk_cases);
 }
 
 fn identity_json(id: &IdentityKeyPair) -> Value {
@@ -233,8 +256,17 @@ fn x3dh_vectors(dir: &Path) {
         )
         .expect("x3dh");
         let ad = hazmat::associated_data(alice.public_key(), bob.identity.public_key());
+        let (sk_he, hka, nhkb) = hazmat::x3dh_initiator_he(
+            &alice,
+            &ek,
+            bob.identity.public_key(),
+            &spk,
+            bob.opk.as_ref().map(|k| k.public().key()),
+        )
+        .expect("x3dh");
         cases.push(json!({
             "description": if with_opk { "X3DH with a one-time prekey (DH1..DH4)" } else { "X3DH without a one-time prekey (DH1..DH3)" },
+            "header_encryption": {"sk": hex(&sk_he), "hka": hex(&hka), "nhkb": hex(&nhkb)},
             "alice": {"identity": identity_json(&alice), "ephemeral_private": hex(&ek), "ephemeral_public": hex(&ek_pub)},
             "bob": bob_json(&bob),
             "bundle": hex(&bundle_of(&bob).to_bytes()),
@@ -246,7 +278,8 @@ fn x3dh_vectors(dir: &Path) {
     write(
         dir,
         "x3dh.json",
-        "X3DH (SPEC.md 5): all keys of both sides, each DH output, SK and AD, and the bundle bytes",
+        "X3DH (SPEC.md 5): all keys of both sides, each DH output, SK and AD, and the bundle bytes; \
+         header_encryption holds the SPEC.md 14.2 outputs from the same DHs",
         cases,
     );
 }
@@ -271,11 +304,16 @@ struct Convo {
 
 impl Convo {
     fn new(seed: u8, with_opk: bool) -> (Self, IdentityKeyPair) {
+        Self::new_in(Mode::Plain, seed, with_opk)
+    }
+
+    fn new_in(mode: Mode, seed: u8, with_opk: bool) -> (Self, IdentityKeyPair) {
         let bob_keys = make_bob(seed, with_opk);
         let mut id_rng = Recorder::new(seed + 100);
         let alice_id = IdentityKeyPair::generate(&mut id_rng);
         let mut alice_rng = Recorder::new(seed + 200);
-        let alice = Session::initiate(&alice_id, &bundle_of(&bob_keys), &mut alice_rng).expect("initiate");
+        let alice = Session::initiate_with_mode(&alice_id, &bundle_of(&bob_keys), mode, &mut alice_rng)
+            .expect("initiate");
         let bob_rng = Recorder::new(seed + 150);
         (
             Convo { alice_rng, bob_rng, alice, bob: None, bob_keys, sent: Vec::new(), events: Vec::new() },
@@ -335,6 +373,7 @@ impl Convo {
     fn to_json(&self, description: &str, alice_id: &IdentityKeyPair) -> Value {
         json!({
             "description": description,
+            "mode": match self.alice.mode() { Mode::Plain => "plain", _ => "header_encryption" },
             "alice": {"identity": identity_json(alice_id), "rng_draws": self.alice_rng.draws},
             "bob": {"keys": bob_json(&self.bob_keys), "rng_draws": self.bob_rng.draws},
             "bundle": hex(&bundle_of(&self.bob_keys).to_bytes()),
@@ -436,6 +475,58 @@ fn session_vectors(dir: &Path) -> Vec<Value> {
         Deliver(6),
     ]);
     cases.push(c4.to_json("A new ratchet step whose PN is ahead of the receiving chain: the old chain's remaining keys are stored and used", &aid4));
+
+    let (mut he, aid_he) = Convo::new_in(Mode::HeaderEncryption, 24, true);
+    he.run(&[
+        A("a0"),
+        A("a1"),
+        A("a2"),    // ids 0, 1, 2
+        Deliver(1), // Bob accepts a1; a0's key is stored
+        B("b0"),
+        B("b1"),    // ids 3, 4
+        Deliver(4), // b1 before b0
+        A("a3"),
+        A("a4"),    // ids 5, 6: a new chain
+        Deliver(6), // PN = 3 > Nr = 2: a2's key is stored
+        Deliver(0),
+        Deliver(2), // late a0 and a2 under the previous chain's header key
+        Deliver(3),
+        Deliver(5),
+        B("b2"),
+        Deliver(7),
+        A("a5"),
+        Deliver(8),
+    ]);
+    cases.push(he.to_json("Header encryption: out-of-order delivery across DH ratchet steps, late messages under earlier header keys", &aid_he));
+    {
+        let bob = he.bob.as_mut().expect("bob");
+        let state = hex(&bob.to_bytes());
+        let genuine = he.alice.encrypt(b"genuine").expect("encrypt");
+        let mut rng = Recorder::new(96);
+        let mut cases_he: Vec<(&str, Vec<u8>)> = Vec::new();
+        let mut m = genuine.clone();
+        m[2 + 5] ^= 0x01;
+        cases_he.push(("header encryption: tampered encrypted header", m));
+        let mut m = genuine.clone();
+        m[2 + 45] ^= 0x01;
+        cases_he.push(("header encryption: tampered header tag", m));
+        let mut m = genuine.clone();
+        let n = m.len();
+        m[n - 1] ^= 0x01;
+        cases_he.push((
+            "header encryption: tampered body tag (changes the sample, so the header does not open)",
+            m,
+        ));
+        let mut m = genuine.clone();
+        m[1] = 0x02;
+        cases_he.push(("header encryption: a plain-mode type byte", m));
+        cases_he.push(("header encryption: replay of a delivered message", he.sent[8].2.clone()));
+        for (desc, msg) in cases_he {
+            let err = bob.decrypt(&msg, &mut rng).expect_err("must be rejected");
+            assert_eq!(hex(&bob.to_bytes()), state);
+            rejects.push(json!({"description": desc, "kind": "decrypt", "state": state, "message": hex(&msg), "error": format!("{err:?}")}));
+        }
+    }
 
     // Rejections against Alice's and Bob's states in that conversation.
     {
@@ -600,6 +691,9 @@ fn accept_rejects(rejects: &mut Vec<Value>) {
     let mut rng = Recorder::new(42);
     let mut s = Session::initiate(&alice, &bundle_of(&bob), &mut rng).expect("initiate");
     let first = s.encrypt(b"first").expect("encrypt");
+    let mut s_he = Session::initiate_with_mode(&alice, &bundle_of(&bob), Mode::HeaderEncryption, &mut rng)
+        .expect("initiate");
+    let first_he = s_he.encrypt(b"first, header-encrypted").expect("encrypt");
     let mut push = |desc: &str, msg: Vec<u8>| {
         let mut rng = Recorder::new(43);
         let err = match PreKeyMessage::from_bytes(&msg) {
@@ -631,6 +725,15 @@ fn accept_rejects(rejects: &mut Vec<Value>) {
     let mut m = first.clone();
     m[3..35].copy_from_slice(&[0u8; 32]);
     push("sender identity key of small order", m);
+    let mut m = first_he.clone();
+    m[1] = 0x01;
+    push("header-encrypted first message relabelled as plain (mode downgrade)", m);
+    let mut m = first.clone();
+    m[1] = 0x03;
+    push("plain first message relabelled as header-encrypted", m);
+    let mut m = first_he;
+    m[75 + 3] ^= 0x10;
+    push("header encryption: tampered encrypted header of the first message", m);
 }
 
 fn main() -> Result<(), Error> {
