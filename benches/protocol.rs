@@ -5,7 +5,8 @@
 //!
 //! * `encrypt` / `decrypt`: one message on an existing chain (no handshake
 //!   fields, no ratchet step) at 16 B, 256 B, 4 KiB, 64 KiB, through the
-//!   buffer API (`encrypt_into` / `decrypt_into`).
+//!   buffer API (`encrypt_into` / `decrypt_into`); `encrypt_he` /
+//!   `decrypt_he` the same with header encryption.
 //! * `floor`: the same primitive work done with the crates directly:
 //!   `msg/N` = KDF_CK's two HMAC-SHA256 + the HKDF-Expand to key and nonce +
 //!   AES-256-GCM over N bytes; `ratchet_step` = one X25519 key generation,
@@ -19,7 +20,7 @@
 use std::hint::black_box;
 
 use aes_gcm::{aead::inout::InOutBuf, AeadInOut, Aes256Gcm, KeyInit};
-use chatcrypt::{IdentityKeyPair, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey};
+use chatcrypt::{IdentityKeyPair, Mode, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use ed25519_dalek::{Signer, SigningKey};
 use hkdf::Hkdf;
@@ -40,13 +41,17 @@ fn rng() -> ChaCha20Rng {
 /// Two sessions after a handshake and one reply each way, so both sides
 /// send plain Messages on an existing chain.
 fn established(rng: &mut ChaCha20Rng) -> (Session, Session) {
+    established_in(Mode::Plain, rng)
+}
+
+fn established_in(mode: Mode, rng: &mut ChaCha20Rng) -> (Session, Session) {
     let bob = IdentityKeyPair::generate(rng);
     let spk = SignedPreKey::generate(&bob, 1, rng);
     let opk = OneTimePreKey::generate(2, rng);
     let bundle =
         PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()));
     let alice = IdentityKeyPair::generate(rng);
-    let mut a = Session::initiate(&alice, &bundle, rng).unwrap();
+    let mut a = Session::initiate_with_mode(&alice, &bundle, mode, rng).unwrap();
     let m = a.encrypt(b"hi").unwrap();
     let (mut b, _) =
         Session::accept(&bob, &spk, Some(&opk), &PreKeyMessage::from_bytes(&m).unwrap(), rng).unwrap();
@@ -58,11 +63,24 @@ fn established(rng: &mut ChaCha20Rng) -> (Session, Session) {
 }
 
 fn encrypt(c: &mut Criterion) {
-    let mut g = c.benchmark_group("encrypt");
+    encrypt_in(c, Mode::Plain, "encrypt");
+    encrypt_in(c, Mode::HeaderEncryption, "encrypt_he");
+}
+
+fn decrypt(c: &mut Criterion) {
+    decrypt_in(c, Mode::Plain, "decrypt");
+    decrypt_in(c, Mode::HeaderEncryption, "decrypt_he");
+}
+
+/// `encrypt_he` / `decrypt_he`: the same with header encryption, which adds
+/// one HKDF-Expand and one AES-256-GCM over the 40-byte header per message
+/// (and, to decrypt, the trial of the current header key).
+fn encrypt_in(c: &mut Criterion, mode: Mode, group: &str) {
+    let mut g = c.benchmark_group(group);
     for size in SIZES {
         g.throughput(Throughput::Bytes(size as u64));
         let mut rng = rng();
-        let (mut a, _b) = established(&mut rng);
+        let (mut a, _b) = established_in(mode, &mut rng);
         let plaintext = vec![0x5a; size];
         let mut out = vec![0u8; a.encrypted_len(size)];
         // Timed: KDF_CK, key expansion, header encoding, AES-256-GCM.
@@ -73,12 +91,12 @@ fn encrypt(c: &mut Criterion) {
     g.finish();
 }
 
-fn decrypt(c: &mut Criterion) {
-    let mut g = c.benchmark_group("decrypt");
+fn decrypt_in(c: &mut Criterion, mode: Mode, group: &str) {
+    let mut g = c.benchmark_group(group);
     for size in SIZES {
         g.throughput(Throughput::Bytes(size as u64));
         let mut rng = rng();
-        let (mut a, mut b) = established(&mut rng);
+        let (mut a, mut b) = established_in(mode, &mut rng);
         let plaintext = vec![0x5a; size];
         let mut out = vec![0u8; size];
         // Setup (untimed): Alice encrypts the next in-order message.

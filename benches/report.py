@@ -42,6 +42,10 @@ for size in ["16", "256", "4096", "65536"]:
         ours = median_ns(op, size)
         vz = median_ns(f"vodozemac_{op}", size)
         rows.append((f"{op} {size} B", ours, floor, vz, "floor/msg"))
+he_rows = []
+for size in ["16", "256", "4096", "65536"]:
+    for op in ["encrypt", "decrypt"]:
+        he_rows.append((f"{op} {size} B", median_ns(f"{op}_he", size), median_ns(op, size)))
 rt = median_ns("ratchet", "round_trip_16")
 step = median_ns("floor", "ratchet_step")
 msg16 = median_ns("floor", "msg_16") or median_ns("floor", "msg/16")
@@ -63,3 +67,9 @@ if "--floors" in sys.argv:
     print()
     for name, *_rest, floor_name in rows:
         print(f"- {name}: floor = {floor_name or 'none'}")
+
+print()
+print("| header encryption | with HE | plain | HE / plain |")
+print("|---|---|---|---|")
+for name, he, plain in he_rows:
+    print(f"| {name} | {fmt(he)} | {fmt(plain)} | {ratio(he, plain)} |")

@@ -587,7 +587,7 @@ fn session_vectors(dir: &Path) -> Vec<Value> {
     m[0] = 0x02;
     reject_decrypt("wrong version", m, &state, bob);
     let mut m = genuine.clone();
-    m[1] = 0x03;
+    m[1] = 0x05;
     reject_decrypt("unknown message type", m, &state, bob);
     reject_decrypt("truncated inside the header", genuine[..30].to_vec(), &state, bob);
     reject_decrypt(
@@ -617,6 +617,11 @@ fn session_vectors(dir: &Path) -> Vec<Value> {
         &state,
         bob,
     );
+    // A plain message relabelled as header-encrypted decodes in that layout
+    // (it is long enough), then the plain session rejects the mode.
+    let mut m = c.alice.encrypt(b"long enough to decode as a header-encrypted message").expect("encrypt");
+    m[1] = 0x04;
+    reject_decrypt("a header-encrypted message type sent to a plain session", m, &state, bob);
 
     write(dir, "session.json", "Whole conversations (SPEC.md 6-8): keys, RNG draws, every message in order of sending, the order of delivery and every plaintext", cases);
     rejects

@@ -249,7 +249,7 @@ impl PreKeyMessage {
         let wire = WireMessage::parse(bytes)?;
         match wire.prekey {
             Some(part) => Ok(PreKeyMessage { part, bytes: bytes.to_vec() }),
-            None => Err(DecodeError::UnexpectedType(TYPE_MESSAGE).into()),
+            None => Err(DecodeError::UnexpectedType(wire.prefix[1]).into()),
         }
     }
 

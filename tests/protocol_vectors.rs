@@ -19,8 +19,9 @@ use std::convert::Infallible;
 use chatcrypt::rand_core::{TryCryptoRng, TryRng};
 use serde_json::Value;
 use spec_impl::{
-    hex, kdf_ck, kdf_rk, message_keys, signed_prekey_message, unhex, verify_strict, x25519_base,
-    x3dh_initiator, x3dh_responder, Bundle, Draws, Identity, OneTimePreKey, Session, SignedPreKey,
+    header_keys, hex, kdf_ck, kdf_rk, kdf_rk_he, message_keys, signed_prekey_message, unhex, verify_strict,
+    x25519_base, x3dh_initiator, x3dh_responder, Bundle, Draws, Identity, Mode, OneTimePreKey, Session,
+    SignedPreKey,
 };
 
 // ---------------------------------------------------------------------------
@@ -215,6 +216,39 @@ fn kdf_rk_vectors() {
 }
 
 #[test]
+fn kdf_rk_he_vectors() {
+    let file = load("kdf_rk_he.json");
+    let mut count = 0;
+    for case in cases(&file) {
+        let what = text(&case["description"]);
+        let (new_rk, ck, nhk) = kdf_rk_he(&b32(&case["rk"]), &b32(&case["dh_out"]));
+        assert_eq!(hex(&new_rk), text(&case["new_rk"]), "{what}: new_rk");
+        assert_eq!(hex(&ck), text(&case["ck"]), "{what}: ck");
+        assert_eq!(hex(&nhk), text(&case["nhk"]), "{what}: nhk");
+        // The labels differ, so no output coincides with KDF_RK's.
+        let (plain_rk, plain_ck) = kdf_rk(&b32(&case["rk"]), &b32(&case["dh_out"]));
+        assert!(plain_rk != new_rk && plain_ck != ck, "{what}: KDF_RK_HE equals KDF_RK");
+        count += 1;
+    }
+    finish("kdf_rk_he.json", &file, count);
+}
+
+#[test]
+fn header_keys_vectors() {
+    let file = load("header_keys.json");
+    let mut count = 0;
+    for case in cases(&file) {
+        let what = text(&case["description"]);
+        let sample: [u8; 16] = bytes(&case["sample"]).try_into().expect("16-byte sample");
+        let (key, nonce) = header_keys(&b32(&case["hk"]), &sample);
+        assert_eq!(hex(&key), text(&case["key"]), "{what}: key");
+        assert_eq!(hex(&nonce), text(&case["nonce"]), "{what}: nonce");
+        count += 1;
+    }
+    finish("header_keys.json", &file, count);
+}
+
+#[test]
 fn kdf_ck_vectors() {
     let file = load("kdf_ck.json");
     let mut count = 0;
@@ -281,6 +315,12 @@ fn x3dh() {
         }
         assert_eq!(hex(&a.sk), text(&case["sk"]), "{what}: sk");
         assert_eq!(hex(&a.ad), text(&case["ad"]), "{what}: ad");
+        // §14.2: the header-encryption outputs from the same DHs.
+        let he = &case["header_encryption"];
+        assert_eq!(hex(&a.he.sk), text(&he["sk"]), "{what}: header_encryption.sk");
+        assert_eq!(hex(&a.he.hka), text(&he["hka"]), "{what}: header_encryption.hka");
+        assert_eq!(hex(&a.he.nhkb), text(&he["nhkb"]), "{what}: header_encryption.nhkb");
+        assert_ne!(a.he.sk, a.sk, "{what}: the mode is bound into SK");
 
         // The library parses and verifies the same bundle and re-encodes it.
         let lib = chatcrypt::PreKeyBundle::from_bytes(&bundle.encode()).unwrap();
@@ -310,13 +350,25 @@ impl Side {
     }
 }
 
+/// A case's `mode` field, in both implementations' terms.
+fn mode_of(v: &Value) -> (Mode, chatcrypt::Mode) {
+    match text(v) {
+        "plain" => (Mode::Plain, chatcrypt::Mode::Plain),
+        "header_encryption" => (Mode::HeaderEncryption, chatcrypt::Mode::HeaderEncryption),
+        other => panic!("unknown mode {other}"),
+    }
+}
+
 #[test]
 fn session() {
     let file = load("session.json");
     let mut count = 0;
     let mut events_run = 0;
+    let mut by_mode: HashMap<String, (usize, usize)> = HashMap::new();
     for case in cases(&file) {
         let what = text(&case["description"]);
+        let (mode, lib_mode) = mode_of(&case["mode"]);
+        let events_before = events_run;
         let alice = check_identity(&case["alice"]["identity"]);
         let keys = &case["bob"]["keys"];
         let bob = check_identity(&keys["identity"]);
@@ -353,14 +405,34 @@ fn session() {
                         other => panic!("{at}: unknown sender {other}"),
                     };
                     if from == "alice" && side.spec.is_none() {
-                        // Alice starts the session at her first send (§5.1, §6.2).
-                        let (s, _) = Session::initiate(&alice, &bundle, &mut alice_spec_rng).unwrap();
+                        // Alice starts the session at her first send (§5.1, §6.2),
+                        // choosing the mode (§14).
+                        let (s, _) =
+                            Session::initiate_with_mode(&alice, &bundle, mode, &mut alice_spec_rng).unwrap();
+                        assert_eq!(s.mode(), mode);
                         side.spec = Some(s);
-                        side.lib = Some(
-                            chatcrypt::Session::initiate(&lib_alice_id, &lib_bundle, &mut alice_lib_rng)
-                                .unwrap(),
-                        );
+                        let lib = match mode {
+                            Mode::Plain => {
+                                chatcrypt::Session::initiate(&lib_alice_id, &lib_bundle, &mut alice_lib_rng)
+                            }
+                            Mode::HeaderEncryption => chatcrypt::Session::initiate_with_mode(
+                                &lib_alice_id,
+                                &lib_bundle,
+                                lib_mode,
+                                &mut alice_lib_rng,
+                            ),
+                        }
+                        .unwrap();
+                        assert_eq!(lib.mode(), lib_mode, "{at}: Alice's mode (library)");
+                        side.lib = Some(lib);
                     }
+                    // The type byte is the mode's (§7, §14.3).
+                    let (prekey_type, message_type) = mode.types();
+                    assert!(
+                        expected[1] == prekey_type || expected[1] == message_type,
+                        "{at}: type byte {} in {mode:?} mode",
+                        expected[1]
+                    );
                     let mine = side.spec.as_mut().expect("sender has a session").encrypt(&plaintext).unwrap();
                     assert_eq!(hex(&mine), hex(&expected), "{at}: message (SPEC implementation)");
                     let lib = side.lib.as_mut().expect("sender has a session").encrypt(&plaintext).unwrap();
@@ -374,14 +446,17 @@ fn session() {
                     match to {
                         "bob" if b.spec.is_none() => {
                             // Bob accepts on the first message he receives (§5.2).
-                            let names_opk =
-                                spec_impl::decode_message(&message).unwrap().prekey.unwrap().opk_id.is_some();
+                            let decoded = spec_impl::decode_message(&message, None).unwrap();
+                            assert_eq!(decoded.mode, mode, "{at}: the first message's mode");
+                            let names_opk = decoded.prekey.unwrap().opk_id.is_some();
                             let my_opk = if names_opk { opk.as_ref() } else { None };
                             let (s, p) =
                                 Session::accept(&bob, &spk, my_opk, &message, &mut bob_spec_rng).unwrap();
                             assert_eq!(hex(&p), hex(&plaintext), "{at}: plaintext (SPEC implementation)");
+                            assert_eq!(s.mode(), mode, "{at}: Bob's mode is the message's (§14)");
                             b.spec = Some(s);
                             let pkm = chatcrypt::PreKeyMessage::from_bytes(&message).unwrap();
+                            assert_eq!(pkm.mode(), lib_mode, "{at}: PreKeyMessage::mode");
                             let lib_opk_ref =
                                 if pkm.one_time_prekey_id().is_some() { lib_opk.as_ref() } else { None };
                             let (s, p) = chatcrypt::Session::accept(
@@ -393,6 +468,7 @@ fn session() {
                             )
                             .unwrap();
                             assert_eq!(hex(&p), hex(&plaintext), "{at}: plaintext (library)");
+                            assert_eq!(s.mode(), lib_mode, "{at}: Bob's mode (library)");
                             b.lib = Some(s);
                             b.check_state("bob", &at);
                         }
@@ -430,9 +506,18 @@ fn session() {
         assert!(bob_spec_rng.all_used(), "{what}: Bob's draws not all used (SPEC implementation)");
         assert_eq!(alice_lib_rng.draws_used(), alice_draws.len(), "{what}: Alice's draws (library)");
         assert_eq!(bob_lib_rng.draws_used(), bob_draws.len(), "{what}: Bob's draws (library)");
+        let entry = by_mode.entry(text(&case["mode"]).to_owned()).or_default();
+        entry.0 += 1;
+        entry.1 += events_run - events_before;
         count += 1;
     }
-    println!("session.json: {events_run} events replayed");
+    let mut by_mode: Vec<_> = by_mode.into_iter().collect();
+    by_mode.sort();
+    println!("session.json: {events_run} events replayed; (cases, events) by mode {by_mode:?}");
+    assert!(
+        by_mode.iter().any(|(m, (c, _))| m == "header_encryption" && *c > 0),
+        "session.json: no header-encryption conversation"
+    );
     finish("session.json", &file, count);
 }
 
@@ -451,6 +536,10 @@ fn reject() {
         let expected = text(&case["error"]);
         let mut lib_rng = ListRng::new(&REJECT_DRAWS);
         let mut spec_rng = Draws::new(REJECT_DRAWS.to_vec());
+        // Header-encryption cases: a decrypt whose state has flag bit 5
+        // (§10.4, §14); counted apart, messages of type 0x03 / 0x04 (§14.3).
+        let he_state = kind == "decrypt" && bytes(&case["state"])[2] & 0x20 != 0;
+        let he_message = matches!(case.get("message").map(bytes).as_deref(), Some([_, 3 | 4, ..]));
 
         let (lib_err, spec_err) = match kind {
             "bundle" => {
@@ -498,6 +587,13 @@ fn reject() {
                 );
                 let mut spec = Session::decode(&state).expect("state decodes (SPEC implementation)");
                 assert_eq!(hex(&spec.encode()), hex(&state), "{what}: §10.4 encoding is canonical");
+                let mode = if he_state { Mode::HeaderEncryption } else { Mode::Plain };
+                assert_eq!(spec.mode(), mode, "{what}: mode of the state (SPEC implementation)");
+                assert_eq!(
+                    lib.mode() == chatcrypt::Mode::HeaderEncryption,
+                    he_state,
+                    "{what}: mode of the state (library)"
+                );
                 let before = spec.clone();
                 let spec_res = spec.decrypt(&m, &mut spec_rng);
                 assert_eq!(spec, before, "{what}: SPEC implementation changed by a failed decrypt");
@@ -514,6 +610,12 @@ fn reject() {
         assert_eq!(spec_rng.used, expected_draws, "{what}: draws (SPEC implementation)");
         assert_eq!(lib_rng.draws_used(), expected_draws, "{what}: draws (library)");
         *kinds.entry(kind.to_owned()).or_default() += 1;
+        if he_state {
+            *kinds.entry(format!("{kind} with a header-encryption state")).or_default() += 1;
+        }
+        if he_message {
+            *kinds.entry(format!("{kind} of a type 0x03/0x04 message")).or_default() += 1;
+        }
         count += 1;
     }
     let mut kinds: Vec<_> = kinds.into_iter().collect();

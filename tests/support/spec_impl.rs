@@ -1,7 +1,8 @@
 //! A second, independent implementation of chatcrypt protocol version 1,
-//! written from SPEC.md alone (not from `src/`), on top of the raw primitive
-//! crates. `tests/protocol_vectors.rs` uses it to recompute the committed
-//! vectors in `test-vectors/protocol/` byte for byte.
+//! both modes (plain, and header encryption, §14), written from SPEC.md alone
+//! (not from `src/`), on top of the raw primitive crates.
+//! `tests/protocol_vectors.rs` uses it to recompute the committed vectors in
+//! `test-vectors/protocol/` byte for byte.
 //!
 //! It is deliberately small and direct: plain byte arrays, `Vec`s and one
 //! error enum whose `Debug` form follows the names of SPEC.md §11. Comments
@@ -10,8 +11,9 @@
 //! consistent with the vectors). Where SPEC.md allows something the library
 //! rejects, or names a different error, the comment says `SPEC GAP:`; those
 //! were found afterwards by probing chatcrypt's public API (not its source),
-//! and this implementation follows the library there. None of them is
-//! exercised by the committed vectors.
+//! and this implementation follows the library there. One of them is
+//! exercised by the committed vectors: the order of the mode check
+//! (`decode_message`), on which reject.json's "unknown message type" depends.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -34,6 +36,12 @@ pub const INFO_X3DH: &[u8] = b"chatcrypt v1 X3DH";
 pub const INFO_ROOT: &[u8] = b"chatcrypt v1 root";
 /// Info of `MESSAGE_KEYS` (§6.1).
 pub const INFO_MESSAGE_KEYS: &[u8] = b"chatcrypt v1 message keys";
+/// Info of the header-encryption X3DH derivation (§14.2).
+pub const INFO_X3DH_HE: &[u8] = b"chatcrypt v1 X3DH header encryption";
+/// Info of `KDF_RK_HE` (§14.1).
+pub const INFO_ROOT_HE: &[u8] = b"chatcrypt v1 root header encryption";
+/// Info prefix of `HEADER_KEYS` (§14.1); the 16-byte sample follows it.
+pub const INFO_HEADER: &[u8] = b"chatcrypt v1 header";
 
 /// §9.
 pub const MAX_SKIP: u32 = 1000;
@@ -43,8 +51,8 @@ pub const MAX_SKIPPED_KEYS: usize = 2000;
 pub const MAX_PREVIOUS_RATCHET_KEYS: usize = 8;
 /// §9.
 pub const MAX_PLAINTEXT_LEN: usize = 1_048_576;
-/// §9: `115 + MAX_PLAINTEXT_LEN + 16`.
-pub const MAX_MESSAGE_LEN: usize = 115 + MAX_PLAINTEXT_LEN + 16;
+/// §9: `75 + 56 + MAX_PLAINTEXT_LEN + 16`, the same bound in both modes.
+pub const MAX_MESSAGE_LEN: usize = 75 + 56 + MAX_PLAINTEXT_LEN + 16;
 
 /// Protocol version byte (§4, §7).
 pub const VERSION: u8 = 0x01;
@@ -52,6 +60,16 @@ pub const VERSION: u8 = 0x01;
 pub const TYPE_PREKEY: u8 = 0x01;
 /// Message type of a Message (§7.1).
 pub const TYPE_MESSAGE: u8 = 0x02;
+/// Message type of a header-encrypted PreKeyMessage (§14.3).
+pub const TYPE_PREKEY_HE: u8 = 0x03;
+/// Message type of a header-encrypted Message (§14.3).
+pub const TYPE_MESSAGE_HE: u8 = 0x04;
+/// Length of the plain ratchet header `H` (§6.3 step 2).
+pub const HEADER_LEN: usize = 40;
+/// Length of the encrypted header `EH` (§14.3).
+pub const ENCRYPTED_HEADER_LEN: usize = HEADER_LEN + TAG_LEN;
+/// Length of the header-key sample (§14.1, §14.3 step 2).
+pub const SAMPLE_LEN: usize = 16;
 /// AES-GCM tag length (§2).
 pub const TAG_LEN: usize = 16;
 
@@ -424,6 +442,20 @@ pub struct X3dh {
     pub dh4: Option<[u8; 32]>,
     pub sk: [u8; 32],
     pub ad: [u8; 64],
+    /// The header-encryption derivation from the same DH outputs (§14.2).
+    pub he: X3dhHe,
+}
+
+/// §14.2: `okm = HKDF(ZERO_SALT, F || DH1 || DH2 || DH3 [|| DH4],
+/// "chatcrypt v1 X3DH header encryption", 96)`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct X3dhHe {
+    /// `okm[0..32]`.
+    pub sk: [u8; 32],
+    /// `HKa = okm[32..64]`.
+    pub hka: [u8; 32],
+    /// `NHKb = okm[64..96]`.
+    pub nhkb: [u8; 32],
 }
 
 fn x3dh_finish(dh1: [u8; 32], dh2: [u8; 32], dh3: [u8; 32], dh4: Option<[u8; 32]>, ad: [u8; 64]) -> X3dh {
@@ -437,7 +469,16 @@ fn x3dh_finish(dh1: [u8; 32], dh2: [u8; 32], dh3: [u8; 32], dh4: Option<[u8; 32]
     }
     let mut sk = [0u8; 32];
     hkdf(&[0u8; 32], &ikm, INFO_X3DH, &mut sk);
-    X3dh { dh1, dh2, dh3, dh4, sk, ad }
+    // §14.2: the same input keying material, another info and 96 bytes.
+    let mut okm = [0u8; 96];
+    hkdf(&[0u8; 32], &ikm, INFO_X3DH_HE, &mut okm);
+    let he = X3dhHe { sk: split32(&okm, 0), hka: split32(&okm, 1), nhkb: split32(&okm, 2) };
+    X3dh { dh1, dh2, dh3, dh4, sk, ad, he }
+}
+
+/// The `i`-th 32-byte block of `okm`.
+fn split32(okm: &[u8], i: usize) -> [u8; 32] {
+    okm[32 * i..32 * (i + 1)].try_into().expect("32 bytes")
 }
 
 /// `AD = IK_A || IK_B` (§5.1 step 5).
@@ -500,8 +541,52 @@ pub fn message_keys(mk: &[u8; 32]) -> ([u8; 32], [u8; 12]) {
     (okm[..32].try_into().expect("32"), okm[32..].try_into().expect("12"))
 }
 
+/// `KDF_RK_HE` (§14.1): returns `(new root key, chain key, next header key)`.
+pub fn kdf_rk_he(rk: &[u8; 32], dh_out: &[u8; 32]) -> ([u8; 32], [u8; 32], [u8; 32]) {
+    let mut okm = [0u8; 96];
+    hkdf(rk, dh_out, INFO_ROOT_HE, &mut okm);
+    (split32(&okm, 0), split32(&okm, 1), split32(&okm, 2))
+}
+
+/// `HEADER_KEYS` (§14.1): `HKDF_Expand(hk, "chatcrypt v1 header" || sample, 44)`.
+pub fn header_keys(hk: &[u8; 32], sample: &[u8; SAMPLE_LEN]) -> ([u8; 32], [u8; 12]) {
+    let mut info = INFO_HEADER.to_vec();
+    info.extend_from_slice(sample);
+    let mut okm = [0u8; 44];
+    hkdf_expand(hk, &info, &mut okm);
+    (okm[..32].try_into().expect("32"), okm[32..].try_into().expect("12"))
+}
+
 // ---------------------------------------------------------------------------
-// Messages (§7)
+// Messages (§7, §14.3)
+
+/// The two modes (§14): headers in clear, or encrypted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Plain,
+    HeaderEncryption,
+}
+
+impl Mode {
+    /// `(PreKeyMessage type, Message type)` of this mode (§7, §14.3).
+    pub fn types(self) -> (u8, u8) {
+        match self {
+            Mode::Plain => (TYPE_PREKEY, TYPE_MESSAGE),
+            Mode::HeaderEncryption => (TYPE_PREKEY_HE, TYPE_MESSAGE_HE),
+        }
+    }
+
+    /// The mode of a known type byte (0x01-0x04), with whether it is a PreKeyMessage.
+    pub fn of_type(t: u8) -> Option<(Mode, bool)> {
+        match t {
+            TYPE_PREKEY => Some((Mode::Plain, true)),
+            TYPE_MESSAGE => Some((Mode::Plain, false)),
+            TYPE_PREKEY_HE => Some((Mode::HeaderEncryption, true)),
+            TYPE_MESSAGE_HE => Some((Mode::HeaderEncryption, false)),
+            _ => None,
+        }
+    }
+}
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PreKeyPart {
@@ -511,41 +596,77 @@ pub struct PreKeyPart {
     pub opk_id: Option<u32>,
 }
 
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct DecodedMessage {
-    /// `Some` for a PreKeyMessage (§7.2), `None` for a Message (§7.1).
-    pub prekey: Option<PreKeyPart>,
+/// The ratchet header `H = dh || u32(pn) || u32(n)` (§6.3 step 2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Header {
     pub dh: [u8; 32],
     pub pn: u32,
     pub n: u32,
-    /// Length of the header bytes `HB`.
-    pub hb_len: usize,
 }
 
-/// Header bytes `HB` (§7.1 / §7.2) for the header `H = dh || u32(pn) || u32(n)` (§6.3 step 2).
-pub fn encode_header(prekey: Option<&PreKeyPart>, dh: &[u8; 32], pn: u32, n: u32) -> Vec<u8> {
-    let mut hb = vec![VERSION];
+impl Header {
+    pub fn encode(&self) -> [u8; HEADER_LEN] {
+        let mut h = [0u8; HEADER_LEN];
+        h[..32].copy_from_slice(&self.dh);
+        h[32..36].copy_from_slice(&self.pn.to_be_bytes());
+        h[36..].copy_from_slice(&self.n.to_be_bytes());
+        h
+    }
+
+    pub fn decode(h: &[u8; HEADER_LEN]) -> Header {
+        Header {
+            dh: h[..32].try_into().expect("32 bytes"),
+            pn: u32::from_be_bytes(h[32..36].try_into().expect("4 bytes")),
+            n: u32::from_be_bytes(h[36..].try_into().expect("4 bytes")),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DecodedMessage {
+    pub mode: Mode,
+    /// `Some` for a PreKeyMessage (§7.2, type 0x01 / 0x03), `None` for a
+    /// Message (§7.1, type 0x02 / 0x04).
+    pub prekey: Option<PreKeyPart>,
+    /// Length of the prefix (§7): version, type and handshake fields.
+    pub prefix_len: usize,
+    /// The plain header (plain mode); `None` in header-encryption mode,
+    /// where bytes `prefix_len..body_start` are `EH` (§14.3).
+    pub header: Option<Header>,
+    /// Start of `ciphertext || tag`. In plain mode `HB` is `m[..body_start]`.
+    pub body_start: usize,
+}
+
+/// The prefix (§7): `version || type [|| flags || IK_A || EK_A || u32(spk_id) [|| u32(opk_id)]]`.
+pub fn encode_prefix(mode: Mode, prekey: Option<&PreKeyPart>) -> Vec<u8> {
+    let (prekey_type, message_type) = mode.types();
+    let mut b = vec![VERSION];
     match prekey {
         Some(p) => {
-            hb.push(TYPE_PREKEY);
-            hb.push(u8::from(p.opk_id.is_some()));
-            hb.extend_from_slice(&p.ik_a);
-            hb.extend_from_slice(&p.ek_a);
-            hb.extend_from_slice(&p.spk_id.to_be_bytes());
+            b.push(prekey_type);
+            b.push(u8::from(p.opk_id.is_some()));
+            b.extend_from_slice(&p.ik_a);
+            b.extend_from_slice(&p.ek_a);
+            b.extend_from_slice(&p.spk_id.to_be_bytes());
             if let Some(id) = p.opk_id {
-                hb.extend_from_slice(&id.to_be_bytes());
+                b.extend_from_slice(&id.to_be_bytes());
             }
         }
-        None => hb.push(TYPE_MESSAGE),
+        None => b.push(message_type),
     }
-    hb.extend_from_slice(dh);
-    hb.extend_from_slice(&pn.to_be_bytes());
-    hb.extend_from_slice(&n.to_be_bytes());
+    b
+}
+
+/// Plain-mode header bytes `HB` (§7.1 / §7.2) for the header `H = dh || u32(pn) || u32(n)`.
+pub fn encode_header(prekey: Option<&PreKeyPart>, dh: &[u8; 32], pn: u32, n: u32) -> Vec<u8> {
+    let mut hb = encode_prefix(Mode::Plain, prekey);
+    hb.extend_from_slice(&Header { dh: *dh, pn, n }.encode());
     hb
 }
 
-/// §7.3.
-pub fn decode_message(m: &[u8]) -> Result<DecodedMessage> {
+/// §7.3 and §14.4 (decoding). `session_mode` is the receiving session's
+/// mode, or `None` for accept, which takes the mode from the message (§14).
+pub fn decode_message(m: &[u8], session_mode: Option<Mode>) -> Result<DecodedMessage> {
     if m.len() > MAX_MESSAGE_LEN {
         return Err(DecodeError::InvalidValue.into());
     }
@@ -554,30 +675,47 @@ pub fn decode_message(m: &[u8]) -> Result<DecodedMessage> {
     if version != VERSION {
         return Err(DecodeError::UnsupportedVersion(version).into());
     }
-    let prekey = match r.u8()? {
-        TYPE_PREKEY => {
-            let flags = r.u8()?;
-            if flags & !1 != 0 {
-                return Err(DecodeError::InvalidFlags(flags).into());
-            }
-            let ik_a = r.arr32()?;
-            strict_public_key(&ik_a)?;
-            let ek_a = r.arr32()?;
-            let spk_id = r.u32()?;
-            let opk_id = if flags & 1 != 0 { Some(r.u32()?) } else { None };
-            Some(PreKeyPart { ik_a, ek_a, spk_id, opk_id })
+    let t = r.u8()?;
+    let (mode, is_prekey) = Mode::of_type(t).ok_or(DecodeError::UnexpectedType(t))?;
+    let prekey = if is_prekey {
+        let flags = r.u8()?;
+        if flags & !1 != 0 {
+            return Err(DecodeError::InvalidFlags(flags).into());
         }
-        TYPE_MESSAGE => None,
-        t => return Err(DecodeError::UnexpectedType(t).into()),
+        let ik_a = r.arr32()?;
+        strict_public_key(&ik_a)?;
+        let ek_a = r.arr32()?;
+        let spk_id = r.u32()?;
+        let opk_id = if flags & 1 != 0 { Some(r.u32()?) } else { None };
+        Some(PreKeyPart { ik_a, ek_a, spk_id, opk_id })
+    } else {
+        None
     };
-    let dh = r.arr32()?;
-    let pn = r.u32()?;
-    let n = r.u32()?;
-    let hb_len = r.pos();
+    let prefix_len = r.pos();
+    let header = match mode {
+        Mode::Plain => Some(Header::decode(r.take(HEADER_LEN)?.try_into().expect("40 bytes"))),
+        Mode::HeaderEncryption => {
+            r.take(ENCRYPTED_HEADER_LEN)?;
+            None
+        }
+    };
+    let body_start = r.pos();
     if r.remaining() < TAG_LEN {
         return Err(DecodeError::Truncated.into());
     }
-    Ok(DecodedMessage { prekey, dh, pn, n, hb_len })
+    // SPEC GAP: §7.3 lists "of the other mode than the receiving session's
+    // (UnexpectedType, §14)" beside the type check, so by the decoding rule
+    // (§1) it would be checked as soon as the type byte is read. The library
+    // checks it only after the whole message has decoded in its own type's
+    // layout (flags, IK_A, header and tag lengths): reject.json's "unknown
+    // message type" (a type-0x03 message to a plain session) expects
+    // InvalidFlags(48), not UnexpectedType(3), and probing its API gives
+    // InvalidPublicKey / Truncated first in the same way. This follows the
+    // library.
+    if session_mode.is_some_and(|s| s != mode) {
+        return Err(DecodeError::UnexpectedType(t).into());
+    }
+    Ok(DecodedMessage { mode, prekey, prefix_len, header, body_start })
 }
 
 // ---------------------------------------------------------------------------
@@ -612,7 +750,7 @@ impl Draw32 for Draws {
 }
 
 // ---------------------------------------------------------------------------
-// Double Ratchet session (§6, §8, §10.4)
+// Double Ratchet session (§6, §8, §10.4, §14)
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReceivingChain {
@@ -635,6 +773,22 @@ pub struct SkippedKey {
     pub mk: [u8; 32],
 }
 
+/// The header keys of a header-encryption session (§14.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HeaderKeys {
+    /// `HKs`. GUESS: a responder's `HKs` before its first decryption is all
+    /// zeros here; §14.2 leaves it unset, and it is never used or stored
+    /// before `accept`'s decryption sets it.
+    pub hks: [u8; 32],
+    pub nhks: [u8; 32],
+    pub nhkr: [u8; 32],
+    /// `HKr`: present exactly when the receiving chain is (§14.2, §10.4).
+    pub hkr: Option<[u8; 32]>,
+    /// The `HKr` of each remembered earlier chain, in step with
+    /// `Session::previous` (oldest first).
+    pub previous_hkr: Vec<[u8; 32]>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Session {
     pub initiator: bool,
@@ -652,6 +806,8 @@ pub struct Session {
     pub previous: Vec<[u8; 32]>,
     /// `MKSKIPPED`, oldest first.
     pub skipped: Vec<SkippedKey>,
+    /// `Some` exactly in header-encryption mode (§14).
+    pub he: Option<HeaderKeys>,
 }
 
 /// Message keys `(i, mk_i)` of one chain, in increasing `i`.
@@ -684,10 +840,29 @@ enum Found {
         rk: [u8; 32],
         new_skipped: ChainKeys,
         ck_after: [u8; 32],
+        /// The third output of the `KDF_RK_HE` that produced `CKr` (§14.4).
+        nhkr: Option<[u8; 32]>,
     },
 }
 
+/// Which header key opened an encrypted header (§14.4 step 2).
+#[derive(Clone, Copy, Debug)]
+enum Source {
+    Current,
+    Next,
+    /// Index into `previous` / `previous_hkr`.
+    Earlier(usize),
+}
+
 impl Session {
+    pub fn mode(&self) -> Mode {
+        if self.he.is_some() {
+            Mode::HeaderEncryption
+        } else {
+            Mode::Plain
+        }
+    }
+
     pub fn ad(&self) -> [u8; 64] {
         if self.initiator {
             associated_data(&self.local_identity, &self.remote_identity)
@@ -700,13 +875,58 @@ impl Session {
         x25519_base(&self.dhs)
     }
 
-    /// §5.1 then §6.2 (initiator). RNG order: `ek_A`, then the first ratchet key.
+    /// `KDF_RK` (§6.1), or `KDF_RK_HE` in header-encryption mode (§14.1),
+    /// whose third output is returned as `Some`.
+    fn kdf_root(&self, rk: &[u8; 32], dh_out: &[u8; 32]) -> ([u8; 32], [u8; 32], Option<[u8; 32]>) {
+        match self.mode() {
+            Mode::Plain => {
+                let (rk, ck) = kdf_rk(rk, dh_out);
+                (rk, ck, None)
+            }
+            Mode::HeaderEncryption => {
+                let (rk, ck, nhk) = kdf_rk_he(rk, dh_out);
+                (rk, ck, Some(nhk))
+            }
+        }
+    }
+
+    /// §5.1 then §6.2 (initiator), plain mode.
     pub fn initiate(alice: &Identity, bundle: &Bundle, rng: &mut impl Draw32) -> Result<(Session, X3dh)> {
+        Session::initiate_with_mode(alice, bundle, Mode::Plain, rng)
+    }
+
+    /// §5.1 then §6.2 (initiator), with §14.2 in header-encryption mode.
+    /// RNG order: `ek_A`, then the first ratchet key.
+    pub fn initiate_with_mode(
+        alice: &Identity,
+        bundle: &Bundle,
+        mode: Mode,
+        rng: &mut impl Draw32,
+    ) -> Result<(Session, X3dh)> {
         bundle.verify()?;
         let ek_a = rng.draw32();
         let x3dh = x3dh_initiator(alice, &ek_a, bundle)?;
         let dhs = rng.draw32();
-        let (rk, cks) = kdf_rk(&x3dh.sk, &x25519(&dhs, &bundle.spk)?);
+        let dh_out = x25519(&dhs, &bundle.spk)?;
+        let (rk, cks, he) = match mode {
+            Mode::Plain => {
+                let (rk, cks) = kdf_rk(&x3dh.sk, &dh_out);
+                (rk, cks, None)
+            }
+            Mode::HeaderEncryption => {
+                // §14.2: (RK, CKs, NHKs) = KDF_RK_HE(SK, X25519(dhs, SPK_B)),
+                // HKs = HKa, no HKr, NHKr = NHKb.
+                let (rk, cks, nhks) = kdf_rk_he(&x3dh.he.sk, &dh_out);
+                let he = HeaderKeys {
+                    hks: x3dh.he.hka,
+                    nhks,
+                    nhkr: x3dh.he.nhkb,
+                    hkr: None,
+                    previous_hkr: Vec::new(),
+                };
+                (rk, cks, Some(he))
+            }
+        };
         let session = Session {
             initiator: true,
             local_identity: alice.public,
@@ -725,11 +945,13 @@ impl Session {
             base_key: None,
             previous: Vec::new(),
             skipped: Vec::new(),
+            he,
         };
         Ok((session, x3dh))
     }
 
-    /// §5.2 then §6.2 (responder) and §8 for the first message.
+    /// §5.2 then §6.2 (responder) and §8 for the first message. The mode is
+    /// the message's (§14): type 0x01 plain, 0x03 header encryption.
     pub fn accept(
         bob: &Identity,
         spk: &SignedPreKey,
@@ -737,8 +959,11 @@ impl Session {
         message: &[u8],
         rng: &mut impl Draw32,
     ) -> Result<(Session, Vec<u8>)> {
-        let decoded = decode_message(message)?;
-        // GUESS: SPEC.md does not say what accepting a type-0x02 Message gives.
+        let decoded = decode_message(message, None)?;
+        // §5.2: a well-formed Message gives UnexpectedType(2). SPEC GAP: §5.2
+        // names only type 0x02; for a well-formed header-encrypted Message
+        // (type 0x04) the library also reports UnexpectedType(2), not 4
+        // (observed via its API). This follows the library.
         let part = decoded.prekey.ok_or(DecodeError::UnexpectedType(TYPE_MESSAGE))?;
         if spk.id != part.spk_id {
             return Err(Error::UnknownPreKey { id: part.spk_id });
@@ -750,11 +975,25 @@ impl Session {
             (None, None) => None,
         };
         let x3dh = x3dh_responder(bob, &spk.private, opk_private, &part.ik_a, &part.ek_a)?;
+        let (rk, he) = match decoded.mode {
+            Mode::Plain => (x3dh.sk, None),
+            // §14.2: RK = SK, NHKs = NHKb, no HKr, NHKr = HKa.
+            Mode::HeaderEncryption => (
+                x3dh.he.sk,
+                Some(HeaderKeys {
+                    hks: [0u8; 32],
+                    nhks: x3dh.he.nhkb,
+                    nhkr: x3dh.he.hka,
+                    hkr: None,
+                    previous_hkr: Vec::new(),
+                }),
+            ),
+        };
         let mut session = Session {
             initiator: false,
             local_identity: bob.public,
             remote_identity: part.ik_a,
-            rk: x3dh.sk,
+            rk,
             dhs: spk.private,
             cks: [0u8; 32],
             ns: 0,
@@ -764,12 +1003,13 @@ impl Session {
             base_key: Some(part.ek_a),
             previous: Vec::new(),
             skipped: Vec::new(),
+            he,
         };
         let plaintext = session.decrypt(message, rng)?;
         Ok((session, plaintext))
     }
 
-    /// §6.3.
+    /// §6.3, and §14.3 in header-encryption mode.
     pub fn encrypt(&mut self, plaintext: &[u8]) -> Result<Vec<u8>> {
         if plaintext.len() > MAX_PLAINTEXT_LEN {
             return Err(Error::TooLarge { len: plaintext.len(), max: MAX_PLAINTEXT_LEN });
@@ -785,10 +1025,28 @@ impl Session {
             spk_id: p.spk_id,
             opk_id: p.opk_id,
         });
-        let mut m = encode_header(part.as_ref(), &self.dhs_pub(), self.pn, self.ns);
+        let header = Header { dh: self.dhs_pub(), pn: self.pn, n: self.ns }.encode();
+        let prefix = encode_prefix(self.mode(), part.as_ref());
+        // AD || prefix: the header's associated data (§14.3 step 3).
         let mut ad = self.ad().to_vec();
-        ad.extend_from_slice(&m);
-        m.extend_from_slice(&aead_seal(&key, &nonce, &ad, plaintext));
+        ad.extend_from_slice(&prefix);
+        // AD || prefix || H: the body's, = AD || HB in plain mode (§7.4, §14.3 step 1).
+        let mut body_ad = ad.clone();
+        body_ad.extend_from_slice(&header);
+        let body = aead_seal(&key, &nonce, &body_ad, plaintext);
+        let mut m = prefix;
+        match &self.he {
+            None => m.extend_from_slice(&header),
+            Some(hk) => {
+                // §14.3 steps 2-3.
+                let sample: [u8; SAMPLE_LEN] = body[..SAMPLE_LEN].try_into().expect("a body has a tag");
+                let (hkey, hnonce) = header_keys(&hk.hks, &sample);
+                let eh = aead_seal(&hkey, &hnonce, &ad, &header);
+                assert_eq!(eh.len(), ENCRYPTED_HEADER_LEN);
+                m.extend_from_slice(&eh);
+            }
+        }
+        m.extend_from_slice(&body);
         self.cks = next_ck;
         self.ns += 1;
         Ok(m)
@@ -807,10 +1065,45 @@ impl Session {
         }
     }
 
-    /// §8: transactional; `self` is only changed if the tag verified.
+    /// §14.4 steps 1-3: open `EH` and check that the key that opened it
+    /// agrees with the header's ratchet key.
+    fn open_header(&self, m: &[u8], d: &DecodedMessage) -> Result<Header> {
+        let hk = self.he.as_ref().expect("header-encryption session");
+        let eh = &m[d.prefix_len..d.body_start];
+        let sample: [u8; SAMPLE_LEN] =
+            m[d.body_start..d.body_start + SAMPLE_LEN].try_into().expect("decoding left a tag");
+        let mut ad = self.ad().to_vec();
+        ad.extend_from_slice(&m[..d.prefix_len]);
+        // Step 2: HKr (if present), NHKr, then earlier chains' keys, newest first.
+        let mut candidates = Vec::with_capacity(2 + hk.previous_hkr.len());
+        if let Some(k) = hk.hkr {
+            candidates.push((k, Source::Current));
+        }
+        candidates.push((hk.nhkr, Source::Next));
+        for (i, k) in hk.previous_hkr.iter().enumerate().rev() {
+            candidates.push((*k, Source::Earlier(i)));
+        }
+        let dhr = self.receiving.as_ref().map(|c| c.dhr);
+        for (k, source) in candidates {
+            let (hkey, hnonce) = header_keys(&k, &sample);
+            let Ok(h) = aead_open(&hkey, &hnonce, &ad, eh) else { continue };
+            let h = Header::decode(&h.try_into().expect("40-byte header"));
+            // Step 3: the source must agree with the ratchet key.
+            let agrees = match source {
+                Source::Current => Some(h.dh) == dhr,
+                Source::Next => Some(h.dh) != dhr && !self.previous.contains(&h.dh),
+                Source::Earlier(i) => self.previous[i] == h.dh,
+            };
+            return if agrees { Ok(h) } else { Err(Error::Auth) };
+        }
+        Err(Error::Auth)
+    }
+
+    /// §8 (with §14.4 in header-encryption mode): transactional; `self` is
+    /// only changed if the tag verified.
     pub fn decrypt(&mut self, m: &[u8], rng: &mut impl Draw32) -> Result<Vec<u8>> {
         // Step 1.
-        let d = decode_message(m)?;
+        let d = decode_message(m, Some(self.mode()))?;
         if let Some(part) = &d.prekey {
             if part.ik_a != self.remote_identity {
                 return Err(Error::WrongIdentity);
@@ -819,8 +1112,13 @@ impl Session {
                 return Err(Error::HandshakeMismatch);
             }
         }
+        // §14.4: "before §8 step 2", the header is opened.
+        let header = match d.header {
+            Some(h) => h,
+            None => self.open_header(m, &d)?,
+        };
         // Step 2.
-        let (dh, pn, n) = (d.dh, d.pn, d.n);
+        let Header { dh, pn, n } = header;
         if n == u32::MAX {
             return Err(DecodeError::InvalidValue.into());
         }
@@ -864,17 +1162,19 @@ impl Session {
                             ck = next;
                         }
                     }
-                    let (rk, ckr) = kdf_rk(&self.rk, &x25519(&self.dhs, &dh)?);
+                    let (rk, ckr, nhkr) = self.kdf_root(&self.rk, &x25519(&self.dhs, &dh)?);
                     let (new_skipped, mk, ck_after) = advance(&ckr, 0, n);
-                    (mk, Found::NewStep { old_skipped, rk, new_skipped, ck_after })
+                    (mk, Found::NewStep { old_skipped, rk, new_skipped, ck_after, nhkr })
                 }
             }
         };
-        // Steps 4-5.
+        // Steps 4-5. The associated data is AD || HB (§7.4), which is
+        // AD || prefix || H in both modes (§14.4 step 4).
         let (key, nonce) = message_keys(&mk);
         let mut ad = self.ad().to_vec();
-        ad.extend_from_slice(&m[..d.hb_len]);
-        let plaintext = aead_open(&key, &nonce, &ad, &m[d.hb_len..])?;
+        ad.extend_from_slice(&m[..d.prefix_len]);
+        ad.extend_from_slice(&header.encode());
+        let plaintext = aead_open(&key, &nonce, &ad, &m[d.body_start..])?;
         // Step 6.
         match found {
             Found::Stored(i) => {
@@ -886,21 +1186,43 @@ impl Session {
                 chain.ckr = ck_after;
                 chain.nr = n + 1;
             }
-            Found::NewStep { old_skipped, rk, new_skipped, ck_after } => {
+            Found::NewStep { old_skipped, rk, new_skipped, ck_after, nhkr } => {
                 let dhs_new = rng.draw32();
                 // GUESS (not stated in §8 step 6): the DH rule applies to this
                 // X25519 too; `dh` already passed it with the old DHs, and a
                 // non-low-order `dh` cannot give zero here either.
-                let (rk2, cks) = kdf_rk(&rk, &x25519(&dhs_new, &dh)?);
+                let (rk2, cks, nhks) = self.kdf_root(&rk, &x25519(&dhs_new, &dh)?);
                 if let Some(old) = self.receiving.take() {
                     self.push_skipped(&old.dhr, &old_skipped);
                     self.push_skipped(&dh, &new_skipped);
                     self.previous.push(old.dhr);
+                    // §14.4: the old chain's HKr is remembered with it.
+                    if let Some(hk) = self.he.as_mut() {
+                        hk.previous_hkr.push(hk.hkr.expect("HKr with a receiving chain"));
+                    }
                     if self.previous.len() > MAX_PREVIOUS_RATCHET_KEYS {
-                        self.previous.remove(0);
+                        let forgotten = self.previous.remove(0);
+                        // §14.4: the evicted chain's header key is forgotten and
+                        // its MKSKIPPED entries are deleted. GUESS: after the
+                        // candidates were appended above (§8 step 6 order), so
+                        // the 2000-entry eviction runs before this deletion.
+                        // The result is the same either way while the evicted
+                        // chain's entries are the oldest in MKSKIPPED, which
+                        // they are in every state this protocol produces.
+                        if let Some(hk) = self.he.as_mut() {
+                            hk.previous_hkr.remove(0);
+                            self.skipped.retain(|e| e.dh != forgotten);
+                        }
                     }
                 } else {
                     self.push_skipped(&dh, &new_skipped);
+                }
+                // §14.4: HKs = NHKs, HKr = NHKr, then the new NHKr and NHKs.
+                if let Some(hk) = self.he.as_mut() {
+                    hk.hks = hk.nhks;
+                    hk.hkr = Some(hk.nhkr);
+                    hk.nhkr = nhkr.expect("KDF_RK_HE output");
+                    hk.nhks = nhks.expect("KDF_RK_HE output");
                 }
                 self.receiving = Some(ReceivingChain { dhr: dh, ckr: ck_after, nr: n + 1 });
                 self.pn = self.ns;
@@ -933,6 +1255,9 @@ impl Session {
         if self.base_key.is_some() {
             flags |= 16;
         }
+        if self.he.is_some() {
+            flags |= 32;
+        }
         let mut b = vec![TAG_SESSION, STATE_VERSION, flags];
         b.extend_from_slice(&self.local_identity);
         b.extend_from_slice(&self.remote_identity);
@@ -956,9 +1281,22 @@ impl Session {
         if let Some(k) = &self.base_key {
             b.extend_from_slice(k);
         }
+        // §10.4 / §14: HKs, NHKs, NHKr, [HKr iff bit 1].
+        if let Some(hk) = &self.he {
+            assert_eq!(hk.hkr.is_some(), self.receiving.is_some(), "HKr exactly with a receiving chain");
+            b.extend_from_slice(&hk.hks);
+            b.extend_from_slice(&hk.nhks);
+            b.extend_from_slice(&hk.nhkr);
+            if let Some(k) = &hk.hkr {
+                b.extend_from_slice(k);
+            }
+        }
         b.push(u8::try_from(self.previous.len()).expect("at most 8"));
-        for k in &self.previous {
+        for (i, k) in self.previous.iter().enumerate() {
             b.extend_from_slice(k);
+            if let Some(hk) = &self.he {
+                b.extend_from_slice(&hk.previous_hkr[i]);
+            }
         }
         b.extend_from_slice(&u16::try_from(self.skipped.len()).expect("at most 2000").to_be_bytes());
         for e in &self.skipped {
@@ -980,15 +1318,21 @@ impl Session {
             return Err(DecodeError::UnsupportedVersion(version).into());
         }
         let flags = r.u8()?;
-        let (initiator, has_recv, has_pending, pending_opk, has_base) =
-            (flags & 1 != 0, flags & 2 != 0, flags & 4 != 0, flags & 8 != 0, flags & 16 != 0);
+        let (initiator, has_recv, has_pending, pending_opk, has_base, has_he) = (
+            flags & 1 != 0,
+            flags & 2 != 0,
+            flags & 4 != 0,
+            flags & 8 != 0,
+            flags & 16 != 0,
+            flags & 32 != 0,
+        );
         // GUESS: every flag invariant of §10.4 is `InvalidFlags(flags)`.
         // The last two conditions (an initiator has exactly one of bits 1 and
         // 2; a responder has bit 1) were missing from the SPEC.md this was
         // first written from; the library rejected those states, and SPEC.md
         // §10.4 now states them (commit 68f3849). Valid flag bytes: 0x03,
-        // 0x05, 0x0D, 0x12.
-        if flags & 0xE0 != 0
+        // 0x05, 0x0D, 0x12, each with or without bit 5 (0x20, §14).
+        if flags & 0xC0 != 0
             || (has_pending && !initiator)
             || (pending_opk && !has_pending)
             || (has_base == initiator)
@@ -1020,31 +1364,36 @@ impl Session {
             None
         };
         let base_key = if has_base { Some(r.arr32()?) } else { None };
+        let mut he = if has_he {
+            let hks = r.arr32()?;
+            let nhks = r.arr32()?;
+            let nhkr = r.arr32()?;
+            let hkr = if has_recv { Some(r.arr32()?) } else { None };
+            Some(HeaderKeys { hks, nhks, nhkr, hkr, previous_hkr: Vec::new() })
+        } else {
+            None
+        };
         let c1 = r.u8()?;
         if usize::from(c1) > MAX_PREVIOUS_RATCHET_KEYS {
             return Err(DecodeError::InvalidValue.into());
         }
-        // SPEC GAP: §10.4 says nothing about a c1 larger than the input; the
-        // library reports InvalidValue (not Truncated), observed via its API.
-        if r.remaining() < 32 * usize::from(c1) {
-            return Err(DecodeError::InvalidValue.into());
-        }
+        // Fewer entries than c1 says is Truncated (§10.4, decoding rule §1).
+        // (An earlier library reported InvalidValue here; it now follows
+        // SPEC.md, observed via its API.)
         let mut previous = Vec::new();
         for _ in 0..c1 {
             previous.push(r.arr32()?);
+            if let Some(hk) = he.as_mut() {
+                hk.previous_hkr.push(r.arr32()?);
+            }
         }
         let c2 = r.u16()?;
         if usize::from(c2) > MAX_SKIPPED_KEYS {
             return Err(DecodeError::InvalidValue.into());
         }
-        // SPEC GAP: §10 says short input is Truncated and extra bytes are
-        // TrailingBytes, but the library treats "the remaining input is
-        // exactly 68 × c2 bytes" as an invariant: InvalidValue either way
-        // (observed via its API). So a session decoder never reports
-        // TrailingBytes.
-        if r.remaining() != 68 * usize::from(c2) {
-            return Err(DecodeError::InvalidValue.into());
-        }
+        // Fewer entries than c2 says is Truncated, bytes after the last one
+        // TrailingBytes (§10.4). (An earlier library reported InvalidValue for
+        // both; it now follows SPEC.md, observed via its API.)
         let mut skipped = Vec::new();
         for _ in 0..c2 {
             let dh = r.arr32()?;
@@ -1070,6 +1419,7 @@ impl Session {
             base_key,
             previous,
             skipped,
+            he,
         })
     }
 }
