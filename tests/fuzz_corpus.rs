@@ -44,3 +44,8 @@ fn accept_arbitrary_corpus_replays_cleanly() {
 fn conversation_corpus_replays_cleanly() {
     replay("conversation", fuzz_checks::conversation);
 }
+
+#[test]
+fn decrypt_established_he_corpus_replays_cleanly() {
+    replay("decrypt_established_he", fuzz_checks::decrypt_established_he);
+}

@@ -8,7 +8,8 @@
 use std::sync::OnceLock;
 
 use chatcrypt::{
-    Error, IdentityKeyPair, MessageType, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey,
+    Error, IdentityKeyPair, MessageType, Mode, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session,
+    SignedPreKey,
 };
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 
@@ -62,44 +63,61 @@ pub struct Fixture {
     pub first: Vec<u8>,
 }
 
+/// The plain-mode fixture.
 pub fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
-    F.get_or_init(|| {
-        let mut rng = ChaCha20Rng::from_seed([0xf0; 32]);
-        let bob = IdentityKeyPair::generate(&mut rng);
-        let spk = SignedPreKey::generate(&bob, 1, &mut rng);
-        let opk = OneTimePreKey::generate(2, &mut rng);
-        let bundle =
-            PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()));
-        let alice = IdentityKeyPair::generate(&mut rng);
-        let mut a = Session::initiate(&alice, &bundle, &mut rng).unwrap();
-        let first = a.encrypt(b"first").unwrap();
-        let held_prekey = a.encrypt(b"held back prekey message").unwrap();
-        let (mut b, _) =
-            Session::accept(&bob, &spk, Some(&opk), &PreKeyMessage::from_bytes(&first).unwrap(), &mut rng)
-                .unwrap();
-        let reply = b.encrypt(b"reply").unwrap();
-        a.decrypt(&reply, &mut rng).unwrap();
-        let mut undelivered = vec![(held_prekey, b"held back prekey message".to_vec())];
-        for i in 0..3u8 {
-            let p = vec![b'm', i];
-            undelivered.push((a.encrypt(&p).unwrap(), p));
-        }
-        let delivered = a.encrypt(b"delivered").unwrap();
-        b.decrypt(&delivered, &mut rng).unwrap();
-        for i in 0..2u8 {
-            let p = vec![b'n', i];
-            undelivered.push((a.encrypt(&p).unwrap(), p));
-        }
-        Fixture { bob, spk, opk, bob_state: b.to_bytes().to_vec(), undelivered, first }
-    })
+    F.get_or_init(|| build_fixture(Mode::Plain))
+}
+
+/// The same conversation with header encryption.
+pub fn fixture_he() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| build_fixture(Mode::HeaderEncryption))
+}
+
+fn build_fixture(mode: Mode) -> Fixture {
+    let mut rng = ChaCha20Rng::from_seed([0xf0; 32]);
+    let bob = IdentityKeyPair::generate(&mut rng);
+    let spk = SignedPreKey::generate(&bob, 1, &mut rng);
+    let opk = OneTimePreKey::generate(2, &mut rng);
+    let bundle =
+        PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()));
+    let alice = IdentityKeyPair::generate(&mut rng);
+    let mut a = Session::initiate_with_mode(&alice, &bundle, mode, &mut rng).unwrap();
+    let first = a.encrypt(b"first").unwrap();
+    let held_prekey = a.encrypt(b"held back prekey message").unwrap();
+    let (mut b, _) =
+        Session::accept(&bob, &spk, Some(&opk), &PreKeyMessage::from_bytes(&first).unwrap(), &mut rng)
+            .unwrap();
+    let reply = b.encrypt(b"reply").unwrap();
+    a.decrypt(&reply, &mut rng).unwrap();
+    let mut undelivered = vec![(held_prekey, b"held back prekey message".to_vec())];
+    for i in 0..3u8 {
+        let p = vec![b'm', i];
+        undelivered.push((a.encrypt(&p).unwrap(), p));
+    }
+    let delivered = a.encrypt(b"delivered").unwrap();
+    b.decrypt(&delivered, &mut rng).unwrap();
+    for i in 0..2u8 {
+        let p = vec![b'n', i];
+        undelivered.push((a.encrypt(&p).unwrap(), p));
+    }
+    Fixture { bob, spk, opk, bob_state: b.to_bytes().to_vec(), undelivered, first }
 }
 
 /// Arbitrary bytes against an established session: either a genuine
 /// undelivered message decrypts to its plaintext, or the call fails and the
 /// session is byte-for-byte unchanged.
 pub fn decrypt_established(data: &[u8]) {
-    let f = fixture();
+    decrypt_established_in(fixture(), data);
+}
+
+/// [`decrypt_established`] against a header-encrypted session.
+pub fn decrypt_established_he(data: &[u8]) {
+    decrypt_established_in(fixture_he(), data);
+}
+
+fn decrypt_established_in(f: &Fixture, data: &[u8]) {
     let mut session = Session::from_bytes(&f.bob_state).unwrap();
     let mut rng = ChaCha20Rng::from_seed([1; 32]);
     match session.decrypt(data, &mut rng) {
@@ -125,13 +143,17 @@ pub fn decrypt_established(data: &[u8]) {
 /// Arbitrary bytes as the first message to a responder holding real
 /// prekeys: only Alice's genuine first message is accepted.
 pub fn accept_arbitrary(data: &[u8]) {
-    let f = fixture();
+    // Both fixtures use the same responder keys (same seed), so one
+    // responder accepts the genuine first messages of either mode.
+    let (f, he) = (fixture(), fixture_he());
     let Ok(msg) = PreKeyMessage::from_bytes(data) else { return };
     let mut rng = ChaCha20Rng::from_seed([2; 32]);
     let opk = msg.one_time_prekey_id().map(|_| &f.opk);
     match Session::accept(&f.bob, &f.spk, opk, &msg, &mut rng) {
         Ok((_, plaintext)) => {
-            let genuine = f.first == data || f.undelivered.first().is_some_and(|(m, _)| m == data);
+            let genuine = [f, he]
+                .iter()
+                .any(|f| f.first == data || f.undelivered.first().is_some_and(|(m, _)| m == data));
             assert!(genuine, "a forged PreKeyMessage was accepted: {data:02x?}");
             assert!(plaintext == b"first" || plaintext == b"held back prekey message");
         }

@@ -45,10 +45,11 @@ fn main() {
         &mut states,
     );
 
-    let fixture = chatcrypt_fuzz::fixture();
-    let genuine: Vec<Vec<u8>> = std::iter::once(fixture.first.clone())
-        .chain(fixture.undelivered.iter().map(|(m, _)| m.clone()))
-        .collect();
+    let genuine_of = |f: &chatcrypt_fuzz::Fixture| -> Vec<Vec<u8>> {
+        std::iter::once(f.first.clone()).chain(f.undelivered.iter().map(|(m, _)| m.clone())).collect()
+    };
+    let genuine = genuine_of(chatcrypt_fuzz::fixture());
+    let genuine_he = genuine_of(chatcrypt_fuzz::fixture_he());
 
     let mut conversation = Vec::new();
     let mut x: u32 = 0x1234_5678;
@@ -65,10 +66,11 @@ fn main() {
     // A plain ping-pong script: SendA, Deliver 0, SendB, Deliver 0, ...
     conversation.push([0u8, 2, 0, 1, 2, 0].repeat(10));
 
-    let sets: [(&str, Vec<Vec<u8>>); 4] = [
+    let sets: [(&str, Vec<Vec<u8>>); 5] = [
         ("decode", wire.iter().chain(&states).cloned().collect()),
         ("decrypt_established", wire.iter().chain(&genuine).cloned().collect()),
-        ("accept_arbitrary", wire.iter().chain(&genuine).cloned().collect()),
+        ("decrypt_established_he", wire.iter().chain(&genuine_he).cloned().collect()),
+        ("accept_arbitrary", wire.iter().chain(&genuine).chain(&genuine_he).cloned().collect()),
         ("conversation", conversation),
     ];
     for (target, inputs) in sets {
