@@ -103,6 +103,9 @@ pub fn header_keys(hk: &[u8; 32], sample: &[u8; 16]) -> ([u8; 32], [u8; 12]) {
     }
 }
 
+/// `(SK, HKa, NHKb)`.
+pub type HeSecrets = ([u8; 32], [u8; 32], [u8; 32]);
+
 /// The initiator's X3DH output with header encryption (SPEC.md §14.2):
 /// `SK`, `HKa`, `NHKb`.
 ///
@@ -114,7 +117,7 @@ pub fn x3dh_initiator_he(
     peer_identity: &IdentityKey,
     signed_prekey: &[u8; 32],
     one_time_prekey: Option<&[u8; 32]>,
-) -> Result<([u8; 32], [u8; 32], [u8; 32]), Error> {
+) -> Result<HeSecrets, Error> {
     let ek = x25519_dalek::StaticSecret::from(*Zeroizing::new(*ephemeral));
     let s = x3dh::initiator(
         Mode::HeaderEncryption,

@@ -722,6 +722,7 @@ impl Session {
     pub fn matches(&self, message: &PreKeyMessage) -> bool {
         self.handshake_base_key.as_ref() == Some(message.base_key())
             && message.sender_identity() == &self.remote_identity
+            && message.mode() == self.mode()
     }
 
     /// The peer's identity key.

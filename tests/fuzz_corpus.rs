@@ -9,7 +9,7 @@ mod fuzz_checks;
 use std::{fs, path::Path};
 
 fn unhex(s: &str) -> Vec<u8> {
-    assert!(s.len() % 2 == 0, "odd-length hex line");
+    assert!(s.len().is_multiple_of(2), "odd-length hex line");
     (0..s.len() / 2).map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap()).collect()
 }
 
@@ -48,4 +48,9 @@ fn conversation_corpus_replays_cleanly() {
 #[test]
 fn decrypt_established_he_corpus_replays_cleanly() {
     replay("decrypt_established_he", fuzz_checks::decrypt_established_he);
+}
+
+#[test]
+fn conversation_he_corpus_replays_cleanly() {
+    replay("conversation_he", fuzz_checks::conversation_he);
 }

@@ -1,35 +1,41 @@
 //! The X3DH handshake: bundles, signatures, prekey ids, low-order keys, and
-//! the PreKeyMessage phase of a new session.
+//! the PreKeyMessage phase of a new session. Every session test runs in both
+//! modes; the handshake is the same but for the mode it binds in.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+#[path = "common/headers.rs"]
+mod headers;
 
 use chatcrypt::{
-    Error, IdentityKeyPair, MessageType, OneTimePreKey, OneTimePreKeyPublic, PreKeyBundle, PreKeyMessage,
-    Session, SignedPreKey, SignedPreKeyPublic, BUNDLE_LEN, BUNDLE_LEN_WITH_ONE_TIME,
+    Error, IdentityKeyPair, MessageType, Mode, OneTimePreKey, OneTimePreKeyPublic, PreKeyBundle,
+    PreKeyMessage, Session, SignedPreKey, SignedPreKeyPublic, BUNDLE_LEN, BUNDLE_LEN_WITH_ONE_TIME,
 };
 use common::{
-    flip_bit, low_order_points, plaintext, ratchet_header_offset, reject_unchanged, rng, sign_signed_prekey,
-    snapshot, Pair, Responder, OPK_ID, SPK_ID,
+    flip_bit, header_wire_len, low_order_points, mode_of, plaintext, reject_unchanged, rng,
+    sign_signed_prekey, snapshot, Pair, Responder, OPK_ID, SPK_ID,
 };
+use headers::{sent_header, with_header};
 
 /// Offset of the base key in a PreKeyMessage (version, type, flags, identity key).
 const BASE_KEY_OFFSET: usize = 3 + 32;
 
-#[test]
-fn session_with_one_time_prekey_exchanges_messages_both_ways() {
+fn session_with_one_time_prekey_exchanges_messages_both_ways(mode: Mode) {
     let mut rng = rng(1);
     let bob = Responder::new(&mut rng, true);
     let alice_id = IdentityKeyPair::generate(&mut rng);
-    let mut alice = Session::initiate(&alice_id, &bob.bundle(), &mut rng).unwrap();
+    let mut alice = Session::initiate_with_mode(&alice_id, &bob.bundle(), mode, &mut rng).unwrap();
     assert!(alice.is_initiator());
+    assert_eq!(alice.mode(), mode);
     assert_eq!(alice.remote_identity(), bob.identity.public_key());
     assert_eq!(alice.local_identity(), alice_id.public_key());
 
     let first = alice.encrypt(b"hi Bob").unwrap();
     assert_eq!(MessageType::of(&first), Ok(MessageType::PreKey));
+    assert_eq!(mode_of(&first), mode);
     let parsed = PreKeyMessage::from_bytes(&first).unwrap();
+    assert_eq!(parsed.mode(), mode);
     assert_eq!(parsed.signed_prekey_id(), SPK_ID);
     assert_eq!(parsed.one_time_prekey_id(), Some(OPK_ID));
     assert_eq!(parsed.sender_identity(), alice_id.public_key());
@@ -40,24 +46,26 @@ fn session_with_one_time_prekey_exchanges_messages_both_ways() {
         Session::accept(&bob.identity, &bob.spk, bob.opk.as_ref(), &parsed, &mut rng).unwrap();
     assert_eq!(pt, b"hi Bob");
     assert!(!bob_s.is_initiator());
+    assert_eq!(bob_s.mode(), mode, "the responder takes the mode of the first message");
     assert_eq!(bob_s.remote_identity(), alice_id.public_key());
     assert_eq!(bob_s.local_identity(), bob.identity.public_key());
 
     let reply = bob_s.encrypt(b"hi Alice").unwrap();
     assert_eq!(MessageType::of(&reply), Ok(MessageType::Message));
+    assert_eq!(mode_of(&reply), mode);
     assert_eq!(alice.decrypt(&reply, &mut rng).unwrap(), b"hi Alice");
     let again = alice.encrypt(b"how are you").unwrap();
     assert_eq!(bob_s.decrypt(&again, &mut rng).unwrap(), b"how are you");
 }
+both_modes!(session_with_one_time_prekey_exchanges_messages_both_ways);
 
-#[test]
-fn session_without_one_time_prekey_exchanges_messages_both_ways() {
-    let mut p = Pair::handshake_with(2, false);
+fn session_without_one_time_prekey_exchanges_messages_both_ways(mode: Mode) {
+    let mut p = Pair::handshake_with(mode, 2, false);
     let parsed = PreKeyMessage::from_bytes(&p.first).unwrap();
     assert_eq!(parsed.one_time_prekey_id(), None);
     assert_eq!(parsed.signed_prekey_id(), SPK_ID);
     // Without the one-time prekey id the PreKeyMessage header is 4 bytes shorter.
-    assert_eq!(p.first.len(), 2 + 1 + 32 + 32 + 4 + 40 + b"hello".len() + 16);
+    assert_eq!(p.first.len(), 2 + 1 + 32 + 32 + 4 + header_wire_len(mode) + b"hello".len() + 16);
 
     let reply = p.send_b(b"pong");
     assert_eq!(p.recv_a(&reply).unwrap(), b"pong");
@@ -65,12 +73,14 @@ fn session_without_one_time_prekey_exchanges_messages_both_ways() {
     assert_eq!(MessageType::of(&m), Ok(MessageType::Message));
     assert_eq!(p.recv_b(&m).unwrap(), b"ping");
 }
+both_modes!(session_without_one_time_prekey_exchanges_messages_both_ways);
 
-#[test]
-fn the_first_message_with_a_one_time_prekey_has_the_longest_header() {
-    let p = Pair::handshake(3);
-    assert_eq!(p.first.len(), 2 + 1 + 32 + 32 + 4 + 4 + 40 + b"hello".len() + 16);
+fn the_first_message_with_a_one_time_prekey_has_the_longest_header(mode: Mode) {
+    let p = Pair::handshake(mode, 3);
+    // The ratchet header is 40 bytes in clear, 56 encrypted.
+    assert_eq!(p.first.len(), 2 + 1 + 32 + 32 + 4 + 4 + header_wire_len(mode) + b"hello".len() + 16);
 }
+both_modes!(the_first_message_with_a_one_time_prekey_has_the_longest_header);
 
 #[test]
 fn bundle_round_trips_through_bytes_with_and_without_one_time_prekey() {
@@ -93,22 +103,21 @@ fn bundle_round_trips_through_bytes_with_and_without_one_time_prekey() {
     }
 }
 
-#[test]
-fn a_decoded_bundle_starts_a_working_session() {
+fn a_decoded_bundle_starts_a_working_session(mode: Mode) {
     let mut rng = rng(5);
     let bob = Responder::new(&mut rng, true);
     let bundle = PreKeyBundle::from_bytes(&bob.bundle().to_bytes()).unwrap();
     let alice_id = IdentityKeyPair::generate(&mut rng);
-    let mut alice = Session::initiate(&alice_id, &bundle, &mut rng).unwrap();
+    let mut alice = Session::initiate_with_mode(&alice_id, &bundle, mode, &mut rng).unwrap();
     let m = alice.encrypt(b"via the server").unwrap();
     let (_, pt) = bob.accept(&m, &mut rng).unwrap();
     assert_eq!(pt, b"via the server");
 }
+both_modes!(a_decoded_bundle_starts_a_working_session);
 
 // tamper.rs flips every bit of a whole bundle; these pick bits at the edges of each field.
 
-#[test]
-fn a_flipped_signature_bit_is_a_bad_signature() {
+fn a_flipped_signature_bit_is_a_bad_signature(mode: Mode) {
     let mut rng = rng(6);
     let bob = Responder::new(&mut rng, false);
     let alice_id = IdentityKeyPair::generate(&mut rng);
@@ -121,12 +130,15 @@ fn a_flipped_signature_bit_is_a_bad_signature() {
             None,
         );
         assert_eq!(bundle.verify(), Err(Error::BadSignature), "signature bit {bit}");
-        assert_eq!(Session::initiate(&alice_id, &bundle, &mut rng).err(), Some(Error::BadSignature));
+        assert_eq!(
+            Session::initiate_with_mode(&alice_id, &bundle, mode, &mut rng).err(),
+            Some(Error::BadSignature)
+        );
     }
 }
+both_modes!(a_flipped_signature_bit_is_a_bad_signature);
 
-#[test]
-fn a_flipped_signed_prekey_bit_is_a_bad_signature() {
+fn a_flipped_signed_prekey_bit_is_a_bad_signature(mode: Mode) {
     let mut rng = rng(7);
     let bob = Responder::new(&mut rng, true);
     let alice_id = IdentityKeyPair::generate(&mut rng);
@@ -140,7 +152,10 @@ fn a_flipped_signed_prekey_bit_is_a_bad_signature() {
             bob.opk.as_ref().map(|k| k.public().clone()),
         );
         assert_eq!(bundle.verify(), Err(Error::BadSignature), "key bit {bit}");
-        assert_eq!(Session::initiate(&alice_id, &bundle, &mut rng).err(), Some(Error::BadSignature));
+        assert_eq!(
+            Session::initiate_with_mode(&alice_id, &bundle, mode, &mut rng).err(),
+            Some(Error::BadSignature)
+        );
     }
     for bit in [0, 15, 31] {
         let id = spk.id() ^ (1 << bit);
@@ -149,13 +164,13 @@ fn a_flipped_signed_prekey_bit_is_a_bad_signature() {
             SignedPreKeyPublic::new(id, *spk.key(), *spk.signature()),
             None,
         );
-        let got = Session::initiate(&alice_id, &bundle, &mut rng).err();
+        let got = Session::initiate_with_mode(&alice_id, &bundle, mode, &mut rng).err();
         assert_eq!(got, Some(Error::BadSignature), "id bit {bit}");
     }
 }
+both_modes!(a_flipped_signed_prekey_bit_is_a_bad_signature);
 
-#[test]
-fn bundle_whose_signed_prekey_was_signed_by_another_identity_is_a_bad_signature() {
+fn bundle_whose_signed_prekey_was_signed_by_another_identity_is_a_bad_signature(mode: Mode) {
     let mut rng = rng(8);
     let bob = Responder::new(&mut rng, true);
     let mallory = Responder::new(&mut rng, true);
@@ -169,68 +184,81 @@ fn bundle_whose_signed_prekey_was_signed_by_another_identity_is_a_bad_signature(
     );
     assert_eq!(mallory.bundle().verify(), Ok(()));
     assert_eq!(substituted.verify(), Err(Error::BadSignature));
-    assert_eq!(Session::initiate(&alice_id, &substituted, &mut rng).err(), Some(Error::BadSignature));
+    assert_eq!(
+        Session::initiate_with_mode(&alice_id, &substituted, mode, &mut rng).err(),
+        Some(Error::BadSignature)
+    );
 
     // Mallory's identity claiming Bob's prekey.
     let claimed = PreKeyBundle::new(mallory.identity.public_key().clone(), bob.spk.public().clone(), None);
-    assert_eq!(Session::initiate(&alice_id, &claimed, &mut rng).err(), Some(Error::BadSignature));
+    assert_eq!(
+        Session::initiate_with_mode(&alice_id, &claimed, mode, &mut rng).err(),
+        Some(Error::BadSignature)
+    );
 }
+both_modes!(bundle_whose_signed_prekey_was_signed_by_another_identity_is_a_bad_signature);
 
-/// Alice's first message to `bob` and its parsed form.
-fn first_message(bob: &Responder, seed: u64) -> (Vec<u8>, PreKeyMessage) {
-    let mut rng = rng(seed);
-    let alice_id = IdentityKeyPair::generate(&mut rng);
-    let mut alice = Session::initiate(&alice_id, &bob.bundle(), &mut rng).unwrap();
-    let m = alice.encrypt(b"first").unwrap();
-    let parsed = PreKeyMessage::from_bytes(&m).unwrap();
+/// Alice's first message to `bob` in `mode` and its parsed form.
+fn first_message(mode: Mode, bob: &Responder, seed: u64) -> (Vec<u8>, PreKeyMessage) {
+    let (_, m, parsed) = first_message_from(mode, bob, seed);
     (m, parsed)
 }
 
-#[test]
-fn accept_with_a_signed_prekey_of_another_id_reports_the_requested_id() {
+/// Alice's session, her first message to `bob` in `mode`, and its parsed form.
+fn first_message_from(mode: Mode, bob: &Responder, seed: u64) -> (Session, Vec<u8>, PreKeyMessage) {
+    let mut rng = rng(seed);
+    let alice_id = IdentityKeyPair::generate(&mut rng);
+    let mut alice = Session::initiate_with_mode(&alice_id, &bob.bundle(), mode, &mut rng).unwrap();
+    let m = alice.encrypt(b"first").unwrap();
+    let parsed = PreKeyMessage::from_bytes(&m).unwrap();
+    assert_eq!(parsed.mode(), mode);
+    (alice, m, parsed)
+}
+
+fn accept_with_a_signed_prekey_of_another_id_reports_the_requested_id(mode: Mode) {
     let mut rng = rng(9);
     let bob = Responder::new(&mut rng, true);
-    let (_, msg) = first_message(&bob, 90);
+    let (_, msg) = first_message(mode, &bob, 90);
     let other = SignedPreKey::generate(&bob.identity, SPK_ID + 1, &mut rng);
     let got = Session::accept(&bob.identity, &other, bob.opk.as_ref(), &msg, &mut rng);
     assert_eq!(got.err(), Some(Error::UnknownPreKey { id: SPK_ID }));
 }
+both_modes!(accept_with_a_signed_prekey_of_another_id_reports_the_requested_id);
 
-#[test]
-fn accept_with_a_one_time_prekey_of_another_id_reports_the_requested_id() {
+fn accept_with_a_one_time_prekey_of_another_id_reports_the_requested_id(mode: Mode) {
     let mut rng = rng(10);
     let bob = Responder::new(&mut rng, true);
-    let (_, msg) = first_message(&bob, 100);
+    let (_, msg) = first_message(mode, &bob, 100);
     let other = OneTimePreKey::generate(OPK_ID + 1, &mut rng);
     let got = Session::accept(&bob.identity, &bob.spk, Some(&other), &msg, &mut rng);
     assert_eq!(got.err(), Some(Error::UnknownPreKey { id: OPK_ID }));
 }
+both_modes!(accept_with_a_one_time_prekey_of_another_id_reports_the_requested_id);
 
-#[test]
-fn accept_without_the_one_time_prekey_the_message_names_reports_its_id() {
+fn accept_without_the_one_time_prekey_the_message_names_reports_its_id(mode: Mode) {
     let mut rng = rng(11);
     let bob = Responder::new(&mut rng, true);
-    let (_, msg) = first_message(&bob, 110);
+    let (_, msg) = first_message(mode, &bob, 110);
     let got = Session::accept(&bob.identity, &bob.spk, None, &msg, &mut rng);
     assert_eq!(got.err(), Some(Error::UnknownPreKey { id: OPK_ID }));
 }
+both_modes!(accept_without_the_one_time_prekey_the_message_names_reports_its_id);
 
-#[test]
-fn accept_with_a_superfluous_one_time_prekey_reports_that_prekeys_id() {
+fn accept_with_a_superfluous_one_time_prekey_reports_that_prekeys_id(mode: Mode) {
     let mut rng = rng(12);
     let bob = Responder::new(&mut rng, false);
-    let (_, msg) = first_message(&bob, 120);
+    let (_, msg) = first_message(mode, &bob, 120);
     assert_eq!(msg.one_time_prekey_id(), None);
     let extra = OneTimePreKey::generate(4242, &mut rng);
     let got = Session::accept(&bob.identity, &bob.spk, Some(&extra), &msg, &mut rng);
     assert_eq!(got.err(), Some(Error::UnknownPreKey { id: 4242 }));
 }
+both_modes!(accept_with_a_superfluous_one_time_prekey_reports_that_prekeys_id);
 
-#[test]
-fn accept_with_prekeys_of_the_right_ids_but_wrong_secrets_fails_authentication() {
+fn accept_with_prekeys_of_the_right_ids_but_wrong_secrets_fails_authentication(mode: Mode) {
     let mut rng = rng(13);
     let bob = Responder::new(&mut rng, true);
-    let (_, msg) = first_message(&bob, 130);
+    let (_, msg) = first_message(mode, &bob, 130);
     let spk_same_id = SignedPreKey::generate(&bob.identity, SPK_ID, &mut rng);
     let opk_same_id = OneTimePreKey::generate(OPK_ID, &mut rng);
     let got = Session::accept(&bob.identity, &spk_same_id, bob.opk.as_ref(), &msg, &mut rng);
@@ -244,9 +272,9 @@ fn accept_with_prekeys_of_the_right_ids_but_wrong_secrets_fails_authentication()
     let (_, pt) = Session::accept(&bob.identity, &bob.spk, bob.opk.as_ref(), &msg, &mut rng).unwrap();
     assert_eq!(pt, b"first");
 }
+both_modes!(accept_with_prekeys_of_the_right_ids_but_wrong_secrets_fails_authentication);
 
-#[test]
-fn low_order_one_time_prekey_in_a_signed_bundle_is_non_contributory() {
+fn low_order_one_time_prekey_in_a_signed_bundle_is_non_contributory(mode: Mode) {
     let mut rng = rng(14);
     let bob = Responder::new(&mut rng, false);
     let alice_id = IdentityKeyPair::generate(&mut rng);
@@ -259,12 +287,15 @@ fn low_order_one_time_prekey_in_a_signed_bundle_is_non_contributory() {
         // The one-time prekey is not signed, so the bundle verifies...
         assert_eq!(bundle.verify(), Ok(()));
         // ...but the handshake refuses the zero Diffie-Hellman output.
-        assert_eq!(Session::initiate(&alice_id, &bundle, &mut rng).err(), Some(Error::NonContributory));
+        assert_eq!(
+            Session::initiate_with_mode(&alice_id, &bundle, mode, &mut rng).err(),
+            Some(Error::NonContributory)
+        );
     }
 }
+both_modes!(low_order_one_time_prekey_in_a_signed_bundle_is_non_contributory);
 
-#[test]
-fn low_order_signed_prekey_with_a_valid_signature_is_non_contributory() {
+fn low_order_signed_prekey_with_a_valid_signature_is_non_contributory(mode: Mode) {
     let mut rng = rng(15);
     let bob = IdentityKeyPair::generate(&mut rng);
     let alice_id = IdentityKeyPair::generate(&mut rng);
@@ -276,15 +307,18 @@ fn low_order_signed_prekey_with_a_valid_signature_is_non_contributory() {
         let spk = sign_signed_prekey(&bob, 3, &point);
         let bundle = PreKeyBundle::new(bob.public_key().clone(), spk, None);
         assert_eq!(bundle.verify(), Ok(()));
-        assert_eq!(Session::initiate(&alice_id, &bundle, &mut rng).err(), Some(Error::NonContributory));
+        assert_eq!(
+            Session::initiate_with_mode(&alice_id, &bundle, mode, &mut rng).err(),
+            Some(Error::NonContributory)
+        );
     }
 }
+both_modes!(low_order_signed_prekey_with_a_valid_signature_is_non_contributory);
 
-#[test]
-fn low_order_base_key_in_a_prekey_message_is_non_contributory() {
+fn low_order_base_key_in_a_prekey_message_is_non_contributory(mode: Mode) {
     let mut rng = rng(16);
     let bob = Responder::new(&mut rng, true);
-    let (m, _) = first_message(&bob, 160);
+    let (m, _) = first_message(mode, &bob, 160);
     for point in low_order_points() {
         let mut forged = m.clone();
         forged[BASE_KEY_OFFSET..BASE_KEY_OFFSET + 32].copy_from_slice(&point);
@@ -294,38 +328,37 @@ fn low_order_base_key_in_a_prekey_message_is_non_contributory() {
         assert_eq!(got.err(), Some(Error::NonContributory));
     }
 }
+both_modes!(low_order_base_key_in_a_prekey_message_is_non_contributory);
 
-#[test]
-fn low_order_ratchet_key_in_a_prekey_message_is_non_contributory() {
+fn low_order_ratchet_key_in_a_prekey_message_is_non_contributory(mode: Mode) {
     let mut rng = rng(17);
     for with_opk in [true, false] {
         let bob = Responder::new(&mut rng, with_opk);
-        let (m, _) = first_message(&bob, 170);
-        let o = ratchet_header_offset(&m);
+        let (alice, m, _) = first_message_from(mode, &bob, 170);
         for point in low_order_points() {
-            let mut forged = m.clone();
-            forged[o..o + 32].copy_from_slice(&point);
+            // Plain mode: a relay rewrites the header. Header encryption: only
+            // a holder of the header key can, so this re-encrypts it.
+            let forged = with_header(&alice, &m, |h| h.ratchet_key = point);
             let got = bob.accept(&forged, &mut rng);
             assert_eq!(got.err(), Some(Error::NonContributory));
         }
     }
 }
+both_modes!(low_order_ratchet_key_in_a_prekey_message_is_non_contributory);
 
-#[test]
-fn low_order_ratchet_key_in_a_message_is_non_contributory_and_changes_nothing() {
-    let mut p = Pair::established(18);
+fn low_order_ratchet_key_in_a_message_is_non_contributory_and_changes_nothing(mode: Mode) {
+    let mut p = Pair::established(mode, 18);
     let m = p.send_a(b"next");
     for point in low_order_points() {
-        let mut forged = m.clone();
-        forged[2..34].copy_from_slice(&point);
+        let forged = with_header(&p.alice, &m, |h| h.ratchet_key = point);
         assert_eq!(reject_unchanged(&mut p.bob, &forged, &mut p.rng), Error::NonContributory);
     }
     assert_eq!(p.recv_b(&m).unwrap(), b"next");
 }
+both_modes!(low_order_ratchet_key_in_a_message_is_non_contributory_and_changes_nothing);
 
-#[test]
-fn initiator_sends_prekey_messages_until_the_first_reply_then_plain_messages() {
-    let mut p = Pair::handshake(19);
+fn initiator_sends_prekey_messages_until_the_first_reply_then_plain_messages(mode: Mode) {
+    let mut p = Pair::handshake(mode, 19);
     assert!(p.alice.awaiting_reply());
     assert!(!p.bob.awaiting_reply());
     let first = PreKeyMessage::from_bytes(&p.first).unwrap();
@@ -360,10 +393,10 @@ fn initiator_sends_prekey_messages_until_the_first_reply_then_plain_messages() {
         assert_eq!(p.recv_b(&m).unwrap(), plaintext(i));
     }
 }
+both_modes!(initiator_sends_prekey_messages_until_the_first_reply_then_plain_messages);
 
-#[test]
-fn awaiting_reply_is_not_cleared_by_a_rejected_reply() {
-    let mut p = Pair::handshake(20);
+fn awaiting_reply_is_not_cleared_by_a_rejected_reply(mode: Mode) {
+    let mut p = Pair::handshake(mode, 20);
     let reply = p.send_b(b"reply");
     let forged = flip_bit(&reply, reply.len() * 8 - 1);
     assert_eq!(reject_unchanged(&mut p.alice, &forged, &mut p.rng), Error::Auth);
@@ -372,13 +405,14 @@ fn awaiting_reply_is_not_cleared_by_a_rejected_reply() {
     assert_eq!(p.recv_a(&reply).unwrap(), b"reply");
     assert!(!p.alice.awaiting_reply());
 }
+both_modes!(awaiting_reply_is_not_cleared_by_a_rejected_reply);
 
-#[test]
-fn awaiting_reply_survives_persistence() {
-    let mut p = Pair::handshake(21);
+fn awaiting_reply_survives_persistence(mode: Mode) {
+    let mut p = Pair::handshake(mode, 21);
     let bytes = p.alice.to_bytes();
     let mut restored = Session::from_bytes(&bytes).unwrap();
     assert!(restored.awaiting_reply());
+    assert_eq!(restored.mode(), mode);
     assert!(restored.is_initiator());
     let m = restored.encrypt(b"after restart").unwrap();
     assert_eq!(MessageType::of(&m), Ok(MessageType::PreKey));
@@ -387,12 +421,13 @@ fn awaiting_reply_survives_persistence() {
     assert!(p.bob.matches(&parsed));
     assert_eq!(p.recv_b(&m).unwrap(), b"after restart");
 }
+both_modes!(awaiting_reply_survives_persistence);
 
-#[test]
-fn a_prekey_message_of_another_handshake_is_a_handshake_mismatch() {
-    let mut p = Pair::handshake(22);
+fn a_prekey_message_of_another_handshake_is_a_handshake_mismatch(mode: Mode) {
+    let mut p = Pair::handshake(mode, 22);
     // Alice (same identity) starts over with a fresh handshake, e.g. after losing her state.
-    let mut again = Session::initiate(&p.alice_identity, &p.responder.bundle(), &mut p.rng).unwrap();
+    let mut again =
+        Session::initiate_with_mode(&p.alice_identity, &p.responder.bundle(), mode, &mut p.rng).unwrap();
     let m = again.encrypt(b"new session").unwrap();
     let parsed = PreKeyMessage::from_bytes(&m).unwrap();
     assert!(!p.bob.matches(&parsed));
@@ -404,33 +439,34 @@ fn a_prekey_message_of_another_handshake_is_a_handshake_mismatch() {
     let m = p.send_a(b"old session");
     assert_eq!(p.recv_b(&m).unwrap(), b"old session");
 }
+both_modes!(a_prekey_message_of_another_handshake_is_a_handshake_mismatch);
 
-#[test]
-fn a_prekey_message_from_another_identity_is_a_wrong_identity() {
-    let mut p = Pair::handshake(23);
+fn a_prekey_message_from_another_identity_is_a_wrong_identity(mode: Mode) {
+    let mut p = Pair::handshake(mode, 23);
     let carol = IdentityKeyPair::generate(&mut p.rng);
-    let mut carol_s = Session::initiate(&carol, &p.responder.bundle(), &mut p.rng).unwrap();
+    let mut carol_s = Session::initiate_with_mode(&carol, &p.responder.bundle(), mode, &mut p.rng).unwrap();
     let m = carol_s.encrypt(b"hi from carol").unwrap();
     assert!(!p.bob.matches(&PreKeyMessage::from_bytes(&m).unwrap()));
     assert_eq!(reject_unchanged(&mut p.bob, &m, &mut p.rng), Error::WrongIdentity);
 }
+both_modes!(a_prekey_message_from_another_identity_is_a_wrong_identity);
 
-#[test]
-fn a_prekey_message_sent_to_the_initiator_is_rejected() {
-    let mut p = Pair::handshake(24);
+fn a_prekey_message_sent_to_the_initiator_is_rejected(mode: Mode) {
+    let mut p = Pair::handshake(mode, 24);
     // A PreKeyMessage from Bob's identity to Alice: Alice's session has no handshake of Bob's to match.
     let alice_bundle = {
         let spk = SignedPreKey::generate(&p.alice_identity, 1, &mut p.rng);
         PreKeyBundle::new(p.alice_identity.public_key().clone(), spk.public().clone(), None)
     };
-    let mut bob_as_initiator = Session::initiate(&p.responder.identity, &alice_bundle, &mut p.rng).unwrap();
+    let mut bob_as_initiator =
+        Session::initiate_with_mode(&p.responder.identity, &alice_bundle, mode, &mut p.rng).unwrap();
     let m = bob_as_initiator.encrypt(b"crossed").unwrap();
     assert_eq!(reject_unchanged(&mut p.alice, &m, &mut p.rng), Error::HandshakeMismatch);
 }
+both_modes!(a_prekey_message_sent_to_the_initiator_is_rejected);
 
-#[test]
-fn responder_can_send_before_receiving_a_second_message() {
-    let mut p = Pair::handshake(25);
+fn responder_can_send_before_receiving_a_second_message(mode: Mode) {
+    let mut p = Pair::handshake(mode, 25);
     let mut replies = Vec::new();
     for i in 0..3 {
         replies.push(p.send_b(&plaintext(i)));
@@ -442,19 +478,20 @@ fn responder_can_send_before_receiving_a_second_message() {
     assert_eq!(p.recv_a(&replies[1]).unwrap(), plaintext(1));
     assert_eq!(p.alice.skipped_key_count(), 0);
 }
+both_modes!(responder_can_send_before_receiving_a_second_message);
 
-#[test]
-fn a_failed_accept_leaves_the_prekeys_usable_for_the_genuine_message() {
+fn a_failed_accept_leaves_the_prekeys_usable_for_the_genuine_message(mode: Mode) {
     // accept is a constructor, so "unchanged" means the inputs still work afterwards.
     let mut rng = rng(26);
     let bob = Responder::new(&mut rng, true);
-    let (m, msg) = first_message(&bob, 260);
+    let (m, msg) = first_message(mode, &bob, 260);
     let forged = flip_bit(&m, m.len() * 8 - 1);
     assert_eq!(bob.accept(&forged, &mut rng).err(), Some(Error::Auth));
     let (s, pt) = Session::accept(&bob.identity, &bob.spk, bob.opk.as_ref(), &msg, &mut rng).unwrap();
     assert_eq!(pt, b"first");
     assert_eq!(snapshot(&s).len(), s.encoded_len());
 }
+both_modes!(a_failed_accept_leaves_the_prekeys_usable_for_the_genuine_message);
 
 /// `X25519_BASE(k)` for 32 bytes drawn from `rng`.
 fn drawn_public_key(rng: &mut common::ChaCha20Rng) -> [u8; 32] {
@@ -463,39 +500,41 @@ fn drawn_public_key(rng: &mut common::ChaCha20Rng) -> [u8; 32] {
     x25519_dalek::x25519(k, x25519_dalek::X25519_BASEPOINT_BYTES)
 }
 
-#[test]
-fn initiate_draws_the_base_key_then_the_first_ratchet_key_from_the_rng() {
+fn initiate_draws_the_base_key_then_the_first_ratchet_key_from_the_rng(mode: Mode) {
     let mut rng = rng(27);
     let bob = Responder::new(&mut rng, true);
     let alice_id = IdentityKeyPair::generate(&mut rng);
     let mut replay = rng.clone();
-    let mut alice = Session::initiate(&alice_id, &bob.bundle(), &mut rng).unwrap();
+    let mut alice = Session::initiate_with_mode(&alice_id, &bob.bundle(), mode, &mut rng).unwrap();
     let base_key = drawn_public_key(&mut replay);
     let ratchet_key = drawn_public_key(&mut replay);
     assert_eq!(rng, replay, "initiate draws exactly 64 bytes");
     let m = alice.encrypt(b"x").unwrap();
     assert_eq!(PreKeyMessage::from_bytes(&m).unwrap().base_key(), &base_key);
-    assert_eq!(common::ratchet_key_of(&m), ratchet_key);
+    assert_eq!(sent_header(&alice, &m).ratchet_key, ratchet_key);
 }
+both_modes!(initiate_draws_the_base_key_then_the_first_ratchet_key_from_the_rng);
 
-#[test]
-fn a_bundle_with_a_bad_signature_draws_nothing_from_the_rng() {
+fn a_bundle_with_a_bad_signature_draws_nothing_from_the_rng(mode: Mode) {
     let mut rng = rng(28);
     let bob = Responder::new(&mut rng, false);
     let mallory = IdentityKeyPair::generate(&mut rng);
     let alice_id = IdentityKeyPair::generate(&mut rng);
     let bundle = PreKeyBundle::new(mallory.public_key().clone(), bob.spk.public().clone(), None);
     let before = rng.clone();
-    assert_eq!(Session::initiate(&alice_id, &bundle, &mut rng).err(), Some(Error::BadSignature));
+    assert_eq!(
+        Session::initiate_with_mode(&alice_id, &bundle, mode, &mut rng).err(),
+        Some(Error::BadSignature)
+    );
     assert_eq!(rng, before);
 }
+both_modes!(a_bundle_with_a_bad_signature_draws_nothing_from_the_rng);
 
-#[test]
-fn accept_draws_one_ratchet_key_and_decrypt_draws_only_on_a_ratchet_step() {
+fn accept_draws_one_ratchet_key_and_decrypt_draws_only_on_a_ratchet_step(mode: Mode) {
     let mut rng = rng(29);
     let bob = Responder::new(&mut rng, true);
     let alice_id = IdentityKeyPair::generate(&mut rng);
-    let mut alice = Session::initiate(&alice_id, &bob.bundle(), &mut rng).unwrap();
+    let mut alice = Session::initiate_with_mode(&alice_id, &bob.bundle(), mode, &mut rng).unwrap();
     let m0 = alice.encrypt(b"m0").unwrap();
     let m1 = alice.encrypt(b"m1").unwrap();
 
@@ -505,7 +544,7 @@ fn accept_draws_one_ratchet_key_and_decrypt_draws_only_on_a_ratchet_step() {
     let first_ratchet_key = drawn_public_key(&mut replay);
     assert_eq!(bob_rng, replay, "accept draws exactly 32 bytes");
     let reply = bob_s.encrypt(b"r").unwrap();
-    assert_eq!(common::ratchet_key_of(&reply), first_ratchet_key);
+    assert_eq!(sent_header(&bob_s, &reply).ratchet_key, first_ratchet_key);
 
     // Same chain: nothing drawn.
     assert_eq!(bob_s.decrypt(&m1, &mut bob_rng).unwrap(), b"m1");
@@ -519,15 +558,16 @@ fn accept_draws_one_ratchet_key_and_decrypt_draws_only_on_a_ratchet_step() {
     assert_eq!(bob_s.decrypt(&m2, &mut bob_rng).unwrap(), b"m2");
     let next_ratchet_key = drawn_public_key(&mut replay);
     assert_eq!(bob_rng, replay);
-    assert_eq!(common::ratchet_key_of(&bob_s.encrypt(b"r2").unwrap()), next_ratchet_key);
+    let r2 = bob_s.encrypt(b"r2").unwrap();
+    assert_eq!(sent_header(&bob_s, &r2).ratchet_key, next_ratchet_key);
 }
+both_modes!(accept_draws_one_ratchet_key_and_decrypt_draws_only_on_a_ratchet_step);
 
-#[test]
-fn the_responder_accepts_whichever_prekey_message_arrives_first() {
+fn the_responder_accepts_whichever_prekey_message_arrives_first(mode: Mode) {
     let mut rng = rng(30);
     let bob = Responder::new(&mut rng, true);
     let alice_id = IdentityKeyPair::generate(&mut rng);
-    let mut alice = Session::initiate(&alice_id, &bob.bundle(), &mut rng).unwrap();
+    let mut alice = Session::initiate_with_mode(&alice_id, &bob.bundle(), mode, &mut rng).unwrap();
     let ms: Vec<_> = (0..3).map(|i| alice.encrypt(&plaintext(i)).unwrap()).collect();
     let (mut bob_s, pt) = bob.accept(&ms[2], &mut rng).unwrap();
     assert_eq!(pt, plaintext(2));
@@ -536,24 +576,24 @@ fn the_responder_accepts_whichever_prekey_message_arrives_first() {
     assert_eq!(bob_s.decrypt(&ms[1], &mut rng).unwrap(), plaintext(1));
     assert_eq!(bob_s.decrypt(&ms[2], &mut rng), Err(Error::Duplicate));
 }
+both_modes!(the_responder_accepts_whichever_prekey_message_arrives_first);
 
-#[test]
-fn a_first_message_without_one_time_prekey_can_be_accepted_again_as_spec_12_says() {
+fn a_first_message_without_one_time_prekey_can_be_accepted_again_as_spec_12_says(mode: Mode) {
     // SPEC §12 (non-goal): without a one-time prekey, a responder that lost the
     // session accepts a replayed PreKeyMessage again. One-time prekeys prevent this,
     // which is why the caller must delete them after a successful accept.
-    let p = Pair::handshake_with(31, false);
+    let p = Pair::handshake_with(mode, 31, false);
     let mut rng = rng(310);
     let (_, pt) = p.responder.accept(&p.first, &mut rng).unwrap();
     assert_eq!(pt, b"hello");
 }
+both_modes!(a_first_message_without_one_time_prekey_can_be_accepted_again_as_spec_12_says);
 
-#[test]
-fn debug_output_never_shows_secret_key_material() {
+fn debug_output_never_shows_secret_key_material(mode: Mode) {
     fn hex(bytes: &[u8]) -> String {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
-    let p = Pair::established(32);
+    let p = Pair::established(mode, 32);
     let seed = p.alice_identity.seed();
     let identity_debug = format!("{:?}", p.alice_identity);
     assert!(identity_debug.contains(&hex(p.alice_identity.public_key().as_bytes())));
@@ -572,13 +612,22 @@ fn debug_output_never_shows_secret_key_material() {
         assert!(!debug.contains(&format!("{:?}", &secret[..8])), "{what}: {debug}");
     }
 
-    // Session encoding: root key, sending ratchet secret and chain key at 67..163.
+    // Session encoding: root key, sending ratchet secret and chain key at 67..163;
+    // with header encryption also the header keys.
     for s in [&p.alice, &p.bob] {
         let state = s.to_bytes();
         let debug = format!("{s:?}");
-        for secret in state[67..163].chunks(32) {
+        let mut secrets: Vec<[u8; 32]> = state[67..163].chunks(32).map(|c| c.try_into().unwrap()).collect();
+        if let Some(keys) = headers::header_keys(s) {
+            assert_eq!(mode, Mode::HeaderEncryption);
+            secrets.extend([keys.send, keys.next_send, keys.next_recv]);
+            secrets.extend(keys.recv);
+            secrets.extend(keys.previous.iter().map(|(_, hk)| *hk));
+        }
+        for secret in &secrets {
             assert!(!debug.contains(&hex(secret)), "{debug}");
             assert!(!debug.contains(&format!("{:?}", &secret[..8])), "{debug}");
         }
     }
 }
+both_modes!(debug_output_never_shows_secret_key_material);

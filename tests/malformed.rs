@@ -1,23 +1,32 @@
 //! Malformed input for every decoder: empty, truncated, extended, wrong
 //! version, wrong type or tag, oversized, and random bytes. Every case is an
 //! error (never a panic), with the variant checked wherever the format
-//! determines it.
+//! determines it. Messages and sessions are checked in both modes.
+//!
+//! Types 0x01-0x04 are all known (0x03/0x04 are the header-encrypted
+//! PreKeyMessage/Message); a message of the other mode's type decodes by
+//! that mode's layout and is then refused by the session with
+//! `UnexpectedType(t)`. Session flag 0x20 (header encryption) is valid.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+#[path = "common/headers.rs"]
+mod headers;
 
 use chatcrypt::{
-    DecodeError, Error, IdentityKeyPair, MessageType, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session,
-    SignedPreKey, MAX_MESSAGE_LEN, MAX_PREVIOUS_RATCHET_KEYS, MAX_SKIPPED_KEYS, SEALED_OVERHEAD,
+    DecodeError, Error, IdentityKeyPair, MessageType, Mode, OneTimePreKey, PreKeyBundle, PreKeyMessage,
+    Session, SignedPreKey, MAX_MESSAGE_LEN, MAX_PREVIOUS_RATCHET_KEYS, MAX_SKIPPED_KEYS, SEALED_OVERHEAD,
     SESSION_BYTES_PER_SKIPPED_KEY, STATE_VERSION, TAG_IDENTITY, TAG_ONE_TIME_PREKEY, TAG_SEALED, TAG_SESSION,
     TAG_SIGNED_PREKEY, VERSION,
 };
 use rand_chacha::rand_core::Rng;
 
 use common::{
-    flip_bit, header_len, reject_unchanged, rng, snapshot, with_n, ChaCha20Rng, Pair, Responder, TAG_LEN,
+    decrypt_decode_error, flip_bit, header_len, is_prekey, mode_of, reject_unchanged, rng, snapshot,
+    type_byte, wire_decode_error, ChaCha20Rng, Pair, Responder, TAG_LEN,
 };
+use headers::with_header;
 
 const TRUNCATED: Error = Error::Decode(DecodeError::Truncated);
 const TRAILING: Error = Error::Decode(DecodeError::TrailingBytes);
@@ -189,20 +198,27 @@ fn random_bytes_never_decode_to_a_verifiable_bundle() {
 fn message_type_reads_only_the_version_and_type_bytes() {
     assert_eq!(MessageType::of(&[]), Err(TRUNCATED));
     assert_eq!(MessageType::of(&[VERSION]), Err(TRUNCATED));
+    // 0x01 / 0x02 in plain mode, 0x03 / 0x04 with header encryption.
     assert_eq!(MessageType::of(&[VERSION, 1]), Ok(MessageType::PreKey));
     assert_eq!(MessageType::of(&[VERSION, 2]), Ok(MessageType::Message));
+    assert_eq!(MessageType::of(&[VERSION, 3]), Ok(MessageType::PreKey));
+    assert_eq!(MessageType::of(&[VERSION, 4]), Ok(MessageType::Message));
     for v in (0..=255u8).filter(|&v| v != VERSION) {
         assert_eq!(MessageType::of(&[v, 2, 0, 0]), Err(version(v)));
         assert_eq!(MessageType::of(&[v]), Err(version(v)), "the version is checked before the length");
     }
-    for t in (0..=255u8).filter(|&t| t != 1 && t != 2) {
+    // Only 0x05..=0xff (and 0x00) are unknown.
+    for t in (0..=255u8).filter(|t| !(1..=4).contains(t)) {
         assert_eq!(MessageType::of(&[VERSION, t, 9, 9]), Err(unexpected(t)));
     }
     // By design it does not look further: an oversized or truncated body is
     // for the decoders to reject.
-    let mut oversized = vec![0u8; MAX_MESSAGE_LEN + 1];
-    oversized[..2].copy_from_slice(&[VERSION, 2]);
-    assert_eq!(MessageType::of(&oversized), Ok(MessageType::Message));
+    for t in 1..=4u8 {
+        let mut oversized = vec![0u8; MAX_MESSAGE_LEN + 1];
+        oversized[..2].copy_from_slice(&[VERSION, t]);
+        let expected = if t % 2 == 1 { MessageType::PreKey } else { MessageType::Message };
+        assert_eq!(MessageType::of(&oversized), Ok(expected));
+    }
 
     let mut rng = rng(404);
     for input in random_inputs(&mut rng, 2000) {
@@ -210,8 +226,8 @@ fn message_type_reads_only_the_version_and_type_bytes() {
             [] => Err(TRUNCATED),
             [v, ..] if *v != VERSION => Err(version(*v)),
             [_] => Err(TRUNCATED),
-            [_, 1, ..] => Ok(MessageType::PreKey),
-            [_, 2, ..] => Ok(MessageType::Message),
+            [_, 1 | 3, ..] => Ok(MessageType::PreKey),
+            [_, 2 | 4, ..] => Ok(MessageType::Message),
             [_, t, ..] => Err(unexpected(*t)),
         };
         assert_eq!(MessageType::of(&input), expected);
@@ -220,13 +236,12 @@ fn message_type_reads_only_the_version_and_type_bytes() {
 
 // --------------------------------------------------------- PreKeyMessages
 
-#[test]
-fn a_prekey_message_that_is_empty_or_truncated_does_not_decode_or_authenticate() {
+fn a_prekey_message_that_is_empty_or_truncated_does_not_decode_or_authenticate(mode: Mode) {
     let mut rng = rng(405);
     for with_opk in [true, false] {
         let bob = Responder::new(&mut rng, with_opk);
         let alice = IdentityKeyPair::generate(&mut rng);
-        let mut s = Session::initiate(&alice, &bob.bundle(), &mut rng).unwrap();
+        let mut s = Session::initiate_with_mode(&alice, &bob.bundle(), mode, &mut rng).unwrap();
         let m = s.encrypt(b"a first message").unwrap();
         let min = header_len(&m) + TAG_LEN;
         assert_eq!(err(PreKeyMessage::from_bytes(&[])), TRUNCATED);
@@ -244,13 +259,13 @@ fn a_prekey_message_that_is_empty_or_truncated_does_not_decode_or_authenticate()
         assert!(bob.accept(&m, &mut rng).is_ok());
     }
 }
+both_modes!(a_prekey_message_that_is_empty_or_truncated_does_not_decode_or_authenticate);
 
-#[test]
-fn a_prekey_message_with_appended_bytes_fails_authentication() {
+fn a_prekey_message_with_appended_bytes_fails_authentication(mode: Mode) {
     let mut rng = rng(406);
     let bob = Responder::new(&mut rng, true);
     let alice = IdentityKeyPair::generate(&mut rng);
-    let mut s = Session::initiate(&alice, &bob.bundle(), &mut rng).unwrap();
+    let mut s = Session::initiate_with_mode(&alice, &bob.bundle(), mode, &mut rng).unwrap();
     let m = s.encrypt(b"first").unwrap();
     for extra in [1, 16, 100] {
         let mut long = m.clone();
@@ -265,17 +280,29 @@ fn a_prekey_message_with_appended_bytes_fails_authentication() {
     max.push(0);
     assert_eq!(err(PreKeyMessage::from_bytes(&max)), INVALID_VALUE);
 }
+both_modes!(a_prekey_message_with_appended_bytes_fails_authentication);
 
-#[test]
-fn a_prekey_message_with_another_version_type_or_flags_does_not_decode() {
-    let p = Pair::handshake(407);
+fn a_prekey_message_with_another_version_type_or_flags_does_not_decode(mode: Mode) {
+    let p = Pair::handshake(mode, 407);
     let m = p.first.clone();
+    let own = type_byte(mode, true);
     for v in (0..=255u8).filter(|&v| v != VERSION) {
         assert_eq!(err(PreKeyMessage::from_bytes(&with_byte(&m, 0, v))), version(v));
     }
-    // Type 2 is an ordinary Message, which is not a PreKeyMessage either.
-    for t in (0..=255u8).filter(|&t| t != 1) {
-        assert_eq!(err(PreKeyMessage::from_bytes(&with_byte(&m, 1, t))), unexpected(t));
+    for t in (0..=255u8).filter(|&t| t != own) {
+        let forged = with_byte(&m, 1, t);
+        let got = PreKeyMessage::from_bytes(&forged);
+        match wire_decode_error(&forged) {
+            // Unknown types, and the other mode's layouts that do not fit.
+            Some(e) => assert_eq!(err(got), e, "type {t:#04x}"),
+            // The other mode's PreKeyMessage type: a PreKeyMessage of that mode
+            // (which its handshake then refuses, see header_encryption.rs).
+            None if is_prekey(&forged) => {
+                assert_eq!(got.unwrap().mode(), mode_of(&forged), "type {t:#04x}");
+            }
+            // An ordinary Message (either mode) is not a PreKeyMessage (SPEC.md §5.2).
+            None => assert_eq!(err(got), unexpected(t), "type {t:#04x}"),
+        }
     }
     for f in 2..=255u8 {
         assert_eq!(err(PreKeyMessage::from_bytes(&with_byte(&m, 2, f))), flags(f));
@@ -286,13 +313,27 @@ fn a_prekey_message_with_another_version_type_or_flags_does_not_decode() {
         assert_eq!(err(PreKeyMessage::from_bytes(&b)), INVALID_KEY);
     }
     // A PreKeyMessage must name a signed prekey, and so never decodes from an ordinary Message.
-    let mut p = Pair::established(408);
-    let plain = p.send_a(b"x");
-    assert_eq!(err(PreKeyMessage::from_bytes(&plain)), unexpected(2));
+    let mut p = Pair::established(mode, 408);
+    let ordinary = p.send_a(b"x");
+    assert_eq!(ordinary[1], type_byte(mode, false));
+    assert_eq!(err(PreKeyMessage::from_bytes(&ordinary)), unexpected(ordinary[1]));
 }
+both_modes!(a_prekey_message_with_another_version_type_or_flags_does_not_decode);
 
 #[test]
-fn random_bytes_never_make_a_session_through_accept() {
+fn a_header_encrypted_message_is_not_a_prekey_message_and_the_error_names_its_type() {
+    // SPEC.md §5.2: `UnexpectedType(t)`, `t` the type byte read (this once
+    // reported UnexpectedType(2) for every ordinary Message).
+    let mut p = Pair::established(Mode::HeaderEncryption, 408);
+    let ordinary = p.send_a(b"x");
+    assert_eq!(ordinary[1], 0x04);
+    assert_eq!(err(PreKeyMessage::from_bytes(&ordinary)), unexpected(4));
+    // The same for any well-formed type-4 bytes, e.g. a plain first message retyped.
+    let plain = Pair::handshake(Mode::Plain, 407).first;
+    assert_eq!(err(PreKeyMessage::from_bytes(&with_byte(&plain, 1, 4))), unexpected(4));
+}
+
+fn random_bytes_never_make_a_session_through_accept(mode: Mode) {
     let mut rng = rng(409);
     let bob = Responder::new(&mut rng, true);
     for input in random_inputs(&mut rng, 2000) {
@@ -300,7 +341,9 @@ fn random_bytes_never_make_a_session_through_accept() {
     }
     // With a valid version, type and flags, the rest may parse: then accept refuses it.
     let mut parsed = 0;
-    for (i, input) in random_with_prefix(&mut rng, &[VERSION, 1], 600, 400).into_iter().enumerate() {
+    for (i, input) in
+        random_with_prefix(&mut rng, &[VERSION, type_byte(mode, true)], 600, 400).into_iter().enumerate()
+    {
         let mut input = input;
         if input.len() > 2 {
             input[2] &= 1;
@@ -315,24 +358,28 @@ fn random_bytes_never_make_a_session_through_accept() {
             }
             let opk = if input[2] == 1 { bob.opk.as_ref() } else { None };
             let named = PreKeyMessage::from_bytes(&named).unwrap();
-            let got = Session::accept(&bob.identity, &bob.spk, opk, &named, &mut rng);
-            assert!(
-                matches!(got, Err(Error::Auth | Error::TooFarAhead { .. } | Error::NonContributory)),
-                "input {i}: {:?}",
-                got.map(|_| ())
-            );
+            let got = Session::accept(&bob.identity, &bob.spk, opk, &named, &mut rng).map(|_| ());
+            match mode {
+                // A random plain header: its N or ratchet key may decide first.
+                Mode::Plain => assert!(
+                    matches!(got, Err(Error::Auth | Error::TooFarAhead { .. } | Error::NonContributory)),
+                    "input {i}: {got:?}"
+                ),
+                // A random encrypted header never opens.
+                _ => assert_eq!(got, Err(Error::Auth), "input {i}"),
+            }
             let got = Session::accept(&bob.identity, &bob.spk, bob.opk.as_ref(), &msg, &mut rng);
             assert!(got.is_err());
         }
     }
     assert!(parsed > 50, "only {parsed} random inputs got past the parser");
 }
+both_modes!(random_bytes_never_make_a_session_through_accept);
 
 // ---------------------------------------------------------- Session::decrypt
 
-#[test]
-fn decrypt_rejects_empty_truncated_and_extended_messages_and_changes_nothing() {
-    let mut p = Pair::handshake(410);
+fn decrypt_rejects_empty_truncated_and_extended_messages_and_changes_nothing(mode: Mode) {
+    let mut p = Pair::handshake(mode, 410);
     let prekey = p.send_a(b"a later prekey message");
     let reply = p.send_b(b"a reply");
     for (m, to_bob) in [(prekey, true), (reply, false)] {
@@ -354,36 +401,50 @@ fn decrypt_rejects_empty_truncated_and_extended_messages_and_changes_nothing() {
         assert!(session.decrypt(&m, rng).is_ok());
     }
 }
+both_modes!(decrypt_rejects_empty_truncated_and_extended_messages_and_changes_nothing);
 
-#[test]
-fn decrypt_rejects_another_version_or_type_and_changes_nothing() {
-    let mut p = Pair::established(411);
+fn decrypt_rejects_another_version_or_type_and_changes_nothing(mode: Mode) {
+    let mut p = Pair::established(mode, 411);
     let m = p.send_a(b"an ordinary message");
     for v in (0..=255u8).filter(|&v| v != VERSION) {
         assert_eq!(reject_unchanged(&mut p.bob, &with_byte(&m, 0, v), &mut p.rng), version(v));
     }
-    for t in (0..=255u8).filter(|&t| t != 1 && t != 2) {
-        assert_eq!(reject_unchanged(&mut p.bob, &with_byte(&m, 1, t), &mut p.rng), unexpected(t));
+    for t in (0..=255u8).filter(|&t| t != type_byte(mode, false)) {
+        let forged = with_byte(&m, 1, t);
+        let got = reject_unchanged(&mut p.bob, &forged, &mut p.rng);
+        match decrypt_decode_error(mode, &forged) {
+            // Unknown types; the other mode's types (decoded by that mode's
+            // layout if they fit, then UnexpectedType(t) from the session).
+            Some(e) => assert_eq!(got, e, "type {t:#04x}"),
+            // The own mode's PreKeyMessage type: the header's first bytes are read as
+            // the handshake fields, and decoding or the handshake checks refuse them.
+            None => {
+                assert_eq!(t, type_byte(mode, true));
+                assert!(matches!(got, Error::WrongIdentity | Error::Decode(_)), "type {t:#04x}: {got:?}");
+            }
+        }
     }
-    // Read as a PreKeyMessage, the ratchet key's first byte becomes the flags.
-    let as_prekey = with_byte(&m, 1, 1);
+    // Read as a PreKeyMessage, the header's first byte becomes the flags.
+    let as_prekey = with_byte(&m, 1, type_byte(mode, true));
     let got = reject_unchanged(&mut p.bob, &as_prekey, &mut p.rng);
     if m[2] & !1 != 0 {
         assert_eq!(got, flags(m[2]));
     }
-    // N = 2^32 - 1 is never sent.
-    assert_eq!(reject_unchanged(&mut p.bob, &with_n(&m, u32::MAX), &mut p.rng), INVALID_VALUE);
+    // N = 2^32 - 1 is never sent (with header encryption, sealed under the
+    // sender's header key so that the header opens).
+    let never_sent = with_header(&p.alice, &m, |h| h.n = u32::MAX);
+    assert_eq!(reject_unchanged(&mut p.bob, &never_sent, &mut p.rng), INVALID_VALUE);
     assert_eq!(p.recv_b(&m).unwrap(), b"an ordinary message");
 }
+both_modes!(decrypt_rejects_another_version_or_type_and_changes_nothing);
 
-#[test]
-fn decrypt_rejects_random_bytes_and_changes_nothing() {
-    let mut p = Pair::established(412);
+fn decrypt_rejects_random_bytes_and_changes_nothing(mode: Mode) {
+    let mut p = Pair::established(mode, 412);
     let mut rng = rng(413);
     let inputs = random_inputs(&mut rng, 2000)
         .into_iter()
-        .chain(random_with_prefix(&mut rng, &[VERSION, 2], 1000, 200))
-        .chain(random_with_prefix(&mut rng, &[VERSION, 1, 1], 300, 300));
+        .chain(random_with_prefix(&mut rng, &[VERSION, type_byte(mode, false)], 1000, 200))
+        .chain(random_with_prefix(&mut rng, &[VERSION, type_byte(mode, true), 1], 300, 300));
     for input in inputs {
         reject_unchanged(&mut p.bob, &input, &mut p.rng);
         let mut out = [0u8; 64];
@@ -393,34 +454,40 @@ fn decrypt_rejects_random_bytes_and_changes_nothing() {
     }
     p.round_trip(0);
 }
+both_modes!(decrypt_rejects_random_bytes_and_changes_nothing);
 
 // ------------------------------------------------------------ stored state
 
 /// Sessions of every shape: initiator awaiting a reply (with and without a
 /// one-time prekey), responder, and one with previous ratchet keys and
 /// skipped keys.
-fn sessions(seed: u64) -> Vec<Session> {
-    let a = Pair::handshake_with(seed, true);
-    let b = Pair::handshake_with(seed + 1, false);
-    let mut c = Pair::established(seed + 2);
+fn sessions(mode: Mode, seed: u64) -> Vec<Session> {
+    let a = Pair::handshake_with(mode, seed, true);
+    let b = Pair::handshake_with(mode, seed + 1, false);
+    let mut c = Pair::established(mode, seed + 2);
     for round in 0..3 {
         let ms: Vec<_> = (0..4).map(|i| c.send_a(&common::plaintext(i))).collect();
         c.recv_b(&ms[3]).unwrap();
         c.round_trip(10 * round);
     }
-    vec![a.alice, a.bob, b.alice, c.bob, c.alice]
+    let all = vec![a.alice, a.bob, b.alice, c.bob, c.alice];
+    for s in &all {
+        assert_eq!(s.mode(), mode);
+        assert_eq!(s.to_bytes()[2] & 0x20 != 0, mode == Mode::HeaderEncryption, "flag 0x20");
+    }
+    all
 }
 
-#[test]
-fn every_shape_of_session_round_trips_through_bytes_and_sealing() {
+fn every_shape_of_session_round_trips_through_bytes_and_sealing(mode: Mode) {
     let mut rng = rng(414);
     let key = [7u8; 32];
-    for s in sessions(415) {
+    for s in sessions(mode, 415) {
         let bytes = s.to_bytes();
         assert_eq!(bytes.len(), s.encoded_len());
         assert_eq!(bytes[..2], [TAG_SESSION, STATE_VERSION]);
         let back = Session::from_bytes(&bytes).unwrap();
         assert_eq!(back.to_bytes(), bytes);
+        assert_eq!(back.mode(), mode);
         assert_eq!(back.awaiting_reply(), s.awaiting_reply());
         assert_eq!(back.skipped_key_count(), s.skipped_key_count());
         let sealed = s.seal(&key, &mut rng);
@@ -429,13 +496,13 @@ fn every_shape_of_session_round_trips_through_bytes_and_sealing() {
         assert_eq!(Session::open(&key, &sealed).unwrap().to_bytes(), bytes);
     }
 }
+both_modes!(every_shape_of_session_round_trips_through_bytes_and_sealing);
 
-#[test]
-fn a_session_that_is_empty_truncated_or_extended_does_not_decode() {
+fn a_session_that_is_empty_truncated_or_extended_does_not_decode(mode: Mode) {
     // SPEC §1 decoding rule and §10.4: running out of input anywhere (fixed fields,
     // remembered ratchet keys, skipped keys) is Truncated; bytes after the last
     // skipped entry are TrailingBytes.
-    let all = sessions(416);
+    let all = sessions(mode, 416);
     assert!(all.iter().any(|s| s.skipped_key_count() > 0));
     for s in all {
         let bytes = s.to_bytes();
@@ -458,10 +525,10 @@ fn a_session_that_is_empty_truncated_or_extended_does_not_decode() {
         assert_eq!(err(Session::from_bytes(&oversized)), TRAILING);
     }
 }
+both_modes!(a_session_that_is_empty_truncated_or_extended_does_not_decode);
 
-#[test]
-fn a_session_with_another_tag_version_or_flags_does_not_decode() {
-    for s in sessions(417) {
+fn a_session_with_another_tag_version_or_flags_does_not_decode(mode: Mode) {
+    for s in sessions(mode, 417) {
         let bytes = s.to_bytes();
         for t in (0..=255u8).filter(|&t| t != TAG_SESSION) {
             assert_eq!(err(Session::from_bytes(&with_byte(&bytes, 0, t))), unexpected(t));
@@ -473,10 +540,11 @@ fn a_session_with_another_tag_version_or_flags_does_not_decode() {
             let got = Session::from_bytes(&with_byte(&bytes, 2, f));
             let (initiator, receiving, pending) = (f & 1 != 0, f & 2 != 0, f & 4 != 0);
             let (one_time, base_key) = (f & 8 != 0, f & 16 != 0);
-            // SPEC §10.4: reserved bits clear; a base key exactly for a responder; bit 3
-            // only with bit 2; an initiator has exactly one of a receiving chain and a
-            // pending handshake; a responder has a receiving chain and no pending handshake.
-            let invalid = f >= 32
+            // SPEC §10.4: reserved bits (6, 7) clear; bit 5 (header encryption) is
+            // free; a base key exactly for a responder; bit 3 only with bit 2; an
+            // initiator has exactly one of a receiving chain and a pending handshake; a
+            // responder has a receiving chain and no pending handshake.
+            let invalid = f >= 64
                 || base_key == initiator
                 || (one_time && !pending)
                 || (initiator && receiving == pending)
@@ -499,6 +567,7 @@ fn a_session_with_another_tag_version_or_flags_does_not_decode() {
         }
     }
 }
+both_modes!(a_session_with_another_tag_version_or_flags_does_not_decode);
 
 /// Offset of the optional receiving chain in an encoded session: tag,
 /// version, flags, five 32-byte fields, Ns and PN.
@@ -507,26 +576,41 @@ const RECEIVING_CHAIN_OFFSET: usize = 3 + 5 * 32 + 4 + 4;
 /// Encoded sessions whose lengths agree with their flags but whose flags
 /// break SPEC §10.4: "for an initiator (bit 0 set) exactly one of bits 1 and
 /// 2 is set; for a responder (bit 0 clear) bit 1 is set and bit 2 is clear".
-fn sessions_breaking_the_flag_invariants() -> Vec<(&'static str, Vec<u8>)> {
-    let awaiting = Pair::handshake(424).alice.to_bytes().to_vec();
-    let established = Pair::established(425);
+/// With header encryption a receiving chain comes with its header key `HKr`
+/// (after `HKs || NHKs || NHKr`), which is added or removed with it.
+fn sessions_breaking_the_flag_invariants(mode: Mode) -> Vec<(&'static str, Vec<u8>)> {
+    let awaiting = Pair::handshake(mode, 424).alice.to_bytes().to_vec();
+    let established = Pair::established(mode, 425);
     let initiator = established.alice.to_bytes().to_vec();
     let responder = established.bob.to_bytes().to_vec();
-    assert_eq!((awaiting[2], initiator[2], responder[2]), (0x0D, 0x03, 0x12));
+    let he = if mode == Mode::HeaderEncryption { 0x20 } else { 0 };
+    assert_eq!((awaiting[2], initiator[2], responder[2]), (0x0D | he, 0x03 | he, 0x12 | he));
     let at = RECEIVING_CHAIN_OFFSET;
+    let initiator_hkr: &[u8] = if he != 0 { &initiator[at + 68 + 96..at + 68 + 96 + 32] } else { &[] };
 
-    // An initiator awaiting a reply that also has a receiving chain.
+    // An initiator awaiting a reply (with a one-time prekey id: 40 bytes) that
+    // also has a receiving chain.
     let mut both = awaiting.clone();
     both[2] |= 2;
     both.splice(at..at, initiator[at..at + 68].iter().copied());
+    if he != 0 {
+        let hkr_at = at + 68 + 40 + 96;
+        both.splice(hkr_at..hkr_at, initiator_hkr.iter().copied());
+    }
     // An initiator with neither.
     let mut neither = initiator.clone();
     neither[2] &= !2;
     neither.drain(at..at + 68);
-    // A responder without a receiving chain.
+    if he != 0 {
+        neither.drain(at + 96..at + 96 + 32);
+    }
+    // A responder without a receiving chain (it has a 32-byte base key).
     let mut no_receiving = responder.clone();
     no_receiving[2] &= !2;
     no_receiving.drain(at..at + 68);
+    if he != 0 {
+        no_receiving.drain(at + 32 + 96..at + 32 + 96 + 32);
+    }
     vec![
         ("initiator with receiving chain and pending handshake", both),
         ("initiator with neither receiving chain nor pending handshake", neither),
@@ -534,20 +618,19 @@ fn sessions_breaking_the_flag_invariants() -> Vec<(&'static str, Vec<u8>)> {
     ]
 }
 
-#[test]
-fn a_session_whose_flags_break_the_spec_invariants_does_not_decode() {
-    for (what, bytes) in sessions_breaking_the_flag_invariants() {
+fn a_session_whose_flags_break_the_spec_invariants_does_not_decode(mode: Mode) {
+    for (what, bytes) in sessions_breaking_the_flag_invariants(mode) {
         let got = Session::from_bytes(&bytes).map(|s| s.encoded_len());
         assert_eq!(got, Err(flags(bytes[2])), "{what}");
     }
 }
+both_modes!(a_session_whose_flags_break_the_spec_invariants_does_not_decode);
 
-#[test]
-fn every_decodable_bit_flip_of_stored_state_or_a_bundle_re_encodes_to_the_same_bytes() {
+fn every_decodable_bit_flip_of_a_stored_session_re_encodes_to_the_same_bytes(mode: Mode) {
     // SPEC §10.5: encoding is canonical. A decoder that accepted two encodings of
     // one value would let the same state be stored (and compared) two ways.
     let mut decoded = 0;
-    for s in sessions(426) {
+    for s in sessions(mode, 426) {
         let bytes = s.to_bytes();
         for bit in 0..bytes.len() * 8 {
             let flipped = flip_bit(&bytes, bit);
@@ -557,6 +640,12 @@ fn every_decodable_bit_flip_of_stored_state_or_a_bundle_re_encodes_to_the_same_b
             }
         }
     }
+    assert!(decoded > 1000, "only {decoded} flipped sessions decoded");
+}
+both_modes!(every_decodable_bit_flip_of_a_stored_session_re_encodes_to_the_same_bytes);
+
+#[test]
+fn every_decodable_bit_flip_of_a_stored_prekey_or_a_bundle_re_encodes_to_the_same_bytes() {
     let mut rng = rng(427);
     let identity = IdentityKeyPair::generate(&mut rng);
     let spk = SignedPreKey::generate(&identity, 5, &mut rng).to_bytes();
@@ -577,12 +666,10 @@ fn every_decodable_bit_flip_of_stored_state_or_a_bundle_re_encodes_to_the_same_b
             assert_eq!(b.to_bytes(), flip_bit(&bundle, bit), "bundle bit {bit}");
         }
     }
-    assert!(decoded > 1000, "only {decoded} flipped sessions decoded");
 }
 
-#[test]
-fn a_session_with_counts_over_the_limits_does_not_decode() {
-    let p = Pair::handshake(418);
+fn a_session_with_counts_over_the_limits_does_not_decode(mode: Mode) {
+    let p = Pair::handshake(mode, 418);
     let bytes = p.bob.to_bytes();
     // The responder: no remembered ratchet keys, no skipped keys.
     assert_eq!(bytes[bytes.len() - 3..], [0, 0, 0]);
@@ -613,6 +700,7 @@ fn a_session_with_counts_over_the_limits_does_not_decode() {
     bad_n[n..n + 4].copy_from_slice(&5u32.to_be_bytes());
     assert_eq!(Session::from_bytes(&bad_n).unwrap().skipped_key_count(), 1);
 }
+both_modes!(a_session_with_counts_over_the_limits_does_not_decode);
 
 /// Checks one fixed-length stored format: round trip, empty, every
 /// truncation, appended bytes, every other tag and version, a foreign
@@ -654,7 +742,7 @@ fn identity_and_prekey_encodings_that_are_malformed_do_not_decode() {
     let identity = IdentityKeyPair::generate(&mut rng);
     let spk = SignedPreKey::generate(&identity, 77, &mut rng);
     let opk = OneTimePreKey::generate(78, &mut rng);
-    let session = Pair::handshake(420).alice.to_bytes();
+    let session = Pair::handshake(Mode::Plain, 420).alice.to_bytes();
 
     let id_bytes = identity.to_bytes();
     assert_eq!(id_bytes.len(), 34);
@@ -742,14 +830,13 @@ fn check_sealed<T>(
     }
 }
 
-#[test]
-fn sealed_state_that_is_malformed_or_under_another_key_does_not_open() {
+fn sealed_state_that_is_malformed_or_under_another_key_does_not_open(mode: Mode) {
     let mut rng = rng(422);
     let key = [9u8; 32];
     let identity = IdentityKeyPair::generate(&mut rng);
     let spk = SignedPreKey::generate(&identity, 1, &mut rng);
     let opk = OneTimePreKey::generate(2, &mut rng);
-    let session = Pair::established(423).bob;
+    let session = Pair::established(mode, 423).bob;
 
     let sealed_id = identity.seal(&key, &mut rng);
     let sealed_spk = spk.seal(&key, &mut rng);
@@ -769,3 +856,4 @@ fn sealed_state_that_is_malformed_or_under_another_key_does_not_open() {
     // A sealed session is not a sealed identity.
     assert_eq!(err(IdentityKeyPair::open(&key, &sealed_session)), unexpected(TAG_SESSION));
 }
+both_modes!(sealed_state_that_is_malformed_or_under_another_key_does_not_open);

@@ -3,15 +3,19 @@
 //! canonical and exactly as long as documented, sealed state is
 //! authenticated and typed, and malformed input is rejected without a
 //! panic. A property test interleaves a lossy, reordering, duplicating
-//! network with persisting either side at random points.
+//! network with persisting either side at random points. Sessions are
+//! checked in both modes; with header encryption (flag 0x20) the encoding
+//! holds the header keys too.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::OnceLock;
 
+mod common;
+
 use chatcrypt::{
-    DecodeError, Error, IdentityKeyPair, MessageType, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session,
-    SignedPreKey, MAX_PREVIOUS_RATCHET_KEYS, MAX_SKIP, MAX_SKIPPED_KEYS, SEALED_OVERHEAD,
+    DecodeError, Error, IdentityKeyPair, MessageType, Mode, OneTimePreKey, PreKeyBundle, PreKeyMessage,
+    Session, SignedPreKey, MAX_PREVIOUS_RATCHET_KEYS, MAX_SKIP, MAX_SKIPPED_KEYS, SEALED_OVERHEAD,
     SESSION_BYTES_PER_SKIPPED_KEY, SESSION_FIXED_LEN, STATE_VERSION, TAG_IDENTITY, TAG_ONE_TIME_PREKEY,
     TAG_SEALED, TAG_SESSION, TAG_SIGNED_PREKEY,
 };
@@ -29,6 +33,35 @@ const PENDING: usize = 36;
 const PENDING_OPK: usize = 40;
 const BASE_KEY: usize = 32;
 const PREVIOUS_KEY: usize = 32;
+
+/// Header encryption (SPEC.md §10.4, flag 0x20): `HKs`, `NHKs` and `NHKr`;
+/// `HKr` with a receiving chain; a header key per remembered ratchet key.
+const HEADER_KEYS: usize = 96;
+const HEADER_KEY_RECEIVING: usize = 32;
+const HEADER_KEY_PREVIOUS: usize = 32;
+
+/// The session flag of header encryption.
+const FLAG_HE: u8 = 0x20;
+
+/// What header encryption adds to an encoded session: nothing in plain
+/// mode; the header keys, one more with a receiving chain, and one per
+/// remembered ratchet key.
+fn he_extra(mode: Mode, receiving: bool, remembered: usize) -> usize {
+    match mode {
+        Mode::Plain => 0,
+        _ => {
+            HEADER_KEYS + if receiving { HEADER_KEY_RECEIVING } else { 0 } + HEADER_KEY_PREVIOUS * remembered
+        }
+    }
+}
+
+/// The session flags of `mode`: 0x20 with header encryption.
+fn he_flag(mode: Mode) -> u8 {
+    match mode {
+        Mode::Plain => 0,
+        _ => FLAG_HE,
+    }
+}
 
 // Byte offsets in an encoded session.
 const FLAGS_AT: usize = 2;
@@ -66,10 +99,10 @@ fn bundle(r: &Responder, with_opk: bool) -> PreKeyBundle {
 }
 
 /// Alice's identity, Bob's keys and Alice's fresh session to Bob.
-fn start(rng: &mut ChaCha20Rng, with_opk: bool) -> (IdentityKeyPair, Responder, Session) {
+fn start(mode: Mode, rng: &mut ChaCha20Rng, with_opk: bool) -> (IdentityKeyPair, Responder, Session) {
     let bob = responder(rng);
     let alice = IdentityKeyPair::generate(rng);
-    let session = Session::initiate(&alice, &bundle(&bob, with_opk), rng).unwrap();
+    let session = Session::initiate_with_mode(&alice, &bundle(&bob, with_opk), mode, rng).unwrap();
     (alice, bob, session)
 }
 
@@ -127,6 +160,7 @@ fn restore(s: Session, store: Store, rng: &mut ChaCha20Rng) -> Session {
     assert_eq!(restored.skipped_key_count(), s.skipped_key_count());
     assert_eq!(restored.local_identity(), s.local_identity());
     assert_eq!(restored.remote_identity(), s.remote_identity());
+    assert_eq!(restored.mode(), s.mode());
     assert_eq!(format!("{restored:?}"), format!("{s:?}"));
     drop(s);
     restored
@@ -189,8 +223,8 @@ fn restore_opk(k: &OneTimePreKey, store: Store, rng: &mut ChaCha20Rng) -> OneTim
 /// Bob sends b0 b1; Alice reads b1; Alice sends a3 a4; Bob reads a4;
 /// Bob sends b2 b3; Alice reads b3. Bob keeps the keys of a1 and a3, Alice
 /// those of b0 and b2. Returns the undelivered messages too.
-fn rich_pair(rng: &mut ChaCha20Rng) -> (Session, Session, Vec<Sent>, Vec<Sent>) {
-    let (_alice, bob_keys, mut a) = start(rng, true);
+fn rich_pair(mode: Mode, rng: &mut ChaCha20Rng) -> (Session, Session, Vec<Sent>, Vec<Sent>) {
+    let (_alice, bob_keys, mut a) = start(mode, rng, true);
     let a0 = send(&mut a, "a0");
     let a1 = send(&mut a, "a1");
     let a2 = send(&mut a, "a2");
@@ -215,8 +249,7 @@ fn rich_pair(rng: &mut ChaCha20Rng) -> (Session, Session, Vec<Sent>, Vec<Sent>) 
 // Round trips keep behaviour
 // ---------------------------------------------------------------------------
 
-#[test]
-fn restored_identity_signs_prekeys_and_starts_sessions() {
+fn restored_identity_signs_prekeys_and_starts_sessions(mode: Mode) {
     for store in STORES {
         let mut rng = rng(1);
         let bob = responder(&mut rng);
@@ -235,7 +268,7 @@ fn restored_identity_signs_prekeys_and_starts_sessions() {
 
         // The restored Alice starts a session the original Bob (with the restored
         // identity's prekey) accepts, and the two talk both ways.
-        let mut a = Session::initiate(&alice2, &b, &mut rng).unwrap();
+        let mut a = Session::initiate_with_mode(&alice2, &b, mode, &mut rng).unwrap();
         assert_eq!(a.local_identity(), alice.public_key());
         let m = send(&mut a, "hello from a restored identity");
         let first = PreKeyMessage::from_bytes(&m.0).unwrap();
@@ -246,9 +279,9 @@ fn restored_identity_signs_prekeys_and_starts_sessions() {
         receive(&mut a, &r, &mut rng);
     }
 }
+both_modes!(restored_identity_signs_prekeys_and_starts_sessions);
 
-#[test]
-fn restored_prekeys_accept_sessions() {
+fn restored_prekeys_accept_sessions(mode: Mode) {
     for store in STORES {
         for with_opk in [false, true] {
             let mut rng = rng(2);
@@ -265,7 +298,7 @@ fn restored_prekeys_accept_sessions() {
             b.verify().unwrap();
 
             let alice = IdentityKeyPair::generate(&mut rng);
-            let mut a = Session::initiate(&alice, &b, &mut rng).unwrap();
+            let mut a = Session::initiate_with_mode(&alice, &b, mode, &mut rng).unwrap();
             let m0 = send(&mut a, "m0");
             let m1 = send(&mut a, "m1");
             let (mut s, p) = accept(&restored, &m1.0, &mut rng);
@@ -283,12 +316,12 @@ fn restored_prekeys_accept_sessions() {
         }
     }
 }
+both_modes!(restored_prekeys_accept_sessions);
 
-#[test]
-fn restored_responder_decrypts_pending_out_of_order_messages() {
+fn restored_responder_decrypts_pending_out_of_order_messages(mode: Mode) {
     for store in STORES {
         let mut rng = rng(3);
-        let (_alice, bob, mut a) = start(&mut rng, true);
+        let (_alice, bob, mut a) = start(mode, &mut rng, true);
         let m: Vec<_> = (0..6).map(|i| send(&mut a, &format!("message {i}"))).collect();
         let (mut b, p) = accept(&bob, &m[5].0, &mut rng);
         assert_eq!(p, b"message 5");
@@ -316,12 +349,12 @@ fn restored_responder_decrypts_pending_out_of_order_messages() {
         refused(&mut a, &r[1].0, Error::Duplicate, &mut rng);
     }
 }
+both_modes!(restored_responder_decrypts_pending_out_of_order_messages);
 
-#[test]
-fn restored_sessions_keep_ratcheting_across_chains() {
+fn restored_sessions_keep_ratcheting_across_chains(mode: Mode) {
     for store in STORES {
         let mut rng = rng(4);
-        let (_alice, bob, mut a) = start(&mut rng, false);
+        let (_alice, bob, mut a) = start(mode, &mut rng, false);
         let first = send(&mut a, "first");
         let (mut b, _) = accept(&bob, &first.0, &mut rng);
         // Messages held back by the network, per receiver, from older chains.
@@ -344,6 +377,7 @@ fn restored_sessions_keep_ratcheting_across_chains() {
                     + RECEIVING
                     + BASE_KEY
                     + PREVIOUS_KEY * remembered
+                    + he_extra(mode, true, remembered)
                     + SESSION_BYTES_PER_SKIPPED_KEY * held_for_b.len()
             );
 
@@ -355,11 +389,13 @@ fn restored_sessions_keep_ratcheting_across_chains() {
             a = restore(a, store, &mut rng);
             assert!(!a.awaiting_reply());
             assert_eq!(a.skipped_key_count(), held_for_a.len());
+            let remembered = round.min(MAX_PREVIOUS_RATCHET_KEYS);
             assert_eq!(
                 a.encoded_len(),
                 SESSION_FIXED_LEN
                     + RECEIVING
-                    + PREVIOUS_KEY * round.min(MAX_PREVIOUS_RATCHET_KEYS)
+                    + PREVIOUS_KEY * remembered
+                    + he_extra(mode, true, remembered)
                     + SESSION_BYTES_PER_SKIPPED_KEY * held_for_a.len()
             );
 
@@ -391,13 +427,13 @@ fn restored_sessions_keep_ratcheting_across_chains() {
         }
     }
 }
+both_modes!(restored_sessions_keep_ratcheting_across_chains);
 
-#[test]
-fn restored_initiator_keeps_its_pending_handshake() {
+fn restored_initiator_keeps_its_pending_handshake(mode: Mode) {
     for store in STORES {
         for with_opk in [false, true] {
             let mut rng = rng(5);
-            let (_alice, bob, mut a) = start(&mut rng, with_opk);
+            let (_alice, bob, mut a) = start(mode, &mut rng, with_opk);
             let m0 = send(&mut a, "m0");
             a = restore(a, store, &mut rng);
             assert!(a.awaiting_reply());
@@ -441,12 +477,12 @@ fn restored_initiator_keeps_its_pending_handshake() {
         }
     }
 }
+both_modes!(restored_initiator_keeps_its_pending_handshake);
 
-#[test]
-fn restored_responder_decrypts_late_prekey_messages_of_its_handshake() {
+fn restored_responder_decrypts_late_prekey_messages_of_its_handshake(mode: Mode) {
     for store in STORES {
         let mut rng = rng(6);
-        let (_alice, bob, mut a) = start(&mut rng, true);
+        let (_alice, bob, mut a) = start(mode, &mut rng, true);
         let p: Vec<_> = (0..4).map(|i| send(&mut a, &format!("p{i}"))).collect();
         let (mut b, _) = accept(&bob, &p[0].0, &mut rng);
         // Restored before any reply: a late PreKeyMessage of the same chain.
@@ -471,17 +507,17 @@ fn restored_responder_decrypts_late_prekey_messages_of_its_handshake() {
             refused(&mut b, &old.0, Error::Duplicate, &mut rng);
         }
         // A PreKeyMessage of another handshake still is not this session's.
-        let (_, _, mut other) = start(&mut rng, false);
+        let (_, _, mut other) = start(mode, &mut rng, false);
         let stranger = send(&mut other, "x");
         assert!(!b.matches(&PreKeyMessage::from_bytes(&stranger.0).unwrap()));
         refused(&mut b, &stranger.0, Error::WrongIdentity, &mut rng);
     }
 }
+both_modes!(restored_responder_decrypts_late_prekey_messages_of_its_handshake);
 
-#[test]
-fn encoding_is_canonical_and_deterministic() {
+fn encoding_is_canonical_and_deterministic(mode: Mode) {
     let mut rng = rng(7);
-    let (mut a, mut b, to_a, to_b) = rich_pair(&mut rng);
+    let (mut a, mut b, to_a, to_b) = rich_pair(mode, &mut rng);
     for s in [&a, &b] {
         let x = s.to_bytes();
         assert_eq!(x[..], s.to_bytes()[..], "two encodings of one state differ");
@@ -504,6 +540,7 @@ fn encoding_is_canonical_and_deterministic() {
         receive(&mut b, m, &mut rng);
     }
 }
+both_modes!(encoding_is_canonical_and_deterministic);
 
 // ---------------------------------------------------------------------------
 // Sizes
@@ -518,13 +555,16 @@ fn size_constants() {
     assert_eq!([TAG_IDENTITY, TAG_SIGNED_PREKEY, TAG_ONE_TIME_PREKEY, TAG_SESSION, TAG_SEALED], *b"IPOSZ");
 }
 
-#[test]
-fn encoded_len_of_fresh_sessions() {
+fn encoded_len_of_fresh_sessions(mode: Mode) {
     let mut rng = rng(8);
-    for (with_opk, expected) in [(false, 210), (true, 214)] {
-        let (_alice, bob, mut a) = start(&mut rng, with_opk);
+    // Header encryption adds 96 bytes, 128 with a receiving chain.
+    let (he, he_receiving) = (he_extra(mode, false, 0), he_extra(mode, true, 0));
+    assert_eq!((he, he_receiving), if mode == Mode::Plain { (0, 0) } else { (96, 128) });
+    for (with_opk, plain) in [(false, 210), (true, 214)] {
+        let expected = plain + he;
+        let (_alice, bob, mut a) = start(mode, &mut rng, with_opk);
         let pending = if with_opk { PENDING_OPK } else { PENDING };
-        assert_eq!(a.encoded_len(), SESSION_FIXED_LEN + pending);
+        assert_eq!(a.encoded_len(), SESSION_FIXED_LEN + pending + he);
         assert_eq!(a.encoded_len(), expected);
         assert_eq!(a.to_bytes().len(), expected);
         // Sending does not change the size.
@@ -532,47 +572,48 @@ fn encoded_len_of_fresh_sessions() {
         assert_eq!(a.encoded_len(), expected);
 
         let (mut b, _) = accept(&bob, &m.0, &mut rng);
-        assert_eq!(b.encoded_len(), SESSION_FIXED_LEN + RECEIVING + BASE_KEY);
-        assert_eq!(b.encoded_len(), 274);
-        assert_eq!(b.to_bytes().len(), 274);
+        assert_eq!(b.encoded_len(), SESSION_FIXED_LEN + RECEIVING + BASE_KEY + he_receiving);
+        assert_eq!(b.encoded_len(), 274 + he_receiving);
+        assert_eq!(b.to_bytes().len(), 274 + he_receiving);
 
         // The initiator after the first reply: the pending part is gone, a
         // receiving chain is there.
         let r = send(&mut b, "r");
         receive(&mut a, &r, &mut rng);
-        assert_eq!(a.encoded_len(), SESSION_FIXED_LEN + RECEIVING);
-        assert_eq!(a.encoded_len(), 242);
-        assert_eq!(a.to_bytes().len(), 242);
+        assert_eq!(a.encoded_len(), SESSION_FIXED_LEN + RECEIVING + he_receiving);
+        assert_eq!(a.encoded_len(), 242 + he_receiving);
+        assert_eq!(a.to_bytes().len(), 242 + he_receiving);
     }
 }
+both_modes!(encoded_len_of_fresh_sessions);
 
-#[test]
-fn encoded_len_after_ten_skipped_keys() {
+fn encoded_len_after_ten_skipped_keys(mode: Mode) {
     let mut rng = rng(9);
-    let (_alice, bob, mut a) = start(&mut rng, true);
+    let he = he_extra(mode, true, 0);
+    let (_alice, bob, mut a) = start(mode, &mut rng, true);
     let m: Vec<_> = (0..11).map(|i| send(&mut a, &format!("{i}"))).collect();
     let (mut b, _) = accept(&bob, &m[10].0, &mut rng);
     assert_eq!(b.skipped_key_count(), 10);
-    assert_eq!(b.encoded_len(), 274 + 10 * SESSION_BYTES_PER_SKIPPED_KEY);
-    assert_eq!(b.encoded_len(), 954);
-    assert_eq!(b.to_bytes().len(), 954);
-    assert_eq!(b.seal(&SEAL_KEY, &mut rng).len(), 954 + SEALED_OVERHEAD);
+    assert_eq!(b.encoded_len(), 274 + he + 10 * SESSION_BYTES_PER_SKIPPED_KEY);
+    assert_eq!(b.encoded_len(), 954 + he);
+    assert_eq!(b.to_bytes().len(), 954 + he);
+    assert_eq!(b.seal(&SEAL_KEY, &mut rng).len(), 954 + he + SEALED_OVERHEAD);
     // Each decrypted skipped message gives its 68 bytes back.
     receive(&mut b, &m[4], &mut rng);
-    assert_eq!(b.to_bytes().len(), 954 - 68);
+    assert_eq!(b.to_bytes().len(), 954 + he - 68);
 
     // The initiator, after a reply that skipped ten keys.
     let r: Vec<_> = (0..11).map(|i| send(&mut b, &format!("{i}"))).collect();
     receive(&mut a, &r[10], &mut rng);
     assert_eq!(a.skipped_key_count(), 10);
-    assert_eq!(a.encoded_len(), 242 + 680);
-    assert_eq!(a.to_bytes().len(), 922);
+    assert_eq!(a.encoded_len(), 242 + he + 680);
+    assert_eq!(a.to_bytes().len(), 922 + he);
 }
+both_modes!(encoded_len_after_ten_skipped_keys);
 
-#[test]
-fn encoded_len_with_remembered_ratchet_keys() {
+fn encoded_len_with_remembered_ratchet_keys(mode: Mode) {
     let mut rng = rng(10);
-    let (_alice, bob, mut a) = start(&mut rng, false);
+    let (_alice, bob, mut a) = start(mode, &mut rng, false);
     let m = send(&mut a, "0");
     let (mut b, _) = accept(&bob, &m.0, &mut rng);
     for step in 1..=12usize {
@@ -581,33 +622,41 @@ fn encoded_len_with_remembered_ratchet_keys() {
         let m = send(&mut a, "m");
         receive(&mut b, &m, &mut rng);
         let remembered = step.min(MAX_PREVIOUS_RATCHET_KEYS);
-        assert_eq!(b.to_bytes().len(), 274 + 32 * remembered);
-        assert_eq!(a.to_bytes().len(), 242 + 32 * (step - 1).min(MAX_PREVIOUS_RATCHET_KEYS));
+        assert_eq!(b.to_bytes().len(), 274 + 32 * remembered + he_extra(mode, true, remembered));
+        let remembered = (step - 1).min(MAX_PREVIOUS_RATCHET_KEYS);
+        assert_eq!(a.to_bytes().len(), 242 + 32 * remembered + he_extra(mode, true, remembered));
     }
-    // SPEC.md §10.4: a long-running responder without skipped keys.
-    assert_eq!(b.encoded_len(), 530);
+    // SPEC.md §10.4: a long-running responder without skipped keys: 530 bytes,
+    // and 530 + 128 + 8 * 32 with header encryption.
+    let long_running = if mode == Mode::Plain { 530 } else { 914 };
+    assert_eq!(b.encoded_len(), long_running);
     let b = restore(b, Store::Plain, &mut rng);
-    assert_eq!(b.encoded_len(), 530);
+    assert_eq!(b.encoded_len(), long_running);
 }
+both_modes!(encoded_len_with_remembered_ratchet_keys);
 
-#[test]
-fn encoded_len_at_the_skipped_key_bound() {
+fn encoded_len_at_the_skipped_key_bound(mode: Mode) {
     let mut rng = rng(11);
-    let (_alice, bob, mut a) = start(&mut rng, false);
+    let (_alice, bob, mut a) = start(mode, &mut rng, false);
     let skip = MAX_SKIP as usize;
     // Alice sends MAX_SKIP + 1 messages; Bob accepts the last: MAX_SKIP skipped.
     let first: Vec<Vec<u8>> = (0..=skip).map(|i| a.encrypt(&(i as u32).to_be_bytes()).unwrap()).collect();
     let (mut b, _) = accept(&bob, &first[skip], &mut rng);
     assert_eq!(b.skipped_key_count(), skip);
-    assert_eq!(b.encoded_len(), 274 + 68 * skip);
+    assert_eq!(b.encoded_len(), 274 + he_extra(mode, true, 0) + 68 * skip);
     let r = b.encrypt(b"r").unwrap();
     assert_eq!(a.decrypt(&r, &mut rng).unwrap(), b"r");
     // A new chain from Alice skipping MAX_SKIP again: exactly the bound.
     let second: Vec<Vec<u8>> = (0..=skip).map(|i| a.encrypt(&(i as u32).to_be_bytes()).unwrap()).collect();
     assert_eq!(b.decrypt(&second[skip], &mut rng).unwrap(), (skip as u32).to_be_bytes());
     assert_eq!(b.skipped_key_count(), MAX_SKIPPED_KEYS);
-    let at_bound = SESSION_FIXED_LEN + RECEIVING + BASE_KEY + PREVIOUS_KEY + 68 * MAX_SKIPPED_KEYS;
-    assert_eq!(at_bound, 136_306);
+    let at_bound = SESSION_FIXED_LEN
+        + RECEIVING
+        + BASE_KEY
+        + PREVIOUS_KEY
+        + he_extra(mode, true, 1)
+        + 68 * MAX_SKIPPED_KEYS;
+    assert_eq!(at_bound, if mode == Mode::Plain { 136_306 } else { 136_306 + 96 + 32 + 32 });
     assert_eq!(b.encoded_len(), at_bound);
     assert_eq!(b.to_bytes().len(), at_bound);
     assert_eq!(b.seal(&SEAL_KEY, &mut rng).len(), at_bound + SEALED_OVERHEAD);
@@ -630,6 +679,7 @@ fn encoded_len_at_the_skipped_key_bound() {
     refused(&mut b, &first[1], Error::Duplicate, &mut rng);
     assert_eq!(b.decrypt(&more[0], &mut rng).unwrap(), 0u32.to_be_bytes());
 }
+both_modes!(encoded_len_at_the_skipped_key_bound);
 
 // ---------------------------------------------------------------------------
 // Sealed state
@@ -643,14 +693,19 @@ struct Samples {
     sealed: Vec<(&'static str, u8, Vec<u8>)>,
 }
 
-fn samples() -> &'static Samples {
-    static SAMPLES: OnceLock<Samples> = OnceLock::new();
-    SAMPLES.get_or_init(|| {
+fn samples(mode: Mode) -> &'static Samples {
+    static PLAIN: OnceLock<Samples> = OnceLock::new();
+    static HEADER_ENCRYPTION: OnceLock<Samples> = OnceLock::new();
+    let cell = match mode {
+        Mode::Plain => &PLAIN,
+        _ => &HEADER_ENCRYPTION,
+    };
+    cell.get_or_init(|| {
         let mut rng = rng(12);
-        let (alice, bob, fresh) = start(&mut rng, false);
-        let (_, _, fresh_opk) = start(&mut rng, true);
-        let (rich_a, rich_b, _, _) = rich_pair(&mut rng);
-        let mut a = Session::initiate(&alice, &bundle(&bob, false), &mut rng).unwrap();
+        let (alice, bob, fresh) = start(mode, &mut rng, false);
+        let (_, _, fresh_opk) = start(mode, &mut rng, true);
+        let (rich_a, rich_b, _, _) = rich_pair(mode, &mut rng);
+        let mut a = Session::initiate_with_mode(&alice, &bundle(&bob, false), mode, &mut rng).unwrap();
         let m = send(&mut a, "m");
         let (fresh_b, _) = accept(&bob, &m.0, &mut rng);
         let plain = vec![
@@ -698,9 +753,8 @@ fn open_as(tag: u8, key: &[u8; 32], bytes: &[u8]) -> Result<Vec<u8>, Error> {
 
 const TAGS: [u8; 4] = [TAG_IDENTITY, TAG_SIGNED_PREKEY, TAG_ONE_TIME_PREKEY, TAG_SESSION];
 
-#[test]
-fn sealed_opens_to_the_plain_encoding_and_only_under_its_key() {
-    let s = samples();
+fn sealed_opens_to_the_plain_encoding_and_only_under_its_key(mode: Mode) {
+    let s = samples(mode);
     for (name, tag, sealed) in &s.sealed {
         let plain = open_as(*tag, &SEAL_KEY, sealed).unwrap();
         assert!(s.plain.iter().any(|(_, t, p)| t == tag && *p == plain), "{name}");
@@ -710,10 +764,10 @@ fn sealed_opens_to_the_plain_encoding_and_only_under_its_key() {
         assert_eq!(open_as(*tag, &[0; 32], sealed), Err(Error::Auth), "{name}");
     }
 }
+both_modes!(sealed_opens_to_the_plain_encoding_and_only_under_its_key);
 
-#[test]
-fn sealed_every_bit_flip_is_rejected() {
-    for (name, tag, sealed) in &samples().sealed {
+fn sealed_every_bit_flip_is_rejected(mode: Mode) {
+    for (name, tag, sealed) in &samples(mode).sealed {
         for i in 0..sealed.len() {
             for bit in 0..8 {
                 let mut bad = sealed.clone();
@@ -729,10 +783,10 @@ fn sealed_every_bit_flip_is_rejected() {
         }
     }
 }
+both_modes!(sealed_every_bit_flip_is_rejected);
 
-#[test]
-fn sealed_one_type_opened_as_another_is_unexpected_type() {
-    let s = samples();
+fn sealed_one_type_opened_as_another_is_unexpected_type(mode: Mode) {
+    let s = samples(mode);
     for (name, tag, sealed) in &s.sealed {
         for other in TAGS.into_iter().filter(|t| t != tag) {
             assert_eq!(
@@ -761,11 +815,11 @@ fn sealed_one_type_opened_as_another_is_unexpected_type() {
         }
     }
 }
+both_modes!(sealed_one_type_opened_as_another_is_unexpected_type);
 
-#[test]
-fn sealing_uses_a_fresh_nonce_each_time() {
+fn sealing_uses_a_fresh_nonce_each_time(mode: Mode) {
     let mut rng = rng(13);
-    let (a, b, _, _) = rich_pair(&mut rng);
+    let (a, b, _, _) = rich_pair(mode, &mut rng);
     let bob = responder(&mut rng);
     let pairs = [
         (a.seal(&SEAL_KEY, &mut rng), a.seal(&SEAL_KEY, &mut rng)),
@@ -786,10 +840,10 @@ fn sealing_uses_a_fresh_nonce_each_time() {
     let mut r2 = ChaCha20Rng::seed_from_u64(99);
     assert_eq!(b.seal(&SEAL_KEY, &mut r1), b.seal(&SEAL_KEY, &mut r2));
 }
+both_modes!(sealing_uses_a_fresh_nonce_each_time);
 
-#[test]
-fn sealed_truncations_and_extensions_are_rejected() {
-    for (name, tag, sealed) in &samples().sealed {
+fn sealed_truncations_and_extensions_are_rejected(mode: Mode) {
+    for (name, tag, sealed) in &samples(mode).sealed {
         for len in 0..sealed.len() {
             let got = open_as(*tag, &SEAL_KEY, &sealed[..len]);
             let expected =
@@ -808,6 +862,7 @@ fn sealed_truncations_and_extensions_are_rejected() {
         );
     }
 }
+both_modes!(sealed_truncations_and_extensions_are_rejected);
 
 // ---------------------------------------------------------------------------
 // Garbage
@@ -821,9 +876,8 @@ fn empty_input_is_truncated() {
     }
 }
 
-#[test]
-fn every_truncation_is_rejected() {
-    for (name, tag, plain) in &samples().plain {
+fn every_truncation_is_rejected(mode: Mode) {
+    for (name, tag, plain) in &samples(mode).plain {
         assert_eq!(decode_as(*tag, plain).as_deref(), Ok(&plain[..]), "{name}");
         for len in 0..plain.len() {
             match decode_as(*tag, &plain[..len]) {
@@ -833,10 +887,10 @@ fn every_truncation_is_rejected() {
         }
     }
 }
+both_modes!(every_truncation_is_rejected);
 
-#[test]
-fn trailing_bytes_are_rejected() {
-    for (name, tag, plain) in &samples().plain {
+fn trailing_bytes_are_rejected(mode: Mode) {
+    for (name, tag, plain) in &samples(mode).plain {
         for extra in [&[0u8][..], &[0xff], &[0; 68], &[0; 32]] {
             let mut longer = plain.clone();
             longer.extend_from_slice(extra);
@@ -845,10 +899,10 @@ fn trailing_bytes_are_rejected() {
         }
     }
 }
+both_modes!(trailing_bytes_are_rejected);
 
-#[test]
-fn wrong_tag_or_version_byte_is_rejected() {
-    for (name, tag, plain) in &samples().plain {
+fn wrong_tag_or_version_byte_is_rejected(mode: Mode) {
+    for (name, tag, plain) in &samples(mode).plain {
         for b in 0..=255u8 {
             let mut bad = plain.clone();
             bad[0] = b;
@@ -874,19 +928,21 @@ fn wrong_tag_or_version_byte_is_rejected() {
         assert_eq!(decode_as(*tag, &v2), Err(Error::Decode(DecodeError::UnsupportedVersion(2))));
     }
 }
+both_modes!(wrong_tag_or_version_byte_is_rejected);
 
-/// Whether SPEC.md §10.4 forbids these session flags outright.
+/// Whether SPEC.md §10.4 forbids these session flags outright. Bit 5
+/// (header encryption) is allowed with every valid combination; bits 6 and
+/// 7 are reserved.
 fn flags_forbidden(f: u8) -> bool {
     let initiator = f & 1 != 0;
     let pending = f & 4 != 0;
     let pending_opk = f & 8 != 0;
     let base_key = f & 16 != 0;
-    f & 0xe0 != 0 || (pending && !initiator) || (pending_opk && !pending) || (base_key == initiator)
+    f & 0xc0 != 0 || (pending && !initiator) || (pending_opk && !pending) || (base_key == initiator)
 }
 
-#[test]
-fn invalid_session_flags_are_rejected() {
-    for (name, tag, plain) in &samples().plain {
+fn invalid_session_flags_are_rejected(mode: Mode) {
+    for (name, tag, plain) in &samples(mode).plain {
         if *tag != TAG_SESSION {
             continue;
         }
@@ -907,22 +963,45 @@ fn invalid_session_flags_are_rejected() {
             }
         }
     }
-    // The named combinations.
-    let fresh_responder = &samples().plain[5].2;
+    // The named combinations, with this mode's header-encryption bit.
+    let fresh_responder = &samples(mode).plain[5].2;
+    let he = he_flag(mode);
+    assert_eq!(fresh_responder[FLAGS_AT], 2 | 16 | he);
     for f in [
-        0x20,       // reserved bit 5
-        0x80,       // reserved bit 7
-        2 | 4 | 16, // a responder awaiting a reply
-        1 | 2 | 16, // an initiator with a base key
-        2,          // a responder without a base key
-        1 | 8,      // an opk id without a pending handshake
+        0x40 | 2 | 16, // reserved bit 6
+        0x80 | 2 | 16, // reserved bit 7
+        2 | 4 | 16,    // a responder awaiting a reply
+        1 | 2 | 16,    // an initiator with a base key
+        2,             // a responder without a base key
+        1 | 8,         // an opk id without a pending handshake
         1 | 2 | 8,
+        0,
     ] {
+        let f = f | he;
         let mut bad = fresh_responder.clone();
         bad[FLAGS_AT] = f;
         assert_eq!(Session::from_bytes(&bad).err(), Some(Error::Decode(DecodeError::InvalidFlags(f))));
     }
+    // Bit 5 is a valid flag: toggling it is never InvalidFlags; the body then
+    // has the other mode's shape, and does not decode (the lengths disagree).
+    for (name, tag, plain) in &samples(mode).plain {
+        if *tag == TAG_SESSION {
+            let mut other = plain.clone();
+            other[FLAGS_AT] ^= FLAG_HE;
+            let got = Session::from_bytes(&other).err();
+            assert!(
+                matches!(
+                    got,
+                    Some(Error::Decode(
+                        DecodeError::Truncated | DecodeError::TrailingBytes | DecodeError::InvalidValue
+                    ))
+                ),
+                "{name}: {got:?}"
+            );
+        }
+    }
 }
+both_modes!(invalid_session_flags_are_rejected);
 
 /// Offset of the u16 skipped-key count in an encoded session.
 fn skipped_count_at(bytes: &[u8]) -> usize {
@@ -930,9 +1009,8 @@ fn skipped_count_at(bytes: &[u8]) -> usize {
     bytes.len() - 2 - SESSION_BYTES_PER_SKIPPED_KEY * s.skipped_key_count()
 }
 
-#[test]
-fn bad_counts_are_rejected() {
-    let rich_b = &samples().plain[7].2;
+fn bad_counts_are_rejected(mode: Mode) {
+    let rich_b = &samples(mode).plain[7].2;
     let at = skipped_count_at(rich_b);
     let count = usize::from(u16::from_be_bytes([rich_b[at], rich_b[at + 1]]));
     assert_eq!(count, 2);
@@ -976,8 +1054,10 @@ fn bad_counts_are_rejected() {
     assert!(Session::from_bytes(&fine).is_ok());
 
     // More remembered ratchet keys than MAX_PREVIOUS_RATCHET_KEYS (one is
-    // stored here), or more than the input holds.
-    let c1_at = at - 1 - 32;
+    // stored here), or more than the input holds. With header encryption each
+    // entry is the ratchet key and its chain's header key.
+    let entry = PREVIOUS_KEY + if mode == Mode::Plain { 0 } else { HEADER_KEY_PREVIOUS };
+    let c1_at = at - 1 - entry;
     assert_eq!(rich_b[c1_at], 1);
     for c1 in [9u8, 255, 2, 0] {
         let mut bad = rich_b.clone();
@@ -993,15 +1073,15 @@ fn bad_counts_are_rejected() {
     let mut bad = rich_b[..c1_at].to_vec();
     bad.push(9);
     for _ in 0..9 {
-        bad.extend_from_slice(&rich_b[c1_at + 1..c1_at + 33]);
+        bad.extend_from_slice(&rich_b[c1_at + 1..c1_at + 1 + entry]);
     }
     bad.extend_from_slice(&rich_b[at..]);
     assert_eq!(Session::from_bytes(&bad).err(), Some(Error::Decode(DecodeError::InvalidValue)));
 }
+both_modes!(bad_counts_are_rejected);
 
-#[test]
-fn invalid_identity_keys_in_a_session_are_rejected() {
-    let rich_a = &samples().plain[6].2;
+fn invalid_identity_keys_in_a_session_are_rejected(mode: Mode) {
+    let rich_a = &samples(mode).plain[6].2;
     let mut small_order = [0u8; 32];
     small_order[0] = 1; // the neutral point
     for at in [LOCAL_IDENTITY_AT, LOCAL_IDENTITY_AT + 32] {
@@ -1015,41 +1095,48 @@ fn invalid_identity_keys_in_a_session_are_rejected() {
         }
     }
 }
+both_modes!(invalid_identity_keys_in_a_session_are_rejected);
 
 /// Flag combinations that no API call can produce are rejected (SPEC.md §10.4).
-#[test]
-fn impossible_flag_combinations_are_rejected() {
-    let s = samples();
+fn impossible_flag_combinations_are_rejected(mode: Mode) {
+    let s = samples(mode);
     let fresh = &s.plain[3].2;
     let fresh_responder = &s.plain[5].2;
     let rich_a = &s.plain[6].2;
 
+    // The flags are checked as soon as they are read, before any field whose
+    // presence they announce (with header encryption the header keys too).
+    let he = he_flag(mode);
+
     // A responder without its receiving chain.
-    assert_eq!(fresh_responder[FLAGS_AT], 2 | 16);
+    assert_eq!(fresh_responder[FLAGS_AT], 2 | 16 | he);
     let mut no_chain = fresh_responder[..OPTIONAL_AT].to_vec();
-    no_chain[FLAGS_AT] = 16;
+    no_chain[FLAGS_AT] = 16 | he;
     no_chain.extend_from_slice(&fresh_responder[OPTIONAL_AT + RECEIVING..]);
 
     // A fresh initiator (pending, no receiving chain) given a receiving chain.
-    assert_eq!(fresh[FLAGS_AT], 1 | 4);
+    assert_eq!(fresh[FLAGS_AT], 1 | 4 | he);
     let mut both = fresh[..OPTIONAL_AT].to_vec();
-    both[FLAGS_AT] = 1 | 2 | 4;
+    both[FLAGS_AT] = 1 | 2 | 4 | he;
     both.extend_from_slice(&rich_a[OPTIONAL_AT..OPTIONAL_AT + RECEIVING]);
     both.extend_from_slice(&fresh[OPTIONAL_AT..]);
 
     // A fresh initiator without its pending handshake.
     let mut neither = fresh[..OPTIONAL_AT].to_vec();
-    neither[FLAGS_AT] = 1;
+    neither[FLAGS_AT] = 1 | he;
     neither.extend_from_slice(&fresh[OPTIONAL_AT + PENDING..]);
 
-    let got: Vec<_> = [(16u8, no_chain), (7, both), (1, neither)]
+    let got: Vec<_> = [(16u8 | he, no_chain), (7 | he, both), (1 | he, neither)]
         .into_iter()
         .map(|(f, bytes)| (f, Session::from_bytes(&bytes).err()))
         .collect();
-    let expected: Vec<_> =
-        [16u8, 7, 1].into_iter().map(|f| (f, Some(Error::Decode(DecodeError::InvalidFlags(f))))).collect();
+    let expected: Vec<_> = [16u8 | he, 7 | he, 1 | he]
+        .into_iter()
+        .map(|f| (f, Some(Error::Decode(DecodeError::InvalidFlags(f)))))
+        .collect();
     assert_eq!(got, expected);
 }
+both_modes!(impossible_flag_combinations_are_rejected);
 
 // ---------------------------------------------------------------------------
 // Properties
@@ -1071,16 +1158,18 @@ proptest! {
         prop_assert!(open_as(tag, &SEAL_KEY, &bytes).is_err());
     }
 
-    /// Mutated valid encodings either fail to decode or decode to a state
-    /// that re-encodes to exactly the mutated bytes (canonical encoding).
+    /// Mutated valid encodings (of either mode's samples) either fail to
+    /// decode or decode to a state that re-encodes to exactly the mutated
+    /// bytes (canonical encoding).
     #[test]
     fn mutated_encodings_never_panic(
+        mode in prop::sample::select(common::MODES.to_vec()),
         which in 0..8usize,
         edits in prop::collection::vec((any::<Index>(), any::<u8>()), 1..4),
         cut in prop::option::of(any::<Index>()),
         append in prop::collection::vec(any::<u8>(), 0..3),
     ) {
-        let (_, tag, plain) = &samples().plain[which];
+        let (_, tag, plain) = &samples(mode).plain[which];
         let mut bytes = plain.clone();
         for (i, v) in edits {
             let i = i.index(bytes.len());
@@ -1116,26 +1205,30 @@ fn event() -> impl Strategy<Value = Event> {
     ]
 }
 
+/// A message on the network: its wire bytes, its plaintext, and the
+/// sender's chain (`common::sending_chain_id`, as header encryption hides
+/// the ratchet key) when it was sent.
+type InFlight = (Vec<u8>, Vec<u8>, [u8; 32]);
+
 /// One side of the simulated conversation.
 #[derive(Default)]
 struct Party {
     session: Option<Session>,
-    /// Messages on their way to this party: (wire, plaintext).
-    inbox: Vec<(Vec<u8>, Vec<u8>)>,
-    /// Messages this party has decrypted.
-    delivered: Vec<Vec<u8>>,
-    /// Sender ratchet keys of the messages received, in order of first appearance.
+    /// Messages on their way to this party.
+    inbox: Vec<InFlight>,
+    /// Messages this party has decrypted, with their chain.
+    delivered: Vec<(Vec<u8>, [u8; 32])>,
+    /// Sender chains of the messages received, in order of first appearance.
     chains: Vec<[u8; 32]>,
     sent: usize,
 }
 
-/// The sender's ratchet key in a message's header.
-fn header_ratchet_key(wire: &[u8]) -> [u8; 32] {
-    let at = match wire[1] {
-        0x02 => 2,
-        _ => 3 + 32 + 32 + 4 + if wire[2] & 1 == 1 { 4 } else { 0 },
-    };
-    wire[at..at + 32].try_into().unwrap()
+impl Party {
+    /// How many chains behind this party's current receiving chain `chain`
+    /// is, if it has seen it.
+    fn age(&self, chain: &[u8; 32]) -> Option<usize> {
+        self.chains.iter().position(|c| c == chain).map(|pos| self.chains.len() - 1 - pos)
+    }
 }
 
 fn plaintext(from_alice: bool, n: usize, len: usize) -> Vec<u8> {
@@ -1163,6 +1256,7 @@ fn persist(s: Session, sealed: bool, rng: &mut ChaCha20Rng) -> Result<Session, T
 }
 
 struct World {
+    mode: Mode,
     rng: ChaCha20Rng,
     bob_keys: Option<Responder>,
     alice: Party,
@@ -1170,12 +1264,15 @@ struct World {
 }
 
 impl World {
-    fn new(seed: [u8; 32], with_opk: bool) -> Self {
+    fn new(mode: Mode, seed: [u8; 32], with_opk: bool) -> Self {
         let mut rng = ChaCha20Rng::from_seed(seed);
         let bob_keys = responder(&mut rng);
         let alice_identity = IdentityKeyPair::generate(&mut rng);
-        let session = Session::initiate(&alice_identity, &bundle(&bob_keys, with_opk), &mut rng).unwrap();
+        let session =
+            Session::initiate_with_mode(&alice_identity, &bundle(&bob_keys, with_opk), mode, &mut rng)
+                .unwrap();
         World {
+            mode,
             rng,
             bob_keys: Some(bob_keys),
             alice: Party { session: Some(session), ..Party::default() },
@@ -1195,13 +1292,25 @@ impl World {
         let expected_len = s.encrypted_len(p.len());
         let wire = s.encrypt(&p).unwrap();
         assert_eq!(MessageType::of(&wire).unwrap(), expected_type);
+        assert_eq!(common::mode_of(&wire), self.mode);
         assert_eq!(wire.len(), expected_len);
-        to.inbox.push((wire, p));
+        to.inbox.push((wire, p, common::sending_chain_id(s)));
     }
 
     fn deliver(&mut self, to_alice: bool, i: usize) -> Result<(), TestCaseError> {
         let to = if to_alice { &mut self.alice } else { &mut self.bob };
-        let (wire, p) = to.inbox.remove(i);
+        let (wire, p, chain) = to.inbox.remove(i);
+        // With header encryption, a chain more than MAX_PREVIOUS_RATCHET_KEYS
+        // behind is forgotten with its header key and skipped keys.
+        if self.mode == Mode::HeaderEncryption
+            && to.age(&chain).is_some_and(|a| a > MAX_PREVIOUS_RATCHET_KEYS)
+        {
+            let s = to.session.as_mut().unwrap();
+            let before = s.to_bytes();
+            prop_assert_eq!(s.decrypt(&wire, &mut self.rng), Err(Error::Auth));
+            prop_assert_eq!(&s.to_bytes()[..], &before[..]);
+            return Ok(());
+        }
         let got = match to.session.as_mut() {
             Some(s) => {
                 if MessageType::of(&wire).unwrap() == MessageType::PreKey {
@@ -1225,26 +1334,27 @@ impl World {
             }
         };
         prop_assert_eq!(got.as_ref(), Ok(&p));
-        let key = header_ratchet_key(&wire);
-        if !to.chains.contains(&key) {
-            to.chains.push(key);
+        if !to.chains.contains(&chain) {
+            to.chains.push(chain);
         }
-        to.delivered.push(wire);
+        to.delivered.push((wire, chain));
         Ok(())
     }
 
     fn duplicate(&mut self, to_alice: bool, i: usize) -> Result<(), TestCaseError> {
         let to = if to_alice { &mut self.alice } else { &mut self.bob };
-        let wire = to.delivered[i].clone();
+        let (wire, chain) = to.delivered[i].clone();
+        let age = to.age(&chain).unwrap();
         let s = to.session.as_mut().unwrap();
         let before = s.to_bytes();
         let got = s.decrypt(&wire, &mut self.rng);
         // The current chain and MAX_PREVIOUS_RATCHET_KEYS earlier ones are
-        // remembered; a replay from an older chain may also fail as Auth.
-        let key = header_ratchet_key(&wire);
-        let age = to.chains.len() - 1 - to.chains.iter().position(|k| *k == key).unwrap();
+        // remembered; a replay from an older chain may also fail as Auth (with
+        // header encryption it must: no header key opens it).
         if age <= MAX_PREVIOUS_RATCHET_KEYS {
             prop_assert_eq!(got, Err(Error::Duplicate));
+        } else if self.mode == Mode::HeaderEncryption {
+            prop_assert_eq!(got, Err(Error::Auth));
         } else {
             prop_assert!(matches!(got, Err(Error::Duplicate | Error::Auth)), "{:?}", got);
         }
@@ -1269,69 +1379,88 @@ impl World {
     }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
-
-    /// Two parties converse over a network that reorders, drops and
-    /// duplicates, and either side is persisted at random points. Every
-    /// delivered message decrypts exactly once to its plaintext, replays are
-    /// Duplicates that change nothing, and the two can still talk at the end.
-    #[test]
-    fn conversation_survives_persistence(
-        seed in any::<[u8; 32]>(),
-        with_opk in any::<bool>(),
-        events in prop::collection::vec(event(), 10..=50),
-    ) {
-        let mut w = World::new(seed, with_opk);
-        for e in events {
-            match e {
-                Event::Send { from_alice, len } => w.send(from_alice, len),
-                Event::Deliver { to_alice, pick } => {
-                    // To the other side if this one has nothing in flight.
-                    let to_alice = if to_alice { !w.alice.inbox.is_empty() } else { w.bob.inbox.is_empty() };
-                    let n = if to_alice { w.alice.inbox.len() } else { w.bob.inbox.len() };
-                    if n > 0 {
-                        w.deliver(to_alice, pick.index(n))?;
-                    }
+/// Two parties converse over a network that reorders, drops and
+/// duplicates, and either side is persisted at random points. Every
+/// delivered message decrypts exactly once to its plaintext (with header
+/// encryption, unless its chain was forgotten: then `Auth`), replays are
+/// Duplicates that change nothing, and the two can still talk at the end.
+fn conversation(mode: Mode, seed: [u8; 32], with_opk: bool, events: Vec<Event>) -> Result<(), TestCaseError> {
+    let mut w = World::new(mode, seed, with_opk);
+    for e in events {
+        match e {
+            Event::Send { from_alice, len } => w.send(from_alice, len),
+            Event::Deliver { to_alice, pick } => {
+                // To the other side if this one has nothing in flight.
+                let to_alice = if to_alice { !w.alice.inbox.is_empty() } else { w.bob.inbox.is_empty() };
+                let n = if to_alice { w.alice.inbox.len() } else { w.bob.inbox.len() };
+                if n > 0 {
+                    w.deliver(to_alice, pick.index(n))?;
                 }
-                Event::Drop { to_alice, pick } => {
-                    let inbox = if to_alice { &mut w.alice.inbox } else { &mut w.bob.inbox };
-                    if !inbox.is_empty() {
-                        inbox.remove(pick.index(inbox.len()));
-                    }
-                }
-                Event::Duplicate { to_alice, pick } => {
-                    let to_alice =
-                        if to_alice { !w.alice.delivered.is_empty() } else { w.bob.delivered.is_empty() };
-                    let n = if to_alice { w.alice.delivered.len() } else { w.bob.delivered.len() };
-                    if n > 0 {
-                        w.duplicate(to_alice, pick.index(n))?;
-                    }
-                }
-                Event::Persist { alice, sealed } => w.persist(alice, sealed)?,
             }
+            Event::Drop { to_alice, pick } => {
+                let inbox = if to_alice { &mut w.alice.inbox } else { &mut w.bob.inbox };
+                if !inbox.is_empty() {
+                    inbox.remove(pick.index(inbox.len()));
+                }
+            }
+            Event::Duplicate { to_alice, pick } => {
+                let to_alice =
+                    if to_alice { !w.alice.delivered.is_empty() } else { w.bob.delivered.is_empty() };
+                let n = if to_alice { w.alice.delivered.len() } else { w.bob.delivered.len() };
+                if n > 0 {
+                    w.duplicate(to_alice, pick.index(n))?;
+                }
+            }
+            Event::Persist { alice, sealed } => w.persist(alice, sealed)?,
         }
-        // Everything still in flight arrives, newest first, after a restart of both.
-        w.persist(true, false)?;
-        w.persist(false, true)?;
-        while !w.bob.inbox.is_empty() {
-            w.deliver(false, w.bob.inbox.len() - 1)?;
+    }
+    // Everything still in flight arrives, newest first, after a restart of both.
+    w.persist(true, false)?;
+    w.persist(false, true)?;
+    while !w.bob.inbox.is_empty() {
+        w.deliver(false, w.bob.inbox.len() - 1)?;
+    }
+    while !w.alice.inbox.is_empty() {
+        w.deliver(true, w.alice.inbox.len() - 1)?;
+    }
+    // Then a message each way (Bob accepts first if nothing reached him).
+    for from_alice in [true, false, true] {
+        w.send(from_alice, 5);
+        w.deliver(!from_alice, 0)?;
+    }
+    prop_assert!(!w.alice.session.as_ref().unwrap().awaiting_reply());
+    // Every delivered message is a Duplicate now (or, from an old chain, Auth).
+    for i in 0..w.alice.delivered.len() {
+        w.duplicate(true, i)?;
+    }
+    for i in 0..w.bob.delivered.len() {
+        w.duplicate(false, i)?;
+    }
+    Ok(())
+}
+
+mod conversation_survives_persistence {
+    use super::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, failure_persistence: None, ..ProptestConfig::default() })]
+
+        #[test]
+        fn plain(
+            seed in any::<[u8; 32]>(),
+            with_opk in any::<bool>(),
+            events in prop::collection::vec(event(), 10..=50),
+        ) {
+            conversation(Mode::Plain, seed, with_opk, events)?;
         }
-        while !w.alice.inbox.is_empty() {
-            w.deliver(true, w.alice.inbox.len() - 1)?;
-        }
-        // Then a message each way (Bob accepts first if nothing reached him).
-        for from_alice in [true, false, true] {
-            w.send(from_alice, 5);
-            w.deliver(!from_alice, 0)?;
-        }
-        prop_assert!(!w.alice.session.as_ref().unwrap().awaiting_reply());
-        // Every delivered message is a Duplicate now (or, from an old chain, Auth).
-        for i in 0..w.alice.delivered.len() {
-            w.duplicate(true, i)?;
-        }
-        for i in 0..w.bob.delivered.len() {
-            w.duplicate(false, i)?;
+
+        #[test]
+        fn header_encryption(
+            seed in any::<[u8; 32]>(),
+            with_opk in any::<bool>(),
+            events in prop::collection::vec(event(), 10..=50),
+        ) {
+            conversation(Mode::HeaderEncryption, seed, with_opk, events)?;
         }
     }
 }

@@ -1,15 +1,27 @@
 //! Forged and replayed input: every single-bit change of a message or bundle
 //! is rejected with the error its position calls for and changes nothing,
-//! and every replay is reported as a duplicate.
+//! and every replay is reported as a duplicate, in both modes.
+//!
+//! With header encryption a flipped bit anywhere in the ratchet header or
+//! the body is `Auth` (the header no longer opens, or the body's tag
+//! fails), where plain mode reports what the altered field calls for
+//! (`TooFarAhead`, `Duplicate`). The field rules themselves are checked in
+//! both modes by re-encrypting an altered header under the sender's header
+//! key (`headers::with_header`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
 
-use chatcrypt::{DecodeError, Error, IdentityKey, IdentityKeyPair, PreKeyBundle, Session, MAX_SKIP};
+#[path = "common/headers.rs"]
+mod headers;
+
+use chatcrypt::{DecodeError, Error, IdentityKey, IdentityKeyPair, Mode, PreKeyBundle, Session, MAX_SKIP};
 use common::{
-    flip_bit, n_of, plaintext, pn_of, reject_unchanged, rng, snapshot, Pair, Responder, OPK_ID, SPK_ID,
+    decrypt_decode_error, flip_bit, header_range, is_prekey, mode_of, plaintext, reject_unchanged, rng,
+    snapshot, wire_decode_error, Pair, Responder, MODES, OPK_ID, SPK_ID,
 };
+use headers::{sent_header, with_header, Header};
 
 /// The error for a message whose N field says `n`, on the chain the receiver
 /// currently receives on, which has delivered everything before `recv_n`.
@@ -43,33 +55,46 @@ fn u32_at(bytes: &[u8], offset: usize) -> u32 {
 
 /// The error expected when bit `bit` of one of the leading bytes every
 /// message shares (version, type, PreKeyMessage flags) is flipped, if it is
-/// determined there.
-fn leading_byte_error(original: &[u8], bit: usize) -> Option<Error> {
+/// determined there, for a receiver in `mode`. A flipped type byte may name
+/// a type of the other mode (0x01 <-> 0x03, 0x02 <-> 0x03): that message is
+/// decoded by the other mode's layout and then refused by the session
+/// (`UnexpectedType`) if it decodes at all.
+fn leading_byte_error(mode: Mode, original: &[u8], bit: usize) -> Option<Error> {
     let (byte, mask) = (bit / 8, 1u8 << (bit % 8));
     let flipped = original[byte] ^ mask;
     match byte {
         0 => Some(Error::Decode(DecodeError::UnsupportedVersion(flipped))),
-        1 => Some(Error::Decode(DecodeError::UnexpectedType(flipped))),
-        2 if original[1] == 0x01 && mask != 1 => Some(Error::Decode(DecodeError::InvalidFlags(flipped))),
+        1 => {
+            let e = decrypt_decode_error(mode, &flip_bit(original, bit));
+            assert!(e.is_some(), "a flipped type bit gave a message of the session's mode");
+            e
+        }
+        2 if is_prekey(original) && mask != 1 => Some(Error::Decode(DecodeError::InvalidFlags(flipped))),
         _ => None,
     }
 }
 
-#[test]
-fn every_flipped_bit_of_a_later_prekey_message_is_rejected_and_changes_nothing() {
-    let mut p = Pair::handshake(100);
+/// The error of a message whose prefix (version, type, handshake fields)
+/// is genuine but whose ratchet header or body has a flipped bit, with
+/// header encryption: the header no longer opens (a flip in the body
+/// changes the sample the header key and nonce are derived from, or the
+/// body's own tag), so every such flip is `Auth`.
+const HE_AUTH: Error = Error::Auth;
+
+fn every_flipped_bit_of_a_later_prekey_message_is_rejected_and_changes_nothing(mode: Mode) {
+    let mut p = Pair::handshake(mode, 100);
     let m = p.send_a(b"abcd");
-    assert_eq!((pn_of(&m), n_of(&m)), (0, 1));
+    let h = sent_header(&p.alice, &m);
+    assert_eq!((h.pn, h.n), (0, 1));
     // 0 version, 1 type, 2 flags, 3..35 identity, 35..67 base key, 67..71 signed prekey id,
-    // 71..75 one-time prekey id, 75..107 ratchet key, 107..111 PN, 111..115 N, then ciphertext and tag.
+    // 71..75 one-time prekey id; plain: 75..107 ratchet key, 107..111 PN, 111..115 N;
+    // header encryption: 75..131 encrypted header; then ciphertext and tag.
     assert_eq!(m[2], 1);
+    assert_eq!(header_range(&m).start, 75);
     for bit in 0..m.len() * 8 {
         let forged = flip_bit(&m, bit);
         let byte = bit / 8;
-        let expected = leading_byte_error(&m, bit).unwrap_or_else(|| match byte {
-            // Without the one-time prekey flag the ratchet header is read 4 bytes early:
-            // its PN is bytes 103..107 of the genuine message and its N is the genuine PN (0).
-            2 => on_new_chain(u32_at(&m, 103), 0, 1),
+        let expected = leading_byte_error(mode, &m, bit).unwrap_or_else(|| match byte {
             3..35 => match IdentityKey::from_bytes(forged[3..35].try_into().unwrap()) {
                 Ok(_) => Error::WrongIdentity,
                 Err(e) => {
@@ -78,6 +103,10 @@ fn every_flipped_bit_of_a_later_prekey_message_is_rejected_and_changes_nothing()
                 }
             },
             35..67 => Error::HandshakeMismatch,
+            _ if mode == Mode::HeaderEncryption => HE_AUTH,
+            // Without the one-time prekey flag the ratchet header is read 4 bytes early:
+            // its PN is bytes 103..107 of the genuine message and its N is the genuine PN (0).
+            2 => on_new_chain(u32_at(&m, 103), 0, 1),
             111..115 => on_current_chain(u32_at(&forged, 111), 1),
             _ => Error::Auth,
         });
@@ -86,30 +115,63 @@ fn every_flipped_bit_of_a_later_prekey_message_is_rejected_and_changes_nothing()
     }
     assert_eq!(p.recv_b(&m).unwrap(), b"abcd");
 }
+both_modes!(every_flipped_bit_of_a_later_prekey_message_is_rejected_and_changes_nothing);
 
-#[test]
-fn every_flipped_bit_of_a_first_prekey_message_makes_accept_fail() {
+/// The error `accept` gives for a first message whose type byte was
+/// flipped (to `forged[1]`).
+fn accept_error_for_flipped_type(forged: &[u8]) -> Error {
+    if let Some(e) = wire_decode_error(forged) {
+        return e;
+    }
+    if !is_prekey(forged) {
+        // A well-formed ordinary Message is not a PreKeyMessage (SPEC.md §5.2).
+        return Error::Decode(DecodeError::UnexpectedType(forged[1]));
+    }
+    // A PreKeyMessage of the other mode: accept runs the handshake in that
+    // mode, which derives other keys. Read in plain mode, the encrypted
+    // header is taken for a plain one, whose N decides before any
+    // authentication (SPEC.md §8 step 2-3); read with header encryption,
+    // the header does not open.
+    match mode_of(forged) {
+        Mode::Plain => {
+            let n = u32_at(forged, header_range(forged).start + 36);
+            if n == u32::MAX {
+                Error::Decode(DecodeError::InvalidValue)
+            } else {
+                on_new_chain(0, n, 0)
+            }
+        }
+        _ => Error::Auth,
+    }
+}
+
+fn every_flipped_bit_of_a_first_prekey_message_makes_accept_fail(mode: Mode) {
     let mut rng = rng(101);
     let bob = Responder::new(&mut rng, true);
     let alice_id = IdentityKeyPair::generate(&mut rng);
-    let mut alice = Session::initiate(&alice_id, &bob.bundle(), &mut rng).unwrap();
+    let mut alice = Session::initiate_with_mode(&alice_id, &bob.bundle(), mode, &mut rng).unwrap();
     let m = alice.encrypt(b"abcd").unwrap();
-    assert_eq!((pn_of(&m), n_of(&m)), (0, 0));
+    let h = sent_header(&alice, &m);
+    assert_eq!((h.pn, h.n), (0, 0));
     for bit in 0..m.len() * 8 {
         let forged = flip_bit(&m, bit);
-        let byte = bit / 8;
-        let expected = leading_byte_error(&m, bit).unwrap_or_else(|| match byte {
+        let (byte, mask) = (bit / 8, 1u8 << (bit % 8));
+        let expected = match byte {
+            0 => Error::Decode(DecodeError::UnsupportedVersion(forged[0])),
+            1 => accept_error_for_flipped_type(&forged),
             // The message no longer names a one-time prekey, but one was passed in.
-            2 => Error::UnknownPreKey { id: OPK_ID },
+            2 if mask == 1 => Error::UnknownPreKey { id: OPK_ID },
+            2 => Error::Decode(DecodeError::InvalidFlags(forged[2])),
             3..35 => match IdentityKey::from_bytes(forged[3..35].try_into().unwrap()) {
                 Ok(_) => Error::Auth,
                 Err(e) => e,
             },
             67..71 => Error::UnknownPreKey { id: u32_at(&forged, 67) },
             71..75 => Error::UnknownPreKey { id: u32_at(&forged, 71) },
+            _ if mode == Mode::HeaderEncryption => HE_AUTH,
             111..115 => on_new_chain(0, u32_at(&forged, 111), 0),
             _ => Error::Auth,
-        });
+        };
         let got = bob.accept(&forged, &mut rng).map(|(_, pt)| pt);
         assert_eq!(got, Err(expected), "bit {bit} (byte {byte})");
     }
@@ -117,20 +179,22 @@ fn every_flipped_bit_of_a_first_prekey_message_makes_accept_fail() {
     assert_eq!(pt, b"abcd");
     assert_eq!(SPK_ID, u32_at(&m, 67));
 }
+both_modes!(every_flipped_bit_of_a_first_prekey_message_makes_accept_fail);
 
-#[test]
-fn every_flipped_bit_of_a_message_on_the_current_chain_is_rejected_and_changes_nothing() {
-    let mut p = Pair::established(102);
+fn every_flipped_bit_of_a_message_on_the_current_chain_is_rejected_and_changes_nothing(mode: Mode) {
+    let mut p = Pair::established(mode, 102);
     let x0 = p.send_a(b"x0");
     let x1 = p.send_a(b"x1");
     let x2 = p.send_a(b"x2!");
     p.recv_b(&x0).unwrap();
     p.recv_b(&x1).unwrap();
-    assert_eq!(n_of(&x2), 2);
-    // 0 version, 1 type, 2..34 ratchet key, 34..38 PN, 38..42 N, then ciphertext and tag.
+    assert_eq!(sent_header(&p.alice, &x2).n, 2);
+    // 0 version, 1 type; plain: 2..34 ratchet key, 34..38 PN, 38..42 N;
+    // header encryption: 2..58 encrypted header; then ciphertext and tag.
     for bit in 0..x2.len() * 8 {
         let forged = flip_bit(&x2, bit);
-        let expected = leading_byte_error(&x2, bit).unwrap_or_else(|| match bit / 8 {
+        let expected = leading_byte_error(mode, &x2, bit).unwrap_or_else(|| match bit / 8 {
+            _ if mode == Mode::HeaderEncryption => HE_AUTH,
             38..42 => on_current_chain(u32_at(&forged, 38), 2),
             _ => Error::Auth,
         });
@@ -139,17 +203,19 @@ fn every_flipped_bit_of_a_message_on_the_current_chain_is_rejected_and_changes_n
     }
     assert_eq!(p.recv_b(&x2).unwrap(), b"x2!");
 }
+both_modes!(every_flipped_bit_of_a_message_on_the_current_chain_is_rejected_and_changes_nothing);
 
-#[test]
-fn every_flipped_bit_of_a_message_starting_a_new_chain_is_rejected_and_changes_nothing() {
-    let mut p = Pair::established(103);
+fn every_flipped_bit_of_a_message_starting_a_new_chain_is_rejected_and_changes_nothing(mode: Mode) {
+    let mut p = Pair::established(mode, 103);
     // Bob has received 1 message ("hello") on Alice's first chain; Alice's current chain is new.
     let m = p.send_a(b"new chain");
-    let pn = pn_of(&m);
-    assert_eq!((pn, n_of(&m)), (1, 0));
+    let h = sent_header(&p.alice, &m);
+    let pn = h.pn;
+    assert_eq!((pn, h.n), (1, 0));
     for bit in 0..m.len() * 8 {
         let forged = flip_bit(&m, bit);
-        let expected = leading_byte_error(&m, bit).unwrap_or_else(|| match bit / 8 {
+        let expected = leading_byte_error(mode, &m, bit).unwrap_or_else(|| match bit / 8 {
+            _ if mode == Mode::HeaderEncryption => HE_AUTH,
             34..38 => on_new_chain(u32_at(&forged, 34), 0, 1),
             38..42 => on_new_chain(pn, u32_at(&forged, 38), 1),
             _ => Error::Auth,
@@ -159,14 +225,15 @@ fn every_flipped_bit_of_a_message_starting_a_new_chain_is_rejected_and_changes_n
     }
     assert_eq!(p.recv_b(&m).unwrap(), b"new chain");
 }
+both_modes!(every_flipped_bit_of_a_message_starting_a_new_chain_is_rejected_and_changes_nothing);
 
-#[test]
-fn every_flipped_bit_of_a_reply_to_the_initiator_is_rejected_and_leaves_it_awaiting_the_reply() {
-    let mut p = Pair::handshake(104);
+fn every_flipped_bit_of_a_reply_to_the_initiator_is_rejected_and_leaves_it_awaiting_the_reply(mode: Mode) {
+    let mut p = Pair::handshake(mode, 104);
     let reply = p.send_b(b"reply");
     for bit in 0..reply.len() * 8 {
         let forged = flip_bit(&reply, bit);
-        let expected = leading_byte_error(&reply, bit).unwrap_or_else(|| match bit / 8 {
+        let expected = leading_byte_error(mode, &reply, bit).unwrap_or_else(|| match bit / 8 {
+            _ if mode == Mode::HeaderEncryption => HE_AUTH,
             // Alice has no receiving chain yet: no PN jump to check.
             38..42 => on_new_chain(0, u32_at(&forged, 38), 0),
             _ => Error::Auth,
@@ -178,7 +245,106 @@ fn every_flipped_bit_of_a_reply_to_the_initiator_is_rejected_and_leaves_it_await
     assert_eq!(p.recv_a(&reply).unwrap(), b"reply");
     assert!(!p.alice.awaiting_reply());
 }
+both_modes!(every_flipped_bit_of_a_reply_to_the_initiator_is_rejected_and_leaves_it_awaiting_the_reply);
 
+/// Every bit of the ratchet header (ratchet key, PN, N) flipped by a forger
+/// who can write the header: anyone in plain mode, only a holder of the
+/// sender's header key with header encryption (the header is re-encrypted
+/// under it). Past the header, both modes then apply the same rules, so
+/// both give the same error for each field; the body's tag, which covers
+/// the genuine header, fails last.
+fn every_flipped_header_field_bit_is_rejected_with_the_error_its_field_calls_for(mode: Mode) {
+    let mut p = Pair::established(mode, 106);
+    let c0 = p.send_a(b"c0");
+    let c1 = p.send_a(b"c1");
+    p.recv_b(&c0).unwrap();
+    // c1 is on Bob's current receiving chain (which has delivered 1 message).
+    let h1 = sent_header(&p.alice, &c1);
+    assert_eq!((h1.pn, h1.n), (1, 1));
+    for bit in 0..40 * 8 {
+        let forged = with_header(&p.alice, &c1, |h| flip_header_bit(h, bit));
+        let edited = flip_header_bit_value(&h1, bit);
+        let expected = match bit / 8 {
+            // Another ratchet key: a new chain in plain mode (whose tag fails); with header
+            // encryption a header opened by the current chain's key must name its ratchet key.
+            0..32 => Error::Auth,
+            // PN is not used on the current chain.
+            32..36 => Error::Auth,
+            _ => on_current_chain(edited.n, 1),
+        };
+        assert_eq!(reject_unchanged(&mut p.bob, &forged, &mut p.rng), expected, "current chain, bit {bit}");
+    }
+    assert_eq!(p.recv_b(&c1).unwrap(), b"c1");
+
+    // A message starting a new chain: PN is 2, Bob has received 2 of the old chain.
+    let r = p.send_b(b"r");
+    p.recv_a(&r).unwrap();
+    let m = p.send_a(b"new chain");
+    let h = sent_header(&p.alice, &m);
+    assert_eq!((h.pn, h.n), (2, 0));
+    for bit in 0..40 * 8 {
+        let forged = with_header(&p.alice, &m, |h| flip_header_bit(h, bit));
+        let edited = flip_header_bit_value(&h, bit);
+        let expected = match bit / 8 {
+            0..32 => Error::Auth,
+            32..36 => on_new_chain(edited.pn, 0, 2),
+            _ => on_new_chain(2, edited.n, 2),
+        };
+        assert_eq!(reject_unchanged(&mut p.bob, &forged, &mut p.rng), expected, "new chain, bit {bit}");
+    }
+    assert_eq!(p.recv_b(&m).unwrap(), b"new chain");
+}
+both_modes!(every_flipped_header_field_bit_is_rejected_with_the_error_its_field_calls_for);
+
+/// Flips bit `bit` of the 40-byte header encoding (bit 0 is the least
+/// significant bit of byte 0, as in `flip_bit`).
+fn flip_header_bit(h: &mut Header, bit: usize) {
+    *h = flip_header_bit_value(h, bit);
+}
+
+fn flip_header_bit_value(h: &Header, bit: usize) -> Header {
+    let mut raw = [0u8; 40];
+    raw[..32].copy_from_slice(&h.ratchet_key);
+    raw[32..36].copy_from_slice(&h.pn.to_be_bytes());
+    raw[36..].copy_from_slice(&h.n.to_be_bytes());
+    let raw = flip_bit(&raw, bit);
+    Header { ratchet_key: raw[..32].try_into().unwrap(), pn: u32_at(&raw, 32), n: u32_at(&raw, 36) }
+}
+
+fn a_header_naming_another_chain_than_its_header_key_is_rejected(mode: Mode) {
+    // Alice's message on a new chain, its header rewritten to name the chain
+    // Bob currently receives on (with a message number he has not seen).
+    let mut p = Pair::established(mode, 107);
+    let old = p.send_a(b"old chain");
+    p.recv_b(&old).unwrap();
+    let current = sent_header(&p.alice, &old).ratchet_key;
+    let r = p.send_b(b"r");
+    p.recv_a(&r).unwrap();
+    let m = p.send_a(b"new chain");
+    let forged = with_header(&p.alice, &m, |h| {
+        h.ratchet_key = current;
+        h.n = 5;
+    });
+    let got = reject_unchanged(&mut p.bob, &forged, &mut p.rng);
+    // Plain mode: a message of the current chain, 3 keys ahead, whose tag fails.
+    // Header encryption: the header opened under the next chain's header key
+    // (NHKr) but names the current chain: refused before any key is derived.
+    assert_eq!(got, Error::Auth);
+    // And the reverse: a message of the current chain whose header names a
+    // ratchet key never seen (plain: a new ratchet step; header encryption:
+    // the current chain's header key must name its own chain).
+    let same = p.send_a(b"same chain");
+    let forged = with_header(&p.alice, &same, |h| h.ratchet_key = [9; 32]);
+    assert_eq!(reject_unchanged(&mut p.bob, &forged, &mut p.rng), Error::Auth);
+    assert_eq!(p.recv_b(&m).unwrap(), b"new chain");
+    assert_eq!(p.recv_b(&same).unwrap(), b"same chain");
+}
+both_modes!(a_header_naming_another_chain_than_its_header_key_is_rejected);
+
+/// A bundle has no mode; the initiator's chosen mode only matters after the
+/// signature verified. Ed25519 is slow in debug builds, so the signed fields
+/// are tried once per bit, alternating the mode, and the unsigned one-time
+/// prekey in both modes.
 #[test]
 fn every_flipped_bit_of_a_bundle_is_caught_by_decoding_signing_or_the_responder() {
     let mut rng = rng(105);
@@ -203,7 +369,8 @@ fn every_flipped_bit_of_a_bundle_is_caught_by_decoding_signing_or_the_responder(
                     Ok(bundle) => {
                         assert!(identity_ok);
                         // (initiate verifies first; Ed25519 is slow in debug builds, so verify once.)
-                        let got = Session::initiate(&alice_id, &bundle, &mut rng).err();
+                        let mode = MODES[bit % 2];
+                        let got = Session::initiate_with_mode(&alice_id, &bundle, mode, &mut rng).err();
                         assert_eq!(got, Some(Error::BadSignature), "bit {bit}");
                     }
                     Err(e) => {
@@ -217,27 +384,29 @@ fn every_flipped_bit_of_a_bundle_is_caught_by_decoding_signing_or_the_responder(
                 // a session the responder then cannot accept.
                 let bundle = decoded.unwrap();
                 assert_eq!(bundle.verify(), Ok(()));
-                let mut alice = Session::initiate(&alice_id, &bundle, &mut rng).unwrap();
-                let m = alice.encrypt(b"x").unwrap();
-                let got = bob.accept(&m, &mut rng).map(|(_, pt)| pt);
-                if byte < 138 {
-                    assert_eq!(got, Err(Error::UnknownPreKey { id: u32_at(&forged, 134) }), "bit {bit}");
-                } else if bit == bytes.len() * 8 - 1 {
-                    // X25519 ignores bit 255 of a public key (RFC 7748 §5): same key.
-                    assert_eq!(got, Ok(b"x".to_vec()), "bit {bit}");
-                    benign.push(bit);
-                } else {
-                    assert_eq!(got, Err(Error::Auth), "bit {bit}");
+                for mode in MODES {
+                    let mut alice = Session::initiate_with_mode(&alice_id, &bundle, mode, &mut rng).unwrap();
+                    let m = alice.encrypt(b"x").unwrap();
+                    let got = bob.accept(&m, &mut rng).map(|(_, pt)| pt);
+                    if byte < 138 {
+                        let id = u32_at(&forged, 134);
+                        assert_eq!(got, Err(Error::UnknownPreKey { id }), "{mode:?}: bit {bit}");
+                    } else if bit == bytes.len() * 8 - 1 {
+                        // X25519 ignores bit 255 of a public key (RFC 7748 §5): same key.
+                        assert_eq!(got, Ok(b"x".to_vec()), "{mode:?}: bit {bit}");
+                        benign.push(bit);
+                    } else {
+                        assert_eq!(got, Err(Error::Auth), "{mode:?}: bit {bit}");
+                    }
                 }
             }
         }
     }
-    assert_eq!(benign, vec![170 * 8 - 1]);
+    assert_eq!(benign, vec![170 * 8 - 1; 2]);
 }
 
-#[test]
-fn replay_within_a_chain_is_a_duplicate_and_changes_nothing() {
-    let mut p = Pair::established(110);
+fn replay_within_a_chain_is_a_duplicate_and_changes_nothing(mode: Mode) {
+    let mut p = Pair::established(mode, 110);
     let m0 = p.send_a(b"m0");
     let m1 = p.send_a(b"m1");
     assert_eq!(p.recv_b(&m0).unwrap(), b"m0");
@@ -246,10 +415,10 @@ fn replay_within_a_chain_is_a_duplicate_and_changes_nothing() {
     assert_eq!(reject_unchanged(&mut p.bob, &m1, &mut p.rng), Error::Duplicate);
     assert_eq!(reject_unchanged(&mut p.bob, &m0, &mut p.rng), Error::Duplicate);
 }
+both_modes!(replay_within_a_chain_is_a_duplicate_and_changes_nothing);
 
-#[test]
-fn replay_of_a_message_decrypted_with_a_skipped_key_is_a_duplicate() {
-    let mut p = Pair::established(111);
+fn replay_of_a_message_decrypted_with_a_skipped_key_is_a_duplicate(mode: Mode) {
+    let mut p = Pair::established(mode, 111);
     let ms: Vec<_> = (0..4).map(|i| p.send_a(&plaintext(i))).collect();
     assert_eq!(p.recv_b(&ms[3]).unwrap(), plaintext(3));
     assert_eq!(p.bob.skipped_key_count(), 3);
@@ -262,10 +431,10 @@ fn replay_of_a_message_decrypted_with_a_skipped_key_is_a_duplicate() {
     assert_eq!(p.recv_b(&ms[2]).unwrap(), plaintext(2));
     assert_eq!(p.bob.skipped_key_count(), 0);
 }
+both_modes!(replay_of_a_message_decrypted_with_a_skipped_key_is_a_duplicate);
 
-#[test]
-fn replay_from_an_older_chain_after_a_ratchet_step_is_a_duplicate() {
-    let mut p = Pair::established(112);
+fn replay_from_an_older_chain_after_a_ratchet_step_is_a_duplicate(mode: Mode) {
+    let mut p = Pair::established(mode, 112);
     let old = p.send_a(b"old chain");
     assert_eq!(p.recv_b(&old).unwrap(), b"old chain");
     let old_reply = p.send_b(b"old reply");
@@ -275,20 +444,20 @@ fn replay_from_an_older_chain_after_a_ratchet_step_is_a_duplicate() {
     assert_eq!(reject_unchanged(&mut p.bob, &old, &mut p.rng), Error::Duplicate);
     assert_eq!(reject_unchanged(&mut p.alice, &old_reply, &mut p.rng), Error::Duplicate);
 }
+both_modes!(replay_from_an_older_chain_after_a_ratchet_step_is_a_duplicate);
 
-#[test]
-fn replay_of_the_first_prekey_message_to_the_responders_session_is_a_duplicate() {
-    let mut p = Pair::handshake(113);
+fn replay_of_the_first_prekey_message_to_the_responders_session_is_a_duplicate(mode: Mode) {
+    let mut p = Pair::handshake(mode, 113);
     let first = p.first.clone();
     assert_eq!(reject_unchanged(&mut p.bob, &first, &mut p.rng), Error::Duplicate);
     p.round_trip(0);
     p.round_trip(2);
     assert_eq!(reject_unchanged(&mut p.bob, &first, &mut p.rng), Error::Duplicate);
 }
+both_modes!(replay_of_the_first_prekey_message_to_the_responders_session_is_a_duplicate);
 
-#[test]
-fn replay_of_the_first_reply_to_the_initiator_is_a_duplicate() {
-    let mut p = Pair::handshake(114);
+fn replay_of_the_first_reply_to_the_initiator_is_a_duplicate(mode: Mode) {
+    let mut p = Pair::handshake(mode, 114);
     let reply = p.send_b(b"reply");
     assert_eq!(p.recv_a(&reply).unwrap(), b"reply");
     assert_eq!(reject_unchanged(&mut p.alice, &reply, &mut p.rng), Error::Duplicate);
@@ -297,3 +466,4 @@ fn replay_of_the_first_reply_to_the_initiator_is_a_duplicate() {
     assert_ne!(before, snapshot(&p.alice));
     assert_eq!(reject_unchanged(&mut p.alice, &reply, &mut p.rng), Error::Duplicate);
 }
+both_modes!(replay_of_the_first_reply_to_the_initiator_is_a_duplicate);

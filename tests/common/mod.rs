@@ -1,14 +1,21 @@
 //! Helpers shared by the integration tests: deterministic RNGs, a responder's
-//! key material, a `Pair` of sessions built from a real handshake, bit
-//! flipping, state snapshots, and the wire offsets the tests poke at.
+//! key material, a `Pair` of sessions built from a real handshake in either
+//! [`Mode`], bit flipping, state snapshots, and the wire offsets the tests
+//! poke at (mode-aware: with header encryption the 40-byte ratchet header is
+//! a 56-byte encrypted header, whose fields `headers.rs` reads and rewrites).
 //!
-//! Every test binary includes this module, so not every helper is used
-//! everywhere.
+//! Behavioural tests are written as `fn name(mode: Mode)` followed by
+//! `both_modes!(name);`, which makes the tests `name::plain` and
+//! `name::header_encryption`.
+//!
+//! Every test binary (and the fuzz crate) includes this module, so not every
+//! helper is used everywhere, and it uses no crate the fuzz crate lacks.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod model;
 
+pub use chatcrypt::Mode;
 use chatcrypt::{
     Error, IdentityKeyPair, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey,
     SignedPreKeyPublic,
@@ -21,10 +28,39 @@ pub const SPK_ID: u32 = 7;
 /// The id of the responder's one-time prekey in every helper handshake.
 pub const OPK_ID: u32 = 1001;
 
-/// Length of the header of an ordinary Message: version, type, ratchet key, PN, N.
-pub const MESSAGE_HEADER_LEN: usize = 2 + 32 + 4 + 4;
 /// Length of the AES-GCM tag at the end of every message.
 pub const TAG_LEN: usize = 16;
+/// Length of the Double Ratchet header (ratchet key, PN, N) in plain mode.
+pub const RATCHET_HEADER_LEN: usize = 32 + 4 + 4;
+/// Length of the encrypted header that replaces it with header encryption:
+/// its 40 bytes of ciphertext and a 16-byte tag.
+pub const ENCRYPTED_HEADER_LEN: usize = RATCHET_HEADER_LEN + TAG_LEN;
+/// Length of the prefix of a PreKeyMessage: version, type, flags, identity
+/// key, base key, signed prekey id (the one-time prekey id adds 4).
+pub const PREKEY_PREFIX_LEN: usize = 3 + 32 + 32 + 4;
+
+/// Both modes, plain first.
+pub const MODES: [Mode; 2] = [Mode::Plain, Mode::HeaderEncryption];
+
+/// Generates, for each named `fn name(mode: Mode)`, a module `name` with the
+/// tests `name::plain` and `name::header_encryption`, which run the body in
+/// each mode.
+#[macro_export]
+macro_rules! both_modes {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[test]
+            fn plain() {
+                super::$name(chatcrypt::Mode::Plain)
+            }
+
+            #[test]
+            fn header_encryption() {
+                super::$name(chatcrypt::Mode::HeaderEncryption)
+            }
+        }
+    )+};
+}
 
 /// A deterministic RNG; every test uses its own seed.
 pub fn rng(seed: u64) -> ChaCha20Rng {
@@ -66,45 +102,177 @@ pub fn restore(bytes: &[u8]) -> Session {
     Session::from_bytes(bytes).expect("a session's own encoding decodes")
 }
 
-/// The length of the header (everything before the ciphertext) of a wire
-/// message produced by this crate.
-pub fn header_len(message: &[u8]) -> usize {
+/// The mode a message's type byte names (0x01/0x02 plain, 0x03/0x04
+/// header encryption).
+pub fn mode_of(message: &[u8]) -> Mode {
     match message[1] {
-        0x02 => MESSAGE_HEADER_LEN,
-        0x01 => 2 + 1 + 32 + 32 + 4 + if message[2] & 1 == 1 { 4 } else { 0 } + 40,
+        0x01 | 0x02 => Mode::Plain,
+        0x03 | 0x04 => Mode::HeaderEncryption,
         t => panic!("not a message type: {t}"),
     }
 }
 
-/// Offset of the Double Ratchet header (ratchet key, PN, N) in a message.
-pub fn ratchet_header_offset(message: &[u8]) -> usize {
-    header_len(message) - 40
+/// Whether a message's type byte names a PreKeyMessage (0x01 or 0x03).
+pub fn is_prekey(message: &[u8]) -> bool {
+    match message[1] {
+        0x01 | 0x03 => true,
+        0x02 | 0x04 => false,
+        t => panic!("not a message type: {t}"),
+    }
 }
 
-/// The sender's ratchet key named in a message's header.
+/// The type byte of a PreKeyMessage (`prekey`) or a Message in `mode`.
+pub fn type_byte(mode: Mode, prekey: bool) -> u8 {
+    match (mode, prekey) {
+        (Mode::Plain, true) => 0x01,
+        (Mode::Plain, false) => 0x02,
+        (Mode::HeaderEncryption, true) => 0x03,
+        (Mode::HeaderEncryption, false) => 0x04,
+        (m, _) => panic!("unknown mode {m:?}"),
+    }
+}
+
+/// The length of the header as it is on the wire: the 40-byte ratchet
+/// header, or its 56-byte encryption.
+pub fn header_wire_len(mode: Mode) -> usize {
+    match mode {
+        Mode::Plain => RATCHET_HEADER_LEN,
+        Mode::HeaderEncryption => ENCRYPTED_HEADER_LEN,
+        m => panic!("unknown mode {m:?}"),
+    }
+}
+
+/// The length of the prefix before the (plain or encrypted) ratchet header:
+/// version and type, and for a PreKeyMessage the handshake fields.
+pub fn prefix_len(message: &[u8]) -> usize {
+    if is_prekey(message) {
+        PREKEY_PREFIX_LEN + if message[2] & 1 == 1 { 4 } else { 0 }
+    } else {
+        2
+    }
+}
+
+/// The length of an ordinary Message's header in `mode`: version, type and
+/// the (plain or encrypted) ratchet header.
+pub fn message_header_len(mode: Mode) -> usize {
+    2 + header_wire_len(mode)
+}
+
+/// The length of the header (everything before the ciphertext) of a wire
+/// message produced by this crate, in either mode.
+pub fn header_len(message: &[u8]) -> usize {
+    prefix_len(message) + header_wire_len(mode_of(message))
+}
+
+/// Where the (plain or encrypted) ratchet header lies in a message.
+pub fn header_range(message: &[u8]) -> std::ops::Range<usize> {
+    prefix_len(message)..header_len(message)
+}
+
+/// Offset of the plain Double Ratchet header (ratchet key, PN, N) in a
+/// plain-mode message. With header encryption these fields are not on the
+/// wire, so this panics for such a message.
+pub fn ratchet_header_offset(message: &[u8]) -> usize {
+    assert_eq!(
+        mode_of(message),
+        Mode::Plain,
+        "header fields are encrypted with header encryption; use header_range"
+    );
+    prefix_len(message)
+}
+
+/// The sender's ratchet key named in a plain-mode message's header.
 pub fn ratchet_key_of(message: &[u8]) -> [u8; 32] {
     let o = ratchet_header_offset(message);
     message[o..o + 32].try_into().unwrap()
 }
 
-/// The PN field of a message's header.
+/// The PN field of a plain-mode message's header.
 pub fn pn_of(message: &[u8]) -> u32 {
     let o = ratchet_header_offset(message) + 32;
     u32::from_be_bytes(message[o..o + 4].try_into().unwrap())
 }
 
-/// The N field of a message's header.
+/// The N field of a plain-mode message's header.
 pub fn n_of(message: &[u8]) -> u32 {
     let o = ratchet_header_offset(message) + 36;
     u32::from_be_bytes(message[o..o + 4].try_into().unwrap())
 }
 
-/// Returns `message` with its N field replaced (the tag no longer matches).
+/// Returns a plain-mode `message` with its N field replaced (the tag no
+/// longer matches).
 pub fn with_n(message: &[u8], n: u32) -> Vec<u8> {
     let o = ratchet_header_offset(message) + 36;
     let mut out = message.to_vec();
     out[o..o + 4].copy_from_slice(&n.to_be_bytes());
     out
+}
+
+/// The error a message decoder returns for `bytes` (SPEC.md §7.3, both
+/// modes), or `None` if they are a well-formed message. A reference
+/// implementation of the decoding order: length, version, type, the
+/// PreKeyMessage fields (flags, identity key, base key, prekey ids), the
+/// (plain or encrypted) ratchet header, then at least a tag.
+pub fn wire_decode_error(bytes: &[u8]) -> Option<Error> {
+    use chatcrypt::DecodeError;
+    let fail = |e: DecodeError| Some(Error::Decode(e));
+    if bytes.len() > chatcrypt::MAX_MESSAGE_LEN {
+        return fail(DecodeError::InvalidValue);
+    }
+    match bytes.first() {
+        None => return fail(DecodeError::Truncated),
+        Some(&v) if v != chatcrypt::VERSION => return fail(DecodeError::UnsupportedVersion(v)),
+        Some(_) => {}
+    }
+    let (mode, prekey) = match bytes.get(1) {
+        None => return fail(DecodeError::Truncated),
+        Some(0x01) => (Mode::Plain, true),
+        Some(0x02) => (Mode::Plain, false),
+        Some(0x03) => (Mode::HeaderEncryption, true),
+        Some(0x04) => (Mode::HeaderEncryption, false),
+        Some(&t) => return fail(DecodeError::UnexpectedType(t)),
+    };
+    let mut at = 2;
+    if prekey {
+        let Some(&flags) = bytes.get(2) else { return fail(DecodeError::Truncated) };
+        if flags & !1 != 0 {
+            return fail(DecodeError::InvalidFlags(flags));
+        }
+        let Some(identity) = bytes.get(3..35) else { return fail(DecodeError::Truncated) };
+        if chatcrypt::IdentityKey::from_bytes(identity.try_into().unwrap()).is_err() {
+            return fail(DecodeError::InvalidPublicKey);
+        }
+        at = PREKEY_PREFIX_LEN + if flags & 1 == 1 { 4 } else { 0 };
+    }
+    at += header_wire_len(mode);
+    if bytes.len() < at + TAG_LEN {
+        return fail(DecodeError::Truncated);
+    }
+    None
+}
+
+/// The error `Session::decrypt` returns for `bytes` before it looks at the
+/// ratchet header, if that is decided by decoding or the mode: a decoding
+/// error, or `UnexpectedType(t)` for a well-formed message of the other
+/// mode than `session`'s.
+pub fn decrypt_decode_error(session: Mode, bytes: &[u8]) -> Option<Error> {
+    wire_decode_error(bytes).or_else(|| {
+        (mode_of(bytes) != session).then_some(Error::Decode(chatcrypt::DecodeError::UnexpectedType(bytes[1])))
+    })
+}
+
+/// Offset of the sending ratchet private key in an encoded session (tag,
+/// version, flags, two identity keys, root key), the same in both modes.
+pub const SENDING_RATCHET_SECRET_AT: usize = 3 + 3 * 32;
+
+/// An opaque identifier of the sending chain a session encrypts on now: its
+/// sending ratchet private key, read from its encoding. In either mode, two
+/// messages were sent on the same chain exactly when this was the same
+/// right after each was encrypted, and the receiver makes a Diffie-Hellman
+/// ratchet step exactly for the first message of each chain it sees.
+pub fn sending_chain_id(sender: &Session) -> [u8; 32] {
+    let bytes = sender.to_bytes();
+    bytes[SENDING_RATCHET_SECRET_AT..SENDING_RATCHET_SECRET_AT + 32].try_into().unwrap()
 }
 
 /// Parses 64 hex digits.
@@ -182,6 +350,7 @@ impl Responder {
 
 /// Two sessions created by a real handshake: Alice initiated, Bob accepted.
 pub struct Pair {
+    pub mode: Mode,
     pub alice: Session,
     pub bob: Session,
     pub alice_identity: IdentityKeyPair,
@@ -192,30 +361,34 @@ pub struct Pair {
 }
 
 impl Pair {
-    /// Alice fetches Bob's bundle (with a one-time prekey), sends `"hello"`,
-    /// Bob accepts it. Alice has not seen a reply yet, so she is still
-    /// sending PreKeyMessages.
-    pub fn handshake(seed: u64) -> Self {
-        Self::handshake_with(seed, true)
+    /// Alice fetches Bob's bundle (with a one-time prekey), starts a session
+    /// in `mode`, sends `"hello"`, Bob accepts it. Alice has not seen a reply
+    /// yet, so she is still sending PreKeyMessages.
+    pub fn handshake(mode: Mode, seed: u64) -> Self {
+        Self::handshake_with(mode, seed, true)
     }
 
     /// As [`handshake`](Self::handshake), with or without a one-time prekey.
-    pub fn handshake_with(seed: u64, with_one_time: bool) -> Self {
+    pub fn handshake_with(mode: Mode, seed: u64, with_one_time: bool) -> Self {
         let mut rng = rng(seed);
         let responder = Responder::new(&mut rng, with_one_time);
         let alice_identity = IdentityKeyPair::generate(&mut rng);
-        let mut alice = Session::initiate(&alice_identity, &responder.bundle(), &mut rng).unwrap();
+        let mut alice =
+            Session::initiate_with_mode(&alice_identity, &responder.bundle(), mode, &mut rng).unwrap();
+        assert_eq!(alice.mode(), mode);
         let first = alice.encrypt(b"hello").unwrap();
+        assert_eq!(mode_of(&first), mode);
         let (bob, pt) = responder.accept(&first, &mut rng).unwrap();
         assert_eq!(pt, b"hello");
-        Pair { alice, bob, alice_identity, responder, rng, first }
+        assert_eq!(bob.mode(), mode);
+        Pair { mode, alice, bob, alice_identity, responder, rng, first }
     }
 
     /// A handshake followed by Bob's reply `"welcome"`, decrypted by Alice:
     /// both sides have done a Diffie-Hellman ratchet step and Alice now
     /// sends ordinary Messages.
-    pub fn established(seed: u64) -> Self {
-        let mut p = Self::handshake(seed);
+    pub fn established(mode: Mode, seed: u64) -> Self {
+        let mut p = Self::handshake(mode, seed);
         let reply = p.bob.encrypt(b"welcome").unwrap();
         assert_eq!(p.alice.decrypt(&reply, &mut p.rng).unwrap(), b"welcome");
         assert!(!p.alice.awaiting_reply());
