@@ -10,6 +10,7 @@ use std::collections::VecDeque;
 
 use chatcrypt::{
     Error, IdentityKeyPair, MessageType, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey,
+    Zeroizing,
 };
 use rand_chacha::{
     rand_core::{Rng, SeedableRng},
@@ -46,13 +47,78 @@ impl Network {
     }
 }
 
+/// What the two devices keep: Bob's long-term keys, and each side's session
+/// as the bytes a messenger would store.
+struct Devices {
+    bob: IdentityKeyPair,
+    bob_spk: SignedPreKey,
+    bob_one_time: Vec<OneTimePreKey>,
+    alice_store: Zeroizing<Vec<u8>>,
+    bob_store: Option<Zeroizing<Vec<u8>>>,
+    rng: ChaCha20Rng,
+    delivered: usize,
+    duplicates: usize,
+    rejected: usize,
+}
+
+impl Devices {
+    /// Restores a stored session, decrypts, and stores it again on success.
+    fn decrypt_stored(
+        store: &mut Zeroizing<Vec<u8>>,
+        bytes: &[u8],
+        rng: &mut ChaCha20Rng,
+    ) -> Result<Vec<u8>, Error> {
+        let mut session = Session::from_bytes(store)?;
+        let plaintext = session.decrypt(bytes, rng)?;
+        *store = session.to_bytes();
+        Ok(plaintext)
+    }
+
+    /// Bob has no session yet: this must be Alice's PreKeyMessage.
+    fn accept(&mut self, bytes: &[u8]) -> Result<Vec<u8>, Error> {
+        let msg = PreKeyMessage::from_bytes(bytes)?;
+        let index =
+            msg.one_time_prekey_id().and_then(|id| self.bob_one_time.iter().position(|k| k.id() == id));
+        let opk = index.map(|i| &self.bob_one_time[i]);
+        let (session, plaintext) = Session::accept(&self.bob, &self.bob_spk, opk, &msg, &mut self.rng)?;
+        if let Some(i) = index {
+            let used = self.bob_one_time.remove(i);
+            println!("    bob: accepted the handshake and deleted one-time prekey {}", used.id());
+        }
+        self.bob_store = Some(session.to_bytes());
+        Ok(plaintext)
+    }
+
+    fn deliver(&mut self, to: &str, bytes: &[u8]) {
+        let result = match (to, self.bob_store.as_mut()) {
+            ("bob", Some(store)) => Self::decrypt_stored(store, bytes, &mut self.rng),
+            ("bob", None) => self.accept(bytes),
+            _ => Self::decrypt_stored(&mut self.alice_store, bytes, &mut self.rng),
+        };
+        match result {
+            Ok(p) => {
+                self.delivered += 1;
+                println!("    {to} decrypted: \"{}\"", String::from_utf8_lossy(&p));
+            }
+            Err(Error::Duplicate) => {
+                self.duplicates += 1;
+                println!("    {to} dropped a duplicate");
+            }
+            Err(e) => {
+                self.rejected += 1;
+                println!("    {to} rejected a message: {e}");
+            }
+        }
+    }
+}
+
 fn main() -> Result<(), Error> {
     let mut rng = ChaCha20Rng::from_seed(*b"chatcrypt demo: a lossy network!");
 
     // Bob's device publishes its keys; the server keeps the public parts.
     let bob = IdentityKeyPair::generate(&mut rng);
     let bob_spk = SignedPreKey::generate(&bob, 1, &mut rng);
-    let mut bob_one_time: Vec<OneTimePreKey> =
+    let bob_one_time: Vec<OneTimePreKey> =
         (100..105).map(|id| OneTimePreKey::generate(id, &mut rng)).collect();
     let server_bundle = PreKeyBundle::new(
         bob.public_key().clone(),
@@ -69,8 +135,17 @@ fn main() -> Result<(), Error> {
     println!("Alice verified the bundle and started a session; Bob's identity is {:?}", bundle.identity());
 
     // Sessions live in "storage" as bytes between messages.
-    let mut alice_store = alice_session.to_bytes();
-    let mut bob_store: Option<chatcrypt::Zeroizing<Vec<u8>>> = None;
+    let mut devices = Devices {
+        bob,
+        bob_spk,
+        bob_one_time,
+        alice_store: alice_session.to_bytes(),
+        bob_store: None,
+        rng,
+        delivered: 0,
+        duplicates: 0,
+        rejected: 0,
+    };
     let mut net = Network { in_flight: VecDeque::new(), rng: ChaCha20Rng::from_seed([1; 32]) };
 
     let script: [(&str, &str); 12] = [
@@ -87,152 +162,50 @@ fn main() -> Result<(), Error> {
         ("bob", "Forgeries too."),
         ("alice", "Bye!"),
     ];
-    let mut stats = (0usize, 0usize, 0usize, 0usize); // delivered, duplicates, rejected, sent
+    let mut sent = 0;
     for (step, (from, text)) in script.iter().enumerate() {
         // The sender restores its session, encrypts, and stores it again.
-        let (store, to) = if *from == "alice" {
-            (&mut alice_store, "bob")
-        } else {
-            match bob_store.as_mut() {
-                Some(s) => (s, "alice"),
-                None => {
-                    println!("[{step}] Bob has no session yet and cannot send \"{text}\"");
-                    continue;
-                }
+        let (store, to) = match (*from, devices.bob_store.as_mut()) {
+            ("alice", _) => (&mut devices.alice_store, "bob"),
+            (_, Some(store)) => (store, "alice"),
+            (_, None) => {
+                println!("[{step}] Bob has no session yet and cannot send \"{text}\"");
+                continue;
             }
         };
         let mut session = Session::from_bytes(store)?;
         let wire = session.encrypt(text.as_bytes())?;
         *store = session.to_bytes();
-        stats.3 += 1;
+        sent += 1;
         println!("[{step}] {from} -> {to}: \"{text}\" ({} bytes, {:?})", wire.len(), MessageType::of(&wire)?);
         net.send(to, wire);
 
         // Deliver about half of what is in flight, in the network's order.
-        let deliver = net.in_flight.len().div_ceil(2);
-        for _ in 0..deliver {
+        for _ in 0..net.in_flight.len().div_ceil(2) {
             let Some((to, bytes)) = net.in_flight.pop_front() else { break };
-            deliver_one(
-                to,
-                &bytes,
-                &alice,
-                &bob,
-                &bob_spk,
-                &mut bob_one_time,
-                &mut alice_store,
-                &mut bob_store,
-                &mut rng,
-                &mut stats,
-            )?;
+            devices.deliver(to, &bytes);
         }
     }
     println!("-- the network flushes what is left --");
     while let Some((to, bytes)) = net.in_flight.pop_front() {
-        deliver_one(
-            to,
-            &bytes,
-            &alice,
-            &bob,
-            &bob_spk,
-            &mut bob_one_time,
-            &mut alice_store,
-            &mut bob_store,
-            &mut rng,
-            &mut stats,
-        )?;
+        devices.deliver(to, &bytes);
     }
     println!(
-        "Done: {} sent, {} delivered and decrypted, {} duplicates dropped, {} forged or corrupted rejected.",
-        stats.3, stats.0, stats.1, stats.2
+        "Done: {sent} sent, {} delivered and decrypted, {} duplicates dropped, {} forged or corrupted rejected.",
+        devices.delivered, devices.duplicates, devices.rejected
     );
-    let a = Session::from_bytes(&alice_store)?;
+    let a = Session::from_bytes(&devices.alice_store)?;
     println!(
         "Alice's stored session: {} bytes, {} skipped keys kept for lost or late messages",
-        alice_store.len(),
+        devices.alice_store.len(),
         a.skipped_key_count()
     );
-    if let Some(b) = &bob_store {
+    if let Some(b) = &devices.bob_store {
         println!(
             "Bob's stored session: {} bytes, {} skipped keys",
             b.len(),
             Session::from_bytes(b)?.skipped_key_count()
         );
-    }
-    Ok(())
-}
-
-#[allow(clippy::too_many_arguments)]
-fn deliver_one(
-    to: &str,
-    bytes: &[u8],
-    alice: &IdentityKeyPair,
-    bob: &IdentityKeyPair,
-    bob_spk: &SignedPreKey,
-    bob_one_time: &mut Vec<OneTimePreKey>,
-    alice_store: &mut chatcrypt::Zeroizing<Vec<u8>>,
-    bob_store: &mut Option<chatcrypt::Zeroizing<Vec<u8>>>,
-    rng: &mut ChaCha20Rng,
-    stats: &mut (usize, usize, usize, usize),
-) -> Result<(), Error> {
-    let _ = alice;
-    let result = if to == "bob" {
-        match bob_store.as_mut() {
-            Some(store) => {
-                let mut session = Session::from_bytes(store)?;
-                let r = session.decrypt(bytes, rng);
-                if r.is_ok() {
-                    *store = session.to_bytes();
-                }
-                r
-            }
-            None => {
-                // No session yet: this must be Alice's PreKeyMessage.
-                match PreKeyMessage::from_bytes(bytes) {
-                    Err(e) => Err(e),
-                    Ok(msg) => {
-                        let opk_index = msg
-                            .one_time_prekey_id()
-                            .and_then(|id| bob_one_time.iter().position(|k| k.id() == id));
-                        let opk = opk_index.map(|i| &bob_one_time[i]);
-                        match Session::accept(bob, bob_spk, opk, &msg, rng) {
-                            Ok((session, plaintext)) => {
-                                if let Some(i) = opk_index {
-                                    bob_one_time.remove(i);
-                                    println!(
-                                        "    bob: accepted the handshake and deleted one-time prekey {}",
-                                        msg.one_time_prekey_id().unwrap_or_default()
-                                    );
-                                }
-                                *bob_store = Some(session.to_bytes());
-                                Ok(plaintext)
-                            }
-                            Err(e) => Err(e),
-                        }
-                    }
-                }
-            }
-        }
-    } else {
-        let mut session = Session::from_bytes(alice_store)?;
-        let r = session.decrypt(bytes, rng);
-        if r.is_ok() {
-            *alice_store = session.to_bytes();
-        }
-        r
-    };
-    match result {
-        Ok(p) => {
-            stats.0 += 1;
-            println!("    {to} decrypted: \"{}\"", String::from_utf8_lossy(&p));
-        }
-        Err(Error::Duplicate) => {
-            stats.1 += 1;
-            println!("    {to} dropped a duplicate");
-        }
-        Err(e) => {
-            stats.2 += 1;
-            println!("    {to} rejected a message: {e}");
-        }
     }
     Ok(())
 }

@@ -99,6 +99,24 @@ impl RootKey {
     }
 }
 
+impl RootKey {
+    /// One root step in the session's mode: `KDF_RK` without header
+    /// encryption, `KDF_RK_HE` (with its next header key) with it.
+    pub(crate) fn step(
+        &self,
+        dh_out: &[u8; 32],
+        header_encryption: bool,
+    ) -> (RootKey, ChainKey, Option<HeaderKey>) {
+        if header_encryption {
+            let (rk, ck, hk) = self.ratchet_he(dh_out);
+            (rk, ck, Some(hk))
+        } else {
+            let (rk, ck) = self.ratchet(dh_out);
+            (rk, ck, None)
+        }
+    }
+}
+
 secret_key!(
     /// A header key (`HKs`, `NHKs`, `HKr`, `NHKr`): encrypts the headers of
     /// one chain, through a per-message key and nonce.
@@ -113,12 +131,7 @@ impl HeaderKey {
         let mut info = [0u8; 19 + 16];
         info[..19].copy_from_slice(LABEL_HEADER);
         info[19..].copy_from_slice(sample);
-        let mut okm = Zeroizing::new([0u8; 44]);
-        hkdf_expand(&self.0, &info, &mut okm[..])?;
-        let mut s = MessageSecrets { key: [0u8; 32], nonce: [0u8; 12] };
-        s.key.copy_from_slice(&okm[..32]);
-        s.nonce.copy_from_slice(&okm[32..]);
-        Ok(s)
+        MessageSecrets::expand(&self.0, &info)
     }
 }
 
@@ -138,22 +151,29 @@ impl ChainKey {
     }
 }
 
-/// The AES-256-GCM key and nonce of one message.
+/// The AES-256-GCM key and nonce of one message (or one encrypted header).
 #[derive(Zeroize, ZeroizeOnDrop)]
 pub(crate) struct MessageSecrets {
     pub(crate) key: [u8; 32],
     pub(crate) nonce: [u8; 12],
 }
 
-impl MessageKey {
-    /// HKDF-SHA256-Expand(PRK = mk, info = `"chatcrypt v1 message keys"`, 44):
-    /// the AES-256 key (32 bytes) then the GCM nonce (12 bytes).
-    pub(crate) fn expand(&self) -> Result<MessageSecrets, Error> {
+impl MessageSecrets {
+    /// HKDF-SHA256-Expand(PRK = `prk`, `info`, 44): key (32) || nonce (12).
+    fn expand(prk: &[u8; 32], info: &[u8]) -> Result<Self, Error> {
         let mut okm = Zeroizing::new([0u8; 44]);
-        hkdf_expand(&self.0, LABEL_MESSAGE_KEYS, &mut okm[..])?;
+        hkdf_expand(prk, info, &mut okm[..])?;
         let mut s = MessageSecrets { key: [0u8; 32], nonce: [0u8; 12] };
         s.key.copy_from_slice(&okm[..32]);
         s.nonce.copy_from_slice(&okm[32..]);
         Ok(s)
+    }
+}
+
+impl MessageKey {
+    /// HKDF-SHA256-Expand(PRK = mk, info = `"chatcrypt v1 message keys"`, 44):
+    /// the AES-256 key (32 bytes) then the GCM nonce (12 bytes).
+    pub(crate) fn expand(&self) -> Result<MessageSecrets, Error> {
+        MessageSecrets::expand(&self.0, LABEL_MESSAGE_KEYS)
     }
 }

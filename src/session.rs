@@ -632,16 +632,7 @@ impl Session {
             None => Vec::new(),
         };
         let dh = x25519(&self.sending.ratchet, &h.ratchet_key)?;
-        let (root, chain, next_header_key) = match self.header_keys {
-            None => {
-                let (root, chain) = self.root.ratchet(&dh);
-                (root, chain, None)
-            }
-            Some(_) => {
-                let (root, chain, hk) = self.root.ratchet_he(&dh);
-                (root, chain, Some(hk))
-            }
-        };
+        let (root, chain, next_header_key) = self.root.step(&dh, self.header_keys.is_some());
         let (new_skipped, mut next) = skip_keys(&chain, &h.ratchet_key, 0, h.n);
         let key = next.step();
         Ok(Plan::Ratchet { old_skipped, root, new_skipped, key, next, next_header_key })
@@ -664,16 +655,7 @@ impl Session {
                 // Everything fallible first, then the assignments.
                 let ratchet = random_x25519(rng);
                 let dh = x25519(&ratchet, &h.ratchet_key)?;
-                let (root, sending_chain, next_send) = match self.header_keys {
-                    None => {
-                        let (root, chain) = root.ratchet(&dh);
-                        (root, chain, None)
-                    }
-                    Some(_) => {
-                        let (root, chain, hk) = root.ratchet_he(&dh);
-                        (root, chain, Some(hk))
-                    }
-                };
+                let (root, sending_chain, next_send) = root.step(&dh, self.header_keys.is_some());
                 for k in old_skipped.into_iter().chain(new_skipped) {
                     self.skipped.push(k);
                 }
