@@ -25,8 +25,8 @@
 use std::{fs, path::PathBuf, process::ExitCode};
 
 use chatcrypt::{
-    Error, IdentityKeyPair, MessageType, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey,
-    STATE_VERSION,
+    Error, IdentityKeyPair, MessageType, Mode, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session,
+    SignedPreKey, STATE_VERSION,
 };
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use serde_json::{json, Value};
@@ -117,6 +117,16 @@ fn self_check(doc: &Value) -> Result<(), Error> {
 }
 
 fn main() -> Result<ExitCode, Error> {
+    for (mode, file) in [(Mode::Plain, "v1.json"), (Mode::HeaderEncryption, "v1_he.json")] {
+        let code = write_fixture(mode, file)?;
+        if code != ExitCode::SUCCESS {
+            return Ok(code);
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn write_fixture(mode: Mode, file: &str) -> Result<ExitCode, Error> {
     let mut bob_rng = ChaCha20Rng::from_seed([0xB0; 32]);
     let mut alice_rng = ChaCha20Rng::from_seed([0xA1; 32]);
     let mut seal_rng = ChaCha20Rng::from_seed([0x5E; 32]);
@@ -129,7 +139,7 @@ fn main() -> Result<ExitCode, Error> {
 
     let bundle =
         PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk_used.public().clone()));
-    let mut a = Session::initiate(&alice, &bundle, &mut alice_rng)?;
+    let mut a = Session::initiate_with_mode(&alice, &bundle, mode, &mut alice_rng)?;
 
     let a0 = send(&mut a, "a0: hi Bob, it's Alice", "")?;
     let a1 = send(&mut a, "a1: a PreKeyMessage that arrives late", "stored skipped key")?;
@@ -155,15 +165,19 @@ fn main() -> Result<ExitCode, Error> {
     assert_eq!(a.skipped_key_count(), 1);
     assert_eq!(b.skipped_key_count(), 2);
 
+    let mode_note = match mode {
+        Mode::Plain => "",
+        _ => " Both sessions use header encryption (SPEC.md §14, session flag 0x20).",
+    };
     let doc = json!({
-        "description": "chatcrypt golden state fixtures, state format version 1 (SPEC.md §10). FROZEN: \
+        "description": String::from("chatcrypt golden state fixtures, state format version 1 (SPEC.md §10). FROZEN: \
             every later version of chatcrypt must keep decoding these bytes. Generated once by \
             examples/gen_state_fixtures.rs from fixed ChaCha20 seeds: Alice started a session with \
             Bob's signed prekey 1 and one-time prekey 100 and both sides exchanged messages out of \
             order, so both sessions hold skipped keys and Alice is past the handshake. All byte \
             strings are lowercase hex. 'plain' is to_bytes(), 'sealed' is seal() under sealing_key. \
             Each side's 'receive' lists, in order, the messages that side decrypts next from the \
-            stored session, with the expected plaintext and where the key comes from.",
+            stored session, with the expected plaintext and where the key comes from.") + mode_note,
         "format_version": STATE_VERSION,
         "sealing_key": hex(&SEALING_KEY),
         "alice": {
@@ -194,7 +208,7 @@ fn main() -> Result<ExitCode, Error> {
 
     let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
     text.push('\n');
-    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "test-vectors", "state", "v1.json"].iter().collect();
+    let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "test-vectors", "state", file].iter().collect();
     let overwrite = std::env::args().any(|a| a == "--overwrite");
     match fs::read_to_string(&path) {
         Ok(existing) if existing == text => {

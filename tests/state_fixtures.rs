@@ -22,9 +22,12 @@ use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use serde_json::Value;
 
 const V1: &str = include_str!("../test-vectors/state/v1.json");
+/// The same scenario with header encryption (session flag 0x20).
+const V1_HE: &str = include_str!("../test-vectors/state/v1_he.json");
 
-fn fixture() -> Value {
-    serde_json::from_str(V1).expect("v1.json is valid JSON")
+/// Every frozen fixture file; each test runs on all of them.
+fn fixtures() -> [Value; 2] {
+    [V1, V1_HE].map(|text| serde_json::from_str(text).expect("fixture is valid JSON"))
 }
 
 fn unhex(v: &Value) -> Vec<u8> {
@@ -84,124 +87,130 @@ fn receive_listed(f: &Value, side: &str, s: &mut Session, rng: &mut ChaCha20Rng)
 
 #[test]
 fn fixture_is_format_version_1() {
-    let f = fixture();
-    assert_eq!(f["format_version"], 1);
-    assert_eq!(STATE_VERSION, 1);
-    assert!(f["description"].as_str().is_some_and(|d| d.contains("FROZEN")));
-    assert_eq!(sealing_key(&f).len(), 32);
-    let states = [
-        (&f["alice"]["identity"], TAG_IDENTITY),
-        (&f["bob"]["identity"], TAG_IDENTITY),
-        (&f["bob"]["signed_prekey"], TAG_SIGNED_PREKEY),
-        (&f["bob"]["one_time_prekey"], TAG_ONE_TIME_PREKEY),
-        (&f["alice"]["session"], TAG_SESSION),
-        (&f["bob"]["session"], TAG_SESSION),
-    ];
-    for (state, tag) in states {
-        let plain = unhex(&state["plain"]);
-        let sealed = unhex(&state["sealed"]);
-        assert_eq!(plain[..2], [tag, 1]);
-        assert_eq!(sealed[..3], [TAG_SEALED, 1, tag]);
-        assert_eq!(sealed.len(), plain.len() + SEALED_OVERHEAD);
+    for f in fixtures() {
+        assert_eq!(f["format_version"], 1);
+        assert_eq!(STATE_VERSION, 1);
+        assert!(f["description"].as_str().is_some_and(|d| d.contains("FROZEN")));
+        assert_eq!(sealing_key(&f).len(), 32);
+        let states = [
+            (&f["alice"]["identity"], TAG_IDENTITY),
+            (&f["bob"]["identity"], TAG_IDENTITY),
+            (&f["bob"]["signed_prekey"], TAG_SIGNED_PREKEY),
+            (&f["bob"]["one_time_prekey"], TAG_ONE_TIME_PREKEY),
+            (&f["alice"]["session"], TAG_SESSION),
+            (&f["bob"]["session"], TAG_SESSION),
+        ];
+        for (state, tag) in states {
+            let plain = unhex(&state["plain"]);
+            let sealed = unhex(&state["sealed"]);
+            assert_eq!(plain[..2], [tag, 1]);
+            assert_eq!(sealed[..3], [TAG_SEALED, 1, tag]);
+            assert_eq!(sealed.len(), plain.len() + SEALED_OVERHEAD);
+        }
+        // The scenario: both sessions hold skipped keys, Alice is past the
+        // handshake, and each side has a listed message that uses a stored key
+        // (Bob's including a late PreKeyMessage).
+        for side in SIDES {
+            assert!(f[side]["session"]["skipped_key_count"].as_u64().unwrap() > 0);
+            let list = f[side]["receive"].as_array().unwrap();
+            assert!(list.iter().any(|m| m["key"] == "stored skipped key"), "{side}");
+        }
+        assert_eq!(f["alice"]["session"]["awaiting_reply"], false);
+        assert!(f["bob"]["receive"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["type"] == "prekey_message" && m["key"] == "stored skipped key"));
     }
-    // The scenario: both sessions hold skipped keys, Alice is past the
-    // handshake, and each side has a listed message that uses a stored key
-    // (Bob's including a late PreKeyMessage).
-    for side in SIDES {
-        assert!(f[side]["session"]["skipped_key_count"].as_u64().unwrap() > 0);
-        let list = f[side]["receive"].as_array().unwrap();
-        assert!(list.iter().any(|m| m["key"] == "stored skipped key"), "{side}");
-    }
-    assert_eq!(f["alice"]["session"]["awaiting_reply"], false);
-    assert!(f["bob"]["receive"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .any(|m| m["type"] == "prekey_message" && m["key"] == "stored skipped key"));
 }
 
 #[test]
 fn identities_restore_and_reencode_identically() {
-    let f = fixture();
-    let key = sealing_key(&f);
-    for side in SIDES {
-        let fx = &f[side]["identity"];
-        let plain = unhex(&fx["plain"]);
-        for k in [
-            IdentityKeyPair::from_bytes(&plain).unwrap(),
-            IdentityKeyPair::open(&key, &unhex(&fx["sealed"])).unwrap(),
-        ] {
-            assert_eq!(k.to_bytes()[..], plain[..], "{side}");
-            assert_eq!(k.public_key().as_bytes()[..], unhex(&fx["public_key"])[..], "{side}");
-            assert_eq!(k.public_key().as_bytes()[..], unhex(&f[side]["session"]["local_identity"])[..]);
+    for f in fixtures() {
+        let key = sealing_key(&f);
+        for side in SIDES {
+            let fx = &f[side]["identity"];
+            let plain = unhex(&fx["plain"]);
+            for k in [
+                IdentityKeyPair::from_bytes(&plain).unwrap(),
+                IdentityKeyPair::open(&key, &unhex(&fx["sealed"])).unwrap(),
+            ] {
+                assert_eq!(k.to_bytes()[..], plain[..], "{side}");
+                assert_eq!(k.public_key().as_bytes()[..], unhex(&fx["public_key"])[..], "{side}");
+                assert_eq!(k.public_key().as_bytes()[..], unhex(&f[side]["session"]["local_identity"])[..]);
+            }
         }
     }
 }
 
 #[test]
 fn prekeys_restore_and_reencode_identically() {
-    let f = fixture();
-    let key = sealing_key(&f);
-    let bob = IdentityKeyPair::from_bytes(&unhex(&f["bob"]["identity"]["plain"])).unwrap();
+    for f in fixtures() {
+        let key = sealing_key(&f);
+        let bob = IdentityKeyPair::from_bytes(&unhex(&f["bob"]["identity"]["plain"])).unwrap();
 
-    let fx = &f["bob"]["signed_prekey"];
-    let plain = unhex(&fx["plain"]);
-    for spk in
-        [SignedPreKey::from_bytes(&plain).unwrap(), SignedPreKey::open(&key, &unhex(&fx["sealed"])).unwrap()]
-    {
-        assert_eq!(spk.to_bytes()[..], plain[..]);
-        assert_eq!(u64::from(spk.id()), fx["id"].as_u64().unwrap());
-        assert_eq!(spk.public().key()[..], unhex(&fx["public_key"])[..]);
-        assert_eq!(spk.public().signature()[..], unhex(&fx["signature"])[..]);
-        // The stored signature still verifies under Bob's identity.
-        PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), None).verify().unwrap();
-    }
+        let fx = &f["bob"]["signed_prekey"];
+        let plain = unhex(&fx["plain"]);
+        for spk in [
+            SignedPreKey::from_bytes(&plain).unwrap(),
+            SignedPreKey::open(&key, &unhex(&fx["sealed"])).unwrap(),
+        ] {
+            assert_eq!(spk.to_bytes()[..], plain[..]);
+            assert_eq!(u64::from(spk.id()), fx["id"].as_u64().unwrap());
+            assert_eq!(spk.public().key()[..], unhex(&fx["public_key"])[..]);
+            assert_eq!(spk.public().signature()[..], unhex(&fx["signature"])[..]);
+            // The stored signature still verifies under Bob's identity.
+            PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), None).verify().unwrap();
+        }
 
-    let fx = &f["bob"]["one_time_prekey"];
-    let plain = unhex(&fx["plain"]);
-    for opk in [
-        OneTimePreKey::from_bytes(&plain).unwrap(),
-        OneTimePreKey::open(&key, &unhex(&fx["sealed"])).unwrap(),
-    ] {
-        assert_eq!(opk.to_bytes()[..], plain[..]);
-        assert_eq!(u64::from(opk.id()), fx["id"].as_u64().unwrap());
-        assert_eq!(opk.public().key()[..], unhex(&fx["public_key"])[..]);
+        let fx = &f["bob"]["one_time_prekey"];
+        let plain = unhex(&fx["plain"]);
+        for opk in [
+            OneTimePreKey::from_bytes(&plain).unwrap(),
+            OneTimePreKey::open(&key, &unhex(&fx["sealed"])).unwrap(),
+        ] {
+            assert_eq!(opk.to_bytes()[..], plain[..]);
+            assert_eq!(u64::from(opk.id()), fx["id"].as_u64().unwrap());
+            assert_eq!(opk.public().key()[..], unhex(&fx["public_key"])[..]);
+        }
     }
 }
 
 #[test]
 fn sessions_restore_and_reencode_identically() {
-    let f = fixture();
-    for side in SIDES {
-        let fx = &f[side]["session"];
-        let plain = unhex(&fx["plain"]);
-        for s in restore_both(&f, side) {
-            assert_eq!(s.to_bytes()[..], plain[..], "{side}");
-            assert_eq!(s.encoded_len(), plain.len());
-            assert_eq!(s.encoded_len() as u64, fx["encoded_len"].as_u64().unwrap());
-            assert_eq!(s.is_initiator(), fx["is_initiator"].as_bool().unwrap());
-            assert_eq!(s.awaiting_reply(), fx["awaiting_reply"].as_bool().unwrap());
-            assert_eq!(s.skipped_key_count() as u64, fx["skipped_key_count"].as_u64().unwrap());
-            assert_eq!(s.local_identity().as_bytes()[..], unhex(&fx["local_identity"])[..]);
-            assert_eq!(s.remote_identity().as_bytes()[..], unhex(&fx["remote_identity"])[..]);
+    for f in fixtures() {
+        for side in SIDES {
+            let fx = &f[side]["session"];
+            let plain = unhex(&fx["plain"]);
+            for s in restore_both(&f, side) {
+                assert_eq!(s.to_bytes()[..], plain[..], "{side}");
+                assert_eq!(s.encoded_len(), plain.len());
+                assert_eq!(s.encoded_len() as u64, fx["encoded_len"].as_u64().unwrap());
+                assert_eq!(s.is_initiator(), fx["is_initiator"].as_bool().unwrap());
+                assert_eq!(s.awaiting_reply(), fx["awaiting_reply"].as_bool().unwrap());
+                assert_eq!(s.skipped_key_count() as u64, fx["skipped_key_count"].as_u64().unwrap());
+                assert_eq!(s.local_identity().as_bytes()[..], unhex(&fx["local_identity"])[..]);
+                assert_eq!(s.remote_identity().as_bytes()[..], unhex(&fx["remote_identity"])[..]);
+            }
         }
+        assert_eq!(f["alice"]["session"]["remote_identity"], f["bob"]["identity"]["public_key"]);
+        assert_eq!(f["bob"]["session"]["remote_identity"], f["alice"]["identity"]["public_key"]);
     }
-    assert_eq!(f["alice"]["session"]["remote_identity"], f["bob"]["identity"]["public_key"]);
-    assert_eq!(f["bob"]["session"]["remote_identity"], f["alice"]["identity"]["public_key"]);
 }
 
 #[test]
 fn restored_sessions_decrypt_the_listed_messages() {
-    let f = fixture();
-    let mut rng = rng(1);
-    for side in SIDES {
-        for mut s in restore_both(&f, side) {
-            receive_listed(&f, side, &mut s, &mut rng);
-            // Each listed message decrypts exactly once.
-            for m in f[side]["receive"].as_array().unwrap() {
-                let before = s.to_bytes();
-                assert_eq!(s.decrypt(&unhex(&m["wire"]), &mut rng), Err(Error::Duplicate));
-                assert_eq!(s.to_bytes()[..], before[..]);
+    for f in fixtures() {
+        let mut rng = rng(1);
+        for side in SIDES {
+            for mut s in restore_both(&f, side) {
+                receive_listed(&f, side, &mut s, &mut rng);
+                // Each listed message decrypts exactly once.
+                for m in f[side]["receive"].as_array().unwrap() {
+                    let before = s.to_bytes();
+                    assert_eq!(s.decrypt(&unhex(&m["wire"]), &mut rng), Err(Error::Duplicate));
+                    assert_eq!(s.to_bytes()[..], before[..]);
+                }
             }
         }
     }
@@ -209,74 +218,79 @@ fn restored_sessions_decrypt_the_listed_messages() {
 
 #[test]
 fn restored_sessions_continue_the_conversation() {
-    let f = fixture();
-    let key = sealing_key(&f);
-    let mut rng = rng(2);
-    // Alice from the plain fixture, Bob from the sealed one, and the other way round.
-    for (alice_from, bob_from) in [(0, 1), (1, 0)] {
-        let mut a = restore_both(&f, "alice").into_iter().nth(alice_from).unwrap();
-        let mut b = restore_both(&f, "bob").into_iter().nth(bob_from).unwrap();
-        receive_listed(&f, "alice", &mut a, &mut rng);
-        receive_listed(&f, "bob", &mut b, &mut rng);
-        for round in 0..3 {
-            let m1 = a.encrypt(format!("alice {round}.1").as_bytes()).unwrap();
-            let m2 = a.encrypt(format!("alice {round}.2").as_bytes()).unwrap();
-            assert_eq!(MessageType::of(&m1).unwrap(), MessageType::Message);
-            assert_eq!(b.decrypt(&m2, &mut rng).unwrap(), format!("alice {round}.2").as_bytes());
-            assert_eq!(b.decrypt(&m1, &mut rng).unwrap(), format!("alice {round}.1").as_bytes());
-            let r = b.encrypt(format!("bob {round}").as_bytes()).unwrap();
-            assert_eq!(a.decrypt(&r, &mut rng).unwrap(), format!("bob {round}").as_bytes());
-            // Both go through storage again between rounds.
-            a = Session::open(&key, &a.seal(&key, &mut rng)).unwrap();
-            b = Session::from_bytes(&b.to_bytes()).unwrap();
+    for f in fixtures() {
+        let key = sealing_key(&f);
+        let mut rng = rng(2);
+        // Alice from the plain fixture, Bob from the sealed one, and the other way round.
+        for (alice_from, bob_from) in [(0, 1), (1, 0)] {
+            let mut a = restore_both(&f, "alice").into_iter().nth(alice_from).unwrap();
+            let mut b = restore_both(&f, "bob").into_iter().nth(bob_from).unwrap();
+            receive_listed(&f, "alice", &mut a, &mut rng);
+            receive_listed(&f, "bob", &mut b, &mut rng);
+            for round in 0..3 {
+                let m1 = a.encrypt(format!("alice {round}.1").as_bytes()).unwrap();
+                let m2 = a.encrypt(format!("alice {round}.2").as_bytes()).unwrap();
+                assert_eq!(MessageType::of(&m1).unwrap(), MessageType::Message);
+                assert_eq!(b.decrypt(&m2, &mut rng).unwrap(), format!("alice {round}.2").as_bytes());
+                assert_eq!(b.decrypt(&m1, &mut rng).unwrap(), format!("alice {round}.1").as_bytes());
+                let r = b.encrypt(format!("bob {round}").as_bytes()).unwrap();
+                assert_eq!(a.decrypt(&r, &mut rng).unwrap(), format!("bob {round}").as_bytes());
+                // Both go through storage again between rounds.
+                a = Session::open(&key, &a.seal(&key, &mut rng)).unwrap();
+                b = Session::from_bytes(&b.to_bytes()).unwrap();
+            }
         }
     }
 }
 
 #[test]
 fn restored_prekeys_accept_a_new_session() {
-    let f = fixture();
-    let key = sealing_key(&f);
-    let mut rng = rng(3);
-    let bob = IdentityKeyPair::open(&key, &unhex(&f["bob"]["identity"]["sealed"])).unwrap();
-    let spk = SignedPreKey::from_bytes(&unhex(&f["bob"]["signed_prekey"]["plain"])).unwrap();
-    let opk = OneTimePreKey::open(&key, &unhex(&f["bob"]["one_time_prekey"]["sealed"])).unwrap();
-    let bundle =
-        PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()));
+    for f in fixtures() {
+        let key = sealing_key(&f);
+        let mut rng = rng(3);
+        let bob = IdentityKeyPair::open(&key, &unhex(&f["bob"]["identity"]["sealed"])).unwrap();
+        let spk = SignedPreKey::from_bytes(&unhex(&f["bob"]["signed_prekey"]["plain"])).unwrap();
+        let opk = OneTimePreKey::open(&key, &unhex(&f["bob"]["one_time_prekey"]["sealed"])).unwrap();
+        let bundle =
+            PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()));
 
-    // Carol starts a session with the stored, still unused one-time prekey.
-    let carol = IdentityKeyPair::generate(&mut rng);
-    let mut c = Session::initiate(&carol, &bundle, &mut rng).unwrap();
-    let m = c.encrypt(b"hi Bob, it's Carol").unwrap();
-    let first = PreKeyMessage::from_bytes(&m).unwrap();
-    assert_eq!(u64::from(first.signed_prekey_id()), f["bob"]["signed_prekey"]["id"].as_u64().unwrap());
-    assert_eq!(first.one_time_prekey_id().map(u64::from), f["bob"]["one_time_prekey"]["id"].as_u64());
-    let (mut b, p) = Session::accept(&bob, &spk, Some(&opk), &first, &mut rng).unwrap();
-    assert_eq!(p, b"hi Bob, it's Carol");
-    let r = b.encrypt(b"hi Carol").unwrap();
-    assert_eq!(c.decrypt(&r, &mut rng).unwrap(), b"hi Carol");
+        // Carol starts a session with the stored, still unused one-time prekey.
+        let carol = IdentityKeyPair::generate(&mut rng);
+        // In the fixture's mode, so that the check below reaches the identity.
+        let mode = restore_both(&f, "bob")[0].mode();
+        let mut c = Session::initiate_with_mode(&carol, &bundle, mode, &mut rng).unwrap();
+        let m = c.encrypt(b"hi Bob, it's Carol").unwrap();
+        let first = PreKeyMessage::from_bytes(&m).unwrap();
+        assert_eq!(u64::from(first.signed_prekey_id()), f["bob"]["signed_prekey"]["id"].as_u64().unwrap());
+        assert_eq!(first.one_time_prekey_id().map(u64::from), f["bob"]["one_time_prekey"]["id"].as_u64());
+        let (mut b, p) = Session::accept(&bob, &spk, Some(&opk), &first, &mut rng).unwrap();
+        assert_eq!(p, b"hi Bob, it's Carol");
+        let r = b.encrypt(b"hi Carol").unwrap();
+        assert_eq!(c.decrypt(&r, &mut rng).unwrap(), b"hi Carol");
 
-    // Bob's stored session with Alice is not Carol's.
-    let [mut bob_alice, _] = restore_both(&f, "bob");
-    assert!(!bob_alice.matches(&first));
-    assert_eq!(bob_alice.decrypt(&m, &mut rng), Err(Error::WrongIdentity));
+        // Bob's stored session with Alice is not Carol's.
+        let [mut bob_alice, _] = restore_both(&f, "bob");
+        assert!(!bob_alice.matches(&first));
+        assert_eq!(bob_alice.decrypt(&m, &mut rng), Err(Error::WrongIdentity));
+    }
 }
 
 #[test]
 fn fixtures_are_refused_under_another_version_or_key() {
-    let f = fixture();
-    for side in SIDES {
-        let mut plain = unhex(&f[side]["session"]["plain"]);
-        plain[1] = 2;
-        assert_eq!(
-            Session::from_bytes(&plain).err(),
-            Some(Error::Decode(DecodeError::UnsupportedVersion(2)))
-        );
-        let sealed = unhex(&f[side]["session"]["sealed"]);
-        assert_eq!(Session::open(&[0; 32], &sealed).err(), Some(Error::Auth));
-        assert_eq!(
-            IdentityKeyPair::open(&sealing_key(&f), &sealed).err(),
-            Some(Error::Decode(DecodeError::UnexpectedType(TAG_SESSION)))
-        );
+    for f in fixtures() {
+        for side in SIDES {
+            let mut plain = unhex(&f[side]["session"]["plain"]);
+            plain[1] = 2;
+            assert_eq!(
+                Session::from_bytes(&plain).err(),
+                Some(Error::Decode(DecodeError::UnsupportedVersion(2)))
+            );
+            let sealed = unhex(&f[side]["session"]["sealed"]);
+            assert_eq!(Session::open(&[0; 32], &sealed).err(), Some(Error::Auth));
+            assert_eq!(
+                IdentityKeyPair::open(&sealing_key(&f), &sealed).err(),
+                Some(Error::Decode(DecodeError::UnexpectedType(TAG_SESSION)))
+            );
+        }
     }
 }
