@@ -318,6 +318,7 @@ fn a_header_naming_another_chain_than_its_header_key_is_rejected(mode: Mode) {
     let old = p.send_a(b"old chain");
     p.recv_b(&old).unwrap();
     let current = sent_header(&p.alice, &old).ratchet_key;
+    let used = sent_header(&p.alice, &old).n;
     let r = p.send_b(b"r");
     p.recv_a(&r).unwrap();
     let m = p.send_a(b"new chain");
@@ -330,6 +331,16 @@ fn a_header_naming_another_chain_than_its_header_key_is_rejected(mode: Mode) {
     // Header encryption: the header opened under the next chain's header key
     // (NHKr) but names the current chain: refused before any key is derived.
     assert_eq!(got, Error::Auth);
+    // The same header with a message number Bob has already used on the
+    // current chain: plain mode can only call it a replay; with header
+    // encryption the header key (NHKr) does not belong to the chain it names,
+    // which is refused as Auth before the stored keys are consulted.
+    let forged = with_header(&p.alice, &m, |h| {
+        h.ratchet_key = current;
+        h.n = used;
+    });
+    let expected = if mode == Mode::Plain { Error::Duplicate } else { Error::Auth };
+    assert_eq!(reject_unchanged(&mut p.bob, &forged, &mut p.rng), expected);
     // And the reverse: a message of the current chain whose header names a
     // ratchet key never seen (plain: a new ratchet step; header encryption:
     // the current chain's header key must name its own chain).
