@@ -151,16 +151,14 @@ enum Plan {
     },
 }
 
+/// The largest associated data of a message body: `AD || prefix || header`.
+const AD_BUF_LEN: usize = AD_LEN + MAX_PREKEY_HEADER_LEN;
+
 /// Keys `from..to` of a chain, as skipped keys, and the chain key after them.
 fn skip_keys(chain: &ChainKey, ratchet_key: &[u8; 32], from: u32, to: u32) -> (Vec<SkippedKey>, ChainKey) {
     let mut ck = ChainKey::from_bytes(*chain.as_bytes());
-    let mut out = Vec::new();
-    if to > from {
-        out.reserve_exact((to - from) as usize);
-        for n in from..to {
-            out.push(SkippedKey { ratchet_key: *ratchet_key, n, key: ck.step() });
-        }
-    }
+    // An empty range collects into an empty Vec without allocating.
+    let out = (from..to).map(|n| SkippedKey { ratchet_key: *ratchet_key, n, key: ck.step() }).collect();
     (out, ck)
 }
 
@@ -412,7 +410,7 @@ impl Session {
             .write(&mut h);
 
         // The body's associated data: AD || prefix || plaintext header.
-        let mut ad = [0u8; AD_LEN + MAX_PREKEY_HEADER_LEN];
+        let mut ad = [0u8; AD_BUF_LEN];
         ad[..AD_LEN].copy_from_slice(&self.ad);
         ad[AD_LEN..AD_LEN + plen].copy_from_slice(prefix);
         ad[AD_LEN + plen..AD_LEN + plen + RATCHET_HEADER_LEN].copy_from_slice(&h);
@@ -532,7 +530,7 @@ impl Session {
         };
         let secrets = key.expand()?;
         let plen = wire.prefix.len();
-        let mut ad = [0u8; AD_LEN + MAX_PREKEY_HEADER_LEN];
+        let mut ad = [0u8; AD_BUF_LEN];
         ad[..AD_LEN].copy_from_slice(&self.ad);
         ad[AD_LEN..AD_LEN + plen].copy_from_slice(wire.prefix);
         ad[AD_LEN + plen..AD_LEN + plen + RATCHET_HEADER_LEN].copy_from_slice(&raw);
