@@ -149,4 +149,17 @@ mod tests {
         canonical[0] = 3;
         assert!(ed25519_public(&canonical).is_ok());
     }
+
+    /// HKDF-Expand's output limit is 255 hash lengths (RFC 5869 §2.3); both
+    /// wrappers report the same limit, and the largest output succeeds.
+    #[test]
+    fn hkdf_output_limit_is_255_blocks() {
+        let mut ok = [0u8; 255 * 32];
+        let mut too_long = [0u8; 255 * 32 + 1];
+        let expected = Err(Error::TooLarge { len: 8161, max: 8160 });
+        assert_eq!(hkdf_expand(&[7u8; 32], b"info", &mut too_long), expected);
+        assert_eq!(hkdf(&[1u8; 32], &[7u8; 32], b"info", &mut too_long), expected);
+        assert_eq!(hkdf_expand(&[7u8; 32], b"info", &mut ok), Ok(()));
+        assert_eq!(hkdf(&[1u8; 32], &[7u8; 32], b"info", &mut ok), Ok(()));
+    }
 }

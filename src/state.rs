@@ -13,7 +13,8 @@
 //! allocates more than the input's length justifies.
 //!
 //! The bytes returned hold secrets: they come in [`Zeroizing`] buffers that
-//! wipe themselves when dropped. Whatever copies you make (files, database
+//! wipe themselves when dropped, and each is allocated once at its exact
+//! size, so no growth step leaves an unwiped copy behind. Whatever copies you make (files, database
 //! rows) are yours to protect and delete; prefer the sealed forms at rest.
 
 use alloc::{collections::VecDeque, vec::Vec};

@@ -140,15 +140,24 @@ enum Store {
 
 const STORES: [Store; 2] = [Store::Plain, Store::Sealed];
 
+/// The encodings hold secrets in a `Zeroizing` buffer, which clears only its
+/// final allocation, so the encoder sizes it exactly (that it allocates only
+/// once is checked in `tests/zero_alloc.rs`).
+fn assert_one_exact_allocation(bytes: &[u8], capacity: usize, what: &str) {
+    assert_eq!(capacity, bytes.len(), "{what}: the buffer was not sized exactly");
+}
+
 /// Persists `s`, drops it and restores it, checking the length, the
 /// canonical re-encoding and the public accessors on the way.
 fn restore(s: Session, store: Store, rng: &mut ChaCha20Rng) -> Session {
     let plain = s.to_bytes();
     assert_eq!(plain.len(), s.encoded_len());
+    assert_one_exact_allocation(&plain, plain.capacity(), "session");
     let restored = match store {
         Store::Plain => Session::from_bytes(&plain).unwrap(),
         Store::Sealed => {
             let sealed = s.seal(&SEAL_KEY, rng);
+            assert_one_exact_allocation(&sealed, sealed.capacity(), "sealed");
             assert_eq!(sealed.len(), plain.len() + SEALED_OVERHEAD);
             Session::open(&SEAL_KEY, &sealed).unwrap()
         }
@@ -169,10 +178,12 @@ fn restore(s: Session, store: Store, rng: &mut ChaCha20Rng) -> Session {
 fn restore_identity(k: &IdentityKeyPair, store: Store, rng: &mut ChaCha20Rng) -> IdentityKeyPair {
     let plain = k.to_bytes();
     assert_eq!(plain.len(), 34);
+    assert_one_exact_allocation(&plain, plain.capacity(), "identity");
     let restored = match store {
         Store::Plain => IdentityKeyPair::from_bytes(&plain).unwrap(),
         Store::Sealed => {
             let sealed = k.seal(&SEAL_KEY, rng);
+            assert_one_exact_allocation(&sealed, sealed.capacity(), "sealed");
             assert_eq!(sealed.len(), 34 + SEALED_OVERHEAD);
             IdentityKeyPair::open(&SEAL_KEY, &sealed).unwrap()
         }
@@ -186,10 +197,12 @@ fn restore_identity(k: &IdentityKeyPair, store: Store, rng: &mut ChaCha20Rng) ->
 fn restore_spk(k: &SignedPreKey, store: Store, rng: &mut ChaCha20Rng) -> SignedPreKey {
     let plain = k.to_bytes();
     assert_eq!(plain.len(), 102);
+    assert_one_exact_allocation(&plain, plain.capacity(), "signed prekey");
     let restored = match store {
         Store::Plain => SignedPreKey::from_bytes(&plain).unwrap(),
         Store::Sealed => {
             let sealed = k.seal(&SEAL_KEY, rng);
+            assert_one_exact_allocation(&sealed, sealed.capacity(), "sealed");
             assert_eq!(sealed.len(), 102 + SEALED_OVERHEAD);
             SignedPreKey::open(&SEAL_KEY, &sealed).unwrap()
         }
@@ -203,10 +216,12 @@ fn restore_spk(k: &SignedPreKey, store: Store, rng: &mut ChaCha20Rng) -> SignedP
 fn restore_opk(k: &OneTimePreKey, store: Store, rng: &mut ChaCha20Rng) -> OneTimePreKey {
     let plain = k.to_bytes();
     assert_eq!(plain.len(), 38);
+    assert_one_exact_allocation(&plain, plain.capacity(), "one-time prekey");
     let restored = match store {
         Store::Plain => OneTimePreKey::from_bytes(&plain).unwrap(),
         Store::Sealed => {
             let sealed = k.seal(&SEAL_KEY, rng);
+            assert_one_exact_allocation(&sealed, sealed.capacity(), "sealed");
             assert_eq!(sealed.len(), 38 + SEALED_OVERHEAD);
             OneTimePreKey::open(&SEAL_KEY, &sealed).unwrap()
         }
@@ -1052,6 +1067,11 @@ fn bad_counts_are_rejected(mode: Mode) {
     let mut fine = rich_b.clone();
     fine[at + 2 + 32..at + 2 + 36].copy_from_slice(&(u32::MAX - 1).to_be_bytes());
     assert!(Session::from_bytes(&fine).is_ok());
+    // The length is checked against the count before any entry is read: a
+    // count of 3 over the same two entries (the first now invalid) is
+    // Truncated, not the first entry's InvalidValue.
+    bad[at..at + 2].copy_from_slice(&3u16.to_be_bytes());
+    assert_eq!(Session::from_bytes(&bad).err(), Some(Error::Decode(DecodeError::Truncated)));
 
     // More remembered ratchet keys than MAX_PREVIOUS_RATCHET_KEYS (one is
     // stored here), or more than the input holds. With header encryption each

@@ -1,5 +1,6 @@
 //! The buffer API performs no heap allocation for a message on an existing
-//! chain, in either direction (issue: zero-allocation hot path).
+//! chain, in either direction (issue: zero-allocation hot path); and the
+//! stored encodings, which hold secrets, are allocated exactly once.
 //!
 //! A counting global allocator counts allocations made by the current
 //! thread only, so the test harness's own threads do not disturb the count.
@@ -10,7 +11,7 @@ use std::{
     cell::Cell,
 };
 
-use chatcrypt::{IdentityKeyPair, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey};
+use chatcrypt::{IdentityKeyPair, Mode, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey};
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 
 thread_local! {
@@ -90,4 +91,63 @@ fn messages_on_an_existing_chain_allocate_nothing_in_either_direction() {
     }
     // The counter works: the Vec API does allocate.
     assert!(allocations_during(|| drop(a.encrypt(b"x").unwrap())) > 0);
+}
+
+/// `to_bytes` returns a `Zeroizing` buffer, which wipes only its final
+/// allocation. If the encoder's size estimate were short, a growth step
+/// would copy the secrets already written and free the old buffer unwiped;
+/// so every encoding must be made in one allocation. `seal` makes two: the
+/// inner encoding (wiped on drop) and the output, which is sized before the
+/// plaintext is copied in and encrypted in place.
+#[test]
+fn stored_encodings_are_made_in_one_allocation() {
+    let mut rng = ChaCha20Rng::from_seed([12; 32]);
+    let key = [9u8; 32];
+    let bob = IdentityKeyPair::generate(&mut rng);
+    let spk = SignedPreKey::generate(&bob, 1, &mut rng);
+    let opk = OneTimePreKey::generate(2, &mut rng);
+    for (what, encode, seal) in [
+        (
+            "identity",
+            allocations_during(|| drop(bob.to_bytes())),
+            allocations_during(|| drop(bob.seal(&key, &mut rng))),
+        ),
+        (
+            "signed prekey",
+            allocations_during(|| drop(spk.to_bytes())),
+            allocations_during(|| drop(spk.seal(&key, &mut rng))),
+        ),
+        (
+            "one-time prekey",
+            allocations_during(|| drop(opk.to_bytes())),
+            allocations_during(|| drop(opk.seal(&key, &mut rng))),
+        ),
+    ] {
+        assert_eq!(encode, 1, "{what}: to_bytes allocated {encode} times");
+        assert_eq!(seal, 2, "{what}: seal allocated {seal} times");
+    }
+
+    for mode in [Mode::Plain, Mode::HeaderEncryption] {
+        let bundle =
+            PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()));
+        let alice = IdentityKeyPair::generate(&mut rng);
+        let mut a = Session::initiate_with_mode(&alice, &bundle, mode, &mut rng).unwrap();
+        let sent: Vec<_> = (0..4).map(|i| a.encrypt(&[i; 10]).unwrap()).collect();
+        let (mut b, _) =
+            Session::accept(&bob, &spk, Some(&opk), &PreKeyMessage::from_bytes(&sent[3]).unwrap(), &mut rng)
+                .unwrap();
+        // Bob now holds three skipped keys; a reply gives Alice a receiving
+        // chain and Bob a remembered ratchet key after her next step.
+        let reply = b.encrypt(b"reply").unwrap();
+        a.decrypt(&reply, &mut rng).unwrap();
+        let again = a.encrypt(b"again").unwrap();
+        b.decrypt(&again, &mut rng).unwrap();
+        assert_eq!(b.skipped_key_count(), 3);
+        for (who, s) in [("initiator", &a), ("responder", &b)] {
+            let encode = allocations_during(|| drop(s.to_bytes()));
+            assert_eq!(encode, 1, "{mode:?} {who}: to_bytes allocated {encode} times");
+            let seal = allocations_during(|| drop(s.seal(&key, &mut rng)));
+            assert_eq!(seal, 2, "{mode:?} {who}: seal allocated {seal} times");
+        }
+    }
 }
