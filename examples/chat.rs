@@ -191,18 +191,18 @@ fn main() -> Result<(), Error> {
         devices.deliver(to, &bytes);
     }
     println!(
-        "Done: {sent} sent, {} delivered and decrypted, {} duplicates dropped, {} forged or corrupted rejected.",
+        "Done: {sent} sent, {} delivered and decrypted; dropped as duplicates: {}; rejected as forged or corrupted: {}.",
         devices.delivered, devices.duplicates, devices.rejected
     );
     let a = Session::from_bytes(&devices.alice_store)?;
     println!(
-        "Alice's stored session: {} bytes, {} skipped keys kept for lost or late messages",
+        "Alice's stored session: {} bytes, skipped keys kept for lost or late messages: {}",
         devices.alice_store.len(),
         a.skipped_key_count()
     );
     if let Some(b) = &devices.bob_store {
         println!(
-            "Bob's stored session: {} bytes, {} skipped keys",
+            "Bob's stored session: {} bytes, skipped keys kept: {}",
             b.len(),
             Session::from_bytes(b)?.skipped_key_count()
         );
