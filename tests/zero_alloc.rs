@@ -11,8 +11,10 @@ use std::{
     cell::Cell,
 };
 
-use chatcrypt::{IdentityKeyPair, Mode, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey};
-use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+mod common;
+
+use chatcrypt::Mode;
+use common::{rng, Pair, Responder};
 
 thread_local! {
     static ALLOCATIONS: Cell<usize> = const { Cell::new(0) };
@@ -55,24 +57,13 @@ fn allocations_during(f: impl FnOnce()) -> usize {
 
 #[test]
 fn messages_on_an_existing_chain_allocate_nothing_in_either_direction() {
-    let mut rng = ChaCha20Rng::from_seed([11; 32]);
-    let bob = IdentityKeyPair::generate(&mut rng);
-    let spk = SignedPreKey::generate(&bob, 1, &mut rng);
-    let opk = OneTimePreKey::generate(2, &mut rng);
-    let bundle =
-        PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()));
-    let alice = IdentityKeyPair::generate(&mut rng);
-    let mut a = Session::initiate(&alice, &bundle, &mut rng).unwrap();
-    let first = a.encrypt(b"hello").unwrap();
-    let (mut b, _) =
-        Session::accept(&bob, &spk, Some(&opk), &PreKeyMessage::from_bytes(&first).unwrap(), &mut rng)
-            .unwrap();
+    let Pair { mut alice, mut bob, mut rng, .. } = Pair::handshake(Mode::Plain, 11);
 
     let mut wire = vec![0u8; 70_000];
     let mut plain = vec![0u8; 70_000];
     let payload = vec![0x42u8; 65_536];
     for direction in 0..2 {
-        let (sender, receiver) = if direction == 0 { (&mut b, &mut a) } else { (&mut a, &mut b) };
+        let (sender, receiver) = if direction == 0 { (&mut bob, &mut alice) } else { (&mut alice, &mut bob) };
         // The first message of each direction starts a ratchet step (not
         // an existing chain): it may allocate, and is not counted.
         let n = sender.encrypt_into(b"warm-up", &mut wire).unwrap();
@@ -90,7 +81,7 @@ fn messages_on_an_existing_chain_allocate_nothing_in_either_direction() {
         }
     }
     // The counter works: the Vec API does allocate.
-    assert!(allocations_during(|| drop(a.encrypt(b"x").unwrap())) > 0);
+    assert!(allocations_during(|| drop(alice.encrypt(b"x").unwrap())) > 0);
 }
 
 /// `to_bytes` returns a `Zeroizing` buffer, which wipes only its final
@@ -101,16 +92,15 @@ fn messages_on_an_existing_chain_allocate_nothing_in_either_direction() {
 /// plaintext is copied in and encrypted in place.
 #[test]
 fn stored_encodings_are_made_in_one_allocation() {
-    let mut rng = ChaCha20Rng::from_seed([12; 32]);
+    let mut rng = rng(12);
     let key = [9u8; 32];
-    let bob = IdentityKeyPair::generate(&mut rng);
-    let spk = SignedPreKey::generate(&bob, 1, &mut rng);
-    let opk = OneTimePreKey::generate(2, &mut rng);
+    let Responder { identity, spk, opk } = Responder::new(&mut rng, true);
+    let opk = opk.unwrap();
     for (what, encode, seal) in [
         (
             "identity",
-            allocations_during(|| drop(bob.to_bytes())),
-            allocations_during(|| drop(bob.seal(&key, &mut rng))),
+            allocations_during(|| drop(identity.to_bytes())),
+            allocations_during(|| drop(identity.seal(&key, &mut rng))),
         ),
         (
             "signed prekey",
@@ -128,22 +118,15 @@ fn stored_encodings_are_made_in_one_allocation() {
     }
 
     for mode in [Mode::Plain, Mode::HeaderEncryption] {
-        let bundle =
-            PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()));
-        let alice = IdentityKeyPair::generate(&mut rng);
-        let mut a = Session::initiate_with_mode(&alice, &bundle, mode, &mut rng).unwrap();
-        let sent: Vec<_> = (0..4).map(|i| a.encrypt(&[i; 10]).unwrap()).collect();
-        let (mut b, _) =
-            Session::accept(&bob, &spk, Some(&opk), &PreKeyMessage::from_bytes(&sent[3]).unwrap(), &mut rng)
-                .unwrap();
-        // Bob now holds three skipped keys; a reply gives Alice a receiving
-        // chain and Bob a remembered ratchet key after her next step.
-        let reply = b.encrypt(b"reply").unwrap();
-        a.decrypt(&reply, &mut rng).unwrap();
-        let again = a.encrypt(b"again").unwrap();
-        b.decrypt(&again, &mut rng).unwrap();
-        assert_eq!(b.skipped_key_count(), 3);
-        for (who, s) in [("initiator", &a), ("responder", &b)] {
+        let mut p = Pair::handshake(mode, 13);
+        // Bob reads the fourth of four more PreKeyMessages and keeps three
+        // skipped keys; a round trip gives Alice a receiving chain and Bob a
+        // remembered ratchet key.
+        let sent: Vec<_> = (0..4).map(|i| p.send_a(&[i; 10])).collect();
+        p.recv_b(&sent[3]).unwrap();
+        p.round_trip(0);
+        assert_eq!(p.bob.skipped_key_count(), 3);
+        for (who, s) in [("initiator", &p.alice), ("responder", &p.bob)] {
             let encode = allocations_during(|| drop(s.to_bytes()));
             assert_eq!(encode, 1, "{mode:?} {who}: to_bytes allocated {encode} times");
             let seal = allocations_during(|| drop(s.seal(&key, &mut rng)));
