@@ -79,9 +79,7 @@ impl RootKey {
         ck.copy_from_slice(&okm[32..]);
         (RootKey(rk), ChainKey(ck))
     }
-}
 
-impl RootKey {
     /// `KDF_RK_HE(rk, dh_out)`: HKDF-SHA256 with salt = `rk`, ikm = `dh_out`,
     /// info = `"chatcrypt v1 root header encryption"`, 96 bytes: the new root
     /// key, the new chain key, the next header key.
@@ -97,9 +95,7 @@ impl RootKey {
         hk.copy_from_slice(&okm[64..]);
         (RootKey(rk), ChainKey(ck), HeaderKey(hk))
     }
-}
 
-impl RootKey {
     /// One root step in the session's mode: `KDF_RK` without header
     /// encryption, `KDF_RK_HE` (with its next header key) with it.
     pub(crate) fn step(

@@ -31,8 +31,8 @@ use crate::{
     identity::{IdentityKey, IdentityKeyPair},
     keys::{ChainKey, HeaderKey, MessageKey, RootKey},
     message::{
-        Header, Mode, PreKeyMessage, PreKeyPart, WireMessage, ENCRYPTED_HEADER_LEN, MAX_PREFIX_LEN,
-        MAX_PREKEY_HEADER_LEN, RATCHET_HEADER_LEN,
+        Header, Mode, PreKeyMessage, PreKeyPart, WireMessage, ENCRYPTED_HEADER_LEN, MAX_PREKEY_HEADER_LEN,
+        RATCHET_HEADER_LEN,
     },
     prekey::{random_x25519, OneTimePreKey, PreKeyBundle, SignedPreKey},
     primitives::{aead_open, aead_seal, x25519, x25519_public, TAG_LEN},
@@ -217,23 +217,16 @@ impl Session {
         )?;
         let ratchet = random_x25519(rng);
         let dh = x25519(&ratchet, spk.key())?;
-        let root0 = RootKey::from_bytes(*secrets.sk);
-        let (root, chain, header_keys) = match secrets.header_keys {
-            None => {
-                let (root, chain) = root0.ratchet(&dh);
-                (root, chain, None)
-            }
-            Some((hka, nhkb)) => {
-                let (root, chain, nhks) = root0.ratchet_he(&dh);
-                let keys = HeaderKeys {
-                    send: hka,
-                    next_send: nhks,
-                    recv: None,
-                    next_recv: nhkb,
-                    previous_recv: VecDeque::new(),
-                };
-                (root, chain, Some(keys))
-            }
+        let (root, chain, nhks) = RootKey::from_bytes(*secrets.sk).step(&dh, secrets.header_keys.is_some());
+        let header_keys = match (secrets.header_keys, nhks) {
+            (Some((hka, nhkb)), Some(nhks)) => Some(HeaderKeys {
+                send: hka,
+                next_send: nhks,
+                recv: None,
+                next_recv: nhkb,
+                previous_recv: VecDeque::new(),
+            }),
+            _ => None,
         };
         Ok(Session {
             initiator: true,
@@ -410,16 +403,15 @@ impl Session {
             .write(&mut h);
 
         // The body's associated data: AD || prefix || plaintext header.
-        let mut ad = [0u8; AD_BUF_LEN];
-        ad[..AD_LEN].copy_from_slice(&self.ad);
-        ad[AD_LEN..AD_LEN + plen].copy_from_slice(prefix);
-        ad[AD_LEN + plen..AD_LEN + plen + RATCHET_HEADER_LEN].copy_from_slice(&h);
+        let (mut ad, prefix_end) = self.ad_with_prefix(prefix);
+        let ad_end = prefix_end + RATCHET_HEADER_LEN;
+        ad[prefix_end..ad_end].copy_from_slice(&h);
 
         let (key, next) = self.sending.chain.peek();
         let secrets = key.expand()?;
         let (ct, tag) = body.split_at_mut(plaintext.len());
         ct.copy_from_slice(plaintext);
-        let t = aead_seal(&secrets.key, &secrets.nonce, &ad[..AD_LEN + plen + RATCHET_HEADER_LEN], ct)?;
+        let t = aead_seal(&secrets.key, &secrets.nonce, &ad[..ad_end], ct)?;
         tag.copy_from_slice(&t);
 
         match &self.header_keys {
@@ -433,7 +425,7 @@ impl Session {
                 let hs = keys.send.expand(&sample)?;
                 let (hct, htag) = header.split_at_mut(RATCHET_HEADER_LEN);
                 hct.copy_from_slice(&h);
-                let t = aead_seal(&hs.key, &hs.nonce, &ad[..AD_LEN + plen], hct)?;
+                let t = aead_seal(&hs.key, &hs.nonce, &ad[..prefix_end], hct)?;
                 htag.copy_from_slice(&t);
             }
         }
@@ -511,15 +503,22 @@ impl Session {
                 return Err(Error::HandshakeMismatch);
             }
         }
+        // `AD || prefix` is the encrypted header's associated data; the
+        // body's continues with the plaintext header.
+        let (mut ad, prefix_end) = self.ad_with_prefix(wire.prefix);
+        let ad_end = prefix_end + RATCHET_HEADER_LEN;
         let mut raw = [0u8; RATCHET_HEADER_LEN];
-        match wire.mode {
-            Mode::Plain => raw.copy_from_slice(wire.header),
-            Mode::HeaderEncryption => {
-                let source = self.open_header(wire, &mut raw)?;
-                self.check_header_source(source, &Header::parse(&raw))?;
+        let source = match wire.mode {
+            Mode::Plain => {
+                raw.copy_from_slice(wire.header);
+                None
             }
-        }
+            Mode::HeaderEncryption => Some(self.open_header(wire, &ad[..prefix_end], &mut raw)?),
+        };
         let header = Header::parse(&raw);
+        if let Some(source) = source {
+            self.check_header_source(source, &header)?;
+        }
         let plan = self.plan(&header)?;
         let key = match &plan {
             Plan::Stored(i) => match self.skipped.get(*i) {
@@ -529,34 +528,37 @@ impl Session {
             Plan::Chain { key, .. } | Plan::Ratchet { key, .. } => key,
         };
         let secrets = key.expand()?;
-        let plen = wire.prefix.len();
-        let mut ad = [0u8; AD_BUF_LEN];
-        ad[..AD_LEN].copy_from_slice(&self.ad);
-        ad[AD_LEN..AD_LEN + plen].copy_from_slice(wire.prefix);
-        ad[AD_LEN + plen..AD_LEN + plen + RATCHET_HEADER_LEN].copy_from_slice(&raw);
+        ad[prefix_end..ad_end].copy_from_slice(&raw);
         let out = &mut out[..len];
         out.copy_from_slice(wire.ciphertext);
-        aead_open(&secrets.key, &secrets.nonce, &ad[..AD_LEN + plen + RATCHET_HEADER_LEN], out, &wire.tag)?;
+        aead_open(&secrets.key, &secrets.nonce, &ad[..ad_end], out, &wire.tag)?;
         self.commit(plan, &header, rng)?;
         Ok(len)
+    }
+
+    /// `AD || prefix` at the start of a scratch buffer that has room for
+    /// the plaintext ratchet header after it; returns the buffer and the
+    /// prefix's end.
+    fn ad_with_prefix(&self, prefix: &[u8]) -> ([u8; AD_BUF_LEN], usize) {
+        let mut ad = [0u8; AD_BUF_LEN];
+        let end = AD_LEN + prefix.len();
+        ad[..AD_LEN].copy_from_slice(&self.ad);
+        ad[AD_LEN..end].copy_from_slice(prefix);
+        (ad, end)
     }
 
     /// Header encryption: decrypts the header into `raw` with the first
     /// header key that opens it, trying `HKr`, `NHKr`, then the remembered
     /// earlier receiving chains' keys, newest first (at most
-    /// `2 + MAX_PREVIOUS_RATCHET_KEYS` attempts).
+    /// `2 + MAX_PREVIOUS_RATCHET_KEYS` attempts). `ad` is `AD || prefix`.
     fn open_header(
         &self,
         wire: &WireMessage<'_>,
+        ad: &[u8],
         raw: &mut [u8; RATCHET_HEADER_LEN],
     ) -> Result<HeaderSource, Error> {
         let Some(keys) = &self.header_keys else { return Err(Error::Auth) };
         let sample = wire.sample();
-        let plen = wire.prefix.len();
-        let mut ad = [0u8; AD_LEN + MAX_PREFIX_LEN];
-        ad[..AD_LEN].copy_from_slice(&self.ad);
-        ad[AD_LEN..AD_LEN + plen].copy_from_slice(wire.prefix);
-        let ad = &ad[..AD_LEN + plen];
         let mut tag = [0u8; TAG_LEN];
         tag.copy_from_slice(&wire.header[RATCHET_HEADER_LEN..]);
         let mut try_key = |key: &HeaderKey| -> Result<bool, Error> {
