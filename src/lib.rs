@@ -1,8 +1,9 @@
 //! # chatcrypt
 //!
 //! End-to-end encrypted direct chats for messengers: an X3DH handshake and a
-//! Double Ratchet session, specified byte for byte in `SPEC.md`, checked
-//! against published test vectors, and free of I/O.
+//! Double Ratchet session, specified byte for byte in
+//! [SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md), checked against
+//! published test vectors, and free of I/O.
 //!
 //! * **Sans-IO.** The crate never touches sockets, files, clocks, threads or a
 //!   global RNG. Randomness comes in as a [`rand_core::CryptoRng`]; state goes
@@ -29,7 +30,7 @@
 //! use chatcrypt::{IdentityKeyPair, PreKeyBundle, PreKeyMessage, Session, SignedPreKey};
 //! use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
 //!
-//! let mut rng = ChaCha20Rng::from_seed([1; 32]); // use an OS RNG in production
+//! let mut rng = ChaCha20Rng::from_seed([1; 32]); // an app uses the OS RNG: see below
 //! let bob = IdentityKeyPair::generate(&mut rng);
 //! let spk = SignedPreKey::generate(&bob, 1, &mut rng);
 //! let bundle = PreKeyBundle::from_bytes(
@@ -49,15 +50,49 @@
 //! # Ok::<(), chatcrypt::Error>(())
 //! ```
 //!
+//! ## Randomness in an app
+//!
+//! Every call that needs randomness takes a [`rand_core::CryptoRng`] from
+//! rand_core 0.10 (re-exported as `chatcrypt::rand_core`); the fixed seeds in
+//! these examples are for tests only. An app passes the operating system's
+//! generator: `SysRng` from [getrandom](https://docs.rs/getrandom/0.4) 0.4
+//! (feature `sys_rng`), wrapped in [`rand_core::UnwrapErr`] to make it an
+//! infallible `CryptoRng`. Web builds (`wasm32-unknown-unknown` in a browser
+//! or Node.js) also need getrandom's `wasm_js` feature, which reaches
+//! `crypto.getRandomValues` through JavaScript:
+//!
+//! ```toml
+//! [dependencies]
+//! getrandom = { version = "0.4", features = ["sys_rng"] }
+//!
+//! [target.'cfg(all(target_arch = "wasm32", target_os = "unknown"))'.dependencies]
+//! getrandom = { version = "0.4", features = ["wasm_js"] }
+//! ```
+//!
+//! ```
+//! use chatcrypt::{rand_core::UnwrapErr, IdentityKeyPair, OneTimePreKey, SignedPreKey};
+//! use getrandom::SysRng;
+//!
+//! // The OS generator as a `CryptoRng`. `UnwrapErr` panics if the OS cannot
+//! // deliver random bytes: there is no safe way to go on without them.
+//! let mut rng = UnwrapErr(SysRng);
+//! let me = IdentityKeyPair::generate(&mut rng);
+//! let spk = SignedPreKey::generate(&me, 1, &mut rng);
+//! let opks: Vec<_> = (100..110).map(|id| OneTimePreKey::generate(id, &mut rng)).collect();
+//! // ... upload the public parts, and pass `&mut rng` to every later call.
+//! ```
+//!
 //! ## Feature flags
 //!
 //! * `std` (default): nothing but `std::error::Error` through `core`; the
 //!   crate builds and works identically without it.
-//! * `hazmat` (off): exposes the raw KDFs and X3DH of SPEC.md in
-//!   the `hazmat` module for vector generation and cross-implementation checks.
-//!   Costs nothing when off; never needed to build a messenger.
+//! * `hazmat` (off): exposes the raw KDFs and X3DH of
+//!   [SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) in the `hazmat`
+//!   module for vector generation and cross-implementation checks. Costs
+//!   nothing when off; never needed to build a messenger.
 
 #![no_std]
+#![cfg_attr(docsrs, feature(doc_cfg))]
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 // Library code returns typed errors; tests opt back in where they need to.
@@ -70,6 +105,7 @@ extern crate std;
 mod codec;
 mod error;
 #[cfg(feature = "hazmat")]
+#[cfg_attr(docsrs, doc(cfg(feature = "hazmat")))]
 pub mod hazmat;
 mod identity;
 mod keys;
