@@ -15,12 +15,20 @@
 //! * `ratchet`: a ping-pong round trip where every message starts a DH
 //!   ratchet step (two encrypts, two decrypts).
 //! * `handshake`: bundle creation, `initiate`, `accept`.
-//! * `state`: `Session::to_bytes` / `from_bytes` of an established session.
+//! * `state`: `Session::to_bytes` / `from_bytes` / `seal` / `open` of an
+//!   established session.
+//! * `forgery`: the most expensive forged message, plain (`worst`) and with
+//!   header encryption (`worst_he`), against an established receiver.
+//! * `cycle`: `open_decrypt_seal`, what a messenger does per incoming
+//!   message: open the sealed session, decrypt, seal it again.
 
-use std::hint::black_box;
+use std::{cell::RefCell, hint::black_box};
 
 use aes_gcm::{aead::inout::InOutBuf, AeadInOut, Aes256Gcm, KeyInit};
-use chatcrypt::{IdentityKeyPair, Mode, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey};
+use chatcrypt::{
+    Error, IdentityKeyPair, Mode, ModePolicy, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session,
+    SignedPreKey,
+};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use ed25519_dalek::{Signer, SigningKey};
 use hkdf::Hkdf;
@@ -52,12 +60,12 @@ fn established_in(mode: Mode, rng: &mut ChaCha20Rng) -> (Session, Session) {
         PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()));
     let alice = IdentityKeyPair::generate(rng);
     let mut a = Session::initiate_with_mode(&alice, &bundle, mode, rng).unwrap();
-    let m = a.encrypt(b"hi").unwrap();
-    let (mut b, _) =
-        Session::accept(&bob, &spk, Some(&opk), &PreKeyMessage::from_bytes(&m).unwrap(), rng).unwrap();
-    let r = b.encrypt(b"hi").unwrap();
+    let m = a.encrypt(b"hi", rng).unwrap();
+    let msg = PreKeyMessage::from_bytes(&m).unwrap();
+    let mut b = Session::accept(&bob, &spk, Some(opk), &msg, ModePolicy::Any, rng).unwrap().session;
+    let r = b.encrypt(b"hi", rng).unwrap();
     a.decrypt(&r, rng).unwrap();
-    let m = a.encrypt(b"ok").unwrap();
+    let m = a.encrypt(b"ok", rng).unwrap();
     b.decrypt(&m, rng).unwrap();
     (a, b)
 }
@@ -82,10 +90,11 @@ fn encrypt_in(c: &mut Criterion, mode: Mode, group: &str) {
         let mut rng = rng();
         let (mut a, _b) = established_in(mode, &mut rng);
         let plaintext = vec![0x5a; size];
-        let mut out = vec![0u8; a.encrypted_len(size)];
-        // Timed: KDF_CK, key expansion, header encoding, AES-256-GCM.
+        let mut out = vec![0u8; a.encrypted_len(size).unwrap()];
+        // Timed: the 16-byte reuse guard from the RNG, KDF_CK, key
+        // expansion, header encoding, AES-256-GCM.
         g.bench_function(format!("{size}"), |bench| {
-            bench.iter(|| a.encrypt_into(black_box(&plaintext), &mut out).unwrap())
+            bench.iter(|| a.encrypt_into(black_box(&plaintext), &mut out, &mut rng).unwrap())
         });
     }
     g.finish();
@@ -99,12 +108,13 @@ fn decrypt_in(c: &mut Criterion, mode: Mode, group: &str) {
         let (mut a, mut b) = established_in(mode, &mut rng);
         let plaintext = vec![0x5a; size];
         let mut out = vec![0u8; size];
+        let mut send_rng = ChaCha20Rng::from_seed([5; 32]);
         // Setup (untimed): Alice encrypts the next in-order message.
         // Timed: parsing, key lookup and KDF_CK, key expansion, AES-256-GCM
         // open, and the commit of the new chain state.
         g.bench_function(format!("{size}"), |bench| {
             bench.iter_batched(
-                || a.encrypt(&plaintext).unwrap(),
+                || a.encrypt(&plaintext, &mut send_rng).unwrap(),
                 |msg| b.decrypt_into(&msg, &mut out, &mut rng).unwrap(),
                 BatchSize::SmallInput,
             )
@@ -122,9 +132,9 @@ fn ratchet(c: &mut Criterion) {
     // (a ratchet step): two keygens, four DHs, four KDF_RK, two messages.
     g.bench_function("round_trip_16", |bench| {
         bench.iter(|| {
-            let m = a.encrypt(&[1u8; 16]).unwrap();
+            let m = a.encrypt(&[1u8; 16], &mut rng).unwrap();
             b.decrypt_into(&m, &mut buf, &mut rng).unwrap();
-            let r = b.encrypt(&[2u8; 16]).unwrap();
+            let r = b.encrypt(&[2u8; 16], &mut rng).unwrap();
             a.decrypt_into(&r, &mut buf, &mut rng).unwrap();
         })
     });
@@ -151,6 +161,8 @@ fn handshake(c: &mut Criterion) {
     let bundle_bytes =
         PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()))
             .to_bytes();
+    // The one-time prekey is consumed by accept: each accept gets a copy.
+    let opk_bytes = opk.to_bytes();
     // Timed: bundle decoding, signature check, X3DH with four DHs, the first
     // ratchet key and root step.
     g.bench_function("initiate", |bench| {
@@ -167,11 +179,12 @@ fn handshake(c: &mut Criterion) {
             || {
                 let bundle = PreKeyBundle::from_bytes(&bundle_bytes).unwrap();
                 let mut s = Session::initiate(&alice, &bundle, &mut setup_rng).unwrap();
-                s.encrypt(&[0u8; 16]).unwrap()
+                let m = s.encrypt(&[0u8; 16], &mut setup_rng).unwrap();
+                (m, OneTimePreKey::from_bytes(&opk_bytes).unwrap())
             },
-            |m| {
+            |(m, opk)| {
                 let msg = PreKeyMessage::from_bytes(&m).unwrap();
-                Session::accept(&bob, &spk, Some(&opk), &msg, &mut rng).unwrap()
+                Session::accept(&bob, &spk, Some(opk), &msg, ModePolicy::Any, &mut rng).unwrap()
             },
             BatchSize::SmallInput,
         )
@@ -187,12 +200,18 @@ fn state(c: &mut Criterion) {
     g.throughput(Throughput::Bytes(bytes.len() as u64));
     g.bench_function("encode", |bench| bench.iter(|| a.to_bytes()));
     g.bench_function("decode", |bench| bench.iter(|| Session::from_bytes(black_box(&bytes)).unwrap()));
+    let key = [0x42u8; 32];
+    let sealed = a.seal(&key, &mut rng);
+    g.bench_function("seal", |bench| bench.iter(|| a.seal(black_box(&key), &mut rng)));
+    g.bench_function("open", |bench| bench.iter(|| Session::open(black_box(&key), &sealed).unwrap()));
     g.finish();
 }
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The per-message primitive work: KDF_CK, HKDF-Expand, AES-256-GCM.
+/// The per-message primitive work of protocol version 2: KDF_CK,
+/// HKDF-Expand with the 41-byte info (label and reuse guard), AES-256-GCM
+/// with the 122-byte associated data of a Message (AD 64 + header 58).
 fn floor_message(ck: &[u8; 32], buf: &mut [u8]) -> [u8; 16] {
     let mk: [u8; 32] =
         HmacSha256::new_from_slice(ck).unwrap().chain_update([1]).finalize().into_bytes().into();
@@ -200,11 +219,13 @@ fn floor_message(ck: &[u8; 32], buf: &mut [u8]) -> [u8; 16] {
         HmacSha256::new_from_slice(ck).unwrap().chain_update([2]).finalize().into_bytes().into();
     black_box(next);
     let mut okm = [0u8; 44];
-    Hkdf::<Sha256>::from_prk(&mk).unwrap().expand(b"chatcrypt v1 message keys", &mut okm).unwrap();
+    let mut info = [0x47u8; 41];
+    info[..25].copy_from_slice(b"chatcrypt v2 message keys");
+    Hkdf::<Sha256>::from_prk(&mk).unwrap().expand(black_box(&info), &mut okm).unwrap();
     let key: [u8; 32] = okm[..32].try_into().unwrap();
     let nonce: [u8; 12] = okm[32..].try_into().unwrap();
     Aes256Gcm::new(&key.into())
-        .encrypt_inout_detached(&nonce.into(), &[0u8; 106], InOutBuf::from(buf))
+        .encrypt_inout_detached(&nonce.into(), &[0u8; 122], InOutBuf::from(buf))
         .unwrap()
         .into()
 }
@@ -291,5 +312,148 @@ fn floor(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, floor, encrypt, decrypt, ratchet, handshake, state);
+/// `forgery/worst`: the most expensive forged Message an attacker can build
+/// from public values in plain mode: a fresh valid ratchet key (a new DH
+/// ratchet step), PN = Nr + MAX_SKIP and N = MAX_SKIP, random guard,
+/// ciphertext and tag. Before the tag fails the receiver derives
+/// MAX_SKIP + 1 keys of the new chain, one X25519 and one KDF_RK; the old
+/// chain's skipped keys are derived only after authentication (SPEC.md §8).
+/// `forgery/worst_he`: a header-encrypted Message whose encrypted header no
+/// header key opens, against a receiver that remembers the maximum
+/// MAX_PREVIOUS_RATCHET_KEYS = 8 earlier chains: 10 header trials.
+fn forgery(c: &mut Criterion) {
+    let mut g = c.benchmark_group("forgery");
+    let mut rng = rng();
+
+    // Plain mode.
+    let (mut a, mut b) = established(&mut rng);
+    // A genuine next Message from Alice (not delivered): its N is Bob's Nr.
+    let genuine = a.encrypt(&[0x5a; 16], &mut rng).unwrap();
+    assert_eq!(&genuine[..2], &[0x02, 0x02]);
+    assert_eq!(genuine.len(), 2 + 56 + 16 + 16);
+    let nr = u32::from_be_bytes(genuine[38..42].try_into().unwrap());
+    let forge = |pn: u32, n: u32, rng: &mut ChaCha20Rng| {
+        let mut f = genuine.clone();
+        let (_, fresh) = keygen(rng);
+        f[2..34].copy_from_slice(fresh.as_bytes());
+        f[34..38].copy_from_slice(&pn.to_be_bytes());
+        f[38..42].copy_from_slice(&n.to_be_bytes());
+        rng.fill_bytes(&mut f[42..]);
+        f
+    };
+    let max_skip = chatcrypt::MAX_SKIP;
+    // One step further on either chain is refused before any derivation.
+    let mut out = [0u8; 16];
+    assert!(matches!(
+        b.decrypt_into(&forge(nr + max_skip + 1, max_skip, &mut rng), &mut out, &mut rng),
+        Err(Error::TooFarAhead { .. })
+    ));
+    assert!(matches!(
+        b.decrypt_into(&forge(nr + max_skip, max_skip + 1, &mut rng), &mut out, &mut rng),
+        Err(Error::TooFarAhead { .. })
+    ));
+    let forged = forge(nr + max_skip, max_skip, &mut rng);
+    let before = b.to_bytes();
+    assert_eq!(b.decrypt_into(&forged, &mut out, &mut rng), Err(Error::Auth));
+    // Transactional: the failed decrypt left the session unchanged, so the
+    // same session serves every iteration.
+    assert_eq!(b.to_bytes(), before);
+    g.bench_function("worst", |bench| {
+        bench.iter(|| {
+            let r = b.decrypt_into(black_box(&forged), &mut out, &mut rng);
+            debug_assert_eq!(r, Err(Error::Auth));
+            r
+        })
+    });
+    assert_eq!(b.to_bytes(), before);
+    assert_eq!(b.decrypt(&genuine, &mut rng).unwrap(), [0x5a; 16]);
+
+    // Header encryption: Bob remembers 8 earlier receiving chains.
+    let (mut a, mut b) = established_in(Mode::HeaderEncryption, &mut rng);
+    let mut firsts = Vec::new();
+    for _ in 0..12 {
+        let m = a.encrypt(&[1u8; 16], &mut rng).unwrap();
+        b.decrypt(&m, &mut rng).unwrap();
+        firsts.push(m);
+        let r = b.encrypt(&[2u8; 16], &mut rng).unwrap();
+        a.decrypt(&r, &mut rng).unwrap();
+    }
+    let m = a.encrypt(&[3u8; 16], &mut rng).unwrap();
+    b.decrypt(&m, &mut rng).unwrap();
+    // Replays from the 8 newest earlier chains are recognised (their header
+    // keys are kept), older ones are not: exactly 8 are remembered.
+    let k = firsts.len();
+    for (i, old) in firsts.iter().enumerate() {
+        let expected = if i >= k - 8 { Error::Duplicate } else { Error::Auth };
+        assert_eq!(b.decrypt_into(old, &mut out, &mut rng), Err(expected), "chain {i} of {k}");
+    }
+    let genuine = a.encrypt(&[0x5a; 16], &mut rng).unwrap();
+    assert_eq!(&genuine[..2], &[0x02, 0x04]);
+    assert_eq!(genuine.len(), 2 + 72 + 16 + 16);
+    let mut forged = genuine.clone();
+    for byte in &mut forged[2..74] {
+        *byte ^= 0xa5;
+    }
+    let before = b.to_bytes();
+    assert_eq!(b.decrypt_into(&forged, &mut out, &mut rng), Err(Error::Auth));
+    assert_eq!(b.to_bytes(), before);
+    g.bench_function("worst_he", |bench| {
+        bench.iter(|| {
+            let r = b.decrypt_into(black_box(&forged), &mut out, &mut rng);
+            debug_assert_eq!(r, Err(Error::Auth));
+            r
+        })
+    });
+    assert_eq!(b.to_bytes(), before);
+    assert_eq!(b.decrypt(&genuine, &mut rng).unwrap(), [0x5a; 16]);
+    g.finish();
+}
+
+/// `cycle/open_decrypt_seal`: what a messenger does per incoming message
+/// when it keeps sessions sealed in its database: open the sealed session,
+/// decrypt one 16-byte in-order message on the existing chain, seal the
+/// session again.
+fn cycle(c: &mut Criterion) {
+    let mut g = c.benchmark_group("cycle");
+    let mut rng = rng();
+    let mut send_rng = ChaCha20Rng::from_seed([6; 32]);
+    let key = [0x42u8; 32];
+    let (mut a, b) = established(&mut rng);
+    // The receiver's sealed state lives outside the batch (criterion runs a
+    // whole batch of setups before the routines); each routine opens it,
+    // decrypts, seals, and swaps the new bytes in.
+    let sealed = RefCell::new(b.seal(&key, &mut rng));
+    drop(b);
+    let mut out = [0u8; 16];
+    {
+        let m = a.encrypt(&[0x5a; 16], &mut send_rng).unwrap();
+        let mut s = Session::open(&key, &sealed.borrow()).unwrap();
+        assert_eq!(s.decrypt_into(&m, &mut out, &mut rng).map(|r| r.len), Ok(16));
+        assert_eq!(s.decrypt_into(&m, &mut out, &mut rng), Err(Error::Duplicate));
+        *sealed.borrow_mut() = s.seal(&key, &mut rng);
+    }
+    // Setup (untimed): Alice encrypts the next in-order message. Timed:
+    // open (AES-256-GCM over the state, decode), decrypt_into, seal
+    // (encode, AES-256-GCM).
+    g.bench_function("open_decrypt_seal", |bench| {
+        bench.iter_batched(
+            || a.encrypt(&[0x5a; 16], &mut send_rng).unwrap(),
+            |msg| {
+                let mut st = sealed.borrow_mut();
+                let mut s = Session::open(&key, &st).unwrap();
+                s.decrypt_into(&msg, &mut out, &mut rng).unwrap();
+                let new = s.seal(&key, &mut rng);
+                std::mem::replace(&mut *st, new)
+            },
+            BatchSize::SmallInput,
+        )
+    });
+    g.finish();
+    // The last sealed state is current: Alice's next message decrypts.
+    let mut s = Session::open(&key, &sealed.borrow()).unwrap();
+    let m = a.encrypt(&[0x5a; 16], &mut send_rng).unwrap();
+    assert_eq!(s.decrypt_into(&m, &mut out, &mut rng).map(|r| r.len), Ok(16));
+}
+
+criterion_group!(benches, floor, encrypt, decrypt, ratchet, handshake, state, forgery, cycle);
 criterion_main!(benches);

@@ -1,7 +1,11 @@
 //! The main job, end to end: Alice fetches Bob's prekey bundle from a
 //! (simulated) server, starts a session, and the two chat over a network that
 //! loses, reorders, duplicates and corrupts messages. Every session is
-//! persisted and restored between messages, as a messenger would.
+//! persisted and restored between messages, as a messenger would, and once
+//! Alice's app crashes after sending but before saving: her next message
+//! reuses a message number, under a fresh reuse guard (so a fresh AES-GCM
+//! key and nonce), and Bob drops whichever of the two arrives second as a
+//! duplicate.
 //!
 //! Run with `cargo run --example chat`. The RNG is seeded so the run is
 //! reproducible; a real application passes an OS-backed CSPRNG.
@@ -9,8 +13,8 @@
 use std::collections::VecDeque;
 
 use chatcrypt::{
-    Error, IdentityKeyPair, MessageType, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey,
-    Zeroizing,
+    Error, IdentityKeyPair, MessageType, ModePolicy, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session,
+    SignedPreKey, Zeroizing,
 };
 use rand_chacha::{
     rand_core::{Rng, SeedableRng},
@@ -79,8 +83,11 @@ impl Devices {
         let msg = PreKeyMessage::from_bytes(bytes)?;
         let index =
             msg.one_time_prekey_id().and_then(|id| self.bob_one_time.iter().position(|k| k.id() == id));
-        let opk = index.map(|i| &self.bob_one_time[i]);
-        let (session, plaintext) = Session::accept(&self.bob, &self.bob_spk, opk, &msg, &mut self.rng)?;
+        // Load a copy from "storage"; it is deleted there only once the
+        // accept has succeeded (a failed accept consumes nothing).
+        let opk = index.map(|i| OneTimePreKey::from_bytes(&self.bob_one_time[i].to_bytes())).transpose()?;
+        let accepted = Session::accept(&self.bob, &self.bob_spk, opk, &msg, ModePolicy::Any, &mut self.rng)?;
+        let (session, plaintext) = (accepted.session, accepted.plaintext);
         if let Some(i) = index {
             let used = self.bob_one_time.remove(i);
             println!("    bob: accepted the handshake and deleted one-time prekey {}", used.id());
@@ -148,7 +155,7 @@ fn main() -> Result<(), Error> {
     };
     let mut net = Network { in_flight: VecDeque::new(), rng: ChaCha20Rng::from_seed([1; 32]) };
 
-    let script: [(&str, &str); 12] = [
+    let script: [(&str, &str); 13] = [
         ("alice", "Hi Bob, it's Alice."),
         ("alice", "Are you there?"),
         ("bob", "Hi Alice! Got your messages."),
@@ -159,10 +166,14 @@ fn main() -> Result<(), Error> {
         ("alice", "They may arrive out of order."),
         ("bob", "And some may be lost."),
         ("alice", "Duplicates are rejected."),
+        ("alice", "My app crashed: this one reuses the last one's number."),
         ("bob", "Forgeries too."),
         ("alice", "Bye!"),
     ];
     let mut sent = 0;
+    // After sending this step's message, Alice's app dies before it stores
+    // her session.
+    let crash_at = 9;
     for (step, (from, text)) in script.iter().enumerate() {
         // The sender restores its session, encrypts, and stores it again.
         let (store, to) = match (*from, devices.bob_store.as_mut()) {
@@ -174,11 +185,17 @@ fn main() -> Result<(), Error> {
             }
         };
         let mut session = Session::from_bytes(store)?;
-        let wire = session.encrypt(text.as_bytes())?;
-        *store = session.to_bytes();
+        let wire = session.encrypt(text.as_bytes(), &mut devices.rng)?;
         sent += 1;
         println!("[{step}] {from} -> {to}: \"{text}\" ({} bytes, {:?})", wire.len(), MessageType::of(&wire)?);
         net.send(to, wire);
+        if step == crash_at {
+            // The message left, the new state did not reach storage: the
+            // next message reuses this one's number, not its key and nonce.
+            println!("    {from}'s app crashed before saving its session; it restarts from the stored one");
+        } else {
+            *store = session.to_bytes();
+        }
 
         // Deliver about half of what is in flight, in the network's order.
         for _ in 0..net.in_flight.len().div_ceil(2) {

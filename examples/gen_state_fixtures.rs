@@ -1,14 +1,17 @@
-//! Writes the golden fixtures of state format version 1,
-//! `test-vectors/state/v1.json`, which `tests/state_fixtures.rs` loads.
+//! Writes the golden fixtures of the current session state format (version
+//! 2), `test-vectors/state/v2.json` and `v2_he.json`, which
+//! `tests/state_fixtures.rs` loads beside the frozen version-1 files
+//! (`v1.json`, `v1_he.json`, written by the version-1 form of this generator
+//! and never rewritten).
 //!
 //! Run with `cargo run --example gen_state_fixtures`. Everything comes from
 //! fixed ChaCha20Rng seeds, so the output is the same on every run.
 //!
 //! The fixtures are FROZEN once committed: every later version of the library
 //! must keep decoding them (SPEC.md §10.5). This generator therefore never
-//! overwrites an existing `v1.json` that differs from what it would write; it
+//! overwrites an existing file that differs from what it would write; it
 //! reports the difference and exits with an error instead (pass
-//! `--overwrite` only while format version 1 is still unreleased).
+//! `--overwrite` only while the format version is still unreleased).
 //!
 //! The scenario: Bob publishes an identity, signed prekey 1 and one-time
 //! prekeys 100 and 101. Alice starts a session with prekey 100 and sends
@@ -25,8 +28,8 @@
 use std::{fs, path::PathBuf, process::ExitCode};
 
 use chatcrypt::{
-    Error, IdentityKeyPair, MessageType, Mode, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session,
-    SignedPreKey, STATE_VERSION,
+    Error, IdentityKeyPair, MessageType, Mode, ModePolicy, OneTimePreKey, PreKeyBundle, PreKeyMessage,
+    Session, SignedPreKey, SESSION_STATE_VERSION, STATE_VERSION,
 };
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use serde_json::{json, Value};
@@ -46,7 +49,19 @@ struct Pending {
 }
 
 fn send(s: &mut Session, plaintext: &'static str, key: &'static str) -> Result<Pending, Error> {
-    Ok(Pending { wire: s.encrypt(plaintext.as_bytes())?, plaintext, key })
+    // The reuse guards come from a fixed seed per message, so the fixtures
+    // are reproducible.
+    let mut guard_rng = ChaCha20Rng::from_seed(label_seed(plaintext));
+    Ok(Pending { wire: s.encrypt(plaintext.as_bytes(), &mut guard_rng)?, plaintext, key })
+}
+
+/// A 32-byte RNG seed from a plaintext label (its bytes, repeated).
+fn label_seed(label: &str) -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    for (i, b) in label.bytes().cycle().take(32).enumerate() {
+        seed[i] = b;
+    }
+    seed
 }
 
 fn receive(s: &mut Session, m: &Pending, rng: &mut ChaCha20Rng) -> Result<(), Error> {
@@ -117,7 +132,7 @@ fn self_check(doc: &Value) -> Result<(), Error> {
 }
 
 fn main() -> Result<ExitCode, Error> {
-    for (mode, file) in [(Mode::Plain, "v1.json"), (Mode::HeaderEncryption, "v1_he.json")] {
+    for (mode, file) in [(Mode::Plain, "v2.json"), (Mode::HeaderEncryption, "v2_he.json")] {
         let code = write_fixture(mode, file)?;
         if code != ExitCode::SUCCESS {
             return Ok(code);
@@ -145,9 +160,9 @@ fn write_fixture(mode: Mode, file: &str) -> Result<ExitCode, Error> {
     let a1 = send(&mut a, "a1: a PreKeyMessage that arrives late", "stored skipped key")?;
     let a2 = send(&mut a, "a2: this one overtakes a0 and a1", "")?;
     let first = PreKeyMessage::from_bytes(&a2.wire)?;
-    let (mut b, p) = Session::accept(&bob, &spk, Some(&opk_used), &first, &mut bob_rng)?;
-    drop(opk_used);
-    assert_eq!(p, a2.plaintext.as_bytes());
+    let accepted = Session::accept(&bob, &spk, Some(opk_used), &first, ModePolicy::Any, &mut bob_rng)?;
+    let mut b = accepted.session;
+    assert_eq!(accepted.plaintext, a2.plaintext.as_bytes());
     receive(&mut b, &a0, &mut bob_rng)?;
 
     let b0 = send(&mut b, "b0: hi Alice (held back by the network)", "stored skipped key")?;
@@ -170,7 +185,8 @@ fn write_fixture(mode: Mode, file: &str) -> Result<ExitCode, Error> {
         _ => " Both sessions use header encryption (SPEC.md §14, session flag 0x20).",
     };
     let doc = json!({
-        "description": String::from("chatcrypt golden state fixtures, state format version 1 (SPEC.md §10). FROZEN: \
+        "description": String::from("chatcrypt golden state fixtures, session state format version 2 (SPEC.md §10; \
+            identities and prekeys in their format version 1), messages of protocol version 2. FROZEN: \
             every later version of chatcrypt must keep decoding these bytes. Generated once by \
             examples/gen_state_fixtures.rs from fixed ChaCha20 seeds: Alice started a session with \
             Bob's signed prekey 1 and one-time prekey 100 and both sides exchanged messages out of \
@@ -178,7 +194,8 @@ fn write_fixture(mode: Mode, file: &str) -> Result<ExitCode, Error> {
             strings are lowercase hex. 'plain' is to_bytes(), 'sealed' is seal() under sealing_key. \
             Each side's 'receive' lists, in order, the messages that side decrypts next from the \
             stored session, with the expected plaintext and where the key comes from.") + mode_note,
-        "format_version": STATE_VERSION,
+        "format_version": SESSION_STATE_VERSION,
+        "key_format_version": STATE_VERSION,
         "sealing_key": hex(&SEALING_KEY),
         "alice": {
             "identity": identity(&alice, &mut seal_rng),
@@ -217,7 +234,7 @@ fn write_fixture(mode: Mode, file: &str) -> Result<ExitCode, Error> {
         }
         Ok(_) if !overwrite => {
             eprintln!(
-                "{} exists and differs from what this generator writes. The v1 fixtures are frozen: \
+                "{} exists and differs from what this generator writes. The fixtures are frozen: \
                  fix the generator (or the library) instead; --overwrite replaces them.",
                 path.display()
             );

@@ -13,6 +13,8 @@
 
 use core::fmt;
 
+use crate::message::Mode;
+
 /// Everything that can go wrong in chatcrypt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
@@ -67,6 +69,12 @@ pub enum Error {
     },
     /// The sending chain has used up its 2^32 message numbers.
     CounterExhausted,
+    /// The responder's [`ModePolicy`](crate::ModePolicy) does not accept a
+    /// session in the mode the initiator chose.
+    ModeNotAllowed {
+        /// The mode the PreKeyMessage asked for.
+        mode: Mode,
+    },
 }
 
 /// What is wrong with bytes that failed to decode.
@@ -130,6 +138,9 @@ impl fmt::Display for Error {
                 write!(f, "output buffer too small, {needed} bytes needed")
             }
             Error::CounterExhausted => f.write_str("sending chain message counter exhausted"),
+            Error::ModeNotAllowed { mode } => {
+                write!(f, "the responder's policy does not accept {mode:?} sessions")
+            }
         }
     }
 }

@@ -27,10 +27,11 @@ pub fn kdf_ck(ck: &[u8; 32]) -> ([u8; 32], [u8; 32]) {
     (*ck.as_bytes(), *mk.as_bytes())
 }
 
-/// `MESSAGE_KEYS(mk)` (SPEC.md §6.1): the AES-256 key and the GCM nonce.
-pub fn message_keys(mk: &[u8; 32]) -> ([u8; 32], [u8; 12]) {
+/// `MESSAGE_KEYS(mk, G)` (SPEC.md §6.1): the AES-256 key and the GCM nonce
+/// of a message with reuse guard `guard`.
+pub fn message_keys(mk: &[u8; 32], guard: &[u8; 16]) -> ([u8; 32], [u8; 12]) {
     // A 32-byte PRK is always accepted by HKDF-Expand.
-    match MessageKey::from_bytes(*mk).expand() {
+    match MessageKey::from_bytes(*mk).expand(guard) {
         Ok(s) => (s.key, s.nonce),
         Err(_) => ([0; 32], [0; 12]),
     }

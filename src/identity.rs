@@ -11,7 +11,7 @@
 
 use core::fmt;
 
-use ed25519_dalek::{Signer, SigningKey, VerifyingKey};
+use ed25519_dalek::{Signer, SigningKey};
 use rand_core::CryptoRng;
 use x25519_dalek::StaticSecret;
 use zeroize::Zeroizing;
@@ -48,7 +48,8 @@ impl IdentityKeyPair {
         let signing = SigningKey::from_bytes(seed);
         let dh = StaticSecret::from(*Zeroizing::new(signing.to_scalar_bytes()));
         let verifying = signing.verifying_key();
-        let public = IdentityKey::from_verifying(verifying);
+        let public =
+            IdentityKey { bytes: verifying.to_bytes(), montgomery: verifying.to_montgomery().to_bytes() };
         IdentityKeyPair { signing, dh, public }
     }
 
@@ -80,33 +81,46 @@ impl fmt::Debug for IdentityKeyPair {
 /// A public identity key: a canonical Ed25519 public key of large order.
 ///
 /// This is what users compare out of band (safety numbers are built from it).
-#[derive(Clone, PartialEq, Eq)]
+/// It holds the 32-byte encoding and its X25519 form; the curve point is
+/// decoded again only to verify a signature, so a session that stores its
+/// identities restores without any curve arithmetic.
+#[derive(Clone)]
 pub struct IdentityKey {
-    verifying: VerifyingKey,
     bytes: [u8; 32],
     montgomery: [u8; 32],
 }
 
-impl IdentityKey {
-    fn from_verifying(verifying: VerifyingKey) -> Self {
-        IdentityKey {
-            bytes: verifying.to_bytes(),
-            montgomery: verifying.to_montgomery().to_bytes(),
-            verifying,
-        }
+/// Two identity keys are equal when their Ed25519 encodings are: the X25519
+/// form is derived from it and takes no part in identity.
+impl PartialEq for IdentityKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.bytes == other.bytes
     }
+}
 
+impl Eq for IdentityKey {}
+
+impl IdentityKey {
     /// Parses a 32-byte Ed25519 public key.
     ///
     /// # Errors
     /// [`Error::Decode`] with [`DecodeError::InvalidPublicKey`] if the bytes
     /// are not a canonical point encoding, or the point has small order.
     pub fn from_bytes(bytes: &[u8; 32]) -> Result<Self, Error> {
-        Ok(Self::from_verifying(ed25519_public(bytes)?))
+        Ok(Self::parse(bytes)?)
     }
 
     pub(crate) fn parse(bytes: &[u8; 32]) -> Result<Self, DecodeError> {
-        Ok(Self::from_verifying(ed25519_public(bytes)?))
+        let verifying = ed25519_public(bytes)?;
+        Ok(IdentityKey { bytes: *bytes, montgomery: verifying.to_montgomery().to_bytes() })
+    }
+
+    /// An identity key from stored state whose encoding and X25519 form were
+    /// checked and computed when it was first parsed (SPEC.md §10.4: a
+    /// corrupted value can only make the session's messages fail to
+    /// authenticate, since both enter the associated data).
+    pub(crate) fn from_stored(bytes: [u8; 32], montgomery: [u8; 32]) -> Self {
+        IdentityKey { bytes, montgomery }
     }
 
     /// The 32-byte Ed25519 encoding.
@@ -124,8 +138,11 @@ impl IdentityKey {
         &self.montgomery
     }
 
+    /// Strict verification of `sig` over `msg`; the point is decoded (and
+    /// checked again) here.
     pub(crate) fn verify(&self, msg: &[u8], sig: &[u8; 64]) -> Result<(), Error> {
-        ed25519_verify(&self.verifying, msg, sig)
+        let key = ed25519_public(&self.bytes)?;
+        ed25519_verify(&key, msg, sig)
     }
 }
 

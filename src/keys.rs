@@ -21,8 +21,14 @@ use crate::{
 
 /// HKDF info for `KDF_RK`.
 pub(crate) const LABEL_ROOT: &[u8] = b"chatcrypt v1 root";
-/// HKDF info for the expansion of a message key.
-pub(crate) const LABEL_MESSAGE_KEYS: &[u8] = b"chatcrypt v1 message keys";
+/// HKDF info prefix for the expansion of a message key (followed by the
+/// message's reuse guard).
+pub(crate) const LABEL_MESSAGE_KEYS: &[u8] = b"chatcrypt v2 message keys";
+/// HKDF info for the expansion of a message key of a version-1 message
+/// (received only).
+pub(crate) const LABEL_MESSAGE_KEYS_V1: &[u8] = b"chatcrypt v1 message keys";
+/// Length of a message's reuse guard `G` (SPEC.md §6.3).
+pub(crate) const GUARD_LEN: usize = 16;
 /// HKDF info for `KDF_RK_HE` (header encryption).
 pub(crate) const LABEL_ROOT_HE: &[u8] = b"chatcrypt v1 root header encryption";
 /// HKDF info prefix for the per-message header key and nonce.
@@ -41,6 +47,12 @@ macro_rules! secret_key {
 
             pub(crate) fn as_bytes(&self) -> &[u8; 32] {
                 &self.0
+            }
+
+            /// Overwrites this key with a copy of `other`, in place.
+            #[allow(dead_code)]
+            pub(crate) fn copy_from(&mut self, other: &Self) {
+                self.0 = other.0;
             }
         }
 
@@ -73,11 +85,11 @@ impl RootKey {
         let mut okm = Zeroizing::new([0u8; 64]);
         // 64 bytes is far below HKDF's limit of 255 * 32.
         let _ = hkdf(&self.0, dh_out, LABEL_ROOT, &mut okm[..]);
-        let mut rk = [0u8; 32];
-        let mut ck = [0u8; 32];
-        rk.copy_from_slice(&okm[..32]);
-        ck.copy_from_slice(&okm[32..]);
-        (RootKey(rk), ChainKey(ck))
+        let mut rk = RootKey([0u8; 32]);
+        let mut ck = ChainKey([0u8; 32]);
+        rk.0.copy_from_slice(&okm[..32]);
+        ck.0.copy_from_slice(&okm[32..]);
+        (rk, ck)
     }
 
     /// `KDF_RK_HE(rk, dh_out)`: HKDF-SHA256 with salt = `rk`, ikm = `dh_out`,
@@ -87,13 +99,13 @@ impl RootKey {
         let mut okm = Zeroizing::new([0u8; 96]);
         // 96 bytes is far below HKDF's limit of 255 * 32.
         let _ = hkdf(&self.0, dh_out, LABEL_ROOT_HE, &mut okm[..]);
-        let mut rk = [0u8; 32];
-        let mut ck = [0u8; 32];
-        let mut hk = [0u8; 32];
-        rk.copy_from_slice(&okm[..32]);
-        ck.copy_from_slice(&okm[32..64]);
-        hk.copy_from_slice(&okm[64..]);
-        (RootKey(rk), ChainKey(ck), HeaderKey(hk))
+        let mut rk = RootKey([0u8; 32]);
+        let mut ck = ChainKey([0u8; 32]);
+        let mut hk = HeaderKey([0u8; 32]);
+        rk.0.copy_from_slice(&okm[..32]);
+        ck.0.copy_from_slice(&okm[32..64]);
+        hk.0.copy_from_slice(&okm[64..]);
+        (rk, ck, hk)
     }
 
     /// One root step in the session's mode: `KDF_RK` without header
@@ -133,17 +145,27 @@ impl HeaderKey {
 
 impl ChainKey {
     /// `KDF_CK`: returns the message key `HMAC(ck, 0x01)` and replaces the
-    /// chain key by `HMAC(ck, 0x02)`.
+    /// chain key by `HMAC(ck, 0x02)` (the old chain key is overwritten).
     pub(crate) fn step(&mut self) -> MessageKey {
-        let (mk, next) = kdf_ck(&self.0);
-        self.0 = next;
-        MessageKey(mk)
+        let mut mk = MessageKey([0u8; 32]);
+        let current = Zeroizing::new(self.0);
+        kdf_ck(&current, &mut mk.0, &mut self.0);
+        mk
     }
 
-    /// The chain key after this one, leaving `self` untouched.
+    /// The message key and the chain key after this one, leaving `self`
+    /// untouched.
     pub(crate) fn peek(&self) -> (MessageKey, ChainKey) {
-        let (mk, next) = kdf_ck(&self.0);
-        (MessageKey(mk), ChainKey(next))
+        let mut mk = MessageKey([0u8; 32]);
+        let mut next = ChainKey([0u8; 32]);
+        kdf_ck(&self.0, &mut mk.0, &mut next.0);
+        (mk, next)
+    }
+
+    /// A copy of this chain key, for deriving ahead without touching the
+    /// original (zeroized on drop like every key).
+    pub(crate) fn duplicate(&self) -> ChainKey {
+        ChainKey(self.0)
     }
 }
 
@@ -167,9 +189,21 @@ impl MessageSecrets {
 }
 
 impl MessageKey {
-    /// HKDF-SHA256-Expand(PRK = mk, info = `"chatcrypt v1 message keys"`, 44):
-    /// the AES-256 key (32 bytes) then the GCM nonce (12 bytes).
-    pub(crate) fn expand(&self) -> Result<MessageSecrets, Error> {
-        MessageSecrets::expand(&self.0, LABEL_MESSAGE_KEYS)
+    /// `MESSAGE_KEYS(mk, G)`: HKDF-SHA256-Expand(PRK = mk, info =
+    /// `"chatcrypt v2 message keys" || G`, 44): the AES-256 key (32 bytes)
+    /// then the GCM nonce (12 bytes). The fresh random guard `G` makes two
+    /// encryptions under one message key (a sender restored from an older
+    /// snapshot) use unrelated keys and nonces.
+    pub(crate) fn expand(&self, guard: &[u8; GUARD_LEN]) -> Result<MessageSecrets, Error> {
+        let mut info = [0u8; 25 + GUARD_LEN];
+        info[..25].copy_from_slice(LABEL_MESSAGE_KEYS);
+        info[25..].copy_from_slice(guard);
+        MessageSecrets::expand(&self.0, &info)
+    }
+
+    /// Version 1's `MESSAGE_KEYS(mk)`, for receiving messages sent before
+    /// the reuse guard: info = `"chatcrypt v1 message keys"`.
+    pub(crate) fn expand_v1(&self) -> Result<MessageSecrets, Error> {
+        MessageSecrets::expand(&self.0, LABEL_MESSAGE_KEYS_V1)
     }
 }

@@ -10,6 +10,13 @@
 //!   out as bytes you persist.
 //! * **Transactional.** Every call either succeeds or leaves the state exactly
 //!   as it was: a forged, replayed or garbled message changes nothing.
+//! * **Safe whatever you persist.** Every message mixes 16 fresh random
+//!   bytes into its key and nonce, so a session restored from any older
+//!   snapshot (a crash before saving, a restored backup) never repeats an
+//!   AES-GCM key and nonce; [`MessageId`] lets a restored receiver drop
+//!   messages it shows twice. What to persist and when: [`Session`].
+//! * **Forward secrecy in memory.** Used and evicted keys are overwritten in
+//!   place; no growth or removal step leaves a copy in freed memory.
 //! * **Bounded.** At most [`MAX_SKIP`] message keys are skipped per chain jump
 //!   and at most [`MAX_SKIPPED_KEYS`] are stored per session.
 //! * **`no_std` + `alloc`**, `#![forbid(unsafe_code)]`.
@@ -21,13 +28,15 @@
 //! 2. Alice fetches Bob's [`PreKeyBundle`] and calls [`Session::initiate`].
 //!    Her messages are PreKeyMessages until Bob's first reply arrives.
 //! 3. Bob parses the first message as a [`PreKeyMessage`], looks up the
-//!    prekeys it names, and calls [`Session::accept`]; he then deletes the
-//!    one-time prekey.
+//!    prekeys it names, and calls [`Session::accept`] with a [`ModePolicy`];
+//!    accept consumes the one-time prekey, which he deletes from storage as
+//!    he stores the new session. The sender's identity is authenticated only
+//!    once accept succeeds.
 //! 4. Both sides use [`Session::encrypt`] and [`Session::decrypt`], and
-//!    persist the session after each call.
+//!    persist the session after each call (before sending, where they can).
 //!
 //! ```
-//! use chatcrypt::{IdentityKeyPair, PreKeyBundle, PreKeyMessage, Session, SignedPreKey};
+//! use chatcrypt::{IdentityKeyPair, ModePolicy, PreKeyBundle, PreKeyMessage, Session, SignedPreKey};
 //! use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
 //!
 //! let mut rng = ChaCha20Rng::from_seed([1; 32]); // an app uses the OS RNG: see below
@@ -39,12 +48,14 @@
 //!
 //! let alice = IdentityKeyPair::generate(&mut rng);
 //! let mut a = Session::initiate(&alice, &bundle, &mut rng)?;
-//! let m1 = a.encrypt(b"one")?;
-//! let m2 = a.encrypt(b"two")?;
+//! let m1 = a.encrypt(b"one", &mut rng)?;
+//! let m2 = a.encrypt(b"two", &mut rng)?;
 //!
 //! // m2 overtakes m1 on the network.
-//! let (mut b, p2) = Session::accept(&bob, &spk, None, &PreKeyMessage::from_bytes(&m2)?, &mut rng)?;
-//! assert_eq!(p2, b"two");
+//! let first = PreKeyMessage::from_bytes(&m2)?;
+//! let accepted = Session::accept(&bob, &spk, None, &first, ModePolicy::Any, &mut rng)?;
+//! let mut b = accepted.session;
+//! assert_eq!(accepted.plaintext, b"two");
 //! assert_eq!(b.decrypt(&m1, &mut rng)?, b"one");
 //! assert_eq!(b.decrypt(&m1, &mut rng), Err(chatcrypt::Error::Duplicate));
 //! # Ok::<(), chatcrypt::Error>(())
@@ -103,6 +114,8 @@ extern crate alloc;
 extern crate std;
 
 mod codec;
+#[cfg(all(test, feature = "std"))]
+mod crash_model;
 mod error;
 #[cfg(feature = "hazmat")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hazmat")))]
@@ -121,21 +134,22 @@ mod x3dh;
 
 pub use error::{DecodeError, Error};
 pub use identity::{IdentityKey, IdentityKeyPair};
-pub use message::{MessageType, Mode, PreKeyMessage, MAX_MESSAGE_LEN};
+pub use message::{MessageId, MessageType, Mode, PreKeyMessage, MAX_MESSAGE_LEN, MESSAGE_ID_LEN};
 pub use prekey::{
     OneTimePreKey, OneTimePreKeyPublic, PreKeyBundle, SignedPreKey, SignedPreKeyPublic, BUNDLE_LEN,
     BUNDLE_LEN_WITH_ONE_TIME,
 };
 pub use rand_core;
-pub use session::Session;
+pub use session::{Accepted, ModePolicy, Received, Session};
 pub use state::{
-    SEALED_OVERHEAD, SESSION_BYTES_PER_SKIPPED_KEY, SESSION_FIXED_LEN, STATE_VERSION, TAG_IDENTITY,
-    TAG_ONE_TIME_PREKEY, TAG_SEALED, TAG_SESSION, TAG_SIGNED_PREKEY,
+    SEALED_OVERHEAD, SESSION_BYTES_PER_SKIPPED_KEY, SESSION_FIXED_LEN, SESSION_STATE_VERSION, STATE_VERSION,
+    TAG_IDENTITY, TAG_ONE_TIME_PREKEY, TAG_SEALED, TAG_SESSION, TAG_SIGNED_PREKEY,
 };
 pub use zeroize::Zeroizing;
 
-/// The protocol version byte that starts every wire message and bundle.
-pub const VERSION: u8 = 0x01;
+/// The protocol version byte that starts every wire message and bundle
+/// (SPEC.md §13). Version 2 added the per-message reuse guard.
+pub const VERSION: u8 = 0x02;
 
 /// The most message keys one message may make a session skip in one chain
 /// (SPEC.md §9). A message further ahead is rejected with

@@ -1,14 +1,17 @@
 //! Wire formats of the messages a session sends (SPEC.md §7).
 //!
-//! Every message starts with the version byte `0x01` and a type byte:
+//! Every message starts with the version byte [`VERSION`](crate::VERSION)
+//! (`0x02`) and a type byte:
 //!
 //! * `0x02` **Message**: `version || type || ratchet key (32) || PN (u32 BE)
-//!   || N (u32 BE) || ciphertext || tag (16)`; the header is the first 42
-//!   bytes.
+//!   || N (u32 BE) || G (16) || ciphertext || tag (16)`; the header is the
+//!   first 58 bytes. `G` is the message's *reuse guard*: 16 fresh random
+//!   bytes that enter the derivation of its key and nonce, so that a sender
+//!   restored from an old snapshot never repeats a key and nonce.
 //! * `0x01` **PreKeyMessage**, sent by an initiator until the first reply
 //!   arrives: `version || type || flags || identity key (32) || base key (32)
 //!   || signed prekey id (u32 BE) [|| one-time prekey id (u32 BE)] ||
-//!   ratchet key (32) || PN || N || ciphertext || tag`; flag bit 0 says
+//!   ratchet key (32) || PN || N || G || ciphertext || tag`; flag bit 0 says
 //!   whether the one-time prekey id is present.
 //!
 //! Everything before the ciphertext is the *header bytes*; the AEAD's
@@ -16,16 +19,20 @@
 //! authenticated.
 //!
 //! With header encryption (SPEC.md §14) the types are `0x04` (Message) and
-//! `0x03` (PreKeyMessage), and the 40-byte ratchet header is replaced on the
-//! wire by its 56-byte encryption; the body's associated data still covers
+//! `0x03` (PreKeyMessage), and the 56-byte ratchet header is replaced on the
+//! wire by its 72-byte encryption; the body's associated data still covers
 //! the plaintext header.
 
 use alloc::vec::Vec;
 use core::fmt;
 
 use crate::{
-    codec::Reader, error::DecodeError, identity::IdentityKey, primitives::TAG_LEN, Error, MAX_PLAINTEXT_LEN,
-    VERSION,
+    codec::Reader,
+    error::DecodeError,
+    identity::IdentityKey,
+    keys::GUARD_LEN,
+    primitives::{x25519_canonical, TAG_LEN},
+    Error, MAX_PLAINTEXT_LEN, VERSION,
 };
 
 /// Type byte of a PreKeyMessage.
@@ -38,8 +45,14 @@ pub(crate) const TYPE_PREKEY_HE: u8 = 0x03;
 pub(crate) const TYPE_MESSAGE_HE: u8 = 0x04;
 /// Length of an encrypted ratchet header: the header and an AES-GCM tag.
 pub(crate) const ENCRYPTED_HEADER_LEN: usize = RATCHET_HEADER_LEN + TAG_LEN;
-/// Length of the ratchet header (`ratchet key || PN || N`).
-pub(crate) const RATCHET_HEADER_LEN: usize = 40;
+/// Length of the ratchet header (`ratchet key || PN || N || G`).
+pub(crate) const RATCHET_HEADER_LEN: usize = 32 + 4 + 4 + GUARD_LEN;
+/// Length of a version-1 ratchet header (`ratchet key || PN || N`), which
+/// receivers still read (SPEC.md §13).
+pub(crate) const V1_RATCHET_HEADER_LEN: usize = 32 + 4 + 4;
+/// The version of messages sent before the reuse guard existed; still
+/// received, never sent.
+pub(crate) const LEGACY_VERSION: u8 = 0x01;
 /// Longest PreKeyMessage prefix (version, type, flags, identity key, base
 /// key, both prekey ids).
 pub(crate) const MAX_PREFIX_LEN: usize = 3 + 32 + 32 + 4 + 4;
@@ -95,7 +108,7 @@ impl MessageType {
     pub fn of(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = Reader::new(bytes);
         let version = r.u8()?;
-        if version != VERSION {
+        if version != VERSION && version != LEGACY_VERSION {
             return Err(DecodeError::UnsupportedVersion(version).into());
         }
         match r.u8()? {
@@ -107,27 +120,86 @@ impl MessageType {
 }
 
 /// The Double Ratchet header: the sender's ratchet key, the length of its
-/// previous sending chain, and the message number in the current chain.
+/// previous sending chain, the message number in the current chain, and the
+/// message's reuse guard (`None` in a version-1 message).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) struct Header {
     pub(crate) ratchet_key: [u8; 32],
     pub(crate) pn: u32,
     pub(crate) n: u32,
+    pub(crate) guard: Option<[u8; GUARD_LEN]>,
 }
 
 impl Header {
-    pub(crate) fn parse(raw: &[u8; RATCHET_HEADER_LEN]) -> Self {
-        let mut ratchet_key = [0u8; 32];
-        ratchet_key.copy_from_slice(&raw[..32]);
-        let pn = u32::from_be_bytes([raw[32], raw[33], raw[34], raw[35]]);
-        let n = u32::from_be_bytes([raw[36], raw[37], raw[38], raw[39]]);
-        Header { ratchet_key, pn, n }
+    /// Reads a header of 56 bytes (version 2) or 40 bytes (version 1). The
+    /// caller checks that the ratchet key is canonical: at decoding in the
+    /// plain mode, after the header's source in header encryption (SPEC.md
+    /// §7.3, §14.4).
+    pub(crate) fn parse(raw: &[u8]) -> Result<Self, DecodeError> {
+        let mut r = Reader::new(raw);
+        let ratchet_key = r.array()?;
+        let pn = r.u32()?;
+        let n = r.u32()?;
+        let guard = if r.remaining() == 0 { None } else { Some(r.array()?) };
+        r.finish()?;
+        Ok(Header { ratchet_key, pn, n, guard })
     }
 
     pub(crate) fn write(&self, out: &mut [u8; RATCHET_HEADER_LEN]) {
         out[..32].copy_from_slice(&self.ratchet_key);
         out[32..36].copy_from_slice(&self.pn.to_be_bytes());
-        out[36..].copy_from_slice(&self.n.to_be_bytes());
+        out[36..40].copy_from_slice(&self.n.to_be_bytes());
+        out[40..].copy_from_slice(&self.guard.unwrap_or_default());
+    }
+
+    /// The id of the message this header belongs to.
+    pub(crate) fn message_id(&self) -> MessageId {
+        let mut id = [0u8; MESSAGE_ID_LEN];
+        id[..32].copy_from_slice(&self.ratchet_key);
+        id[32..36].copy_from_slice(&self.n.to_be_bytes());
+        id[36..].copy_from_slice(&self.guard.unwrap_or_default());
+        MessageId(id)
+    }
+}
+
+/// Length of a [`MessageId`]: ratchet key, message number, reuse guard.
+pub const MESSAGE_ID_LEN: usize = 32 + 4 + GUARD_LEN;
+
+/// The identity of one decrypted message: `ratchet key || u32(N) || G`
+/// from its (authenticated) header (SPEC.md §8.1).
+///
+/// Every delivery of the same message gives the same id, and two different
+/// messages never share one: even a sender restored from an old snapshot
+/// that reuses a message number draws a fresh reuse guard `G`. A session
+/// itself decrypts each message at most once; but a session **restored
+/// from an older snapshot** (a backup, or a state saved before a crash)
+/// has forgotten what it decrypted since, and decrypts those messages
+/// again if the server delivers them again. To drop them, keep the ids of
+/// delivered messages in storage that is *not* rolled back with the
+/// session (for example beside the message history, for as long as the
+/// server may redeliver), and discard a message whose id is there.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MessageId([u8; MESSAGE_ID_LEN]);
+
+impl MessageId {
+    /// The 52 bytes of the id.
+    pub fn as_bytes(&self) -> &[u8; MESSAGE_ID_LEN] {
+        &self.0
+    }
+
+    /// Rebuilds an id from the bytes [`as_bytes`](Self::as_bytes) gave.
+    pub fn from_bytes(bytes: [u8; MESSAGE_ID_LEN]) -> Self {
+        MessageId(bytes)
+    }
+}
+
+impl fmt::Debug for MessageId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "MessageId(")?;
+        for b in &self.0 {
+            write!(f, "{b:02x}")?;
+        }
+        write!(f, ")")
     }
 }
 
@@ -163,6 +235,7 @@ impl PreKeyPart {
         }
         let identity = IdentityKey::parse(&r.array()?)?;
         let base_key = r.array()?;
+        x25519_canonical(&base_key)?;
         let signed_prekey_id = r.u32()?;
         let one_time_prekey_id = if flags & 1 == 1 { Some(r.u32()?) } else { None };
         Ok(PreKeyPart { identity, base_key, signed_prekey_id, one_time_prekey_id })
@@ -171,6 +244,8 @@ impl PreKeyPart {
 
 /// A parsed message borrowing the input.
 pub(crate) struct WireMessage<'a> {
+    /// [`VERSION`], or [`LEGACY_VERSION`] for a message without a guard.
+    pub(crate) version: u8,
     pub(crate) mode: Mode,
     pub(crate) prekey: Option<PreKeyPart>,
     /// Version, type and the prekey fields: every byte before the ratchet
@@ -190,7 +265,7 @@ impl<'a> WireMessage<'a> {
         }
         let mut r = Reader::new(bytes);
         let version = r.u8()?;
-        if version != VERSION {
+        if version != VERSION && version != LEGACY_VERSION {
             return Err(DecodeError::UnsupportedVersion(version));
         }
         let (mode, prekey) = match r.u8()? {
@@ -202,10 +277,22 @@ impl<'a> WireMessage<'a> {
         };
         let prekey = if prekey { Some(PreKeyPart::read(&mut r)?) } else { None };
         let prefix_len = bytes.len() - r.remaining();
-        let header = r.take(match mode {
-            Mode::Plain => RATCHET_HEADER_LEN,
-            Mode::HeaderEncryption => ENCRYPTED_HEADER_LEN,
-        })?;
+        let ratchet_header_len =
+            if version == LEGACY_VERSION { V1_RATCHET_HEADER_LEN } else { RATCHET_HEADER_LEN };
+        let header_len = match mode {
+            Mode::Plain => {
+                // The ratchet key is the header's first field: checked as
+                // soon as it is read (decoding rule, SPEC.md §1).
+                x25519_canonical(&r.array()?)?;
+                r.take(ratchet_header_len - 32)?;
+                ratchet_header_len
+            }
+            Mode::HeaderEncryption => {
+                r.take(ratchet_header_len + TAG_LEN)?;
+                ratchet_header_len + TAG_LEN
+            }
+        };
+        let header = &bytes[prefix_len..prefix_len + header_len];
         if r.remaining() < TAG_LEN {
             return Err(DecodeError::Truncated);
         }
@@ -213,7 +300,16 @@ impl<'a> WireMessage<'a> {
         let (ciphertext, tag) = body.split_at(body.len() - TAG_LEN);
         let mut t = [0u8; TAG_LEN];
         t.copy_from_slice(tag);
-        Ok(WireMessage { mode, prekey, prefix: &bytes[..prefix_len], header, ciphertext, tag: t })
+        Ok(WireMessage { version, mode, prekey, prefix: &bytes[..prefix_len], header, ciphertext, tag: t })
+    }
+
+    /// Length of the plain ratchet header: 56 bytes, 40 in version 1.
+    pub(crate) fn ratchet_header_len(&self) -> usize {
+        if self.version == LEGACY_VERSION {
+            V1_RATCHET_HEADER_LEN
+        } else {
+            RATCHET_HEADER_LEN
+        }
     }
 
     /// The first 16 bytes of `ciphertext || tag`, from which header
@@ -253,8 +349,14 @@ impl PreKeyMessage {
         }
     }
 
-    /// The sender's identity key. The handshake proves the sender holds it;
-    /// whether it is the contact you expect is for you to check.
+    /// The sender's identity key, as the message claims it.
+    ///
+    /// **Unauthenticated until [`Session::accept`](crate::Session::accept)
+    /// succeeds:** anyone can build a PreKeyMessage naming any identity key.
+    /// Use it to look up keys and policy, never to show or trust a sender
+    /// before `accept` has returned a session; after that the handshake has
+    /// proved the sender holds it, and whether it is the contact you expect
+    /// is for you to check.
     pub fn sender_identity(&self) -> &IdentityKey {
         &self.part.identity
     }

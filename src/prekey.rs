@@ -23,7 +23,7 @@ use crate::{
     codec::{Reader, Writer},
     error::DecodeError,
     identity::{IdentityKey, IdentityKeyPair},
-    primitives::x25519_public,
+    primitives::{x25519_canonical, x25519_public},
     Error, VERSION,
 };
 
@@ -132,8 +132,12 @@ impl fmt::Debug for SignedPreKeyPublic {
     }
 }
 
-/// A one-time prekey with its private key. Delete it after the first
-/// successful [`Session::accept`](crate::Session::accept) that used it.
+/// A one-time prekey with its private key.
+///
+/// [`Session::accept`](crate::Session::accept) takes it by value: using it
+/// consumes it. After a successful accept, delete it from your storage in
+/// the same transaction that stores the new session, so that no second
+/// initiator (or a replay of the first) can be accepted with it.
 ///
 /// Zeroized on drop; not `Clone`; `Debug` shows only the public part.
 pub struct OneTimePreKey {
@@ -224,11 +228,23 @@ impl PreKeyBundle {
         PreKeyBundle { identity, signed_prekey, one_time_prekey }
     }
 
-    /// Checks the signed prekey's signature under the identity key.
+    /// Checks that both prekeys are canonical X25519 encodings, then the
+    /// signed prekey's signature under the identity key.
+    ///
+    /// The one-time prekey is not signed (as in X3DH): a relay that changes
+    /// it cannot make a working session with another key, because the
+    /// responder derives the session from its own copy, and the first
+    /// message then fails to authenticate.
     ///
     /// # Errors
-    /// [`Error::BadSignature`] if it does not verify (strict Ed25519).
+    /// [`Error::Decode`] with [`DecodeError::InvalidPublicKey`] for a
+    /// non-canonical prekey encoding, [`Error::BadSignature`] if the
+    /// signature does not verify (strict Ed25519).
     pub fn verify(&self) -> Result<(), Error> {
+        x25519_canonical(&self.signed_prekey.key)?;
+        if let Some(otk) = &self.one_time_prekey {
+            x25519_canonical(&otk.key)?;
+        }
         let msg = signed_prekey_message(self.signed_prekey.id, &self.signed_prekey.key);
         self.identity.verify(&msg, &self.signed_prekey.signature)
     }
@@ -265,11 +281,12 @@ impl PreKeyBundle {
     }
 
     /// Decodes a bundle. The signature is *not* checked here (see
-    /// [`verify`](Self::verify)), but the identity key is parsed strictly.
+    /// [`verify`](Self::verify)), but the identity key is parsed strictly
+    /// and both prekeys must be canonical X25519 encodings.
     ///
     /// # Errors
     /// [`Error::Decode`] for a wrong version, reserved flag bits, a wrong
-    /// length or an invalid identity key.
+    /// length, an invalid identity key or a non-canonical prekey.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = Reader::new(bytes);
         let version = r.u8()?;
@@ -281,9 +298,18 @@ impl PreKeyBundle {
             return Err(DecodeError::InvalidFlags(flags).into());
         }
         let identity = IdentityKey::parse(&r.array()?)?;
-        let signed_prekey = SignedPreKeyPublic { id: r.u32()?, key: r.array()?, signature: r.array()? };
-        let one_time_prekey =
-            if flags & 1 == 1 { Some(OneTimePreKeyPublic { id: r.u32()?, key: r.array()? }) } else { None };
+        let id = r.u32()?;
+        let key = r.array()?;
+        x25519_canonical(&key)?;
+        let signed_prekey = SignedPreKeyPublic { id, key, signature: r.array()? };
+        let one_time_prekey = if flags & 1 == 1 {
+            let id = r.u32()?;
+            let key = r.array()?;
+            x25519_canonical(&key)?;
+            Some(OneTimePreKeyPublic { id, key })
+        } else {
+            None
+        };
         r.finish()?;
         Ok(PreKeyBundle { identity, signed_prekey, one_time_prekey })
     }

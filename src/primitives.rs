@@ -25,11 +25,30 @@ type HmacSha256 = Hmac<Sha256>;
 /// X25519 with the contributory check: an all-zero shared secret (the peer's
 /// key has low order) is [`Error::NonContributory`].
 pub(crate) fn x25519(secret: &StaticSecret, public: &[u8; 32]) -> Result<Zeroizing<[u8; 32]>, Error> {
+    // `SharedSecret` zeroizes itself on drop; the copy lives in a
+    // zeroizing buffer.
     let shared = secret.diffie_hellman(&XPublic::from(*public));
     if !shared.was_contributory() {
         return Err(Error::NonContributory);
     }
-    Ok(Zeroizing::new(shared.to_bytes()))
+    let mut out = Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(shared.as_bytes());
+    Ok(out)
+}
+
+/// Checks that `bytes` is the canonical encoding of an X25519 public key
+/// (SPEC.md §2): bit 255 clear and the little-endian value below
+/// p = 2^255 - 19. RFC 7748 decoders would silently reduce other encodings,
+/// so two encodings would name one key; the protocol accepts exactly one.
+pub(crate) fn x25519_canonical(bytes: &[u8; 32]) -> Result<(), DecodeError> {
+    if bytes[31] & 0x80 != 0 {
+        return Err(DecodeError::InvalidPublicKey);
+    }
+    // value >= p iff bytes[31] = 0x7f, bytes[1..31] = 0xff, bytes[0] >= 0xed.
+    if bytes[31] == 0x7f && bytes[1..31].iter().all(|&b| b == 0xff) && bytes[0] >= 0xed {
+        return Err(DecodeError::InvalidPublicKey);
+    }
+    Ok(())
 }
 
 /// The X25519 public key of a private key (RFC 7748 clamping applies).
@@ -79,11 +98,16 @@ fn unreachable_hmac() -> ! {
 /// The symmetric-key ratchet step: `(HMAC(ck, 0x01), HMAC(ck, 0x02))`, the
 /// message key and the next chain key. The keyed HMAC state is computed once
 /// and used for both outputs.
-pub(crate) fn kdf_ck(ck: &[u8; 32]) -> ([u8; 32], [u8; 32]) {
+/// The outputs are written into the caller's (zeroizing) key storage, and
+/// the hash outputs on the stack are wiped.
+pub(crate) fn kdf_ck(ck: &[u8; 32], mk: &mut [u8; 32], next: &mut [u8; 32]) {
     let mac = hmac_keyed(ck);
-    let mk = mac.clone().chain_update([0x01]).finalize().into_bytes().into();
-    let next = mac.chain_update([0x02]).finalize().into_bytes().into();
-    (mk, next)
+    let mut t = mac.clone().chain_update([0x01]).finalize().into_bytes();
+    mk.copy_from_slice(&t);
+    t.as_mut_slice().zeroize();
+    let mut t = mac.chain_update([0x02]).finalize().into_bytes();
+    next.copy_from_slice(&t);
+    t.as_mut_slice().zeroize();
 }
 
 /// HKDF-SHA256 (extract and expand) into `out`.
@@ -107,6 +131,8 @@ pub(crate) fn aead_seal(
     buf: &mut [u8],
 ) -> Result<[u8; TAG_LEN], Error> {
     let buf_len = buf.len();
+    #[cfg(all(test, feature = "std"))]
+    crate::crash_model::record_seal(key, nonce, ad, buf);
     let cipher = Aes256Gcm::new(key.into());
     let tag = cipher
         .encrypt_inout_detached(nonce.into(), ad, InOutBuf::from(buf))

@@ -7,17 +7,24 @@
 //! the same encoding in AES-256-GCM under a 32-byte key of the caller's
 //! (for example one kept in the platform keystore).
 //!
-//! Every encoding starts with a format tag byte and the format version
-//! `0x01`. Decoding checks every length, count and invariant and returns
+//! Every encoding starts with a format tag byte and its format version:
+//! `0x01` for identities, prekeys and the sealed wrapper, `0x02` for
+//! sessions ([`SESSION_STATE_VERSION`]; version-1 sessions still decode).
+//! Decoding checks every length, count and invariant and returns
 //! [`Error::Decode`] on anything malformed; it never panics and never
 //! allocates more than the input's length justifies.
+//!
+//! A session stores the values that are expensive to derive (the X25519
+//! forms of both identity keys, its ratchet public key), so restoring one
+//! does no curve arithmetic and costs about as much as decrypting a short
+//! message (SPEC.md §10.4 says why trusting them is safe).
 //!
 //! The bytes returned hold secrets: they come in [`Zeroizing`] buffers that
 //! wipe themselves when dropped, and each is allocated once at its exact
 //! size, so no growth step leaves an unwiped copy behind. Whatever copies you make (files, database
 //! rows) are yours to protect and delete; prefer the sealed forms at rest.
 
-use alloc::{collections::VecDeque, vec::Vec};
+use alloc::vec::Vec;
 
 use rand_core::CryptoRng;
 use x25519_dalek::StaticSecret;
@@ -30,15 +37,18 @@ use crate::{
     keys::{ChainKey, HeaderKey, MessageKey, RootKey},
     message::PreKeyPart,
     prekey::{OneTimePreKey, SignedPreKey},
-    primitives::{aead_open, aead_seal, x25519_public, TAG_LEN},
-    session::{HeaderKeys, ReceivingChain, SendingChain, Session},
-    skipped::{SkippedKey, SkippedKeys},
+    primitives::{aead_open, aead_seal, x25519_canonical, x25519_public, TAG_LEN},
+    session::{HeaderKeys, PreviousChains, ReceivingChain, SendingChain, Session},
+    skipped::SkippedKeys,
     x3dh::associated_data,
     Error, MAX_PREVIOUS_RATCHET_KEYS, MAX_SKIPPED_KEYS,
 };
 
-/// The version of every state format defined here.
+/// The version of the identity, prekey and sealed formats.
 pub const STATE_VERSION: u8 = 0x01;
+/// The version of the session format that [`Session::to_bytes`] writes.
+/// [`Session::from_bytes`] also reads version `0x01`.
+pub const SESSION_STATE_VERSION: u8 = 0x02;
 /// Format tag of an encoded [`IdentityKeyPair`] (`'I'`).
 pub const TAG_IDENTITY: u8 = 0x49;
 /// Format tag of an encoded [`SignedPreKey`] (`'P'`).
@@ -52,7 +62,7 @@ pub const TAG_SEALED: u8 = 0x5A;
 
 /// Bytes of an encoded session without optional parts, skipped keys or
 /// previous ratchet keys.
-pub const SESSION_FIXED_LEN: usize = 2 + 1 + 32 * 5 + 4 + 4 + 1 + 2;
+pub const SESSION_FIXED_LEN: usize = 2 + 1 + 32 * 8 + 4 + 4 + 1 + 2;
 /// Bytes each stored skipped key adds to an encoded session.
 pub const SESSION_BYTES_PER_SKIPPED_KEY: usize = 32 + 4 + 32;
 /// Overhead of sealing: tag, version, inner tag, nonce and AEAD tag.
@@ -68,35 +78,40 @@ const FLAG_HEADER_ENCRYPTION: u8 = 32;
 /// One stored format.
 trait Persist: Sized {
     const TAG: u8;
+    /// The version `encode_body` writes.
+    const VERSION: u8;
+    /// The oldest version `decode_body` still reads.
+    const OLDEST_VERSION: u8 = Self::VERSION;
     fn encoded_len(&self) -> usize;
     fn encode_body(&self, out: &mut Vec<u8>);
-    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError>;
+    fn decode_body(r: &mut Reader<'_>, version: u8) -> Result<Self, DecodeError>;
 }
 
 fn encode<T: Persist>(value: &T) -> Zeroizing<Vec<u8>> {
     let mut out = Zeroizing::new(Vec::with_capacity(2 + value.encoded_len()));
     out.put_u8(T::TAG);
-    out.put_u8(STATE_VERSION);
+    out.put_u8(T::VERSION);
     value.encode_body(&mut out);
     out
 }
 
-fn check_header(r: &mut Reader<'_>, tag: u8) -> Result<(), DecodeError> {
+/// Reads the tag and version; returns the version.
+fn check_header(r: &mut Reader<'_>, tag: u8, oldest: u8, newest: u8) -> Result<u8, DecodeError> {
     let t = r.u8()?;
     if t != tag {
         return Err(DecodeError::UnexpectedType(t));
     }
     let v = r.u8()?;
-    if v != STATE_VERSION {
+    if v < oldest || v > newest {
         return Err(DecodeError::UnsupportedVersion(v));
     }
-    Ok(())
+    Ok(v)
 }
 
 fn decode<T: Persist>(bytes: &[u8]) -> Result<T, Error> {
     let mut r = Reader::new(bytes);
-    check_header(&mut r, T::TAG)?;
-    let value = T::decode_body(&mut r)?;
+    let version = check_header(&mut r, T::TAG, T::OLDEST_VERSION, T::VERSION)?;
+    let value = T::decode_body(&mut r, version)?;
     r.finish()?;
     Ok(value)
 }
@@ -119,7 +134,7 @@ fn seal<T: Persist, R: CryptoRng + ?Sized>(value: &T, key: &[u8; 32], rng: &mut 
 
 fn open<T: Persist>(key: &[u8; 32], bytes: &[u8]) -> Result<T, Error> {
     let mut r = Reader::new(bytes);
-    check_header(&mut r, TAG_SEALED)?;
+    check_header(&mut r, TAG_SEALED, STATE_VERSION, STATE_VERSION)?;
     let inner = r.u8()?;
     if inner != T::TAG {
         return Err(DecodeError::UnexpectedType(inner).into());
@@ -179,13 +194,14 @@ persist_api!(Session, "the whole session state");
 
 impl Persist for IdentityKeyPair {
     const TAG: u8 = TAG_IDENTITY;
+    const VERSION: u8 = STATE_VERSION;
     fn encoded_len(&self) -> usize {
         32
     }
     fn encode_body(&self, out: &mut Vec<u8>) {
         out.put(&self.seed()[..]);
     }
-    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    fn decode_body(r: &mut Reader<'_>, _version: u8) -> Result<Self, DecodeError> {
         let seed = Zeroizing::new(r.array::<32>()?);
         Ok(IdentityKeyPair::from_seed(&seed))
     }
@@ -198,6 +214,7 @@ fn read_secret(r: &mut Reader<'_>) -> Result<StaticSecret, DecodeError> {
 
 impl Persist for SignedPreKey {
     const TAG: u8 = TAG_SIGNED_PREKEY;
+    const VERSION: u8 = STATE_VERSION;
     fn encoded_len(&self) -> usize {
         4 + 32 + 64
     }
@@ -206,7 +223,7 @@ impl Persist for SignedPreKey {
         out.put(self.secret.as_bytes());
         out.put(self.public.signature());
     }
-    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    fn decode_body(r: &mut Reader<'_>, _version: u8) -> Result<Self, DecodeError> {
         let id = r.u32()?;
         let secret = read_secret(r)?;
         let signature = r.array()?;
@@ -216,6 +233,7 @@ impl Persist for SignedPreKey {
 
 impl Persist for OneTimePreKey {
     const TAG: u8 = TAG_ONE_TIME_PREKEY;
+    const VERSION: u8 = STATE_VERSION;
     fn encoded_len(&self) -> usize {
         4 + 32
     }
@@ -223,24 +241,46 @@ impl Persist for OneTimePreKey {
         out.put_u32(self.id());
         out.put(self.secret.as_bytes());
     }
-    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    fn decode_body(r: &mut Reader<'_>, _version: u8) -> Result<Self, DecodeError> {
         let id = r.u32()?;
         Ok(OneTimePreKey::from_secret(id, read_secret(r)?))
     }
 }
 
 impl Session {
-    /// The length of [`to_bytes`](Self::to_bytes)' output:
-    /// [`SESSION_FIXED_LEN`] + 68 with a receiving chain + 36 or 40 while
-    /// awaiting a reply + 32 for a responder + 32 per remembered ratchet key
-    /// + [`SESSION_BYTES_PER_SKIPPED_KEY`] per skipped key.
+    /// The length of [`to_bytes`](Self::to_bytes)' output: the sum of
+    /// [`SESSION_FIXED_LEN`]; 68 with a receiving chain; 36 or 40 while
+    /// awaiting a reply; 32 for a responder; 32 per remembered ratchet key;
+    /// with header encryption 96, 32 more with a receiving chain and 32 more
+    /// per remembered ratchet key; [`SESSION_BYTES_PER_SKIPPED_KEY`] per
+    /// skipped key (SPEC.md §10.4).
     pub fn encoded_len(&self) -> usize {
         2 + Persist::encoded_len(self)
     }
 }
 
+fn read_ratchet_key(r: &mut Reader<'_>) -> Result<[u8; 32], DecodeError> {
+    let key = r.array()?;
+    x25519_canonical(&key)?;
+    Ok(key)
+}
+
+/// Version 1 stores each identity key alone and checks it strictly;
+/// version 2 also stores its X25519 form and takes both as stored.
+fn read_identity(r: &mut Reader<'_>, version: u8) -> Result<IdentityKey, DecodeError> {
+    if version == 1 {
+        IdentityKey::parse(&r.array()?)
+    } else {
+        let bytes = r.array()?;
+        let montgomery = r.array()?;
+        Ok(IdentityKey::from_stored(bytes, montgomery))
+    }
+}
+
 impl Persist for Session {
     const TAG: u8 = TAG_SESSION;
+    const VERSION: u8 = SESSION_STATE_VERSION;
+    const OLDEST_VERSION: u8 = 0x01;
 
     fn encoded_len(&self) -> usize {
         SESSION_FIXED_LEN - 2
@@ -248,7 +288,7 @@ impl Persist for Session {
             + self.pending.as_ref().map_or(0, |p| 36 + if p.one_time_prekey_id.is_some() { 4 } else { 0 })
             + self.handshake_base_key.map_or(0, |_| 32)
             + self.header_keys.as_ref().map_or(0, |k| 96 + k.recv.as_ref().map_or(0, |_| 32))
-            + self.header_keys.as_ref().map_or(32, |_| 64) * self.previous_ratchet_keys.len()
+            + self.header_keys.as_ref().map_or(32, |_| 64) * self.previous.len()
             + SESSION_BYTES_PER_SKIPPED_KEY * self.skipped.len()
     }
 
@@ -274,9 +314,12 @@ impl Persist for Session {
         }
         out.put_u8(flags);
         out.put(self.local_identity.as_bytes());
+        out.put(self.local_identity.x25519_bytes());
         out.put(self.remote_identity.as_bytes());
+        out.put(self.remote_identity.x25519_bytes());
         out.put(self.root.as_bytes());
         out.put(self.sending.ratchet.as_bytes());
+        out.put(&self.sending.ratchet_key);
         out.put(self.sending.chain.as_bytes());
         out.put_u32(self.sending.n);
         out.put_u32(self.previous_counter);
@@ -304,11 +347,15 @@ impl Persist for Session {
             }
         }
         // Both counts are bounded by constants far below their field's range.
-        out.put_u8(self.previous_ratchet_keys.len() as u8);
-        for (i, k) in self.previous_ratchet_keys.iter().enumerate() {
-            out.put(k);
-            if let Some(hk) = self.header_keys.as_ref().and_then(|keys| keys.previous_recv.get(i)) {
-                out.put(hk.as_bytes());
+        out.put_u8(self.previous.len() as u8);
+        for i in 0..self.previous.len() {
+            if let Some(k) = self.previous.ratchet_key(i) {
+                out.put(k);
+            }
+            if self.header_keys.is_some() {
+                if let Some(hk) = self.previous.header_key(i) {
+                    out.put(hk.as_bytes());
+                }
             }
         }
         out.put_u16(self.skipped.len() as u16);
@@ -319,7 +366,7 @@ impl Persist for Session {
         }
     }
 
-    fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    fn decode_body(r: &mut Reader<'_>, version: u8) -> Result<Self, DecodeError> {
         let flags = r.u8()?;
         let known = FLAG_INITIATOR
             | FLAG_RECEIVING
@@ -344,15 +391,17 @@ impl Persist for Session {
         {
             return Err(DecodeError::InvalidFlags(flags));
         }
-        let local_identity = IdentityKey::parse(&r.array()?)?;
-        let remote_identity = IdentityKey::parse(&r.array()?)?;
+        let local_identity = read_identity(r, version)?;
+        let remote_identity = read_identity(r, version)?;
         let root = RootKey::from_bytes(r.array()?);
         let ratchet = read_secret(r)?;
+        // Version 2 stores the public key; version 1 recomputes it.
+        let ratchet_key = if version == 1 { x25519_public(&ratchet) } else { read_ratchet_key(r)? };
         let chain = ChainKey::from_bytes(r.array()?);
         let n = r.u32()?;
         let previous_counter = r.u32()?;
         let receiving = if has_receiving {
-            let ratchet_key = r.array()?;
+            let ratchet_key = read_ratchet_key(r)?;
             let chain = ChainKey::from_bytes(r.array()?);
             let n = r.u32()?;
             Some(ReceivingChain { ratchet_key, chain, n })
@@ -360,7 +409,7 @@ impl Persist for Session {
             None
         };
         let pending = if has_pending {
-            let base_key = r.array()?;
+            let base_key = read_ratchet_key(r)?;
             let signed_prekey_id = r.u32()?;
             let one_time_prekey_id = if flags & FLAG_PENDING_ONE_TIME != 0 { Some(r.u32()?) } else { None };
             Some(PreKeyPart {
@@ -372,13 +421,13 @@ impl Persist for Session {
         } else {
             None
         };
-        let handshake_base_key = if has_base_key { Some(r.array()?) } else { None };
-        let mut header_keys = if flags & FLAG_HEADER_ENCRYPTION != 0 {
+        let handshake_base_key = if has_base_key { Some(read_ratchet_key(r)?) } else { None };
+        let header_keys = if flags & FLAG_HEADER_ENCRYPTION != 0 {
             let send = HeaderKey::from_bytes(r.array()?);
             let next_send = HeaderKey::from_bytes(r.array()?);
             let next_recv = HeaderKey::from_bytes(r.array()?);
             let recv = if has_receiving { Some(HeaderKey::from_bytes(r.array()?)) } else { None };
-            Some(HeaderKeys { send, next_send, recv, next_recv, previous_recv: VecDeque::new() })
+            Some(HeaderKeys { send, next_send, recv, next_recv })
         } else {
             None
         };
@@ -386,11 +435,14 @@ impl Persist for Session {
         if count > MAX_PREVIOUS_RATCHET_KEYS {
             return Err(DecodeError::InvalidValue);
         }
-        let mut previous_ratchet_keys = VecDeque::with_capacity(count);
+        let mut previous = PreviousChains::default();
         for _ in 0..count {
-            previous_ratchet_keys.push_back(r.array()?);
-            if let Some(keys) = &mut header_keys {
-                keys.previous_recv.push_back(HeaderKey::from_bytes(r.array()?));
+            let key = read_ratchet_key(r)?;
+            if header_keys.is_some() {
+                let hk = HeaderKey::from_bytes(r.array()?);
+                previous.push(key, Some(&hk));
+            } else {
+                previous.push(key, None);
             }
         }
         let count = usize::from(r.u16()?);
@@ -400,15 +452,15 @@ impl Persist for Session {
         if count * SESSION_BYTES_PER_SKIPPED_KEY > r.remaining() {
             return Err(DecodeError::Truncated);
         }
-        let mut skipped = SkippedKeys::default();
+        let mut skipped = SkippedKeys::with_capacity(count);
         for _ in 0..count {
-            let ratchet_key = r.array()?;
+            let ratchet_key = read_ratchet_key(r)?;
             let n = r.u32()?;
             if n == u32::MAX {
                 return Err(DecodeError::InvalidValue);
             }
             let key = MessageKey::from_bytes(r.array()?);
-            skipped.push(SkippedKey { ratchet_key, n, key });
+            skipped.push(&ratchet_key, n, &key);
         }
         let ad = if initiator {
             associated_data(&local_identity, &remote_identity)
@@ -421,10 +473,10 @@ impl Persist for Session {
             local_identity,
             remote_identity,
             root,
-            sending: SendingChain { ratchet_key: x25519_public(&ratchet), ratchet, chain, n },
+            sending: SendingChain { ratchet_key, ratchet, chain, n },
             previous_counter,
             receiving,
-            previous_ratchet_keys,
+            previous,
             skipped,
             pending,
             handshake_base_key,

@@ -11,6 +11,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+#[allow(unused_imports)]
+use common::TestSend;
 #[path = "common/headers.rs"]
 mod headers;
 
@@ -19,7 +21,7 @@ use chatcrypt::{
     MAX_PREVIOUS_RATCHET_KEYS, MAX_SKIP, MAX_SKIPPED_KEYS, SESSION_BYTES_PER_SKIPPED_KEY, SESSION_FIXED_LEN,
 };
 use common::{
-    flip_bit, header_len, header_range, header_wire_len, plaintext, reject_unchanged, restore, snapshot,
+    flip_bit, header_len, header_range, header_wire_len, plaintext, reject_unchanged, restore, rng, snapshot,
     Pair, PREKEY_PREFIX_LEN, TAG_LEN,
 };
 use headers::{header_keys, sent_header, with_header, with_next_chain_header};
@@ -249,11 +251,12 @@ fn replays_are_duplicates_for_max_previous_ratchet_keys_chains_then_fail_authent
         );
         assert_eq!(snapshot(&p.bob).len(), p.bob.encoded_len());
     }
-    // SPEC §10.4: a long-running responder session with no skipped keys is 530 bytes,
-    // and 530 + 128 + 8 * 32 = 914 with header encryption.
+    // SPEC §10.4: a long-running responder session with no skipped keys is
+    // 270 + 68 + 32 + 8 * 32 = 626 bytes, and 626 + 128 + 8 * 32 = 1010 with
+    // header encryption.
     let long_running = match mode {
-        Mode::Plain => 530,
-        _ => 914,
+        Mode::Plain => 626,
+        _ => 1010,
     };
     assert_eq!(p.bob.encoded_len(), long_running);
 }
@@ -265,11 +268,17 @@ fn the_limits_have_the_values_the_spec_gives() {
     assert_eq!(MAX_SKIPPED_KEYS, 2000);
     assert_eq!(MAX_PREVIOUS_RATCHET_KEYS, 8);
     assert_eq!(MAX_PLAINTEXT_LEN, 1_048_576);
-    assert_eq!(MAX_MESSAGE_LEN, 1_048_723);
+    assert_eq!(MAX_MESSAGE_LEN, 1_048_739);
     // The longest PreKeyMessage prefix, an encrypted header (header
-    // encryption is the longer mode), the plaintext and its tag.
-    assert_eq!(MAX_MESSAGE_LEN, 75 + 56 + MAX_PLAINTEXT_LEN + TAG_LEN);
-    assert_eq!(SESSION_FIXED_LEN, 174);
+    // encryption is the longer mode: 56 bytes of ratchet header, reuse guard
+    // included, and a 16-byte tag), the plaintext and its tag.
+    assert_eq!(MAX_MESSAGE_LEN, 75 + 72 + MAX_PLAINTEXT_LEN + TAG_LEN);
+    assert_eq!(common::ENCRYPTED_HEADER_LEN, 72);
+    // SPEC §8.1: a message id is DHs_pub || u32(N) || G.
+    assert_eq!(chatcrypt::MESSAGE_ID_LEN, 32 + 4 + 16);
+    // SPEC §10.4: 3 + 8 * 32 + 4 + 4 + 1 + 2 (version 2 stores the identity
+    // keys' X25519 forms and DHs_pub).
+    assert_eq!(SESSION_FIXED_LEN, 270);
     assert_eq!(SESSION_BYTES_PER_SKIPPED_KEY, 68);
     assert_eq!(chatcrypt::SEALED_OVERHEAD, 31);
     assert_eq!((chatcrypt::BUNDLE_LEN, chatcrypt::BUNDLE_LEN_WITH_ONE_TIME), (134, 170));
@@ -280,9 +289,18 @@ fn a_plaintext_over_max_plaintext_len_is_too_large_and_changes_nothing(mode: Mod
     let big = vec![0x5a; MAX_PLAINTEXT_LEN + 1];
     let before = snapshot(&p.alice);
     let too_large = Error::TooLarge { len: MAX_PLAINTEXT_LEN + 1, max: MAX_PLAINTEXT_LEN };
-    assert_eq!(p.alice.encrypt(&big), Err(too_large));
+    // The length is checked before the reuse guard is drawn (SPEC §6.3).
+    let mut guard_rng = rng(3100);
+    let untouched = guard_rng.clone();
+    assert_eq!(p.alice.encrypt(&big, &mut guard_rng), Err(too_large));
     let mut out = vec![0u8; MAX_MESSAGE_LEN + 64];
-    assert_eq!(p.alice.encrypt_into(&big, &mut out), Err(too_large));
+    assert_eq!(p.alice.encrypt_into(&big, &mut out, &mut guard_rng), Err(too_large));
+    assert_eq!(guard_rng, untouched, "a rejected plaintext draws nothing");
+    assert_eq!(p.alice.encrypted_len(MAX_PLAINTEXT_LEN + 1), Err(too_large));
+    assert_eq!(
+        p.alice.encrypted_len(usize::MAX),
+        Err(Error::TooLarge { len: usize::MAX, max: MAX_PLAINTEXT_LEN })
+    );
     assert_eq!(snapshot(&p.alice), before);
     let m = p.send_a(b"small");
     assert_eq!(sent_header(&p.alice, &m).n, 1, "the failed calls used no message number");
@@ -313,20 +331,28 @@ fn encrypt_into_a_too_small_buffer_is_buffer_too_small_and_changes_nothing(mode:
     for established in [false, true] {
         let mut p = if established { Pair::established(mode, 312) } else { Pair::handshake(mode, 312) };
         let pt = b"into a buffer";
-        let needed = p.alice.encrypted_len(pt.len());
+        let needed = p.alice.encrypted_len(pt.len()).unwrap();
         let prefix = if established { 2 } else { PREKEY_PREFIX_LEN + 4 };
         assert_eq!(needed, prefix + header_wire_len(mode) + pt.len() + TAG_LEN);
         let before = snapshot(&p.alice);
+        // The buffer is checked before the reuse guard is drawn (SPEC §6.3).
+        let mut guard_rng = rng(3120);
+        let untouched = guard_rng.clone();
         for len in [0, 1, needed / 2, needed - 1] {
             let mut out = vec![0u8; len];
-            assert_eq!(p.alice.encrypt_into(pt, &mut out), Err(Error::BufferTooSmall { needed }));
+            assert_eq!(
+                p.alice.encrypt_into(pt, &mut out, &mut guard_rng),
+                Err(Error::BufferTooSmall { needed })
+            );
             assert_eq!(snapshot(&p.alice), before);
         }
-        // The exact size works and writes what `encrypt` would have written.
+        assert_eq!(guard_rng, untouched, "a rejected buffer draws nothing");
+        // The exact size works and writes what `encrypt` would have written
+        // with the same reuse guard (the same RNG state).
         let mut twin = restore(&before);
-        let expected = twin.encrypt(pt).unwrap();
+        let expected = twin.encrypt(pt, &mut guard_rng.clone()).unwrap();
         let mut out = vec![0xEE; needed + 10];
-        assert_eq!(p.alice.encrypt_into(pt, &mut out[..needed]), Ok(needed));
+        assert_eq!(p.alice.encrypt_into(pt, &mut out[..needed], &mut guard_rng), Ok(needed));
         assert_eq!(&out[..needed], &expected[..]);
         assert_eq!(&out[needed..], &[0xEE; 10], "nothing written past the message");
         assert_eq!(snapshot(&p.alice), snapshot(&twin));
@@ -338,7 +364,7 @@ both_modes!(encrypt_into_a_too_small_buffer_is_buffer_too_small_and_changes_noth
 fn encrypt_into_a_larger_buffer_returns_the_message_length(mode: Mode) {
     let mut p = Pair::established(mode, 313);
     let mut out = vec![0u8; 4096];
-    let n = p.alice.encrypt_into(b"short", &mut out).unwrap();
+    let n = p.alice.encrypt_into_t(b"short", &mut out).unwrap();
     assert_eq!(n, 2 + header_wire_len(mode) + 5 + TAG_LEN);
     assert_eq!(p.recv_b(&out[..n]).unwrap(), b"short");
 }
@@ -357,7 +383,7 @@ fn decrypt_into_a_too_small_buffer_is_buffer_too_small_and_changes_nothing(mode:
             assert_eq!(snapshot(&p.bob), before);
         }
         let mut out = vec![0u8; needed + 3];
-        assert_eq!(p.bob.decrypt_into(m, &mut out, &mut p.rng), Ok(needed));
+        assert_eq!(p.bob.decrypt_into(m, &mut out, &mut p.rng).map(|r| r.len), Ok(needed));
         assert_eq!(&out[..needed], &plaintext(i)[..]);
         assert_ne!(snapshot(&p.bob), before);
     }
@@ -379,15 +405,15 @@ fn decrypt_into_leaves_no_unauthenticated_plaintext_in_the_buffer(mode: Mode) {
     assert_eq!(p.bob.decrypt_into(&forged, &mut out, &mut p.rng), Err(Error::Auth));
     assert_eq!(snapshot(&p.bob), before);
     assert_eq!(&out[..12], &[0u8; 12], "the part that held the candidate plaintext is zeroed");
-    assert_eq!(p.bob.decrypt_into(&m, &mut out, &mut p.rng), Ok(12));
+    assert_eq!(p.bob.decrypt_into(&m, &mut out, &mut p.rng).map(|r| r.len), Ok(12));
     assert_eq!(&out[..12], b"secret words");
 }
 both_modes!(decrypt_into_leaves_no_unauthenticated_plaintext_in_the_buffer);
 
-/// Offset of the sending chain's N in an encoded session: tag, version,
-/// flags, then five 32-byte fields (identities, root key, ratchet secret,
-/// chain key).
-const SENDING_N_OFFSET: usize = 3 + 5 * 32;
+/// Offset of the sending chain's N in a version-2 encoded session: tag,
+/// version, flags, then eight 32-byte fields (the two identity keys, each
+/// with its X25519 form, root key, ratchet secret and public key, chain key).
+const SENDING_N_OFFSET: usize = 3 + 8 * 32;
 
 fn the_sending_counter_is_exhausted_at_2_pow_32_minus_1_messages(mode: Mode) {
     let mut p = Pair::established(mode, 316);
@@ -400,22 +426,26 @@ fn the_sending_counter_is_exhausted_at_2_pow_32_minus_1_messages(mode: Mode) {
     bytes[SENDING_N_OFFSET..SENDING_N_OFFSET + 4].copy_from_slice(&(u32::MAX - 1).to_be_bytes());
     let mut alice = Session::from_bytes(&bytes).unwrap();
 
-    let last = alice.encrypt(b"last").unwrap();
+    let last = alice.encrypt_t(b"last").unwrap();
     assert_eq!(sent_header(&alice, &last).n, u32::MAX - 1);
     let before = snapshot(&alice);
-    assert_eq!(alice.encrypt(b"one too many"), Err(Error::CounterExhausted));
+    // Every check comes before the reuse guard is drawn (SPEC §6.3).
+    let mut guard_rng = rng(3160);
+    let untouched = guard_rng.clone();
+    assert_eq!(alice.encrypt(b"one too many", &mut guard_rng), Err(Error::CounterExhausted));
     let mut out = vec![0u8; 256];
-    assert_eq!(alice.encrypt_into(b"one too many", &mut out), Err(Error::CounterExhausted));
+    assert_eq!(alice.encrypt_into(b"one too many", &mut out, &mut guard_rng), Err(Error::CounterExhausted));
     // SPEC §6.3 order: TooLarge, then BufferTooSmall, then CounterExhausted.
-    let needed = alice.encrypted_len(12);
+    let needed = alice.encrypted_len(12).unwrap();
     assert_eq!(
-        alice.encrypt_into(b"one too many", &mut out[..needed - 1]),
+        alice.encrypt_into(b"one too many", &mut out[..needed - 1], &mut guard_rng),
         Err(Error::BufferTooSmall { needed })
     );
     let big = vec![0u8; MAX_PLAINTEXT_LEN + 1];
     let too_large = Error::TooLarge { len: MAX_PLAINTEXT_LEN + 1, max: MAX_PLAINTEXT_LEN };
-    assert_eq!(alice.encrypt_into(&big, &mut out[..1]), Err(too_large));
-    assert_eq!(alice.encrypt(&big), Err(too_large));
+    assert_eq!(alice.encrypt_into(&big, &mut out[..1], &mut guard_rng), Err(too_large));
+    assert_eq!(alice.encrypt(&big, &mut guard_rng), Err(too_large));
+    assert_eq!(guard_rng, untouched, "a rejected encryption draws nothing");
     assert_eq!(snapshot(&alice), before);
 
     // The peer refuses to skip that far.
@@ -424,7 +454,7 @@ fn the_sending_counter_is_exhausted_at_2_pow_32_minus_1_messages(mode: Mode) {
     // A reply still resets the counter with a new chain.
     let r = p.send_b(b"new chain please");
     assert_eq!(alice.decrypt(&r, &mut p.rng).unwrap(), b"new chain please");
-    let m = alice.encrypt(b"fresh").unwrap();
+    let m = alice.encrypt_t(b"fresh").unwrap();
     let h = sent_header(&alice, &m);
     assert_eq!((h.n, h.pn), (0, u32::MAX));
 }
@@ -434,7 +464,7 @@ fn decrypt_into_zeroes_the_buffer_on_every_error_as_documented(mode: Mode) {
     let mut p = Pair::established(mode, 317);
     let m = p.send_a(b"once");
     let mut out = vec![0u8; 4];
-    assert_eq!(p.bob.decrypt_into(&m, &mut out, &mut p.rng), Ok(4));
+    assert_eq!(p.bob.decrypt_into(&m, &mut out, &mut p.rng).map(|r| r.len), Ok(4));
     out.copy_from_slice(b"junk");
     assert_eq!(p.bob.decrypt_into(&m, &mut out, &mut p.rng), Err(Error::Duplicate));
     assert_eq!(out, [0u8; 4], "the buffer after a rejected replay");
@@ -511,6 +541,7 @@ fn a_session_holds_at_most_two_plus_max_previous_ratchet_keys_header_keys(mode: 
                     assert!(keys.previous.len() <= MAX_PREVIOUS_RATCHET_KEYS);
                     // Each remembered header key belongs to a distinct remembered chain.
                     let mut ratchet_keys: Vec<_> = keys.previous.iter().map(|(rk, _)| *rk).collect();
+                    ratchet_keys.sort_unstable();
                     ratchet_keys.dedup();
                     assert_eq!(ratchet_keys.len(), keys.previous.len());
                 }

@@ -19,11 +19,16 @@ fn messages_out_of_order_within_a_chain_all_decrypt(mode: Mode) {
     let mut p = Pair::established(mode, 200);
     let ms: Vec<_> = (0..10).map(|i| p.send_a(&plaintext(i))).collect();
     let key = sent_header(&p.alice, &ms[0]).ratchet_key;
+    let mut guards = Vec::new();
     for (i, m) in ms.iter().enumerate() {
         let h = sent_header(&p.alice, m);
         assert_eq!(h.n, i as u32);
         assert_eq!(h.ratchet_key, key, "one chain, one ratchet key");
+        guards.push(h.guard);
     }
+    guards.sort_unstable();
+    guards.dedup();
+    assert_eq!(guards.len(), ms.len(), "every message draws its own reuse guard");
     let order = [3, 0, 9, 1, 2, 8, 4, 7, 6, 5];
     // Skipped keys held after each delivery: the highest seen so far, plus one,
     // minus what has been delivered.

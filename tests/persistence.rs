@@ -6,18 +6,25 @@
 //! network with persisting either side at random points. Sessions are
 //! checked in both modes; with header encryption (flag 0x20) the encoding
 //! holds the header keys too.
+//!
+//! Sessions are stored in format version 2 (SPEC.md §10.4), which adds the
+//! identity keys' X25519 forms and `DHs_pub` to version 1 and takes them as
+//! stored; version-1 sessions still decode (checked strictly) and re-encode
+//! as version 2. Identities, prekeys and sealed state stay at version 1.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::sync::OnceLock;
 
 mod common;
+#[allow(unused_imports)]
+use common::TestSend;
 
 use chatcrypt::{
     DecodeError, Error, IdentityKeyPair, MessageType, Mode, OneTimePreKey, PreKeyBundle, PreKeyMessage,
     Session, SignedPreKey, MAX_PREVIOUS_RATCHET_KEYS, MAX_SKIP, MAX_SKIPPED_KEYS, SEALED_OVERHEAD,
-    SESSION_BYTES_PER_SKIPPED_KEY, SESSION_FIXED_LEN, STATE_VERSION, TAG_IDENTITY, TAG_ONE_TIME_PREKEY,
-    TAG_SEALED, TAG_SESSION, TAG_SIGNED_PREKEY,
+    SESSION_BYTES_PER_SKIPPED_KEY, SESSION_FIXED_LEN, SESSION_STATE_VERSION, STATE_VERSION, TAG_IDENTITY,
+    TAG_ONE_TIME_PREKEY, TAG_SEALED, TAG_SESSION, TAG_SIGNED_PREKEY,
 };
 use proptest::{prelude::*, sample::Index};
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
@@ -63,10 +70,30 @@ fn he_flag(mode: Mode) -> u8 {
     }
 }
 
-// Byte offsets in an encoded session.
+// Byte offsets in an encoded session (version 2): the flags, the local
+// identity key (then its X25519 form), the remote identity key (then its
+// X25519 form), and the first optional field (after RK, the DHs private and
+// public keys, CKs, Ns and PN).
 const FLAGS_AT: usize = 2;
-const LOCAL_IDENTITY_AT: usize = 3;
-const OPTIONAL_AT: usize = 171;
+const LOCAL_IDENTITY_AT: usize = common::V2_LOCAL_IDENTITY_AT;
+const REMOTE_IDENTITY_AT: usize = common::V2_REMOTE_IDENTITY_AT;
+const OPTIONAL_AT: usize = common::V2_OPTIONAL_AT;
+
+/// The format version of a stored `tag`: sessions are at version 2, the
+/// other formats at version 1.
+fn format_version(tag: u8) -> u8 {
+    if tag == TAG_SESSION {
+        SESSION_STATE_VERSION
+    } else {
+        STATE_VERSION
+    }
+}
+
+/// Whether the decoder of `tag` reads format version `v`: sessions are
+/// also read in version 1.
+fn reads_version(tag: u8, v: u8) -> bool {
+    v == format_version(tag) || (tag == TAG_SESSION && v == 1)
+}
 
 fn rng(seed: u64) -> ChaCha20Rng {
     ChaCha20Rng::seed_from_u64(seed)
@@ -110,14 +137,14 @@ fn start(mode: Mode, rng: &mut ChaCha20Rng, with_opk: bool) -> (IdentityKeyPair,
 fn accept(r: &Responder, wire: &[u8], rng: &mut ChaCha20Rng) -> (Session, Vec<u8>) {
     let message = PreKeyMessage::from_bytes(wire).unwrap();
     let opk = message.one_time_prekey_id().map(|_| &r.opk);
-    Session::accept(&r.identity, &r.spk, opk, &message, rng).unwrap()
+    common::accept(&r.identity, &r.spk, opk, &message, rng).unwrap()
 }
 
 /// A message sent: its wire bytes and its plaintext.
 type Sent = (Vec<u8>, String);
 
 fn send(s: &mut Session, text: &str) -> Sent {
-    (s.encrypt(text.as_bytes()).unwrap(), text.to_owned())
+    (s.encrypt_t(text.as_bytes()).unwrap(), text.to_owned())
 }
 
 fn receive(s: &mut Session, message: &Sent, rng: &mut ChaCha20Rng) {
@@ -288,7 +315,7 @@ fn restored_identity_signs_prekeys_and_starts_sessions(mode: Mode) {
         let m = send(&mut a, "hello from a restored identity");
         let first = PreKeyMessage::from_bytes(&m.0).unwrap();
         assert_eq!(first.sender_identity(), alice.public_key());
-        let (mut s, p) = Session::accept(&bob.identity, &spk, None, &first, &mut rng).unwrap();
+        let (mut s, p) = common::accept(&bob.identity, &spk, None, &first, &mut rng).unwrap();
         assert_eq!(p, m.1.as_bytes());
         let r = send(&mut s, "reply");
         receive(&mut a, &r, &mut rng);
@@ -542,12 +569,20 @@ fn encoding_is_canonical_and_deterministic(mode: Mode) {
         assert_eq!(x[..], z[..]);
     }
     // Decoded copies of one state behave identically: the same message from
-    // each decrypts, and the same plaintext encrypts to the same bytes.
+    // each decrypts, and the same plaintext encrypts to the same bytes given
+    // the same randomness (the reuse guard is the only RNG draw of sending).
     let a_bytes = a.to_bytes();
     let mut a2 = Session::from_bytes(&a_bytes).unwrap();
-    let x = a.encrypt(b"same").unwrap();
-    let y = a2.encrypt(b"same").unwrap();
+    let x = a.encrypt(b"same", &mut rng.clone()).unwrap();
+    let y = a2.encrypt(b"same", &mut rng.clone()).unwrap();
     assert_eq!(x, y);
+    // Other randomness, another guard: the same state and plaintext give
+    // another message (SPEC.md §6.3), which decrypts all the same.
+    let mut a3 = Session::from_bytes(&a_bytes).unwrap();
+    let z = a3.encrypt(b"same", &mut ChaCha20Rng::seed_from_u64(70)).unwrap();
+    assert_ne!(x, z);
+    let mut b2 = Session::from_bytes(&b.to_bytes()).unwrap();
+    receive(&mut b2, &(z, "same".to_owned()), &mut rng);
     receive(&mut a, &to_a[0], &mut rng);
     receive(&mut a2, &to_a[0], &mut rng);
     assert_eq!(a.to_bytes()[..], a2.to_bytes()[..]);
@@ -563,10 +598,16 @@ both_modes!(encoding_is_canonical_and_deterministic);
 
 #[test]
 fn size_constants() {
-    assert_eq!(SESSION_FIXED_LEN, 174);
+    // SPEC.md §10.4: tag, version, flags, eight 32-byte fields (both identity
+    // keys with their X25519 forms, RK, DHs and DHs_pub, CKs), Ns, PN and the
+    // two counts.
+    assert_eq!(SESSION_FIXED_LEN, 270);
+    assert_eq!(SESSION_FIXED_LEN, 3 + 8 * 32 + 4 + 4 + 1 + 2);
+    assert_eq!(OPTIONAL_AT, SESSION_FIXED_LEN - 3);
     assert_eq!(SESSION_BYTES_PER_SKIPPED_KEY, 68);
     assert_eq!(SEALED_OVERHEAD, 31);
     assert_eq!(STATE_VERSION, 1);
+    assert_eq!(SESSION_STATE_VERSION, 2);
     assert_eq!([TAG_IDENTITY, TAG_SIGNED_PREKEY, TAG_ONE_TIME_PREKEY, TAG_SESSION, TAG_SEALED], *b"IPOSZ");
 }
 
@@ -575,7 +616,7 @@ fn encoded_len_of_fresh_sessions(mode: Mode) {
     // Header encryption adds 96 bytes, 128 with a receiving chain.
     let (he, he_receiving) = (he_extra(mode, false, 0), he_extra(mode, true, 0));
     assert_eq!((he, he_receiving), if mode == Mode::Plain { (0, 0) } else { (96, 128) });
-    for (with_opk, plain) in [(false, 210), (true, 214)] {
+    for (with_opk, plain) in [(false, 306), (true, 310)] {
         let expected = plain + he;
         let (_alice, bob, mut a) = start(mode, &mut rng, with_opk);
         let pending = if with_opk { PENDING_OPK } else { PENDING };
@@ -588,16 +629,16 @@ fn encoded_len_of_fresh_sessions(mode: Mode) {
 
         let (mut b, _) = accept(&bob, &m.0, &mut rng);
         assert_eq!(b.encoded_len(), SESSION_FIXED_LEN + RECEIVING + BASE_KEY + he_receiving);
-        assert_eq!(b.encoded_len(), 274 + he_receiving);
-        assert_eq!(b.to_bytes().len(), 274 + he_receiving);
+        assert_eq!(b.encoded_len(), 370 + he_receiving);
+        assert_eq!(b.to_bytes().len(), 370 + he_receiving);
 
         // The initiator after the first reply: the pending part is gone, a
         // receiving chain is there.
         let r = send(&mut b, "r");
         receive(&mut a, &r, &mut rng);
         assert_eq!(a.encoded_len(), SESSION_FIXED_LEN + RECEIVING + he_receiving);
-        assert_eq!(a.encoded_len(), 242 + he_receiving);
-        assert_eq!(a.to_bytes().len(), 242 + he_receiving);
+        assert_eq!(a.encoded_len(), 338 + he_receiving);
+        assert_eq!(a.to_bytes().len(), 338 + he_receiving);
     }
 }
 both_modes!(encoded_len_of_fresh_sessions);
@@ -609,20 +650,20 @@ fn encoded_len_after_ten_skipped_keys(mode: Mode) {
     let m: Vec<_> = (0..11).map(|i| send(&mut a, &format!("{i}"))).collect();
     let (mut b, _) = accept(&bob, &m[10].0, &mut rng);
     assert_eq!(b.skipped_key_count(), 10);
-    assert_eq!(b.encoded_len(), 274 + he + 10 * SESSION_BYTES_PER_SKIPPED_KEY);
-    assert_eq!(b.encoded_len(), 954 + he);
-    assert_eq!(b.to_bytes().len(), 954 + he);
-    assert_eq!(b.seal(&SEAL_KEY, &mut rng).len(), 954 + he + SEALED_OVERHEAD);
+    assert_eq!(b.encoded_len(), 370 + he + 10 * SESSION_BYTES_PER_SKIPPED_KEY);
+    assert_eq!(b.encoded_len(), 1050 + he);
+    assert_eq!(b.to_bytes().len(), 1050 + he);
+    assert_eq!(b.seal(&SEAL_KEY, &mut rng).len(), 1050 + he + SEALED_OVERHEAD);
     // Each decrypted skipped message gives its 68 bytes back.
     receive(&mut b, &m[4], &mut rng);
-    assert_eq!(b.to_bytes().len(), 954 + he - 68);
+    assert_eq!(b.to_bytes().len(), 1050 + he - 68);
 
     // The initiator, after a reply that skipped ten keys.
     let r: Vec<_> = (0..11).map(|i| send(&mut b, &format!("{i}"))).collect();
     receive(&mut a, &r[10], &mut rng);
     assert_eq!(a.skipped_key_count(), 10);
-    assert_eq!(a.encoded_len(), 242 + he + 680);
-    assert_eq!(a.to_bytes().len(), 922 + he);
+    assert_eq!(a.encoded_len(), 338 + he + 680);
+    assert_eq!(a.to_bytes().len(), 1018 + he);
 }
 both_modes!(encoded_len_after_ten_skipped_keys);
 
@@ -637,13 +678,13 @@ fn encoded_len_with_remembered_ratchet_keys(mode: Mode) {
         let m = send(&mut a, "m");
         receive(&mut b, &m, &mut rng);
         let remembered = step.min(MAX_PREVIOUS_RATCHET_KEYS);
-        assert_eq!(b.to_bytes().len(), 274 + 32 * remembered + he_extra(mode, true, remembered));
+        assert_eq!(b.to_bytes().len(), 370 + 32 * remembered + he_extra(mode, true, remembered));
         let remembered = (step - 1).min(MAX_PREVIOUS_RATCHET_KEYS);
-        assert_eq!(a.to_bytes().len(), 242 + 32 * remembered + he_extra(mode, true, remembered));
+        assert_eq!(a.to_bytes().len(), 338 + 32 * remembered + he_extra(mode, true, remembered));
     }
-    // SPEC.md §10.4: a long-running responder without skipped keys: 530 bytes,
-    // and 530 + 128 + 8 * 32 with header encryption.
-    let long_running = if mode == Mode::Plain { 530 } else { 914 };
+    // SPEC.md §10.4: a long-running responder without skipped keys: 626 bytes
+    // (270 + 68 + 32 + 8 * 32), and 626 + 128 + 8 * 32 with header encryption.
+    let long_running = if mode == Mode::Plain { 626 } else { 1010 };
     assert_eq!(b.encoded_len(), long_running);
     let b = restore(b, Store::Plain, &mut rng);
     assert_eq!(b.encoded_len(), long_running);
@@ -655,14 +696,14 @@ fn encoded_len_at_the_skipped_key_bound(mode: Mode) {
     let (_alice, bob, mut a) = start(mode, &mut rng, false);
     let skip = MAX_SKIP as usize;
     // Alice sends MAX_SKIP + 1 messages; Bob accepts the last: MAX_SKIP skipped.
-    let first: Vec<Vec<u8>> = (0..=skip).map(|i| a.encrypt(&(i as u32).to_be_bytes()).unwrap()).collect();
+    let first: Vec<Vec<u8>> = (0..=skip).map(|i| a.encrypt_t(&(i as u32).to_be_bytes()).unwrap()).collect();
     let (mut b, _) = accept(&bob, &first[skip], &mut rng);
     assert_eq!(b.skipped_key_count(), skip);
-    assert_eq!(b.encoded_len(), 274 + he_extra(mode, true, 0) + 68 * skip);
-    let r = b.encrypt(b"r").unwrap();
+    assert_eq!(b.encoded_len(), 370 + he_extra(mode, true, 0) + 68 * skip);
+    let r = b.encrypt_t(b"r").unwrap();
     assert_eq!(a.decrypt(&r, &mut rng).unwrap(), b"r");
     // A new chain from Alice skipping MAX_SKIP again: exactly the bound.
-    let second: Vec<Vec<u8>> = (0..=skip).map(|i| a.encrypt(&(i as u32).to_be_bytes()).unwrap()).collect();
+    let second: Vec<Vec<u8>> = (0..=skip).map(|i| a.encrypt_t(&(i as u32).to_be_bytes()).unwrap()).collect();
     assert_eq!(b.decrypt(&second[skip], &mut rng).unwrap(), (skip as u32).to_be_bytes());
     assert_eq!(b.skipped_key_count(), MAX_SKIPPED_KEYS);
     let at_bound = SESSION_FIXED_LEN
@@ -671,7 +712,8 @@ fn encoded_len_at_the_skipped_key_bound(mode: Mode) {
         + PREVIOUS_KEY
         + he_extra(mode, true, 1)
         + 68 * MAX_SKIPPED_KEYS;
-    assert_eq!(at_bound, if mode == Mode::Plain { 136_306 } else { 136_306 + 96 + 32 + 32 });
+    // 270 + 68 + 32 + 32 + 136 000 (SPEC.md §9: 68 bytes per skipped key).
+    assert_eq!(at_bound, if mode == Mode::Plain { 136_402 } else { 136_402 + 96 + 32 + 32 });
     assert_eq!(b.encoded_len(), at_bound);
     assert_eq!(b.to_bytes().len(), at_bound);
     assert_eq!(b.seal(&SEAL_KEY, &mut rng).len(), at_bound + SEALED_OVERHEAD);
@@ -685,7 +727,7 @@ fn encoded_len_at_the_skipped_key_bound(mode: Mode) {
     assert_eq!(b.skipped_key_count(), MAX_SKIPPED_KEYS - 2);
 
     // Going over the bound evicts the oldest keys; the size stays bounded.
-    let more: Vec<Vec<u8>> = (0..skip).map(|i| a.encrypt(&(i as u32).to_be_bytes()).unwrap()).collect();
+    let more: Vec<Vec<u8>> = (0..skip).map(|i| a.encrypt_t(&(i as u32).to_be_bytes()).unwrap()).collect();
     assert_eq!(b.decrypt(&more[skip - 1], &mut rng).unwrap(), (skip as u32 - 1).to_be_bytes());
     assert_eq!(b.skipped_key_count(), MAX_SKIPPED_KEYS);
     assert_eq!(b.to_bytes().len(), at_bound);
@@ -775,6 +817,7 @@ fn sealed_opens_to_the_plain_encoding_and_only_under_its_key(mode: Mode) {
         assert!(s.plain.iter().any(|(_, t, p)| t == tag && *p == plain), "{name}");
         assert_eq!(sealed.len(), plain.len() + SEALED_OVERHEAD, "{name}");
         assert_eq!(sealed[..3], [TAG_SEALED, STATE_VERSION, *tag], "{name}");
+        assert_eq!(plain[..2], [*tag, format_version(*tag)], "{name}");
         assert_eq!(open_as(*tag, &OTHER_KEY, sealed), Err(Error::Auth), "{name}");
         assert_eq!(open_as(*tag, &[0; 32], sealed), Err(Error::Auth), "{name}");
     }
@@ -930,17 +973,29 @@ fn wrong_tag_or_version_byte_is_rejected(mode: Mode) {
             }
             let mut bad = plain.clone();
             bad[1] = b;
-            if b != STATE_VERSION {
+            if !reads_version(*tag, b) {
                 assert_eq!(
                     decode_as(*tag, &bad),
                     Err(Error::Decode(DecodeError::UnsupportedVersion(b))),
                     "{name}"
                 );
+            } else if b != plain[1] {
+                // A version-2 session body relabelled version 1 is read by the
+                // version-1 layout (96 bytes shorter), which it does not fit.
+                assert_eq!((*tag, plain[1], b), (TAG_SESSION, SESSION_STATE_VERSION, 1));
+                let got = decode_as(*tag, &bad);
+                assert!(
+                    matches!(got, Err(Error::Decode(e)) if !matches!(e, DecodeError::UnsupportedVersion(_))),
+                    "{name}: {got:?}"
+                );
             }
         }
-        let mut v2 = plain.clone();
-        v2[1] = 2;
-        assert_eq!(decode_as(*tag, &v2), Err(Error::Decode(DecodeError::UnsupportedVersion(2))));
+        assert_eq!(plain[1], format_version(*tag), "{name}");
+        // The next version is unknown to every decoder.
+        let next = format_version(*tag) + 1;
+        let mut newer = plain.clone();
+        newer[1] = next;
+        assert_eq!(decode_as(*tag, &newer), Err(Error::Decode(DecodeError::UnsupportedVersion(next))));
     }
 }
 both_modes!(wrong_tag_or_version_byte_is_rejected);
@@ -1100,22 +1155,221 @@ fn bad_counts_are_rejected(mode: Mode) {
 }
 both_modes!(bad_counts_are_rejected);
 
-fn invalid_identity_keys_in_a_session_are_rejected(mode: Mode) {
-    let rich_a = &samples(mode).plain[6].2;
+/// Ed25519 encodings that are not valid identity keys (SPEC.md §2, strict):
+/// the neutral point (small order), a non-canonical encoding of y = 0, and
+/// all ones.
+fn invalid_identity_keys() -> [[u8; 32]; 3] {
     let mut small_order = [0u8; 32];
     small_order[0] = 1; // the neutral point
-    for at in [LOCAL_IDENTITY_AT, LOCAL_IDENTITY_AT + 32] {
-        let mut p = [0xff; 32]; // y = p: a non-canonical encoding of y = 0
-        p[0] = 0xed;
-        p[31] = 0x7f;
-        for key in [small_order, [0xff; 32], p] {
-            let mut bad = rich_a.clone();
-            bad[at..at + 32].copy_from_slice(&key);
-            assert_eq!(Session::from_bytes(&bad).err(), Some(Error::Decode(DecodeError::InvalidPublicKey)));
+    let mut p = [0xff; 32]; // y = p: a non-canonical encoding of y = 0
+    p[0] = 0xed;
+    p[31] = 0x7f;
+    [small_order, [0xff; 32], p]
+}
+
+/// SPEC.md §10.4: a version-1 session's identity keys are checked strictly
+/// (`InvalidPublicKey`). The version-1 encodings are made from the samples
+/// by dropping the derived fields, and decode to the samples themselves.
+fn invalid_identity_keys_in_a_version_1_session_are_rejected(mode: Mode) {
+    for (name, tag, plain) in &samples(mode).plain {
+        if *tag != TAG_SESSION {
+            continue;
+        }
+        let v1 = common::session_v2_to_v1(plain);
+        assert_eq!(decode_as(TAG_SESSION, &v1).as_deref(), Ok(&plain[..]), "{name}: re-encoded as version 2");
+        for at in [common::V1_LOCAL_IDENTITY_AT, common::V1_REMOTE_IDENTITY_AT] {
+            for key in invalid_identity_keys() {
+                let mut bad = v1.clone();
+                bad[at..at + 32].copy_from_slice(&key);
+                assert_eq!(
+                    Session::from_bytes(&bad).err(),
+                    Some(Error::Decode(DecodeError::InvalidPublicKey)),
+                    "{name}: offset {at}"
+                );
+            }
         }
     }
 }
-both_modes!(invalid_identity_keys_in_a_session_are_rejected);
+both_modes!(invalid_identity_keys_in_a_version_1_session_are_rejected);
+
+/// SPEC.md §10.4, "Stored derived values": a version-2 session takes its
+/// identity keys as stored, without curve arithmetic, so one that is not a
+/// valid key (or not the genuine one) still decodes. It enters only the
+/// associated data, so every message fails: none the corrupted session
+/// receives decrypts (`Auth`; a late PreKeyMessage whose sender is no longer
+/// the stored remote identity is `WrongIdentity`, §8 step 1), and the peer
+/// decrypts none it sends (`Auth`; an initiator's PreKeyMessage naming an
+/// invalid identity key does not even decode). Nothing changes on either
+/// side, and the genuine sessions go on.
+fn a_corrupted_identity_key_in_a_version_2_session_fails_every_message(mode: Mode) {
+    let mut rng = rng(15);
+    let (a, b, to_a, to_b) = rich_pair(mode, &mut rng);
+    let (a_bytes, b_bytes) = (a.to_bytes(), b.to_bytes());
+    // Alice's next message starts a new chain for Bob; Bob's continues the
+    // chain Alice receives on; to_a / to_b were skipped, their keys stored
+    // (to_b[0] is one of Alice's PreKeyMessages).
+    assert!(MessageType::of(&to_b[0].0) == Ok(MessageType::PreKey));
+    // (name, encoding, the peer's encoding, a stored-key message for it)
+    let sides = [("Alice", &a_bytes, &b_bytes, &to_a[0]), ("Bob", &b_bytes, &a_bytes, &to_b[0])];
+    let mut cases = 0;
+    for (name, own, peer, stored) in sides {
+        for (field, at) in [("local", LOCAL_IDENTITY_AT), ("remote", REMOTE_IDENTITY_AT)] {
+            // The invalid keys, and a valid key that is not the genuine one.
+            let other = IdentityKeyPair::generate(&mut rng).public_key().to_bytes();
+            for key in invalid_identity_keys().into_iter().chain([other]) {
+                let what = format!("{name}, {field} identity {key:02x?}");
+                let mut bytes = own.to_vec();
+                bytes[at..at + 32].copy_from_slice(&key);
+                let mut corrupted = Session::from_bytes(&bytes).unwrap_or_else(|e| panic!("{what}: {e:?}"));
+                assert_eq!(corrupted.to_bytes()[..], bytes[..], "{what}");
+                let mut genuine_peer = Session::from_bytes(peer).unwrap();
+                let mut genuine = Session::from_bytes(own).unwrap();
+
+                // Received: a stored key's message, and one of the peer's new messages.
+                let stored_error =
+                    if field == "remote" && MessageType::of(&stored.0) == Ok(MessageType::PreKey) {
+                        Error::WrongIdentity
+                    } else {
+                        Error::Auth
+                    };
+                refused(&mut corrupted, &stored.0, stored_error, &mut rng);
+                let incoming = send(&mut genuine_peer, "to the corrupted session");
+                refused(&mut corrupted, &incoming.0, Error::Auth, &mut rng);
+                // Sent: the peer decrypts nothing from the corrupted session.
+                let outgoing = send(&mut corrupted, "from the corrupted session");
+                refused(&mut genuine_peer, &outgoing.0, Error::Auth, &mut rng);
+
+                // The genuine sessions still talk.
+                receive(&mut genuine, stored, &mut rng);
+                receive(&mut genuine, &incoming, &mut rng);
+                let reply = send(&mut genuine, "from the genuine session");
+                receive(&mut genuine_peer, &reply, &mut rng);
+                cases += 1;
+            }
+        }
+    }
+    assert_eq!(cases, 2 * 2 * 4);
+
+    // An initiator awaiting a reply sends its local identity key in its
+    // PreKeyMessages, which the responder checks strictly (SPEC.md §7.3).
+    let (_alice, bob, fresh) = start(mode, &mut rng, false);
+    let fresh_bytes = fresh.to_bytes();
+    for key in invalid_identity_keys() {
+        let mut bytes = fresh_bytes.to_vec();
+        bytes[LOCAL_IDENTITY_AT..LOCAL_IDENTITY_AT + 32].copy_from_slice(&key);
+        let mut corrupted = Session::from_bytes(&bytes).unwrap();
+        assert!(corrupted.awaiting_reply());
+        let m = send(&mut corrupted, "first");
+        assert_eq!(
+            PreKeyMessage::from_bytes(&m.0).err(),
+            Some(Error::Decode(DecodeError::InvalidPublicKey)),
+            "{key:02x?}"
+        );
+    }
+    // The genuine initiator's first message is accepted.
+    let mut genuine = Session::from_bytes(&fresh_bytes).unwrap();
+    let m = send(&mut genuine, "first");
+    assert_eq!(accept(&bob, &m.0, &mut rng).1, b"first");
+}
+both_modes!(a_corrupted_identity_key_in_a_version_2_session_fails_every_message);
+
+/// SPEC.md §10.4, "Stored derived values": the identity keys' X25519 forms
+/// are not used after the handshake, so a version-2 session whose stored
+/// forms are wrong behaves exactly like the genuine one: it decrypts what
+/// the genuine one decrypts (a stored key's message, a late PreKeyMessage of
+/// its handshake, a new message) and sends what the peer decrypts.
+fn corrupted_identity_x25519_forms_in_a_version_2_session_change_no_message(mode: Mode) {
+    let mut rng = rng(16);
+    let (a, b, to_a, to_b) = rich_pair(mode, &mut rng);
+    let (a_bytes, b_bytes) = (a.to_bytes(), b.to_bytes());
+    assert!(MessageType::of(&to_b[0].0) == Ok(MessageType::PreKey));
+    let sides = [("Alice", &a_bytes, &b_bytes, &to_a[0]), ("Bob", &b_bytes, &a_bytes, &to_b[0])];
+    let mut wrong = Vec::new();
+    for (name, own, peer, stored) in sides {
+        for (field, at) in
+            [("local", common::V2_LOCAL_IDENTITY_X25519_AT), ("remote", common::V2_REMOTE_IDENTITY_X25519_AT)]
+        {
+            let mut bytes = own.to_vec();
+            bytes[at] ^= 1;
+            let mut corrupted = Session::from_bytes(&bytes).unwrap();
+            assert_eq!(corrupted.to_bytes()[..], bytes[..]);
+            let mut peer = Session::from_bytes(peer).unwrap();
+            if let Err(e) = corrupted.decrypt(&stored.0, &mut rng) {
+                wrong.push(format!("{name}, {field} X25519 form: stored-key message: {e:?}"));
+            }
+            let incoming = send(&mut peer, "in");
+            if let Err(e) = corrupted.decrypt(&incoming.0, &mut rng) {
+                wrong.push(format!("{name}, {field} X25519 form: new message: {e:?}"));
+            }
+            let outgoing = send(&mut corrupted, "out");
+            if let Err(e) = peer.decrypt(&outgoing.0, &mut rng) {
+                wrong.push(format!("{name}, {field} X25519 form: sent message: {e:?}"));
+            }
+        }
+    }
+    assert_eq!(wrong, Vec::<String>::new());
+}
+both_modes!(corrupted_identity_x25519_forms_in_a_version_2_session_change_no_message);
+
+/// SPEC.md §10.4: every stored X25519 public key (`DHs_pub`, `DHr`, `EK_A`,
+/// the base key, each remembered `DHr`, each skipped entry's ratchet key)
+/// must be canonical (§2), in version 2 and in version 1 (which has no
+/// stored `DHs_pub`). Bit 255 set, or a value from p = 2^255 - 19 up, is
+/// `InvalidPublicKey`; p - 1 (canonical, of low order) decodes.
+fn non_canonical_stored_x25519_keys_are_rejected(mode: Mode) {
+    let mut p_minus_1 = [0xff; 32];
+    p_minus_1[0] = 0xec;
+    p_minus_1[31] = 0x7f;
+    let mut p = p_minus_1;
+    p[0] = 0xed;
+    let mut seen = std::collections::BTreeSet::new();
+    let mut checked = 0;
+    for (name, tag, plain) in &samples(mode).plain {
+        if *tag != TAG_SESSION {
+            continue;
+        }
+        for (what, at) in common::session_x25519_key_offsets(plain) {
+            seen.insert(what);
+            let genuine: [u8; 32] = plain[at..at + 32].try_into().unwrap();
+            assert!(common::is_canonical_x25519(&genuine), "{name}: {what}");
+            let mut high_bit = genuine;
+            high_bit[31] |= 0x80;
+            for (bad, canonical) in [(high_bit, false), (p, false), ([0xff; 32], false), (p_minus_1, true)] {
+                let mut bytes = plain.clone();
+                bytes[at..at + 32].copy_from_slice(&bad);
+                let got = Session::from_bytes(&bytes).map(|s| s.to_bytes().to_vec());
+                if canonical {
+                    assert_eq!(got.as_deref(), Ok(&bytes[..]), "{name}: {what} at {at}");
+                } else {
+                    assert_eq!(
+                        got,
+                        Err(Error::Decode(DecodeError::InvalidPublicKey)),
+                        "{name}: {what} at {at}"
+                    );
+                }
+                // The same in a version-1 encoding, which recomputes DHs_pub.
+                if what != "DHs_pub" {
+                    let v1 = common::session_v2_to_v1(&bytes);
+                    let got = Session::from_bytes(&v1).map(|s| s.to_bytes().to_vec());
+                    if canonical {
+                        assert_eq!(got.as_deref(), Ok(&bytes[..]), "{name}: version 1, {what}");
+                    } else {
+                        assert_eq!(
+                            got,
+                            Err(Error::Decode(DecodeError::InvalidPublicKey)),
+                            "{name}: version 1, {what}"
+                        );
+                    }
+                }
+                checked += 1;
+            }
+        }
+    }
+    let all = ["DHs_pub", "DHr", "EK_A", "base key", "remembered DHr", "skipped entry's ratchet key"];
+    assert_eq!(seen, all.into_iter().collect(), "the samples hold every kind of stored X25519 key");
+    assert!(checked > 40, "{checked}");
+}
+both_modes!(non_canonical_stored_x25519_keys_are_rejected);
 
 /// Flag combinations that no API call can produce are rejected (SPEC.md §10.4).
 fn impossible_flag_combinations_are_rejected(mode: Mode) {
@@ -1167,10 +1421,11 @@ proptest! {
 
     /// Arbitrary bytes never panic a decoder, plain or sealed.
     #[test]
-    fn arbitrary_bytes_never_panic(tag in prop::sample::select(TAGS.to_vec()), mut bytes in prop::collection::vec(any::<u8>(), 0..600), header in any::<bool>()) {
+    fn arbitrary_bytes_never_panic(tag in prop::sample::select(TAGS.to_vec()), mut bytes in prop::collection::vec(any::<u8>(), 0..600), header in any::<bool>(), oldest in any::<bool>()) {
         if header && bytes.len() >= 2 {
             bytes[0] = tag;
-            bytes[1] = STATE_VERSION;
+            // Sessions: either format version the decoder reads.
+            bytes[1] = if oldest { 1 } else { format_version(tag) };
         }
         if let Ok(again) = decode_as(tag, &bytes) {
             prop_assert_eq!(again, bytes.clone());
@@ -1309,8 +1564,8 @@ impl World {
         let p = plaintext(from_alice, from.sent, len);
         from.sent += 1;
         let expected_type = if s.awaiting_reply() { MessageType::PreKey } else { MessageType::Message };
-        let expected_len = s.encrypted_len(p.len());
-        let wire = s.encrypt(&p).unwrap();
+        let expected_len = s.encrypted_len(p.len()).unwrap();
+        let wire = s.encrypt_t(&p).unwrap();
         assert_eq!(MessageType::of(&wire).unwrap(), expected_type);
         assert_eq!(common::mode_of(&wire), self.mode);
         assert_eq!(wire.len(), expected_len);
@@ -1347,8 +1602,7 @@ impl World {
                     assert_eq!(id, keys.opk.id());
                     &keys.opk
                 });
-                let (s, got) =
-                    Session::accept(&keys.identity, &keys.spk, opk, &first, &mut self.rng).unwrap();
+                let (s, got) = common::accept(&keys.identity, &keys.spk, opk, &first, &mut self.rng).unwrap();
                 to.session = Some(s);
                 Ok(got)
             }

@@ -1,4 +1,6 @@
-//! Golden fixtures of state format version 1: `test-vectors/state/v1.json`.
+//! Golden fixtures of stored state: session format version 1
+//! (`test-vectors/state/v1.json`, `v1_he.json`, with protocol-version-1
+//! messages in flight) and version 2 (`v2.json`, `v2_he.json`).
 //!
 //! THESE FIXTURES ARE FROZEN. They were written once by
 //! `examples/gen_state_fixtures.rs` and this test only reads them (through
@@ -13,10 +15,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+#[allow(unused_imports)]
+use common::TestSend;
+
 use chatcrypt::{
     DecodeError, Error, IdentityKeyPair, MessageType, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session,
-    SignedPreKey, SEALED_OVERHEAD, STATE_VERSION, TAG_IDENTITY, TAG_ONE_TIME_PREKEY, TAG_SEALED, TAG_SESSION,
-    TAG_SIGNED_PREKEY,
+    SignedPreKey, SEALED_OVERHEAD, SESSION_STATE_VERSION, STATE_VERSION, TAG_IDENTITY, TAG_ONE_TIME_PREKEY,
+    TAG_SEALED, TAG_SESSION, TAG_SIGNED_PREKEY,
 };
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use serde_json::Value;
@@ -25,9 +31,19 @@ const V1: &str = include_str!("../test-vectors/state/v1.json");
 /// The same scenario with header encryption (session flag 0x20).
 const V1_HE: &str = include_str!("../test-vectors/state/v1_he.json");
 
+/// Session format version 2, protocol version 2 messages.
+const V2: &str = include_str!("../test-vectors/state/v2.json");
+/// The same with header encryption.
+const V2_HE: &str = include_str!("../test-vectors/state/v2_he.json");
+
 /// Every frozen fixture file; each test runs on all of them.
-fn fixtures() -> [Value; 2] {
-    [V1, V1_HE].map(|text| serde_json::from_str(text).expect("fixture is valid JSON"))
+fn fixtures() -> [Value; 4] {
+    [V1, V1_HE, V2, V2_HE].map(|text| serde_json::from_str(text).expect("fixture is valid JSON"))
+}
+
+/// The session format version a fixture file holds.
+fn session_version(f: &Value) -> u8 {
+    f["format_version"].as_u64().unwrap() as u8
 }
 
 fn unhex(v: &Value) -> Vec<u8> {
@@ -86,10 +102,13 @@ fn receive_listed(f: &Value, side: &str, s: &mut Session, rng: &mut ChaCha20Rng)
 }
 
 #[test]
-fn fixture_is_format_version_1() {
+fn fixtures_are_of_their_stated_format_versions() {
+    assert_eq!(STATE_VERSION, 1);
+    assert_eq!(SESSION_STATE_VERSION, 2);
+    let versions: Vec<u8> = fixtures().iter().map(session_version).collect();
+    assert_eq!(versions, [1, 1, 2, 2]);
     for f in fixtures() {
-        assert_eq!(f["format_version"], 1);
-        assert_eq!(STATE_VERSION, 1);
+        let v = session_version(&f);
         assert!(f["description"].as_str().is_some_and(|d| d.contains("FROZEN")));
         assert_eq!(sealing_key(&f).len(), 32);
         let states = [
@@ -103,7 +122,8 @@ fn fixture_is_format_version_1() {
         for (state, tag) in states {
             let plain = unhex(&state["plain"]);
             let sealed = unhex(&state["sealed"]);
-            assert_eq!(plain[..2], [tag, 1]);
+            let version = if tag == TAG_SESSION { v } else { 1 };
+            assert_eq!(plain[..2], [tag, version]);
             assert_eq!(sealed[..3], [TAG_SEALED, 1, tag]);
             assert_eq!(sealed.len(), plain.len() + SEALED_OVERHEAD);
         }
@@ -178,7 +198,7 @@ fn prekeys_restore_and_reencode_identically() {
 
 #[test]
 fn sessions_restore_and_reencode_identically() {
-    for f in fixtures() {
+    for f in fixtures().into_iter().filter(|f| session_version(f) == SESSION_STATE_VERSION) {
         for side in SIDES {
             let fx = &f[side]["session"];
             let plain = unhex(&fx["plain"]);
@@ -228,12 +248,12 @@ fn restored_sessions_continue_the_conversation() {
             receive_listed(&f, "alice", &mut a, &mut rng);
             receive_listed(&f, "bob", &mut b, &mut rng);
             for round in 0..3 {
-                let m1 = a.encrypt(format!("alice {round}.1").as_bytes()).unwrap();
-                let m2 = a.encrypt(format!("alice {round}.2").as_bytes()).unwrap();
+                let m1 = a.encrypt_t(format!("alice {round}.1").as_bytes()).unwrap();
+                let m2 = a.encrypt_t(format!("alice {round}.2").as_bytes()).unwrap();
                 assert_eq!(MessageType::of(&m1).unwrap(), MessageType::Message);
                 assert_eq!(b.decrypt(&m2, &mut rng).unwrap(), format!("alice {round}.2").as_bytes());
                 assert_eq!(b.decrypt(&m1, &mut rng).unwrap(), format!("alice {round}.1").as_bytes());
-                let r = b.encrypt(format!("bob {round}").as_bytes()).unwrap();
+                let r = b.encrypt_t(format!("bob {round}").as_bytes()).unwrap();
                 assert_eq!(a.decrypt(&r, &mut rng).unwrap(), format!("bob {round}").as_bytes());
                 // Both go through storage again between rounds.
                 a = Session::open(&key, &a.seal(&key, &mut rng)).unwrap();
@@ -259,13 +279,13 @@ fn restored_prekeys_accept_a_new_session() {
         // In the fixture's mode, so that the check below reaches the identity.
         let mode = restore_both(&f, "bob")[0].mode();
         let mut c = Session::initiate_with_mode(&carol, &bundle, mode, &mut rng).unwrap();
-        let m = c.encrypt(b"hi Bob, it's Carol").unwrap();
+        let m = c.encrypt_t(b"hi Bob, it's Carol").unwrap();
         let first = PreKeyMessage::from_bytes(&m).unwrap();
         assert_eq!(u64::from(first.signed_prekey_id()), f["bob"]["signed_prekey"]["id"].as_u64().unwrap());
         assert_eq!(first.one_time_prekey_id().map(u64::from), f["bob"]["one_time_prekey"]["id"].as_u64());
-        let (mut b, p) = Session::accept(&bob, &spk, Some(&opk), &first, &mut rng).unwrap();
+        let (mut b, p) = common::accept(&bob, &spk, Some(&opk), &first, &mut rng).unwrap();
         assert_eq!(p, b"hi Bob, it's Carol");
-        let r = b.encrypt(b"hi Carol").unwrap();
+        let r = b.encrypt_t(b"hi Carol").unwrap();
         assert_eq!(c.decrypt(&r, &mut rng).unwrap(), b"hi Carol");
 
         // Bob's stored session with Alice is not Carol's.
@@ -280,17 +300,45 @@ fn fixtures_are_refused_under_another_version_or_key() {
     for f in fixtures() {
         for side in SIDES {
             let mut plain = unhex(&f[side]["session"]["plain"]);
-            plain[1] = 2;
-            assert_eq!(
-                Session::from_bytes(&plain).err(),
-                Some(Error::Decode(DecodeError::UnsupportedVersion(2)))
-            );
+            for version in [0, 3, 0xff] {
+                plain[1] = version;
+                assert_eq!(
+                    Session::from_bytes(&plain).err(),
+                    Some(Error::Decode(DecodeError::UnsupportedVersion(version)))
+                );
+            }
             let sealed = unhex(&f[side]["session"]["sealed"]);
             assert_eq!(Session::open(&[0; 32], &sealed).err(), Some(Error::Auth));
             assert_eq!(
                 IdentityKeyPair::open(&sealing_key(&f), &sealed).err(),
                 Some(Error::Decode(DecodeError::UnexpectedType(TAG_SESSION)))
             );
+        }
+    }
+}
+
+/// The migration: a version-1 session decodes to exactly the state that the
+/// version-2 fixture of the same scenario holds (the generator's RNG streams
+/// for keys are the same; only the reuse guards are new), and is written
+/// back as version 2. The fixtures of each mode pair up: v1 with v2, v1_he
+/// with v2_he.
+#[test]
+fn version_1_sessions_decode_to_the_version_2_state_of_the_same_scenario() {
+    let [v1, v1_he, v2, v2_he] = fixtures();
+    for (old, new) in [(&v1, &v2), (&v1_he, &v2_he)] {
+        for side in SIDES {
+            let old_plain = unhex(&old[side]["session"]["plain"]);
+            let new_plain = unhex(&new[side]["session"]["plain"]);
+            assert_eq!(old_plain[1], 1);
+            assert_eq!(new_plain[1], 2);
+            for s in restore_both(old, side) {
+                assert_eq!(s.to_bytes()[..], new_plain[..], "{side}: v1 state re-encoded as v2");
+                assert_eq!(s.encoded_len(), new_plain.len());
+            }
+            // The derived values a version-2 state stores are the ones the
+            // version-1 decoder recomputes: the two encodings differ by
+            // exactly 96 bytes (two X25519 forms and the ratchet public key).
+            assert_eq!(new_plain.len(), old_plain.len() + 96);
         }
     }
 }

@@ -5,21 +5,31 @@
 //! With header encryption a flipped bit anywhere in the ratchet header or
 //! the body is `Auth` (the header no longer opens, or the body's tag
 //! fails), where plain mode reports what the altered field calls for
-//! (`TooFarAhead`, `Duplicate`). The field rules themselves are checked in
-//! both modes by re-encrypting an altered header under the sender's header
-//! key (`headers::with_header`).
+//! (`TooFarAhead`, `Duplicate`, and `InvalidPublicKey` for a ratchet key
+//! that is no longer a canonical X25519 encoding, SPEC.md §2, §7.3). The
+//! field rules themselves, the reuse guard `G` included, are checked in both
+//! modes by re-encrypting an altered header under the sender's header key
+//! (`headers::with_header`).
+//!
+//! Expected decoding errors come from the field rules below; every one is
+//! also checked against `common::spec_wire_decode_error`, an independent
+//! reference of SPEC.md §7.3 (versions 0x02 and 0x01, canonical keys).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
+#[allow(unused_imports)]
+use common::TestSend;
 
 #[path = "common/headers.rs"]
 mod headers;
 
-use chatcrypt::{DecodeError, Error, IdentityKey, IdentityKeyPair, Mode, PreKeyBundle, Session, MAX_SKIP};
+use chatcrypt::{
+    DecodeError, Error, IdentityKey, IdentityKeyPair, Mode, PreKeyBundle, Session, MAX_SKIP, VERSION,
+};
 use common::{
-    decrypt_decode_error, flip_bit, header_range, is_prekey, mode_of, plaintext, reject_unchanged, rng,
-    snapshot, wire_decode_error, Pair, Responder, MODES, OPK_ID, SPK_ID,
+    flip_bit, header_range, is_canonical_x25519, is_prekey, mode_of, plaintext, reject_unchanged, rng,
+    snapshot, spec_decrypt_decode_error, spec_wire_decode_error, Pair, Responder, MODES, OPK_ID, SPK_ID,
 };
 use headers::{sent_header, with_header, Header};
 
@@ -53,6 +63,37 @@ fn u32_at(bytes: &[u8], offset: usize) -> u32 {
     u32::from_be_bytes(bytes[offset..offset + 4].try_into().unwrap())
 }
 
+const INVALID_KEY: Error = Error::Decode(DecodeError::InvalidPublicKey);
+
+/// Whether the 32 bytes at `offset` are a canonical X25519 encoding.
+fn canonical_at(bytes: &[u8], offset: usize) -> bool {
+    is_canonical_x25519(bytes[offset..offset + 32].try_into().unwrap())
+}
+
+/// The error for a flipped bit of a plain-mode ratchet key at `offset`:
+/// a non-canonical encoding (bit 255 set) does not decode (SPEC.md §2,
+/// §7.3); any other key is `otherwise`.
+fn ratchet_key_error(forged: &[u8], offset: usize, otherwise: Error) -> Error {
+    if canonical_at(forged, offset) {
+        otherwise
+    } else {
+        INVALID_KEY
+    }
+}
+
+/// Checks that the expected error of a forged message agrees with the
+/// reference decoder wherever decoding decides (`session`: the receiving
+/// session's mode, or `None` for accept).
+fn agrees_with_the_reference_decoder(session: Option<Mode>, forged: &[u8], expected: Error, bit: usize) {
+    let reference = match session {
+        Some(mode) => spec_decrypt_decode_error(mode, forged),
+        None => spec_wire_decode_error(forged),
+    };
+    if let Some(e) = reference {
+        assert_eq!(expected, e, "bit {bit}: the field rules disagree with the reference decoder");
+    }
+}
+
 /// The error expected when bit `bit` of one of the leading bytes every
 /// message shares (version, type, PreKeyMessage flags) is flipped, if it is
 /// determined there, for a receiver in `mode`. A flipped type byte may name
@@ -63,9 +104,14 @@ fn leading_byte_error(mode: Mode, original: &[u8], bit: usize) -> Option<Error> 
     let (byte, mask) = (bit / 8, 1u8 << (bit % 8));
     let flipped = original[byte] ^ mask;
     match byte {
-        0 => Some(Error::Decode(DecodeError::UnsupportedVersion(flipped))),
+        // One flipped bit never turns 0x02 into 0x01, the other version received.
+        0 => {
+            assert_eq!(original[0], VERSION);
+            assert_ne!(flipped, 0x01);
+            Some(Error::Decode(DecodeError::UnsupportedVersion(flipped)))
+        }
         1 => {
-            let e = decrypt_decode_error(mode, &flip_bit(original, bit));
+            let e = spec_decrypt_decode_error(mode, &flip_bit(original, bit));
             assert!(e.is_some(), "a flipped type bit gave a message of the session's mode");
             e
         }
@@ -87,10 +133,12 @@ fn every_flipped_bit_of_a_later_prekey_message_is_rejected_and_changes_nothing(m
     let h = sent_header(&p.alice, &m);
     assert_eq!((h.pn, h.n), (0, 1));
     // 0 version, 1 type, 2 flags, 3..35 identity, 35..67 base key, 67..71 signed prekey id,
-    // 71..75 one-time prekey id; plain: 75..107 ratchet key, 107..111 PN, 111..115 N;
-    // header encryption: 75..131 encrypted header; then ciphertext and tag.
+    // 71..75 one-time prekey id; plain: 75..107 ratchet key, 107..111 PN, 111..115 N,
+    // 115..131 G; header encryption: 75..147 encrypted header; then ciphertext and tag.
     assert_eq!(m[2], 1);
     assert_eq!(header_range(&m).start, 75);
+    assert_eq!(header_range(&m).end, if mode == Mode::Plain { 131 } else { 147 });
+    let mut non_canonical = 0;
     for bit in 0..m.len() * 8 {
         let forged = flip_bit(&m, bit);
         let byte = bit / 8;
@@ -98,21 +146,33 @@ fn every_flipped_bit_of_a_later_prekey_message_is_rejected_and_changes_nothing(m
             3..35 => match IdentityKey::from_bytes(forged[3..35].try_into().unwrap()) {
                 Ok(_) => Error::WrongIdentity,
                 Err(e) => {
-                    assert_eq!(e, Error::Decode(DecodeError::InvalidPublicKey));
+                    assert_eq!(e, INVALID_KEY);
                     e
                 }
             },
+            // A base key with bit 255 set does not decode; any other is another handshake.
+            35..67 if !canonical_at(&forged, 35) => INVALID_KEY,
             35..67 => Error::HandshakeMismatch,
+            // Without the one-time prekey flag the ratchet header is read 4 bytes early: its
+            // ratchet key is bytes 71..103, which decoding checks in the plain mode.
+            2 if spec_wire_decode_error(&forged).is_some() => spec_wire_decode_error(&forged).unwrap(),
             _ if mode == Mode::HeaderEncryption => HE_AUTH,
-            // Without the one-time prekey flag the ratchet header is read 4 bytes early:
-            // its PN is bytes 103..107 of the genuine message and its N is the genuine PN (0).
+            // Its PN is bytes 103..107 of the genuine message and its N is the genuine PN (0).
             2 => on_new_chain(u32_at(&m, 103), 0, 1),
+            75..107 => ratchet_key_error(&forged, 75, Error::Auth),
             111..115 => on_current_chain(u32_at(&forged, 111), 1),
+            // PN (not used on the current chain), G, the ciphertext and the tag.
             _ => Error::Auth,
         });
+        if expected == INVALID_KEY && !(3..35).contains(&byte) {
+            non_canonical += 1;
+        }
+        agrees_with_the_reference_decoder(Some(mode), &forged, expected, bit);
         let got = reject_unchanged(&mut p.bob, &forged, &mut p.rng);
         assert_eq!(got, expected, "bit {bit} (byte {byte})");
     }
+    // Bit 255 of the base key, and in the plain mode of the ratchet key.
+    assert!(non_canonical >= if mode == Mode::Plain { 2 } else { 1 }, "{non_canonical}");
     assert_eq!(p.recv_b(&m).unwrap(), b"abcd");
 }
 both_modes!(every_flipped_bit_of_a_later_prekey_message_is_rejected_and_changes_nothing);
@@ -120,7 +180,7 @@ both_modes!(every_flipped_bit_of_a_later_prekey_message_is_rejected_and_changes_
 /// The error `accept` gives for a first message whose type byte was
 /// flipped (to `forged[1]`).
 fn accept_error_for_flipped_type(forged: &[u8]) -> Error {
-    if let Some(e) = wire_decode_error(forged) {
+    if let Some(e) = spec_wire_decode_error(forged) {
         return e;
     }
     if !is_prekey(forged) {
@@ -150,15 +210,22 @@ fn every_flipped_bit_of_a_first_prekey_message_makes_accept_fail(mode: Mode) {
     let bob = Responder::new(&mut rng, true);
     let alice_id = IdentityKeyPair::generate(&mut rng);
     let mut alice = Session::initiate_with_mode(&alice_id, &bob.bundle(), mode, &mut rng).unwrap();
-    let m = alice.encrypt(b"abcd").unwrap();
+    let m = alice.encrypt_t(b"abcd").unwrap();
     let h = sent_header(&alice, &m);
     assert_eq!((h.pn, h.n), (0, 0));
+    let mut non_canonical = 0;
     for bit in 0..m.len() * 8 {
         let forged = flip_bit(&m, bit);
         let (byte, mask) = (bit / 8, 1u8 << (bit % 8));
         let expected = match byte {
-            0 => Error::Decode(DecodeError::UnsupportedVersion(forged[0])),
+            0 => {
+                assert_ne!(forged[0], 0x01);
+                Error::Decode(DecodeError::UnsupportedVersion(forged[0]))
+            }
             1 => accept_error_for_flipped_type(&forged),
+            // Without the one-time prekey flag the ratchet header is read 4 bytes early;
+            // in the plain mode decoding checks its ratchet key (bytes 71..103).
+            2 if mask == 1 && mode == Mode::Plain && !canonical_at(&forged, 71) => INVALID_KEY,
             // The message no longer names a one-time prekey, but one was passed in.
             2 if mask == 1 => Error::UnknownPreKey { id: OPK_ID },
             2 => Error::Decode(DecodeError::InvalidFlags(forged[2])),
@@ -166,15 +233,25 @@ fn every_flipped_bit_of_a_first_prekey_message_makes_accept_fail(mode: Mode) {
                 Ok(_) => Error::Auth,
                 Err(e) => e,
             },
+            // A base key with bit 255 set does not decode; any other gives other DH outputs.
+            35..67 => ratchet_key_error(&forged, 35, Error::Auth),
             67..71 => Error::UnknownPreKey { id: u32_at(&forged, 67) },
             71..75 => Error::UnknownPreKey { id: u32_at(&forged, 71) },
             _ if mode == Mode::HeaderEncryption => HE_AUTH,
+            75..107 => ratchet_key_error(&forged, 75, Error::Auth),
             111..115 => on_new_chain(0, u32_at(&forged, 111), 0),
+            // PN (the responder has no receiving chain yet), G, the ciphertext and the tag.
             _ => Error::Auth,
         };
+        if expected == INVALID_KEY && byte >= 35 {
+            non_canonical += 1;
+        }
+        agrees_with_the_reference_decoder(None, &forged, expected, bit);
         let got = bob.accept(&forged, &mut rng).map(|(_, pt)| pt);
         assert_eq!(got, Err(expected), "bit {bit} (byte {byte})");
     }
+    // Bit 255 of the base key, and in the plain mode of the ratchet key.
+    assert!(non_canonical >= if mode == Mode::Plain { 2 } else { 1 }, "{non_canonical}");
     let (_, pt) = bob.accept(&m, &mut rng).unwrap();
     assert_eq!(pt, b"abcd");
     assert_eq!(SPK_ID, u32_at(&m, 67));
@@ -189,15 +266,20 @@ fn every_flipped_bit_of_a_message_on_the_current_chain_is_rejected_and_changes_n
     p.recv_b(&x0).unwrap();
     p.recv_b(&x1).unwrap();
     assert_eq!(sent_header(&p.alice, &x2).n, 2);
-    // 0 version, 1 type; plain: 2..34 ratchet key, 34..38 PN, 38..42 N;
-    // header encryption: 2..58 encrypted header; then ciphertext and tag.
+    // 0 version, 1 type; plain: 2..34 ratchet key, 34..38 PN, 38..42 N, 42..58 G;
+    // header encryption: 2..74 encrypted header; then ciphertext and tag.
+    assert_eq!(header_range(&x2), if mode == Mode::Plain { 2..58 } else { 2..74 });
     for bit in 0..x2.len() * 8 {
         let forged = flip_bit(&x2, bit);
         let expected = leading_byte_error(mode, &x2, bit).unwrap_or_else(|| match bit / 8 {
             _ if mode == Mode::HeaderEncryption => HE_AUTH,
+            // Another (canonical) ratchet key starts a new chain, whose tag fails.
+            2..34 => ratchet_key_error(&forged, 2, Error::Auth),
             38..42 => on_current_chain(u32_at(&forged, 38), 2),
+            // PN, G, the ciphertext and the tag.
             _ => Error::Auth,
         });
+        agrees_with_the_reference_decoder(Some(mode), &forged, expected, bit);
         let got = reject_unchanged(&mut p.bob, &forged, &mut p.rng);
         assert_eq!(got, expected, "bit {bit}");
     }
@@ -216,10 +298,13 @@ fn every_flipped_bit_of_a_message_starting_a_new_chain_is_rejected_and_changes_n
         let forged = flip_bit(&m, bit);
         let expected = leading_byte_error(mode, &m, bit).unwrap_or_else(|| match bit / 8 {
             _ if mode == Mode::HeaderEncryption => HE_AUTH,
+            2..34 => ratchet_key_error(&forged, 2, Error::Auth),
             34..38 => on_new_chain(u32_at(&forged, 34), 0, 1),
             38..42 => on_new_chain(pn, u32_at(&forged, 38), 1),
+            // G, the ciphertext and the tag.
             _ => Error::Auth,
         });
+        agrees_with_the_reference_decoder(Some(mode), &forged, expected, bit);
         let got = reject_unchanged(&mut p.bob, &forged, &mut p.rng);
         assert_eq!(got, expected, "bit {bit}");
     }
@@ -234,10 +319,13 @@ fn every_flipped_bit_of_a_reply_to_the_initiator_is_rejected_and_leaves_it_await
         let forged = flip_bit(&reply, bit);
         let expected = leading_byte_error(mode, &reply, bit).unwrap_or_else(|| match bit / 8 {
             _ if mode == Mode::HeaderEncryption => HE_AUTH,
+            2..34 => ratchet_key_error(&forged, 2, Error::Auth),
             // Alice has no receiving chain yet: no PN jump to check.
             38..42 => on_new_chain(0, u32_at(&forged, 38), 0),
+            // PN, G, the ciphertext and the tag.
             _ => Error::Auth,
         });
+        agrees_with_the_reference_decoder(Some(mode), &forged, expected, bit);
         let got = reject_unchanged(&mut p.alice, &forged, &mut p.rng);
         assert_eq!(got, expected, "bit {bit}");
         assert!(p.alice.awaiting_reply());
@@ -247,12 +335,14 @@ fn every_flipped_bit_of_a_reply_to_the_initiator_is_rejected_and_leaves_it_await
 }
 both_modes!(every_flipped_bit_of_a_reply_to_the_initiator_is_rejected_and_leaves_it_awaiting_the_reply);
 
-/// Every bit of the ratchet header (ratchet key, PN, N) flipped by a forger
-/// who can write the header: anyone in plain mode, only a holder of the
-/// sender's header key with header encryption (the header is re-encrypted
-/// under it). Past the header, both modes then apply the same rules, so
-/// both give the same error for each field; the body's tag, which covers
-/// the genuine header, fails last.
+/// Every bit of the ratchet header (ratchet key, PN, N, reuse guard G)
+/// flipped by a forger who can write the header: anyone in plain mode, only
+/// a holder of the sender's header key with header encryption (the header
+/// is re-encrypted under it). Past the header, both modes then apply the
+/// same rules, so both give the same error for each field, except where
+/// the header key's chain decides first (SPEC.md §14.4 step 3); the body's
+/// tag, which covers the genuine header (and whose key and nonce G enters),
+/// fails last.
 fn every_flipped_header_field_bit_is_rejected_with_the_error_its_field_calls_for(mode: Mode) {
     let mut p = Pair::established(mode, 106);
     let c0 = p.send_a(b"c0");
@@ -261,19 +351,37 @@ fn every_flipped_header_field_bit_is_rejected_with_the_error_its_field_calls_for
     // c1 is on Bob's current receiving chain (which has delivered 1 message).
     let h1 = sent_header(&p.alice, &c1);
     assert_eq!((h1.pn, h1.n), (1, 1));
-    for bit in 0..40 * 8 {
+    let mut guard_bits = 0;
+    for bit in 0..HEADER_BITS {
         let forged = with_header(&p.alice, &c1, |h| flip_header_bit(h, bit));
         let edited = flip_header_bit_value(&h1, bit);
         let expected = match bit / 8 {
-            // Another ratchet key: a new chain in plain mode (whose tag fails); with header
-            // encryption a header opened by the current chain's key must name its ratchet key.
+            // Plain mode: a ratchet key with bit 255 set does not decode (SPEC.md §2, §7.3);
+            // any other is a new chain, whose tag fails.
+            0..32 if mode == Mode::Plain => {
+                if is_canonical_x25519(&edited.ratchet_key) {
+                    Error::Auth
+                } else {
+                    INVALID_KEY
+                }
+            }
+            // Header encryption: a header opened by the current chain's header key must
+            // name that chain's ratchet key (§14.4 step 3, before the canonical check of
+            // step 4), so every flipped bit is Auth, bit 255 included.
             0..32 => Error::Auth,
             // PN is not used on the current chain.
             32..36 => Error::Auth,
-            _ => on_current_chain(edited.n, 1),
+            36..40 => on_current_chain(edited.n, 1),
+            // G: the header is associated data and G enters the message key derivation.
+            _ => {
+                assert_ne!(edited.guard, h1.guard);
+                guard_bits += 1;
+                Error::Auth
+            }
         };
         assert_eq!(reject_unchanged(&mut p.bob, &forged, &mut p.rng), expected, "current chain, bit {bit}");
     }
+    assert_eq!(guard_bits, 16 * 8);
     assert_eq!(p.recv_b(&c1).unwrap(), b"c1");
 
     // A message starting a new chain: PN is 2, Bob has received 2 of the old chain.
@@ -282,33 +390,47 @@ fn every_flipped_header_field_bit_is_rejected_with_the_error_its_field_calls_for
     let m = p.send_a(b"new chain");
     let h = sent_header(&p.alice, &m);
     assert_eq!((h.pn, h.n), (2, 0));
-    for bit in 0..40 * 8 {
+    let mut guard_bits = 0;
+    for bit in 0..HEADER_BITS {
         let forged = with_header(&p.alice, &m, |h| flip_header_bit(h, bit));
         let edited = flip_header_bit_value(&h, bit);
         let expected = match bit / 8 {
-            0..32 => Error::Auth,
+            // In both modes (with header encryption the next header key NHKr opens it and
+            // accepts a ratchet key not seen yet): bit 255 set is InvalidPublicKey, any
+            // other key a new chain whose tag fails.
+            0..32 => {
+                if is_canonical_x25519(&edited.ratchet_key) {
+                    Error::Auth
+                } else {
+                    INVALID_KEY
+                }
+            }
             32..36 => on_new_chain(edited.pn, 0, 2),
-            _ => on_new_chain(2, edited.n, 2),
+            36..40 => on_new_chain(2, edited.n, 2),
+            _ => {
+                assert_ne!(edited.guard, h.guard);
+                guard_bits += 1;
+                Error::Auth
+            }
         };
         assert_eq!(reject_unchanged(&mut p.bob, &forged, &mut p.rng), expected, "new chain, bit {bit}");
     }
+    assert_eq!(guard_bits, 16 * 8);
     assert_eq!(p.recv_b(&m).unwrap(), b"new chain");
 }
 both_modes!(every_flipped_header_field_bit_is_rejected_with_the_error_its_field_calls_for);
 
-/// Flips bit `bit` of the 40-byte header encoding (bit 0 is the least
+/// Bits of the 56-byte ratchet header: ratchet key, PN, N and G.
+const HEADER_BITS: usize = (32 + 4 + 4 + 16) * 8;
+
+/// Flips bit `bit` of the 56-byte header encoding (bit 0 is the least
 /// significant bit of byte 0, as in `flip_bit`).
 fn flip_header_bit(h: &mut Header, bit: usize) {
     *h = flip_header_bit_value(h, bit);
 }
 
 fn flip_header_bit_value(h: &Header, bit: usize) -> Header {
-    let mut raw = [0u8; 40];
-    raw[..32].copy_from_slice(&h.ratchet_key);
-    raw[32..36].copy_from_slice(&h.pn.to_be_bytes());
-    raw[36..].copy_from_slice(&h.n.to_be_bytes());
-    let raw = flip_bit(&raw, bit);
-    Header { ratchet_key: raw[..32].try_into().unwrap(), pn: u32_at(&raw, 32), n: u32_at(&raw, 36) }
+    Header::parse(&flip_bit(&h.bytes(), bit))
 }
 
 fn a_header_naming_another_chain_than_its_header_key_is_rejected(mode: Mode) {
@@ -356,6 +478,13 @@ both_modes!(a_header_naming_another_chain_than_its_header_key_is_rejected);
 /// signature verified. Ed25519 is slow in debug builds, so the signed fields
 /// are tried once per bit, alternating the mode, and the unsigned one-time
 /// prekey in both modes.
+///
+/// Every one of the 170 * 8 flips is classified and asserted: rejected by
+/// decoding (version, flags, a non-strict identity key, a non-canonical
+/// X25519 prekey), by the signature, or, for the unsigned one-time prekey
+/// id and key (SPEC.md §4), accepted by the initiator but refused by the
+/// responder (`UnknownPreKey` for an id it does not have, `Auth` for a key
+/// other than its own): no flip yields a working session.
 #[test]
 fn every_flipped_bit_of_a_bundle_is_caught_by_decoding_signing_or_the_responder() {
     let mut rng = rng(105);
@@ -365,30 +494,65 @@ fn every_flipped_bit_of_a_bundle_is_caught_by_decoding_signing_or_the_responder(
     // 0 version, 1 flags, 2..34 identity, 34..38 signed prekey id, 38..70 signed prekey,
     // 70..134 signature, 134..138 one-time prekey id, 138..170 one-time prekey.
     assert_eq!(bytes.len(), 170);
-    let mut benign = Vec::new();
+    assert_eq!(bytes[..2], [VERSION, 1]);
+    #[derive(Debug, Default, PartialEq)]
+    struct Tally {
+        version: usize,
+        flags: usize,
+        identity_key: usize,
+        non_canonical_prekey: usize,
+        signature: usize,
+        unknown_one_time_prekey: usize,
+        other_one_time_prekey: usize,
+    }
+    let mut tally = Tally::default();
     for bit in 0..bytes.len() * 8 {
         let forged = flip_bit(&bytes, bit);
         let (byte, mask) = (bit / 8, 1u8 << (bit % 8));
         let decoded = PreKeyBundle::from_bytes(&forged);
         match byte {
-            0 => assert_eq!(decoded, Err(Error::Decode(DecodeError::UnsupportedVersion(1 ^ mask)))),
-            1 if mask == 1 => assert_eq!(decoded, Err(Error::Decode(DecodeError::TrailingBytes))),
-            1 => assert_eq!(decoded, Err(Error::Decode(DecodeError::InvalidFlags(1 | mask)))),
+            // Bundles are only version 0x02 (SPEC.md §13).
+            0 => {
+                assert_eq!(decoded, Err(Error::Decode(DecodeError::UnsupportedVersion(VERSION ^ mask))));
+                tally.version += 1;
+            }
+            1 => {
+                let expected =
+                    if mask == 1 { DecodeError::TrailingBytes } else { DecodeError::InvalidFlags(1 | mask) };
+                assert_eq!(decoded, Err(Error::Decode(expected)), "bit {bit}");
+                tally.flags += 1;
+            }
             2..134 => {
                 let identity_ok = IdentityKey::from_bytes(forged[2..34].try_into().unwrap()).is_ok();
+                let spk_ok = canonical_at(&forged, 38);
                 match decoded {
                     Ok(bundle) => {
-                        assert!(identity_ok);
+                        assert!(identity_ok && spk_ok, "bit {bit}");
                         // (initiate verifies first; Ed25519 is slow in debug builds, so verify once.)
                         let mode = MODES[bit % 2];
                         let got = Session::initiate_with_mode(&alice_id, &bundle, mode, &mut rng).err();
                         assert_eq!(got, Some(Error::BadSignature), "bit {bit}");
+                        tally.signature += 1;
                     }
                     Err(e) => {
-                        assert!(byte < 34 && !identity_ok, "bit {bit}: {e:?}");
-                        assert_eq!(e, Error::Decode(DecodeError::InvalidPublicKey));
+                        assert_eq!(e, INVALID_KEY, "bit {bit}");
+                        if byte < 34 {
+                            assert!(!identity_ok, "bit {bit}");
+                            tally.identity_key += 1;
+                        } else {
+                            // Only bit 255 of the signed prekey.
+                            assert_eq!(bit, 69 * 8 + 7);
+                            assert!(!spk_ok);
+                            tally.non_canonical_prekey += 1;
+                        }
                     }
                 }
+            }
+            // Bit 255 of the one-time prekey: not canonical, so it does not decode (it
+            // would name the same u-coordinate to RFC 7748, SPEC.md §2).
+            169 if mask == 0x80 => {
+                assert_eq!(decoded, Err(INVALID_KEY), "bit {bit}");
+                tally.non_canonical_prekey += 1;
             }
             _ => {
                 // The one-time prekey is not signed (as in X3DH): a tampered one starts
@@ -397,23 +561,46 @@ fn every_flipped_bit_of_a_bundle_is_caught_by_decoding_signing_or_the_responder(
                 assert_eq!(bundle.verify(), Ok(()));
                 for mode in MODES {
                     let mut alice = Session::initiate_with_mode(&alice_id, &bundle, mode, &mut rng).unwrap();
-                    let m = alice.encrypt(b"x").unwrap();
+                    let m = alice.encrypt_t(b"x").unwrap();
                     let got = bob.accept(&m, &mut rng).map(|(_, pt)| pt);
                     if byte < 138 {
                         let id = u32_at(&forged, 134);
+                        assert_ne!(id, OPK_ID);
                         assert_eq!(got, Err(Error::UnknownPreKey { id }), "{mode:?}: bit {bit}");
-                    } else if bit == bytes.len() * 8 - 1 {
-                        // X25519 ignores bit 255 of a public key (RFC 7748 §5): same key.
-                        assert_eq!(got, Ok(b"x".to_vec()), "{mode:?}: bit {bit}");
-                        benign.push(bit);
                     } else {
                         assert_eq!(got, Err(Error::Auth), "{mode:?}: bit {bit}");
                     }
                 }
+                if byte < 138 {
+                    tally.unknown_one_time_prekey += 1;
+                } else {
+                    tally.other_one_time_prekey += 1;
+                }
             }
         }
     }
-    assert_eq!(benign, vec![170 * 8 - 1; 2]);
+    let identity_key = tally.identity_key;
+    assert!(identity_key > 0, "some identity key flips are not valid keys");
+    assert_eq!(
+        tally,
+        Tally {
+            version: 8,
+            flags: 8,
+            identity_key,
+            non_canonical_prekey: 2,
+            signature: 132 * 8 - identity_key - 1,
+            unknown_one_time_prekey: 4 * 8,
+            other_one_time_prekey: 32 * 8 - 1,
+        }
+    );
+    let total = tally.version
+        + tally.flags
+        + tally.identity_key
+        + tally.non_canonical_prekey
+        + tally.signature
+        + tally.unknown_one_time_prekey
+        + tally.other_one_time_prekey;
+    assert_eq!(total, 170 * 8, "every flip is classified");
 }
 
 fn replay_within_a_chain_is_a_duplicate_and_changes_nothing(mode: Mode) {

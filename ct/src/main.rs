@@ -22,7 +22,7 @@ use core::{convert::Infallible, ffi::c_void};
 
 use chatcrypt::{
     rand_core::{Rng, TryCryptoRng, TryRng},
-    IdentityKeyPair, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey,
+    IdentityKeyPair, ModePolicy, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey,
 };
 use crabgrind::memcheck::{mark_memory, MemState};
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
@@ -98,8 +98,8 @@ fn same(got: &[u8], want: &[u8]) -> bool {
 }
 
 /// Encrypts a secret plaintext; the wire bytes are public once returned.
-fn send(session: &mut Session, plaintext: &[u8]) -> Vec<u8> {
-    let wire = session.encrypt(&secret(plaintext)).expect("encrypt");
+fn send(session: &mut Session, plaintext: &[u8], rng: &mut SecretRng) -> Vec<u8> {
+    let wire = session.encrypt(&secret(plaintext), rng).expect("encrypt");
     declassify(&wire[..]);
     wire
 }
@@ -174,16 +174,16 @@ fn main() {
     let mut a = roundtrip(a);
 
     step("encrypt (PreKeyMessages)");
-    let m1 = send(&mut a, b"m1: hello Bob");
-    let m2 = send(&mut a, b"m2: second");
-    let m3 = send(&mut a, b"m3: overtaken");
-    let m4 = send(&mut a, b"m4: overtakes m3");
+    let m1 = send(&mut a, b"m1: hello Bob", &mut rng);
+    let m2 = send(&mut a, b"m2: second", &mut rng);
+    let m3 = send(&mut a, b"m3: overtaken", &mut rng);
+    let m4 = send(&mut a, b"m4: overtakes m3", &mut rng);
 
     step("Session::accept");
     let first = PreKeyMessage::from_bytes(&m1).expect("prekey message");
-    let (mut b, p1) = Session::accept(&bob, &spk, Some(&opk), &first, &mut rng).expect("accept");
-    assert!(same(&p1, b"m1: hello Bob"), "wrong plaintext");
-    drop(opk);
+    let accepted = Session::accept(&bob, &spk, Some(opk), &first, ModePolicy::Any, &mut rng).expect("accept");
+    let mut b = accepted.session;
+    assert!(same(&accepted.plaintext, b"m1: hello Bob"), "wrong plaintext");
 
     step("decrypt on the existing chain, in order");
     receive(&mut b, &m2, b"m2: second", &mut rng);
@@ -197,22 +197,22 @@ fn main() {
     assert_eq!(b.skipped_key_count(), 0);
 
     step("reply: DH ratchet step on the initiator");
-    let r1 = send(&mut b, b"r1: hi Alice");
+    let r1 = send(&mut b, b"r1: hi Alice", &mut rng);
     receive(&mut a, &r1, b"r1: hi Alice", &mut rng);
 
     step("reply: DH ratchet step on the responder");
-    let m5 = send(&mut a, b"m5: after the ratchet");
+    let m5 = send(&mut a, b"m5: after the ratchet", &mut rng);
     receive(&mut b, &m5, b"m5: after the ratchet", &mut rng);
 
     step("Session to_bytes / from_bytes (skipped key, previous ratchet key)");
-    let m6 = send(&mut a, b"m6: overtaken");
-    let m7 = send(&mut a, b"m7: overtakes m6");
+    let m6 = send(&mut a, b"m6: overtaken", &mut rng);
+    let m7 = send(&mut a, b"m7: overtakes m6", &mut rng);
     receive(&mut b, &m7, b"m7: overtakes m6", &mut rng);
     assert_eq!(b.skipped_key_count(), 1);
     let mut a = roundtrip(a);
     let mut b = roundtrip(b);
     receive(&mut b, &m6, b"m6: overtaken", &mut rng);
-    let m8 = send(&mut a, b"m8: restored");
+    let m8 = send(&mut a, b"m8: restored", &mut rng);
     receive(&mut b, &m8, b"m8: restored", &mut rng);
 
     step("Session seal / open");
@@ -233,7 +233,7 @@ fn main() {
     // on the sessions above.
     declassify(&opened);
     let mut b = opened.expect("open");
-    let r2 = send(&mut b, b"r2: reopened");
+    let r2 = send(&mut b, b"r2: reopened", &mut rng);
     receive(&mut a, &r2, b"r2: reopened", &mut rng);
 
     let errors = if under_valgrind { crabgrind::valgrind::count_errors() } else { 0 };

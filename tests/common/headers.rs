@@ -5,7 +5,8 @@
 //! encrypted under the sender's header key `HKs`: AES-256-GCM with the key
 //! and nonce `HKDF-Expand(HKs, "chatcrypt v1 header" || sample, 44)`, where
 //! `sample` is the first 16 bytes after the encrypted header, and with
-//! `AD || prefix` as associated data. These helpers take `HKs` from the
+//! `AD || prefix` as associated data (SPEC.md §14.3: 56 bytes of ciphertext
+//! and a 16-byte tag). These helpers take `HKs` from the
 //! sender's encoded state, so they work on a message until the sender's
 //! next ratchet step.
 //!
@@ -24,34 +25,41 @@ use sha2::Sha256;
 
 use crate::common::{header_range, mode_of, RATCHET_HEADER_LEN, TAG_LEN};
 
-/// A Double Ratchet header: the sender's ratchet key, PN and N.
+/// A version-2 Double Ratchet header (SPEC.md §6.3, §7.1): the sender's
+/// ratchet key, PN, N and the 16-byte reuse guard G.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
     pub ratchet_key: [u8; 32],
     pub pn: u32,
     pub n: u32,
+    pub guard: [u8; 16],
 }
 
 impl Header {
-    fn parse(raw: &[u8]) -> Self {
+    /// Parses the 56-byte header encoding `DHs_pub || u32(PN) || u32(N) || G`.
+    pub fn parse(raw: &[u8]) -> Self {
+        assert_eq!(raw.len(), RATCHET_HEADER_LEN, "a version-2 ratchet header");
         Header {
             ratchet_key: raw[..32].try_into().unwrap(),
             pn: u32::from_be_bytes(raw[32..36].try_into().unwrap()),
             n: u32::from_be_bytes(raw[36..40].try_into().unwrap()),
+            guard: raw[40..56].try_into().unwrap(),
         }
     }
 
-    fn bytes(&self) -> [u8; RATCHET_HEADER_LEN] {
+    /// The 56-byte header encoding.
+    pub fn bytes(&self) -> [u8; RATCHET_HEADER_LEN] {
         let mut out = [0u8; RATCHET_HEADER_LEN];
         out[..32].copy_from_slice(&self.ratchet_key);
         out[32..36].copy_from_slice(&self.pn.to_be_bytes());
-        out[36..].copy_from_slice(&self.n.to_be_bytes());
+        out[36..40].copy_from_slice(&self.n.to_be_bytes());
+        out[40..].copy_from_slice(&self.guard);
         out
     }
 }
 
-/// The header keys of a header-encrypted session, read from its encoding
-/// (SPEC.md §10.4 with flag 0x20: `HKs || NHKs || NHKr || [HKr]` after the
+/// The header keys of a header-encrypted session, read from its version-2
+/// encoding (SPEC.md §10.4 with flag 0x20: `HKs || NHKs || NHKr || [HKr]` after the
 /// optional fields, and each remembered ratchet key followed by its chain's
 /// header key).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -64,8 +72,15 @@ pub struct HeaderKeys {
     pub previous: Vec<([u8; 32], [u8; 32])>,
 }
 
-/// Offset of the first optional field of an encoded session.
-const OPTIONAL_AT: usize = 3 + 5 * 32 + 4 + 4;
+/// Offset of the first optional field of a version-2 encoded session: tag,
+/// version, flags, the two identity keys each with its X25519 form, RK, the
+/// DHs private and public keys, CKs, Ns and PN.
+const OPTIONAL_AT: usize = 3 + 4 * 32 + 4 * 32 + 4 + 4;
+
+/// Offsets of the local and remote Ed25519 identity keys in a version-2
+/// encoded session (each is followed by its X25519 form).
+const LOCAL_IDENTITY_AT: usize = 3;
+const REMOTE_IDENTITY_AT: usize = 3 + 2 * 32;
 
 fn key_at(bytes: &[u8], at: usize) -> [u8; 32] {
     bytes[at..at + 32].try_into().unwrap()
@@ -74,6 +89,7 @@ fn key_at(bytes: &[u8], at: usize) -> [u8; 32] {
 /// The header keys in a session's encoding; `None` for a plain session.
 pub fn header_keys(s: &Session) -> Option<HeaderKeys> {
     let bytes = s.to_bytes();
+    assert_eq!(bytes[..2], [0x53, 0x02], "a version-2 session encoding");
     let flags = bytes[2];
     if flags & 0x20 == 0 {
         return None;
@@ -106,7 +122,11 @@ pub fn header_keys(s: &Session) -> Option<HeaderKeys> {
 /// `AD = IK_A || IK_B` of a session, from its encoding.
 pub fn associated_data(s: &Session) -> [u8; 64] {
     let bytes = s.to_bytes();
-    let (local, remote) = (&bytes[3..35], &bytes[35..67]);
+    assert_eq!(bytes[..2], [0x53, 0x02], "a version-2 session encoding");
+    let local = &bytes[LOCAL_IDENTITY_AT..LOCAL_IDENTITY_AT + 32];
+    let remote = &bytes[REMOTE_IDENTITY_AT..REMOTE_IDENTITY_AT + 32];
+    assert_eq!(local, s.local_identity().as_bytes(), "local identity key offset");
+    assert_eq!(remote, s.remote_identity().as_bytes(), "remote identity key offset");
     let mut ad = [0u8; 64];
     if s.is_initiator() {
         ad[..32].copy_from_slice(local);

@@ -15,13 +15,55 @@
 
 pub mod model;
 
+use std::cell::RefCell;
+
 pub use chatcrypt::Mode;
 use chatcrypt::{
-    Error, IdentityKeyPair, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey,
+    Error, IdentityKeyPair, ModePolicy, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey,
     SignedPreKeyPublic,
 };
 use rand_chacha::rand_core::SeedableRng;
 pub use rand_chacha::ChaCha20Rng;
+
+std::thread_local! {
+    /// The RNG that draws the reuse guards of messages the behavioural
+    /// tests send through [`TestSend`]; deterministic per thread.
+    static GUARD_RNG: RefCell<ChaCha20Rng> = RefCell::new(ChaCha20Rng::seed_from_u64(0x0067_7561_7264));
+}
+
+/// `encrypt` / `encrypt_into` with the reuse guard drawn from a
+/// thread-local deterministic RNG, for the many tests whose subject is not
+/// the sender's randomness (the tests that check RNG use call
+/// `Session::encrypt` with their own RNG).
+pub trait TestSend {
+    fn encrypt_t(&mut self, plaintext: &[u8]) -> Result<Vec<u8>, Error>;
+    fn encrypt_into_t(&mut self, plaintext: &[u8], out: &mut [u8]) -> Result<usize, Error>;
+}
+
+impl TestSend for Session {
+    fn encrypt_t(&mut self, plaintext: &[u8]) -> Result<Vec<u8>, Error> {
+        GUARD_RNG.with(|r| self.encrypt(plaintext, &mut *r.borrow_mut()))
+    }
+
+    fn encrypt_into_t(&mut self, plaintext: &[u8], out: &mut [u8]) -> Result<usize, Error> {
+        GUARD_RNG.with(|r| self.encrypt_into(plaintext, out, &mut *r.borrow_mut()))
+    }
+}
+
+/// `Session::accept` for tests that hold the one-time prekey by reference
+/// and try several messages with it: passes a copy (decoded from its
+/// encoding) by value, accepts either mode, and returns the session and
+/// the first plaintext.
+pub fn accept(
+    identity: &IdentityKeyPair,
+    spk: &SignedPreKey,
+    opk: Option<&OneTimePreKey>,
+    message: &PreKeyMessage,
+    rng: &mut ChaCha20Rng,
+) -> Result<(Session, Vec<u8>), Error> {
+    let opk = opk.map(|k| OneTimePreKey::from_bytes(&k.to_bytes()).unwrap());
+    Session::accept(identity, spk, opk, message, ModePolicy::Any, rng).map(|a| (a.session, a.plaintext))
+}
 
 /// The id of the responder's signed prekey in every helper handshake.
 pub const SPK_ID: u32 = 7;
@@ -30,10 +72,11 @@ pub const OPK_ID: u32 = 1001;
 
 /// Length of the AES-GCM tag at the end of every message.
 pub const TAG_LEN: usize = 16;
-/// Length of the Double Ratchet header (ratchet key, PN, N) in plain mode.
-pub const RATCHET_HEADER_LEN: usize = 32 + 4 + 4;
+/// Length of the Double Ratchet header (ratchet key, PN, N, reuse guard G)
+/// in plain mode.
+pub const RATCHET_HEADER_LEN: usize = 32 + 4 + 4 + 16;
 /// Length of the encrypted header that replaces it with header encryption:
-/// its 40 bytes of ciphertext and a 16-byte tag.
+/// its 56 bytes of ciphertext and a 16-byte tag.
 pub const ENCRYPTED_HEADER_LEN: usize = RATCHET_HEADER_LEN + TAG_LEN;
 /// Length of the prefix of a PreKeyMessage: version, type, flags, identity
 /// key, base key, signed prekey id (the one-time prekey id adds 4).
@@ -132,8 +175,8 @@ pub fn type_byte(mode: Mode, prekey: bool) -> u8 {
     }
 }
 
-/// The length of the header as it is on the wire: the 40-byte ratchet
-/// header, or its 56-byte encryption.
+/// The length of the header as it is on the wire: the 56-byte ratchet
+/// header, or its 72-byte encryption.
 pub fn header_wire_len(mode: Mode) -> usize {
     match mode {
         Mode::Plain => RATCHET_HEADER_LEN,
@@ -262,8 +305,9 @@ pub fn decrypt_decode_error(session: Mode, bytes: &[u8]) -> Option<Error> {
 }
 
 /// Offset of the sending ratchet private key in an encoded session (tag,
-/// version, flags, two identity keys, root key), the same in both modes.
-pub const SENDING_RATCHET_SECRET_AT: usize = 3 + 3 * 32;
+/// version, flags, two identity keys with their X25519 forms, root key),
+/// the same in both modes.
+pub const SENDING_RATCHET_SECRET_AT: usize = 3 + 5 * 32;
 
 /// An opaque identifier of the sending chain a session encrypts on now: its
 /// sending ratchet private key, read from its encoding. In either mode, two
@@ -300,6 +344,19 @@ pub fn low_order_points() -> Vec<[u8; 32]> {
     .iter()
     .map(|h| hex32(h))
     .collect()
+}
+
+/// Whether `key` is the canonical encoding of an X25519 u-coordinate
+/// (SPEC.md §2): bit 255 clear and the little-endian value below
+/// `p = 2^255 - 19`. Decoders reject every other encoding with
+/// `InvalidPublicKey`; of [`low_order_points`], the last two (`p` and
+/// `p + 1`) are not canonical.
+pub fn is_canonical_x25519(key: &[u8; 32]) -> bool {
+    // Compare the big-endian value with p = 0x7fff...ffed.
+    let mut p = [0xffu8; 32];
+    p[0] = 0xed;
+    p[31] = 0x7f;
+    key.iter().rev().cmp(p.iter().rev()) == std::cmp::Ordering::Less
 }
 
 /// Signs `key` as signed prekey `id` of `identity`, exactly as the crate does
@@ -344,7 +401,7 @@ impl Responder {
     /// Accepts a first message with this responder's keys.
     pub fn accept(&self, first: &[u8], rng: &mut ChaCha20Rng) -> Result<(Session, Vec<u8>), Error> {
         let msg = PreKeyMessage::from_bytes(first)?;
-        Session::accept(&self.identity, &self.spk, self.opk.as_ref(), &msg, rng)
+        accept(&self.identity, &self.spk, self.opk.as_ref(), &msg, rng)
     }
 }
 
@@ -376,7 +433,7 @@ impl Pair {
         let mut alice =
             Session::initiate_with_mode(&alice_identity, &responder.bundle(), mode, &mut rng).unwrap();
         assert_eq!(alice.mode(), mode);
-        let first = alice.encrypt(b"hello").unwrap();
+        let first = alice.encrypt_t(b"hello").unwrap();
         assert_eq!(mode_of(&first), mode);
         let (bob, pt) = responder.accept(&first, &mut rng).unwrap();
         assert_eq!(pt, b"hello");
@@ -389,18 +446,18 @@ impl Pair {
     /// sends ordinary Messages.
     pub fn established(mode: Mode, seed: u64) -> Self {
         let mut p = Self::handshake(mode, seed);
-        let reply = p.bob.encrypt(b"welcome").unwrap();
+        let reply = p.bob.encrypt_t(b"welcome").unwrap();
         assert_eq!(p.alice.decrypt(&reply, &mut p.rng).unwrap(), b"welcome");
         assert!(!p.alice.awaiting_reply());
         p
     }
 
     pub fn send_a(&mut self, plaintext: &[u8]) -> Vec<u8> {
-        self.alice.encrypt(plaintext).unwrap()
+        self.alice.encrypt_t(plaintext).unwrap()
     }
 
     pub fn send_b(&mut self, plaintext: &[u8]) -> Vec<u8> {
-        self.bob.encrypt(plaintext).unwrap()
+        self.bob.encrypt_t(plaintext).unwrap()
     }
 
     /// Bob decrypts a message from Alice.
@@ -420,4 +477,147 @@ impl Pair {
         let a = self.send_a(&plaintext(tag + 1));
         assert_eq!(self.recv_b(&a).unwrap(), plaintext(tag + 1));
     }
+}
+
+// ------------------------------------------------- protocol version 2 decoding
+
+/// The error a message decoder returns for `bytes` under SPEC.md §7.3 of
+/// protocol version 2, or `None` if they are a well-formed message: an
+/// independent reference of the decoding order (§1's decoding rule: each
+/// check as soon as its field has been read). Unlike
+/// [`wire_decode_error`] it knows that version-1 messages (`0x01`, a
+/// ratchet header without the 16-byte guard, §13) are still received and
+/// that every decoded X25519 key must be canonical (§2): the base key
+/// `EK_A`, and in the plain mode the ratchet key `DHs_pub` (with header
+/// encryption that one is checked after the header is opened, §14.4).
+pub fn spec_wire_decode_error(bytes: &[u8]) -> Option<Error> {
+    use chatcrypt::DecodeError;
+    let fail = |e: DecodeError| Some(Error::Decode(e));
+    if bytes.len() > chatcrypt::MAX_MESSAGE_LEN {
+        return fail(DecodeError::InvalidValue);
+    }
+    let version = match bytes.first() {
+        None => return fail(DecodeError::Truncated),
+        Some(&v) if v != 0x01 && v != 0x02 => return fail(DecodeError::UnsupportedVersion(v)),
+        Some(&v) => v,
+    };
+    let (mode, prekey) = match bytes.get(1) {
+        None => return fail(DecodeError::Truncated),
+        Some(0x01) => (Mode::Plain, true),
+        Some(0x02) => (Mode::Plain, false),
+        Some(0x03) => (Mode::HeaderEncryption, true),
+        Some(0x04) => (Mode::HeaderEncryption, false),
+        Some(&t) => return fail(DecodeError::UnexpectedType(t)),
+    };
+    let mut at = 2;
+    if prekey {
+        let Some(&flags) = bytes.get(2) else { return fail(DecodeError::Truncated) };
+        if flags & !1 != 0 {
+            return fail(DecodeError::InvalidFlags(flags));
+        }
+        let Some(identity) = bytes.get(3..35) else { return fail(DecodeError::Truncated) };
+        if chatcrypt::IdentityKey::from_bytes(identity.try_into().unwrap()).is_err() {
+            return fail(DecodeError::InvalidPublicKey);
+        }
+        let Some(base_key) = bytes.get(35..67) else { return fail(DecodeError::Truncated) };
+        if !is_canonical_x25519(base_key.try_into().unwrap()) {
+            return fail(DecodeError::InvalidPublicKey);
+        }
+        at = PREKEY_PREFIX_LEN + if flags & 1 == 1 { 4 } else { 0 };
+    }
+    let ratchet_header = if version == 0x01 { 40 } else { RATCHET_HEADER_LEN };
+    if mode == Mode::Plain {
+        let Some(key) = bytes.get(at..at + 32) else { return fail(DecodeError::Truncated) };
+        if !is_canonical_x25519(key.try_into().unwrap()) {
+            return fail(DecodeError::InvalidPublicKey);
+        }
+        at += ratchet_header;
+    } else {
+        at += ratchet_header + TAG_LEN;
+    }
+    if bytes.len() < at + TAG_LEN {
+        return fail(DecodeError::Truncated);
+    }
+    None
+}
+
+/// As [`decrypt_decode_error`], with [`spec_wire_decode_error`]: the error
+/// `Session::decrypt` returns for `bytes` before it looks at the ratchet
+/// header, if decoding or the mode decides it.
+pub fn spec_decrypt_decode_error(session: Mode, bytes: &[u8]) -> Option<Error> {
+    spec_wire_decode_error(bytes).or_else(|| {
+        (mode_of(bytes) != session).then_some(Error::Decode(chatcrypt::DecodeError::UnexpectedType(bytes[1])))
+    })
+}
+
+/// Offsets in a version-2 session encoding (SPEC.md §10.4): the local
+/// identity key, its X25519 form, the remote identity key, its X25519
+/// form, the root key, the sending ratchet private key and its public key,
+/// and the first optional field (after CKs, Ns and PN).
+pub const V2_LOCAL_IDENTITY_AT: usize = 3;
+pub const V2_LOCAL_IDENTITY_X25519_AT: usize = 35;
+pub const V2_REMOTE_IDENTITY_AT: usize = 67;
+pub const V2_REMOTE_IDENTITY_X25519_AT: usize = 99;
+pub const V2_SENDING_RATCHET_PUBLIC_AT: usize = 195;
+pub const V2_OPTIONAL_AT: usize = 267;
+
+/// The version-1 encoding of the session whose version-2 encoding is
+/// `v2` (SPEC.md §10.4: the same without the identity keys' X25519 forms
+/// and `DHs_pub`). A version-1 decoder recomputes those, so decoding the
+/// result re-encodes to `v2` exactly.
+pub fn session_v2_to_v1(v2: &[u8]) -> Vec<u8> {
+    assert_eq!(v2[..2], [0x53, 0x02], "a version-2 session encoding");
+    let mut v1 = vec![0x53, 0x01, v2[2]];
+    v1.extend_from_slice(&v2[V2_LOCAL_IDENTITY_AT..V2_LOCAL_IDENTITY_X25519_AT]);
+    v1.extend_from_slice(&v2[V2_REMOTE_IDENTITY_AT..V2_REMOTE_IDENTITY_X25519_AT]);
+    // RK and the DHs private key; then, after DHs_pub, everything else.
+    v1.extend_from_slice(&v2[V2_REMOTE_IDENTITY_X25519_AT + 32..V2_SENDING_RATCHET_PUBLIC_AT]);
+    v1.extend_from_slice(&v2[V2_SENDING_RATCHET_PUBLIC_AT + 32..]);
+    v1
+}
+
+/// Offsets in a version-1 session encoding of the local and remote
+/// identity keys.
+pub const V1_LOCAL_IDENTITY_AT: usize = 3;
+pub const V1_REMOTE_IDENTITY_AT: usize = 35;
+
+/// Every stored X25519 public key of a version-2 session encoding (SPEC.md
+/// §10.4), as (what, offset): `DHs_pub`, `DHr`, `EK_A` of a pending
+/// handshake, the responder's base key, each remembered `DHr` and each
+/// skipped entry's ratchet key. Read from the layout alone, not the library.
+pub fn session_x25519_key_offsets(v2: &[u8]) -> Vec<(&'static str, usize)> {
+    assert_eq!(v2[..2], [0x53, 0x02], "a version-2 session encoding");
+    let flags = v2[2];
+    let he = flags & 0x20 != 0;
+    let mut keys = vec![("DHs_pub", V2_SENDING_RATCHET_PUBLIC_AT)];
+    let mut at = V2_OPTIONAL_AT;
+    if flags & 2 != 0 {
+        keys.push(("DHr", at));
+        at += 32 + 32 + 4;
+    }
+    if flags & 4 != 0 {
+        keys.push(("EK_A", at));
+        at += 32 + 4 + if flags & 8 != 0 { 4 } else { 0 };
+    }
+    if flags & 16 != 0 {
+        keys.push(("base key", at));
+        at += 32;
+    }
+    if he {
+        at += 96 + if flags & 2 != 0 { 32 } else { 0 };
+    }
+    let remembered = usize::from(v2[at]);
+    at += 1;
+    for _ in 0..remembered {
+        keys.push(("remembered DHr", at));
+        at += if he { 64 } else { 32 };
+    }
+    let skipped = usize::from(u16::from_be_bytes([v2[at], v2[at + 1]]));
+    at += 2;
+    for _ in 0..skipped {
+        keys.push(("skipped entry's ratchet key", at));
+        at += 68;
+    }
+    assert_eq!(at, v2.len(), "the layout accounts for every byte");
+    keys
 }

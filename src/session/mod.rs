@@ -1,0 +1,450 @@
+//! A Double Ratchet session between two devices (SPEC.md §6-§8).
+//!
+//! A [`Session`] is created by [`Session::initiate`] (from the peer's
+//! [`PreKeyBundle`]) or by [`Session::accept`] (from the peer's first
+//! [`PreKeyMessage`]). It then encrypts with [`Session::encrypt`] and
+//! decrypts with [`Session::decrypt`]. Sending lives in `send.rs`, receiving
+//! (plan, authenticate, commit) in `receive.rs`, the chain state in
+//! `chains.rs`.
+//!
+//! # Guarantees
+//!
+//! * **Transactional:** every method either succeeds or leaves the session
+//!   exactly as it was. A forged, replayed, truncated or garbled message
+//!   changes nothing; the candidate keys are computed on the side and
+//!   committed only after the AEAD tag has verified.
+//! * **No key and nonce twice, whatever you persist:** every message draws
+//!   a fresh 16-byte reuse guard that enters its key and nonce derivation,
+//!   so a session restored from any older snapshot (a crash before you
+//!   saved, a restored backup) never encrypts two plaintexts under one
+//!   AES-GCM key and nonce (SPEC.md §6.3, §12).
+//! * **Bounded:** a message may make the session skip at most
+//!   [`MAX_SKIP`](crate::MAX_SKIP) keys per chain, and at most
+//!   [`MAX_SKIPPED_KEYS`](crate::MAX_SKIPPED_KEYS) skipped keys are stored
+//!   (oldest evicted first), so memory per session is bounded.
+//! * **Exactly once:** each message key is used once and then deleted; a
+//!   second delivery of the same message is [`Error::Duplicate`].
+//! * **Forward secrecy in memory:** used and evicted keys are overwritten in
+//!   place; no growth or removal step leaves a copy in freed memory.
+//! * **Sans-IO:** nothing here reads a clock, file, socket or global RNG.
+//!   Randomness comes from the RNG you pass; state leaves as bytes you
+//!   persist ([`Session::to_bytes`]).
+
+mod chains;
+mod receive;
+mod send;
+
+use alloc::{vec, vec::Vec};
+use core::fmt;
+
+pub(crate) use chains::{HeaderKeys, PreviousChains, ReceivingChain, SendingChain};
+use rand_core::CryptoRng;
+
+use crate::{
+    identity::{IdentityKey, IdentityKeyPair},
+    keys::{ChainKey, HeaderKey, RootKey},
+    message::{MessageId, Mode, PreKeyMessage, PreKeyPart, WireMessage},
+    prekey::{random_x25519, OneTimePreKey, PreKeyBundle, SignedPreKey},
+    primitives::{x25519, x25519_public},
+    skipped::SkippedKeys,
+    x3dh::{self, associated_data, AD_LEN},
+    Error,
+};
+
+/// An end-to-end encrypted session with one peer device.
+///
+/// Not `Clone` (two live copies would send under the same chain); persist
+/// and restore it with [`to_bytes`](Self::to_bytes) /
+/// [`from_bytes`](Self::from_bytes) or [`seal`](Self::seal) /
+/// [`open`](Self::open).
+///
+/// # What to persist, and when
+///
+/// * **After every call that returned `Ok` and changed the session**
+///   ([`encrypt`](Self::encrypt), [`decrypt`](Self::decrypt), and the
+///   session [`accept`](Self::accept) returns), store its new state,
+///   replacing the old one. A call that returned `Err` changed nothing.
+/// * **Persist before you send**, if you can: store the state after
+///   `encrypt`, then hand the message to the network. This is not needed
+///   for confidentiality (see below), but a message sent from a state that
+///   is then lost is re-sent under the same message number after a
+///   restore, and the peer drops the second one as
+///   [`Error::Duplicate`] if it saw the first.
+/// * **Whatever you persist, no key and nonce repeats.** If the app crashes
+///   between `encrypt` and storing the state, or restores an older snapshot
+///   (a phone backup), the restored session encrypts again under message
+///   keys it already used; each encryption mixes 16 fresh bytes from your
+///   RNG (the reuse guard) into its AES-GCM key and nonce, so no two
+///   plaintexts share one. What the peer sees after a rollback is in
+///   SPEC.md §12: messages on a number it already received are dropped as
+///   duplicates; a sender rolled back across a ratchet step has a root key
+///   the peer has moved past, and the session must be replaced by a new
+///   one.
+/// * **After restoring an older snapshot as a receiver,** messages the lost
+///   state had already decrypted decrypt again if the server redelivers
+///   them; drop them by their [`MessageId`] (see there).
+/// * A one-time prekey passed to [`accept`](Self::accept) is consumed:
+///   delete it from storage together with storing the new session.
+///
+/// # Example
+/// ```
+/// use chatcrypt::{
+///     IdentityKeyPair, ModePolicy, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey,
+/// };
+/// # use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
+/// # let mut rng = ChaCha20Rng::from_seed([7; 32]);
+/// // Bob publishes a bundle.
+/// let bob = IdentityKeyPair::generate(&mut rng);
+/// let spk = SignedPreKey::generate(&bob, 1, &mut rng);
+/// let opk = OneTimePreKey::generate(100, &mut rng);
+/// let bundle = PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()));
+///
+/// // Alice starts a session from it and sends a first message.
+/// let alice = IdentityKeyPair::generate(&mut rng);
+/// let mut alice_session = Session::initiate(&alice, &bundle, &mut rng)?;
+/// let wire = alice_session.encrypt(b"hi Bob", &mut rng)?;
+///
+/// // Bob reads the prekey ids, looks the secrets up, and accepts. The
+/// // one-time prekey is consumed: he deletes it from storage as he stores
+/// // the new session.
+/// let first = PreKeyMessage::from_bytes(&wire)?;
+/// assert_eq!(first.one_time_prekey_id(), Some(100));
+/// let accepted = Session::accept(&bob, &spk, Some(opk), &first, ModePolicy::Any, &mut rng)?;
+/// let mut bob_session = accepted.session;
+/// assert_eq!(accepted.plaintext, b"hi Bob");
+///
+/// let reply = bob_session.encrypt(b"hi Alice", &mut rng)?;
+/// assert_eq!(alice_session.decrypt(&reply, &mut rng)?, b"hi Alice");
+/// # Ok::<(), chatcrypt::Error>(())
+/// ```
+pub struct Session {
+    pub(crate) initiator: bool,
+    pub(crate) local_identity: IdentityKey,
+    pub(crate) remote_identity: IdentityKey,
+    pub(crate) ad: [u8; AD_LEN],
+    pub(crate) root: RootKey,
+    pub(crate) sending: SendingChain,
+    pub(crate) previous_counter: u32,
+    pub(crate) receiving: Option<ReceivingChain>,
+    pub(crate) previous: PreviousChains,
+    pub(crate) skipped: SkippedKeys,
+    /// Initiator only: the handshake fields sent with every message until
+    /// the first reply decrypts.
+    pub(crate) pending: Option<PreKeyPart>,
+    /// Responder only: the base key of the handshake that created the
+    /// session, to recognise the initiator's later PreKeyMessages.
+    pub(crate) handshake_base_key: Option<[u8; 32]>,
+    /// Header encryption only (SPEC.md §14).
+    pub(crate) header_keys: Option<HeaderKeys>,
+}
+
+/// Which modes a responder accepts from initiators (SPEC.md §5.2).
+///
+/// The initiator chooses the mode and the handshake binds it, so a relay
+/// cannot change it; a policy lets the responder refuse an initiator's
+/// choice, for example to require header encryption.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ModePolicy {
+    /// Either mode: the initiator chooses.
+    #[default]
+    Any,
+    /// Only [`Mode::HeaderEncryption`].
+    HeaderEncryptionOnly,
+    /// Only [`Mode::Plain`].
+    PlainOnly,
+}
+
+impl ModePolicy {
+    /// Whether the policy accepts a session in `mode`.
+    pub fn allows(self, mode: Mode) -> bool {
+        match self {
+            ModePolicy::Any => true,
+            ModePolicy::HeaderEncryptionOnly => mode == Mode::HeaderEncryption,
+            ModePolicy::PlainOnly => mode == Mode::Plain,
+        }
+    }
+}
+
+/// What [`Session::accept`] returns: the new session and the first
+/// message.
+#[derive(Debug)]
+#[non_exhaustive]
+pub struct Accepted {
+    /// The new session; persist it (and delete the consumed one-time
+    /// prekey) before acting on the plaintext.
+    pub session: Session,
+    /// The plaintext of the first message.
+    pub plaintext: Vec<u8>,
+    /// The id of the first message (see [`MessageId`]).
+    pub id: MessageId,
+}
+
+/// What [`Session::decrypt_into`] returns.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Received {
+    /// The plaintext's length, at the start of the output buffer.
+    pub len: usize,
+    /// The id of the message (see [`MessageId`]).
+    pub id: MessageId,
+}
+
+impl Session {
+    /// Starts a session as the initiator from the responder's bundle, with
+    /// headers in clear ([`Mode::Plain`]); see
+    /// [`initiate_with_mode`](Self::initiate_with_mode).
+    ///
+    /// The bundle's prekey encodings and signature are checked before
+    /// anything else. The session's messages are PreKeyMessages until the
+    /// first reply decrypts. Draws 64 bytes from `rng`: the ephemeral (base)
+    /// key, then the first ratchet key.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] for a non-canonical prekey,
+    /// [`Error::BadSignature`] if the bundle's signature does not verify,
+    /// [`Error::NonContributory`] if a prekey has low order.
+    pub fn initiate<R: CryptoRng + ?Sized>(
+        identity: &IdentityKeyPair,
+        bundle: &PreKeyBundle,
+        rng: &mut R,
+    ) -> Result<Session, Error> {
+        Self::initiate_with_mode(identity, bundle, Mode::Plain, rng)
+    }
+
+    /// Starts a session as the initiator in the given [`Mode`]; with
+    /// [`Mode::HeaderEncryption`] every header is encrypted (SPEC.md §14).
+    /// Otherwise as [`initiate`](Self::initiate).
+    ///
+    /// # Errors
+    /// As [`initiate`](Self::initiate).
+    pub fn initiate_with_mode<R: CryptoRng + ?Sized>(
+        identity: &IdentityKeyPair,
+        bundle: &PreKeyBundle,
+        mode: Mode,
+        rng: &mut R,
+    ) -> Result<Session, Error> {
+        bundle.verify()?;
+        let spk = bundle.signed_prekey();
+        let ek = random_x25519(rng);
+        let secrets = x3dh::initiator(
+            mode,
+            identity,
+            &ek,
+            bundle.identity(),
+            spk.key(),
+            bundle.one_time_prekey().map(|k| k.key()),
+        )?;
+        let ratchet = random_x25519(rng);
+        let dh = x25519(&ratchet, spk.key())?;
+        let (root, chain, nhks) = RootKey::from_bytes(*secrets.sk).step(&dh, secrets.header_keys.is_some());
+        let header_keys = match (secrets.header_keys, nhks) {
+            (Some((hka, nhkb)), Some(nhks)) => {
+                Some(HeaderKeys { send: hka, next_send: nhks, recv: None, next_recv: nhkb })
+            }
+            _ => None,
+        };
+        Ok(Session {
+            initiator: true,
+            local_identity: identity.public_key().clone(),
+            remote_identity: bundle.identity().clone(),
+            ad: associated_data(identity.public_key(), bundle.identity()),
+            root,
+            sending: SendingChain { ratchet_key: x25519_public(&ratchet), ratchet, chain, n: 0 },
+            previous_counter: 0,
+            receiving: None,
+            previous: PreviousChains::default(),
+            skipped: SkippedKeys::default(),
+            pending: Some(PreKeyPart {
+                identity: identity.public_key().clone(),
+                base_key: x25519_public(&ek),
+                signed_prekey_id: spk.id(),
+                one_time_prekey_id: bundle.one_time_prekey().map(|k| k.id()),
+            }),
+            handshake_base_key: None,
+            header_keys,
+        })
+    }
+
+    /// Accepts a session as the responder from the initiator's first
+    /// PreKeyMessage, and decrypts that message.
+    ///
+    /// Read [`PreKeyMessage::signed_prekey_id`] and
+    /// [`PreKeyMessage::one_time_prekey_id`] first and look the secrets up in
+    /// your own storage. The one-time prekey is taken by value: **using it
+    /// consumes it.** After a successful accept, delete it from your storage
+    /// in the same transaction that stores the new session, so that the
+    /// handshake cannot be accepted a second time. If accept fails, nothing
+    /// was used up: the copy in your storage is still valid.
+    ///
+    /// If you already have a session whose handshake matches
+    /// ([`Session::matches`]), pass the message to its
+    /// [`decrypt`](Self::decrypt) instead. The sender's identity
+    /// ([`PreKeyMessage::sender_identity`]) is authenticated only once this
+    /// returns `Ok`.
+    ///
+    /// Draws 32 bytes from `rng` (the first sending ratchet key).
+    ///
+    /// The type system enforces the "once": a one-time prekey cannot be
+    /// handed to two accepts.
+    ///
+    /// ```compile_fail
+    /// # use chatcrypt::{IdentityKeyPair, ModePolicy, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey};
+    /// # use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
+    /// # let mut rng = ChaCha20Rng::from_seed([7; 32]);
+    /// # let bob = IdentityKeyPair::generate(&mut rng);
+    /// # let spk = SignedPreKey::generate(&bob, 1, &mut rng);
+    /// # let opk = OneTimePreKey::generate(100, &mut rng);
+    /// # let bundle = PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()));
+    /// # let (alice, carol) = (IdentityKeyPair::generate(&mut rng), IdentityKeyPair::generate(&mut rng));
+    /// # let m1 = PreKeyMessage::from_bytes(&Session::initiate(&alice, &bundle, &mut rng)?.encrypt(b"1", &mut rng)?)?;
+    /// # let m2 = PreKeyMessage::from_bytes(&Session::initiate(&carol, &bundle, &mut rng)?.encrypt(b"2", &mut rng)?)?;
+    /// let first = Session::accept(&bob, &spk, Some(opk), &m1, ModePolicy::Any, &mut rng)?;
+    /// // error[E0382]: use of moved value: `opk`
+    /// let second = Session::accept(&bob, &spk, Some(opk), &m2, ModePolicy::Any, &mut rng)?;
+    /// # Ok::<(), chatcrypt::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// In this order: [`Error::ModeNotAllowed`] if `policy` refuses the
+    /// message's mode; [`Error::UnknownPreKey`] if the prekeys passed in are
+    /// not the ones the message names (or a one-time prekey is passed that it
+    /// does not name); [`Error::NonContributory`] for low-order keys;
+    /// [`Error::Auth`] if the message does not authenticate;
+    /// [`Error::TooFarAhead`] if it would skip too many keys.
+    pub fn accept<R: CryptoRng + ?Sized>(
+        identity: &IdentityKeyPair,
+        signed_prekey: &SignedPreKey,
+        one_time_prekey: Option<OneTimePreKey>,
+        message: &PreKeyMessage,
+        policy: ModePolicy,
+        rng: &mut R,
+    ) -> Result<Accepted, Error> {
+        let mode = message.mode();
+        if !policy.allows(mode) {
+            return Err(Error::ModeNotAllowed { mode });
+        }
+        let part = &message.part;
+        if part.signed_prekey_id != signed_prekey.id() {
+            return Err(Error::UnknownPreKey { id: part.signed_prekey_id });
+        }
+        let opk = match (part.one_time_prekey_id, &one_time_prekey) {
+            (Some(id), Some(k)) if k.id() == id => Some(&k.secret),
+            (Some(id), _) => return Err(Error::UnknownPreKey { id }),
+            (None, Some(k)) => return Err(Error::UnknownPreKey { id: k.id() }),
+            (None, None) => None,
+        };
+        let secrets =
+            x3dh::responder(mode, identity, &signed_prekey.secret, opk, &part.identity, &part.base_key)?;
+        drop(one_time_prekey);
+        // The responder's header keys before its first decryption: HKs is
+        // set by that decryption's ratchet step (from NHKs = NHKb).
+        let header_keys = secrets.header_keys.map(|(hka, nhkb)| HeaderKeys {
+            send: HeaderKey::from_bytes([0u8; 32]),
+            next_send: nhkb,
+            recv: None,
+            next_recv: hka,
+        });
+        let mut session = Session {
+            initiator: false,
+            local_identity: identity.public_key().clone(),
+            remote_identity: part.identity.clone(),
+            ad: associated_data(&part.identity, identity.public_key()),
+            root: RootKey::from_bytes(*secrets.sk),
+            // The signed prekey is the responder's first ratchet key; the
+            // chain key here is never used, as the first decrypt replaces
+            // the sending chain or the session is dropped.
+            sending: SendingChain {
+                ratchet: signed_prekey.secret.clone(),
+                ratchet_key: *signed_prekey.public().key(),
+                chain: ChainKey::from_bytes([0u8; 32]),
+                n: 0,
+            },
+            previous_counter: 0,
+            receiving: None,
+            previous: PreviousChains::default(),
+            skipped: SkippedKeys::default(),
+            pending: None,
+            handshake_base_key: Some(part.base_key),
+            header_keys,
+        };
+        let wire = WireMessage::parse(message.as_bytes())?;
+        let mut plaintext = vec![0u8; wire.ciphertext.len()];
+        let received = session.decrypt_wire(&wire, &mut plaintext, rng)?;
+        Ok(Accepted { session, plaintext, id: received.id })
+    }
+
+    /// Whether this session encrypts its headers.
+    pub fn mode(&self) -> Mode {
+        match self.header_keys {
+            None => Mode::Plain,
+            Some(_) => Mode::HeaderEncryption,
+        }
+    }
+
+    /// Whether `message` is a PreKeyMessage of the handshake that created
+    /// this (responder) session, so that it belongs to [`decrypt`](Self::decrypt)
+    /// rather than to a new [`accept`](Self::accept).
+    pub fn matches(&self, message: &PreKeyMessage) -> bool {
+        self.handshake_base_key.as_ref() == Some(message.base_key())
+            && message.sender_identity() == &self.remote_identity
+            && message.mode() == self.mode()
+    }
+
+    /// The peer's identity key.
+    pub fn remote_identity(&self) -> &IdentityKey {
+        &self.remote_identity
+    }
+
+    /// Our own identity key.
+    pub fn local_identity(&self) -> &IdentityKey {
+        &self.local_identity
+    }
+
+    /// Whether this side started the session.
+    pub fn is_initiator(&self) -> bool {
+        self.initiator
+    }
+
+    /// Whether our messages still carry the handshake (no reply decrypted yet).
+    pub fn awaiting_reply(&self) -> bool {
+        self.pending.is_some()
+    }
+
+    /// How many skipped message keys are stored.
+    pub fn skipped_key_count(&self) -> usize {
+        self.skipped.len()
+    }
+}
+
+impl fmt::Debug for Session {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Session {
+            initiator,
+            local_identity,
+            remote_identity,
+            ad: _,
+            root: _,
+            sending,
+            previous_counter,
+            receiving,
+            previous,
+            skipped,
+            pending,
+            handshake_base_key: _,
+            header_keys,
+        } = self;
+        f.debug_struct("Session")
+            .field("initiator", initiator)
+            .field("header_encryption", &header_keys.is_some())
+            .field("local_identity", local_identity)
+            .field("remote_identity", remote_identity)
+            .field("sending_n", &sending.n)
+            .field("previous_counter", previous_counter)
+            .field("receiving_n", &receiving.as_ref().map(|r| r.n))
+            .field("previous_chains", &previous.len())
+            .field("skipped_keys", &skipped.len())
+            .field("awaiting_reply", &pending.is_some())
+            .finish_non_exhaustive()
+    }
+}
