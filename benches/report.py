@@ -73,3 +73,20 @@ print("| header encryption | with HE | plain | HE / plain |")
 print("|---|---|---|---|")
 for name, he, plain in he_rows:
     print(f"| {name} | {fmt(he)} | {fmt(plain)} | {ratio(he, plain)} |")
+
+# Hardening figures (issue 11): forged-message cost against a genuine
+# decrypt, and the cost of restoring a session against a message.
+dec16 = median_ns("decrypt", "16")
+dec16_he = median_ns("decrypt_he", "16")
+print()
+print("| hardening | chatcrypt | against | ratio |")
+print("|---|---|---|---|")
+for name, ours, ref, ref_name in [
+    ("forgery/worst (plain)", median_ns("forgery", "worst"), dec16, "decrypt/16"),
+    ("forgery/worst_he", median_ns("forgery", "worst_he"), dec16_he, "decrypt_he/16"),
+    ("state/decode (Session::from_bytes)", median_ns("state", "decode"), dec16, "decrypt/16"),
+    ("state/open (sealed)", median_ns("state", "open"), dec16, "decrypt/16"),
+    ("state/seal", median_ns("state", "seal"), dec16, "decrypt/16"),
+    ("cycle/open_decrypt_seal", median_ns("cycle", "open_decrypt_seal"), msg16, "floor/msg/16"),
+]:
+    print(f"| {name} | {fmt(ours)} | {ref_name} {fmt(ref)} | {ratio(ours, ref)} |")

@@ -7,12 +7,24 @@
 //! `test-vectors/README.md`. The vectors are *checked* by
 //! `tests/protocol_vectors.rs`, which recomputes them with raw primitive
 //! calls following SPEC.md, not with this crate's internals.
+//!
+//! Almost every value here comes from the library's public API (and the
+//! `hazmat` functions). The exceptions are messages the library cannot
+//! send, built with the independent SPEC.md implementation
+//! `tests/support/spec_impl.rs` from a library session's stored state:
+//! version-1 messages (`receive_v1.json`; SPEC.md §13 lets receivers accept
+//! them but no sender send them) and messages whose ratchet key is a
+//! non-canonical alias of a real one (in `reject.json`). Their expected
+//! outcome is still the library's.
+
+#[path = "../tests/support/spec_impl.rs"]
+mod spec_impl;
 
 use std::{collections::BTreeMap, convert::Infallible, fs, path::Path};
 
 use chatcrypt::{
-    hazmat, Error, IdentityKeyPair, Mode, OneTimePreKey, OneTimePreKeyPublic, PreKeyBundle, PreKeyMessage,
-    Session, SignedPreKey, SignedPreKeyPublic,
+    hazmat, Error, IdentityKeyPair, Mode, ModePolicy, OneTimePreKey, OneTimePreKeyPublic, PreKeyBundle,
+    PreKeyMessage, Session, SignedPreKey, SignedPreKeyPublic,
 };
 use rand_chacha::{
     rand_core::{Rng, SeedableRng, TryCryptoRng, TryRng},
@@ -39,6 +51,11 @@ impl Recorder {
         self.fill_bytes(&mut b);
         b
     }
+    fn bytes16(&mut self) -> [u8; 16] {
+        let mut b = [0u8; 16];
+        self.fill_bytes(&mut b);
+        b
+    }
 }
 
 impl TryRng for Recorder {
@@ -57,10 +74,18 @@ impl TryRng for Recorder {
 }
 impl TryCryptoRng for Recorder {}
 
+impl spec_impl::Draw for Recorder {
+    fn draw(&mut self, len: usize) -> Vec<u8> {
+        let mut b = vec![0u8; len];
+        self.fill_bytes(&mut b);
+        b
+    }
+}
+
 fn write(dir: &Path, name: &str, description: &str, cases: Vec<Value>) {
     let doc = json!({
         "description": description,
-        "spec": "SPEC.md, protocol version 1",
+        "spec": "SPEC.md, protocol version 2",
         "generator": "cargo run --example gen_vectors --features hazmat",
         "number_of_cases": cases.len(),
         "cases": cases,
@@ -115,13 +140,31 @@ fn kdf_vectors(dir: &Path) {
         ck_cases,
     );
 
-    let mut mk_cases = Vec::new();
+    // The message keys take the reuse guard (SPEC.md 6.1, 6.3); the guards
+    // come from their own RNG so that the files after this one keep their
+    // inputs.
+    let mut guards = Recorder::new(4);
+    let mut mks = Vec::new();
     for i in 0..3 {
-        let mk = if i == 2 { [0u8; 32] } else { rng.bytes32() };
-        let (key, nonce) = hazmat::message_keys(&mk);
-        mk_cases.push(json!({"description": format!("MESSAGE_KEYS case {i}"), "mk": hex(&mk), "key": hex(&key), "nonce": hex(&nonce)}));
+        mks.push(if i == 2 { [0u8; 32] } else { rng.bytes32() });
     }
-    write(dir, "message_keys.json", "MESSAGE_KEYS (SPEC.md 6.1): HKDF-Expand(prk = mk, info = \"chatcrypt v1 message keys\", 44) = key (32) || nonce (12)", mk_cases);
+    let mk_inputs = [
+        ("a random mk and guard", mks[0], guards.bytes16()),
+        ("another random mk and guard", mks[1], guards.bytes16()),
+        ("all-zero mk and guard", mks[2], [0u8; 16]),
+        (
+            "the mk of the first case with another guard: a second encryption under one message key (a restored sender) gets another key and nonce",
+            mks[0],
+            guards.bytes16(),
+        ),
+        ("all-zero mk, guard 0xff * 16", mks[2], [0xff; 16]),
+    ];
+    let mut mk_cases = Vec::new();
+    for (description, mk, guard) in mk_inputs {
+        let (key, nonce) = hazmat::message_keys(&mk, &guard);
+        mk_cases.push(json!({"description": description, "mk": hex(&mk), "guard": hex(&guard), "key": hex(&key), "nonce": hex(&nonce)}));
+    }
+    write(dir, "message_keys.json", "MESSAGE_KEYS (SPEC.md 6.1): HKDF-Expand(prk = mk, info = \"chatcrypt v2 message keys\" || guard, 44) = key (32) || nonce (12)", mk_cases);
 
     let mut he_cases = Vec::new();
     let mut rk = rng.bytes32();
@@ -233,6 +276,28 @@ fn bundle_of(bob: &Bob) -> PreKeyBundle {
     )
 }
 
+/// A fresh copy of Bob's one-time prekey (accept consumes it; it is not
+/// `Clone`), through its stored form.
+fn opk_copy(bob: &Bob) -> Option<OneTimePreKey> {
+    bob.opk.as_ref().map(|k| OneTimePreKey::from_bytes(&k.to_bytes()).expect("stored one-time prekey"))
+}
+
+/// A library session's state in the SPEC.md implementation (SPEC.md 10.4).
+fn spec_session(s: &Session) -> spec_impl::Session {
+    spec_impl::Session::decode(&s.to_bytes()).expect("the SPEC implementation decodes the state")
+}
+
+/// What `session` would send next, with its ratchet key replaced by a
+/// non-canonical alias (bit 255 set, SPEC.md 2) and the message otherwise
+/// correct: a receiver that masks bit 255 instead of rejecting the key
+/// derives the same X25519 output and accepts it. Built by the SPEC.md
+/// implementation; `session` itself is not changed.
+fn aliased_ratchet_key_message(session: &Session, plaintext: &[u8], rng: &mut Recorder) -> Vec<u8> {
+    let mut spec = spec_session(session);
+    spec.dhs_pub[31] |= 0x80;
+    spec.encrypt(plaintext, rng).expect("encrypt")
+}
+
 fn x3dh_vectors(dir: &Path) {
     let mut cases = Vec::new();
     for (seed, with_opk) in [(10u8, true), (11, false)] {
@@ -326,12 +391,12 @@ impl Convo {
             match ev {
                 Ev::A(text) | Ev::B(text) => {
                     let from_alice = matches!(ev, Ev::A(_));
-                    let session = if from_alice {
-                        &mut self.alice
+                    let (session, rng) = if from_alice {
+                        (&mut self.alice, &mut self.alice_rng)
                     } else {
-                        self.bob.as_mut().expect("bob has a session")
+                        (self.bob.as_mut().expect("bob has a session"), &mut self.bob_rng)
                     };
-                    let msg = session.encrypt(text.as_bytes()).expect("encrypt");
+                    let msg = session.encrypt(text.as_bytes(), rng).expect("encrypt");
                     let id = self.sent.len();
                     self.events.push(json!({
                         "op": "send", "from": if from_alice { "alice" } else { "bob" }, "id": id,
@@ -341,29 +406,36 @@ impl Convo {
                 }
                 Ev::Deliver(id) => {
                     let (from_alice, plaintext, msg) = &self.sent[*id];
-                    let got = if *from_alice {
+                    let (got, message_id) = if *from_alice {
                         match &mut self.bob {
-                            Some(s) => s.decrypt(msg, &mut self.bob_rng).expect("bob decrypts"),
+                            Some(s) => s.decrypt_with_id(msg, &mut self.bob_rng).expect("bob decrypts"),
                             None => {
                                 let pm = PreKeyMessage::from_bytes(msg).expect("prekey message");
-                                let (s, p) = Session::accept(
+                                let opk = if pm.one_time_prekey_id().is_some() {
+                                    opk_copy(&self.bob_keys)
+                                } else {
+                                    None
+                                };
+                                let accepted = Session::accept(
                                     &self.bob_keys.identity,
                                     &self.bob_keys.spk,
-                                    self.bob_keys.opk.as_ref(),
+                                    opk,
                                     &pm,
+                                    ModePolicy::Any,
                                     &mut self.bob_rng,
                                 )
                                 .expect("accept");
-                                self.bob = Some(s);
-                                p
+                                self.bob = Some(accepted.session);
+                                (accepted.plaintext, accepted.id)
                             }
                         }
                     } else {
-                        self.alice.decrypt(msg, &mut self.alice_rng).expect("alice decrypts")
+                        self.alice.decrypt_with_id(msg, &mut self.alice_rng).expect("alice decrypts")
                     };
                     assert_eq!(&got, plaintext);
                     self.events.push(json!({
-                        "op": "deliver", "to": if *from_alice { "bob" } else { "alice" }, "id": id, "plaintext": hex(&got),
+                        "op": "deliver", "to": if *from_alice { "bob" } else { "alice" }, "id": id,
+                        "plaintext": hex(&got), "message_id": hex(message_id.as_bytes()),
                     }));
                 }
             }
@@ -380,6 +452,16 @@ impl Convo {
             "events": self.events,
         })
     }
+}
+
+/// A `decrypt` rejection: `session` must refuse `msg` with an error and stay unchanged.
+fn reject_decrypt(rejects: &mut Vec<Value>, desc: &str, session: &mut Session, msg: &[u8]) {
+    let state = hex(&session.to_bytes());
+    let mut rng = Recorder::new(99);
+    let err = session.decrypt(msg, &mut rng).expect_err("must be rejected");
+    assert_eq!(hex(&session.to_bytes()), state, "{desc}: rejection changed state");
+    assert!(rng.draws.is_empty(), "{desc}: a failed decrypt drew randomness");
+    rejects.push(json!({"description": desc, "kind": "decrypt", "state": state, "message": hex(msg), "error": format!("{err:?}")}));
 }
 
 fn session_vectors(dir: &Path) -> Vec<Value> {
@@ -500,15 +582,20 @@ fn session_vectors(dir: &Path) -> Vec<Value> {
     cases.push(he.to_json("Header encryption: out-of-order delivery across DH ratchet steps, late messages under earlier header keys", &aid_he));
     {
         let bob = he.bob.as_mut().expect("bob");
-        let state = hex(&bob.to_bytes());
-        let genuine = he.alice.encrypt(b"genuine").expect("encrypt");
-        let mut rng = Recorder::new(96);
+        let genuine = he.alice.encrypt(b"genuine", &mut he.alice_rng).expect("encrypt");
+        // EH is bytes 2..74: 56 bytes of encrypted header, then its tag.
         let mut cases_he: Vec<(&str, Vec<u8>)> = Vec::new();
         let mut m = genuine.clone();
         m[2 + 5] ^= 0x01;
         cases_he.push(("header encryption: tampered encrypted header", m));
         let mut m = genuine.clone();
-        m[2 + 45] ^= 0x01;
+        m[2 + 50] ^= 0x01;
+        cases_he.push((
+            "header encryption: tampered encrypted header, in the bytes that hide the reuse guard",
+            m,
+        ));
+        let mut m = genuine.clone();
+        m[2 + 61] ^= 0x01;
         cases_he.push(("header encryption: tampered header tag", m));
         let mut m = genuine.clone();
         let n = m.len();
@@ -517,115 +604,187 @@ fn session_vectors(dir: &Path) -> Vec<Value> {
             "header encryption: tampered body tag (changes the sample, so the header does not open)",
             m,
         ));
+        // Relabelled as plain, EH's first 32 bytes are read as a ratchet
+        // key (SPEC.md 7.3): with bit 255 set the key check fails first;
+        // with it clear the message decodes and the session rejects the type.
         let mut m = genuine.clone();
         m[1] = 0x02;
-        cases_he.push(("header encryption: a plain-mode type byte", m));
+        m[2 + 31] |= 0x80;
+        cases_he.push((
+            "header encryption: a plain-mode type byte, the encrypted header's first 32 bytes (read as a plain ratchet key) with bit 255 set: the key check of the plain layout comes before the session's mode check",
+            m,
+        ));
+        let mut m = genuine.clone();
+        m[1] = 0x02;
+        m[2 + 31] &= 0x7f;
+        cases_he.push((
+            "header encryption: a plain-mode type byte, decoding in the plain layout (bit 255 of the would-be ratchet key clear): the session rejects the mode",
+            m,
+        ));
         cases_he.push(("header encryption: replay of a delivered message", he.sent[8].2.clone()));
+        // A header opened by HKr (Alice's current chain) that names that
+        // chain's ratchet key with bit 255 set: the source check (SPEC.md
+        // 14.4 step 3) fails before the key's encoding is looked at: Auth.
+        cases_he.push((
+            "header encryption: a header opened by HKr names the current chain's ratchet key with bit 255 set: the source check (step 3) comes before the canonical check (step 4), so Auth",
+            aliased_ratchet_key_message(&he.alice, b"aliased current chain", &mut Recorder::new(93)),
+        ));
         for (desc, msg) in cases_he {
-            let err = bob.decrypt(&msg, &mut rng).expect_err("must be rejected");
-            assert_eq!(hex(&bob.to_bytes()), state);
-            rejects.push(json!({"description": desc, "kind": "decrypt", "state": state, "message": hex(&msg), "error": format!("{err:?}")}));
+            reject_decrypt(&mut rejects, desc, bob, &msg);
         }
+
+        // Alice ratchets once more; her next message's header is encrypted
+        // under Bob's NHKr (a chain Bob has not seen). With a non-canonical
+        // alias of her new ratchet key in it, the header opens and passes
+        // the source check of SPEC.md 14.4 step 3, and step 4 rejects it.
+        let b3 = bob.encrypt(b"b3", &mut he.bob_rng).expect("encrypt");
+        he.alice.decrypt(&b3, &mut he.alice_rng).expect("alice decrypts");
+        let m = aliased_ratchet_key_message(&he.alice, b"aliased ratchet key", &mut Recorder::new(94));
+        reject_decrypt(
+            &mut rejects,
+            "header encryption: the decrypted header of a new chain (opened by NHKr) names a non-canonical ratchet key (bit 255 set); masking bit 255 would decrypt it",
+            bob,
+            &m,
+        );
     }
 
-    // Rejections against Alice's and Bob's states in that conversation.
+    // Rejections against Bob's state in the conversation with PN ahead.
     {
         let bob4 = c4.bob.as_mut().expect("bob");
-        let state = hex(&bob4.to_bytes());
-        let mut rng = Recorder::new(98);
         for (desc, id) in [
             ("replay of a message from an earlier chain (its ratchet key is remembered)", 1usize),
             ("replay of the handshake's first PreKeyMessage", 0),
         ] {
             let msg = c4.sent[id].2.clone();
-            let err = bob4.decrypt(&msg, &mut rng).expect_err("replay");
-            assert_eq!(hex(&bob4.to_bytes()), state);
-            rejects.push(json!({"description": desc, "kind": "decrypt", "state": state, "message": hex(&msg), "error": format!("{err:?}")}));
+            reject_decrypt(&mut rejects, desc, bob4, &msg);
         }
         // A PreKeyMessage of another handshake by the same initiator, and one by another identity.
         let mut other_rng = Recorder::new(97);
         let mut again = Session::initiate(&aid4, &bundle_of(&c4.bob_keys), &mut other_rng).expect("initiate");
-        let other_handshake = again.encrypt(b"new handshake").expect("encrypt");
+        let other_handshake = again.encrypt(b"new handshake", &mut other_rng).expect("encrypt");
         let stranger = IdentityKeyPair::from_seed(&[77; 32]);
         let mut s = Session::initiate(&stranger, &bundle_of(&c4.bob_keys), &mut other_rng).expect("initiate");
-        let from_stranger = s.encrypt(b"stranger").expect("encrypt");
+        let from_stranger = s.encrypt(b"stranger", &mut other_rng).expect("encrypt");
         for (desc, msg) in [
             ("PreKeyMessage of another handshake by the same initiator", other_handshake),
             ("PreKeyMessage from another identity", from_stranger),
         ] {
-            let err = bob4.decrypt(&msg, &mut rng).expect_err("mismatch");
-            assert_eq!(hex(&bob4.to_bytes()), state);
-            rejects.push(json!({"description": desc, "kind": "decrypt", "state": state, "message": hex(&msg), "error": format!("{err:?}")}));
+            reject_decrypt(&mut rejects, desc, bob4, &msg);
         }
     }
 
-    // Rejections against Bob's state in the burst conversation.
+    // Rejections against Bob's state in the burst conversation. Alice's next
+    // message starts a new chain for Bob (n = 0).
     let bob = c.bob.as_mut().expect("bob");
-    let state = hex(&bob.to_bytes());
-    let genuine = c.alice.encrypt(b"genuine").expect("encrypt");
-    let mut reject_decrypt = |desc: &str, msg: Vec<u8>, state: &str, session: &mut Session| {
-        let mut rng = Recorder::new(99);
-        let err = session.decrypt(&msg, &mut rng).expect_err("must be rejected");
-        assert_eq!(hex(&session.to_bytes()), state, "rejection changed state");
-        rejects.push(json!({"description": desc, "kind": "decrypt", "state": state, "message": hex(&msg), "error": format!("{err:?}")}));
-    };
+    let aliased = aliased_ratchet_key_message(&c.alice, b"aliased ratchet key", &mut Recorder::new(95));
+    let genuine = c.alice.encrypt(b"genuine", &mut c.alice_rng).expect("encrypt");
     let mut m = genuine.clone();
     let last = m.len() - 20;
     m[last] ^= 0x01;
-    reject_decrypt("tampered ciphertext", m, &state, bob);
+    reject_decrypt(&mut rejects, "tampered ciphertext", bob, &m);
     let mut m = genuine.clone();
     let n = m.len();
     m[n - 1] ^= 0x80;
-    reject_decrypt("tampered tag", m, &state, bob);
+    reject_decrypt(&mut rejects, "tampered tag", bob, &m);
     let mut m = genuine.clone();
     m[41] ^= 0x01; // lowest bit of N
-    reject_decrypt("tampered header: message number", m, &state, bob);
+    reject_decrypt(&mut rejects, "tampered header: message number", bob, &m);
     let mut m = genuine.clone();
     m[35] ^= 0x01;
-    reject_decrypt("tampered header: previous chain length", m, &state, bob);
+    reject_decrypt(&mut rejects, "tampered header: previous chain length", bob, &m);
     let mut m = genuine.clone();
-    m[0] = 0x02;
-    reject_decrypt("wrong version", m, &state, bob);
+    m[50] ^= 0x01; // G is bytes 42..58
+    reject_decrypt(&mut rejects, "tampered header: reuse guard", bob, &m);
     let mut m = genuine.clone();
-    m[1] = 0x05;
-    reject_decrypt("unknown message type", m, &state, bob);
-    reject_decrypt("truncated inside the header", genuine[..30].to_vec(), &state, bob);
+    m[0] = 0x03;
+    reject_decrypt(&mut rejects, "unknown version 3", bob, &m);
+    let mut m = genuine.clone();
+    m[0] = 0x01;
     reject_decrypt(
-        "truncated: shorter than a tag after the header",
-        genuine[..42 + 15].to_vec(),
-        &state,
+        &mut rejects,
+        "a version-2 message relabelled as version 1 (read without a guard, it does not authenticate)",
         bob,
+        &m,
     );
     let mut m = genuine.clone();
+    m[1] = 0x05;
+    reject_decrypt(&mut rejects, "unknown message type", bob, &m);
+    reject_decrypt(&mut rejects, "truncated inside the header", bob, &genuine[..30]);
+    reject_decrypt(&mut rejects, "truncated: shorter than a tag after the header", bob, &genuine[..58 + 15]);
+    let mut m = genuine.clone();
     m[2..34].copy_from_slice(&[0u8; 32]);
-    reject_decrypt("low-order ratchet key (u = 0) starting a new ratchet step", m, &state, bob);
+    reject_decrypt(&mut rejects, "low-order ratchet key (u = 0) starting a new ratchet step", bob, &m);
+    reject_decrypt(
+        &mut rejects,
+        "non-canonical ratchet key (bit 255 set) starting a new ratchet step; masking bit 255 would decrypt it",
+        bob,
+        &aliased,
+    );
+    let mut m = genuine.clone();
+    m[2..34].copy_from_slice(&P);
+    reject_decrypt(&mut rejects, "non-canonical ratchet key u = p (2^255 - 19)", bob, &m);
+    let mut m = genuine[..2 + 32 + 4].to_vec();
+    m[2 + 31] |= 0x80;
+    reject_decrypt(
+        &mut rejects,
+        "truncated inside the header after a non-canonical ratchet key (bit 255 set): the key is checked as soon as it is read (SPEC.md 1, 7.3), before the truncation",
+        bob,
+        &m,
+    );
     let mut m = genuine.clone();
     m[38..42].copy_from_slice(&u32::MAX.to_be_bytes());
-    reject_decrypt("message number 0xFFFFFFFF", m, &state, bob);
+    reject_decrypt(&mut rejects, "message number 0xFFFFFFFF", bob, &m);
     // Replay: decrypt once, then the same bytes again.
     let replayed = c.sent[2 + BURST.len() - 1].2.clone(); // the last burst message, already delivered
-    reject_decrypt("replay of a delivered message", replayed, &state, bob);
+    reject_decrypt(&mut rejects, "replay of a delivered message", bob, &replayed);
     // Too far ahead: Alice's next message is `genuine` (n = 0 of a new
     // chain); 1001 more make the last one skip MAX_SKIP + 1 keys.
     let mut far = Vec::new();
     for _ in 0..1001 {
-        far = c.alice.encrypt(b"far").expect("encrypt");
+        far = c.alice.encrypt(b"far", &mut c.alice_rng).expect("encrypt");
     }
     reject_decrypt(
+        &mut rejects,
         "too far ahead: a new chain's message number 1001 would skip MAX_SKIP + 1 keys",
-        far,
-        &state,
         bob,
+        &far,
     );
     // A plain message relabelled as header-encrypted decodes in that layout
     // (it is long enough), then the plain session rejects the mode.
-    let mut m = c.alice.encrypt(b"long enough to decode as a header-encrypted message").expect("encrypt");
+    let mut m = c
+        .alice
+        .encrypt(b"long enough to decode as a header-encrypted message", &mut c.alice_rng)
+        .expect("encrypt");
     m[1] = 0x04;
-    reject_decrypt("a header-encrypted message type sent to a plain session", m, &state, bob);
+    reject_decrypt(&mut rejects, "a header-encrypted message type sent to a plain session", bob, &m);
 
-    write(dir, "session.json", "Whole conversations (SPEC.md 6-8): keys, RNG draws, every message in order of sending, the order of delivery and every plaintext", cases);
+    write(dir, "session.json", "Whole conversations (SPEC.md 6-8): keys, RNG draws, every message in order of sending, the order of delivery, every plaintext and message id", cases);
     rejects
 }
+
+/// `p = 2^255 - 19`, little-endian: the smallest non-canonical u-coordinate
+/// with bit 255 clear (SPEC.md 2). It names u = 0.
+const P: [u8; 32] = {
+    let mut p = [0xffu8; 32];
+    p[0] = 0xed;
+    p[31] = 0x7f;
+    p
+};
+
+/// `p - 1`: canonical, and of low order (SPEC.md 2: low-order keys are
+/// canonical; the DH rule rejects them).
+const P_MINUS_1: [u8; 32] = {
+    let mut p = P;
+    p[0] = 0xec;
+    p
+};
+
+/// `2^255 - 1`: the largest value with bit 255 clear; not canonical.
+const TOP: [u8; 32] = {
+    let mut p = [0xffu8; 32];
+    p[31] = 0x7f;
+    p
+};
 
 fn bundle_rejects(rejects: &mut Vec<Value>) {
     let bob = make_bob(30, true);
@@ -647,8 +806,11 @@ fn bundle_rejects(rejects: &mut Vec<Value>) {
     b[36] ^= 0x01;
     push("bad signature (the signed prekey id changed)", b);
     let mut b = good.clone();
-    b[0] = 0x02;
-    push("wrong version", b);
+    b[0] = 0x03;
+    push("unknown version 3", b);
+    let mut b = good.clone();
+    b[0] = 0x01;
+    push("a version-1 bundle (no longer accepted)", b);
     let mut b = good.clone();
     b[1] = 0x03;
     push("reserved flag bit set", b);
@@ -667,26 +829,66 @@ fn bundle_rejects(rejects: &mut Vec<Value>) {
     );
     push("signed prekey signed by another identity", forged.to_bytes());
 
-    // A correctly signed bundle whose signed prekey has low order: initiate fails.
-    let low = [0u8; 32];
-    let sig = hazmat::sign(&bob.identity, &hazmat::signed_prekey_message(7, &low));
-    let bad =
-        PreKeyBundle::new(bob.identity.public_key().clone(), SignedPreKeyPublic::new(7, low, sig), None);
-    let mut rng = Recorder::new(5);
-    let err =
-        Session::initiate(&IdentityKeyPair::from_seed(&[5; 32]), &bad, &mut rng).expect_err("low order");
-    rejects.push(json!({"description": "correctly signed bundle with a low-order signed prekey: initiate fails", "kind": "initiate",
-        "initiator_seed": hex(&[5u8; 32]), "bundle": hex(&bad.to_bytes()), "error": format!("{err:?}")}));
-    let bad = PreKeyBundle::new(
-        bob.identity.public_key().clone(),
-        bob.spk.public().clone(),
-        Some(OneTimePreKeyPublic::new(9, low)),
+    // Non-canonical prekeys (SPEC.md 2, 4). The signed prekey is signed over
+    // the very bytes in the bundle, so only the canonical check rejects it.
+    let signed = |key: [u8; 32]| {
+        let sig = hazmat::sign(&bob.identity, &hazmat::signed_prekey_message(7, &key));
+        SignedPreKeyPublic::new(7, key, sig)
+    };
+    let mut alias = *bob.spk.public().key();
+    alias[31] |= 0x80;
+    for (desc, key) in [
+        ("signed prekey with bit 255 set (a non-canonical alias of a real key), correctly signed", alias),
+        ("signed prekey u = p (non-canonical zero), correctly signed", P),
+        ("signed prekey u = 2^255 - 1 (non-canonical, bit 255 clear), correctly signed", TOP),
+    ] {
+        push(desc, PreKeyBundle::new(bob.identity.public_key().clone(), signed(key), None).to_bytes());
+    }
+    let b = PreKeyBundle::new(bob.identity.public_key().clone(), signed(alias), None).to_bytes();
+    push(
+        "signed prekey with bit 255 set in a bundle truncated inside the signature: the key's check comes first (layout order)",
+        b[..100].to_vec(),
     );
-    let err =
-        Session::initiate(&IdentityKeyPair::from_seed(&[5; 32]), &bad, &mut rng).expect_err("low order");
-    rejects.push(
-        json!({"description": "bundle with a low-order one-time prekey: initiate fails", "kind": "initiate",
-        "initiator_seed": hex(&[5u8; 32]), "bundle": hex(&bad.to_bytes()), "error": format!("{err:?}")}),
+    let mut opk_alias = *bob.opk.as_ref().expect("opk").public().key();
+    opk_alias[31] |= 0x80;
+    for (desc, key) in [
+        ("one-time prekey with bit 255 set (a non-canonical alias of a real key)", opk_alias),
+        ("one-time prekey u = p (non-canonical zero)", P),
+    ] {
+        let b = PreKeyBundle::new(
+            bob.identity.public_key().clone(),
+            bob.spk.public().clone(),
+            Some(OneTimePreKeyPublic::new(9, key)),
+        );
+        push(desc, b.to_bytes());
+    }
+
+    // Correctly signed bundles with a canonical but low-order prekey: they
+    // decode and verify, and initiate fails.
+    let mut rng = Recorder::new(5);
+    let initiator = IdentityKeyPair::from_seed(&[5; 32]);
+    let mut initiate = |desc: &str, bundle: PreKeyBundle| {
+        let before = rng.draws.len();
+        let err = Session::initiate(&initiator, &bundle, &mut rng).expect_err("low order");
+        assert_eq!(rng.draws.len(), before + 1, "{desc}: initiate draws ek_A, then fails");
+        rejects.push(json!({"description": desc, "kind": "initiate",
+            "initiator_seed": hex(&[5u8; 32]), "bundle": hex(&bundle.to_bytes()), "error": format!("{err:?}")}));
+    };
+    initiate(
+        "correctly signed bundle with a low-order signed prekey (u = 0): initiate fails",
+        PreKeyBundle::new(bob.identity.public_key().clone(), signed([0u8; 32]), None),
+    );
+    initiate(
+        "bundle with a low-order one-time prekey (u = 0): initiate fails",
+        PreKeyBundle::new(
+            bob.identity.public_key().clone(),
+            bob.spk.public().clone(),
+            Some(OneTimePreKeyPublic::new(9, [0u8; 32])),
+        ),
+    );
+    initiate(
+        "correctly signed bundle with the signed prekey u = p - 1 (canonical, low order): initiate fails",
+        PreKeyBundle::new(bob.identity.public_key().clone(), signed(P_MINUS_1), None),
     );
 }
 
@@ -695,22 +897,54 @@ fn accept_rejects(rejects: &mut Vec<Value>) {
     let alice = IdentityKeyPair::from_seed(&[41; 32]);
     let mut rng = Recorder::new(42);
     let mut s = Session::initiate(&alice, &bundle_of(&bob), &mut rng).expect("initiate");
-    let first = s.encrypt(b"first").expect("encrypt");
+    let aliased = aliased_ratchet_key_message(&s, b"first, aliased ratchet key", &mut Recorder::new(44));
+    let first = s.encrypt(b"first", &mut rng).expect("encrypt");
     let mut s_he = Session::initiate_with_mode(&alice, &bundle_of(&bob), Mode::HeaderEncryption, &mut rng)
         .expect("initiate");
-    let first_he = s_he.encrypt(b"first, header-encrypted").expect("encrypt");
-    let mut push = |desc: &str, msg: Vec<u8>| {
+    let first_he = s_he.encrypt(b"first, header-encrypted", &mut rng).expect("encrypt");
+    // Well-formed Messages (types 0x02 and 0x04): Bob accepts, replies, and
+    // Alice's next message is no longer a PreKeyMessage.
+    let mut later = Vec::new();
+    for (session, pkm) in [(&mut s, &first), (&mut s_he, &first_he)] {
+        let pm = PreKeyMessage::from_bytes(pkm).expect("prekey message");
+        let mut bob_rng = Recorder::new(45);
+        let mut accepted =
+            Session::accept(&bob.identity, &bob.spk, opk_copy(&bob), &pm, ModePolicy::Any, &mut bob_rng)
+                .expect("accept");
+        let reply = accepted.session.encrypt(b"reply", &mut bob_rng).expect("encrypt");
+        session.decrypt(&reply, &mut rng).expect("decrypt");
+        later.push(session.encrypt(b"a later message", &mut rng).expect("encrypt"));
+    }
+    let mut push_with = |desc: &str, msg: Vec<u8>, policy: ModePolicy| {
         let mut rng = Recorder::new(43);
         let err = match PreKeyMessage::from_bytes(&msg) {
             Err(e) => e,
-            Ok(pm) => Session::accept(&bob.identity, &bob.spk, bob.opk.as_ref(), &pm, &mut rng)
+            Ok(pm) => Session::accept(&bob.identity, &bob.spk, opk_copy(&bob), &pm, policy, &mut rng)
                 .expect_err("must be rejected"),
         };
-        rejects.push(json!({"description": desc, "kind": "accept", "responder": bob_json(&bob), "message": hex(&msg), "error": format!("{err:?}")}));
+        assert!(rng.draws.is_empty(), "{desc}: a failed accept drew randomness");
+        let policy = match policy {
+            ModePolicy::Any => "any",
+            ModePolicy::PlainOnly => "plain_only",
+            ModePolicy::HeaderEncryptionOnly => "header_encryption_only",
+            other => panic!("unknown policy {other:?}"),
+        };
+        rejects.push(json!({"description": desc, "kind": "accept", "responder": bob_json(&bob), "policy": policy, "message": hex(&msg), "error": format!("{err:?}")}));
     };
+    let mut push = |desc: &str, msg: Vec<u8>| push_with(desc, msg, ModePolicy::Any);
     let mut m = first.clone();
     m[35..67].copy_from_slice(&[0u8; 32]);
     push("low-order base key", m);
+    let mut m = first.clone();
+    m[66] |= 0x80;
+    push("non-canonical base key (bit 255 set)", m);
+    let mut m = first.clone();
+    m[35..67].copy_from_slice(&P);
+    push("non-canonical base key u = p", m);
+    push(
+        "non-canonical ratchet key (bit 255 set) in the first message's header; masking bit 255 would accept it",
+        aliased,
+    );
     let mut m = first.clone();
     m[70] ^= 0x01;
     push("unknown signed prekey id", m);
@@ -736,9 +970,144 @@ fn accept_rejects(rejects: &mut Vec<Value>) {
     let mut m = first.clone();
     m[1] = 0x03;
     push("plain first message relabelled as header-encrypted", m);
-    let mut m = first_he;
+    let mut m = first_he.clone();
     m[75 + 3] ^= 0x10;
     push("header encryption: tampered encrypted header of the first message", m);
+    push("a Message (type 0x02), not a PreKeyMessage", later[0].clone());
+    push("a header-encrypted Message (type 0x04), not a PreKeyMessage", later[1].clone());
+    // The responder's mode policy (SPEC.md 5.2) is checked first.
+    push_with(
+        "plain first message, responder policy header encryption only",
+        first.clone(),
+        ModePolicy::HeaderEncryptionOnly,
+    );
+    push_with(
+        "header-encrypted first message, responder policy plain only",
+        first_he.clone(),
+        ModePolicy::PlainOnly,
+    );
+    let mut m = first.clone();
+    m[70] ^= 0x01;
+    push_with(
+        "plain first message naming an unknown signed prekey, responder policy header encryption only: the policy is checked before the prekey ids",
+        m,
+        ModePolicy::HeaderEncryptionOnly,
+    );
+}
+
+/// Version-1 messages (SPEC.md 13) that a version-2 receiver still accepts.
+/// The library sends only version 2, so the SPEC.md implementation sends
+/// them from the library sender's stored state, which it then hands back.
+fn v1_vectors(dir: &Path) {
+    fn send_v1(sender: &mut Session, plaintext: &[u8]) -> Vec<u8> {
+        let mut spec = spec_session(sender);
+        let m = spec.encrypt_v1(plaintext).expect("encrypt");
+        *sender = Session::from_bytes(&spec.encode()).expect("the library decodes the state");
+        m
+    }
+    fn accept_case(desc: &str, bob: &Bob, m: &[u8], rng: &mut Recorder) -> (Value, Session) {
+        let before = rng.draws.len();
+        let pm = PreKeyMessage::from_bytes(m).expect("prekey message");
+        let opk = if pm.one_time_prekey_id().is_some() { opk_copy(bob) } else { None };
+        let accepted =
+            Session::accept(&bob.identity, &bob.spk, opk, &pm, ModePolicy::Any, rng).expect("accept");
+        let case = json!({
+            "description": desc, "kind": "accept", "responder": bob_json(bob), "message": hex(m),
+            "rng_draws": rng.draws[before..], "plaintext": hex(&accepted.plaintext),
+            "message_id": hex(accepted.id.as_bytes()), "state_after": hex(&accepted.session.to_bytes()),
+        });
+        (case, accepted.session)
+    }
+    fn decrypt_case(desc: &str, receiver: &mut Session, m: &[u8], rng: &mut Recorder) -> Value {
+        let before = rng.draws.len();
+        let state = hex(&receiver.to_bytes());
+        let (plaintext, id) = receiver.decrypt_with_id(m, rng).expect("decrypt");
+        json!({
+            "description": desc, "kind": "decrypt", "state": state, "message": hex(m),
+            "rng_draws": rng.draws[before..], "plaintext": hex(&plaintext),
+            "message_id": hex(id.as_bytes()), "state_after": hex(&receiver.to_bytes()),
+        })
+    }
+
+    let mut cases = Vec::new();
+
+    // Plain mode, with a one-time prekey.
+    let bob = make_bob(50, true);
+    let alice_id = IdentityKeyPair::generate(&mut Recorder::new(51));
+    let (mut arng, mut brng) = (Recorder::new(52), Recorder::new(53));
+    let mut alice = Session::initiate(&alice_id, &bundle_of(&bob), &mut arng).expect("initiate");
+    let p1 = send_v1(&mut alice, b"v1: first");
+    let p2 = send_v1(&mut alice, b"v1: second");
+    let (case, mut bob_s) = accept_case(
+        "version-1 PreKeyMessage (type 0x01) accepted, with a one-time prekey",
+        &bob,
+        &p1,
+        &mut brng,
+    );
+    cases.push(case);
+    cases.push(decrypt_case(
+        "a second version-1 PreKeyMessage of the same handshake, on the current chain",
+        &mut bob_s,
+        &p2,
+        &mut brng,
+    ));
+    let reply = bob_s.encrypt(b"v2 reply", &mut brng).expect("encrypt");
+    alice.decrypt(&reply, &mut arng).expect("decrypt");
+    let m3 = send_v1(&mut alice, b"v1: a new chain");
+    let m4 = send_v1(&mut alice, b"v1: late");
+    let m5 = send_v1(&mut alice, b"v1: early");
+    cases.push(decrypt_case(
+        "version-1 Message (type 0x02) starting a new ratchet step",
+        &mut bob_s,
+        &m3,
+        &mut brng,
+    ));
+    cases.push(decrypt_case(
+        "version-1 Message one ahead on the current chain (the key it skips is stored)",
+        &mut bob_s,
+        &m5,
+        &mut brng,
+    ));
+    cases.push(decrypt_case(
+        "version-1 Message whose key is a stored skipped key",
+        &mut bob_s,
+        &m4,
+        &mut brng,
+    ));
+
+    // Header encryption, without a one-time prekey.
+    let bob = make_bob(55, false);
+    let alice_id = IdentityKeyPair::generate(&mut Recorder::new(56));
+    let (mut arng, mut brng) = (Recorder::new(57), Recorder::new(58));
+    let mut alice =
+        Session::initiate_with_mode(&alice_id, &bundle_of(&bob), Mode::HeaderEncryption, &mut arng)
+            .expect("initiate");
+    let p1 = send_v1(&mut alice, b"v1 he: first");
+    let (case, mut bob_s) = accept_case(
+        "header encryption: version-1 PreKeyMessage (type 0x03, 56-byte encrypted header) accepted, no one-time prekey",
+        &bob,
+        &p1,
+        &mut brng,
+    );
+    cases.push(case);
+    let reply = bob_s.encrypt(b"v2 reply", &mut brng).expect("encrypt");
+    alice.decrypt(&reply, &mut arng).expect("decrypt");
+    let m2 = send_v1(&mut alice, b"v1 he: a new chain");
+    let m3 = send_v1(&mut alice, b"v1 he: same chain");
+    cases.push(decrypt_case(
+        "header encryption: version-1 Message (type 0x04) starting a new ratchet step (header opened by NHKr)",
+        &mut bob_s,
+        &m2,
+        &mut brng,
+    ));
+    cases.push(decrypt_case(
+        "header encryption: version-1 Message on the current chain (header opened by HKr)",
+        &mut bob_s,
+        &m3,
+        &mut brng,
+    ));
+
+    write(dir, "receive_v1.json", "Version-1 messages (SPEC.md 13: no reuse guard, 40-byte ratchet header, 56-byte encrypted header, MESSAGE_KEYS_V1) that a version-2 receiver still decrypts: the receiver's state before and after, its RNG draws, the plaintext and the message id (SPEC.md 8.1, G = zeros)", cases);
 }
 
 fn main() -> Result<(), Error> {
@@ -750,6 +1119,7 @@ fn main() -> Result<(), Error> {
     let mut rejects = session_vectors(&dir);
     bundle_rejects(&mut rejects);
     accept_rejects(&mut rejects);
+    v1_vectors(&dir);
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for r in &rejects {
         *counts.entry(r["kind"].as_str().unwrap_or_default().to_string()).or_default() += 1;

@@ -119,7 +119,7 @@ struct World {
 
 fn plaintext(i: u8) -> Vec<u8> {
     // Two lengths and two contents: equal plaintexts recur on purpose.
-    let len = if i % 2 == 0 { 5 } else { 40 };
+    let len = if i.is_multiple_of(2) { 5 } else { 40 };
     std::vec![b'a' + i; len]
 }
 

@@ -3,7 +3,7 @@
 //!
 //! **Not for building messengers.** Nothing here enforces the protocol's
 //! rules on key lifetimes or state; use [`Session`](crate::Session). Each
-//! function is exactly the SPEC.md function it names.
+//! function is exactly the [SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) function it names.
 
 use zeroize::Zeroizing;
 
@@ -14,20 +14,20 @@ use crate::{
     primitives, x3dh, Error,
 };
 
-/// `KDF_RK(rk, dh_out)` (SPEC.md §6.1): the new root key and chain key.
+/// `KDF_RK(rk, dh_out)` ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §6.1): the new root key and chain key.
 pub fn kdf_rk(rk: &[u8; 32], dh_out: &[u8; 32]) -> ([u8; 32], [u8; 32]) {
     let (rk, ck) = RootKey::from_bytes(*rk).ratchet(dh_out);
     (*rk.as_bytes(), *ck.as_bytes())
 }
 
-/// `KDF_CK(ck)` (SPEC.md §6.1): the next chain key and the message key.
+/// `KDF_CK(ck)` ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §6.1): the next chain key and the message key.
 pub fn kdf_ck(ck: &[u8; 32]) -> ([u8; 32], [u8; 32]) {
     let mut ck = ChainKey::from_bytes(*ck);
     let mk = ck.step();
     (*ck.as_bytes(), *mk.as_bytes())
 }
 
-/// `MESSAGE_KEYS(mk, G)` (SPEC.md §6.1): the AES-256 key and the GCM nonce
+/// `MESSAGE_KEYS(mk, G)` ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §6.1): the AES-256 key and the GCM nonce
 /// of a message with reuse guard `guard`.
 pub fn message_keys(mk: &[u8; 32], guard: &[u8; 16]) -> ([u8; 32], [u8; 12]) {
     // A 32-byte PRK is always accepted by HKDF-Expand.
@@ -37,7 +37,7 @@ pub fn message_keys(mk: &[u8; 32], guard: &[u8; 16]) -> ([u8; 32], [u8; 12]) {
     }
 }
 
-/// `X25519(k, u)` under the DH rule (SPEC.md §2).
+/// `X25519(k, u)` under the DH rule ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §2).
 ///
 /// # Errors
 /// [`Error::NonContributory`] for an all-zero output.
@@ -51,12 +51,12 @@ pub fn x25519_base(private: &[u8; 32]) -> [u8; 32] {
     primitives::x25519_public(&x25519_dalek::StaticSecret::from(*Zeroizing::new(*private)))
 }
 
-/// The X25519 private key `SHA-512(seed)[0..32]` of an identity (SPEC.md §3).
+/// The X25519 private key `SHA-512(seed)[0..32]` of an identity ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §3).
 pub fn identity_x25519_private(identity: &IdentityKeyPair) -> [u8; 32] {
     identity.dh_secret().to_bytes()
 }
 
-/// The initiator's X3DH `SK` (SPEC.md §5.1) from the ephemeral private key.
+/// The initiator's X3DH `SK` ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §5.1) from the ephemeral private key.
 ///
 /// # Errors
 /// [`Error::NonContributory`] if a DH output is all zeros.
@@ -71,12 +71,12 @@ pub fn x3dh_initiator(
     Ok(*x3dh::initiator(Mode::Plain, identity, &ek, peer_identity, signed_prekey, one_time_prekey)?.sk)
 }
 
-/// The associated data `IK_A || IK_B` (SPEC.md §5.1).
+/// The associated data `IK_A || IK_B` ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §5.1).
 pub fn associated_data(initiator: &IdentityKey, responder: &IdentityKey) -> [u8; 64] {
     x3dh::associated_data(initiator, responder)
 }
 
-/// The message an identity key signs for a signed prekey (SPEC.md §3).
+/// The message an identity key signs for a signed prekey ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §3).
 pub fn signed_prekey_message(id: u32, public: &[u8; 32]) -> [u8; 62] {
     crate::prekey::signed_prekey_message(id, public)
 }
@@ -87,14 +87,14 @@ pub fn sign(identity: &IdentityKeyPair, msg: &[u8]) -> [u8; 64] {
     identity.sign(msg)
 }
 
-/// `KDF_RK_HE(rk, dh_out)` (SPEC.md §14.1): the new root key, chain key and
+/// `KDF_RK_HE(rk, dh_out)` ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §14.1): the new root key, chain key and
 /// next header key.
 pub fn kdf_rk_he(rk: &[u8; 32], dh_out: &[u8; 32]) -> ([u8; 32], [u8; 32], [u8; 32]) {
     let (rk, ck, hk) = RootKey::from_bytes(*rk).ratchet_he(dh_out);
     (*rk.as_bytes(), *ck.as_bytes(), *hk.as_bytes())
 }
 
-/// `HEADER_KEYS(hk, sample)` (SPEC.md §14.1): the AES-256 key and nonce that
+/// `HEADER_KEYS(hk, sample)` ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §14.1): the AES-256 key and nonce that
 /// encrypt one message's header.
 pub fn header_keys(hk: &[u8; 32], sample: &[u8; 16]) -> ([u8; 32], [u8; 12]) {
     // A 32-byte PRK is always accepted by HKDF-Expand.
@@ -107,7 +107,7 @@ pub fn header_keys(hk: &[u8; 32], sample: &[u8; 16]) -> ([u8; 32], [u8; 12]) {
 /// `(SK, HKa, NHKb)`.
 pub type HeSecrets = ([u8; 32], [u8; 32], [u8; 32]);
 
-/// The initiator's X3DH output with header encryption (SPEC.md §14.2):
+/// The initiator's X3DH output with header encryption ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §14.2):
 /// `SK`, `HKa`, `NHKb`.
 ///
 /// # Errors

@@ -116,7 +116,7 @@ impl IdentityKey {
     }
 
     /// An identity key from stored state whose encoding and X25519 form were
-    /// checked and computed when it was first parsed (SPEC.md §10.4: a
+    /// checked and computed when it was first parsed ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §10.4: a
     /// corrupted value can only make the session's messages fail to
     /// authenticate, since both enter the associated data).
     pub(crate) fn from_stored(bytes: [u8; 32], montgomery: [u8; 32]) -> Self {

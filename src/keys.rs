@@ -27,7 +27,7 @@ pub(crate) const LABEL_MESSAGE_KEYS: &[u8] = b"chatcrypt v2 message keys";
 /// HKDF info for the expansion of a message key of a version-1 message
 /// (received only).
 pub(crate) const LABEL_MESSAGE_KEYS_V1: &[u8] = b"chatcrypt v1 message keys";
-/// Length of a message's reuse guard `G` (SPEC.md §6.3).
+/// Length of a message's reuse guard `G` ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §6.3).
 pub(crate) const GUARD_LEN: usize = 16;
 /// HKDF info for `KDF_RK_HE` (header encryption).
 pub(crate) const LABEL_ROOT_HE: &[u8] = b"chatcrypt v1 root header encryption";

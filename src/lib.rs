@@ -148,18 +148,18 @@ pub use state::{
 pub use zeroize::Zeroizing;
 
 /// The protocol version byte that starts every wire message and bundle
-/// (SPEC.md §13). Version 2 added the per-message reuse guard.
+/// ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §13). Version 2 added the per-message reuse guard.
 pub const VERSION: u8 = 0x02;
 
 /// The most message keys one message may make a session skip in one chain
-/// (SPEC.md §9). A message further ahead is rejected with
+/// ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §9). A message further ahead is rejected with
 /// [`Error::TooFarAhead`] before any key is derived.
 ///
 /// 1000 covers a long burst sent while the peer was offline; libsignal
 /// allows 25 000, at the cost of 25 000 HMAC steps per forged header.
 pub const MAX_SKIP: u32 = 1000;
 
-/// The most skipped message keys one session stores (SPEC.md §9); inserting
+/// The most skipped message keys one session stores ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §9); inserting
 /// more evicts the oldest. Twice [`MAX_SKIP`], so that one message that
 /// skips the full amount in both the old and the new chain loses nothing.
 /// 68 bytes each when encoded, so at most 136 000 bytes per session.

@@ -1,4 +1,4 @@
-//! Wire formats of the messages a session sends (SPEC.md §7).
+//! Wire formats of the messages a session sends ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §7).
 //!
 //! Every message starts with the version byte [`VERSION`](crate::VERSION)
 //! (`0x02`) and a type byte:
@@ -18,7 +18,7 @@
 //! associated data is `AD || header bytes`, so every bit of a message is
 //! authenticated.
 //!
-//! With header encryption (SPEC.md §14) the types are `0x04` (Message) and
+//! With header encryption ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §14) the types are `0x04` (Message) and
 //! `0x03` (PreKeyMessage), and the 56-byte ratchet header is replaced on the
 //! wire by its 72-byte encryption; the body's associated data still covers
 //! the plaintext header.
@@ -48,7 +48,7 @@ pub(crate) const ENCRYPTED_HEADER_LEN: usize = RATCHET_HEADER_LEN + TAG_LEN;
 /// Length of the ratchet header (`ratchet key || PN || N || G`).
 pub(crate) const RATCHET_HEADER_LEN: usize = 32 + 4 + 4 + GUARD_LEN;
 /// Length of a version-1 ratchet header (`ratchet key || PN || N`), which
-/// receivers still read (SPEC.md §13).
+/// receivers still read ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §13).
 pub(crate) const V1_RATCHET_HEADER_LEN: usize = 32 + 4 + 4;
 /// The version of messages sent before the reuse guard existed; still
 /// received, never sent.
@@ -61,7 +61,7 @@ pub(crate) const MAX_PREKEY_HEADER_LEN: usize = MAX_PREFIX_LEN + RATCHET_HEADER_
 /// The largest message any decoder accepts.
 pub const MAX_MESSAGE_LEN: usize = MAX_PREKEY_HEADER_LEN + TAG_LEN + MAX_PLAINTEXT_LEN + TAG_LEN;
 
-/// Whether a session encrypts its Double Ratchet headers (SPEC.md §14).
+/// Whether a session encrypts its Double Ratchet headers ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §14).
 ///
 /// The initiator chooses with [`Session::initiate_with_mode`](crate::Session::initiate_with_mode);
 /// the responder's session takes the mode of the first message
@@ -133,7 +133,7 @@ pub(crate) struct Header {
 impl Header {
     /// Reads a header of 56 bytes (version 2) or 40 bytes (version 1). The
     /// caller checks that the ratchet key is canonical: at decoding in the
-    /// plain mode, after the header's source in header encryption (SPEC.md
+    /// plain mode, after the header's source in header encryption ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md)
     /// §7.3, §14.4).
     pub(crate) fn parse(raw: &[u8]) -> Result<Self, DecodeError> {
         let mut r = Reader::new(raw);
@@ -166,7 +166,7 @@ impl Header {
 pub const MESSAGE_ID_LEN: usize = 32 + 4 + GUARD_LEN;
 
 /// The identity of one decrypted message: `ratchet key || u32(N) || G`
-/// from its (authenticated) header (SPEC.md §8.1).
+/// from its (authenticated) header ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §8.1).
 ///
 /// Every delivery of the same message gives the same id, and two different
 /// messages never share one: even a sender restored from an old snapshot
@@ -252,7 +252,7 @@ pub(crate) struct WireMessage<'a> {
     /// header (or its encryption).
     pub(crate) prefix: &'a [u8],
     /// Plain mode: the ratchet header as sent. Header encryption: its
-    /// encryption (40 bytes of ciphertext, then the tag).
+    /// encryption (56 bytes of ciphertext, 40 in version 1, then the tag).
     pub(crate) header: &'a [u8],
     pub(crate) ciphertext: &'a [u8],
     pub(crate) tag: [u8; TAG_LEN],

@@ -206,7 +206,7 @@ impl fmt::Debug for OneTimePreKeyPublic {
 /// What an initiator fetches to start a session: identity key, signed
 /// prekey with signature, and optionally a one-time prekey.
 ///
-/// Wire format (SPEC.md §4): `version (0x01) || flags || identity key (32)
+/// Wire format ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §4): `version (0x02) || flags || identity key (32)
 /// || signed prekey id (u32 BE) || signed prekey (32) || signature (64)
 /// [|| one-time prekey id (u32 BE) || one-time prekey (32)]`, where flag bit 0
 /// says whether the one-time prekey is present.

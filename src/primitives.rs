@@ -37,7 +37,7 @@ pub(crate) fn x25519(secret: &StaticSecret, public: &[u8; 32]) -> Result<Zeroizi
 }
 
 /// Checks that `bytes` is the canonical encoding of an X25519 public key
-/// (SPEC.md §2): bit 255 clear and the little-endian value below
+/// ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §2): bit 255 clear and the little-endian value below
 /// p = 2^255 - 19. RFC 7748 decoders would silently reduce other encodings,
 /// so two encodings would name one key; the protocol accepts exactly one.
 pub(crate) fn x25519_canonical(bytes: &[u8; 32]) -> Result<(), DecodeError> {

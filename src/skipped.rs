@@ -1,4 +1,4 @@
-//! The bounded store of skipped message keys (SPEC.md §6.4).
+//! The bounded store of skipped message keys ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §6.4).
 //!
 //! When messages arrive out of order, the keys of the ones not yet seen are
 //! kept here, indexed by (ratchet key, message number), until their message

@@ -1,5 +1,5 @@
 //! Stored state: versioned binary encodings of everything long-lived
-//! (SPEC.md §10).
+//! ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §10).
 //!
 //! A messenger persists its [`IdentityKeyPair`], its [`SignedPreKey`]s and
 //! [`OneTimePreKey`]s, and every [`Session`] after every call that changed
@@ -17,7 +17,7 @@
 //! A session stores the values that are expensive to derive (the X25519
 //! forms of both identity keys, its ratchet public key), so restoring one
 //! does no curve arithmetic and costs about as much as decrypting a short
-//! message (SPEC.md §10.4 says why trusting them is safe).
+//! message ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §10.4 says why trusting them is safe).
 //!
 //! The bytes returned hold secrets: they come in [`Zeroizing`] buffers that
 //! wipe themselves when dropped, and each is allocated once at its exact
@@ -170,7 +170,7 @@ macro_rules! persist_api {
             }
 
             #[doc = concat!("Encrypts the encoding of ", $what, " under `key` with AES-256-GCM and")]
-            /// a random nonce from `rng` (SPEC.md §10.6).
+            /// a random nonce from `rng` ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §10.6).
             pub fn seal<R: CryptoRng + ?Sized>(&self, key: &[u8; 32], rng: &mut R) -> Vec<u8> {
                 seal(self, key, rng)
             }
@@ -253,7 +253,7 @@ impl Session {
     /// awaiting a reply; 32 for a responder; 32 per remembered ratchet key;
     /// with header encryption 96, 32 more with a receiving chain and 32 more
     /// per remembered ratchet key; [`SESSION_BYTES_PER_SKIPPED_KEY`] per
-    /// skipped key (SPEC.md §10.4).
+    /// skipped key ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §10.4).
     pub fn encoded_len(&self) -> usize {
         2 + Persist::encoded_len(self)
     }

@@ -1,4 +1,4 @@
-//! The X3DH key agreement (SPEC.md §5).
+//! The X3DH key agreement ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §5).
 //!
 //! Both sides compute the same 32-byte shared secret `SK` and the 64-byte
 //! associated data `AD = IK_A || IK_B` (Ed25519 encodings, initiator first):
@@ -31,7 +31,7 @@ pub(crate) const LABEL_X3DH: &[u8] = b"chatcrypt v1 X3DH";
 pub(crate) const LABEL_X3DH_HE: &[u8] = b"chatcrypt v1 X3DH header encryption";
 
 /// The handshake's output: `SK`, and with header encryption the initial
-/// header keys (SPEC.md §14.2).
+/// header keys ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §14.2).
 pub(crate) struct Secrets {
     pub(crate) sk: Zeroizing<[u8; 32]>,
     pub(crate) header_keys: Option<(HeaderKey, HeaderKey)>,

@@ -29,7 +29,7 @@ pub(crate) struct ReceivingChain {
     pub(crate) n: u32,
 }
 
-/// The header keys of a header-encrypted session (SPEC.md §14).
+/// The header keys of a header-encrypted session ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §14).
 pub(crate) struct HeaderKeys {
     /// `HKs`: encrypts the headers we send.
     pub(crate) send: HeaderKey,

@@ -1,4 +1,4 @@
-//! A Double Ratchet session between two devices (SPEC.md §6-§8).
+//! A Double Ratchet session between two devices ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §6-§8).
 //!
 //! A [`Session`] is created by [`Session::initiate`] (from the peer's
 //! [`PreKeyBundle`]) or by [`Session::accept`] (from the peer's first
@@ -17,7 +17,7 @@
 //!   a fresh 16-byte reuse guard that enters its key and nonce derivation,
 //!   so a session restored from any older snapshot (a crash before you
 //!   saved, a restored backup) never encrypts two plaintexts under one
-//!   AES-GCM key and nonce (SPEC.md §6.3, §12).
+//!   AES-GCM key and nonce ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §6.3, §12).
 //! * **Bounded:** a message may make the session skip at most
 //!   [`MAX_SKIP`](crate::MAX_SKIP) keys per chain, and at most
 //!   [`MAX_SKIPPED_KEYS`](crate::MAX_SKIPPED_KEYS) skipped keys are stored
@@ -76,7 +76,7 @@ use crate::{
 ///   keys it already used; each encryption mixes 16 fresh bytes from your
 ///   RNG (the reuse guard) into its AES-GCM key and nonce, so no two
 ///   plaintexts share one. What the peer sees after a rollback is in
-///   SPEC.md §12: messages on a number it already received are dropped as
+///   [SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §12: messages on a number it already received are dropped as
 ///   duplicates; a sender rolled back across a ratchet step has a root key
 ///   the peer has moved past, and the session must be replaced by a new
 ///   one.
@@ -134,11 +134,11 @@ pub struct Session {
     /// Responder only: the base key of the handshake that created the
     /// session, to recognise the initiator's later PreKeyMessages.
     pub(crate) handshake_base_key: Option<[u8; 32]>,
-    /// Header encryption only (SPEC.md §14).
+    /// Header encryption only ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §14).
     pub(crate) header_keys: Option<HeaderKeys>,
 }
 
-/// Which modes a responder accepts from initiators (SPEC.md §5.2).
+/// Which modes a responder accepts from initiators ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §5.2).
 ///
 /// The initiator chooses the mode and the handshake binds it, so a relay
 /// cannot change it; a policy lets the responder refuse an initiator's
@@ -213,7 +213,7 @@ impl Session {
     }
 
     /// Starts a session as the initiator in the given [`Mode`]; with
-    /// [`Mode::HeaderEncryption`] every header is encrypted (SPEC.md §14).
+    /// [`Mode::HeaderEncryption`] every header is encrypted ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §14).
     /// Otherwise as [`initiate`](Self::initiate).
     ///
     /// # Errors

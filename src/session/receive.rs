@@ -1,4 +1,4 @@
-//! Receiving (SPEC.md §8, §14.4): plan, authenticate, commit.
+//! Receiving ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §8, §14.4): plan, authenticate, commit.
 //!
 //! [`Session::plan`] finds the key of an incoming message without changing
 //! the session, deriving only what authentication needs: the message's own

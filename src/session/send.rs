@@ -1,4 +1,4 @@
-//! Sending (SPEC.md §6.3, §14.3): one `KDF_CK` step of the sending chain,
+//! Sending ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §6.3, §14.3): one `KDF_CK` step of the sending chain,
 //! a fresh reuse guard, and the message laid out in the caller's buffer.
 
 use alloc::{vec, vec::Vec};
@@ -44,7 +44,7 @@ impl Session {
     ///
     /// Draws 16 bytes from `rng`: the message's reuse guard, which makes its
     /// AES-GCM key and nonce unique even if this session was restored from
-    /// an older snapshot and reuses a message number (SPEC.md §6.3).
+    /// an older snapshot and reuses a message number ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §6.3).
     ///
     /// # Errors
     /// [`Error::TooLarge`] for a plaintext over

@@ -1,19 +1,23 @@
-//! A second, independent implementation of chatcrypt protocol version 1,
+//! A second, independent implementation of chatcrypt protocol version 2,
 //! both modes (plain, and header encryption, §14), written from SPEC.md alone
 //! (not from `src/`), on top of the raw primitive crates.
 //! `tests/protocol_vectors.rs` uses it to recompute the committed vectors in
 //! `test-vectors/protocol/` byte for byte.
 //!
+//! It receives version-1 messages too (§13: no reuse guard, 40-byte header,
+//! `MESSAGE_KEYS_V1`) and decodes session state format versions 1 and 2
+//! (§10.4), writing version 2. It can also *send* version-1 messages
+//! (`Session::encrypt_v1`), which SPEC.md forbids a real sender: that exists
+//! only so that `examples/gen_vectors.rs` can build the version-1 receive
+//! vectors, which the library (a v2 sender only) cannot produce.
+//!
 //! It is deliberately small and direct: plain byte arrays, `Vec`s and one
 //! error enum whose `Debug` form follows the names of SPEC.md §11. Comments
 //! cite the SPEC.md section each step comes from. Where SPEC.md left a choice
 //! open, the comment says `GUESS:` and what was chosen (every guess is
-//! consistent with the vectors). Where SPEC.md allows something the library
-//! rejects, or names a different error, the comment says `SPEC GAP:`; those
-//! were found afterwards by probing chatcrypt's public API (not its source),
-//! and this implementation follows the library there. One of them is
-//! exercised by the committed vectors: the order of the mode check
-//! (`decode_message`), on which reject.json's "unknown message type" depends.
+//! consistent with the vectors). Where the library is known to differ from
+//! SPEC.md, the comment says `LIBRARY DIFFERS:`; this implementation follows
+//! SPEC.md there, and the committed vectors avoid those inputs.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
@@ -26,7 +30,7 @@ use sha2::{Digest, Sha256, Sha512};
 use x25519_dalek::{PublicKey, StaticSecret};
 
 // ---------------------------------------------------------------------------
-// Constants (§3, §5, §6.1, §9, §10)
+// Constants (§3, §5, §6.1, §9, §10, §13)
 
 /// `"chatcrypt v1 signed prekey"` (§3), 26 bytes.
 pub const LABEL_SIGNED_PREKEY: &[u8] = b"chatcrypt v1 signed prekey";
@@ -34,8 +38,10 @@ pub const LABEL_SIGNED_PREKEY: &[u8] = b"chatcrypt v1 signed prekey";
 pub const INFO_X3DH: &[u8] = b"chatcrypt v1 X3DH";
 /// Info of `KDF_RK` (§6.1).
 pub const INFO_ROOT: &[u8] = b"chatcrypt v1 root";
-/// Info of `MESSAGE_KEYS` (§6.1).
-pub const INFO_MESSAGE_KEYS: &[u8] = b"chatcrypt v1 message keys";
+/// Info prefix of `MESSAGE_KEYS` (§6.1); the 16-byte reuse guard follows it.
+pub const INFO_MESSAGE_KEYS: &[u8] = b"chatcrypt v2 message keys";
+/// Info of `MESSAGE_KEYS_V1` (§6.1, version-1 messages only).
+pub const INFO_MESSAGE_KEYS_V1: &[u8] = b"chatcrypt v1 message keys";
 /// Info of the header-encryption X3DH derivation (§14.2).
 pub const INFO_X3DH_HE: &[u8] = b"chatcrypt v1 X3DH header encryption";
 /// Info of `KDF_RK_HE` (§14.1).
@@ -51,11 +57,13 @@ pub const MAX_SKIPPED_KEYS: usize = 2000;
 pub const MAX_PREVIOUS_RATCHET_KEYS: usize = 8;
 /// §9.
 pub const MAX_PLAINTEXT_LEN: usize = 1_048_576;
-/// §9: `75 + 56 + MAX_PLAINTEXT_LEN + 16`, the same bound in both modes.
-pub const MAX_MESSAGE_LEN: usize = 75 + 56 + MAX_PLAINTEXT_LEN + 16;
+/// §9: `75 + 72 + MAX_PLAINTEXT_LEN + 16`, the same bound in both modes.
+pub const MAX_MESSAGE_LEN: usize = 75 + ENCRYPTED_HEADER_LEN + MAX_PLAINTEXT_LEN + TAG_LEN;
 
-/// Protocol version byte (§4, §7).
-pub const VERSION: u8 = 0x01;
+/// Protocol version byte of everything sent (§4, §7, §13).
+pub const VERSION: u8 = 0x02;
+/// Version byte of version-1 messages, received only (§13).
+pub const VERSION_1: u8 = 0x01;
 /// Message type of a PreKeyMessage (§7.2).
 pub const TYPE_PREKEY: u8 = 0x01;
 /// Message type of a Message (§7.1).
@@ -64,20 +72,36 @@ pub const TYPE_MESSAGE: u8 = 0x02;
 pub const TYPE_PREKEY_HE: u8 = 0x03;
 /// Message type of a header-encrypted Message (§14.3).
 pub const TYPE_MESSAGE_HE: u8 = 0x04;
-/// Length of the plain ratchet header `H` (§6.3 step 2).
-pub const HEADER_LEN: usize = 40;
+/// Length of the reuse guard `G` (§6.3 step 1).
+pub const GUARD_LEN: usize = 16;
+/// Length of the ratchet header `H = DHs_pub || u32(PN) || u32(N) || G` (§6.3 step 3).
+pub const HEADER_LEN: usize = 32 + 4 + 4 + GUARD_LEN;
+/// Length of a version-1 ratchet header, without `G` (§13).
+pub const HEADER_LEN_V1: usize = 32 + 4 + 4;
 /// Length of the encrypted header `EH` (§14.3).
 pub const ENCRYPTED_HEADER_LEN: usize = HEADER_LEN + TAG_LEN;
 /// Length of the header-key sample (§14.1, §14.3 step 2).
 pub const SAMPLE_LEN: usize = 16;
 /// AES-GCM tag length (§2).
 pub const TAG_LEN: usize = 16;
+/// Length of a message id `DHs_pub || u32(N) || G` (§8.1).
+pub const MESSAGE_ID_LEN: usize = 32 + 4 + GUARD_LEN;
 
-/// State tags and version (§10).
+/// State tags and versions (§10).
 pub const TAG_SIGNED_PREKEY: u8 = 0x50;
 pub const TAG_ONE_TIME_PREKEY: u8 = 0x4F;
 pub const TAG_SESSION: u8 = 0x53;
+/// Format version of identities, prekeys and sealed state (§10).
 pub const STATE_VERSION: u8 = 0x01;
+/// Format version of the sessions this implementation writes (§10.4).
+pub const SESSION_STATE_VERSION: u8 = 0x02;
+/// §10.4: the bytes of a version-2 session without optional parts.
+pub const SESSION_FIXED_LEN: usize = 270;
+/// §10.4.
+pub const SESSION_BYTES_PER_SKIPPED_KEY: usize = 32 + 4 + 32;
+
+/// A message id (§8.1).
+pub type MessageId = [u8; MESSAGE_ID_LEN];
 
 // ---------------------------------------------------------------------------
 // Errors (§11). The variant names and fields follow SPEC.md so that the
@@ -89,7 +113,7 @@ pub enum DecodeError {
     TrailingBytes,
     UnsupportedVersion(u8),
     UnexpectedType(u8),
-    /// GUESS (§11 does not say): the whole flags byte, not only the reserved bits.
+    /// The whole flags byte (§1).
     InvalidFlags(u8),
     InvalidPublicKey,
     InvalidValue,
@@ -108,6 +132,7 @@ pub enum Error {
     TooFarAhead { got: u32, max: u32 },
     TooLarge { len: usize, max: usize },
     CounterExhausted,
+    ModeNotAllowed { mode: Mode },
 }
 
 impl From<DecodeError> for Error {
@@ -159,6 +184,19 @@ pub fn x25519(k: &[u8; 32], u: &[u8; 32]) -> Result<[u8; 32]> {
         return Err(Error::NonContributory);
     }
     Ok(out)
+}
+
+/// §2 "Canonical X25519 public keys": bit 255 clear and the little-endian
+/// value below `p = 2^255 - 19`, else `InvalidPublicKey`. Written from the
+/// definition: the value is at least `p` exactly when byte 31 is `0x7f`,
+/// bytes 1-30 are `0xff` and byte 0 is at least `0xed`.
+pub fn x25519_canonical(u: &[u8; 32]) -> Result<()> {
+    let bit_255 = u[31] & 0x80 != 0;
+    let at_least_p = u[31] == 0x7f && u[1..31].iter().all(|&b| b == 0xff) && u[0] >= 0xed;
+    if bit_255 || at_least_p {
+        return Err(DecodeError::InvalidPublicKey.into());
+    }
+    Ok(())
 }
 
 /// `X25519_BASE(k)`.
@@ -315,10 +353,9 @@ impl OneTimePreKey {
 }
 
 // ---------------------------------------------------------------------------
-// Byte reader: sequential decoding, `Truncated` whenever a field runs past
-// the end of the input. GUESS: SPEC.md lists the checks of §4/§7.3/§10 as a
-// set; this reader applies each check as soon as its field has been read, in
-// field order.
+// Byte reader for the decoding rule of §1: fields are read in layout order,
+// each check applies as soon as its field has been read, and running out of
+// input while reading a field is `Truncated`.
 
 pub struct Reader<'a> {
     buf: &'a [u8],
@@ -359,12 +396,23 @@ impl<'a> Reader<'a> {
         Ok(u32::from_be_bytes(self.take(4)?.try_into().expect("4 bytes")))
     }
 
+    pub fn arr16(&mut self) -> Result<[u8; 16]> {
+        Ok(self.take(16)?.try_into().expect("16 bytes"))
+    }
+
     pub fn arr32(&mut self) -> Result<[u8; 32]> {
         Ok(self.take(32)?.try_into().expect("32 bytes"))
     }
 
     pub fn arr64(&mut self) -> Result<[u8; 64]> {
         Ok(self.take(64)?.try_into().expect("64 bytes"))
+    }
+
+    /// A 32-byte X25519 public key, checked at once to be canonical (§2).
+    pub fn x25519_key(&mut self) -> Result<[u8; 32]> {
+        let key = self.arr32()?;
+        x25519_canonical(&key)?;
+        Ok(key)
     }
 
     pub fn finish(&self) -> Result<()> {
@@ -401,6 +449,9 @@ impl Bundle {
         b
     }
 
+    /// §4, in layout order: version (only 0x02; §13: version-1 bundles are
+    /// not accepted), flags, a strict `IK_B`, `spk_id`, a canonical `SPK_B`,
+    /// `SIG`, and with flag bit 0 `opk_id` and a canonical `OPK_B`.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         let mut r = Reader::new(bytes);
         let version = r.u8()?;
@@ -414,15 +465,21 @@ impl Bundle {
         let identity = r.arr32()?;
         strict_public_key(&identity)?;
         let spk_id = r.u32()?;
-        let spk = r.arr32()?;
+        let spk = r.x25519_key()?;
         let signature = r.arr64()?;
-        let opk = if flags & 1 != 0 { Some((r.u32()?, r.arr32()?)) } else { None };
+        let opk = if flags & 1 != 0 { Some((r.u32()?, r.x25519_key()?)) } else { None };
         r.finish()?;
         Ok(Bundle { identity, spk_id, spk, signature, opk })
     }
 
-    /// §5.1 step 1.
+    /// §5.1 step 1: `SPK_B` and `OPK_B` canonical (`InvalidPublicKey`),
+    /// then the strict signature (`BadSignature`). A decoded bundle always
+    /// passes the first part; a bundle assembled in memory may not.
     pub fn verify(&self) -> Result<()> {
+        x25519_canonical(&self.spk)?;
+        if let Some((_, opk)) = &self.opk {
+            x25519_canonical(opk)?;
+        }
         if verify_strict(&self.identity, &signed_prekey_message(self.spk_id, &self.spk), &self.signature) {
             Ok(())
         } else {
@@ -489,7 +546,7 @@ pub fn associated_data(ik_a: &[u8; 32], ik_b: &[u8; 32]) -> [u8; 64] {
     ad
 }
 
-/// §5.1 step 3-5 (the bundle's signature is checked separately, step 1).
+/// §5.1 steps 3-5 (step 1, the bundle's checks, is `Bundle::verify`).
 pub fn x3dh_initiator(alice: &Identity, ek_a: &[u8; 32], bundle: &Bundle) -> Result<X3dh> {
     let ik_b_x = identity_x25519_public(&bundle.identity)?;
     let dh1 = x25519(&alice.x25519_private, &bundle.spk)?;
@@ -535,9 +592,22 @@ pub fn kdf_ck(ck: &[u8; 32]) -> ([u8; 32], [u8; 32]) {
     (hmac(ck, &[0x02]), hmac(ck, &[0x01]))
 }
 
-pub fn message_keys(mk: &[u8; 32]) -> ([u8; 32], [u8; 12]) {
+/// `MESSAGE_KEYS(mk, G)`: `HKDF_Expand(mk, "chatcrypt v2 message keys" || G, 44)`,
+/// split into the key (32 bytes) and the nonce (12).
+pub fn message_keys(mk: &[u8; 32], guard: &[u8; GUARD_LEN]) -> ([u8; 32], [u8; 12]) {
+    let mut info = INFO_MESSAGE_KEYS.to_vec();
+    info.extend_from_slice(guard);
+    assert_eq!(info.len(), 41, "§6.1: the info is 41 bytes");
     let mut okm = [0u8; 44];
-    hkdf_expand(mk, INFO_MESSAGE_KEYS, &mut okm);
+    hkdf_expand(mk, &info, &mut okm);
+    (okm[..32].try_into().expect("32"), okm[32..].try_into().expect("12"))
+}
+
+/// `MESSAGE_KEYS_V1(mk)`: the same with the info `"chatcrypt v1 message keys"`
+/// alone (§6.1, version-1 messages).
+pub fn message_keys_v1(mk: &[u8; 32]) -> ([u8; 32], [u8; 12]) {
+    let mut okm = [0u8; 44];
+    hkdf_expand(mk, INFO_MESSAGE_KEYS_V1, &mut okm);
     (okm[..32].try_into().expect("32"), okm[32..].try_into().expect("12"))
 }
 
@@ -558,7 +628,7 @@ pub fn header_keys(hk: &[u8; 32], sample: &[u8; SAMPLE_LEN]) -> ([u8; 32], [u8; 
 }
 
 // ---------------------------------------------------------------------------
-// Messages (§7, §14.3)
+// Messages (§7, §13, §14.3)
 
 /// The two modes (§14): headers in clear, or encrypted.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -588,6 +658,25 @@ impl Mode {
     }
 }
 
+/// The responder's mode policy (§5.2): either mode, header encryption only,
+/// or plain only.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Policy {
+    Any,
+    HeaderEncryptionOnly,
+    PlainOnly,
+}
+
+impl Policy {
+    pub fn allows(self, mode: Mode) -> bool {
+        match self {
+            Policy::Any => true,
+            Policy::HeaderEncryptionOnly => mode == Mode::HeaderEncryption,
+            Policy::PlainOnly => mode == Mode::Plain,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PreKeyPart {
     pub ik_a: [u8; 32],
@@ -596,35 +685,74 @@ pub struct PreKeyPart {
     pub opk_id: Option<u32>,
 }
 
-/// The ratchet header `H = dh || u32(pn) || u32(n)` (§6.3 step 2).
+/// The ratchet header `H = DHs_pub || u32(PN) || u32(N) || G` (§6.3 step 3);
+/// `guard` is `None` in a version-1 header (§13), which ends after `N`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Header {
     pub dh: [u8; 32],
     pub pn: u32,
     pub n: u32,
+    pub guard: Option<[u8; GUARD_LEN]>,
+}
+
+/// The ratchet header length of a message version: 56, or 40 in version 1 (§13).
+pub fn header_len(version: u8) -> usize {
+    if version == VERSION_1 {
+        HEADER_LEN_V1
+    } else {
+        HEADER_LEN
+    }
 }
 
 impl Header {
-    pub fn encode(&self) -> [u8; HEADER_LEN] {
-        let mut h = [0u8; HEADER_LEN];
-        h[..32].copy_from_slice(&self.dh);
-        h[32..36].copy_from_slice(&self.pn.to_be_bytes());
-        h[36..].copy_from_slice(&self.n.to_be_bytes());
+    /// The message version this header belongs to.
+    pub fn version(&self) -> u8 {
+        if self.guard.is_some() {
+            VERSION
+        } else {
+            VERSION_1
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut h = self.dh.to_vec();
+        h.extend_from_slice(&self.pn.to_be_bytes());
+        h.extend_from_slice(&self.n.to_be_bytes());
+        if let Some(g) = &self.guard {
+            h.extend_from_slice(g);
+        }
+        assert_eq!(h.len(), header_len(self.version()));
         h
     }
 
-    pub fn decode(h: &[u8; HEADER_LEN]) -> Header {
-        Header {
-            dh: h[..32].try_into().expect("32 bytes"),
-            pn: u32::from_be_bytes(h[32..36].try_into().expect("4 bytes")),
-            n: u32::from_be_bytes(h[36..].try_into().expect("4 bytes")),
-        }
+    /// Reads the header fields in layout order. `check_key`: apply §2's
+    /// canonical check to `DHs_pub` as soon as it is read (§7.3, plain
+    /// mode); with header encryption it applies later (§14.4 step 4).
+    pub fn read(r: &mut Reader<'_>, version: u8, check_key: bool) -> Result<Header> {
+        let dh = if check_key { r.x25519_key()? } else { r.arr32()? };
+        let pn = r.u32()?;
+        let n = r.u32()?;
+        let guard = if version == VERSION_1 { None } else { Some(r.arr16()?) };
+        Ok(Header { dh, pn, n, guard })
+    }
+
+    /// The message id `DHs_pub || u32(N) || G`, `G` = zeros in version 1 (§8.1).
+    pub fn message_id(&self) -> MessageId {
+        let mut id = [0u8; MESSAGE_ID_LEN];
+        id[..32].copy_from_slice(&self.dh);
+        id[32..36].copy_from_slice(&self.n.to_be_bytes());
+        id[36..].copy_from_slice(&self.guard.unwrap_or([0u8; GUARD_LEN]));
+        id
     }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DecodedMessage {
+    /// 0x02, or 0x01 for a version-1 message (§13).
+    pub version: u8,
     pub mode: Mode,
+    /// The type byte.
+    pub message_type: u8,
     /// `Some` for a PreKeyMessage (§7.2, type 0x01 / 0x03), `None` for a
     /// Message (§7.1, type 0x02 / 0x04).
     pub prekey: Option<PreKeyPart>,
@@ -638,9 +766,9 @@ pub struct DecodedMessage {
 }
 
 /// The prefix (§7): `version || type [|| flags || IK_A || EK_A || u32(spk_id) [|| u32(opk_id)]]`.
-pub fn encode_prefix(mode: Mode, prekey: Option<&PreKeyPart>) -> Vec<u8> {
+pub fn encode_prefix(version: u8, mode: Mode, prekey: Option<&PreKeyPart>) -> Vec<u8> {
     let (prekey_type, message_type) = mode.types();
-    let mut b = vec![VERSION];
+    let mut b = vec![version];
     match prekey {
         Some(p) => {
             b.push(prekey_type);
@@ -657,22 +785,24 @@ pub fn encode_prefix(mode: Mode, prekey: Option<&PreKeyPart>) -> Vec<u8> {
     b
 }
 
-/// Plain-mode header bytes `HB` (§7.1 / §7.2) for the header `H = dh || u32(pn) || u32(n)`.
-pub fn encode_header(prekey: Option<&PreKeyPart>, dh: &[u8; 32], pn: u32, n: u32) -> Vec<u8> {
-    let mut hb = encode_prefix(Mode::Plain, prekey);
-    hb.extend_from_slice(&Header { dh: *dh, pn, n }.encode());
-    hb
-}
-
 /// §7.3 and §14.4 (decoding). `session_mode` is the receiving session's
 /// mode, or `None` for accept, which takes the mode from the message (§14).
+///
+/// GUESS (the wording of §7.3): "checking the length first" is the
+/// `MAX_MESSAGE_LEN` check alone; "an input that ends inside the header
+/// (`Truncated`)" is not a separate check made up front but the decoding
+/// rule's (§1) `Truncated` for whichever header field runs out, so a
+/// violation in an earlier field wins. LIBRARY DIFFERS: the library reads
+/// the 56-byte plain ratchet header as one block and checks `DHs_pub` only
+/// afterwards, so a message that ends inside the header after a
+/// non-canonical `DHs_pub` is `Truncated` there, `InvalidPublicKey` here.
 pub fn decode_message(m: &[u8], session_mode: Option<Mode>) -> Result<DecodedMessage> {
     if m.len() > MAX_MESSAGE_LEN {
         return Err(DecodeError::InvalidValue.into());
     }
     let mut r = Reader::new(m);
     let version = r.u8()?;
-    if version != VERSION {
+    if version != VERSION && version != VERSION_1 {
         return Err(DecodeError::UnsupportedVersion(version).into());
     }
     let t = r.u8()?;
@@ -684,7 +814,7 @@ pub fn decode_message(m: &[u8], session_mode: Option<Mode>) -> Result<DecodedMes
         }
         let ik_a = r.arr32()?;
         strict_public_key(&ik_a)?;
-        let ek_a = r.arr32()?;
+        let ek_a = r.x25519_key()?;
         let spk_id = r.u32()?;
         let opk_id = if flags & 1 != 0 { Some(r.u32()?) } else { None };
         Some(PreKeyPart { ik_a, ek_a, spk_id, opk_id })
@@ -693,9 +823,9 @@ pub fn decode_message(m: &[u8], session_mode: Option<Mode>) -> Result<DecodedMes
     };
     let prefix_len = r.pos();
     let header = match mode {
-        Mode::Plain => Some(Header::decode(r.take(HEADER_LEN)?.try_into().expect("40 bytes"))),
+        Mode::Plain => Some(Header::read(&mut r, version, true)?),
         Mode::HeaderEncryption => {
-            r.take(ENCRYPTED_HEADER_LEN)?;
+            r.take(header_len(version) + TAG_LEN)?;
             None
         }
     };
@@ -703,36 +833,41 @@ pub fn decode_message(m: &[u8], session_mode: Option<Mode>) -> Result<DecodedMes
     if r.remaining() < TAG_LEN {
         return Err(DecodeError::Truncated.into());
     }
-    // SPEC GAP: §7.3 lists "of the other mode than the receiving session's
-    // (UnexpectedType, §14)" beside the type check, so by the decoding rule
-    // (§1) it would be checked as soon as the type byte is read. The library
-    // checks it only after the whole message has decoded in its own type's
-    // layout (flags, IK_A, header and tag lengths): reject.json's "unknown
-    // message type" (a type-0x03 message to a plain session) expects
-    // InvalidFlags(48), not UnexpectedType(3), and probing its API gives
-    // InvalidPublicKey / Truncated first in the same way. This follows the
-    // library.
+    // §7.3: only after the whole message has decoded in the layout of its
+    // own type does a session reject a type of the other mode.
     if session_mode.is_some_and(|s| s != mode) {
         return Err(DecodeError::UnexpectedType(t).into());
     }
-    Ok(DecodedMessage { mode, prekey, prefix_len, header, body_start })
+    Ok(DecodedMessage { version, mode, message_type: t, prekey, prefix_len, header, body_start })
 }
 
 // ---------------------------------------------------------------------------
-// Randomness: the protocol draws 32-byte values (§3, §5.1, §6.2, §8).
+// Randomness. The protocol draws 32-byte values (private keys: §3, §5.1,
+// §6.2, §8 step 6) and 16-byte reuse guards (§6.3 step 1).
 
-pub trait Draw32 {
-    fn draw32(&mut self) -> [u8; 32];
+pub trait Draw {
+    /// The next `len` bytes the RNG returns, as one draw.
+    fn draw(&mut self, len: usize) -> Vec<u8>;
+
+    fn draw32(&mut self) -> [u8; 32] {
+        self.draw(32).try_into().expect("32 bytes")
+    }
+
+    fn draw16(&mut self) -> [u8; 16] {
+        self.draw(16).try_into().expect("16 bytes")
+    }
 }
 
-/// Replays a fixed list of 32-byte draws, in order.
+/// Replays a fixed list of draws, in order; each draw must have the length
+/// of the next listed entry (so the order of 16- and 32-byte draws is
+/// checked, not only the byte stream).
 pub struct Draws {
-    pub draws: Vec<[u8; 32]>,
+    pub draws: Vec<Vec<u8>>,
     pub used: usize,
 }
 
 impl Draws {
-    pub fn new(draws: Vec<[u8; 32]>) -> Self {
+    pub fn new(draws: Vec<Vec<u8>>) -> Self {
         Draws { draws, used: 0 }
     }
 
@@ -741,9 +876,10 @@ impl Draws {
     }
 }
 
-impl Draw32 for Draws {
-    fn draw32(&mut self) -> [u8; 32] {
-        let d = *self.draws.get(self.used).expect("more RNG draws than the vector lists");
+impl Draw for Draws {
+    fn draw(&mut self, len: usize) -> Vec<u8> {
+        let d = self.draws.get(self.used).expect("more RNG draws than the vector lists").clone();
+        assert_eq!(d.len(), len, "draw {}: {len} bytes drawn where the vector lists {}", self.used, d.len());
         self.used += 1;
         d
     }
@@ -776,9 +912,10 @@ pub struct SkippedKey {
 /// The header keys of a header-encryption session (§14.2).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct HeaderKeys {
-    /// `HKs`. GUESS: a responder's `HKs` before its first decryption is all
-    /// zeros here; §14.2 leaves it unset, and it is never used or stored
-    /// before `accept`'s decryption sets it.
+    /// `HKs`. A responder's `HKs` before its first decryption is all zeros
+    /// here: §14.2 leaves it unset until that decryption sets it, and no
+    /// state or message holds it before then (accept stores nothing if the
+    /// first decryption fails).
     pub hks: [u8; 32],
     pub nhks: [u8; 32],
     pub nhkr: [u8; 32],
@@ -793,9 +930,18 @@ pub struct HeaderKeys {
 pub struct Session {
     pub initiator: bool,
     pub local_identity: [u8; 32],
+    /// `IK_x` of the local identity (§3), stored in state version 2.
+    pub local_identity_x: [u8; 32],
     pub remote_identity: [u8; 32],
+    /// `IK_x` of the remote identity, stored in state version 2.
+    pub remote_identity_x: [u8; 32],
     pub rk: [u8; 32],
+    /// `DHs`, the sending ratchet private key (unclamped, as drawn).
     pub dhs: [u8; 32],
+    /// `DHs_pub`: what the headers carry. Computed as `X25519_BASE(DHs)`
+    /// whenever `DHs` is drawn (§6.2, §8 step 6), `SPK_B` for a responder,
+    /// and taken as stored by a version-2 state decoding (§10.4).
+    pub dhs_pub: [u8; 32],
     pub cks: [u8; 32],
     pub ns: u32,
     pub pn: u32,
@@ -808,6 +954,15 @@ pub struct Session {
     pub skipped: Vec<SkippedKey>,
     /// `Some` exactly in header-encryption mode (§14).
     pub he: Option<HeaderKeys>,
+}
+
+/// What `Session::accept` returns (§5.2): the new session, the first
+/// message's plaintext and its id (§8.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Accepted {
+    pub session: Session,
+    pub plaintext: Vec<u8>,
+    pub id: MessageId,
 }
 
 /// Message keys `(i, mk_i)` of one chain, in increasing `i`.
@@ -828,6 +983,8 @@ fn advance(ck: &[u8; 32], from: u32, to: u32) -> (ChainKeys, [u8; 32], [u8; 32])
 }
 
 /// Where the message key came from (§8 step 3), with what step 6 commits.
+/// (This implementation derives the skipped keys in step 3; §8 says the
+/// order of derivation changes no output.)
 enum Found {
     /// Index into `MKSKIPPED`.
     Stored(usize),
@@ -871,10 +1028,6 @@ impl Session {
         }
     }
 
-    pub fn dhs_pub(&self) -> [u8; 32] {
-        x25519_base(&self.dhs)
-    }
-
     /// `KDF_RK` (§6.1), or `KDF_RK_HE` in header-encryption mode (§14.1),
     /// whose third output is returned as `Some`.
     fn kdf_root(&self, rk: &[u8; 32], dh_out: &[u8; 32]) -> ([u8; 32], [u8; 32], Option<[u8; 32]>) {
@@ -891,7 +1044,7 @@ impl Session {
     }
 
     /// §5.1 then §6.2 (initiator), plain mode.
-    pub fn initiate(alice: &Identity, bundle: &Bundle, rng: &mut impl Draw32) -> Result<(Session, X3dh)> {
+    pub fn initiate(alice: &Identity, bundle: &Bundle, rng: &mut impl Draw) -> Result<(Session, X3dh)> {
         Session::initiate_with_mode(alice, bundle, Mode::Plain, rng)
     }
 
@@ -901,8 +1054,9 @@ impl Session {
         alice: &Identity,
         bundle: &Bundle,
         mode: Mode,
-        rng: &mut impl Draw32,
+        rng: &mut impl Draw,
     ) -> Result<(Session, X3dh)> {
+        // Step 1: canonical prekeys, then the signature.
         bundle.verify()?;
         let ek_a = rng.draw32();
         let x3dh = x3dh_initiator(alice, &ek_a, bundle)?;
@@ -930,9 +1084,12 @@ impl Session {
         let session = Session {
             initiator: true,
             local_identity: alice.public,
+            local_identity_x: alice.x25519_public,
             remote_identity: bundle.identity,
+            remote_identity_x: identity_x25519_public(&bundle.identity)?,
             rk,
             dhs,
+            dhs_pub: x25519_base(&dhs),
             cks,
             ns: 0,
             pn: 0,
@@ -951,24 +1108,27 @@ impl Session {
     }
 
     /// §5.2 then §6.2 (responder) and §8 for the first message. The mode is
-    /// the message's (§14): type 0x01 plain, 0x03 header encryption.
+    /// the message's (§14): type 0x01 plain, 0x03 header encryption. The
+    /// one-time prekey is taken by value, as the API of §5.2 consumes it.
     pub fn accept(
         bob: &Identity,
         spk: &SignedPreKey,
-        opk: Option<&OneTimePreKey>,
+        opk: Option<OneTimePreKey>,
         message: &[u8],
-        rng: &mut impl Draw32,
-    ) -> Result<(Session, Vec<u8>)> {
+        policy: Policy,
+        rng: &mut impl Draw,
+    ) -> Result<Accepted> {
         let decoded = decode_message(message, None)?;
-        // §5.2: a well-formed Message gives UnexpectedType(2). SPEC GAP: §5.2
-        // names only type 0x02; for a well-formed header-encrypted Message
-        // (type 0x04) the library also reports UnexpectedType(2), not 4
-        // (observed via its API). This follows the library.
-        let part = decoded.prekey.ok_or(DecodeError::UnexpectedType(TYPE_MESSAGE))?;
+        // §5.2: a well-formed Message is UnexpectedType(t), t its type byte.
+        let part = decoded.prekey.clone().ok_or(DecodeError::UnexpectedType(decoded.message_type))?;
+        // §5.2: the policy first, before the prekey ids.
+        if !policy.allows(decoded.mode) {
+            return Err(Error::ModeNotAllowed { mode: decoded.mode });
+        }
         if spk.id != part.spk_id {
             return Err(Error::UnknownPreKey { id: part.spk_id });
         }
-        let opk_private = match (part.opk_id, opk) {
+        let opk_private = match (part.opk_id, &opk) {
             (Some(id), Some(k)) if k.id == id => Some(&k.private),
             (Some(id), _) => return Err(Error::UnknownPreKey { id }),
             (None, Some(k)) => return Err(Error::UnknownPreKey { id: k.id }),
@@ -992,9 +1152,13 @@ impl Session {
         let mut session = Session {
             initiator: false,
             local_identity: bob.public,
+            local_identity_x: bob.x25519_public,
             remote_identity: part.ik_a,
+            remote_identity_x: identity_x25519_public(&part.ik_a)?,
             rk,
+            // §6.2: DHs = spk, DHs_pub = SPK_B.
             dhs: spk.private,
+            dhs_pub: spk.public(),
             cks: [0u8; 32],
             ns: 0,
             pn: 0,
@@ -1005,51 +1169,76 @@ impl Session {
             skipped: Vec::new(),
             he,
         };
-        let plaintext = session.decrypt(message, rng)?;
-        Ok((session, plaintext))
+        let (plaintext, id) = session.decrypt_with_id(message, rng)?;
+        Ok(Accepted { session, plaintext, id })
     }
 
-    /// §6.3, and §14.3 in header-encryption mode.
-    pub fn encrypt(&mut self, plaintext: &[u8]) -> Result<Vec<u8>> {
+    /// §6.3, and §14.3 in header-encryption mode. RNG: the 16-byte reuse
+    /// guard, drawn after the checks and before anything else.
+    pub fn encrypt(&mut self, plaintext: &[u8], rng: &mut impl Draw) -> Result<Vec<u8>> {
+        self.check_send(plaintext)?;
+        let guard = rng.draw16();
+        Ok(self.seal(plaintext, Some(guard)))
+    }
+
+    /// A version-1 message (§13: the layouts without `G`, `MESSAGE_KEYS_V1`).
+    /// SPEC.md forbids sending these; this exists only to build the vectors
+    /// of version-1 messages that receivers must still accept.
+    pub fn encrypt_v1(&mut self, plaintext: &[u8]) -> Result<Vec<u8>> {
+        self.check_send(plaintext)?;
+        Ok(self.seal(plaintext, None))
+    }
+
+    /// §6.3's checks, in its order (there is no caller buffer here).
+    fn check_send(&self, plaintext: &[u8]) -> Result<()> {
         if plaintext.len() > MAX_PLAINTEXT_LEN {
             return Err(Error::TooLarge { len: plaintext.len(), max: MAX_PLAINTEXT_LEN });
         }
         if self.ns == u32::MAX {
             return Err(Error::CounterExhausted);
         }
+        Ok(())
+    }
+
+    /// §6.3 steps 2-6 (and §14.3) for a drawn guard; no guard: version 1.
+    fn seal(&mut self, plaintext: &[u8], guard: Option<[u8; GUARD_LEN]>) -> Vec<u8> {
         let (next_ck, mk) = kdf_ck(&self.cks);
-        let (key, nonce) = message_keys(&mk);
+        let (key, nonce) = match &guard {
+            Some(g) => message_keys(&mk, g),
+            None => message_keys_v1(&mk),
+        };
         let part = self.pending.as_ref().map(|p| PreKeyPart {
             ik_a: self.local_identity,
             ek_a: p.ek_a,
             spk_id: p.spk_id,
             opk_id: p.opk_id,
         });
-        let header = Header { dh: self.dhs_pub(), pn: self.pn, n: self.ns }.encode();
-        let prefix = encode_prefix(self.mode(), part.as_ref());
+        let header = Header { dh: self.dhs_pub, pn: self.pn, n: self.ns, guard };
+        let h = header.encode();
+        let prefix = encode_prefix(header.version(), self.mode(), part.as_ref());
         // AD || prefix: the header's associated data (§14.3 step 3).
         let mut ad = self.ad().to_vec();
         ad.extend_from_slice(&prefix);
         // AD || prefix || H: the body's, = AD || HB in plain mode (§7.4, §14.3 step 1).
         let mut body_ad = ad.clone();
-        body_ad.extend_from_slice(&header);
+        body_ad.extend_from_slice(&h);
         let body = aead_seal(&key, &nonce, &body_ad, plaintext);
         let mut m = prefix;
         match &self.he {
-            None => m.extend_from_slice(&header),
+            None => m.extend_from_slice(&h),
             Some(hk) => {
                 // §14.3 steps 2-3.
                 let sample: [u8; SAMPLE_LEN] = body[..SAMPLE_LEN].try_into().expect("a body has a tag");
                 let (hkey, hnonce) = header_keys(&hk.hks, &sample);
-                let eh = aead_seal(&hkey, &hnonce, &ad, &header);
-                assert_eq!(eh.len(), ENCRYPTED_HEADER_LEN);
+                let eh = aead_seal(&hkey, &hnonce, &ad, &h);
+                assert_eq!(eh.len(), header_len(header.version()) + TAG_LEN);
                 m.extend_from_slice(&eh);
             }
         }
         m.extend_from_slice(&body);
         self.cks = next_ck;
         self.ns += 1;
-        Ok(m)
+        m
     }
 
     fn find_skipped(&self, dh: &[u8; 32], n: u32) -> Option<usize> {
@@ -1065,8 +1254,13 @@ impl Session {
         }
     }
 
-    /// §14.4 steps 1-3: open `EH` and check that the key that opened it
-    /// agrees with the header's ratchet key.
+    /// §14.4 steps 1-4: open `EH`, check that the key that opened it agrees
+    /// with the header's ratchet key, then that the key is canonical.
+    ///
+    /// LIBRARY DIFFERS: the library checks that `DHs_pub` is canonical
+    /// before the agreement of step 3, so a header opened by `HKr` that
+    /// names a non-canonical alias of `DHr` (bit 255 set) is
+    /// `InvalidPublicKey` there and `Auth` here (step 3 comes first).
     fn open_header(&self, m: &[u8], d: &DecodedMessage) -> Result<Header> {
         let hk = self.he.as_ref().expect("header-encryption session");
         let eh = &m[d.prefix_len..d.body_start];
@@ -1086,22 +1280,34 @@ impl Session {
         let dhr = self.receiving.as_ref().map(|c| c.dhr);
         for (k, source) in candidates {
             let (hkey, hnonce) = header_keys(&k, &sample);
-            let Ok(h) = aead_open(&hkey, &hnonce, &ad, eh) else { continue };
-            let h = Header::decode(&h.try_into().expect("40-byte header"));
+            let Ok(raw) = aead_open(&hkey, &hnonce, &ad, eh) else { continue };
+            let mut r = Reader::new(&raw);
+            let h = Header::read(&mut r, d.version, false)?;
+            r.finish()?;
             // Step 3: the source must agree with the ratchet key.
             let agrees = match source {
                 Source::Current => Some(h.dh) == dhr,
                 Source::Next => Some(h.dh) != dhr && !self.previous.contains(&h.dh),
                 Source::Earlier(i) => self.previous[i] == h.dh,
             };
-            return if agrees { Ok(h) } else { Err(Error::Auth) };
+            if !agrees {
+                return Err(Error::Auth);
+            }
+            // Step 4.
+            x25519_canonical(&h.dh)?;
+            return Ok(h);
         }
         Err(Error::Auth)
     }
 
     /// §8 (with §14.4 in header-encryption mode): transactional; `self` is
     /// only changed if the tag verified.
-    pub fn decrypt(&mut self, m: &[u8], rng: &mut impl Draw32) -> Result<Vec<u8>> {
+    pub fn decrypt(&mut self, m: &[u8], rng: &mut impl Draw) -> Result<Vec<u8>> {
+        self.decrypt_with_id(m, rng).map(|(plaintext, _)| plaintext)
+    }
+
+    /// As `decrypt`, with the message id (§8.1).
+    pub fn decrypt_with_id(&mut self, m: &[u8], rng: &mut impl Draw) -> Result<(Vec<u8>, MessageId)> {
         // Step 1.
         let d = decode_message(m, Some(self.mode()))?;
         if let Some(part) = &d.prekey {
@@ -1118,7 +1324,7 @@ impl Session {
             None => self.open_header(m, &d)?,
         };
         // Step 2.
-        let Header { dh, pn, n } = header;
+        let Header { dh, pn, n, guard } = header;
         if n == u32::MAX {
             return Err(DecodeError::InvalidValue.into());
         }
@@ -1126,9 +1332,8 @@ impl Session {
         let (mk, found) = match &self.receiving {
             Some(chain) if chain.dhr == dh => {
                 if n < chain.nr {
-                    // GUESS: §8 step 6 lists no commit for this branch; the
-                    // "stored key" commit (remove the entry, CKr and Nr
-                    // unchanged) is the only sensible one.
+                    // "Earlier key of the current chain": the stored key
+                    // case, or Duplicate.
                     let i = self.find_skipped(&dh, n).ok_or(Error::Duplicate)?;
                     (self.skipped[i].mk, Found::Stored(i))
                 } else {
@@ -1168,9 +1373,13 @@ impl Session {
                 }
             }
         };
-        // Steps 4-5. The associated data is AD || HB (§7.4), which is
-        // AD || prefix || H in both modes (§14.4 step 4).
-        let (key, nonce) = message_keys(&mk);
+        // Step 4: MESSAGE_KEYS(mk, G), or MESSAGE_KEYS_V1(mk) in version 1.
+        let (key, nonce) = match &guard {
+            Some(g) => message_keys(&mk, g),
+            None => message_keys_v1(&mk),
+        };
+        // Step 5. The associated data is AD || HB (§7.4), which is
+        // AD || prefix || H in both modes (§14.4 step 5).
         let mut ad = self.ad().to_vec();
         ad.extend_from_slice(&m[..d.prefix_len]);
         ad.extend_from_slice(&header.encode());
@@ -1188,9 +1397,7 @@ impl Session {
             }
             Found::NewStep { old_skipped, rk, new_skipped, ck_after, nhkr } => {
                 let dhs_new = rng.draw32();
-                // GUESS (not stated in §8 step 6): the DH rule applies to this
-                // X25519 too; `dh` already passed it with the old DHs, and a
-                // non-low-order `dh` cannot give zero here either.
+                // The DH rule applies but cannot fail here (§8 step 6).
                 let (rk2, cks, nhks) = self.kdf_root(&rk, &x25519(&dhs_new, &dh)?);
                 if let Some(old) = self.receiving.take() {
                     self.push_skipped(&old.dhr, &old_skipped);
@@ -1202,13 +1409,9 @@ impl Session {
                     }
                     if self.previous.len() > MAX_PREVIOUS_RATCHET_KEYS {
                         let forgotten = self.previous.remove(0);
-                        // §14.4: the evicted chain's header key is forgotten and
-                        // its MKSKIPPED entries are deleted. GUESS: after the
-                        // candidates were appended above (§8 step 6 order), so
-                        // the 2000-entry eviction runs before this deletion.
-                        // The result is the same either way while the evicted
-                        // chain's entries are the oldest in MKSKIPPED, which
-                        // they are in every state this protocol produces.
+                        // §14.4: the evicted chain's header key is forgotten
+                        // and, after the step's candidate entries were
+                        // appended (above), its MKSKIPPED entries are deleted.
                         if let Some(hk) = self.he.as_mut() {
                             hk.previous_hkr.remove(0);
                             self.skipped.retain(|e| e.dh != forgotten);
@@ -1227,17 +1430,19 @@ impl Session {
                 self.receiving = Some(ReceivingChain { dhr: dh, ckr: ck_after, nr: n + 1 });
                 self.pn = self.ns;
                 self.dhs = dhs_new;
+                self.dhs_pub = x25519_base(&dhs_new);
                 self.cks = cks;
                 self.ns = 0;
                 self.rk = rk2;
             }
         }
         self.pending = None;
-        Ok(plaintext)
+        Ok((plaintext, header.message_id()))
     }
 
     // -- §10.4 state encoding ------------------------------------------------
 
+    /// Session state format version 2 (§10.4).
     pub fn encode(&self) -> Vec<u8> {
         let mut flags = 0u8;
         if self.initiator {
@@ -1258,11 +1463,14 @@ impl Session {
         if self.he.is_some() {
             flags |= 32;
         }
-        let mut b = vec![TAG_SESSION, STATE_VERSION, flags];
+        let mut b = vec![TAG_SESSION, SESSION_STATE_VERSION, flags];
         b.extend_from_slice(&self.local_identity);
+        b.extend_from_slice(&self.local_identity_x);
         b.extend_from_slice(&self.remote_identity);
+        b.extend_from_slice(&self.remote_identity_x);
         b.extend_from_slice(&self.rk);
         b.extend_from_slice(&self.dhs);
+        b.extend_from_slice(&self.dhs_pub);
         b.extend_from_slice(&self.cks);
         b.extend_from_slice(&self.ns.to_be_bytes());
         b.extend_from_slice(&self.pn.to_be_bytes());
@@ -1304,9 +1512,28 @@ impl Session {
             b.extend_from_slice(&e.n.to_be_bytes());
             b.extend_from_slice(&e.mk);
         }
+        assert_eq!(b.len(), self.encoded_len(), "§10.4 size formula");
         b
     }
 
+    /// The size formula of §10.4 (version 2).
+    pub fn encoded_len(&self) -> usize {
+        let he = self.he.is_some();
+        SESSION_FIXED_LEN
+            + if self.receiving.is_some() { 68 } else { 0 }
+            + self.pending.as_ref().map_or(0, |p| if p.opk_id.is_some() { 40 } else { 36 })
+            + if self.base_key.is_some() { 32 } else { 0 }
+            + 32 * self.previous.len()
+            + if he {
+                96 + if self.receiving.is_some() { 32 } else { 0 } + 32 * self.previous.len()
+            } else {
+                0
+            }
+            + SESSION_BYTES_PER_SKIPPED_KEY * self.skipped.len()
+    }
+
+    /// Decodes session state format version 2, or version 1 (§10.4), by the
+    /// decoding rule (§1).
     pub fn decode(bytes: &[u8]) -> Result<Session> {
         let mut r = Reader::new(bytes);
         let tag = r.u8()?;
@@ -1314,7 +1541,7 @@ impl Session {
             return Err(DecodeError::UnexpectedType(tag).into());
         }
         let version = r.u8()?;
-        if version != STATE_VERSION {
+        if version != SESSION_STATE_VERSION && version != 0x01 {
             return Err(DecodeError::UnsupportedVersion(version).into());
         }
         let flags = r.u8()?;
@@ -1326,12 +1553,8 @@ impl Session {
             flags & 16 != 0,
             flags & 32 != 0,
         );
-        // GUESS: every flag invariant of §10.4 is `InvalidFlags(flags)`.
-        // The last two conditions (an initiator has exactly one of bits 1 and
-        // 2; a responder has bit 1) were missing from the SPEC.md this was
-        // first written from; the library rejected those states, and SPEC.md
-        // §10.4 now states them (commit 68f3849). Valid flag bytes: 0x03,
-        // 0x05, 0x0D, 0x12, each with or without bit 5 (0x20, §14).
+        // §10.4 invariants, each `InvalidFlags(flags)`. Valid flag bytes:
+        // 0x03, 0x05, 0x0D, 0x12, each with or without bit 5 (0x20, §14).
         if flags & 0xC0 != 0
             || (has_pending && !initiator)
             || (pending_opk && !has_pending)
@@ -1341,29 +1564,39 @@ impl Session {
         {
             return Err(DecodeError::InvalidFlags(flags).into());
         }
-        let local_identity = r.arr32()?;
-        strict_public_key(&local_identity)?;
-        let remote_identity = r.arr32()?;
-        strict_public_key(&remote_identity)?;
+        // Version 2 stores the identity keys with their X25519 forms and
+        // DHs_pub, taken as stored (only DHs_pub's canonical check applies).
+        // Version 1 checks the identity keys strictly and recomputes them.
+        let identity = |r: &mut Reader<'_>| -> Result<([u8; 32], [u8; 32])> {
+            let ik = r.arr32()?;
+            if version == 0x01 {
+                Ok((ik, identity_x25519_public(&ik)?))
+            } else {
+                Ok((ik, r.arr32()?))
+            }
+        };
+        let (local_identity, local_identity_x) = identity(&mut r)?;
+        let (remote_identity, remote_identity_x) = identity(&mut r)?;
         let rk = r.arr32()?;
         let dhs = r.arr32()?;
+        let dhs_pub = if version == 0x01 { x25519_base(&dhs) } else { r.x25519_key()? };
         let cks = r.arr32()?;
         let ns = r.u32()?;
         let pn = r.u32()?;
         let receiving = if has_recv {
-            Some(ReceivingChain { dhr: r.arr32()?, ckr: r.arr32()?, nr: r.u32()? })
+            Some(ReceivingChain { dhr: r.x25519_key()?, ckr: r.arr32()?, nr: r.u32()? })
         } else {
             None
         };
         let pending = if has_pending {
-            let ek_a = r.arr32()?;
+            let ek_a = r.x25519_key()?;
             let spk_id = r.u32()?;
             let opk_id = if pending_opk { Some(r.u32()?) } else { None };
             Some(Pending { ek_a, spk_id, opk_id })
         } else {
             None
         };
-        let base_key = if has_base { Some(r.arr32()?) } else { None };
+        let base_key = if has_base { Some(r.x25519_key()?) } else { None };
         let mut he = if has_he {
             let hks = r.arr32()?;
             let nhks = r.arr32()?;
@@ -1377,12 +1610,10 @@ impl Session {
         if usize::from(c1) > MAX_PREVIOUS_RATCHET_KEYS {
             return Err(DecodeError::InvalidValue.into());
         }
-        // Fewer entries than c1 says is Truncated (§10.4, decoding rule §1).
-        // (An earlier library reported InvalidValue here; it now follows
-        // SPEC.md, observed via its API.)
+        // Fewer entries than c1 says is Truncated (decoding rule, §1).
         let mut previous = Vec::new();
         for _ in 0..c1 {
-            previous.push(r.arr32()?);
+            previous.push(r.x25519_key()?);
             if let Some(hk) = he.as_mut() {
                 hk.previous_hkr.push(r.arr32()?);
             }
@@ -1391,26 +1622,31 @@ impl Session {
         if usize::from(c2) > MAX_SKIPPED_KEYS {
             return Err(DecodeError::InvalidValue.into());
         }
-        // Fewer entries than c2 says is Truncated, bytes after the last one
-        // TrailingBytes (§10.4). (An earlier library reported InvalidValue for
-        // both; it now follows SPEC.md, observed via its API.)
+        // §10.4: fewer bytes than c2 × 68 is Truncated, checked before any
+        // entry is read.
+        if r.remaining() < usize::from(c2) * SESSION_BYTES_PER_SKIPPED_KEY {
+            return Err(DecodeError::Truncated.into());
+        }
         let mut skipped = Vec::new();
         for _ in 0..c2 {
-            let dh = r.arr32()?;
+            let dh = r.x25519_key()?;
             let n = r.u32()?;
-            let mk = r.arr32()?;
             if n == u32::MAX {
                 return Err(DecodeError::InvalidValue.into());
             }
+            let mk = r.arr32()?;
             skipped.push(SkippedKey { dh, n, mk });
         }
         r.finish()?;
         Ok(Session {
             initiator,
             local_identity,
+            local_identity_x,
             remote_identity,
+            remote_identity_x,
             rk,
             dhs,
+            dhs_pub,
             cks,
             ns,
             pn,
