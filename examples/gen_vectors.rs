@@ -1107,7 +1107,7 @@ fn v1_vectors(dir: &Path) {
         &mut brng,
     ));
 
-    write(dir, "receive_v1.json", "Version-1 messages (SPEC.md 13: no reuse guard, 40-byte ratchet header, 56-byte encrypted header, MESSAGE_KEYS_V1) that a version-2 receiver still decrypts: the receiver's state before and after, its RNG draws, the plaintext and the message id (SPEC.md 8.1, G = zeros)", cases);
+    write(dir, "receive_v1.json", "Version-1 messages (SPEC.md 13: no reuse guard, 40-byte ratchet header, 56-byte encrypted header, MESSAGE_KEYS_V1) that a version-2 receiver still decrypts: the receiver's state before and after, its RNG draws, the plaintext and the message id (SPEC.md 8.1: the body tag in place of G)", cases);
 }
 
 fn main() -> Result<(), Error> {

@@ -139,10 +139,12 @@ impl IdentityKey {
     }
 
     /// Strict verification of `sig` over `msg`; the point is decoded (and
-    /// checked again) here.
-    pub(crate) fn verify(&self, msg: &[u8], sig: &[u8; 64]) -> Result<(), Error> {
+    /// checked again) here. Returns the X25519 form computed from the point
+    /// just verified, never the stored one, for the handshake's DH.
+    pub(crate) fn verify(&self, msg: &[u8], sig: &[u8; 64]) -> Result<[u8; 32], Error> {
         let key = ed25519_public(&self.bytes)?;
-        ed25519_verify(&key, msg, sig)
+        ed25519_verify(&key, msg, sig)?;
+        Ok(key.to_montgomery().to_bytes())
     }
 }
 

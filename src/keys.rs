@@ -54,6 +54,12 @@ macro_rules! secret_key {
             pub(crate) fn copy_from(&mut self, other: &Self) {
                 self.0 = other.0;
             }
+
+            /// Overwrites this key with 32 bytes of `bytes`, in place.
+            #[allow(dead_code)]
+            pub(crate) fn copy_from_slice(&mut self, bytes: &[u8]) {
+                self.0.copy_from_slice(bytes);
+            }
         }
 
         impl fmt::Debug for $name {

@@ -152,12 +152,17 @@ impl Header {
         out[40..].copy_from_slice(&self.guard.unwrap_or_default());
     }
 
-    /// The id of the message this header belongs to.
-    pub(crate) fn message_id(&self) -> MessageId {
+    /// The id of the message this header belongs to: `DHs_pub || u32(N)
+    /// || G`, and for a version-1 message (no guard) the body's tag in
+    /// place of `G` ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §8.1).
+    pub(crate) fn message_id(&self, body_tag: &[u8; TAG_LEN]) -> MessageId {
         let mut id = [0u8; MESSAGE_ID_LEN];
         id[..32].copy_from_slice(&self.ratchet_key);
         id[32..36].copy_from_slice(&self.n.to_be_bytes());
-        id[36..].copy_from_slice(&self.guard.unwrap_or_default());
+        match &self.guard {
+            Some(g) => id[36..].copy_from_slice(g),
+            None => id[36..].copy_from_slice(body_tag),
+        }
         MessageId(id)
     }
 }
@@ -166,7 +171,8 @@ impl Header {
 pub const MESSAGE_ID_LEN: usize = 32 + 4 + GUARD_LEN;
 
 /// The identity of one decrypted message: `ratchet key || u32(N) || G`
-/// from its (authenticated) header ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §8.1).
+/// from its (authenticated) header ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §8.1; for a
+/// version-1 message, which has no `G`, the body's tag takes its place).
 ///
 /// Every delivery of the same message gives the same id, and two different
 /// messages never share one: even a sender restored from an old snapshot
@@ -298,6 +304,11 @@ impl<'a> WireMessage<'a> {
         }
         let body = r.rest();
         let (ciphertext, tag) = body.split_at(body.len() - TAG_LEN);
+        // No sender produces more; MAX_MESSAGE_LEN alone would leave room
+        // for a plain Message 89 bytes longer.
+        if ciphertext.len() > MAX_PLAINTEXT_LEN {
+            return Err(DecodeError::InvalidValue);
+        }
         let mut t = [0u8; TAG_LEN];
         t.copy_from_slice(tag);
         Ok(WireMessage { version, mode, prekey, prefix: &bytes[..prefix_len], header, ciphertext, tag: t })

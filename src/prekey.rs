@@ -241,6 +241,13 @@ impl PreKeyBundle {
     /// non-canonical prekey encoding, [`Error::BadSignature`] if the
     /// signature does not verify (strict Ed25519).
     pub fn verify(&self) -> Result<(), Error> {
+        self.verified_identity_x25519().map(|_| ())
+    }
+
+    /// [`verify`](Self::verify), returning the identity key's X25519 form
+    /// computed from the point whose signature just verified (SPEC.md §5.1),
+    /// so that the handshake never uses a stored or supplied form.
+    pub(crate) fn verified_identity_x25519(&self) -> Result<[u8; 32], Error> {
         x25519_canonical(&self.signed_prekey.key)?;
         if let Some(otk) = &self.one_time_prekey {
             x25519_canonical(&otk.key)?;

@@ -28,7 +28,7 @@ use alloc::vec::Vec;
 
 use rand_core::CryptoRng;
 use x25519_dalek::StaticSecret;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::{
     codec::{Reader, Writer},
@@ -126,9 +126,16 @@ fn seal<T: Persist, R: CryptoRng + ?Sized>(value: &T, key: &[u8; 32], rng: &mut 
     out.put(&nonce);
     out.put(&plain);
     let body = &mut out[15..];
-    // The encoding is far below AES-GCM's length limit.
-    let tag = aead_seal(key, &nonce, &header, body).unwrap_or([0u8; TAG_LEN]);
-    out.put(&tag);
+    // The encoding is far below AES-GCM's length limit, so this cannot
+    // fail; if it did, nothing of the encoding would be returned (an empty
+    // output, which `open` rejects as truncated).
+    match aead_seal(key, &nonce, &header, body) {
+        Ok(tag) => out.put(&tag),
+        Err(_) => {
+            out.zeroize();
+            out.clear();
+        }
+    }
     out
 }
 
@@ -273,6 +280,7 @@ fn read_identity(r: &mut Reader<'_>, version: u8) -> Result<IdentityKey, DecodeE
     } else {
         let bytes = r.array()?;
         let montgomery = r.array()?;
+        x25519_canonical(&montgomery)?;
         Ok(IdentityKey::from_stored(bytes, montgomery))
     }
 }

@@ -67,26 +67,29 @@ fn shared_secret(mode: Mode, dhs: &[&[u8; 32]]) -> Secrets {
             let mut okm = Zeroizing::new([0u8; 96]);
             let _ = hkdf(&[0u8; 32], ikm, LABEL_X3DH_HE, &mut okm[..]);
             sk.copy_from_slice(&okm[..32]);
-            let mut hka = [0u8; 32];
-            let mut nhkb = [0u8; 32];
+            // Written straight into the zeroizing key types: no stack copy.
+            let mut hka = HeaderKey::from_bytes([0u8; 32]);
+            let mut nhkb = HeaderKey::from_bytes([0u8; 32]);
             hka.copy_from_slice(&okm[32..64]);
             nhkb.copy_from_slice(&okm[64..]);
-            Secrets { sk, header_keys: Some((HeaderKey::from_bytes(hka), HeaderKey::from_bytes(nhkb))) }
+            Secrets { sk, header_keys: Some((hka, nhkb)) }
         }
     }
 }
 
-/// The initiator's side: `ik_a`, the ephemeral `ek_a`, the responder's keys.
+/// The initiator's side: `ik_a`, the ephemeral `ek_a`, the responder's keys
+/// (`ik_b_x`: the X25519 form of the responder's identity key, computed from
+/// the point whose bundle signature was verified).
 pub(crate) fn initiator(
     mode: Mode,
     ik_a: &IdentityKeyPair,
     ek_a: &StaticSecret,
-    ik_b: &IdentityKey,
+    ik_b_x: &[u8; 32],
     spk_b: &[u8; 32],
     opk_b: Option<&[u8; 32]>,
 ) -> Result<Secrets, Error> {
     let dh1 = x25519(ik_a.dh_secret(), spk_b)?;
-    let dh2 = x25519(ek_a, ik_b.x25519_bytes())?;
+    let dh2 = x25519(ek_a, ik_b_x)?;
     let dh3 = x25519(ek_a, spk_b)?;
     match opk_b {
         Some(opk) => {

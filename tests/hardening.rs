@@ -209,3 +209,54 @@ fn a_rolled_back_receiver_decrypts_again_with_the_same_id() {
         let _ = p.alice.encrypt_t(b"unused").unwrap();
     }
 }
+
+/// A stored identity's X25519 form is never used for a handshake (SPEC.md
+/// §5.1, §10.4): a session whose stored remote X25519 form was replaced
+/// (by someone who can write unsealed storage) still shows the genuine
+/// Ed25519 identity, and a new session started from that identity derives
+/// its DH from the verified point, so the genuine owner accepts it.
+#[test]
+fn a_new_handshake_to_a_restored_identity_uses_the_verified_point_not_the_stored_form() {
+    let mut p = Pair::established(Mode::Plain, 11);
+    let mut state = p.alice.to_bytes().to_vec();
+    assert_eq!(state[..2], [0x53, 0x02]);
+    // Remote identity at 67..99, its X25519 form at 99..131: put another
+    // (canonical) identity's X25519 form there.
+    let other = IdentityKeyPair::generate(&mut p.rng);
+    state[99..131].copy_from_slice(other.public_key().x25519_bytes());
+    let restored = Session::from_bytes(&state).unwrap();
+    let pinned = restored.remote_identity().clone();
+    assert_eq!(pinned.as_bytes(), p.responder.identity.public_key().as_bytes());
+    assert_eq!(&pinned, p.responder.identity.public_key());
+    // Alice starts a fresh session to the pinned identity with Bob's
+    // published signed prekey; Bob accepts it.
+    let bundle = PreKeyBundle::new(pinned, p.responder.spk.public().clone(), None);
+    let mut fresh = Session::initiate(&p.alice_identity, &bundle, &mut p.rng).unwrap();
+    let m = fresh.encrypt(b"to the verified key", &mut p.rng).unwrap();
+    let msg = PreKeyMessage::from_bytes(&m).unwrap();
+    let acc =
+        Session::accept(&p.responder.identity, &p.responder.spk, None, &msg, ModePolicy::Any, &mut p.rng)
+            .unwrap();
+    assert_eq!(acc.plaintext, b"to the verified key");
+}
+
+/// No sender produces a ciphertext longer than MAX_PLAINTEXT_LEN, and no
+/// decoder accepts one (SPEC.md §7.3), although MAX_MESSAGE_LEN alone would
+/// leave room for it in a plain Message.
+#[test]
+fn a_ciphertext_longer_than_the_plaintext_limit_does_not_decode() {
+    let mut p = Pair::established(Mode::Plain, 12);
+    let m = p.send_a(b"x");
+    // A Message: 2 + 56 header bytes, then ciphertext and tag.
+    for extra in [0usize, 1, 89] {
+        let mut long = m[..58].to_vec();
+        long.resize(58 + MAX_PLAINTEXT_LEN + extra + 16, 0x41);
+        assert!(long.len() <= chatcrypt::MAX_MESSAGE_LEN);
+        let got = p.bob.decrypt(&long, &mut p.rng).err();
+        if extra == 0 {
+            assert_eq!(got, Some(Error::Auth), "at the limit the message decodes (and is forged)");
+        } else {
+            assert_eq!(got, Some(Error::Decode(DecodeError::InvalidValue)), "{extra} bytes over");
+        }
+    }
+}

@@ -300,13 +300,23 @@ fn a_prekey_message_with_appended_bytes_fails_authentication(mode: Mode) {
         long.resize(m.len() + extra, 0);
         assert_eq!(err(bob.accept(&long, &mut rng)), Error::Auth, "{extra} extra bytes");
     }
-    // Up to MAX_MESSAGE_LEN bytes decode; one more is refused before parsing.
+    // A ciphertext of up to MAX_PLAINTEXT_LEN bytes decodes; one more byte
+    // is refused (SPEC.md §7.3), and so is anything over MAX_MESSAGE_LEN,
+    // before parsing. With header encryption and a one-time prekey id the
+    // two limits meet.
+    let header = common::header_len(&m);
     let mut max = m.clone();
-    max.resize(MAX_MESSAGE_LEN, 0);
+    max.resize(header + chatcrypt::MAX_PLAINTEXT_LEN + TAG_LEN, 0);
     assert!(PreKeyMessage::from_bytes(&max).is_ok());
     assert_eq!(err(bob.accept(&max, &mut rng)), Error::Auth);
     max.push(0);
     assert_eq!(err(PreKeyMessage::from_bytes(&max)), INVALID_VALUE);
+    let mut over = m.clone();
+    over.resize(MAX_MESSAGE_LEN + 1, 0);
+    assert_eq!(err(PreKeyMessage::from_bytes(&over)), INVALID_VALUE);
+    if mode == Mode::HeaderEncryption {
+        assert_eq!(header + chatcrypt::MAX_PLAINTEXT_LEN + TAG_LEN, MAX_MESSAGE_LEN);
+    }
 }
 both_modes!(a_prekey_message_with_appended_bytes_fails_authentication);
 

@@ -94,6 +94,8 @@ impl PreviousChains {
         let mut evicted = None;
         if self.len == MAX_PREVIOUS_RATCHET_KEYS {
             evicted = Some(self.ratchet_keys[0]);
+            // Wipe the forgotten header key before the rotation moves it.
+            self.header_keys[0].zeroize();
             self.ratchet_keys.rotate_left(1);
             self.header_keys.rotate_left(1);
             self.len -= 1;

@@ -80,6 +80,12 @@ use crate::{
 ///   duplicates; a sender rolled back across a ratchet step has a root key
 ///   the peer has moved past, and the session must be replaced by a new
 ///   one.
+/// * **The RNG must not be restored with the session.** The guarantee above
+///   assumes the RNG never repeats itself: the OS generator, or one seeded
+///   from it at each start. An RNG whose own state is saved and restored
+///   along with the session (a persisted DRBG, a whole-VM snapshot) draws
+///   the same guard again, and then a key and nonce do repeat
+///   ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §12).
 /// * **After restoring an older snapshot as a receiver,** messages the lost
 ///   state had already decrypted decrypt again if the server redelivers
 ///   them; drop them by their [`MessageId`] (see there).
@@ -224,14 +230,14 @@ impl Session {
         mode: Mode,
         rng: &mut R,
     ) -> Result<Session, Error> {
-        bundle.verify()?;
+        let ik_b_x = bundle.verified_identity_x25519()?;
         let spk = bundle.signed_prekey();
         let ek = random_x25519(rng);
         let secrets = x3dh::initiator(
             mode,
             identity,
             &ek,
-            bundle.identity(),
+            &ik_b_x,
             spk.key(),
             bundle.one_time_prekey().map(|k| k.key()),
         )?;

@@ -5,8 +5,10 @@
 //! key (and, for a new ratchet step, one X25519 and one root step). The
 //! keys a message makes the session skip are derived in the commit phase,
 //! after the AEAD tag has verified, straight into the skipped-key store, so
-//! a forged message costs at most one chain walk of `MAX_SKIP` steps and
-//! one X25519 before it is rejected, and allocates nothing.
+//! a forged message costs at most one chain walk of `MAX_SKIP + 1` steps,
+//! one X25519 and the AES-GCM check of its ciphertext before it is
+//! rejected. Through `decrypt_into` nothing is allocated on the way; the
+//! `Vec` API allocates the plaintext's buffer first.
 
 use alloc::{vec, vec::Vec};
 
@@ -202,7 +204,7 @@ impl Session {
         out.copy_from_slice(wire.ciphertext);
         aead_open(&secrets.key, &secrets.nonce, &ad[..ad_end], out, &wire.tag)?;
         self.commit(plan, &header, rng)?;
-        Ok(Received { len, id: header.message_id() })
+        Ok(Received { len, id: header.message_id(&wire.tag) })
     }
 
     /// `AD || prefix` at the start of a scratch buffer that has room for

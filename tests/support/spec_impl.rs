@@ -736,12 +736,16 @@ impl Header {
         Ok(Header { dh, pn, n, guard })
     }
 
-    /// The message id `DHs_pub || u32(N) || G`, `G` = zeros in version 1 (§8.1).
-    pub fn message_id(&self) -> MessageId {
+    /// The message id `DHs_pub || u32(N) || G`; a version-1 message has no
+    /// `G` and uses the body's tag in its place (§8.1).
+    pub fn message_id(&self, body_tag: &[u8]) -> MessageId {
         let mut id = [0u8; MESSAGE_ID_LEN];
         id[..32].copy_from_slice(&self.dh);
         id[32..36].copy_from_slice(&self.n.to_be_bytes());
-        id[36..].copy_from_slice(&self.guard.unwrap_or([0u8; GUARD_LEN]));
+        match &self.guard {
+            Some(g) => id[36..].copy_from_slice(g),
+            None => id[36..].copy_from_slice(body_tag),
+        }
         id
     }
 }
@@ -792,10 +796,7 @@ pub fn encode_prefix(version: u8, mode: Mode, prekey: Option<&PreKeyPart>) -> Ve
 /// `MAX_MESSAGE_LEN` check alone; "an input that ends inside the header
 /// (`Truncated`)" is not a separate check made up front but the decoding
 /// rule's (§1) `Truncated` for whichever header field runs out, so a
-/// violation in an earlier field wins. LIBRARY DIFFERS: the library reads
-/// the 56-byte plain ratchet header as one block and checks `DHs_pub` only
-/// afterwards, so a message that ends inside the header after a
-/// non-canonical `DHs_pub` is `Truncated` there, `InvalidPublicKey` here.
+/// violation in an earlier field wins.
 pub fn decode_message(m: &[u8], session_mode: Option<Mode>) -> Result<DecodedMessage> {
     if m.len() > MAX_MESSAGE_LEN {
         return Err(DecodeError::InvalidValue.into());
@@ -832,6 +833,10 @@ pub fn decode_message(m: &[u8], session_mode: Option<Mode>) -> Result<DecodedMes
     let body_start = r.pos();
     if r.remaining() < TAG_LEN {
         return Err(DecodeError::Truncated.into());
+    }
+    // §7.3: a ciphertext longer than MAX_PLAINTEXT_LEN (no sender makes one).
+    if r.remaining() - TAG_LEN > MAX_PLAINTEXT_LEN {
+        return Err(DecodeError::InvalidValue.into());
     }
     // §7.3: only after the whole message has decoded in the layout of its
     // own type does a session reject a type of the other mode.
@@ -1257,10 +1262,6 @@ impl Session {
     /// §14.4 steps 1-4: open `EH`, check that the key that opened it agrees
     /// with the header's ratchet key, then that the key is canonical.
     ///
-    /// LIBRARY DIFFERS: the library checks that `DHs_pub` is canonical
-    /// before the agreement of step 3, so a header opened by `HKr` that
-    /// names a non-canonical alias of `DHr` (bit 255 set) is
-    /// `InvalidPublicKey` there and `Auth` here (step 3 comes first).
     fn open_header(&self, m: &[u8], d: &DecodedMessage) -> Result<Header> {
         let hk = self.he.as_ref().expect("header-encryption session");
         let eh = &m[d.prefix_len..d.body_start];
@@ -1437,7 +1438,7 @@ impl Session {
             }
         }
         self.pending = None;
-        Ok((plaintext, header.message_id()))
+        Ok((plaintext, header.message_id(&m[m.len() - TAG_LEN..])))
     }
 
     // -- §10.4 state encoding ------------------------------------------------
@@ -1572,7 +1573,8 @@ impl Session {
             if version == 0x01 {
                 Ok((ik, identity_x25519_public(&ik)?))
             } else {
-                Ok((ik, r.arr32()?))
+                // §10.4: the stored X25519 form must be canonical (§2).
+                Ok((ik, r.x25519_key()?))
             }
         };
         let (local_identity, local_identity_x) = identity(&mut r)?;
