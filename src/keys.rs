@@ -16,7 +16,7 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::{
     error::Error,
-    primitives::{hkdf, hkdf_expand, kdf_ck},
+    primitives::{hkdf, hkdf_expand, kdf_ck, kdf_ck_next},
 };
 
 /// HKDF info for `KDF_RK`.
@@ -166,6 +166,13 @@ impl ChainKey {
         let mut next = ChainKey([0u8; 32]);
         kdf_ck(&self.0, &mut mk.0, &mut next.0);
         (mk, next)
+    }
+
+    /// One `KDF_CK` step without its message key: the chain key becomes
+    /// `HMAC(ck, 0x02)`. For walking past keys that are not needed.
+    pub(crate) fn advance(&mut self) {
+        let current = Zeroizing::new(self.0);
+        kdf_ck_next(&current, &mut self.0);
     }
 
     /// A copy of this chain key, for deriving ahead without touching the

@@ -110,6 +110,15 @@ pub(crate) fn kdf_ck(ck: &[u8; 32], mk: &mut [u8; 32], next: &mut [u8; 32]) {
     t.as_mut_slice().zeroize();
 }
 
+/// The chain half of [`kdf_ck`] alone: `HMAC(ck, 0x02)`, for walking a
+/// chain past keys that are not needed (two of the six SHA-256
+/// compressions of a full step are saved).
+pub(crate) fn kdf_ck_next(ck: &[u8; 32], next: &mut [u8; 32]) {
+    let mut t = hmac_keyed(ck).chain_update([0x02]).finalize().into_bytes();
+    next.copy_from_slice(&t);
+    t.as_mut_slice().zeroize();
+}
+
 /// HKDF-SHA256 (extract and expand) into `out`.
 pub(crate) fn hkdf(salt: &[u8], ikm: &[u8], info: &[u8], out: &mut [u8]) -> Result<(), Error> {
     Hkdf::<Sha256>::new(Some(salt), ikm)

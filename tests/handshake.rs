@@ -322,6 +322,24 @@ fn low_order_error(point: &[u8; 32]) -> Error {
     }
 }
 
+/// A bundle carrying the low-order key `point` (with a valid signature
+/// where one applies) and what `initiate` said of it: a canonical encoding
+/// verifies and decodes, and the handshake refuses the zero DH output
+/// (`NonContributory`); a non-canonical one is refused at decoding and
+/// before the signature and the DH (`InvalidPublicKey`).
+fn check_low_order_bundle(bundle: &PreKeyBundle, point: &[u8; 32], got: Option<Error>) {
+    if is_canonical_x25519(point) {
+        assert_eq!(bundle.verify(), Ok(()));
+        assert_eq!(PreKeyBundle::from_bytes(&bundle.to_bytes()).as_ref(), Ok(bundle));
+        assert_eq!(got, Some(Error::NonContributory), "{point:02x?}");
+    } else {
+        let invalid = Error::Decode(DecodeError::InvalidPublicKey);
+        assert_eq!(bundle.verify(), Err(invalid), "{point:02x?}");
+        assert_eq!(PreKeyBundle::from_bytes(&bundle.to_bytes()).err(), Some(invalid));
+        assert_eq!(got, Some(invalid), "{point:02x?}");
+    }
+}
+
 fn low_order_one_time_prekey_in_a_signed_bundle_is_non_contributory(mode: Mode) {
     let mut rng = rng(14);
     let bob = Responder::new(&mut rng, false);
@@ -332,20 +350,10 @@ fn low_order_one_time_prekey_in_a_signed_bundle_is_non_contributory(mode: Mode) 
             bob.spk.public().clone(),
             Some(OneTimePreKeyPublic::new(9, point)),
         );
+        // The one-time prekey is not signed, so a canonical one verifies
+        // and decodes, and the handshake refuses the zero DH output.
         let got = Session::initiate_with_mode(&alice_id, &bundle, mode, &mut rng).err();
-        if is_canonical_x25519(&point) {
-            // The one-time prekey is not signed, so the bundle verifies and decodes...
-            assert_eq!(bundle.verify(), Ok(()));
-            assert_eq!(PreKeyBundle::from_bytes(&bundle.to_bytes()).as_ref(), Ok(&bundle));
-            // ...but the handshake refuses the zero Diffie-Hellman output.
-            assert_eq!(got, Some(Error::NonContributory), "{point:02x?}");
-        } else {
-            // A non-canonical encoding is refused before the signature and the DH.
-            let invalid = Error::Decode(DecodeError::InvalidPublicKey);
-            assert_eq!(bundle.verify(), Err(invalid), "{point:02x?}");
-            assert_eq!(PreKeyBundle::from_bytes(&bundle.to_bytes()).err(), Some(invalid));
-            assert_eq!(got, Some(invalid), "{point:02x?}");
-        }
+        check_low_order_bundle(&bundle, &point, got);
         assert_eq!(got, Some(low_order_error(&point)));
     }
 }
@@ -362,18 +370,9 @@ fn low_order_signed_prekey_with_a_valid_signature_is_non_contributory(mode: Mode
     for point in low_order_encodings() {
         let spk = sign_signed_prekey(&bob, 3, &point);
         let bundle = PreKeyBundle::new(bob.public_key().clone(), spk, None);
+        // Validly signed; a non-canonical one is still rejected first.
         let got = Session::initiate_with_mode(&alice_id, &bundle, mode, &mut rng).err();
-        if is_canonical_x25519(&point) {
-            assert_eq!(bundle.verify(), Ok(()));
-            assert_eq!(PreKeyBundle::from_bytes(&bundle.to_bytes()).as_ref(), Ok(&bundle));
-            assert_eq!(got, Some(Error::NonContributory), "{point:02x?}");
-        } else {
-            // Validly signed, but not canonical: rejected before the signature is checked.
-            let invalid = Error::Decode(DecodeError::InvalidPublicKey);
-            assert_eq!(bundle.verify(), Err(invalid), "{point:02x?}");
-            assert_eq!(PreKeyBundle::from_bytes(&bundle.to_bytes()).err(), Some(invalid));
-            assert_eq!(got, Some(invalid), "{point:02x?}");
-        }
+        check_low_order_bundle(&bundle, &point, got);
     }
 }
 both_modes!(low_order_signed_prekey_with_a_valid_signature_is_non_contributory);

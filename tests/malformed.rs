@@ -32,9 +32,9 @@ use chatcrypt::{
 use rand_chacha::rand_core::Rng;
 
 use common::{
-    flip_bit, header_len, is_prekey, mode_of, reject_unchanged, rng, session_v2_to_v1, snapshot,
-    spec_decrypt_decode_error, spec_wire_decode_error, type_byte, ChaCha20Rng, Pair, Responder, TAG_LEN,
-    V1_LOCAL_IDENTITY_AT, V1_REMOTE_IDENTITY_AT, V2_LOCAL_IDENTITY_AT, V2_REMOTE_IDENTITY_AT,
+    decrypt_decode_error, flip_bit, header_len, is_prekey, mode_of, reject_unchanged, rng, session_v2_to_v1,
+    snapshot, type_byte, wire_decode_error, ChaCha20Rng, Pair, Responder, TAG_LEN, V1_LOCAL_IDENTITY_AT,
+    V1_REMOTE_IDENTITY_AT, V2_LOCAL_IDENTITY_AT, V2_REMOTE_IDENTITY_AT,
 };
 use headers::with_header;
 
@@ -343,7 +343,7 @@ fn a_prekey_message_with_another_version_type_or_flags_does_not_decode(mode: Mod
     for t in (0..=255u8).filter(|&t| t != own) {
         let forged = with_byte(&m, 1, t);
         let got = PreKeyMessage::from_bytes(&forged);
-        match spec_wire_decode_error(&forged) {
+        match wire_decode_error(&forged) {
             // Unknown types, and the other mode's layouts that do not fit.
             Some(e) => assert_eq!(err(got), e, "type {t:#04x}"),
             // The other mode's PreKeyMessage type: a PreKeyMessage of that mode
@@ -467,7 +467,7 @@ fn decrypt_rejects_another_version_or_type_and_changes_nothing(mode: Mode) {
     for t in (0..=255u8).filter(|&t| t != type_byte(mode, false)) {
         let forged = with_byte(&m, 1, t);
         let got = reject_unchanged(&mut p.bob, &forged, &mut p.rng);
-        match spec_decrypt_decode_error(mode, &forged) {
+        match decrypt_decode_error(mode, &forged) {
             // Unknown types; the other mode's types (decoded by that mode's
             // layout if they fit, then UnexpectedType(t) from the session).
             Some(e) => assert_eq!(got, e, "type {t:#04x}"),
@@ -531,15 +531,11 @@ fn a_non_canonical_key_is_reported_before_a_truncation_after_it() {
     for (message, key_at) in [(&m, 2), (&first, 35), (&first, 75)] {
         let mut forged = message.clone();
         forged[key_at + 31] |= 0x80;
-        assert_eq!(spec_wire_decode_error(&forged), Some(INVALID_KEY));
+        assert_eq!(wire_decode_error(&forged), Some(INVALID_KEY));
         for len in 0..forged.len() {
             let cut = &forged[..len];
             let expected = if len < key_at + 32 { TRUNCATED } else { INVALID_KEY };
-            assert_eq!(
-                spec_wire_decode_error(cut),
-                Some(expected),
-                "reference, key at {key_at}, cut at {len}"
-            );
+            assert_eq!(wire_decode_error(cut), Some(expected), "reference, key at {key_at}, cut at {len}");
             let got = if is_prekey(message) {
                 err(PreKeyMessage::from_bytes(cut))
             } else {

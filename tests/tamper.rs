@@ -12,7 +12,7 @@
 //! (`headers::with_header`).
 //!
 //! Expected decoding errors come from the field rules below; every one is
-//! also checked against `common::spec_wire_decode_error`, an independent
+//! also checked against `common::wire_decode_error`, an independent
 //! reference of SPEC.md §7.3 (versions 0x02 and 0x01, canonical keys).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
@@ -28,8 +28,8 @@ use chatcrypt::{
     DecodeError, Error, IdentityKey, IdentityKeyPair, Mode, PreKeyBundle, Session, MAX_SKIP, VERSION,
 };
 use common::{
-    flip_bit, header_range, is_canonical_x25519, is_prekey, mode_of, plaintext, reject_unchanged, rng,
-    snapshot, spec_decrypt_decode_error, spec_wire_decode_error, Pair, Responder, MODES, OPK_ID, SPK_ID,
+    decrypt_decode_error, flip_bit, header_range, is_canonical_x25519, is_prekey, mode_of, plaintext,
+    reject_unchanged, rng, snapshot, wire_decode_error, Pair, Responder, MODES, OPK_ID, SPK_ID,
 };
 use headers::{sent_header, with_header, Header};
 
@@ -86,8 +86,8 @@ fn ratchet_key_error(forged: &[u8], offset: usize, otherwise: Error) -> Error {
 /// session's mode, or `None` for accept).
 fn agrees_with_the_reference_decoder(session: Option<Mode>, forged: &[u8], expected: Error, bit: usize) {
     let reference = match session {
-        Some(mode) => spec_decrypt_decode_error(mode, forged),
-        None => spec_wire_decode_error(forged),
+        Some(mode) => decrypt_decode_error(mode, forged),
+        None => wire_decode_error(forged),
     };
     if let Some(e) = reference {
         assert_eq!(expected, e, "bit {bit}: the field rules disagree with the reference decoder");
@@ -111,7 +111,7 @@ fn leading_byte_error(mode: Mode, original: &[u8], bit: usize) -> Option<Error> 
             Some(Error::Decode(DecodeError::UnsupportedVersion(flipped)))
         }
         1 => {
-            let e = spec_decrypt_decode_error(mode, &flip_bit(original, bit));
+            let e = decrypt_decode_error(mode, &flip_bit(original, bit));
             assert!(e.is_some(), "a flipped type bit gave a message of the session's mode");
             e
         }
@@ -155,7 +155,7 @@ fn every_flipped_bit_of_a_later_prekey_message_is_rejected_and_changes_nothing(m
             35..67 => Error::HandshakeMismatch,
             // Without the one-time prekey flag the ratchet header is read 4 bytes early: its
             // ratchet key is bytes 71..103, which decoding checks in the plain mode.
-            2 if spec_wire_decode_error(&forged).is_some() => spec_wire_decode_error(&forged).unwrap(),
+            2 if wire_decode_error(&forged).is_some() => wire_decode_error(&forged).unwrap(),
             _ if mode == Mode::HeaderEncryption => HE_AUTH,
             // Its PN is bytes 103..107 of the genuine message and its N is the genuine PN (0).
             2 => on_new_chain(u32_at(&m, 103), 0, 1),
@@ -180,7 +180,7 @@ both_modes!(every_flipped_bit_of_a_later_prekey_message_is_rejected_and_changes_
 /// The error `accept` gives for a first message whose type byte was
 /// flipped (to `forged[1]`).
 fn accept_error_for_flipped_type(forged: &[u8]) -> Error {
-    if let Some(e) = spec_wire_decode_error(forged) {
+    if let Some(e) = wire_decode_error(forged) {
         return e;
     }
     if !is_prekey(forged) {

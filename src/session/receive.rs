@@ -68,7 +68,7 @@ fn check_skip(from: u32, to: u32) -> Result<(), Error> {
 
 /// The message key of message `n` of a chain whose key at `from` is
 /// `chain`, and the chain key after it: `n - from + 1` steps of `KDF_CK`,
-/// the intermediate message keys discarded (they are derived again at
+/// the intermediate message keys not computed at all (they are derived at
 /// commit, only if the message authenticates).
 fn key_at(chain: &ChainKey, from: u32, n: u32) -> (MessageKey, ChainKey) {
     if from == n {
@@ -76,7 +76,7 @@ fn key_at(chain: &ChainKey, from: u32, n: u32) -> (MessageKey, ChainKey) {
     }
     let mut ck = chain.duplicate();
     for _ in from..n {
-        drop(ck.step());
+        ck.advance();
     }
     let key = ck.step();
     (key, ck)

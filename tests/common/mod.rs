@@ -251,59 +251,6 @@ pub fn with_n(message: &[u8], n: u32) -> Vec<u8> {
     out
 }
 
-/// The error a message decoder returns for `bytes` (SPEC.md §7.3, both
-/// modes), or `None` if they are a well-formed message. A reference
-/// implementation of the decoding order: length, version, type, the
-/// PreKeyMessage fields (flags, identity key, base key, prekey ids), the
-/// (plain or encrypted) ratchet header, then at least a tag.
-pub fn wire_decode_error(bytes: &[u8]) -> Option<Error> {
-    use chatcrypt::DecodeError;
-    let fail = |e: DecodeError| Some(Error::Decode(e));
-    if bytes.len() > chatcrypt::MAX_MESSAGE_LEN {
-        return fail(DecodeError::InvalidValue);
-    }
-    match bytes.first() {
-        None => return fail(DecodeError::Truncated),
-        Some(&v) if v != chatcrypt::VERSION => return fail(DecodeError::UnsupportedVersion(v)),
-        Some(_) => {}
-    }
-    let (mode, prekey) = match bytes.get(1) {
-        None => return fail(DecodeError::Truncated),
-        Some(0x01) => (Mode::Plain, true),
-        Some(0x02) => (Mode::Plain, false),
-        Some(0x03) => (Mode::HeaderEncryption, true),
-        Some(0x04) => (Mode::HeaderEncryption, false),
-        Some(&t) => return fail(DecodeError::UnexpectedType(t)),
-    };
-    let mut at = 2;
-    if prekey {
-        let Some(&flags) = bytes.get(2) else { return fail(DecodeError::Truncated) };
-        if flags & !1 != 0 {
-            return fail(DecodeError::InvalidFlags(flags));
-        }
-        let Some(identity) = bytes.get(3..35) else { return fail(DecodeError::Truncated) };
-        if chatcrypt::IdentityKey::from_bytes(identity.try_into().unwrap()).is_err() {
-            return fail(DecodeError::InvalidPublicKey);
-        }
-        at = PREKEY_PREFIX_LEN + if flags & 1 == 1 { 4 } else { 0 };
-    }
-    at += header_wire_len(mode);
-    if bytes.len() < at + TAG_LEN {
-        return fail(DecodeError::Truncated);
-    }
-    None
-}
-
-/// The error `Session::decrypt` returns for `bytes` before it looks at the
-/// ratchet header, if that is decided by decoding or the mode: a decoding
-/// error, or `UnexpectedType(t)` for a well-formed message of the other
-/// mode than `session`'s.
-pub fn decrypt_decode_error(session: Mode, bytes: &[u8]) -> Option<Error> {
-    wire_decode_error(bytes).or_else(|| {
-        (mode_of(bytes) != session).then_some(Error::Decode(chatcrypt::DecodeError::UnexpectedType(bytes[1])))
-    })
-}
-
 /// Offset of the sending ratchet private key in an encoded session (tag,
 /// version, flags, two identity keys with their X25519 forms, root key),
 /// the same in both modes.
@@ -484,13 +431,13 @@ impl Pair {
 /// The error a message decoder returns for `bytes` under SPEC.md §7.3 of
 /// protocol version 2, or `None` if they are a well-formed message: an
 /// independent reference of the decoding order (§1's decoding rule: each
-/// check as soon as its field has been read). Unlike
-/// [`wire_decode_error`] it knows that version-1 messages (`0x01`, a
-/// ratchet header without the 16-byte guard, §13) are still received and
-/// that every decoded X25519 key must be canonical (§2): the base key
-/// `EK_A`, and in the plain mode the ratchet key `DHs_pub` (with header
-/// encryption that one is checked after the header is opened, §14.4).
-pub fn spec_wire_decode_error(bytes: &[u8]) -> Option<Error> {
+/// check as soon as its field has been read). Version-1 messages (`0x01`,
+/// a ratchet header without the 16-byte guard, §13) are still received;
+/// every decoded X25519 key must be canonical (§2): the base key `EK_A`,
+/// and in the plain mode the ratchet key `DHs_pub` (with header encryption
+/// that one is checked after the header is opened, §14.4); a ciphertext
+/// may not exceed `MAX_PLAINTEXT_LEN`.
+pub fn wire_decode_error(bytes: &[u8]) -> Option<Error> {
     use chatcrypt::DecodeError;
     let fail = |e: DecodeError| Some(Error::Decode(e));
     if bytes.len() > chatcrypt::MAX_MESSAGE_LEN {
@@ -538,14 +485,17 @@ pub fn spec_wire_decode_error(bytes: &[u8]) -> Option<Error> {
     if bytes.len() < at + TAG_LEN {
         return fail(DecodeError::Truncated);
     }
+    if bytes.len() - at - TAG_LEN > chatcrypt::MAX_PLAINTEXT_LEN {
+        return fail(DecodeError::InvalidValue);
+    }
     None
 }
 
-/// As [`decrypt_decode_error`], with [`spec_wire_decode_error`]: the error
+/// With [`wire_decode_error`]: the error
 /// `Session::decrypt` returns for `bytes` before it looks at the ratchet
 /// header, if decoding or the mode decides it.
-pub fn spec_decrypt_decode_error(session: Mode, bytes: &[u8]) -> Option<Error> {
-    spec_wire_decode_error(bytes).or_else(|| {
+pub fn decrypt_decode_error(session: Mode, bytes: &[u8]) -> Option<Error> {
+    wire_decode_error(bytes).or_else(|| {
         (mode_of(bytes) != session).then_some(Error::Decode(chatcrypt::DecodeError::UnexpectedType(bytes[1])))
     })
 }
