@@ -24,7 +24,7 @@ use std::{collections::BTreeMap, convert::Infallible, fs, path::Path};
 
 use chatcrypt::{
     hazmat, Error, IdentityKeyPair, Mode, ModePolicy, OneTimePreKey, OneTimePreKeyPublic, PreKeyBundle,
-    PreKeyMessage, Session, SignedPreKey, SignedPreKeyPublic,
+    PreKeyMessage, SafetyNumber, Session, SignedPreKey, SignedPreKeyPublic,
 };
 use rand_chacha::{
     rand_core::{Rng, SeedableRng, TryCryptoRng, TryRng},
@@ -1110,6 +1110,44 @@ fn v1_vectors(dir: &Path) {
     write(dir, "receive_v1.json", "Version-1 messages (SPEC.md 13: no reuse guard, 40-byte ratchet header, 56-byte encrypted header, MESSAGE_KEYS_V1) that a version-2 receiver still decrypts: the receiver's state before and after, its RNG draws, the plaintext and the message id (SPEC.md 8.1: the body tag in place of G)", cases);
 }
 
+/// A safety number case: description, local key index and id, remote key index and id.
+type SafetyCase<'a> = (&'a str, usize, &'a [u8], usize, &'a [u8]);
+
+fn safety_number_vectors(dir: &Path) -> Result<(), Error> {
+    let mut rng = Recorder::new(40);
+    let keys: Vec<IdentityKeyPair> = (0..4).map(|_| IdentityKeyPair::generate(&mut rng)).collect();
+    let long_id: Vec<u8> = (0..=254u8).collect();
+    let cases_in: [SafetyCase; 6] = [
+        ("phone numbers as ids", 0, b"+14152222222", 1, b"+14153333333"),
+        ("the same two parties seen from the other side", 1, b"+14153333333", 0, b"+14152222222"),
+        ("empty local id", 2, b"", 3, b"c0a8e2f4-5b1d-4c3e-9f70-2a6b8d1e3c55"),
+        ("255-byte local id (the longest allowed: bytes 0x00..0xfe), empty remote id", 3, &long_id, 1, b""),
+        ("equal ids, different keys", 0, b"same", 2, b"same"),
+        ("same key on both sides, different ids", 2, b"device-a", 2, b"device-b"),
+    ];
+    let mut cases = Vec::new();
+    for (description, l, local_id, r, remote_id) in cases_in {
+        let (local_key, remote_key) = (keys[l].public_key(), keys[r].public_key());
+        let number = SafetyNumber::new(local_id, local_key, remote_id, remote_key)?;
+        let mirror = SafetyNumber::new(remote_id, remote_key, local_id, local_key)?;
+        assert_eq!(number.displayable(), mirror.displayable(), "both sides agree");
+        cases.push(json!({
+            "description": description,
+            "local_key": hex(local_key.as_bytes()),
+            "local_stable_id": hex(local_id),
+            "remote_key": hex(remote_key.as_bytes()),
+            "remote_stable_id": hex(remote_id),
+            "local_fingerprint": hex(&hazmat::safety_number_fingerprint(local_key.as_bytes(), local_id)),
+            "remote_fingerprint": hex(&hazmat::safety_number_fingerprint(remote_key.as_bytes(), remote_id)),
+            "displayable": number.displayable(),
+            "local_scannable": hex(&number.scannable()),
+            "remote_scannable": hex(&mirror.scannable()),
+        }));
+    }
+    write(dir, "safety_number.json", "Safety numbers (SPEC.md 15): FP(IK, id) = 5200 iterations of SHA-512 per party; 60 displayable digits (the two parties' 30 digits, smaller first); scannable payloads 0x00 || local FP[0..32] || remote FP[0..32] of both sides", cases);
+    Ok(())
+}
+
 fn main() -> Result<(), Error> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors/protocol");
     fs::create_dir_all(&dir).expect("create test-vectors/protocol");
@@ -1120,6 +1158,7 @@ fn main() -> Result<(), Error> {
     bundle_rejects(&mut rejects);
     accept_rejects(&mut rejects);
     v1_vectors(&dir);
+    safety_number_vectors(&dir)?;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for r in &rejects {
         *counts.entry(r["kind"].as_str().unwrap_or_default().to_string()).or_default() += 1;

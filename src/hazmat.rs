@@ -134,3 +134,17 @@ pub fn x3dh_initiator_he(
         None => Err(Error::Decode(crate::DecodeError::InvalidValue)),
     }
 }
+
+/// One party's safety number fingerprint `FP(key, stable_id)`
+/// ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §15), all 64 bytes, on raw key bytes: the 32-byte
+/// Ed25519 encoding in chatcrypt, any byte string (such as libsignal's
+/// 33-byte keys) for cross-checks. No length limit on `stable_id`.
+pub fn safety_number_fingerprint(key: &[u8], stable_id: &[u8]) -> [u8; 64] {
+    crate::safety_number::fingerprint(key, stable_id)
+}
+
+/// The 60 ASCII digits of the safety number of two fingerprints
+/// ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §15); the order of the arguments does not matter.
+pub fn safety_number_displayable(a: &[u8; 64], b: &[u8; 64]) -> [u8; 60] {
+    crate::safety_number::displayable_digits(a, b)
+}

@@ -127,6 +127,7 @@ mod prekey;
 #[cfg(test)]
 mod primitive_vectors;
 mod primitives;
+mod safety_number;
 mod session;
 mod skipped;
 mod state;
@@ -140,6 +141,10 @@ pub use prekey::{
     BUNDLE_LEN_WITH_ONE_TIME,
 };
 pub use rand_core;
+pub use safety_number::{
+    SafetyNumber, MAX_STABLE_ID_LEN, SAFETY_NUMBER_DIGITS, SAFETY_NUMBER_ITERATIONS, SAFETY_NUMBER_VERSION,
+    SCANNABLE_LEN,
+};
 pub use session::{Accepted, ModePolicy, Received, Session};
 pub use state::{
     SEALED_OVERHEAD, SESSION_BYTES_PER_SKIPPED_KEY, SESSION_FIXED_LEN, SESSION_STATE_VERSION, STATE_VERSION,

@@ -827,3 +827,83 @@ fn state_fixtures() {
     println!("state fixtures: messages decrypted by both, per file: {messages:?}");
     assert_eq!(messages.len(), 4, "every fixture file lists messages");
 }
+
+/// `safety_number.json` (SPEC.md §15) through the independent implementation
+/// and through the library's public API.
+#[test]
+fn safety_number() {
+    let file = load("safety_number.json");
+    let mut count = 0;
+    for case in cases(&file) {
+        let what = text(&case["description"]);
+        let (local_key, local_id) = (b32(&case["local_key"]), bytes(&case["local_stable_id"]));
+        let (remote_key, remote_id) = (b32(&case["remote_key"]), bytes(&case["remote_stable_id"]));
+        let local_fp = spec_impl::safety_fingerprint(&local_key, &local_id);
+        let remote_fp = spec_impl::safety_fingerprint(&remote_key, &remote_id);
+        assert_eq!(hex(&local_fp), text(&case["local_fingerprint"]), "{what}: local fingerprint");
+        assert_eq!(hex(&remote_fp), text(&case["remote_fingerprint"]), "{what}: remote fingerprint");
+        let displayable = text(&case["displayable"]);
+        assert_eq!(spec_impl::safety_displayable(&local_fp, &remote_fp), displayable, "{what}: displayable");
+        assert_eq!(spec_impl::safety_displayable(&remote_fp, &local_fp), displayable, "{what}: mirrored");
+        let local_scan = bytes(&case["local_scannable"]);
+        let remote_scan = bytes(&case["remote_scannable"]);
+        assert_eq!(spec_impl::safety_scannable(&local_fp, &remote_fp), local_scan, "{what}: local scannable");
+        assert_eq!(
+            spec_impl::safety_scannable(&remote_fp, &local_fp),
+            remote_scan,
+            "{what}: remote scannable"
+        );
+        assert_eq!(
+            spec_impl::safety_compare_scanned(&local_fp, &remote_fp, &remote_scan),
+            Ok(true),
+            "{what}"
+        );
+        assert_eq!(spec_impl::safety_compare_scanned(&remote_fp, &local_fp, &local_scan), Ok(true), "{what}");
+
+        // The library, through its public API.
+        let lk = chatcrypt::IdentityKey::from_bytes(&local_key).unwrap();
+        let rk = chatcrypt::IdentityKey::from_bytes(&remote_key).unwrap();
+        let lib = chatcrypt::SafetyNumber::new(&local_id, &lk, &remote_id, &rk).unwrap();
+        let mirror = chatcrypt::SafetyNumber::new(&remote_id, &rk, &local_id, &lk).unwrap();
+        assert_eq!(lib.displayable(), displayable, "{what}: library displayable");
+        assert_eq!(mirror.displayable(), displayable, "{what}: library mirrored");
+        assert_eq!(lib.scannable().as_slice(), local_scan.as_slice(), "{what}: library scannable");
+        assert_eq!(mirror.scannable().as_slice(), remote_scan.as_slice(), "{what}: library remote scannable");
+        assert_eq!(lib.compare_scanned(&remote_scan), Ok(true), "{what}: library compare");
+        assert_eq!(lib.compare_scanned(&local_scan), Ok(local_scan == remote_scan), "{what}: own payload");
+        count += 1;
+    }
+    finish("safety_number.json", &file, count);
+}
+
+/// libsignal's published known answer for its version-0 fingerprint
+/// (`test-vectors/primitives/signal-safety-number-v1.json`, 33-byte keys as
+/// opaque bytes) through the independent implementation, and through the
+/// library's `hazmat` functions when that feature is on (the library's own
+/// unit test checks it always).
+#[test]
+fn signal_safety_number_known_answer() {
+    let file = load_from("primitives", "signal-safety-number-v1.json");
+    assert_eq!(file["algorithm"]["iterations"].as_u64(), Some(spec_impl::SAFETY_NUMBER_ITERATIONS as u64));
+    let mut count = 0;
+    for case in file["cases"].as_array().expect("cases") {
+        let (alice_key, alice_id) = (bytes(&case["alice_key"]), text(&case["alice_stable_id"]).as_bytes());
+        let (bob_key, bob_id) = (bytes(&case["bob_key"]), text(&case["bob_stable_id"]).as_bytes());
+        let alice = spec_impl::safety_fingerprint(&alice_key, alice_id);
+        let bob = spec_impl::safety_fingerprint(&bob_key, bob_id);
+        assert_eq!(hex(&alice[..32]), text(&case["alice_fingerprint_first32"]));
+        assert_eq!(hex(&bob[..32]), text(&case["bob_fingerprint_first32"]));
+        assert_eq!(spec_impl::safety_displayable(&alice, &bob), text(&case["displayable"]));
+        #[cfg(feature = "hazmat")]
+        {
+            use chatcrypt::hazmat::{safety_number_displayable, safety_number_fingerprint};
+            assert_eq!(safety_number_fingerprint(&alice_key, alice_id), alice, "library: alice");
+            assert_eq!(safety_number_fingerprint(&bob_key, bob_id), bob, "library: bob");
+            let digits = safety_number_displayable(&bob, &alice);
+            assert_eq!(std::str::from_utf8(&digits).unwrap(), text(&case["displayable"]), "library");
+        }
+        count += 1;
+    }
+    println!("signal-safety-number-v1.json: {count} cases checked");
+    assert_eq!(count, 1);
+}

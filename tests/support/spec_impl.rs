@@ -1661,3 +1661,76 @@ impl Session {
         })
     }
 }
+
+// ---------------------------------------------------------------------------
+// Safety numbers (§15)
+
+/// Iterations of the fingerprint hash (§15).
+pub const SAFETY_NUMBER_ITERATIONS: usize = 5200;
+/// The longest stable id (§15).
+pub const MAX_STABLE_ID_LEN: usize = 255;
+/// Version byte of a scannable payload (§15).
+pub const SAFETY_NUMBER_VERSION: u8 = 0x00;
+/// `SAFETY_NUMBER_VERSION || 32 || 32` (§15).
+pub const SCANNABLE_LEN: usize = 65;
+
+/// `FP(key, id)` (§15): `h = SHA-512(u16(0) || key || id || key)`, then
+/// 5199 times `h = SHA-512(h || key)`. Takes any key bytes, so libsignal's
+/// 33-byte keys can be checked too.
+pub fn safety_fingerprint(key: &[u8], stable_id: &[u8]) -> [u8; 64] {
+    let mut input = vec![0x00, 0x00];
+    input.extend_from_slice(key);
+    input.extend_from_slice(stable_id);
+    input.extend_from_slice(key);
+    let mut h: [u8; 64] = Sha512::digest(&input).into();
+    for _ in 1..SAFETY_NUMBER_ITERATIONS {
+        let mut next = h.to_vec();
+        next.extend_from_slice(key);
+        h = Sha512::digest(&next).into();
+    }
+    h
+}
+
+/// One party's 30 digits (§15): `fp[5i..5i+5]` big-endian, mod 100000, `%05`.
+pub fn safety_party_digits(fp: &[u8; 64]) -> String {
+    (0..6)
+        .map(|i| {
+            let mut chunk = [0u8; 8];
+            chunk[3..].copy_from_slice(&fp[5 * i..5 * i + 5]);
+            format!("{:05}", u64::from_be_bytes(chunk) % 100_000)
+        })
+        .collect()
+}
+
+/// The 60 displayable digits (§15): both parties' digits, smaller first.
+pub fn safety_displayable(local_fp: &[u8; 64], remote_fp: &[u8; 64]) -> String {
+    let mut parts = [safety_party_digits(local_fp), safety_party_digits(remote_fp)];
+    parts.sort();
+    parts.concat()
+}
+
+/// The scannable payload (§15): `0x00 || local_fp[0..32] || remote_fp[0..32]`.
+pub fn safety_scannable(local_fp: &[u8; 64], remote_fp: &[u8; 64]) -> Vec<u8> {
+    let mut out = vec![SAFETY_NUMBER_VERSION];
+    out.extend_from_slice(&local_fp[..32]);
+    out.extend_from_slice(&remote_fp[..32]);
+    out
+}
+
+/// The comparison of a scanned payload (§15), with its errors in layout order.
+pub fn safety_compare_scanned(local_fp: &[u8; 64], remote_fp: &[u8; 64], scanned: &[u8]) -> Result<bool> {
+    match scanned.first() {
+        None => return Err(Error::Decode(DecodeError::Truncated)),
+        Some(&v) if v != SAFETY_NUMBER_VERSION => {
+            return Err(Error::Decode(DecodeError::UnsupportedVersion(v)))
+        }
+        Some(_) => {}
+    }
+    if scanned.len() < SCANNABLE_LEN {
+        return Err(Error::Decode(DecodeError::Truncated));
+    }
+    if scanned.len() > SCANNABLE_LEN {
+        return Err(Error::Decode(DecodeError::TrailingBytes));
+    }
+    Ok(scanned[1..33] == remote_fp[..32] && scanned[33..] == local_fp[..32])
+}
