@@ -7,7 +7,7 @@
 
 use alloc::vec::Vec;
 
-use crate::error::DecodeError;
+use crate::{error::DecodeError, primitives::x25519_canonical};
 
 /// A cursor over untrusted input.
 pub(crate) struct Reader<'a> {
@@ -33,6 +33,14 @@ impl<'a> Reader<'a> {
         let mut out = [0u8; N];
         out.copy_from_slice(self.take(N)?);
         Ok(out)
+    }
+
+    /// A 32-byte X25519 public key, which must be a canonical encoding
+    /// (SPEC.md §2): `InvalidPublicKey` as soon as it is read otherwise.
+    pub(crate) fn x25519_key(&mut self) -> Result<[u8; 32], DecodeError> {
+        let key = self.array()?;
+        x25519_canonical(&key)?;
+        Ok(key)
     }
 
     pub(crate) fn u8(&mut self) -> Result<u8, DecodeError> {

@@ -27,12 +27,8 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::{
-    codec::Reader,
-    error::DecodeError,
-    identity::IdentityKey,
-    keys::GUARD_LEN,
-    primitives::{x25519_canonical, TAG_LEN},
-    Error, MAX_PLAINTEXT_LEN, VERSION,
+    codec::Reader, error::DecodeError, identity::IdentityKey, keys::GUARD_LEN, primitives::TAG_LEN, Error,
+    MAX_PLAINTEXT_LEN, VERSION,
 };
 
 /// Type byte of a PreKeyMessage.
@@ -240,8 +236,7 @@ impl PreKeyPart {
             return Err(DecodeError::InvalidFlags(flags));
         }
         let identity = IdentityKey::parse(&r.array()?)?;
-        let base_key = r.array()?;
-        x25519_canonical(&base_key)?;
+        let base_key = r.x25519_key()?;
         let signed_prekey_id = r.u32()?;
         let one_time_prekey_id = if flags & 1 == 1 { Some(r.u32()?) } else { None };
         Ok(PreKeyPart { identity, base_key, signed_prekey_id, one_time_prekey_id })
@@ -289,7 +284,7 @@ impl<'a> WireMessage<'a> {
             Mode::Plain => {
                 // The ratchet key is the header's first field: checked as
                 // soon as it is read (decoding rule, SPEC.md §1).
-                x25519_canonical(&r.array()?)?;
+                r.x25519_key()?;
                 r.take(ratchet_header_len - 32)?;
                 ratchet_header_len
             }

@@ -306,13 +306,11 @@ impl PreKeyBundle {
         }
         let identity = IdentityKey::parse(&r.array()?)?;
         let id = r.u32()?;
-        let key = r.array()?;
-        x25519_canonical(&key)?;
+        let key = r.x25519_key()?;
         let signed_prekey = SignedPreKeyPublic { id, key, signature: r.array()? };
         let one_time_prekey = if flags & 1 == 1 {
             let id = r.u32()?;
-            let key = r.array()?;
-            x25519_canonical(&key)?;
+            let key = r.x25519_key()?;
             Some(OneTimePreKeyPublic { id, key })
         } else {
             None

@@ -10,12 +10,12 @@
 //! # No key outlives its use in memory
 //!
 //! The store is a ring of slots in one heap buffer. A used or evicted key's
-//! slot is overwritten with zeros at once; removing from the middle moves
-//! the later entries down one slot each and zeroes the slot left free, so no
-//! copy of a removed key stays behind. The buffer grows by doubling up to
-//! the bound, and every growth step copies the entries into the new buffer
-//! and zeroes the old one before it is freed. Dropping the store zeroes the
-//! whole buffer.
+//! slot is overwritten with zeros at once; removing from the middle swaps
+//! the removed entry, slot by slot, to the end of its shorter side and zeroes
+//! it there, so no copy of a removed key stays behind. The buffer grows by
+//! doubling up to the bound; every growth step swaps the entries into the
+//! new buffer (leaving zeroed slots behind) and zeroes the old one before it
+//! is freed. Dropping the store zeroes the whole buffer.
 
 use alloc::vec::Vec;
 
@@ -34,13 +34,6 @@ pub(crate) struct SkippedKey {
 impl SkippedKey {
     fn empty() -> Self {
         SkippedKey { ratchet_key: [0u8; 32], n: 0, key: MessageKey::from_bytes([0u8; 32]) }
-    }
-
-    /// Overwrites `self` with a copy of `other`.
-    fn copy_from(&mut self, other: &SkippedKey) {
-        self.ratchet_key = other.ratchet_key;
-        self.n = other.n;
-        self.key.copy_from(&other.key);
     }
 }
 
@@ -105,46 +98,29 @@ impl SkippedKeys {
         self.slots.get(self.slot(index))
     }
 
-    /// Removes the entry at logical position `index`: the entries on its
-    /// shorter side move over by one slot and the slot that frees up is
-    /// zeroed, so at most `len / 2` entries move.
+    /// Removes the entry at logical position `index`: it is swapped to the
+    /// end of its shorter side (the entries there move over by one slot)
+    /// and zeroed, so at most `len / 2` entries move.
     pub(crate) fn remove(&mut self, index: usize) {
         if index >= self.len {
             return;
         }
         if index < self.len / 2 {
             for i in (0..index).rev() {
-                let (to, from) = (self.slot(i + 1), self.slot(i));
-                self.copy_slot(to, from);
+                let (a, b) = (self.slot(i + 1), self.slot(i));
+                self.slots.swap(a, b);
             }
             self.pop_oldest();
         } else {
             for i in index..self.len - 1 {
-                let (to, from) = (self.slot(i), self.slot(i + 1));
-                self.copy_slot(to, from);
+                let (a, b) = (self.slot(i), self.slot(i + 1));
+                self.slots.swap(a, b);
             }
             let last = self.slot(self.len - 1);
             if let Some(s) = self.slots.get_mut(last) {
                 s.zeroize();
             }
             self.len -= 1;
-        }
-    }
-
-    /// Copies slot `from` over slot `to` (two distinct slots).
-    fn copy_slot(&mut self, to: usize, from: usize) {
-        if to == from {
-            return;
-        }
-        let (a, b) = if to < from {
-            let (lo, hi) = self.slots.split_at_mut(from);
-            (lo.get_mut(to), hi.first())
-        } else {
-            let (lo, hi) = self.slots.split_at_mut(to);
-            (hi.first_mut(), lo.get(from))
-        };
-        if let (Some(a), Some(b)) = (a, b) {
-            a.copy_from(b);
         }
     }
 
@@ -157,7 +133,7 @@ impl SkippedKeys {
             let keep = self.slots.get(s).is_some_and(|k| &k.ratchet_key != ratchet_key);
             if keep {
                 let to = self.slot(kept);
-                self.copy_slot(to, s);
+                self.slots.swap(to, s);
                 kept += 1;
             }
         }
@@ -190,8 +166,9 @@ impl SkippedKeys {
         let mut slots = Vec::with_capacity(new_cap);
         slots.resize_with(new_cap, SkippedKey::empty);
         for (i, to) in slots.iter_mut().enumerate().take(self.len) {
-            if let Some(from) = self.slots.get(self.slot(i)) {
-                to.copy_from(from);
+            let from = self.slot(i);
+            if let Some(from) = self.slots.get_mut(from) {
+                core::mem::swap(to, from);
             }
         }
         let mut old = core::mem::replace(&mut self.slots, slots);
@@ -217,7 +194,7 @@ impl SkippedKeys {
         }
     }
 
-    /// Bytes of heap the store holds now (its buffer), for the memory
+    /// How many slots the buffer holds now (each one entry), for the memory
     /// figures in the documentation and tests.
     #[cfg(test)]
     pub(crate) fn capacity(&self) -> usize {

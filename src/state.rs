@@ -37,7 +37,7 @@ use crate::{
     keys::{ChainKey, HeaderKey, MessageKey, RootKey},
     message::PreKeyPart,
     prekey::{OneTimePreKey, SignedPreKey},
-    primitives::{aead_open, aead_seal, x25519_canonical, x25519_public, TAG_LEN},
+    primitives::{aead_open, aead_seal, x25519_public, TAG_LEN},
     session::{HeaderKeys, PreviousChains, ReceivingChain, SendingChain, Session},
     skipped::SkippedKeys,
     x3dh::associated_data,
@@ -266,12 +266,6 @@ impl Session {
     }
 }
 
-fn read_ratchet_key(r: &mut Reader<'_>) -> Result<[u8; 32], DecodeError> {
-    let key = r.array()?;
-    x25519_canonical(&key)?;
-    Ok(key)
-}
-
 /// Version 1 stores each identity key alone and checks it strictly;
 /// version 2 also stores its X25519 form and takes both as stored.
 fn read_identity(r: &mut Reader<'_>, version: u8) -> Result<IdentityKey, DecodeError> {
@@ -279,8 +273,7 @@ fn read_identity(r: &mut Reader<'_>, version: u8) -> Result<IdentityKey, DecodeE
         IdentityKey::parse(&r.array()?)
     } else {
         let bytes = r.array()?;
-        let montgomery = r.array()?;
-        x25519_canonical(&montgomery)?;
+        let montgomery = r.x25519_key()?;
         Ok(IdentityKey::from_stored(bytes, montgomery))
     }
 }
@@ -404,12 +397,12 @@ impl Persist for Session {
         let root = RootKey::from_bytes(r.array()?);
         let ratchet = read_secret(r)?;
         // Version 2 stores the public key; version 1 recomputes it.
-        let ratchet_key = if version == 1 { x25519_public(&ratchet) } else { read_ratchet_key(r)? };
+        let ratchet_key = if version == 1 { x25519_public(&ratchet) } else { r.x25519_key()? };
         let chain = ChainKey::from_bytes(r.array()?);
         let n = r.u32()?;
         let previous_counter = r.u32()?;
         let receiving = if has_receiving {
-            let ratchet_key = read_ratchet_key(r)?;
+            let ratchet_key = r.x25519_key()?;
             let chain = ChainKey::from_bytes(r.array()?);
             let n = r.u32()?;
             Some(ReceivingChain { ratchet_key, chain, n })
@@ -417,7 +410,7 @@ impl Persist for Session {
             None
         };
         let pending = if has_pending {
-            let base_key = read_ratchet_key(r)?;
+            let base_key = r.x25519_key()?;
             let signed_prekey_id = r.u32()?;
             let one_time_prekey_id = if flags & FLAG_PENDING_ONE_TIME != 0 { Some(r.u32()?) } else { None };
             Some(PreKeyPart {
@@ -429,7 +422,7 @@ impl Persist for Session {
         } else {
             None
         };
-        let handshake_base_key = if has_base_key { Some(read_ratchet_key(r)?) } else { None };
+        let handshake_base_key = if has_base_key { Some(r.x25519_key()?) } else { None };
         let header_keys = if flags & FLAG_HEADER_ENCRYPTION != 0 {
             let send = HeaderKey::from_bytes(r.array()?);
             let next_send = HeaderKey::from_bytes(r.array()?);
@@ -445,7 +438,7 @@ impl Persist for Session {
         }
         let mut previous = PreviousChains::default();
         for _ in 0..count {
-            let key = read_ratchet_key(r)?;
+            let key = r.x25519_key()?;
             if header_keys.is_some() {
                 let hk = HeaderKey::from_bytes(r.array()?);
                 previous.push(key, Some(&hk));
@@ -462,7 +455,7 @@ impl Persist for Session {
         }
         let mut skipped = SkippedKeys::with_capacity(count);
         for _ in 0..count {
-            let ratchet_key = read_ratchet_key(r)?;
+            let ratchet_key = r.x25519_key()?;
             let n = r.u32()?;
             if n == u32::MAX {
                 return Err(DecodeError::InvalidValue);

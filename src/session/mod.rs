@@ -174,7 +174,6 @@ impl ModePolicy {
 
 /// What [`Session::accept`] returns: the new session and the first
 /// message.
-#[derive(Debug)]
 #[non_exhaustive]
 pub struct Accepted {
     /// The new session; persist it (and delete the consumed one-time
@@ -184,6 +183,19 @@ pub struct Accepted {
     pub plaintext: Vec<u8>,
     /// The id of the first message (see [`MessageId`]).
     pub id: MessageId,
+}
+
+/// Shows the session, the message id and the plaintext's length, never the
+/// plaintext.
+impl fmt::Debug for Accepted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let Accepted { session, plaintext, id } = self;
+        f.debug_struct("Accepted")
+            .field("session", session)
+            .field("plaintext_len", &plaintext.len())
+            .field("id", id)
+            .finish()
+    }
 }
 
 /// What [`Session::decrypt_into`] returns.
