@@ -68,8 +68,8 @@ pub fn x3dh_initiator(
     one_time_prekey: Option<&[u8; 32]>,
 ) -> Result<[u8; 32], Error> {
     let ek = x25519_dalek::StaticSecret::from(*Zeroizing::new(*ephemeral));
-    let ik_b_x = peer_identity.x25519_bytes();
-    Ok(*x3dh::initiator(Mode::Plain, identity, &ek, ik_b_x, signed_prekey, one_time_prekey)?.sk)
+    let ik_b_x = peer_identity.x25519_from_point()?;
+    Ok(*x3dh::initiator(Mode::Plain, identity, &ek, &ik_b_x, signed_prekey, one_time_prekey)?.sk)
 }
 
 /// The associated data `IK_A || IK_B` ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §5.1).
@@ -125,7 +125,7 @@ pub fn x3dh_initiator_he(
         Mode::HeaderEncryption,
         identity,
         &ek,
-        peer_identity.x25519_bytes(),
+        &peer_identity.x25519_from_point()?,
         signed_prekey,
         one_time_prekey,
     )?;

@@ -133,9 +133,19 @@ impl IdentityKey {
         &self.bytes
     }
 
-    /// The X25519 (Montgomery u-coordinate) form used for Diffie-Hellman.
+    /// The X25519 (Montgomery u-coordinate) form: computed when the key was
+    /// parsed, or, for a key restored from a session's stored state, taken
+    /// as stored (SPEC.md §10.4). The library's own handshakes never use a
+    /// stored form: they recompute it from the decoded point.
     pub fn x25519_bytes(&self) -> &[u8; 32] {
         &self.montgomery
+    }
+
+    /// The X25519 form recomputed from the decoded (and strictly checked)
+    /// Ed25519 point, never taken from storage (for the hazmat X3DH).
+    #[cfg(feature = "hazmat")]
+    pub(crate) fn x25519_from_point(&self) -> Result<[u8; 32], DecodeError> {
+        Ok(ed25519_public(&self.bytes)?.to_montgomery().to_bytes())
     }
 
     /// Strict verification of `sig` over `msg`; the point is decoded (and

@@ -10,9 +10,10 @@
 //! # No key outlives its use in memory
 //!
 //! The store is a ring of slots in one heap buffer. A used or evicted key's
-//! slot is overwritten with zeros at once; removing from the middle swaps
-//! the removed entry, slot by slot, to the end of its shorter side and zeroes
-//! it there, so no copy of a removed key stays behind. The buffer grows by
+//! slot is overwritten with zeros at once; removing from the middle copies
+//! the entries of its shorter side over it, slot by slot, and zeroes the slot
+//! left free, so no copy of a removed key stays behind (not even in a swap
+//! temporary on the stack). The buffer grows by
 //! doubling up to the bound; every growth step swaps the entries into the
 //! new buffer (leaving zeroed slots behind) and zeroes the old one before it
 //! is freed. Dropping the store zeroes the whole buffer.
@@ -34,6 +35,13 @@ pub(crate) struct SkippedKey {
 impl SkippedKey {
     fn empty() -> Self {
         SkippedKey { ratchet_key: [0u8; 32], n: 0, key: MessageKey::from_bytes([0u8; 32]) }
+    }
+
+    /// Overwrites `self` with a copy of `other`.
+    fn copy_from(&mut self, other: &SkippedKey) {
+        self.ratchet_key = other.ratchet_key;
+        self.n = other.n;
+        self.key.copy_from(&other.key);
     }
 }
 
@@ -98,29 +106,47 @@ impl SkippedKeys {
         self.slots.get(self.slot(index))
     }
 
-    /// Removes the entry at logical position `index`: it is swapped to the
-    /// end of its shorter side (the entries there move over by one slot)
-    /// and zeroed, so at most `len / 2` entries move.
+    /// Removes the entry at logical position `index`: the entries on its
+    /// shorter side are copied over by one slot and the slot left free is
+    /// zeroed, so at most `len / 2` entries move. Copies, not swaps: a swap
+    /// would carry the removed key through a stack temporary.
     pub(crate) fn remove(&mut self, index: usize) {
         if index >= self.len {
             return;
         }
         if index < self.len / 2 {
             for i in (0..index).rev() {
-                let (a, b) = (self.slot(i + 1), self.slot(i));
-                self.slots.swap(a, b);
+                let (to, from) = (self.slot(i + 1), self.slot(i));
+                self.copy_slot(to, from);
             }
             self.pop_oldest();
         } else {
             for i in index..self.len - 1 {
-                let (a, b) = (self.slot(i), self.slot(i + 1));
-                self.slots.swap(a, b);
+                let (to, from) = (self.slot(i), self.slot(i + 1));
+                self.copy_slot(to, from);
             }
             let last = self.slot(self.len - 1);
             if let Some(s) = self.slots.get_mut(last) {
                 s.zeroize();
             }
             self.len -= 1;
+        }
+    }
+
+    /// Copies slot `from` over slot `to` (two distinct slots).
+    fn copy_slot(&mut self, to: usize, from: usize) {
+        if to == from {
+            return;
+        }
+        let (a, b) = if to < from {
+            let (lo, hi) = self.slots.split_at_mut(from);
+            (lo.get_mut(to), hi.first())
+        } else {
+            let (lo, hi) = self.slots.split_at_mut(to);
+            (hi.first_mut(), lo.get(from))
+        };
+        if let (Some(a), Some(b)) = (a, b) {
+            a.copy_from(b);
         }
     }
 
@@ -133,7 +159,7 @@ impl SkippedKeys {
             let keep = self.slots.get(s).is_some_and(|k| &k.ratchet_key != ratchet_key);
             if keep {
                 let to = self.slot(kept);
-                self.slots.swap(to, s);
+                self.copy_slot(to, s);
                 kept += 1;
             }
         }
@@ -265,6 +291,118 @@ mod tests {
             if logical >= live {
                 assert_eq!(slot.key.as_bytes(), &[0; 32]);
                 assert_eq!(slot.ratchet_key, [0; 32]);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod ring_model {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    extern crate std;
+    use super::*;
+    use proptest::prelude::*;
+    use std::collections::{HashSet, VecDeque};
+
+    #[derive(Clone, Debug)]
+    enum Op {
+        Push(u8),
+        PushMany(u8, u16),
+        Remove(usize),
+        RemoveLow(usize),
+        RemoveHigh(usize),
+        RemoveChain(u8),
+    }
+
+    fn op() -> impl Strategy<Value = Op> {
+        prop_oneof![
+            4 => (0u8..4).prop_map(Op::Push),
+            1 => (0u8..4, 0u16..2200).prop_map(|(r, c)| Op::PushMany(r, c)),
+            2 => (0usize..2100).prop_map(Op::Remove),
+            2 => any::<usize>().prop_map(Op::RemoveLow),
+            2 => any::<usize>().prop_map(Op::RemoveHigh),
+            1 => (0u8..5).prop_map(Op::RemoveChain),
+        ]
+    }
+
+    fn key_of(c: u64) -> MessageKey {
+        let mut k = [0xA5u8; 32];
+        k[..8].copy_from_slice(&c.to_le_bytes());
+        MessageKey::from_bytes(k)
+    }
+    fn counter_of(k: &[u8; 32]) -> Option<u64> {
+        if k[8..] != [0xA5u8; 24] {
+            return None;
+        }
+        Some(u64::from_le_bytes(k[..8].try_into().unwrap()))
+    }
+
+    type Entry = ([u8; 32], u32, u64);
+
+    fn check(s: &SkippedKeys, m: &VecDeque<Entry>, removed: &HashSet<u64>) {
+        let cap = s.slots.len();
+        assert_eq!(s.len, m.len());
+        assert!(s.len <= cap && cap <= MAX_SKIPPED_KEYS, "len {} cap {}", s.len, cap);
+        assert!(cap == 0 || s.head < cap);
+        let got: Vec<Entry> =
+            s.iter().map(|k| (k.ratchet_key, k.n, counter_of(k.key.as_bytes()).unwrap())).collect();
+        let want: Vec<Entry> = m.iter().cloned().collect();
+        assert_eq!(got, want);
+        for (i, slot) in s.slots.iter().enumerate() {
+            let logical = (i + cap - s.head) % cap;
+            if logical >= s.len {
+                assert_eq!(slot.key.as_bytes(), &[0; 32], "slot {i} not zero");
+                assert_eq!(slot.ratchet_key, [0; 32]);
+                assert_eq!(slot.n, 0);
+            }
+            if let Some(c) = counter_of(slot.key.as_bytes()) {
+                assert!(!removed.contains(&c), "removed key {c} still in slot {i}");
+            }
+        }
+    }
+
+    fn do_remove(s: &mut SkippedKeys, m: &mut VecDeque<Entry>, removed: &mut HashSet<u64>, i: usize) {
+        s.remove(i);
+        if i < m.len() {
+            let e = m.remove(i).unwrap();
+            removed.insert(e.2);
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+        #[test]
+        fn ring_matches_vecdeque(ops in proptest::collection::vec(op(), 1..60), initial in 0usize..40) {
+            let mut s = SkippedKeys::with_capacity(initial);
+            let mut m: VecDeque<Entry> = VecDeque::new();
+            let mut removed = HashSet::new();
+            let mut ctr = 0u64;
+            let mut n = 0u32;
+            let mut push = |s: &mut SkippedKeys, m: &mut VecDeque<Entry>, removed: &mut HashSet<u64>, r: u8| {
+                let rk = [r + 1; 32];
+                ctr += 1;
+                n += 1;
+                s.push(&rk, n, &key_of(ctr));
+                if m.len() == MAX_SKIPPED_KEYS {
+                    let e = m.pop_front().unwrap();
+                    removed.insert(e.2);
+                }
+                m.push_back((rk, n, ctr));
+            };
+            for o in ops {
+                match o {
+                    Op::Push(r) => push(&mut s, &mut m, &mut removed, r),
+                    Op::PushMany(r, c) => for _ in 0..c { push(&mut s, &mut m, &mut removed, r) },
+                    Op::Remove(i) => do_remove(&mut s, &mut m, &mut removed, i),
+                    Op::RemoveLow(x) => { let l = m.len(); let i = if l < 2 { x % 3 } else { x % (l / 2) }; do_remove(&mut s, &mut m, &mut removed, i) }
+                    Op::RemoveHigh(x) => { let l = m.len(); let i = if l == 0 { x % 3 } else { l / 2 + x % (l - l / 2) }; do_remove(&mut s, &mut m, &mut removed, i) }
+                    Op::RemoveChain(r) => {
+                        let rk = [r + 1; 32];
+                        s.remove_chain(&rk);
+                        m.retain(|e| if e.0 == rk { removed.insert(e.2); false } else { true });
+                    }
+                }
+                check(&s, &m, &removed);
             }
         }
     }
