@@ -22,6 +22,7 @@
 //! * `cycle`: `open_decrypt_seal`, what a messenger does per incoming
 //!   message: open the sealed session, decrypt, seal it again.
 
+use chatcrypt::{AcceptPolicy, PqPolicy};
 use std::{cell::RefCell, hint::black_box};
 
 use aes_gcm::{aead::inout::InOutBuf, AeadInOut, Aes256Gcm, KeyInit};
@@ -59,10 +60,20 @@ fn established_in(mode: Mode, rng: &mut ChaCha20Rng) -> (Session, Session) {
     let bundle =
         PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()));
     let alice = IdentityKeyPair::generate(rng);
-    let mut a = Session::initiate_with_mode(&alice, &bundle, mode, rng).unwrap();
+    let mut a = Session::initiate_with(&alice, &bundle, mode, PqPolicy::AllowClassical, rng).unwrap();
     let m = a.encrypt(b"hi", rng).unwrap();
     let msg = PreKeyMessage::from_bytes(&m).unwrap();
-    let mut b = Session::accept(&bob, &spk, Some(opk), &msg, ModePolicy::Any, rng).unwrap().session;
+    let mut b = Session::accept(
+        &bob,
+        &spk,
+        Some(opk),
+        None,
+        &msg,
+        AcceptPolicy::new(ModePolicy::Any, PqPolicy::AllowClassical),
+        rng,
+    )
+    .unwrap()
+    .session;
     let r = b.encrypt(b"hi", rng).unwrap();
     a.decrypt(&r, rng).unwrap();
     let m = a.encrypt(b"ok", rng).unwrap();
@@ -168,7 +179,7 @@ fn handshake(c: &mut Criterion) {
     g.bench_function("initiate", |bench| {
         bench.iter(|| {
             let bundle = PreKeyBundle::from_bytes(&bundle_bytes).unwrap();
-            Session::initiate(&alice, &bundle, &mut rng).unwrap()
+            Session::initiate_with(&alice, &bundle, Mode::Plain, PqPolicy::AllowClassical, &mut rng).unwrap()
         })
     });
     // Setup: a fresh first message. Timed: parsing it, X3DH, the ratchet
@@ -178,13 +189,29 @@ fn handshake(c: &mut Criterion) {
         bench.iter_batched(
             || {
                 let bundle = PreKeyBundle::from_bytes(&bundle_bytes).unwrap();
-                let mut s = Session::initiate(&alice, &bundle, &mut setup_rng).unwrap();
+                let mut s = Session::initiate_with(
+                    &alice,
+                    &bundle,
+                    Mode::Plain,
+                    PqPolicy::AllowClassical,
+                    &mut setup_rng,
+                )
+                .unwrap();
                 let m = s.encrypt(&[0u8; 16], &mut setup_rng).unwrap();
                 (m, OneTimePreKey::from_bytes(&opk_bytes).unwrap())
             },
             |(m, opk)| {
                 let msg = PreKeyMessage::from_bytes(&m).unwrap();
-                Session::accept(&bob, &spk, Some(opk), &msg, ModePolicy::Any, &mut rng).unwrap()
+                Session::accept(
+                    &bob,
+                    &spk,
+                    Some(opk),
+                    None,
+                    &msg,
+                    AcceptPolicy::new(ModePolicy::Any, PqPolicy::AllowClassical),
+                    &mut rng,
+                )
+                .unwrap()
             },
             BatchSize::SmallInput,
         )

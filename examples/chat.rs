@@ -1,5 +1,6 @@
 //! The main job, end to end: Alice fetches Bob's prekey bundle from a
-//! (simulated) server, starts a session, and the two chat over a network that
+//! (simulated) server, starts a session with the hybrid post-quantum
+//! handshake (X25519 and ML-KEM-1024), and the two chat over a network that
 //! loses, reorders, duplicates and corrupts messages. Every session is
 //! persisted and restored between messages, as a messenger would, and once
 //! Alice's app crashes after sending but before saving: her next message
@@ -13,8 +14,8 @@
 use std::collections::VecDeque;
 
 use chatcrypt::{
-    Error, IdentityKeyPair, MessageType, ModePolicy, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session,
-    SignedPreKey, Zeroizing,
+    AcceptPolicy, Error, IdentityKeyPair, KemPreKey, KemPreKeyUse, MessageType, OneTimePreKey, PreKeyBundle,
+    PreKeyMessage, Session, SignedPreKey, Zeroizing,
 };
 use rand_chacha::{
     rand_core::{Rng, SeedableRng},
@@ -57,6 +58,8 @@ struct Devices {
     bob: IdentityKeyPair,
     bob_spk: SignedPreKey,
     bob_one_time: Vec<OneTimePreKey>,
+    bob_kem_one_time: Vec<KemPreKey>,
+    bob_kem_last_resort: KemPreKey,
     alice_store: Zeroizing<Vec<u8>>,
     bob_store: Option<Zeroizing<Vec<u8>>>,
     rng: ChaCha20Rng,
@@ -86,12 +89,40 @@ impl Devices {
         // Load a copy from "storage"; it is deleted there only once the
         // accept has succeeded (a failed accept consumes nothing).
         let opk = index.map(|i| OneTimePreKey::from_bytes(&self.bob_one_time[i].to_bytes())).transpose()?;
-        let accepted = Session::accept(&self.bob, &self.bob_spk, opk, &msg, ModePolicy::Any, &mut self.rng)?;
+        // The KEM prekey: a one-time one (consumed), or the last-resort one
+        // (borrowed; it stays).
+        let kem_id = msg.kem_prekey_id().map(|(_, id)| id);
+        let kem_index = kem_id.and_then(|id| self.bob_kem_one_time.iter().position(|k| k.id() == id));
+        let kem = match kem_index {
+            Some(i) => {
+                Some(KemPreKeyUse::OneTime(KemPreKey::from_bytes(&self.bob_kem_one_time[i].to_bytes())?))
+            }
+            None if kem_id == Some(self.bob_kem_last_resort.id()) => {
+                Some(KemPreKeyUse::LastResort(&self.bob_kem_last_resort))
+            }
+            None => None,
+        };
+        // The default policy requires the hybrid handshake: a relay that
+        // stripped the KEM part would be refused here.
+        let accepted = Session::accept(
+            &self.bob,
+            &self.bob_spk,
+            opk,
+            kem,
+            &msg,
+            AcceptPolicy::default(),
+            &mut self.rng,
+        )?;
         let (session, plaintext) = (accepted.session, accepted.plaintext);
         if let Some(i) = index {
             let used = self.bob_one_time.remove(i);
             println!("    bob: accepted the handshake and deleted one-time prekey {}", used.id());
         }
+        if let Some(i) = kem_index {
+            let used = self.bob_kem_one_time.remove(i);
+            println!("    bob: deleted one-time KEM prekey {}", used.id());
+        }
+        println!("    bob: the session is post-quantum: {}", session.is_post_quantum());
         self.bob_store = Some(session.to_bytes());
         Ok(plaintext)
     }
@@ -127,25 +158,38 @@ fn main() -> Result<(), Error> {
     let bob_spk = SignedPreKey::generate(&bob, 1, &mut rng);
     let bob_one_time: Vec<OneTimePreKey> =
         (100..105).map(|id| OneTimePreKey::generate(id, &mut rng)).collect();
+    let bob_kem_one_time: Vec<KemPreKey> =
+        (200..203).map(|id| KemPreKey::generate(&bob, id, &mut rng)).collect();
+    let bob_kem_last_resort = KemPreKey::generate(&bob, 299, &mut rng);
     let server_bundle = PreKeyBundle::new(
         bob.public_key().clone(),
         bob_spk.public().clone(),
         Some(bob_one_time[0].public().clone()),
     )
+    .with_kem_prekey(bob_kem_one_time[0].public().clone())
     .to_bytes();
-    println!("Bob uploaded a bundle ({} bytes) with one-time prekey 100", server_bundle.len());
+    println!(
+        "Bob uploaded a bundle ({} bytes) with one-time prekey 100 and ML-KEM-1024 prekey 200",
+        server_bundle.len()
+    );
 
     // Alice fetches it and starts a session.
     let alice = IdentityKeyPair::generate(&mut rng);
     let bundle = PreKeyBundle::from_bytes(&server_bundle)?;
     let alice_session = Session::initiate(&alice, &bundle, &mut rng)?;
-    println!("Alice verified the bundle and started a session; Bob's identity is {:?}", bundle.identity());
+    println!(
+        "Alice verified the bundle and started a hybrid (post-quantum: {}) session; Bob's identity is {:?}",
+        alice_session.is_post_quantum(),
+        bundle.identity()
+    );
 
     // Sessions live in "storage" as bytes between messages.
     let mut devices = Devices {
         bob,
         bob_spk,
         bob_one_time,
+        bob_kem_one_time,
+        bob_kem_last_resort,
         alice_store: alice_session.to_bytes(),
         bob_store: None,
         rng,

@@ -25,6 +25,7 @@
 //! (stored key); Alice: b3 (a new ratchet step that skips b2), b0 (stored
 //! key from the old chain), b2 (the key just stored).
 
+use chatcrypt::{AcceptPolicy, PqPolicy};
 use std::{fs, path::PathBuf, process::ExitCode};
 
 use chatcrypt::{
@@ -154,13 +155,21 @@ fn write_fixture(mode: Mode, file: &str) -> Result<ExitCode, Error> {
 
     let bundle =
         PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk_used.public().clone()));
-    let mut a = Session::initiate_with_mode(&alice, &bundle, mode, &mut alice_rng)?;
+    let mut a = Session::initiate_with(&alice, &bundle, mode, PqPolicy::AllowClassical, &mut alice_rng)?;
 
     let a0 = send(&mut a, "a0: hi Bob, it's Alice", "")?;
     let a1 = send(&mut a, "a1: a PreKeyMessage that arrives late", "stored skipped key")?;
     let a2 = send(&mut a, "a2: this one overtakes a0 and a1", "")?;
     let first = PreKeyMessage::from_bytes(&a2.wire)?;
-    let accepted = Session::accept(&bob, &spk, Some(opk_used), &first, ModePolicy::Any, &mut bob_rng)?;
+    let accepted = Session::accept(
+        &bob,
+        &spk,
+        Some(opk_used),
+        None,
+        &first,
+        AcceptPolicy::new(ModePolicy::Any, PqPolicy::AllowClassical),
+        &mut bob_rng,
+    )?;
     let mut b = accepted.session;
     assert_eq!(accepted.plaintext, a2.plaintext.as_bytes());
     receive(&mut b, &a0, &mut bob_rng)?;

@@ -20,6 +20,7 @@
 #[path = "../tests/support/spec_impl.rs"]
 mod spec_impl;
 
+use chatcrypt::{AcceptPolicy, PqPolicy};
 use std::{collections::BTreeMap, convert::Infallible, fs, path::Path};
 
 use chatcrypt::{
@@ -377,8 +378,14 @@ impl Convo {
         let mut id_rng = Recorder::new(seed + 100);
         let alice_id = IdentityKeyPair::generate(&mut id_rng);
         let mut alice_rng = Recorder::new(seed + 200);
-        let alice = Session::initiate_with_mode(&alice_id, &bundle_of(&bob_keys), mode, &mut alice_rng)
-            .expect("initiate");
+        let alice = Session::initiate_with(
+            &alice_id,
+            &bundle_of(&bob_keys),
+            mode,
+            PqPolicy::AllowClassical,
+            &mut alice_rng,
+        )
+        .expect("initiate");
         let bob_rng = Recorder::new(seed + 150);
         (
             Convo { alice_rng, bob_rng, alice, bob: None, bob_keys, sent: Vec::new(), events: Vec::new() },
@@ -420,8 +427,9 @@ impl Convo {
                                     &self.bob_keys.identity,
                                     &self.bob_keys.spk,
                                     opk,
+                                    None,
                                     &pm,
-                                    ModePolicy::Any,
+                                    AcceptPolicy::new(ModePolicy::Any, PqPolicy::AllowClassical),
                                     &mut self.bob_rng,
                                 )
                                 .expect("accept");
@@ -660,10 +668,24 @@ fn session_vectors(dir: &Path) -> Vec<Value> {
         }
         // A PreKeyMessage of another handshake by the same initiator, and one by another identity.
         let mut other_rng = Recorder::new(97);
-        let mut again = Session::initiate(&aid4, &bundle_of(&c4.bob_keys), &mut other_rng).expect("initiate");
+        let mut again = Session::initiate_with(
+            &aid4,
+            &bundle_of(&c4.bob_keys),
+            Mode::Plain,
+            PqPolicy::AllowClassical,
+            &mut other_rng,
+        )
+        .expect("initiate");
         let other_handshake = again.encrypt(b"new handshake", &mut other_rng).expect("encrypt");
         let stranger = IdentityKeyPair::from_seed(&[77; 32]);
-        let mut s = Session::initiate(&stranger, &bundle_of(&c4.bob_keys), &mut other_rng).expect("initiate");
+        let mut s = Session::initiate_with(
+            &stranger,
+            &bundle_of(&c4.bob_keys),
+            Mode::Plain,
+            PqPolicy::AllowClassical,
+            &mut other_rng,
+        )
+        .expect("initiate");
         let from_stranger = s.encrypt(b"stranger", &mut other_rng).expect("encrypt");
         for (desc, msg) in [
             ("PreKeyMessage of another handshake by the same initiator", other_handshake),
@@ -812,7 +834,7 @@ fn bundle_rejects(rejects: &mut Vec<Value>) {
     b[0] = 0x01;
     push("a version-1 bundle (no longer accepted)", b);
     let mut b = good.clone();
-    b[1] = 0x03;
+    b[1] = 0x05;
     push("reserved flag bit set", b);
     push("truncated", good[..good.len() - 1].to_vec());
     let mut b = good.clone();
@@ -869,7 +891,9 @@ fn bundle_rejects(rejects: &mut Vec<Value>) {
     let initiator = IdentityKeyPair::from_seed(&[5; 32]);
     let mut initiate = |desc: &str, bundle: PreKeyBundle| {
         let before = rng.draws.len();
-        let err = Session::initiate(&initiator, &bundle, &mut rng).expect_err("low order");
+        let err =
+            Session::initiate_with(&initiator, &bundle, Mode::Plain, PqPolicy::AllowClassical, &mut rng)
+                .expect_err("low order");
         assert_eq!(rng.draws.len(), before + 1, "{desc}: initiate draws ek_A, then fails");
         rejects.push(json!({"description": desc, "kind": "initiate",
             "initiator_seed": hex(&[5u8; 32]), "bundle": hex(&bundle.to_bytes()), "error": format!("{err:?}")}));
@@ -896,11 +920,19 @@ fn accept_rejects(rejects: &mut Vec<Value>) {
     let bob = make_bob(40, true);
     let alice = IdentityKeyPair::from_seed(&[41; 32]);
     let mut rng = Recorder::new(42);
-    let mut s = Session::initiate(&alice, &bundle_of(&bob), &mut rng).expect("initiate");
+    let mut s =
+        Session::initiate_with(&alice, &bundle_of(&bob), Mode::Plain, PqPolicy::AllowClassical, &mut rng)
+            .expect("initiate");
     let aliased = aliased_ratchet_key_message(&s, b"first, aliased ratchet key", &mut Recorder::new(44));
     let first = s.encrypt(b"first", &mut rng).expect("encrypt");
-    let mut s_he = Session::initiate_with_mode(&alice, &bundle_of(&bob), Mode::HeaderEncryption, &mut rng)
-        .expect("initiate");
+    let mut s_he = Session::initiate_with(
+        &alice,
+        &bundle_of(&bob),
+        Mode::HeaderEncryption,
+        PqPolicy::AllowClassical,
+        &mut rng,
+    )
+    .expect("initiate");
     let first_he = s_he.encrypt(b"first, header-encrypted", &mut rng).expect("encrypt");
     // Well-formed Messages (types 0x02 and 0x04): Bob accepts, replies, and
     // Alice's next message is no longer a PreKeyMessage.
@@ -908,9 +940,16 @@ fn accept_rejects(rejects: &mut Vec<Value>) {
     for (session, pkm) in [(&mut s, &first), (&mut s_he, &first_he)] {
         let pm = PreKeyMessage::from_bytes(pkm).expect("prekey message");
         let mut bob_rng = Recorder::new(45);
-        let mut accepted =
-            Session::accept(&bob.identity, &bob.spk, opk_copy(&bob), &pm, ModePolicy::Any, &mut bob_rng)
-                .expect("accept");
+        let mut accepted = Session::accept(
+            &bob.identity,
+            &bob.spk,
+            opk_copy(&bob),
+            None,
+            &pm,
+            AcceptPolicy::new(ModePolicy::Any, PqPolicy::AllowClassical),
+            &mut bob_rng,
+        )
+        .expect("accept");
         let reply = accepted.session.encrypt(b"reply", &mut bob_rng).expect("encrypt");
         session.decrypt(&reply, &mut rng).expect("decrypt");
         later.push(session.encrypt(b"a later message", &mut rng).expect("encrypt"));
@@ -919,8 +958,16 @@ fn accept_rejects(rejects: &mut Vec<Value>) {
         let mut rng = Recorder::new(43);
         let err = match PreKeyMessage::from_bytes(&msg) {
             Err(e) => e,
-            Ok(pm) => Session::accept(&bob.identity, &bob.spk, opk_copy(&bob), &pm, policy, &mut rng)
-                .expect_err("must be rejected"),
+            Ok(pm) => Session::accept(
+                &bob.identity,
+                &bob.spk,
+                opk_copy(&bob),
+                None,
+                &pm,
+                AcceptPolicy::new(policy, PqPolicy::AllowClassical),
+                &mut rng,
+            )
+            .expect_err("must be rejected"),
         };
         assert!(rng.draws.is_empty(), "{desc}: a failed accept drew randomness");
         let policy = match policy {
@@ -959,7 +1006,7 @@ fn accept_rejects(rejects: &mut Vec<Value>) {
     m[n - 5] ^= 0x01;
     push("tampered ciphertext of the first message", m);
     let mut m = first.clone();
-    m[2] = 0x02;
+    m[2] = 0x04;
     push("reserved flag bit set", m);
     let mut m = first.clone();
     m[3..35].copy_from_slice(&[0u8; 32]);
@@ -1009,8 +1056,16 @@ fn v1_vectors(dir: &Path) {
         let before = rng.draws.len();
         let pm = PreKeyMessage::from_bytes(m).expect("prekey message");
         let opk = if pm.one_time_prekey_id().is_some() { opk_copy(bob) } else { None };
-        let accepted =
-            Session::accept(&bob.identity, &bob.spk, opk, &pm, ModePolicy::Any, rng).expect("accept");
+        let accepted = Session::accept(
+            &bob.identity,
+            &bob.spk,
+            opk,
+            None,
+            &pm,
+            AcceptPolicy::new(ModePolicy::Any, PqPolicy::AllowClassical),
+            rng,
+        )
+        .expect("accept");
         let case = json!({
             "description": desc, "kind": "accept", "responder": bob_json(bob), "message": hex(m),
             "rng_draws": rng.draws[before..], "plaintext": hex(&accepted.plaintext),
@@ -1035,7 +1090,9 @@ fn v1_vectors(dir: &Path) {
     let bob = make_bob(50, true);
     let alice_id = IdentityKeyPair::generate(&mut Recorder::new(51));
     let (mut arng, mut brng) = (Recorder::new(52), Recorder::new(53));
-    let mut alice = Session::initiate(&alice_id, &bundle_of(&bob), &mut arng).expect("initiate");
+    let mut alice =
+        Session::initiate_with(&alice_id, &bundle_of(&bob), Mode::Plain, PqPolicy::AllowClassical, &mut arng)
+            .expect("initiate");
     let p1 = send_v1(&mut alice, b"v1: first");
     let p2 = send_v1(&mut alice, b"v1: second");
     let (case, mut bob_s) = accept_case(
@@ -1079,9 +1136,14 @@ fn v1_vectors(dir: &Path) {
     let bob = make_bob(55, false);
     let alice_id = IdentityKeyPair::generate(&mut Recorder::new(56));
     let (mut arng, mut brng) = (Recorder::new(57), Recorder::new(58));
-    let mut alice =
-        Session::initiate_with_mode(&alice_id, &bundle_of(&bob), Mode::HeaderEncryption, &mut arng)
-            .expect("initiate");
+    let mut alice = Session::initiate_with(
+        &alice_id,
+        &bundle_of(&bob),
+        Mode::HeaderEncryption,
+        PqPolicy::AllowClassical,
+        &mut arng,
+    )
+    .expect("initiate");
     let p1 = send_v1(&mut alice, b"v1 he: first");
     let (case, mut bob_s) = accept_case(
         "header encryption: version-1 PreKeyMessage (type 0x03, 56-byte encrypted header) accepted, no one-time prekey",

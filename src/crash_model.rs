@@ -14,6 +14,7 @@
 //! `CHATCRYPT_CRASH_CASES=50000 cargo test --release --lib crash_model`
 //! is the long run (50 000 per mode), reported in the closing notes.
 
+use crate::{AcceptPolicy, PqPolicy};
 use std::{cell::RefCell, collections::HashMap, vec::Vec};
 
 use proptest::{collection::vec, prelude::*};
@@ -132,7 +133,7 @@ impl World {
         let bundle =
             PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()));
         let alice = IdentityKeyPair::generate(&mut rng);
-        let a = Session::initiate_with_mode(&alice, &bundle, mode, &mut rng).unwrap();
+        let a = Session::initiate_with(&alice, &bundle, mode, PqPolicy::AllowClassical, &mut rng).unwrap();
         let a = Device { snapshots: std::vec![a.to_bytes()], live: Some(a), inbox: Vec::new() };
         let b = Device { live: None, snapshots: Vec::new(), inbox: Vec::new() };
         World { rng, a, b, bob, spk, opk: opk.to_bytes() }
@@ -173,8 +174,9 @@ impl World {
                                 &self.bob,
                                 &self.spk,
                                 Some(opk),
+                                None,
                                 &first,
-                                ModePolicy::Any,
+                                AcceptPolicy::new(ModePolicy::Any, PqPolicy::AllowClassical),
                                 &mut self.rng,
                             );
                             if let Ok(acc) = got {
@@ -265,8 +267,17 @@ fn a_crash_before_persisting_reuses_the_message_key_but_not_the_key_and_nonce() 
         assert_ne!(m0, m1);
         let first = PreKeyMessage::from_bytes(m0).unwrap();
         let opk = OneTimePreKey::from_bytes(&w.opk).unwrap();
-        let mut b =
-            Session::accept(&w.bob, &w.spk, Some(opk), &first, ModePolicy::Any, &mut w.rng).unwrap().session;
+        let mut b = Session::accept(
+            &w.bob,
+            &w.spk,
+            Some(opk),
+            None,
+            &first,
+            AcceptPolicy::new(ModePolicy::Any, PqPolicy::AllowClassical),
+            &mut w.rng,
+        )
+        .unwrap()
+        .session;
         // The peer sees the second message as a duplicate of the first.
         assert_eq!(b.decrypt(m1, &mut w.rng), Err(crate::Error::Duplicate));
     }

@@ -21,8 +21,8 @@ use crate::message::Mode;
 pub enum Error {
     /// The bytes are not a well-formed encoding; see the [`DecodeError`].
     Decode(DecodeError),
-    /// The prekey bundle's signature over its signed prekey does not verify
-    /// under the bundle's identity key.
+    /// A prekey bundle's signature (over its signed prekey, or over its KEM
+    /// prekey) does not verify under the bundle's identity key.
     BadSignature,
     /// A Diffie-Hellman output was all zeros: the peer's public key has low
     /// order, so the exchange would not be contributory.
@@ -75,6 +75,11 @@ pub enum Error {
         /// The mode the PreKeyMessage asked for.
         mode: Mode,
     },
+    /// The handshake would be classical (X25519 only) where the policy
+    /// requires the hybrid post-quantum handshake: the bundle carries no KEM
+    /// prekey (initiator), or the PreKeyMessage no KEM part (responder). A
+    /// relay that strips the KEM part of a bundle or message causes this.
+    PostQuantumRequired,
 }
 
 /// What is wrong with bytes that failed to decode.
@@ -95,6 +100,9 @@ pub enum DecodeError {
     InvalidPublicKey,
     /// A length, count or other field violates an invariant of the format.
     InvalidValue,
+    /// A key-type byte names no key type this library knows (for KEM keys
+    /// and ciphertexts, [`KemType`](crate::KemType)).
+    UnknownKeyType(u8),
 }
 
 impl From<DecodeError> for Error {
@@ -113,6 +121,7 @@ impl fmt::Display for DecodeError {
             DecodeError::InvalidFlags(b) => write!(f, "reserved flag bits set in 0x{b:02x}"),
             DecodeError::InvalidPublicKey => f.write_str("invalid public key encoding"),
             DecodeError::InvalidValue => f.write_str("a field violates the format's invariants"),
+            DecodeError::UnknownKeyType(t) => write!(f, "unknown key type 0x{t:02x}"),
         }
     }
 }
@@ -140,6 +149,9 @@ impl fmt::Display for Error {
             Error::CounterExhausted => f.write_str("sending chain message counter exhausted"),
             Error::ModeNotAllowed { mode } => {
                 write!(f, "the responder's policy does not accept {mode:?} sessions")
+            }
+            Error::PostQuantumRequired => {
+                f.write_str("the handshake lacks its post-quantum (KEM) part, which the policy requires")
             }
         }
     }

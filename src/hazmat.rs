@@ -69,7 +69,7 @@ pub fn x3dh_initiator(
 ) -> Result<[u8; 32], Error> {
     let ek = x25519_dalek::StaticSecret::from(*Zeroizing::new(*ephemeral));
     let ik_b_x = peer_identity.x25519_from_point()?;
-    Ok(*x3dh::initiator(Mode::Plain, identity, &ek, &ik_b_x, signed_prekey, one_time_prekey)?.sk)
+    Ok(*x3dh::initiator(Mode::Plain, identity, &ek, &ik_b_x, signed_prekey, one_time_prekey, None)?.sk)
 }
 
 /// The associated data `IK_A || IK_B` ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §5.1).
@@ -128,6 +128,7 @@ pub fn x3dh_initiator_he(
         &peer_identity.x25519_from_point()?,
         signed_prekey,
         one_time_prekey,
+        None,
     )?;
     match s.header_keys {
         Some((hka, nhkb)) => Ok((*s.sk, *hka.as_bytes(), *nhkb.as_bytes())),
@@ -147,4 +148,84 @@ pub fn safety_number_fingerprint(key: &[u8], stable_id: &[u8]) -> [u8; 64] {
 /// ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §15); the order of the arguments does not matter.
 pub fn safety_number_displayable(a: &[u8; 64], b: &[u8; 64]) -> [u8; 60] {
     crate::safety_number::displayable_digits(a, b)
+}
+
+/// The message an identity key signs for a KEM prekey ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §16.2).
+pub fn kem_prekey_message(kind: crate::KemType, id: u32, public: &[u8]) -> alloc::vec::Vec<u8> {
+    crate::prekey::kem_prekey_message(kind, id, public)
+}
+
+/// FIPS 203 `ML-KEM.KeyGen_internal(d, z)` with `seed = d || z`: the
+/// encapsulation key's encoding.
+pub fn kem_public_key(kind: crate::KemType, seed: &[u8; 64]) -> alloc::vec::Vec<u8> {
+    crate::kem::DecapsulationKeyPair::from_seed(kind, seed).public_key()
+}
+
+/// FIPS 203 `ML-KEM.Encaps_internal(ek, m)`: the ciphertext and the shared
+/// secret.
+///
+/// # Errors
+/// [`Error::Decode`] if `public` fails the FIPS 203 §7.2 key check.
+pub fn kem_encapsulate(
+    kind: crate::KemType,
+    public: &[u8],
+    m: &[u8; 32],
+) -> Result<(alloc::vec::Vec<u8>, [u8; 32]), Error> {
+    let (ct, ss) = crate::kem::EncapsulationKeyOf::parse(kind, public)?.encapsulate_with(m);
+    Ok((ct, *ss))
+}
+
+/// FIPS 203 `ML-KEM.Decaps` with the key of `seed`.
+///
+/// # Errors
+/// [`Error::Decode`] for a ciphertext of the wrong length.
+pub fn kem_decapsulate(kind: crate::KemType, seed: &[u8; 64], ciphertext: &[u8]) -> Result<[u8; 32], Error> {
+    Ok(*crate::kem::DecapsulationKeyPair::from_seed(kind, seed).decapsulate(ciphertext)?)
+}
+
+/// The initiator's hybrid X3DH output ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §16.5): `SK`, and with
+/// header encryption `HKa` and `NHKb`, from the DH inputs, the KEM shared
+/// secret `ss`, the KEM public key and the ciphertext.
+///
+/// # Errors
+/// [`Error::NonContributory`] if a DH output is all zeros.
+#[allow(clippy::too_many_arguments)]
+pub fn x3dh_initiator_hybrid(
+    mode: Mode,
+    identity: &IdentityKeyPair,
+    ephemeral: &[u8; 32],
+    peer_identity: &IdentityKey,
+    signed_prekey: &[u8; 32],
+    one_time_prekey: Option<&[u8; 32]>,
+    kem: (crate::KemType, &[u8; 32], &[u8], &[u8]),
+) -> Result<HybridSecrets, Error> {
+    let ek = x25519_dalek::StaticSecret::from(*Zeroizing::new(*ephemeral));
+    let (kind, ss, public, ciphertext) = kem;
+    let share = x3dh::KemShare::new(kind, Zeroizing::new(*ss), public, ciphertext);
+    let s = x3dh::initiator(
+        mode,
+        identity,
+        &ek,
+        &peer_identity.x25519_from_point()?,
+        signed_prekey,
+        one_time_prekey,
+        Some(&share),
+    )?;
+    Ok(HybridSecrets {
+        sk: *s.sk,
+        header_keys: s.header_keys.map(|(hka, nhkb)| (*hka.as_bytes(), *nhkb.as_bytes())),
+        binding: share.binding,
+    })
+}
+
+/// What [`x3dh_initiator_hybrid`] returns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct HybridSecrets {
+    /// `SK`.
+    pub sk: [u8; 32],
+    /// `(HKa, NHKb)` with header encryption.
+    pub header_keys: Option<([u8; 32], [u8; 32])>,
+    /// `SHA-256(type || KEM public key || ciphertext)`, the binding in the
+    /// HKDF info.
+    pub binding: [u8; 32],
 }

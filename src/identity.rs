@@ -16,11 +16,7 @@ use rand_core::CryptoRng;
 use x25519_dalek::StaticSecret;
 use zeroize::Zeroizing;
 
-use crate::{
-    error::DecodeError,
-    primitives::{ed25519_public, ed25519_verify},
-    Error,
-};
+use crate::{error::DecodeError, primitives::ed25519_public, Error};
 
 /// A device's long-term identity key pair (Ed25519, with its X25519 form).
 ///
@@ -146,15 +142,6 @@ impl IdentityKey {
     #[cfg(feature = "hazmat")]
     pub(crate) fn x25519_from_point(&self) -> Result<[u8; 32], DecodeError> {
         Ok(ed25519_public(&self.bytes)?.to_montgomery().to_bytes())
-    }
-
-    /// Strict verification of `sig` over `msg`; the point is decoded (and
-    /// checked again) here. Returns the X25519 form computed from the point
-    /// just verified, never the stored one, for the handshake's DH.
-    pub(crate) fn verify(&self, msg: &[u8], sig: &[u8; 64]) -> Result<[u8; 32], Error> {
-        let key = ed25519_public(&self.bytes)?;
-        ed25519_verify(&key, msg, sig)?;
-        Ok(key.to_montgomery().to_bytes())
     }
 }
 

@@ -1,7 +1,8 @@
 //! # chatcrypt
 //!
-//! End-to-end encrypted direct chats for messengers: an X3DH handshake and a
-//! Double Ratchet session, specified byte for byte in
+//! End-to-end encrypted direct chats for messengers: a hybrid post-quantum
+//! handshake (X3DH with X25519 and ML-KEM-1024, FIPS 203) and a Double
+//! Ratchet session, specified byte for byte in
 //! [SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md), checked against
 //! published test vectors, and free of I/O.
 //!
@@ -23,27 +24,36 @@
 //!
 //! ## The flow
 //!
-//! 1. Each device creates an [`IdentityKeyPair`], a [`SignedPreKey`] and a
-//!    batch of [`OneTimePreKey`]s, and uploads their public parts.
-//! 2. Alice fetches Bob's [`PreKeyBundle`] and calls [`Session::initiate`].
-//!    Her messages are PreKeyMessages until Bob's first reply arrives.
+//! 1. Each device creates an [`IdentityKeyPair`], a [`SignedPreKey`], a
+//!    batch of [`OneTimePreKey`]s and of [`KemPreKey`]s (ML-KEM-1024, signed;
+//!    one of them kept as the last-resort key), and uploads their public
+//!    parts.
+//! 2. Alice fetches Bob's [`PreKeyBundle`] and calls [`Session::initiate`],
+//!    which makes the hybrid handshake (and refuses a bundle without a KEM
+//!    prekey unless a [`PqPolicy`] allows it). Her messages are
+//!    PreKeyMessages until Bob's first reply arrives.
 //! 3. Bob parses the first message as a [`PreKeyMessage`], looks up the
-//!    prekeys it names, and calls [`Session::accept`] with a [`ModePolicy`];
-//!    accept consumes the one-time prekey, which he deletes from storage as
-//!    he stores the new session. The sender's identity is authenticated only
-//!    once accept succeeds.
+//!    prekeys it names, and calls [`Session::accept`] with an
+//!    [`AcceptPolicy`]; accept consumes the one-time prekeys, which he
+//!    deletes from storage as he stores the new session. The sender's
+//!    identity is authenticated only once accept succeeds.
 //! 4. Both sides use [`Session::encrypt`] and [`Session::decrypt`], and
 //!    persist the session after each call (before sending, where they can).
 //!
 //! ```
-//! use chatcrypt::{IdentityKeyPair, ModePolicy, PreKeyBundle, PreKeyMessage, Session, SignedPreKey};
+//! use chatcrypt::{
+//!     AcceptPolicy, IdentityKeyPair, KemPreKey, KemPreKeyUse, PreKeyBundle, PreKeyMessage, Session, SignedPreKey,
+//! };
 //! use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
 //!
 //! let mut rng = ChaCha20Rng::from_seed([1; 32]); // an app uses the OS RNG: see below
 //! let bob = IdentityKeyPair::generate(&mut rng);
 //! let spk = SignedPreKey::generate(&bob, 1, &mut rng);
+//! let last_resort = KemPreKey::generate(&bob, 2, &mut rng);
 //! let bundle = PreKeyBundle::from_bytes(
-//!     &PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), None).to_bytes(),
+//!     &PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), None)
+//!         .with_kem_prekey(last_resort.public().clone())
+//!         .to_bytes(),
 //! )?;
 //!
 //! let alice = IdentityKeyPair::generate(&mut rng);
@@ -53,7 +63,8 @@
 //!
 //! // m2 overtakes m1 on the network.
 //! let first = PreKeyMessage::from_bytes(&m2)?;
-//! let accepted = Session::accept(&bob, &spk, None, &first, ModePolicy::Any, &mut rng)?;
+//! let kem = Some(KemPreKeyUse::LastResort(&last_resort)); // not consumed
+//! let accepted = Session::accept(&bob, &spk, None, kem, &first, AcceptPolicy::default(), &mut rng)?;
 //! let mut b = accepted.session;
 //! assert_eq!(accepted.plaintext, b"two");
 //! assert_eq!(b.decrypt(&m1, &mut rng)?, b"one");
@@ -121,6 +132,7 @@ mod error;
 #[cfg_attr(docsrs, doc(cfg(feature = "hazmat")))]
 pub mod hazmat;
 mod identity;
+mod kem;
 mod keys;
 mod message;
 mod prekey;
@@ -135,20 +147,21 @@ mod x3dh;
 
 pub use error::{DecodeError, Error};
 pub use identity::{IdentityKey, IdentityKeyPair};
+pub use kem::{KemType, KEM_SEED_LEN, ML_KEM_1024_CIPHERTEXT_LEN, ML_KEM_1024_PUBLIC_KEY_LEN};
 pub use message::{MessageId, MessageType, Mode, PreKeyMessage, MAX_MESSAGE_LEN, MESSAGE_ID_LEN};
 pub use prekey::{
-    OneTimePreKey, OneTimePreKeyPublic, PreKeyBundle, SignedPreKey, SignedPreKeyPublic, BUNDLE_LEN,
-    BUNDLE_LEN_WITH_ONE_TIME,
+    KemPreKey, KemPreKeyPublic, KemPreKeyUse, OneTimePreKey, OneTimePreKeyPublic, PreKeyBundle, SignedPreKey,
+    SignedPreKeyPublic, BUNDLE_LEN, BUNDLE_LEN_WITH_ONE_TIME, KEM_PREKEY_PUBLIC_LEN,
 };
 pub use rand_core;
 pub use safety_number::{
     SafetyNumber, MAX_STABLE_ID_LEN, SAFETY_NUMBER_DIGITS, SAFETY_NUMBER_ITERATIONS, SAFETY_NUMBER_VERSION,
     SCANNABLE_LEN,
 };
-pub use session::{Accepted, ModePolicy, Received, Session};
+pub use session::{AcceptPolicy, Accepted, ModePolicy, PqPolicy, Received, Session};
 pub use state::{
     SEALED_OVERHEAD, SESSION_BYTES_PER_SKIPPED_KEY, SESSION_FIXED_LEN, SESSION_STATE_VERSION, STATE_VERSION,
-    TAG_IDENTITY, TAG_ONE_TIME_PREKEY, TAG_SEALED, TAG_SESSION, TAG_SIGNED_PREKEY,
+    TAG_IDENTITY, TAG_KEM_PREKEY, TAG_ONE_TIME_PREKEY, TAG_SEALED, TAG_SESSION, TAG_SIGNED_PREKEY,
 };
 pub use zeroize::Zeroizing;
 

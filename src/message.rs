@@ -27,8 +27,13 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::{
-    codec::Reader, error::DecodeError, identity::IdentityKey, keys::GUARD_LEN, primitives::TAG_LEN, Error,
-    MAX_PLAINTEXT_LEN, VERSION,
+    codec::Reader,
+    error::DecodeError,
+    identity::IdentityKey,
+    kem::{KemType, ML_KEM_1024_CIPHERTEXT_LEN},
+    keys::GUARD_LEN,
+    primitives::TAG_LEN,
+    Error, MAX_PLAINTEXT_LEN, VERSION,
 };
 
 /// Type byte of a PreKeyMessage.
@@ -49,10 +54,18 @@ pub(crate) const V1_RATCHET_HEADER_LEN: usize = 32 + 4 + 4;
 /// The version of messages sent before the reuse guard existed; still
 /// received, never sent.
 pub(crate) const LEGACY_VERSION: u8 = 0x01;
-/// Longest PreKeyMessage prefix (version, type, flags, identity key, base
-/// key, both prekey ids).
-pub(crate) const MAX_PREFIX_LEN: usize = 3 + 32 + 32 + 4 + 4;
-/// Longest PreKeyMessage header (with a one-time prekey id), plain mode.
+/// Longest classical PreKeyMessage prefix (version, type, flags, identity
+/// key, base key, both prekey ids).
+pub(crate) const MAX_CLASSICAL_PREFIX_LEN: usize = 3 + 32 + 32 + 4 + 4;
+/// Length of a PreKeyMessage's KEM part with the largest KEM ciphertext:
+/// type byte, KEM prekey id, ciphertext ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §16.4).
+pub(crate) const MAX_KEM_PART_LEN: usize = 1 + 4 + ML_KEM_1024_CIPHERTEXT_LEN;
+/// Longest PreKeyMessage prefix: a classical one and a KEM part.
+pub(crate) const MAX_PREFIX_LEN: usize = MAX_CLASSICAL_PREFIX_LEN + MAX_KEM_PART_LEN;
+/// Longest classical PreKeyMessage header (with a one-time prekey id),
+/// plain mode.
+pub(crate) const MAX_CLASSICAL_PREKEY_HEADER_LEN: usize = MAX_CLASSICAL_PREFIX_LEN + RATCHET_HEADER_LEN;
+/// Longest PreKeyMessage header, plain mode.
 pub(crate) const MAX_PREKEY_HEADER_LEN: usize = MAX_PREFIX_LEN + RATCHET_HEADER_LEN;
 /// The largest message any decoder accepts.
 pub const MAX_MESSAGE_LEN: usize = MAX_PREKEY_HEADER_LEN + TAG_LEN + MAX_PLAINTEXT_LEN + TAG_LEN;
@@ -205,6 +218,26 @@ impl fmt::Debug for MessageId {
     }
 }
 
+/// The KEM part of a hybrid PreKeyMessage: which KEM, which KEM prekey,
+/// and the ciphertext encapsulated to it ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §16.4).
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub(crate) struct KemPart {
+    pub(crate) kind: KemType,
+    pub(crate) prekey_id: u32,
+    pub(crate) ciphertext: Vec<u8>,
+}
+
+impl KemPart {
+    pub(crate) fn encoded_len(&self) -> usize {
+        1 + 4 + self.ciphertext.len()
+    }
+}
+
+/// PreKeyMessage flag: a one-time prekey id follows the signed prekey id.
+const PREKEY_FLAG_ONE_TIME: u8 = 0x01;
+/// PreKeyMessage flag: a KEM part follows ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §16.4).
+const PREKEY_FLAG_KEM: u8 = 0x02;
+
 /// The handshake fields of a PreKeyMessage.
 #[derive(Clone, PartialEq, Eq, Debug)]
 pub(crate) struct PreKeyPart {
@@ -212,34 +245,71 @@ pub(crate) struct PreKeyPart {
     pub(crate) base_key: [u8; 32],
     pub(crate) signed_prekey_id: u32,
     pub(crate) one_time_prekey_id: Option<u32>,
+    /// Hybrid handshake only.
+    pub(crate) kem: Option<KemPart>,
 }
 
 impl PreKeyPart {
     /// Encoded length, flags byte included, version and type excluded.
     pub(crate) fn encoded_len(&self) -> usize {
-        1 + 32 + 32 + 4 + if self.one_time_prekey_id.is_some() { 4 } else { 0 }
+        1 + 32
+            + 32
+            + 4
+            + if self.one_time_prekey_id.is_some() { 4 } else { 0 }
+            + self.kem.as_ref().map_or(0, KemPart::encoded_len)
     }
 
+    /// Writes the fields into `out`, which is exactly
+    /// [`encoded_len`](Self::encoded_len) bytes long.
     pub(crate) fn write_into(&self, out: &mut [u8]) {
-        out[0] = u8::from(self.one_time_prekey_id.is_some());
+        let mut flags = 0;
+        if self.one_time_prekey_id.is_some() {
+            flags |= PREKEY_FLAG_ONE_TIME;
+        }
+        if self.kem.is_some() {
+            flags |= PREKEY_FLAG_KEM;
+        }
+        out[0] = flags;
         out[1..33].copy_from_slice(self.identity.as_bytes());
         out[33..65].copy_from_slice(&self.base_key);
         out[65..69].copy_from_slice(&self.signed_prekey_id.to_be_bytes());
+        let mut at = 69;
         if let Some(id) = self.one_time_prekey_id {
-            out[69..73].copy_from_slice(&id.to_be_bytes());
+            out[at..at + 4].copy_from_slice(&id.to_be_bytes());
+            at += 4;
+        }
+        if let Some(kem) = &self.kem {
+            out[at] = kem.kind.to_byte();
+            out[at + 1..at + 5].copy_from_slice(&kem.prekey_id.to_be_bytes());
+            out[at + 5..at + 5 + kem.ciphertext.len()].copy_from_slice(&kem.ciphertext);
         }
     }
 
-    fn read(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+    /// Reads the fields of a message of `version`; version-1 messages
+    /// predate the KEM part, so their flag bit 1 is reserved.
+    fn read(r: &mut Reader<'_>, version: u8) -> Result<Self, DecodeError> {
         let flags = r.u8()?;
-        if flags & !1 != 0 {
+        let known = if version == LEGACY_VERSION {
+            PREKEY_FLAG_ONE_TIME
+        } else {
+            PREKEY_FLAG_ONE_TIME | PREKEY_FLAG_KEM
+        };
+        if flags & !known != 0 {
             return Err(DecodeError::InvalidFlags(flags));
         }
         let identity = IdentityKey::parse(&r.array()?)?;
         let base_key = r.x25519_key()?;
         let signed_prekey_id = r.u32()?;
-        let one_time_prekey_id = if flags & 1 == 1 { Some(r.u32()?) } else { None };
-        Ok(PreKeyPart { identity, base_key, signed_prekey_id, one_time_prekey_id })
+        let one_time_prekey_id = if flags & PREKEY_FLAG_ONE_TIME != 0 { Some(r.u32()?) } else { None };
+        let kem = if flags & PREKEY_FLAG_KEM != 0 {
+            let kind = KemType::from_byte(r.u8()?)?;
+            let prekey_id = r.u32()?;
+            let ciphertext = r.take(kind.ciphertext_len())?.to_vec();
+            Some(KemPart { kind, prekey_id, ciphertext })
+        } else {
+            None
+        };
+        Ok(PreKeyPart { identity, base_key, signed_prekey_id, one_time_prekey_id, kem })
     }
 }
 
@@ -276,7 +346,7 @@ impl<'a> WireMessage<'a> {
             TYPE_MESSAGE_HE => (Mode::HeaderEncryption, false),
             t => return Err(DecodeError::UnexpectedType(t)),
         };
-        let prekey = if prekey { Some(PreKeyPart::read(&mut r)?) } else { None };
+        let prekey = if prekey { Some(PreKeyPart::read(&mut r, version)?) } else { None };
         let prefix_len = bytes.len() - r.remaining();
         let ratchet_header_len =
             if version == LEGACY_VERSION { V1_RATCHET_HEADER_LEN } else { RATCHET_HEADER_LEN };
@@ -382,6 +452,18 @@ impl PreKeyMessage {
         &self.part.base_key
     }
 
+    /// The id of the KEM prekey the sender encapsulated to, and its KEM
+    /// type, if the handshake is hybrid ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §16); `None` for a classical
+    /// (X25519-only) handshake.
+    pub fn kem_prekey_id(&self) -> Option<(KemType, u32)> {
+        self.part.kem.as_ref().map(|k| (k.kind, k.prekey_id))
+    }
+
+    /// Whether the handshake is hybrid (X25519 and a KEM).
+    pub fn is_post_quantum(&self) -> bool {
+        self.part.kem.is_some()
+    }
+
     /// Whether the initiator chose header encryption; the session that
     /// [`Session::accept`](crate::Session::accept) creates uses this mode.
     /// Reject the message if your application requires another.
@@ -404,6 +486,7 @@ impl fmt::Debug for PreKeyMessage {
             .field("sender_identity", &self.part.identity)
             .field("signed_prekey_id", &self.part.signed_prekey_id)
             .field("one_time_prekey_id", &self.part.one_time_prekey_id)
+            .field("kem_prekey_id", &self.kem_prekey_id())
             .field("len", &self.bytes.len())
             .finish()
     }

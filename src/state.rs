@@ -8,8 +8,9 @@
 //! (for example one kept in the platform keystore).
 //!
 //! Every encoding starts with a format tag byte and its format version:
-//! `0x01` for identities, prekeys and the sealed wrapper, `0x02` for
-//! sessions ([`SESSION_STATE_VERSION`]; version-1 sessions still decode).
+//! `0x01` for identities, prekeys (X25519 and KEM) and the sealed wrapper,
+//! `0x03` for sessions ([`SESSION_STATE_VERSION`]; versions 1 and 2 still
+//! decode).
 //! Decoding checks every length, count and invariant and returns
 //! [`Error::Decode`] on anything malformed; it never panics and never
 //! allocates more than the input's length justifies.
@@ -34,9 +35,10 @@ use crate::{
     codec::{Reader, Writer},
     error::DecodeError,
     identity::{IdentityKey, IdentityKeyPair},
+    kem::{KemType, KEM_SEED_LEN},
     keys::{ChainKey, HeaderKey, MessageKey, RootKey},
-    message::PreKeyPart,
-    prekey::{OneTimePreKey, SignedPreKey},
+    message::{KemPart, PreKeyPart},
+    prekey::{KemPreKey, OneTimePreKey, SignedPreKey},
     primitives::{aead_open, aead_seal, x25519_public, TAG_LEN},
     session::{HeaderKeys, PreviousChains, ReceivingChain, SendingChain, Session},
     skipped::SkippedKeys,
@@ -47,14 +49,16 @@ use crate::{
 /// The version of the identity, prekey and sealed formats.
 pub const STATE_VERSION: u8 = 0x01;
 /// The version of the session format that [`Session::to_bytes`] writes.
-/// [`Session::from_bytes`] also reads version `0x01`.
-pub const SESSION_STATE_VERSION: u8 = 0x02;
+/// [`Session::from_bytes`] also reads versions `0x01` and `0x02`.
+pub const SESSION_STATE_VERSION: u8 = 0x03;
 /// Format tag of an encoded [`IdentityKeyPair`] (`'I'`).
 pub const TAG_IDENTITY: u8 = 0x49;
 /// Format tag of an encoded [`SignedPreKey`] (`'P'`).
 pub const TAG_SIGNED_PREKEY: u8 = 0x50;
 /// Format tag of an encoded [`OneTimePreKey`] (`'O'`).
 pub const TAG_ONE_TIME_PREKEY: u8 = 0x4F;
+/// Format tag of an encoded [`KemPreKey`] (`'K'`).
+pub const TAG_KEM_PREKEY: u8 = 0x4B;
 /// Format tag of an encoded [`Session`] (`'S'`).
 pub const TAG_SESSION: u8 = 0x53;
 /// Format tag of a sealed encoding (`'Z'`).
@@ -74,6 +78,10 @@ const FLAG_PENDING: u8 = 4;
 const FLAG_PENDING_ONE_TIME: u8 = 8;
 const FLAG_BASE_KEY: u8 = 16;
 const FLAG_HEADER_ENCRYPTION: u8 = 32;
+/// Version 3: the handshake was hybrid; a KEM type byte follows `PN`.
+const FLAG_HYBRID: u8 = 64;
+/// Version 3: the pending handshake has a KEM part (id and ciphertext).
+const FLAG_PENDING_KEM: u8 = 128;
 
 /// One stored format.
 trait Persist: Sized {
@@ -197,6 +205,7 @@ macro_rules! persist_api {
 persist_api!(IdentityKeyPair, "the identity key pair");
 persist_api!(SignedPreKey, "the signed prekey with its secret");
 persist_api!(OneTimePreKey, "the one-time prekey with its secret");
+persist_api!(KemPreKey, "the KEM prekey with its seed and signature");
 persist_api!(Session, "the whole session state");
 
 impl Persist for IdentityKeyPair {
@@ -254,10 +263,33 @@ impl Persist for OneTimePreKey {
     }
 }
 
+impl Persist for KemPreKey {
+    const TAG: u8 = TAG_KEM_PREKEY;
+    const VERSION: u8 = STATE_VERSION;
+    fn encoded_len(&self) -> usize {
+        1 + 4 + KEM_SEED_LEN + 64
+    }
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        out.put_u8(self.kem_type().to_byte());
+        out.put_u32(self.id());
+        out.put(self.pair.seed());
+        out.put(self.public.signature());
+    }
+    fn decode_body(r: &mut Reader<'_>, _version: u8) -> Result<Self, DecodeError> {
+        let kind = KemType::from_byte(r.u8()?)?;
+        let id = r.u32()?;
+        let seed = Zeroizing::new(r.array::<KEM_SEED_LEN>()?);
+        let signature = r.array()?;
+        Ok(KemPreKey::from_stored(kind, id, &seed, signature))
+    }
+}
+
 impl Session {
     /// The length of [`to_bytes`](Self::to_bytes)' output: the sum of
     /// [`SESSION_FIXED_LEN`]; 68 with a receiving chain; 36 or 40 while
-    /// awaiting a reply; 32 for a responder; 32 per remembered ratchet key;
+    /// awaiting a reply (plus 4 and the KEM ciphertext's length, 1568 bytes
+    /// for ML-KEM-1024, in a hybrid handshake); 1 after a hybrid handshake;
+    /// 32 for a responder; 32 per remembered ratchet key;
     /// with header encryption 96, 32 more with a receiving chain and 32 more
     /// per remembered ratchet key; [`SESSION_BYTES_PER_SKIPPED_KEY`] per
     /// skipped key ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §10.4).
@@ -286,7 +318,11 @@ impl Persist for Session {
     fn encoded_len(&self) -> usize {
         SESSION_FIXED_LEN - 2
             + self.receiving.as_ref().map_or(0, |_| 68)
-            + self.pending.as_ref().map_or(0, |p| 36 + if p.one_time_prekey_id.is_some() { 4 } else { 0 })
+            + self.kem.map_or(0, |_| 1)
+            + self.pending.as_ref().map_or(0, |p| {
+                36 + if p.one_time_prekey_id.is_some() { 4 } else { 0 }
+                    + p.kem.as_ref().map_or(0, |k| 4 + k.ciphertext.len())
+            })
             + self.handshake_base_key.map_or(0, |_| 32)
             + self.header_keys.as_ref().map_or(0, |k| 96 + k.recv.as_ref().map_or(0, |_| 32))
             + self.header_keys.as_ref().map_or(32, |_| 64) * self.previous.len()
@@ -306,6 +342,12 @@ impl Persist for Session {
             if p.one_time_prekey_id.is_some() {
                 flags |= FLAG_PENDING_ONE_TIME;
             }
+            if p.kem.is_some() {
+                flags |= FLAG_PENDING_KEM;
+            }
+        }
+        if self.kem.is_some() {
+            flags |= FLAG_HYBRID;
         }
         if self.handshake_base_key.is_some() {
             flags |= FLAG_BASE_KEY;
@@ -324,6 +366,9 @@ impl Persist for Session {
         out.put(self.sending.chain.as_bytes());
         out.put_u32(self.sending.n);
         out.put_u32(self.previous_counter);
+        if let Some(kind) = self.kem {
+            out.put_u8(kind.to_byte());
+        }
         if let Some(recv) = &self.receiving {
             out.put(&recv.ratchet_key);
             out.put(recv.chain.as_bytes());
@@ -334,6 +379,10 @@ impl Persist for Session {
             out.put_u32(p.signed_prekey_id);
             if let Some(id) = p.one_time_prekey_id {
                 out.put_u32(id);
+            }
+            if let Some(k) = &p.kem {
+                out.put_u32(k.prekey_id);
+                out.put(&k.ciphertext);
             }
         }
         if let Some(k) = &self.handshake_base_key {
@@ -369,12 +418,15 @@ impl Persist for Session {
 
     fn decode_body(r: &mut Reader<'_>, version: u8) -> Result<Self, DecodeError> {
         let flags = r.u8()?;
-        let known = FLAG_INITIATOR
+        let mut known = FLAG_INITIATOR
             | FLAG_RECEIVING
             | FLAG_PENDING
             | FLAG_PENDING_ONE_TIME
             | FLAG_BASE_KEY
             | FLAG_HEADER_ENCRYPTION;
+        if version >= 3 {
+            known |= FLAG_HYBRID | FLAG_PENDING_KEM;
+        }
         if flags & !known != 0 {
             return Err(DecodeError::InvalidFlags(flags));
         }
@@ -387,6 +439,8 @@ impl Persist for Session {
         // and it always has a receiving chain (accept decrypted a message).
         if (has_base_key == initiator)
             || (flags & FLAG_PENDING_ONE_TIME != 0 && !has_pending)
+            || (flags & FLAG_PENDING_KEM != 0 && !(has_pending && flags & FLAG_HYBRID != 0))
+            || (has_pending && flags & FLAG_HYBRID != 0 && flags & FLAG_PENDING_KEM == 0)
             || (initiator && has_pending == has_receiving)
             || (!initiator && (has_pending || !has_receiving))
         {
@@ -401,6 +455,7 @@ impl Persist for Session {
         let chain = ChainKey::from_bytes(r.array()?);
         let n = r.u32()?;
         let previous_counter = r.u32()?;
+        let kem = if flags & FLAG_HYBRID != 0 { Some(KemType::from_byte(r.u8()?)?) } else { None };
         let receiving = if has_receiving {
             let ratchet_key = r.x25519_key()?;
             let chain = ChainKey::from_bytes(r.array()?);
@@ -413,11 +468,20 @@ impl Persist for Session {
             let base_key = r.x25519_key()?;
             let signed_prekey_id = r.u32()?;
             let one_time_prekey_id = if flags & FLAG_PENDING_ONE_TIME != 0 { Some(r.u32()?) } else { None };
+            let kem = match kem {
+                Some(kind) if flags & FLAG_PENDING_KEM != 0 => {
+                    let prekey_id = r.u32()?;
+                    let ciphertext = r.take(kind.ciphertext_len())?.to_vec();
+                    Some(KemPart { kind, prekey_id, ciphertext })
+                }
+                _ => None,
+            };
             Some(PreKeyPart {
                 identity: local_identity.clone(),
                 base_key,
                 signed_prekey_id,
                 one_time_prekey_id,
+                kem,
             })
         } else {
             None
@@ -482,6 +546,7 @@ impl Persist for Session {
             pending,
             handshake_base_key,
             header_keys,
+            kem,
         })
     }
 }

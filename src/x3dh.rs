@@ -11,14 +11,29 @@
 //!                   info = "chatcrypt v1 X3DH", L = 32)
 //! ```
 //!
+//! The hybrid handshake (SPEC.md §16) adds a KEM shared secret `SS` after
+//! the DH outputs, and names the KEM and binds its public key and
+//! ciphertext in the HKDF info:
+//!
+//! ```text
+//! SK = HKDF-SHA256(salt = 32 zero bytes,
+//!                  ikm  = 0xFF * 32 || DH1 || DH2 || DH3 [|| DH4] || SS,
+//!                  info = "chatcrypt v3 hybrid X3DH ML-KEM-1024"
+//!                         || SHA-256(type || KEM public key || KEM ciphertext), L = 32)
+//! ```
+//!
 //! Every DH output must be contributory (not all zeros), or the handshake
 //! fails with [`Error::NonContributory`].
 
+use alloc::vec::Vec;
+
+use sha2::{Digest, Sha256};
 use x25519_dalek::StaticSecret;
 use zeroize::Zeroizing;
 
 use crate::{
     identity::{IdentityKey, IdentityKeyPair},
+    kem::{KemType, SharedSecret},
     keys::HeaderKey,
     message::Mode,
     primitives::{hkdf, x25519},
@@ -29,6 +44,53 @@ use crate::{
 pub(crate) const LABEL_X3DH: &[u8] = b"chatcrypt v1 X3DH";
 /// HKDF info for the X3DH output with header encryption: `SK || HKa || NHKb`.
 pub(crate) const LABEL_X3DH_HE: &[u8] = b"chatcrypt v1 X3DH header encryption";
+
+/// The start of the hybrid handshake's HKDF info; the KEM's name follows.
+pub(crate) const LABEL_HYBRID: &[u8] = b"chatcrypt v3 hybrid X3DH ";
+/// Appended to the hybrid label (after the KEM's name) with header encryption.
+pub(crate) const LABEL_HYBRID_HE_SUFFIX: &[u8] = b" header encryption";
+
+/// The KEM's contribution to the hybrid handshake: its shared secret, and
+/// the binding `SHA-256(type || public key || ciphertext)` that goes into
+/// the HKDF info.
+pub(crate) struct KemShare {
+    pub(crate) kind: KemType,
+    pub(crate) secret: SharedSecret,
+    pub(crate) binding: [u8; 32],
+}
+
+impl KemShare {
+    pub(crate) fn new(kind: KemType, secret: SharedSecret, public_key: &[u8], ciphertext: &[u8]) -> Self {
+        let binding = Sha256::new()
+            .chain_update([kind.to_byte()])
+            .chain_update(public_key)
+            .chain_update(ciphertext)
+            .finalize()
+            .into();
+        KemShare { kind, secret, binding }
+    }
+}
+
+/// The HKDF info of a handshake: the classical label, or the hybrid label
+/// with the KEM's name, the mode suffix and the binding.
+fn info(mode: Mode, kem: Option<&KemShare>) -> Vec<u8> {
+    let mut out = Vec::with_capacity(96);
+    match kem {
+        None => out.extend_from_slice(match mode {
+            Mode::Plain => LABEL_X3DH,
+            Mode::HeaderEncryption => LABEL_X3DH_HE,
+        }),
+        Some(k) => {
+            out.extend_from_slice(LABEL_HYBRID);
+            out.extend_from_slice(k.kind.label_name());
+            if mode == Mode::HeaderEncryption {
+                out.extend_from_slice(LABEL_HYBRID_HE_SUFFIX);
+            }
+            out.extend_from_slice(&k.binding);
+        }
+    }
+    out
+}
 
 /// The handshake's output: `SK`, and with header encryption the initial
 /// header keys ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §14.2).
@@ -48,24 +110,31 @@ pub(crate) fn associated_data(initiator: &IdentityKey, responder: &IdentityKey) 
     ad
 }
 
-/// `SK` (and the header keys) from the DH outputs in order.
-fn shared_secret(mode: Mode, dhs: &[&[u8; 32]]) -> Secrets {
-    let mut ikm = Zeroizing::new([0u8; 32 * 5]);
+/// `SK` (and the header keys) from the DH outputs in order and, in the
+/// hybrid handshake, the KEM's share.
+fn shared_secret(mode: Mode, dhs: &[&[u8; 32]], kem: Option<&KemShare>) -> Secrets {
+    let mut ikm = Zeroizing::new([0u8; 32 * 6]);
     ikm[..32].fill(0xFF);
     for (i, dh) in dhs.iter().enumerate() {
         ikm[32 * (i + 1)..32 * (i + 2)].copy_from_slice(&dh[..]);
     }
-    let ikm = &ikm[..32 * (dhs.len() + 1)];
+    let mut len = 32 * (dhs.len() + 1);
+    if let Some(k) = kem {
+        ikm[len..len + 32].copy_from_slice(&k.secret[..]);
+        len += 32;
+    }
+    let ikm = &ikm[..len];
+    let info = info(mode, kem);
     let mut sk = Zeroizing::new([0u8; 32]);
     match mode {
         Mode::Plain => {
             // 32 bytes is far below HKDF's output limit.
-            let _ = hkdf(&[0u8; 32], ikm, LABEL_X3DH, &mut sk[..]);
+            let _ = hkdf(&[0u8; 32], ikm, &info, &mut sk[..]);
             Secrets { sk, header_keys: None }
         }
         Mode::HeaderEncryption => {
             let mut okm = Zeroizing::new([0u8; 96]);
-            let _ = hkdf(&[0u8; 32], ikm, LABEL_X3DH_HE, &mut okm[..]);
+            let _ = hkdf(&[0u8; 32], ikm, &info, &mut okm[..]);
             sk.copy_from_slice(&okm[..32]);
             // Written straight into the zeroizing key types: no stack copy.
             let mut hka = HeaderKey::from_bytes([0u8; 32]);
@@ -87,6 +156,7 @@ pub(crate) fn initiator(
     ik_b_x: &[u8; 32],
     spk_b: &[u8; 32],
     opk_b: Option<&[u8; 32]>,
+    kem: Option<&KemShare>,
 ) -> Result<Secrets, Error> {
     let dh1 = x25519(ik_a.dh_secret(), spk_b)?;
     let dh2 = x25519(ek_a, ik_b_x)?;
@@ -94,9 +164,9 @@ pub(crate) fn initiator(
     match opk_b {
         Some(opk) => {
             let dh4 = x25519(ek_a, opk)?;
-            Ok(shared_secret(mode, &[&dh1, &dh2, &dh3, &dh4]))
+            Ok(shared_secret(mode, &[&dh1, &dh2, &dh3, &dh4], kem))
         }
-        None => Ok(shared_secret(mode, &[&dh1, &dh2, &dh3])),
+        None => Ok(shared_secret(mode, &[&dh1, &dh2, &dh3], kem)),
     }
 }
 
@@ -109,6 +179,7 @@ pub(crate) fn responder(
     opk_b: Option<&StaticSecret>,
     ik_a: &IdentityKey,
     ek_a: &[u8; 32],
+    kem: Option<&KemShare>,
 ) -> Result<Secrets, Error> {
     let dh1 = x25519(spk_b, ik_a.x25519_bytes())?;
     let dh2 = x25519(ik_b.dh_secret(), ek_a)?;
@@ -116,8 +187,8 @@ pub(crate) fn responder(
     match opk_b {
         Some(opk) => {
             let dh4 = x25519(opk, ek_a)?;
-            Ok(shared_secret(mode, &[&dh1, &dh2, &dh3, &dh4]))
+            Ok(shared_secret(mode, &[&dh1, &dh2, &dh3, &dh4], kem))
         }
-        None => Ok(shared_secret(mode, &[&dh1, &dh2, &dh3])),
+        None => Ok(shared_secret(mode, &[&dh1, &dh2, &dh3], kem)),
     }
 }

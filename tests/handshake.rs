@@ -6,6 +6,7 @@
 
 mod common;
 #[allow(unused_imports)]
+use chatcrypt::PqPolicy;
 use common::TestSend;
 #[path = "common/headers.rs"]
 mod headers;
@@ -27,7 +28,8 @@ fn session_with_one_time_prekey_exchanges_messages_both_ways(mode: Mode) {
     let mut rng = rng(1);
     let bob = Responder::new(&mut rng, true);
     let alice_id = IdentityKeyPair::generate(&mut rng);
-    let mut alice = Session::initiate_with_mode(&alice_id, &bob.bundle(), mode, &mut rng).unwrap();
+    let mut alice =
+        Session::initiate_with(&alice_id, &bob.bundle(), mode, PqPolicy::AllowClassical, &mut rng).unwrap();
     assert!(alice.is_initiator());
     assert_eq!(alice.mode(), mode);
     assert_eq!(alice.remote_identity(), bob.identity.public_key());
@@ -110,7 +112,8 @@ fn a_decoded_bundle_starts_a_working_session(mode: Mode) {
     let bob = Responder::new(&mut rng, true);
     let bundle = PreKeyBundle::from_bytes(&bob.bundle().to_bytes()).unwrap();
     let alice_id = IdentityKeyPair::generate(&mut rng);
-    let mut alice = Session::initiate_with_mode(&alice_id, &bundle, mode, &mut rng).unwrap();
+    let mut alice =
+        Session::initiate_with(&alice_id, &bundle, mode, PqPolicy::AllowClassical, &mut rng).unwrap();
     let m = alice.encrypt_t(b"via the server").unwrap();
     let (_, pt) = bob.accept(&m, &mut rng).unwrap();
     assert_eq!(pt, b"via the server");
@@ -133,7 +136,7 @@ fn a_flipped_signature_bit_is_a_bad_signature(mode: Mode) {
         );
         assert_eq!(bundle.verify(), Err(Error::BadSignature), "signature bit {bit}");
         assert_eq!(
-            Session::initiate_with_mode(&alice_id, &bundle, mode, &mut rng).err(),
+            Session::initiate_with(&alice_id, &bundle, mode, PqPolicy::AllowClassical, &mut rng).err(),
             Some(Error::BadSignature)
         );
     }
@@ -155,7 +158,7 @@ fn a_flipped_signed_prekey_bit_is_a_bad_signature(mode: Mode) {
         );
         assert_eq!(bundle.verify(), Err(Error::BadSignature), "key bit {bit}");
         assert_eq!(
-            Session::initiate_with_mode(&alice_id, &bundle, mode, &mut rng).err(),
+            Session::initiate_with(&alice_id, &bundle, mode, PqPolicy::AllowClassical, &mut rng).err(),
             Some(Error::BadSignature)
         );
     }
@@ -174,7 +177,10 @@ fn a_flipped_signed_prekey_bit_is_a_bad_signature(mode: Mode) {
         let invalid = Error::Decode(DecodeError::InvalidPublicKey);
         assert_eq!(bundle.verify(), Err(invalid), "key bit 255");
         let before = rng.clone();
-        assert_eq!(Session::initiate_with_mode(&alice_id, &bundle, mode, &mut rng).err(), Some(invalid));
+        assert_eq!(
+            Session::initiate_with(&alice_id, &bundle, mode, PqPolicy::AllowClassical, &mut rng).err(),
+            Some(invalid)
+        );
         assert_eq!(rng, before, "a non-canonical prekey draws nothing from the RNG");
         assert_eq!(PreKeyBundle::from_bytes(&bundle.to_bytes()).err(), Some(invalid));
     }
@@ -185,7 +191,7 @@ fn a_flipped_signed_prekey_bit_is_a_bad_signature(mode: Mode) {
             SignedPreKeyPublic::new(id, *spk.key(), *spk.signature()),
             None,
         );
-        let got = Session::initiate_with_mode(&alice_id, &bundle, mode, &mut rng).err();
+        let got = Session::initiate_with(&alice_id, &bundle, mode, PqPolicy::AllowClassical, &mut rng).err();
         assert_eq!(got, Some(Error::BadSignature), "id bit {bit}");
     }
 }
@@ -206,14 +212,14 @@ fn bundle_whose_signed_prekey_was_signed_by_another_identity_is_a_bad_signature(
     assert_eq!(mallory.bundle().verify(), Ok(()));
     assert_eq!(substituted.verify(), Err(Error::BadSignature));
     assert_eq!(
-        Session::initiate_with_mode(&alice_id, &substituted, mode, &mut rng).err(),
+        Session::initiate_with(&alice_id, &substituted, mode, PqPolicy::AllowClassical, &mut rng).err(),
         Some(Error::BadSignature)
     );
 
     // Mallory's identity claiming Bob's prekey.
     let claimed = PreKeyBundle::new(mallory.identity.public_key().clone(), bob.spk.public().clone(), None);
     assert_eq!(
-        Session::initiate_with_mode(&alice_id, &claimed, mode, &mut rng).err(),
+        Session::initiate_with(&alice_id, &claimed, mode, PqPolicy::AllowClassical, &mut rng).err(),
         Some(Error::BadSignature)
     );
 }
@@ -229,7 +235,8 @@ fn first_message(mode: Mode, bob: &Responder, seed: u64) -> (Vec<u8>, PreKeyMess
 fn first_message_from(mode: Mode, bob: &Responder, seed: u64) -> (Session, Vec<u8>, PreKeyMessage) {
     let mut rng = rng(seed);
     let alice_id = IdentityKeyPair::generate(&mut rng);
-    let mut alice = Session::initiate_with_mode(&alice_id, &bob.bundle(), mode, &mut rng).unwrap();
+    let mut alice =
+        Session::initiate_with(&alice_id, &bob.bundle(), mode, PqPolicy::AllowClassical, &mut rng).unwrap();
     let m = alice.encrypt_t(b"first").unwrap();
     let parsed = PreKeyMessage::from_bytes(&m).unwrap();
     assert_eq!(parsed.mode(), mode);
@@ -352,7 +359,7 @@ fn low_order_one_time_prekey_in_a_signed_bundle_is_non_contributory(mode: Mode) 
         );
         // The one-time prekey is not signed, so a canonical one verifies
         // and decodes, and the handshake refuses the zero DH output.
-        let got = Session::initiate_with_mode(&alice_id, &bundle, mode, &mut rng).err();
+        let got = Session::initiate_with(&alice_id, &bundle, mode, PqPolicy::AllowClassical, &mut rng).err();
         check_low_order_bundle(&bundle, &point, got);
         assert_eq!(got, Some(low_order_error(&point)));
     }
@@ -371,7 +378,7 @@ fn low_order_signed_prekey_with_a_valid_signature_is_non_contributory(mode: Mode
         let spk = sign_signed_prekey(&bob, 3, &point);
         let bundle = PreKeyBundle::new(bob.public_key().clone(), spk, None);
         // Validly signed; a non-canonical one is still rejected first.
-        let got = Session::initiate_with_mode(&alice_id, &bundle, mode, &mut rng).err();
+        let got = Session::initiate_with(&alice_id, &bundle, mode, PqPolicy::AllowClassical, &mut rng).err();
         check_low_order_bundle(&bundle, &point, got);
     }
 }
@@ -510,8 +517,14 @@ both_modes!(awaiting_reply_survives_persistence);
 fn a_prekey_message_of_another_handshake_is_a_handshake_mismatch(mode: Mode) {
     let mut p = Pair::handshake(mode, 22);
     // Alice (same identity) starts over with a fresh handshake, e.g. after losing her state.
-    let mut again =
-        Session::initiate_with_mode(&p.alice_identity, &p.responder.bundle(), mode, &mut p.rng).unwrap();
+    let mut again = Session::initiate_with(
+        &p.alice_identity,
+        &p.responder.bundle(),
+        mode,
+        PqPolicy::AllowClassical,
+        &mut p.rng,
+    )
+    .unwrap();
     let m = again.encrypt_t(b"new session").unwrap();
     let parsed = PreKeyMessage::from_bytes(&m).unwrap();
     assert!(!p.bob.matches(&parsed));
@@ -528,7 +541,9 @@ both_modes!(a_prekey_message_of_another_handshake_is_a_handshake_mismatch);
 fn a_prekey_message_from_another_identity_is_a_wrong_identity(mode: Mode) {
     let mut p = Pair::handshake(mode, 23);
     let carol = IdentityKeyPair::generate(&mut p.rng);
-    let mut carol_s = Session::initiate_with_mode(&carol, &p.responder.bundle(), mode, &mut p.rng).unwrap();
+    let mut carol_s =
+        Session::initiate_with(&carol, &p.responder.bundle(), mode, PqPolicy::AllowClassical, &mut p.rng)
+            .unwrap();
     let m = carol_s.encrypt_t(b"hi from carol").unwrap();
     assert!(!p.bob.matches(&PreKeyMessage::from_bytes(&m).unwrap()));
     assert_eq!(reject_unchanged(&mut p.bob, &m, &mut p.rng), Error::WrongIdentity);
@@ -542,8 +557,14 @@ fn a_prekey_message_sent_to_the_initiator_is_rejected(mode: Mode) {
         let spk = SignedPreKey::generate(&p.alice_identity, 1, &mut p.rng);
         PreKeyBundle::new(p.alice_identity.public_key().clone(), spk.public().clone(), None)
     };
-    let mut bob_as_initiator =
-        Session::initiate_with_mode(&p.responder.identity, &alice_bundle, mode, &mut p.rng).unwrap();
+    let mut bob_as_initiator = Session::initiate_with(
+        &p.responder.identity,
+        &alice_bundle,
+        mode,
+        PqPolicy::AllowClassical,
+        &mut p.rng,
+    )
+    .unwrap();
     let m = bob_as_initiator.encrypt_t(b"crossed").unwrap();
     assert_eq!(reject_unchanged(&mut p.alice, &m, &mut p.rng), Error::HandshakeMismatch);
 }
@@ -596,7 +617,8 @@ fn initiate_draws_the_base_key_then_the_first_ratchet_key_from_the_rng(mode: Mod
     let bob = Responder::new(&mut rng, true);
     let alice_id = IdentityKeyPair::generate(&mut rng);
     let mut replay = rng.clone();
-    let mut alice = Session::initiate_with_mode(&alice_id, &bob.bundle(), mode, &mut rng).unwrap();
+    let mut alice =
+        Session::initiate_with(&alice_id, &bob.bundle(), mode, PqPolicy::AllowClassical, &mut rng).unwrap();
     let base_key = drawn_public_key(&mut replay);
     let ratchet_key = drawn_public_key(&mut replay);
     assert_eq!(rng, replay, "initiate draws exactly 64 bytes");
@@ -622,7 +644,7 @@ fn a_bundle_with_a_bad_signature_draws_nothing_from_the_rng(mode: Mode) {
     let bundle = PreKeyBundle::new(mallory.public_key().clone(), bob.spk.public().clone(), None);
     let before = rng.clone();
     assert_eq!(
-        Session::initiate_with_mode(&alice_id, &bundle, mode, &mut rng).err(),
+        Session::initiate_with(&alice_id, &bundle, mode, PqPolicy::AllowClassical, &mut rng).err(),
         Some(Error::BadSignature)
     );
     assert_eq!(rng, before);
@@ -633,7 +655,8 @@ fn accept_draws_one_ratchet_key_and_decrypt_draws_only_on_a_ratchet_step(mode: M
     let mut rng = rng(29);
     let bob = Responder::new(&mut rng, true);
     let alice_id = IdentityKeyPair::generate(&mut rng);
-    let mut alice = Session::initiate_with_mode(&alice_id, &bob.bundle(), mode, &mut rng).unwrap();
+    let mut alice =
+        Session::initiate_with(&alice_id, &bob.bundle(), mode, PqPolicy::AllowClassical, &mut rng).unwrap();
     let m0 = alice.encrypt_t(b"m0").unwrap();
     let m1 = alice.encrypt_t(b"m1").unwrap();
 
@@ -672,7 +695,8 @@ fn the_responder_accepts_whichever_prekey_message_arrives_first(mode: Mode) {
     let mut rng = rng(30);
     let bob = Responder::new(&mut rng, true);
     let alice_id = IdentityKeyPair::generate(&mut rng);
-    let mut alice = Session::initiate_with_mode(&alice_id, &bob.bundle(), mode, &mut rng).unwrap();
+    let mut alice =
+        Session::initiate_with(&alice_id, &bob.bundle(), mode, PqPolicy::AllowClassical, &mut rng).unwrap();
     let ms: Vec<_> = (0..3).map(|i| alice.encrypt_t(&plaintext(i)).unwrap()).collect();
     let (mut bob_s, pt) = bob.accept(&ms[2], &mut rng).unwrap();
     assert_eq!(pt, plaintext(2));
@@ -723,7 +747,8 @@ fn debug_output_never_shows_secret_key_material(mode: Mode) {
     // at 299..331; with header encryption also the header keys.
     for s in [&p.alice, &p.bob] {
         let state = s.to_bytes();
-        assert_eq!(state[..2], [0x53, 0x02]);
+        assert_eq!(state[..2], [0x53, 0x03], "session format version 3");
+        assert_eq!(state[2] & 0xC0, 0, "a classical session: the version-2 layout");
         assert_eq!(state[2] & 2, 2, "a receiving chain is present");
         let ratchet_secret: [u8; 32] = state[163..195].try_into().unwrap();
         assert_eq!(

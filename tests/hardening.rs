@@ -7,6 +7,7 @@
 
 mod common;
 
+use chatcrypt::{AcceptPolicy, PqPolicy};
 use chatcrypt::{
     DecodeError, Error, IdentityKeyPair, Mode, ModePolicy, OneTimePreKey, PreKeyBundle, PreKeyMessage,
     Session, SignedPreKey, SignedPreKeyPublic, MAX_PLAINTEXT_LEN,
@@ -17,7 +18,8 @@ use common::{rng, Pair, Responder, TestSend, MODES};
 fn first_message(bob: &Responder, mode: Mode, seed: u64) -> (Session, PreKeyMessage) {
     let mut r = rng(seed);
     let alice = IdentityKeyPair::generate(&mut r);
-    let mut a = Session::initiate_with_mode(&alice, &bob.bundle(), mode, &mut r).unwrap();
+    let mut a =
+        Session::initiate_with(&alice, &bob.bundle(), mode, PqPolicy::AllowClassical, &mut r).unwrap();
     let m = a.encrypt(b"first", &mut r).unwrap();
     (a, PreKeyMessage::from_bytes(&m).unwrap())
 }
@@ -39,13 +41,30 @@ fn the_mode_policy_refuses_a_mode_before_looking_at_any_prekey() {
         // Refused even with the wrong signed prekey: the policy is checked first.
         let other_spk = SignedPreKey::generate(&bob.identity, 99, &mut r);
         for spk in [&bob.spk, &other_spk] {
-            let got = Session::accept(&bob.identity, spk, opk_copy(&bob), &msg, refusing, &mut r);
+            let got = Session::accept(
+                &bob.identity,
+                spk,
+                opk_copy(&bob),
+                None,
+                &msg,
+                AcceptPolicy::new(refusing, PqPolicy::AllowClassical),
+                &mut r,
+            );
             assert_eq!(got.err(), Some(Error::ModeNotAllowed { mode }));
         }
         // The policies that allow the mode accept it.
         for policy in [ModePolicy::Any, only] {
             assert!(policy.allows(mode));
-            let acc = Session::accept(&bob.identity, &bob.spk, opk_copy(&bob), &msg, policy, &mut r).unwrap();
+            let acc = Session::accept(
+                &bob.identity,
+                &bob.spk,
+                opk_copy(&bob),
+                None,
+                &msg,
+                AcceptPolicy::new(policy, PqPolicy::AllowClassical),
+                &mut r,
+            )
+            .unwrap();
             assert_eq!(acc.plaintext, b"first");
             assert_eq!(acc.session.mode(), mode);
         }
@@ -62,10 +81,26 @@ fn a_failed_accept_consumes_nothing_and_a_successful_one_reports_the_first_messa
     let mut forged = msg.as_bytes().to_vec();
     *forged.last_mut().unwrap() ^= 1;
     let forged = PreKeyMessage::from_bytes(&forged).unwrap();
-    let got = Session::accept(&bob.identity, &bob.spk, opk_copy(&bob), &forged, ModePolicy::Any, &mut r);
+    let got = Session::accept(
+        &bob.identity,
+        &bob.spk,
+        opk_copy(&bob),
+        None,
+        &forged,
+        AcceptPolicy::new(ModePolicy::Any, PqPolicy::AllowClassical),
+        &mut r,
+    );
     assert_eq!(got.err(), Some(Error::Auth));
-    let acc =
-        Session::accept(&bob.identity, &bob.spk, opk_copy(&bob), &msg, ModePolicy::Any, &mut r).unwrap();
+    let acc = Session::accept(
+        &bob.identity,
+        &bob.spk,
+        opk_copy(&bob),
+        None,
+        &msg,
+        AcceptPolicy::new(ModePolicy::Any, PqPolicy::AllowClassical),
+        &mut r,
+    )
+    .unwrap();
     let mut b = acc.session;
     // The id is the header's ratchet key, N and guard: Alice's next message
     // on the same chain shares the ratchet key, not the id.
@@ -121,7 +156,7 @@ fn non_canonical_prekeys_are_rejected_when_decoded_and_before_the_signature() {
         let built = PreKeyBundle::new(bob.identity.public_key().clone(), signed, None);
         let alice = IdentityKeyPair::generate(&mut r);
         assert_eq!(
-            Session::initiate(&alice, &built, &mut r).err(),
+            Session::initiate_with(&alice, &built, Mode::Plain, PqPolicy::AllowClassical, &mut r).err(),
             Some(Error::Decode(DecodeError::InvalidPublicKey))
         );
     }
@@ -219,7 +254,7 @@ fn a_rolled_back_receiver_decrypts_again_with_the_same_id() {
 fn a_new_handshake_to_a_restored_identity_uses_the_verified_point_not_the_stored_form() {
     let mut p = Pair::established(Mode::Plain, 11);
     let mut state = p.alice.to_bytes().to_vec();
-    assert_eq!(state[..2], [0x53, 0x02]);
+    common::assert_classical_v3(&state);
     // Remote identity at 67..99, its X25519 form at 99..131: put another
     // (canonical) identity's X25519 form there.
     let other = IdentityKeyPair::generate(&mut p.rng);
@@ -231,12 +266,21 @@ fn a_new_handshake_to_a_restored_identity_uses_the_verified_point_not_the_stored
     // Alice starts a fresh session to the pinned identity with Bob's
     // published signed prekey; Bob accepts it.
     let bundle = PreKeyBundle::new(pinned, p.responder.spk.public().clone(), None);
-    let mut fresh = Session::initiate(&p.alice_identity, &bundle, &mut p.rng).unwrap();
+    let mut fresh =
+        Session::initiate_with(&p.alice_identity, &bundle, Mode::Plain, PqPolicy::AllowClassical, &mut p.rng)
+            .unwrap();
     let m = fresh.encrypt(b"to the verified key", &mut p.rng).unwrap();
     let msg = PreKeyMessage::from_bytes(&m).unwrap();
-    let acc =
-        Session::accept(&p.responder.identity, &p.responder.spk, None, &msg, ModePolicy::Any, &mut p.rng)
-            .unwrap();
+    let acc = Session::accept(
+        &p.responder.identity,
+        &p.responder.spk,
+        None,
+        None,
+        &msg,
+        AcceptPolicy::new(ModePolicy::Any, PqPolicy::AllowClassical),
+        &mut p.rng,
+    )
+    .unwrap();
     assert_eq!(acc.plaintext, b"to the verified key");
 }
 

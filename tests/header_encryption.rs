@@ -5,6 +5,7 @@
 
 mod common;
 #[allow(unused_imports)]
+use chatcrypt::PqPolicy;
 use common::TestSend;
 #[path = "common/headers.rs"]
 mod headers;
@@ -37,7 +38,14 @@ fn bundle(k: &Keys) -> PreKeyBundle {
 fn pair(seed: u64) -> (Session, Session, ChaCha20Rng) {
     let mut rng = ChaCha20Rng::seed_from_u64(seed);
     let k = keys(&mut rng);
-    let mut a = Session::initiate_with_mode(&k.alice, &bundle(&k), Mode::HeaderEncryption, &mut rng).unwrap();
+    let mut a = Session::initiate_with(
+        &k.alice,
+        &bundle(&k),
+        Mode::HeaderEncryption,
+        PqPolicy::AllowClassical,
+        &mut rng,
+    )
+    .unwrap();
     let first = a.encrypt_t(b"first").unwrap();
     let msg = PreKeyMessage::from_bytes(&first).unwrap();
     assert_eq!(msg.mode(), Mode::HeaderEncryption);
@@ -103,7 +111,9 @@ fn a_relay_cannot_tell_a_new_ratchet_step_from_a_message_on_the_same_chain() {
     // In plain mode the same traffic shows the ratchet key change.
     let mut rng2 = ChaCha20Rng::seed_from_u64(2);
     let k = keys(&mut rng2);
-    let mut pa = Session::initiate(&k.alice, &bundle(&k), &mut rng2).unwrap();
+    let mut pa =
+        Session::initiate_with(&k.alice, &bundle(&k), Mode::Plain, PqPolicy::AllowClassical, &mut rng2)
+            .unwrap();
     let m0 = pa.encrypt_t(b"x").unwrap();
     let m1 = pa.encrypt_t(b"x").unwrap();
     assert_eq!(common::ratchet_header_offset(&m0), 71 + 4);
@@ -114,7 +124,14 @@ fn a_relay_cannot_tell_a_new_ratchet_step_from_a_message_on_the_same_chain() {
 fn rewriting_the_mode_of_a_first_message_makes_the_handshake_fail() {
     let mut rng = ChaCha20Rng::seed_from_u64(3);
     let k = keys(&mut rng);
-    let mut a = Session::initiate_with_mode(&k.alice, &bundle(&k), Mode::HeaderEncryption, &mut rng).unwrap();
+    let mut a = Session::initiate_with(
+        &k.alice,
+        &bundle(&k),
+        Mode::HeaderEncryption,
+        PqPolicy::AllowClassical,
+        &mut rng,
+    )
+    .unwrap();
     // A relay turns the header-encrypted PreKeyMessage (type 3) into a plain
     // one (type 1): the encrypted header is now read as a plain header plus
     // ciphertext, and the handshake's keys differ, so nothing decrypts. The
@@ -145,7 +162,9 @@ fn rewriting_the_mode_of_a_first_message_makes_the_handshake_fail() {
     }
     assert!(decoded > 0 && rejected > 0, "{decoded} decoded, {rejected} rejected at decoding");
     // The same for a plain first message upgraded to type 3.
-    let mut p = Session::initiate(&k.alice, &bundle(&k), &mut rng).unwrap();
+    let mut p =
+        Session::initiate_with(&k.alice, &bundle(&k), Mode::Plain, PqPolicy::AllowClassical, &mut rng)
+            .unwrap();
     let mut upgraded = p.encrypt_t(b"plain first message, long enough").unwrap();
     upgraded[1] = 0x03;
     let msg = PreKeyMessage::from_bytes(&upgraded).unwrap();

@@ -98,7 +98,8 @@ fn lib<T>(f: impl FnOnce() -> T) -> T {
 /// its next message key, the header keys, and every skipped message key.
 fn secrets_of(state: &[u8], out: &mut Vec<[u8; 32]>) {
     let key = |at: usize| -> [u8; 32] { state[at..at + 32].try_into().unwrap() };
-    assert_eq!(state[..2], [0x53, 0x02]);
+    assert_eq!(state[..2], [0x53, 0x03], "session format version 3");
+    assert_eq!(state[2] & 0xC0, 0, "a classical session: the version-2 layout");
     let flags = state[2];
     let mut at = 3 + 4 * 32; // identities and their X25519 forms
     let rk = key(at);

@@ -268,16 +268,21 @@ fn the_limits_have_the_values_the_spec_gives() {
     assert_eq!(MAX_SKIPPED_KEYS, 2000);
     assert_eq!(MAX_PREVIOUS_RATCHET_KEYS, 8);
     assert_eq!(MAX_PLAINTEXT_LEN, 1_048_576);
-    assert_eq!(MAX_MESSAGE_LEN, 1_048_739);
-    // The longest PreKeyMessage prefix, an encrypted header (header
-    // encryption is the longer mode: 56 bytes of ratchet header, reuse guard
-    // included, and a 16-byte tag), the plaintext and its tag.
-    assert_eq!(MAX_MESSAGE_LEN, 75 + 72 + MAX_PLAINTEXT_LEN + TAG_LEN);
+    assert_eq!(MAX_MESSAGE_LEN, 1_050_312);
+    // The longest PreKeyMessage prefix (a hybrid one with a one-time prekey
+    // id: 75 bytes and a 1573-byte KEM part, SPEC §16.4), an encrypted
+    // header (header encryption is the longer mode: 56 bytes of ratchet
+    // header, reuse guard included, and a 16-byte tag), the plaintext and
+    // its tag.
+    assert_eq!(MAX_MESSAGE_LEN, 75 + (1 + 4 + 1568) + 72 + MAX_PLAINTEXT_LEN + TAG_LEN);
+    assert_eq!(chatcrypt::ML_KEM_1024_CIPHERTEXT_LEN, 1568);
+    assert_eq!(chatcrypt::ML_KEM_1024_PUBLIC_KEY_LEN, 1568);
+    assert_eq!(chatcrypt::KEM_PREKEY_PUBLIC_LEN, 1 + 4 + 1568 + 64);
     assert_eq!(common::ENCRYPTED_HEADER_LEN, 72);
     // SPEC §8.1: a message id is DHs_pub || u32(N) || G.
     assert_eq!(chatcrypt::MESSAGE_ID_LEN, 32 + 4 + 16);
-    // SPEC §10.4: 3 + 8 * 32 + 4 + 4 + 1 + 2 (version 2 stores the identity
-    // keys' X25519 forms and DHs_pub).
+    // SPEC §10.4: 3 + 8 * 32 + 4 + 4 + 1 + 2 (versions 2 and 3 store the
+    // identity keys' X25519 forms and DHs_pub).
     assert_eq!(SESSION_FIXED_LEN, 270);
     assert_eq!(SESSION_BYTES_PER_SKIPPED_KEY, 68);
     assert_eq!(chatcrypt::SEALED_OVERHEAD, 31);
@@ -309,7 +314,8 @@ fn a_plaintext_over_max_plaintext_len_is_too_large_and_changes_nothing(mode: Mod
 both_modes!(a_plaintext_over_max_plaintext_len_is_too_large_and_changes_nothing);
 
 fn a_plaintext_of_exactly_max_plaintext_len_makes_a_max_message_len_prekey_message(mode: Mode) {
-    let mut p = Pair::handshake(mode, 311);
+    // The longest PreKeyMessage is a hybrid one with a one-time prekey.
+    let mut p = Pair::handshake_hybrid(mode, 311);
     let big: Vec<u8> = (0..MAX_PLAINTEXT_LEN).map(|i| (i % 251) as u8).collect();
     let m = p.send_a(&big);
     assert_eq!(MessageType::of(&m), Ok(MessageType::PreKey));

@@ -19,6 +19,7 @@
 
 mod common;
 #[allow(unused_imports)]
+use chatcrypt::PqPolicy;
 use common::TestSend;
 #[path = "common/headers.rs"]
 mod headers;
@@ -156,10 +157,18 @@ fn a_bundle_with_another_version_or_reserved_flags_does_not_decode() {
     for v in (0..=255u8).filter(|&v| v != VERSION) {
         assert_eq!(err(PreKeyBundle::from_bytes(&with_byte(&long, 0, v))), version(v));
     }
-    for f in 2..=255u8 {
+    for f in 4..=255u8 {
         assert_eq!(err(PreKeyBundle::from_bytes(&with_byte(&long, 1, f))), flags(f));
         assert_eq!(err(PreKeyBundle::from_bytes(&with_byte(&short, 1, f))), flags(f));
     }
+    // Flag bit 1 (a KEM prekey, SPEC §16.3) reads the bytes after the
+    // signature as one: here the one-time prekey id's first byte is an
+    // unknown KEM type (ids are small), and a short bundle ends there.
+    assert_eq!(
+        err(PreKeyBundle::from_bytes(&with_byte(&long, 1, 3))),
+        Error::Decode(DecodeError::UnknownKeyType(0))
+    );
+    assert_eq!(err(PreKeyBundle::from_bytes(&with_byte(&short, 1, 2))), TRUNCATED);
     // The one-time prekey flag must agree with the length.
     assert_eq!(err(PreKeyBundle::from_bytes(&with_byte(&short, 1, 1))), TRUNCATED);
     assert_eq!(err(PreKeyBundle::from_bytes(&with_byte(&long, 1, 0))), TRAILING);
@@ -269,7 +278,8 @@ fn a_prekey_message_that_is_empty_or_truncated_does_not_decode_or_authenticate(m
     for with_opk in [true, false] {
         let bob = Responder::new(&mut rng, with_opk);
         let alice = IdentityKeyPair::generate(&mut rng);
-        let mut s = Session::initiate_with_mode(&alice, &bob.bundle(), mode, &mut rng).unwrap();
+        let mut s =
+            Session::initiate_with(&alice, &bob.bundle(), mode, PqPolicy::AllowClassical, &mut rng).unwrap();
         let m = s.encrypt_t(b"a first message").unwrap();
         let min = header_len(&m) + TAG_LEN;
         assert_eq!(err(PreKeyMessage::from_bytes(&[])), TRUNCATED);
@@ -290,10 +300,17 @@ fn a_prekey_message_that_is_empty_or_truncated_does_not_decode_or_authenticate(m
 both_modes!(a_prekey_message_that_is_empty_or_truncated_does_not_decode_or_authenticate);
 
 fn a_prekey_message_with_appended_bytes_fails_authentication(mode: Mode) {
+    appended_bytes_fail_authentication(mode, false);
+    appended_bytes_fail_authentication(mode, true);
+}
+both_modes!(a_prekey_message_with_appended_bytes_fails_authentication);
+
+fn appended_bytes_fail_authentication(mode: Mode, hybrid: bool) {
     let mut rng = rng(406);
-    let bob = Responder::new(&mut rng, true);
+    let bob = if hybrid { Responder::new_hybrid(&mut rng, true) } else { Responder::new(&mut rng, true) };
     let alice = IdentityKeyPair::generate(&mut rng);
-    let mut s = Session::initiate_with_mode(&alice, &bob.bundle(), mode, &mut rng).unwrap();
+    let mut s =
+        Session::initiate_with(&alice, &bob.bundle(), mode, PqPolicy::AllowClassical, &mut rng).unwrap();
     let m = s.encrypt_t(b"first").unwrap();
     for extra in [1, 16, 100] {
         let mut long = m.clone();
@@ -302,8 +319,8 @@ fn a_prekey_message_with_appended_bytes_fails_authentication(mode: Mode) {
     }
     // A ciphertext of up to MAX_PLAINTEXT_LEN bytes decodes; one more byte
     // is refused (SPEC.md §7.3), and so is anything over MAX_MESSAGE_LEN,
-    // before parsing. With header encryption and a one-time prekey id the
-    // two limits meet.
+    // before parsing. With header encryption, a one-time prekey id and the
+    // KEM part the two limits meet.
     let header = common::header_len(&m);
     let mut max = m.clone();
     max.resize(header + chatcrypt::MAX_PLAINTEXT_LEN + TAG_LEN, 0);
@@ -314,11 +331,10 @@ fn a_prekey_message_with_appended_bytes_fails_authentication(mode: Mode) {
     let mut over = m.clone();
     over.resize(MAX_MESSAGE_LEN + 1, 0);
     assert_eq!(err(PreKeyMessage::from_bytes(&over)), INVALID_VALUE);
-    if mode == Mode::HeaderEncryption {
+    if mode == Mode::HeaderEncryption && hybrid {
         assert_eq!(header + chatcrypt::MAX_PLAINTEXT_LEN + TAG_LEN, MAX_MESSAGE_LEN);
     }
 }
-both_modes!(a_prekey_message_with_appended_bytes_fails_authentication);
 
 fn a_prekey_message_with_another_version_type_or_flags_does_not_decode(mode: Mode) {
     let p = Pair::handshake(mode, 407);
@@ -355,8 +371,17 @@ fn a_prekey_message_with_another_version_type_or_flags_does_not_decode(mode: Mod
             None => assert_eq!(err(got), unexpected(t), "type {t:#04x}"),
         }
     }
-    for f in 2..=255u8 {
+    for f in 4..=255u8 {
         assert_eq!(err(PreKeyMessage::from_bytes(&with_byte(&m, 2, f))), flags(f));
+    }
+    // Flag bit 1 (a KEM part, SPEC §16.4) reads the bytes after the prekey
+    // ids as one; a version-1 message has no such flag.
+    for f in [2, 3] {
+        let forged = with_byte(&m, 2, f);
+        assert_eq!(PreKeyMessage::from_bytes(&forged).err(), wire_decode_error(&forged), "flags {f}");
+        assert!(PreKeyMessage::from_bytes(&forged).is_err());
+        let v1 = with_byte(&forged, 0, LEGACY_VERSION);
+        assert_eq!(err(PreKeyMessage::from_bytes(&v1)), flags(f), "version 1, flags {f}");
     }
     for key in invalid_identity_keys() {
         let mut b = m.clone();
@@ -631,8 +656,17 @@ fn a_session_with_another_tag_version_or_flags_does_not_decode(mode: Mode) {
             assert_eq!(err(Session::from_bytes(&with_byte(&bytes, 0, t))), unexpected(t));
         }
         assert_eq!(bytes[1], SESSION_STATE_VERSION);
-        for v in (0..=255u8).filter(|&v| v != SESSION_STATE_VERSION && v != 1) {
+        for v in (0..=255u8).filter(|&v| v != SESSION_STATE_VERSION && v != 1 && v != 2) {
             assert_eq!(err(Session::from_bytes(&with_byte(&bytes, 1, v))), version(v));
+        }
+        // Version 2 is the version-3 layout without the hybrid fields: this
+        // classical session decodes as version 2 and re-encodes as version 3.
+        let v2 = Session::from_bytes(&with_byte(&bytes, 1, 2)).unwrap();
+        assert_eq!(v2.to_bytes(), bytes);
+        // Its flags 0x40 and 0x80 (the hybrid fields) are reserved.
+        for f in [0x40, 0x80] {
+            let b = with_byte(&with_byte(&bytes, 1, 2), 2, bytes[2] | f);
+            assert_eq!(err(Session::from_bytes(&b)), flags(bytes[2] | f), "version 2, flag {f:#04x}");
         }
         // Version 1 is decoded, by its own layout (without the three derived
         // fields): a version-2 body does not fit it.
@@ -642,11 +676,15 @@ fn a_session_with_another_tag_version_or_flags_does_not_decode(mode: Mode) {
             let got = Session::from_bytes(&with_byte(&bytes, 2, f));
             let (initiator, receiving, pending) = (f & 1 != 0, f & 2 != 0, f & 4 != 0);
             let (one_time, base_key) = (f & 8 != 0, f & 16 != 0);
-            // SPEC §10.4: reserved bits (6, 7) clear; bit 5 (header encryption) is
-            // free; a base key exactly for a responder; bit 3 only with bit 2; an
-            // initiator has exactly one of a receiving chain and a pending handshake; a
-            // responder has a receiving chain and no pending handshake.
-            let invalid = f >= 64
+            // SPEC §10.4: bit 5 (header encryption) is free; bit 6 (hybrid) is
+            // free but bit 7 (a pending KEM part) needs bits 2 and 6, and a pending
+            // hybrid handshake has it; a base key exactly for a responder; bit 3
+            // only with bit 2; an initiator has exactly one of a receiving chain
+            // and a pending handshake; a responder has a receiving chain and no
+            // pending handshake.
+            let (hybrid, pending_kem) = (f & 64 != 0, f & 128 != 0);
+            let invalid = (pending_kem && !(pending && hybrid))
+                || (pending && hybrid && !pending_kem)
                 || base_key == initiator
                 || (one_time && !pending)
                 || (initiator && receiving == pending)
@@ -757,7 +795,13 @@ fn every_decodable_bit_flip_of_a_stored_session_re_encodes_to_the_same_bytes(mod
         for bit in 0..bytes.len() * 8 {
             let flipped = flip_bit(&bytes, bit);
             if let Ok(other) = Session::from_bytes(&flipped) {
-                assert_eq!(other.to_bytes().to_vec(), flipped, "bit {bit}");
+                // A classical session relabelled as version 2 decodes by the
+                // same layout and is re-encoded as version 3 (SPEC §10.5).
+                let mut expected = flipped.clone();
+                if expected[1] == 0x02 {
+                    expected[1] = SESSION_STATE_VERSION;
+                }
+                assert_eq!(other.to_bytes().to_vec(), expected, "bit {bit}");
                 decoded += 1;
             }
         }

@@ -14,6 +14,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use chatcrypt::PqPolicy;
 use std::sync::OnceLock;
 
 mod common;
@@ -92,7 +93,7 @@ fn format_version(tag: u8) -> u8 {
 /// Whether the decoder of `tag` reads format version `v`: sessions are
 /// also read in version 1.
 fn reads_version(tag: u8, v: u8) -> bool {
-    v == format_version(tag) || (tag == TAG_SESSION && v == 1)
+    v == format_version(tag) || (tag == TAG_SESSION && (v == 1 || v == 2))
 }
 
 fn rng(seed: u64) -> ChaCha20Rng {
@@ -129,7 +130,8 @@ fn bundle(r: &Responder, with_opk: bool) -> PreKeyBundle {
 fn start(mode: Mode, rng: &mut ChaCha20Rng, with_opk: bool) -> (IdentityKeyPair, Responder, Session) {
     let bob = responder(rng);
     let alice = IdentityKeyPair::generate(rng);
-    let session = Session::initiate_with_mode(&alice, &bundle(&bob, with_opk), mode, rng).unwrap();
+    let session =
+        Session::initiate_with(&alice, &bundle(&bob, with_opk), mode, PqPolicy::AllowClassical, rng).unwrap();
     (alice, bob, session)
 }
 
@@ -310,7 +312,7 @@ fn restored_identity_signs_prekeys_and_starts_sessions(mode: Mode) {
 
         // The restored Alice starts a session the original Bob (with the restored
         // identity's prekey) accepts, and the two talk both ways.
-        let mut a = Session::initiate_with_mode(&alice2, &b, mode, &mut rng).unwrap();
+        let mut a = Session::initiate_with(&alice2, &b, mode, PqPolicy::AllowClassical, &mut rng).unwrap();
         assert_eq!(a.local_identity(), alice.public_key());
         let m = send(&mut a, "hello from a restored identity");
         let first = PreKeyMessage::from_bytes(&m.0).unwrap();
@@ -340,7 +342,7 @@ fn restored_prekeys_accept_sessions(mode: Mode) {
             b.verify().unwrap();
 
             let alice = IdentityKeyPair::generate(&mut rng);
-            let mut a = Session::initiate_with_mode(&alice, &b, mode, &mut rng).unwrap();
+            let mut a = Session::initiate_with(&alice, &b, mode, PqPolicy::AllowClassical, &mut rng).unwrap();
             let m0 = send(&mut a, "m0");
             let m1 = send(&mut a, "m1");
             let (mut s, p) = accept(&restored, &m1.0, &mut rng);
@@ -607,8 +609,9 @@ fn size_constants() {
     assert_eq!(SESSION_BYTES_PER_SKIPPED_KEY, 68);
     assert_eq!(SEALED_OVERHEAD, 31);
     assert_eq!(STATE_VERSION, 1);
-    assert_eq!(SESSION_STATE_VERSION, 2);
+    assert_eq!(SESSION_STATE_VERSION, 3);
     assert_eq!([TAG_IDENTITY, TAG_SIGNED_PREKEY, TAG_ONE_TIME_PREKEY, TAG_SESSION, TAG_SEALED], *b"IPOSZ");
+    assert_eq!(chatcrypt::TAG_KEM_PREKEY, b'K');
 }
 
 fn encoded_len_of_fresh_sessions(mode: Mode) {
@@ -762,7 +765,9 @@ fn samples(mode: Mode) -> &'static Samples {
         let (alice, bob, fresh) = start(mode, &mut rng, false);
         let (_, _, fresh_opk) = start(mode, &mut rng, true);
         let (rich_a, rich_b, _, _) = rich_pair(mode, &mut rng);
-        let mut a = Session::initiate_with_mode(&alice, &bundle(&bob, false), mode, &mut rng).unwrap();
+        let mut a =
+            Session::initiate_with(&alice, &bundle(&bob, false), mode, PqPolicy::AllowClassical, &mut rng)
+                .unwrap();
         let m = send(&mut a, "m");
         let (fresh_b, _) = accept(&bob, &m.0, &mut rng);
         let plain = vec![
@@ -979,8 +984,13 @@ fn wrong_tag_or_version_byte_is_rejected(mode: Mode) {
                     Err(Error::Decode(DecodeError::UnsupportedVersion(b))),
                     "{name}"
                 );
+            } else if b == 2 && b != plain[1] {
+                // A classical version-3 session body relabelled version 2 is
+                // the same layout: it decodes and re-encodes as version 3.
+                assert_eq!((*tag, plain[1]), (TAG_SESSION, SESSION_STATE_VERSION));
+                assert_eq!(Session::from_bytes(&bad).unwrap().to_bytes()[..], plain[..], "{name}");
             } else if b != plain[1] {
-                // A version-2 session body relabelled version 1 is read by the
+                // A version-3 session body relabelled version 1 is read by the
                 // version-1 layout (96 bytes shorter), which it does not fit.
                 assert_eq!((*tag, plain[1], b), (TAG_SESSION, SESSION_STATE_VERSION, 1));
                 let got = decode_as(*tag, &bad);
@@ -1000,15 +1010,21 @@ fn wrong_tag_or_version_byte_is_rejected(mode: Mode) {
 }
 both_modes!(wrong_tag_or_version_byte_is_rejected);
 
-/// Whether SPEC.md §10.4 forbids these session flags outright. Bit 5
-/// (header encryption) is allowed with every valid combination; bits 6 and
-/// 7 are reserved.
+/// Whether SPEC.md §10.4 forbids these session flags outright (version 3).
+/// Bit 5 (header encryption) and bit 6 (hybrid) are allowed with every
+/// valid combination; bit 7 (a pending KEM part) needs bits 2 and 6, and a
+/// pending hybrid handshake needs bit 7.
 fn flags_forbidden(f: u8) -> bool {
     let initiator = f & 1 != 0;
     let pending = f & 4 != 0;
     let pending_opk = f & 8 != 0;
     let base_key = f & 16 != 0;
-    f & 0xc0 != 0 || (pending && !initiator) || (pending_opk && !pending) || (base_key == initiator)
+    let (hybrid, pending_kem) = (f & 0x40 != 0, f & 0x80 != 0);
+    (pending_kem && !(pending && hybrid))
+        || (pending && hybrid && !pending_kem)
+        || (pending && !initiator)
+        || (pending_opk && !pending)
+        || (base_key == initiator)
 }
 
 fn invalid_session_flags_are_rejected(mode: Mode) {
@@ -1038,12 +1054,14 @@ fn invalid_session_flags_are_rejected(mode: Mode) {
     let he = he_flag(mode);
     assert_eq!(fresh_responder[FLAGS_AT], 2 | 16 | he);
     for f in [
-        0x40 | 2 | 16, // reserved bit 6
-        0x80 | 2 | 16, // reserved bit 7
-        2 | 4 | 16,    // a responder awaiting a reply
-        1 | 2 | 16,    // an initiator with a base key
-        2,             // a responder without a base key
-        1 | 8,         // an opk id without a pending handshake
+        0x80 | 2 | 16,        // a pending KEM part without a pending handshake
+        0x80 | 0x40 | 2 | 16, // ditto, hybrid
+        0x80 | 1 | 4,         // a pending KEM part in a classical session
+        0x40 | 1 | 4,         // a pending hybrid handshake without its KEM part
+        2 | 4 | 16,           // a responder awaiting a reply
+        1 | 2 | 16,           // an initiator with a base key
+        2,                    // a responder without a base key
+        1 | 8,                // an opk id without a pending handshake
         1 | 2 | 8,
         0,
     ] {
@@ -1543,9 +1561,14 @@ impl World {
         let mut rng = ChaCha20Rng::from_seed(seed);
         let bob_keys = responder(&mut rng);
         let alice_identity = IdentityKeyPair::generate(&mut rng);
-        let session =
-            Session::initiate_with_mode(&alice_identity, &bundle(&bob_keys, with_opk), mode, &mut rng)
-                .unwrap();
+        let session = Session::initiate_with(
+            &alice_identity,
+            &bundle(&bob_keys, with_opk),
+            mode,
+            PqPolicy::AllowClassical,
+            &mut rng,
+        )
+        .unwrap();
         World {
             mode,
             rng,

@@ -453,11 +453,18 @@ fn session() {
                         assert_eq!(s.mode(), mode);
                         side.spec = Some(s);
                         let lib = match mode {
-                            Mode::Plain => chatcrypt::Session::initiate(&lib_alice_id, &lib_bundle, lib_rng),
-                            Mode::HeaderEncryption => chatcrypt::Session::initiate_with_mode(
+                            Mode::Plain => chatcrypt::Session::initiate_with(
+                                &lib_alice_id,
+                                &lib_bundle,
+                                chatcrypt::Mode::Plain,
+                                chatcrypt::PqPolicy::AllowClassical,
+                                lib_rng,
+                            ),
+                            Mode::HeaderEncryption => chatcrypt::Session::initiate_with(
                                 &lib_alice_id,
                                 &lib_bundle,
                                 lib_mode,
+                                chatcrypt::PqPolicy::AllowClassical,
                                 lib_rng,
                             ),
                         }
@@ -523,8 +530,12 @@ fn session() {
                                 &lib_bob_id,
                                 &lib_spk,
                                 lib_opk,
+                                None,
                                 &pkm,
-                                chatcrypt::ModePolicy::Any,
+                                chatcrypt::AcceptPolicy::new(
+                                    chatcrypt::ModePolicy::Any,
+                                    chatcrypt::PqPolicy::AllowClassical,
+                                ),
                                 &mut bob_lib_rng,
                             )
                             .unwrap();
@@ -619,7 +630,14 @@ fn reject() {
                 let b = bytes(&case["bundle"]);
                 let lib_id = chatcrypt::IdentityKeyPair::from_seed(&seed);
                 let lib = chatcrypt::PreKeyBundle::from_bytes(&b).and_then(|bundle| {
-                    chatcrypt::Session::initiate(&lib_id, &bundle, &mut lib_rng).map(|_| ())
+                    chatcrypt::Session::initiate_with(
+                        &lib_id,
+                        &bundle,
+                        chatcrypt::Mode::Plain,
+                        chatcrypt::PqPolicy::AllowClassical,
+                        &mut lib_rng,
+                    )
+                    .map(|_| ())
                 });
                 let id = Identity::from_seed(&seed);
                 let spec = Bundle::decode(&b)
@@ -636,8 +654,16 @@ fn reject() {
                 let lib_id = chatcrypt::IdentityKeyPair::from_seed(&bob.seed);
                 let (lib_spk, lib_opk) = lib_prekeys(&spk, opk.as_ref());
                 let lib = chatcrypt::PreKeyMessage::from_bytes(&m).and_then(|pkm| {
-                    chatcrypt::Session::accept(&lib_id, &lib_spk, lib_opk, &pkm, lib_policy, &mut lib_rng)
-                        .map(|_| ())
+                    chatcrypt::Session::accept(
+                        &lib_id,
+                        &lib_spk,
+                        lib_opk,
+                        None,
+                        &pkm,
+                        chatcrypt::AcceptPolicy::new(lib_policy, chatcrypt::PqPolicy::AllowClassical),
+                        &mut lib_rng,
+                    )
+                    .map(|_| ())
                 });
                 let spec = Session::accept(&bob, &spk, opk, &m, policy, &mut spec_rng).map(|_| ());
                 (lib.err(), spec.err())
@@ -732,8 +758,12 @@ fn receive_v1() {
                     &lib_id,
                     &lib_spk,
                     lib_opk,
+                    None,
                     &pkm,
-                    chatcrypt::ModePolicy::Any,
+                    chatcrypt::AcceptPolicy::new(
+                        chatcrypt::ModePolicy::Any,
+                        chatcrypt::PqPolicy::AllowClassical,
+                    ),
                     &mut lib_rng,
                 )
                 .unwrap();

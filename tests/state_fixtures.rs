@@ -17,6 +17,7 @@
 
 mod common;
 #[allow(unused_imports)]
+use chatcrypt::PqPolicy;
 use common::TestSend;
 
 use chatcrypt::{
@@ -104,7 +105,7 @@ fn receive_listed(f: &Value, side: &str, s: &mut Session, rng: &mut ChaCha20Rng)
 #[test]
 fn fixtures_are_of_their_stated_format_versions() {
     assert_eq!(STATE_VERSION, 1);
-    assert_eq!(SESSION_STATE_VERSION, 2);
+    assert_eq!(SESSION_STATE_VERSION, 3);
     let versions: Vec<u8> = fixtures().iter().map(session_version).collect();
     assert_eq!(versions, [1, 1, 2, 2]);
     for f in fixtures() {
@@ -198,10 +199,15 @@ fn prekeys_restore_and_reencode_identically() {
 
 #[test]
 fn sessions_restore_and_reencode_identically() {
-    for f in fixtures().into_iter().filter(|f| session_version(f) == SESSION_STATE_VERSION) {
+    // Version-2 fixtures (classical) re-encode as version 3, whose classical
+    // layout is version 2's: only the version byte changes.
+    let mut checked = 0;
+    for f in fixtures().into_iter().filter(|f| session_version(f) >= 2) {
         for side in SIDES {
             let fx = &f[side]["session"];
-            let plain = unhex(&fx["plain"]);
+            let mut plain = unhex(&fx["plain"]);
+            plain[1] = SESSION_STATE_VERSION;
+            checked += 1;
             for s in restore_both(&f, side) {
                 assert_eq!(s.to_bytes()[..], plain[..], "{side}");
                 assert_eq!(s.encoded_len(), plain.len());
@@ -216,6 +222,7 @@ fn sessions_restore_and_reencode_identically() {
         assert_eq!(f["alice"]["session"]["remote_identity"], f["bob"]["identity"]["public_key"]);
         assert_eq!(f["bob"]["session"]["remote_identity"], f["alice"]["identity"]["public_key"]);
     }
+    assert_eq!(checked, 4, "both sides of both version-2 fixtures");
 }
 
 #[test]
@@ -278,7 +285,8 @@ fn restored_prekeys_accept_a_new_session() {
         let carol = IdentityKeyPair::generate(&mut rng);
         // In the fixture's mode, so that the check below reaches the identity.
         let mode = restore_both(&f, "bob")[0].mode();
-        let mut c = Session::initiate_with_mode(&carol, &bundle, mode, &mut rng).unwrap();
+        let mut c =
+            Session::initiate_with(&carol, &bundle, mode, PqPolicy::AllowClassical, &mut rng).unwrap();
         let m = c.encrypt_t(b"hi Bob, it's Carol").unwrap();
         let first = PreKeyMessage::from_bytes(&m).unwrap();
         assert_eq!(u64::from(first.signed_prekey_id()), f["bob"]["signed_prekey"]["id"].as_u64().unwrap());
@@ -300,7 +308,7 @@ fn fixtures_are_refused_under_another_version_or_key() {
     for f in fixtures() {
         for side in SIDES {
             let mut plain = unhex(&f[side]["session"]["plain"]);
-            for version in [0, 3, 0xff] {
+            for version in [0, 4, 0xff] {
                 plain[1] = version;
                 assert_eq!(
                     Session::from_bytes(&plain).err(),
@@ -331,8 +339,11 @@ fn version_1_sessions_decode_to_the_version_2_state_of_the_same_scenario() {
             let new_plain = unhex(&new[side]["session"]["plain"]);
             assert_eq!(old_plain[1], 1);
             assert_eq!(new_plain[1], 2);
+            // Written back as version 3, whose classical layout is version 2's.
+            let mut current = new_plain.clone();
+            current[1] = SESSION_STATE_VERSION;
             for s in restore_both(old, side) {
-                assert_eq!(s.to_bytes()[..], new_plain[..], "{side}: v1 state re-encoded as v2");
+                assert_eq!(s.to_bytes()[..], current[..], "{side}: v1 state re-encoded as v3");
                 assert_eq!(s.encoded_len(), new_plain.len());
             }
             // The derived values a version-2 state stores are the ones the

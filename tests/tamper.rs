@@ -19,6 +19,7 @@
 
 mod common;
 #[allow(unused_imports)]
+use chatcrypt::PqPolicy;
 use common::TestSend;
 
 #[path = "common/headers.rs"]
@@ -115,6 +116,13 @@ fn leading_byte_error(mode: Mode, original: &[u8], bit: usize) -> Option<Error> 
             assert!(e.is_some(), "a flipped type bit gave a message of the session's mode");
             e
         }
+        // Bit 1 announces a KEM part (SPEC.md §16.4): the bytes after the
+        // prekey ids are read as one, which the reference decoder judges.
+        2 if is_prekey(original) && mask == 2 && original[2] & 2 == 0 => {
+            let e = wire_decode_error(&flip_bit(original, bit));
+            assert!(e.is_some(), "a classical message read with a KEM part decoded");
+            e
+        }
         2 if is_prekey(original) && mask != 1 => Some(Error::Decode(DecodeError::InvalidFlags(flipped))),
         _ => None,
     }
@@ -209,7 +217,8 @@ fn every_flipped_bit_of_a_first_prekey_message_makes_accept_fail(mode: Mode) {
     let mut rng = rng(101);
     let bob = Responder::new(&mut rng, true);
     let alice_id = IdentityKeyPair::generate(&mut rng);
-    let mut alice = Session::initiate_with_mode(&alice_id, &bob.bundle(), mode, &mut rng).unwrap();
+    let mut alice =
+        Session::initiate_with(&alice_id, &bob.bundle(), mode, PqPolicy::AllowClassical, &mut rng).unwrap();
     let m = alice.encrypt_t(b"abcd").unwrap();
     let h = sent_header(&alice, &m);
     assert_eq!((h.pn, h.n), (0, 0));
@@ -228,6 +237,9 @@ fn every_flipped_bit_of_a_first_prekey_message_makes_accept_fail(mode: Mode) {
             2 if mask == 1 && mode == Mode::Plain && !canonical_at(&forged, 71) => INVALID_KEY,
             // The message no longer names a one-time prekey, but one was passed in.
             2 if mask == 1 => Error::UnknownPreKey { id: OPK_ID },
+            // A KEM part announced: the ratchet header's first byte is read as
+            // its KEM type (SPEC.md §16.4), which the reference decoder judges.
+            2 if mask == 2 => wire_decode_error(&forged).expect("a classical message read with a KEM part"),
             2 => Error::Decode(DecodeError::InvalidFlags(forged[2])),
             3..35 => match IdentityKey::from_bytes(forged[3..35].try_into().unwrap()) {
                 Ok(_) => Error::Auth,
@@ -517,8 +529,13 @@ fn every_flipped_bit_of_a_bundle_is_caught_by_decoding_signing_or_the_responder(
                 tally.version += 1;
             }
             1 => {
-                let expected =
-                    if mask == 1 { DecodeError::TrailingBytes } else { DecodeError::InvalidFlags(1 | mask) };
+                // Bit 1 announces a KEM prekey (SPEC.md §16.3): the one-time
+                // prekey id's first byte is then read as its KEM type.
+                let expected = match mask {
+                    1 => DecodeError::TrailingBytes,
+                    2 => DecodeError::UnknownKeyType(forged[134]),
+                    _ => DecodeError::InvalidFlags(1 | mask),
+                };
                 assert_eq!(decoded, Err(Error::Decode(expected)), "bit {bit}");
                 tally.flags += 1;
             }
@@ -530,7 +547,14 @@ fn every_flipped_bit_of_a_bundle_is_caught_by_decoding_signing_or_the_responder(
                         assert!(identity_ok && spk_ok, "bit {bit}");
                         // (initiate verifies first; Ed25519 is slow in debug builds, so verify once.)
                         let mode = MODES[bit % 2];
-                        let got = Session::initiate_with_mode(&alice_id, &bundle, mode, &mut rng).err();
+                        let got = Session::initiate_with(
+                            &alice_id,
+                            &bundle,
+                            mode,
+                            PqPolicy::AllowClassical,
+                            &mut rng,
+                        )
+                        .err();
                         assert_eq!(got, Some(Error::BadSignature), "bit {bit}");
                         tally.signature += 1;
                     }
@@ -560,7 +584,9 @@ fn every_flipped_bit_of_a_bundle_is_caught_by_decoding_signing_or_the_responder(
                 let bundle = decoded.unwrap();
                 assert_eq!(bundle.verify(), Ok(()));
                 for mode in MODES {
-                    let mut alice = Session::initiate_with_mode(&alice_id, &bundle, mode, &mut rng).unwrap();
+                    let mut alice =
+                        Session::initiate_with(&alice_id, &bundle, mode, PqPolicy::AllowClassical, &mut rng)
+                            .unwrap();
                     let m = alice.encrypt_t(b"x").unwrap();
                     let got = bob.accept(&m, &mut rng).map(|(_, pt)| pt);
                     if byte < 138 {

@@ -96,7 +96,7 @@ fn messages_on_an_existing_chain_allocate_nothing_in_either_direction() {
 fn stored_encodings_are_made_in_one_allocation() {
     let mut rng = rng(12);
     let key = [9u8; 32];
-    let Responder { identity, spk, opk } = Responder::new(&mut rng, true);
+    let Responder { identity, spk, opk, .. } = Responder::new(&mut rng, true);
     let opk = opk.unwrap();
     for (what, encode, seal) in [
         (

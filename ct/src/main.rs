@@ -18,6 +18,7 @@
 //! --suppressions=ct/valgrind.supp`. Run natively it is only a functional
 //! smoke test: the client requests do nothing.
 
+use chatcrypt::{AcceptPolicy, Mode, PqPolicy};
 use core::{convert::Infallible, ffi::c_void};
 
 use chatcrypt::{
@@ -181,7 +182,8 @@ fn main() {
     let bundle = PreKeyBundle::from_bytes(&bundle_bytes).expect("bundle");
 
     step("Session::initiate");
-    let a = Session::initiate(&alice, &bundle, &mut rng).expect("initiate");
+    let a = Session::initiate_with(&alice, &bundle, Mode::Plain, PqPolicy::AllowClassical, &mut rng)
+        .expect("initiate");
 
     step("Session to_bytes / from_bytes (initiator awaiting a reply)");
     let mut a = roundtrip(a);
@@ -194,7 +196,16 @@ fn main() {
 
     step("Session::accept");
     let first = PreKeyMessage::from_bytes(&m1).expect("prekey message");
-    let accepted = Session::accept(&bob, &spk, Some(opk), &first, ModePolicy::Any, &mut rng).expect("accept");
+    let accepted = Session::accept(
+        &bob,
+        &spk,
+        Some(opk),
+        None,
+        &first,
+        AcceptPolicy::new(ModePolicy::Any, PqPolicy::AllowClassical),
+        &mut rng,
+    )
+    .expect("accept");
     let mut b = accepted.session;
     assert!(same(&accepted.plaintext, b"m1: hello Bob"), "wrong plaintext");
 

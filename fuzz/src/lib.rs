@@ -5,6 +5,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+use chatcrypt::PqPolicy;
 use std::sync::OnceLock;
 
 use chatcrypt::{
@@ -91,7 +92,7 @@ fn build_fixture(mode: Mode) -> Fixture {
     let bundle =
         PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()));
     let alice = IdentityKeyPair::generate(&mut rng);
-    let mut a = Session::initiate_with_mode(&alice, &bundle, mode, &mut rng).unwrap();
+    let mut a = Session::initiate_with(&alice, &bundle, mode, PqPolicy::AllowClassical, &mut rng).unwrap();
     let first = a.encrypt(b"first", &mut rng).unwrap();
     let held_prekey = a.encrypt(b"held back prekey message", &mut rng).unwrap();
     let (mut b, _) =

@@ -42,12 +42,13 @@ use rand_core::CryptoRng;
 
 use crate::{
     identity::{IdentityKey, IdentityKeyPair},
+    kem::{EncapsulationKeyOf, KemType},
     keys::{ChainKey, HeaderKey, RootKey},
-    message::{MessageId, Mode, PreKeyMessage, PreKeyPart, WireMessage},
-    prekey::{random_x25519, OneTimePreKey, PreKeyBundle, SignedPreKey},
+    message::{KemPart, MessageId, Mode, PreKeyMessage, PreKeyPart, WireMessage},
+    prekey::{random_x25519, KemPreKeyUse, OneTimePreKey, PreKeyBundle, SignedPreKey},
     primitives::{x25519, x25519_public},
     skipped::SkippedKeys,
-    x3dh::{self, associated_data, AD_LEN},
+    x3dh::{self, associated_data, KemShare, AD_LEN},
     Error,
 };
 
@@ -95,7 +96,8 @@ use crate::{
 /// # Example
 /// ```
 /// use chatcrypt::{
-///     IdentityKeyPair, ModePolicy, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey,
+///     AcceptPolicy, IdentityKeyPair, KemPreKey, KemPreKeyUse, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session,
+///     SignedPreKey,
 /// };
 /// # use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
 /// # let mut rng = ChaCha20Rng::from_seed([7; 32]);
@@ -103,19 +105,22 @@ use crate::{
 /// let bob = IdentityKeyPair::generate(&mut rng);
 /// let spk = SignedPreKey::generate(&bob, 1, &mut rng);
 /// let opk = OneTimePreKey::generate(100, &mut rng);
-/// let bundle = PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()));
+/// let kpk = KemPreKey::generate(&bob, 200, &mut rng);
+/// let bundle = PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()))
+///     .with_kem_prekey(kpk.public().clone());
 ///
-/// // Alice starts a session from it and sends a first message.
+/// // Alice starts a (hybrid) session from it and sends a first message.
 /// let alice = IdentityKeyPair::generate(&mut rng);
 /// let mut alice_session = Session::initiate(&alice, &bundle, &mut rng)?;
 /// let wire = alice_session.encrypt(b"hi Bob", &mut rng)?;
 ///
 /// // Bob reads the prekey ids, looks the secrets up, and accepts. The
-/// // one-time prekey is consumed: he deletes it from storage as he stores
-/// // the new session.
+/// // one-time prekeys are consumed: he deletes them from storage as he
+/// // stores the new session.
 /// let first = PreKeyMessage::from_bytes(&wire)?;
 /// assert_eq!(first.one_time_prekey_id(), Some(100));
-/// let accepted = Session::accept(&bob, &spk, Some(opk), &first, ModePolicy::Any, &mut rng)?;
+/// let kem = Some(KemPreKeyUse::OneTime(kpk));
+/// let accepted = Session::accept(&bob, &spk, Some(opk), kem, &first, AcceptPolicy::default(), &mut rng)?;
 /// let mut bob_session = accepted.session;
 /// assert_eq!(accepted.plaintext, b"hi Bob");
 ///
@@ -142,6 +147,50 @@ pub struct Session {
     pub(crate) handshake_base_key: Option<[u8; 32]>,
     /// Header encryption only ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §14).
     pub(crate) header_keys: Option<HeaderKeys>,
+    /// The KEM of a hybrid handshake ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §16); `None` if classical.
+    pub(crate) kem: Option<KemType>,
+}
+
+/// Whether a handshake must be hybrid (X25519 and ML-KEM,
+/// [SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §16), for the initiator
+/// ([`Session::initiate_with`]) and the responder ([`AcceptPolicy`]).
+///
+/// Whatever the policy, an initiator whose bundle offers a KEM prekey
+/// always makes the hybrid handshake: it never falls back to the classical
+/// one on its own.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum PqPolicy {
+    /// Only the hybrid handshake (the default): a bundle without a KEM
+    /// prekey, or a PreKeyMessage without a KEM part, is refused with
+    /// [`Error::PostQuantumRequired`]. A relay that strips the KEM part is
+    /// detected this way.
+    #[default]
+    Required,
+    /// The classical handshake too, for peers that publish no KEM prekeys
+    /// yet. A relay can then strip the KEM prekey from a bundle and make
+    /// the session classical; use it only while such peers exist.
+    AllowClassical,
+}
+
+/// What a responder accepts from initiators: the header mode
+/// ([`ModePolicy`]) and whether the handshake must be hybrid
+/// ([`PqPolicy`]). The default accepts either mode and requires the hybrid
+/// handshake.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AcceptPolicy {
+    /// The header modes accepted.
+    pub mode: ModePolicy,
+    /// Whether the classical handshake is accepted.
+    pub pq: PqPolicy,
+}
+
+impl AcceptPolicy {
+    /// A policy from its two parts.
+    pub const fn new(mode: ModePolicy, pq: PqPolicy) -> Self {
+        AcceptPolicy { mode, pq }
+    }
 }
 
 /// Which modes a responder accepts from initiators ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §5.2).
@@ -210,18 +259,13 @@ pub struct Received {
 
 impl Session {
     /// Starts a session as the initiator from the responder's bundle, with
-    /// headers in clear ([`Mode::Plain`]); see
-    /// [`initiate_with_mode`](Self::initiate_with_mode).
-    ///
-    /// The bundle's prekey encodings and signature are checked before
-    /// anything else. The session's messages are PreKeyMessages until the
-    /// first reply decrypts. Draws 64 bytes from `rng`: the ephemeral (base)
-    /// key, then the first ratchet key.
+    /// headers in clear ([`Mode::Plain`]) and the hybrid post-quantum
+    /// handshake ([`PqPolicy::Required`]); see
+    /// [`initiate_with`](Self::initiate_with).
     ///
     /// # Errors
-    /// [`Error::Decode`] for a non-canonical prekey,
-    /// [`Error::BadSignature`] if the bundle's signature does not verify,
-    /// [`Error::NonContributory`] if a prekey has low order.
+    /// As [`initiate_with`](Self::initiate_with); in particular
+    /// [`Error::PostQuantumRequired`] if the bundle has no KEM prekey.
     pub fn initiate<R: CryptoRng + ?Sized>(
         identity: &IdentityKeyPair,
         bundle: &PreKeyBundle,
@@ -230,21 +274,63 @@ impl Session {
         Self::initiate_with_mode(identity, bundle, Mode::Plain, rng)
     }
 
-    /// Starts a session as the initiator in the given [`Mode`]; with
-    /// [`Mode::HeaderEncryption`] every header is encrypted ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §14).
-    /// Otherwise as [`initiate`](Self::initiate).
+    /// Starts a session as the initiator in the given [`Mode`], with the
+    /// hybrid handshake required; with [`Mode::HeaderEncryption`] every
+    /// header is encrypted ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §14).
     ///
     /// # Errors
-    /// As [`initiate`](Self::initiate).
+    /// As [`initiate_with`](Self::initiate_with).
     pub fn initiate_with_mode<R: CryptoRng + ?Sized>(
         identity: &IdentityKeyPair,
         bundle: &PreKeyBundle,
         mode: Mode,
         rng: &mut R,
     ) -> Result<Session, Error> {
+        Self::initiate_with(identity, bundle, mode, PqPolicy::Required, rng)
+    }
+
+    /// Starts a session as the initiator from the responder's bundle in the
+    /// given [`Mode`] and under the given [`PqPolicy`].
+    ///
+    /// If the bundle has a KEM prekey the handshake is hybrid
+    /// ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §16), whatever the policy; without one it is classical if
+    /// `pq` allows it, else [`Error::PostQuantumRequired`] before any other
+    /// work. Then the bundle's prekey encodings and signatures are checked,
+    /// then the KEM key. The session's messages are PreKeyMessages until the
+    /// first reply decrypts. Draws from `rng`: the ephemeral (base) key (32
+    /// bytes), the KEM encapsulation's message (32, hybrid only), then the
+    /// first ratchet key (32).
+    ///
+    /// # Errors
+    /// [`Error::PostQuantumRequired`] (see above), [`Error::Decode`] for a
+    /// non-canonical prekey or an invalid KEM key, [`Error::BadSignature`]
+    /// if a bundle signature does not verify, [`Error::NonContributory`] if
+    /// a prekey has low order.
+    pub fn initiate_with<R: CryptoRng + ?Sized>(
+        identity: &IdentityKeyPair,
+        bundle: &PreKeyBundle,
+        mode: Mode,
+        pq: PqPolicy,
+        rng: &mut R,
+    ) -> Result<Session, Error> {
+        if bundle.kem_prekey().is_none() && pq == PqPolicy::Required {
+            return Err(Error::PostQuantumRequired);
+        }
         let ik_b_x = bundle.verified_identity_x25519()?;
+        let kem_key = match bundle.kem_prekey() {
+            Some(k) => Some((k, EncapsulationKeyOf::parse(k.kem_type(), k.key())?)),
+            None => None,
+        };
         let spk = bundle.signed_prekey();
         let ek = random_x25519(rng);
+        let (kem_share, kem_part) = match kem_key {
+            Some((k, ek_kem)) => {
+                let (ciphertext, secret) = ek_kem.encapsulate(rng);
+                let share = KemShare::new(k.kem_type(), secret, k.key(), &ciphertext);
+                (Some(share), Some(KemPart { kind: k.kem_type(), prekey_id: k.id(), ciphertext }))
+            }
+            None => (None, None),
+        };
         let secrets = x3dh::initiator(
             mode,
             identity,
@@ -252,6 +338,7 @@ impl Session {
             &ik_b_x,
             spk.key(),
             bundle.one_time_prekey().map(|k| k.key()),
+            kem_share.as_ref(),
         )?;
         let ratchet = random_x25519(rng);
         let dh = x25519(&ratchet, spk.key())?;
@@ -278,22 +365,28 @@ impl Session {
                 base_key: x25519_public(&ek),
                 signed_prekey_id: spk.id(),
                 one_time_prekey_id: bundle.one_time_prekey().map(|k| k.id()),
+                kem: kem_part,
             }),
             handshake_base_key: None,
             header_keys,
+            kem: kem_share.map(|k| k.kind),
         })
     }
 
     /// Accepts a session as the responder from the initiator's first
     /// PreKeyMessage, and decrypts that message.
     ///
-    /// Read [`PreKeyMessage::signed_prekey_id`] and
-    /// [`PreKeyMessage::one_time_prekey_id`] first and look the secrets up in
-    /// your own storage. The one-time prekey is taken by value: **using it
-    /// consumes it.** After a successful accept, delete it from your storage
-    /// in the same transaction that stores the new session, so that the
+    /// Read [`PreKeyMessage::signed_prekey_id`],
+    /// [`PreKeyMessage::one_time_prekey_id`] and
+    /// [`PreKeyMessage::kem_prekey_id`] first and look the secrets up in
+    /// your own storage. One-time prekeys (X25519, and KEM as
+    /// [`KemPreKeyUse::OneTime`]) are taken by value: **using them consumes
+    /// them.** After a successful accept, delete them from your storage in
+    /// the same transaction that stores the new session, so that the
     /// handshake cannot be accepted a second time. If accept fails, nothing
-    /// was used up: the copy in your storage is still valid.
+    /// was used up: the copies in your storage are still valid. The
+    /// last-resort KEM prekey is only borrowed
+    /// ([`KemPreKeyUse::LastResort`]).
     ///
     /// If you already have a session whose handshake matches
     /// ([`Session::matches`]), pass the message to its
@@ -301,48 +394,60 @@ impl Session {
     /// ([`PreKeyMessage::sender_identity`]) is authenticated only once this
     /// returns `Ok`.
     ///
-    /// Draws 32 bytes from `rng` (the first sending ratchet key).
+    /// Draws 32 bytes from `rng` (the first sending ratchet key). In a hybrid
+    /// handshake the KEM ciphertext is decapsulated with implicit rejection
+    /// (FIPS 203): a wrong ciphertext gives a wrong key and fails as
+    /// [`Error::Auth`] at the first message.
     ///
     /// The type system enforces the "once": a one-time prekey cannot be
     /// handed to two accepts.
     ///
     /// ```compile_fail
-    /// # use chatcrypt::{IdentityKeyPair, ModePolicy, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey};
+    /// # use chatcrypt::{AcceptPolicy, IdentityKeyPair, KemPreKey, KemPreKeyUse, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey};
     /// # use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
     /// # let mut rng = ChaCha20Rng::from_seed([7; 32]);
     /// # let bob = IdentityKeyPair::generate(&mut rng);
     /// # let spk = SignedPreKey::generate(&bob, 1, &mut rng);
+    /// # let kpk = KemPreKey::generate(&bob, 5, &mut rng);
     /// # let opk = OneTimePreKey::generate(100, &mut rng);
-    /// # let bundle = PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()));
+    /// # let bundle = PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()))
+    /// #     .with_kem_prekey(kpk.public().clone());
     /// # let (alice, carol) = (IdentityKeyPair::generate(&mut rng), IdentityKeyPair::generate(&mut rng));
     /// # let m1 = PreKeyMessage::from_bytes(&Session::initiate(&alice, &bundle, &mut rng)?.encrypt(b"1", &mut rng)?)?;
     /// # let m2 = PreKeyMessage::from_bytes(&Session::initiate(&carol, &bundle, &mut rng)?.encrypt(b"2", &mut rng)?)?;
-    /// let first = Session::accept(&bob, &spk, Some(opk), &m1, ModePolicy::Any, &mut rng)?;
-    /// // error[E0382]: use of moved value: `opk`
-    /// let second = Session::accept(&bob, &spk, Some(opk), &m2, ModePolicy::Any, &mut rng)?;
+    /// let first = Session::accept(&bob, &spk, Some(opk), Some(KemPreKeyUse::OneTime(kpk)), &m1, AcceptPolicy::default(), &mut rng)?;
+    /// // error[E0382]: use of moved value: `opk` (and `kpk`)
+    /// let second = Session::accept(&bob, &spk, Some(opk), Some(KemPreKeyUse::OneTime(kpk)), &m2, AcceptPolicy::default(), &mut rng)?;
     /// # Ok::<(), chatcrypt::Error>(())
     /// ```
     ///
     /// # Errors
     /// In this order: [`Error::ModeNotAllowed`] if `policy` refuses the
-    /// message's mode; [`Error::UnknownPreKey`] if the prekeys passed in are
-    /// not the ones the message names (or a one-time prekey is passed that it
-    /// does not name); [`Error::NonContributory`] for low-order keys;
-    /// [`Error::Auth`] if the message does not authenticate;
-    /// [`Error::TooFarAhead`] if it would skip too many keys.
+    /// message's mode; [`Error::PostQuantumRequired`] if the message is
+    /// classical and `policy` requires the hybrid handshake;
+    /// [`Error::UnknownPreKey`] if the prekeys passed in are not the ones
+    /// the message names (signed, then one-time, then KEM prekey; a prekey
+    /// passed that the message does not name is reported with its own id);
+    /// [`Error::NonContributory`] for low-order keys; [`Error::Auth`] if the
+    /// message does not authenticate; [`Error::TooFarAhead`] if it would
+    /// skip too many keys.
     pub fn accept<R: CryptoRng + ?Sized>(
         identity: &IdentityKeyPair,
         signed_prekey: &SignedPreKey,
         one_time_prekey: Option<OneTimePreKey>,
+        kem_prekey: Option<KemPreKeyUse<'_>>,
         message: &PreKeyMessage,
-        policy: ModePolicy,
+        policy: AcceptPolicy,
         rng: &mut R,
     ) -> Result<Accepted, Error> {
         let mode = message.mode();
-        if !policy.allows(mode) {
+        if !policy.mode.allows(mode) {
             return Err(Error::ModeNotAllowed { mode });
         }
         let part = &message.part;
+        if part.kem.is_none() && policy.pq == PqPolicy::Required {
+            return Err(Error::PostQuantumRequired);
+        }
         if part.signed_prekey_id != signed_prekey.id() {
             return Err(Error::UnknownPreKey { id: part.signed_prekey_id });
         }
@@ -352,9 +457,27 @@ impl Session {
             (None, Some(k)) => return Err(Error::UnknownPreKey { id: k.id() }),
             (None, None) => None,
         };
-        let secrets =
-            x3dh::responder(mode, identity, &signed_prekey.secret, opk, &part.identity, &part.base_key)?;
+        let kem_share = match (&part.kem, &kem_prekey) {
+            (Some(m), Some(u)) if u.key().id() == m.prekey_id && u.key().kem_type() == m.kind => {
+                let k = u.key();
+                let secret = k.pair.decapsulate(&m.ciphertext)?;
+                Some(KemShare::new(m.kind, secret, k.public().key(), &m.ciphertext))
+            }
+            (Some(m), _) => return Err(Error::UnknownPreKey { id: m.prekey_id }),
+            (None, Some(u)) => return Err(Error::UnknownPreKey { id: u.key().id() }),
+            (None, None) => None,
+        };
+        let secrets = x3dh::responder(
+            mode,
+            identity,
+            &signed_prekey.secret,
+            opk,
+            &part.identity,
+            &part.base_key,
+            kem_share.as_ref(),
+        )?;
         drop(one_time_prekey);
+        drop(kem_prekey);
         // The responder's header keys before its first decryption: HKs is
         // set by that decryption's ratchet step (from NHKs = NHKb).
         let header_keys = secrets.header_keys.map(|(hka, nhkb)| HeaderKeys {
@@ -385,6 +508,7 @@ impl Session {
             pending: None,
             handshake_base_key: Some(part.base_key),
             header_keys,
+            kem: kem_share.map(|k| k.kind),
         };
         let wire = WireMessage::parse(message.as_bytes())?;
         let mut plaintext = vec![0u8; wire.ciphertext.len()];
@@ -424,6 +548,19 @@ impl Session {
         self.initiator
     }
 
+    /// The KEM of the session's hybrid handshake, or `None` if the session
+    /// was made with the classical (X25519-only) handshake.
+    pub fn handshake_kem(&self) -> Option<KemType> {
+        self.kem
+    }
+
+    /// Whether the session was made with the hybrid post-quantum handshake,
+    /// so that recording its traffic now does not let a future quantum
+    /// computer decrypt it (SPEC.md §16.7 says what this covers).
+    pub fn is_post_quantum(&self) -> bool {
+        self.kem.is_some()
+    }
+
     /// Whether our messages still carry the handshake (no reply decrypted yet).
     pub fn awaiting_reply(&self) -> bool {
         self.pending.is_some()
@@ -451,10 +588,12 @@ impl fmt::Debug for Session {
             pending,
             handshake_base_key: _,
             header_keys,
+            kem,
         } = self;
         f.debug_struct("Session")
             .field("initiator", initiator)
             .field("header_encryption", &header_keys.is_some())
+            .field("kem", kem)
             .field("local_identity", local_identity)
             .field("remote_identity", remote_identity)
             .field("sending_n", &sending.n)

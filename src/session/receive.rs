@@ -17,7 +17,7 @@ use rand_core::CryptoRng;
 use super::{Received, ReceivingChain, SendingChain, Session};
 use crate::{
     keys::{ChainKey, HeaderKey, MessageKey, RootKey},
-    message::{Header, MessageId, Mode, WireMessage, MAX_PREKEY_HEADER_LEN, RATCHET_HEADER_LEN},
+    message::{Header, MessageId, Mode, WireMessage, MAX_CLASSICAL_PREKEY_HEADER_LEN, RATCHET_HEADER_LEN},
     prekey::random_x25519,
     primitives::{aead_open, x25519, x25519_canonical, x25519_public, TAG_LEN},
     x3dh::AD_LEN,
@@ -54,8 +54,36 @@ enum Plan {
     },
 }
 
-/// The largest associated data of a message body: `AD || prefix || header`.
-const AD_BUF_LEN: usize = AD_LEN + MAX_PREKEY_HEADER_LEN;
+/// The largest associated data of a classical message body:
+/// `AD || prefix || header`, built on the stack.
+const AD_BUF_LEN: usize = AD_LEN + MAX_CLASSICAL_PREKEY_HEADER_LEN;
+
+/// A message body's associated data (public bytes only): on the stack for
+/// every message but a hybrid PreKeyMessage, whose 1.5 KB KEM ciphertext
+/// goes to the heap rather than enlarging every call's stack frame.
+pub(super) enum AdBuf {
+    Stack([u8; AD_BUF_LEN]),
+    Heap(Vec<u8>),
+}
+
+impl core::ops::Deref for AdBuf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            AdBuf::Stack(a) => a,
+            AdBuf::Heap(v) => v,
+        }
+    }
+}
+
+impl core::ops::DerefMut for AdBuf {
+    fn deref_mut(&mut self) -> &mut [u8] {
+        match self {
+            AdBuf::Stack(a) => a,
+            AdBuf::Heap(v) => v,
+        }
+    }
+}
 
 /// Checks one chain jump against [`MAX_SKIP`].
 fn check_skip(from: u32, to: u32) -> Result<(), Error> {
@@ -210,9 +238,13 @@ impl Session {
     /// `AD || prefix` at the start of a scratch buffer that has room for
     /// the plaintext ratchet header after it; returns the buffer and the
     /// prefix's end.
-    pub(super) fn ad_with_prefix(&self, prefix: &[u8]) -> ([u8; AD_BUF_LEN], usize) {
-        let mut ad = [0u8; AD_BUF_LEN];
+    pub(super) fn ad_with_prefix(&self, prefix: &[u8]) -> (AdBuf, usize) {
         let end = AD_LEN + prefix.len();
+        let mut ad = if end + RATCHET_HEADER_LEN <= AD_BUF_LEN {
+            AdBuf::Stack([0u8; AD_BUF_LEN])
+        } else {
+            AdBuf::Heap(vec![0u8; end + RATCHET_HEADER_LEN])
+        };
         ad[..AD_LEN].copy_from_slice(&self.ad);
         ad[AD_LEN..end].copy_from_slice(prefix);
         (ad, end)

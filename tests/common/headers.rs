@@ -89,7 +89,7 @@ fn key_at(bytes: &[u8], at: usize) -> [u8; 32] {
 /// The header keys in a session's encoding; `None` for a plain session.
 pub fn header_keys(s: &Session) -> Option<HeaderKeys> {
     let bytes = s.to_bytes();
-    assert_eq!(bytes[..2], [0x53, 0x02], "a version-2 session encoding");
+    crate::common::assert_classical_v3(&bytes);
     let flags = bytes[2];
     if flags & 0x20 == 0 {
         return None;
@@ -122,7 +122,7 @@ pub fn header_keys(s: &Session) -> Option<HeaderKeys> {
 /// `AD = IK_A || IK_B` of a session, from its encoding.
 pub fn associated_data(s: &Session) -> [u8; 64] {
     let bytes = s.to_bytes();
-    assert_eq!(bytes[..2], [0x53, 0x02], "a version-2 session encoding");
+    crate::common::assert_classical_v3(&bytes);
     let local = &bytes[LOCAL_IDENTITY_AT..LOCAL_IDENTITY_AT + 32];
     let remote = &bytes[REMOTE_IDENTITY_AT..REMOTE_IDENTITY_AT + 32];
     assert_eq!(local, s.local_identity().as_bytes(), "local identity key offset");

@@ -15,12 +15,13 @@
 
 pub mod model;
 
+use chatcrypt::{AcceptPolicy, PqPolicy};
 use std::cell::RefCell;
 
 pub use chatcrypt::Mode;
 use chatcrypt::{
-    Error, IdentityKeyPair, ModePolicy, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey,
-    SignedPreKeyPublic,
+    Error, IdentityKeyPair, KemPreKey, KemPreKeyUse, ModePolicy, OneTimePreKey, PreKeyBundle, PreKeyMessage,
+    Session, SignedPreKey, SignedPreKeyPublic,
 };
 use rand_chacha::rand_core::SeedableRng;
 pub use rand_chacha::ChaCha20Rng;
@@ -62,13 +63,24 @@ pub fn accept(
     rng: &mut ChaCha20Rng,
 ) -> Result<(Session, Vec<u8>), Error> {
     let opk = opk.map(|k| OneTimePreKey::from_bytes(&k.to_bytes()).unwrap());
-    Session::accept(identity, spk, opk, message, ModePolicy::Any, rng).map(|a| (a.session, a.plaintext))
+    Session::accept(
+        identity,
+        spk,
+        opk,
+        None,
+        message,
+        AcceptPolicy::new(ModePolicy::Any, PqPolicy::AllowClassical),
+        rng,
+    )
+    .map(|a| (a.session, a.plaintext))
 }
 
 /// The id of the responder's signed prekey in every helper handshake.
 pub const SPK_ID: u32 = 7;
 /// The id of the responder's one-time prekey in every helper handshake.
 pub const OPK_ID: u32 = 1001;
+/// The id of the responder's KEM prekey in the hybrid helper handshakes.
+pub const KPK_ID: u32 = 2002;
 
 /// Length of the AES-GCM tag at the end of every message.
 pub const TAG_LEN: usize = 16;
@@ -189,7 +201,9 @@ pub fn header_wire_len(mode: Mode) -> usize {
 /// version and type, and for a PreKeyMessage the handshake fields.
 pub fn prefix_len(message: &[u8]) -> usize {
     if is_prekey(message) {
-        PREKEY_PREFIX_LEN + if message[2] & 1 == 1 { 4 } else { 0 }
+        PREKEY_PREFIX_LEN
+            + if message[2] & 1 == 1 { 4 } else { 0 }
+            + if message[2] & 2 == 2 { 1 + 4 + chatcrypt::ML_KEM_1024_CIPHERTEXT_LEN } else { 0 }
     } else {
         2
     }
@@ -325,6 +339,8 @@ pub struct Responder {
     pub identity: IdentityKeyPair,
     pub spk: SignedPreKey,
     pub opk: Option<OneTimePreKey>,
+    /// For the hybrid handshake: a KEM prekey ([`KPK_ID`]) in the bundle.
+    pub kem: Option<KemPreKey>,
 }
 
 impl Responder {
@@ -333,22 +349,43 @@ impl Responder {
         let identity = IdentityKeyPair::generate(rng);
         let spk = SignedPreKey::generate(&identity, SPK_ID, rng);
         let opk = with_one_time.then(|| OneTimePreKey::generate(OPK_ID, rng));
-        Responder { identity, spk, opk }
+        Responder { identity, spk, opk, kem: None }
+    }
+
+    /// As [`new`](Self::new), with an ML-KEM-1024 prekey [`KPK_ID`] in the
+    /// bundle: initiators make the hybrid handshake.
+    pub fn new_hybrid(rng: &mut ChaCha20Rng, with_one_time: bool) -> Self {
+        let mut r = Self::new(rng, with_one_time);
+        r.kem = Some(KemPreKey::generate(&r.identity, KPK_ID, rng));
+        r
     }
 
     /// The bundle a server would hand out.
     pub fn bundle(&self) -> PreKeyBundle {
-        PreKeyBundle::new(
+        let b = PreKeyBundle::new(
             self.identity.public_key().clone(),
             self.spk.public().clone(),
             self.opk.as_ref().map(|k| k.public().clone()),
-        )
+        );
+        match &self.kem {
+            Some(k) => b.with_kem_prekey(k.public().clone()),
+            None => b,
+        }
     }
 
-    /// Accepts a first message with this responder's keys.
+    /// Accepts a first message with this responder's keys (the KEM prekey,
+    /// if any, as a last-resort key, so that it can be used again), either
+    /// mode, classical allowed.
     pub fn accept(&self, first: &[u8], rng: &mut ChaCha20Rng) -> Result<(Session, Vec<u8>), Error> {
         let msg = PreKeyMessage::from_bytes(first)?;
-        accept(&self.identity, &self.spk, self.opk.as_ref(), &msg, rng)
+        let opk = self.opk.as_ref().map(|k| OneTimePreKey::from_bytes(&k.to_bytes()).unwrap());
+        let kem = match (&self.kem, msg.is_post_quantum()) {
+            (Some(k), true) => Some(KemPreKeyUse::LastResort(k)),
+            _ => None,
+        };
+        let policy = AcceptPolicy::new(ModePolicy::Any, PqPolicy::AllowClassical);
+        Session::accept(&self.identity, &self.spk, opk, kem, &msg, policy, rng)
+            .map(|a| (a.session, a.plaintext))
     }
 }
 
@@ -372,13 +409,30 @@ impl Pair {
         Self::handshake_with(mode, seed, true)
     }
 
+    /// As [`handshake`](Self::handshake), with the hybrid handshake.
+    pub fn handshake_hybrid(mode: Mode, seed: u64) -> Self {
+        let mut rng = rng(seed);
+        let responder = Responder::new_hybrid(&mut rng, true);
+        Self::handshake_from(mode, rng, responder)
+    }
+
     /// As [`handshake`](Self::handshake), with or without a one-time prekey.
     pub fn handshake_with(mode: Mode, seed: u64, with_one_time: bool) -> Self {
         let mut rng = rng(seed);
         let responder = Responder::new(&mut rng, with_one_time);
+        Self::handshake_from(mode, rng, responder)
+    }
+
+    fn handshake_from(mode: Mode, mut rng: ChaCha20Rng, responder: Responder) -> Self {
         let alice_identity = IdentityKeyPair::generate(&mut rng);
-        let mut alice =
-            Session::initiate_with_mode(&alice_identity, &responder.bundle(), mode, &mut rng).unwrap();
+        let mut alice = Session::initiate_with(
+            &alice_identity,
+            &responder.bundle(),
+            mode,
+            PqPolicy::AllowClassical,
+            &mut rng,
+        )
+        .unwrap();
         assert_eq!(alice.mode(), mode);
         let first = alice.encrypt_t(b"hello").unwrap();
         assert_eq!(mode_of(&first), mode);
@@ -459,7 +513,9 @@ pub fn wire_decode_error(bytes: &[u8]) -> Option<Error> {
     let mut at = 2;
     if prekey {
         let Some(&flags) = bytes.get(2) else { return fail(DecodeError::Truncated) };
-        if flags & !1 != 0 {
+        // Flag bit 1 (the KEM part, SPEC.md §16.4) exists from version 2 on.
+        let known = if version == 0x01 { 1 } else { 3 };
+        if flags & !known != 0 {
             return fail(DecodeError::InvalidFlags(flags));
         }
         let Some(identity) = bytes.get(3..35) else { return fail(DecodeError::Truncated) };
@@ -471,6 +527,14 @@ pub fn wire_decode_error(bytes: &[u8]) -> Option<Error> {
             return fail(DecodeError::InvalidPublicKey);
         }
         at = PREKEY_PREFIX_LEN + if flags & 1 == 1 { 4 } else { 0 };
+        if flags & 2 != 0 {
+            // KEM part: type (only 0x01, ML-KEM-1024), u32 id, 1568-byte ciphertext.
+            match bytes.get(at) {
+                None => return fail(DecodeError::Truncated),
+                Some(&t) if t != 0x01 => return fail(DecodeError::UnknownKeyType(t)),
+                Some(_) => at += 1 + 4 + chatcrypt::ML_KEM_1024_CIPHERTEXT_LEN,
+            }
+        }
     }
     let ratchet_header = if version == 0x01 { 40 } else { RATCHET_HEADER_LEN };
     if mode == Mode::Plain {
@@ -516,7 +580,7 @@ pub const V2_OPTIONAL_AT: usize = 267;
 /// and `DHs_pub`). A version-1 decoder recomputes those, so decoding the
 /// result re-encodes to `v2` exactly.
 pub fn session_v2_to_v1(v2: &[u8]) -> Vec<u8> {
-    assert_eq!(v2[..2], [0x53, 0x02], "a version-2 session encoding");
+    let v2 = &session_v3_to_v2(v2);
     let mut v1 = vec![0x53, 0x01, v2[2]];
     v1.extend_from_slice(&v2[V2_LOCAL_IDENTITY_AT..V2_LOCAL_IDENTITY_X25519_AT]);
     v1.extend_from_slice(&v2[V2_REMOTE_IDENTITY_AT..V2_REMOTE_IDENTITY_X25519_AT]);
@@ -524,6 +588,27 @@ pub fn session_v2_to_v1(v2: &[u8]) -> Vec<u8> {
     v1.extend_from_slice(&v2[V2_REMOTE_IDENTITY_X25519_AT + 32..V2_SENDING_RATCHET_PUBLIC_AT]);
     v1.extend_from_slice(&v2[V2_SENDING_RATCHET_PUBLIC_AT + 32..]);
     v1
+}
+
+/// Checks that `bytes` is a session encoding of the current version (3)
+/// of a classical session, whose layout is version 2's (SPEC.md §10.4:
+/// version 3 adds only the hybrid fields, flags 0x40 and 0x80).
+pub fn assert_classical_v3(bytes: &[u8]) {
+    assert_eq!(bytes[..2], [0x53, 0x03], "a version-3 session encoding");
+    assert_eq!(bytes[2] & 0xC0, 0, "a classical session: the version-2 layout");
+}
+
+/// The version-2 encoding of a classical session from its version-3
+/// encoding (or a version-2 one, returned as is): only the version byte
+/// differs.
+pub fn session_v3_to_v2(bytes: &[u8]) -> Vec<u8> {
+    if bytes[..2] == [0x53, 0x02] {
+        return bytes.to_vec();
+    }
+    assert_classical_v3(bytes);
+    let mut v2 = bytes.to_vec();
+    v2[1] = 0x02;
+    v2
 }
 
 /// Offsets in a version-1 session encoding of the local and remote
@@ -536,7 +621,7 @@ pub const V1_REMOTE_IDENTITY_AT: usize = 35;
 /// handshake, the responder's base key, each remembered `DHr` and each
 /// skipped entry's ratchet key. Read from the layout alone, not the library.
 pub fn session_x25519_key_offsets(v2: &[u8]) -> Vec<(&'static str, usize)> {
-    assert_eq!(v2[..2], [0x53, 0x02], "a version-2 session encoding");
+    assert_classical_v3(v2);
     let flags = v2[2];
     let he = flags & 0x20 != 0;
     let mut keys = vec![("DHs_pub", V2_SENDING_RATCHET_PUBLIC_AT)];

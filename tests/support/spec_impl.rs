@@ -94,7 +94,7 @@ pub const TAG_SESSION: u8 = 0x53;
 /// Format version of identities, prekeys and sealed state (§10).
 pub const STATE_VERSION: u8 = 0x01;
 /// Format version of the sessions this implementation writes (§10.4).
-pub const SESSION_STATE_VERSION: u8 = 0x02;
+pub const SESSION_STATE_VERSION: u8 = 0x03;
 /// §10.4: the bytes of a version-2 session without optional parts.
 pub const SESSION_FIXED_LEN: usize = 270;
 /// §10.4.
@@ -1542,7 +1542,7 @@ impl Session {
             return Err(DecodeError::UnexpectedType(tag).into());
         }
         let version = r.u8()?;
-        if version != SESSION_STATE_VERSION && version != 0x01 {
+        if !(0x01..=SESSION_STATE_VERSION).contains(&version) {
             return Err(DecodeError::UnsupportedVersion(version).into());
         }
         let flags = r.u8()?;
