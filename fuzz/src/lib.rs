@@ -5,12 +5,11 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use chatcrypt::PqPolicy;
 use std::sync::OnceLock;
 
 use chatcrypt::{
-    Error, IdentityKeyPair, MessageType, Mode, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session,
-    SignedPreKey,
+    AcceptPolicy, Error, IdentityKeyPair, KemPreKey, KemPreKeyPublic, KemPreKeyUse, MessageType, Mode,
+    ModePolicy, OneTimePreKey, PqPolicy, PreKeyBundle, PreKeyMessage, Session, SignedPreKey,
 };
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 
@@ -53,6 +52,12 @@ pub fn decode(data: &[u8]) {
     if let Ok(k) = OneTimePreKey::from_bytes(data) {
         assert_eq!(&k.to_bytes()[..], data);
     }
+    if let Ok(k) = KemPreKey::from_bytes(data) {
+        assert_eq!(&k.to_bytes()[..], data);
+    }
+    if let Ok(k) = KemPreKeyPublic::from_bytes(data) {
+        assert_eq!(&k.to_bytes()[..], data);
+    }
     if let Ok(s) = Session::open(&SEAL_KEY, data) {
         let _ = s.to_bytes();
     }
@@ -84,19 +89,43 @@ pub fn fixture_he() -> &'static Fixture {
     F.get_or_init(|| build_fixture(Mode::HeaderEncryption))
 }
 
+/// The same responder with a KEM prekey in its bundle: the conversation
+/// starts with the hybrid handshake (SPEC.md §16).
+pub fn fixture_pq() -> &'static Fixture {
+    static F: OnceLock<Fixture> = OnceLock::new();
+    F.get_or_init(|| build_fixture_with(Mode::Plain, true))
+}
+
+/// The responder's ML-KEM-1024 prekey (id 3), used as its last-resort key.
+pub fn kem_prekey() -> &'static KemPreKey {
+    static K: OnceLock<KemPreKey> = OnceLock::new();
+    K.get_or_init(|| {
+        let bob = IdentityKeyPair::generate(&mut ChaCha20Rng::from_seed([0xf0; 32]));
+        KemPreKey::generate(&bob, 3, &mut ChaCha20Rng::from_seed([0xf1; 32]))
+    })
+}
+
 fn build_fixture(mode: Mode) -> Fixture {
+    build_fixture_with(mode, false)
+}
+
+fn build_fixture_with(mode: Mode, hybrid: bool) -> Fixture {
     let mut rng = ChaCha20Rng::from_seed([0xf0; 32]);
     let bob = IdentityKeyPair::generate(&mut rng);
     let spk = SignedPreKey::generate(&bob, 1, &mut rng);
     let opk = OneTimePreKey::generate(2, &mut rng);
-    let bundle =
+    let mut bundle =
         PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()));
+    if hybrid {
+        bundle = bundle.with_kem_prekey(kem_prekey().public().clone());
+    }
     let alice = IdentityKeyPair::generate(&mut rng);
     let mut a = Session::initiate_with(&alice, &bundle, mode, PqPolicy::AllowClassical, &mut rng).unwrap();
+    assert_eq!(a.is_post_quantum(), hybrid);
     let first = a.encrypt(b"first", &mut rng).unwrap();
     let held_prekey = a.encrypt(b"held back prekey message", &mut rng).unwrap();
     let (mut b, _) =
-        common::accept(&bob, &spk, Some(&opk), &PreKeyMessage::from_bytes(&first).unwrap(), &mut rng)
+        accept_with_fixture_keys(&bob, &spk, &opk, &PreKeyMessage::from_bytes(&first).unwrap(), &mut rng)
             .unwrap();
     let reply = b.encrypt(b"reply", &mut rng).unwrap();
     a.decrypt(&reply, &mut rng).unwrap();
@@ -152,18 +181,36 @@ fn decrypt_established_in(f: &Fixture, data: &[u8]) {
     );
 }
 
+/// The responder's accept with the fixture's keys: the one-time prekey if
+/// named, the KEM prekey (as the last-resort key) if named, either mode,
+/// classical or hybrid.
+fn accept_with_fixture_keys(
+    bob: &IdentityKeyPair,
+    spk: &SignedPreKey,
+    opk: &OneTimePreKey,
+    msg: &PreKeyMessage,
+    rng: &mut ChaCha20Rng,
+) -> Result<(Session, Vec<u8>), Error> {
+    let opk = msg.one_time_prekey_id().map(|_| OneTimePreKey::from_bytes(&opk.to_bytes()).unwrap());
+    let kem = msg.kem_prekey_id().map(|_| KemPreKeyUse::LastResort(kem_prekey()));
+    let policy = AcceptPolicy::new(ModePolicy::Any, PqPolicy::AllowClassical);
+    Session::accept(bob, spk, opk, kem, msg, policy, rng).map(|a| (a.session, a.plaintext))
+}
+
 /// Arbitrary bytes as the first message to a responder holding real
-/// prekeys: only Alice's genuine first message is accepted.
+/// prekeys (X25519 and ML-KEM): only Alice's genuine first messages, of
+/// either mode and either handshake, are accepted.
 pub fn accept_arbitrary(data: &[u8]) {
-    // Both fixtures use the same responder keys (same seed), so one
-    // responder accepts the genuine first messages of either mode.
-    let (f, he) = (fixture(), fixture_he());
+    // The fixtures use the same responder keys (same seed), so one
+    // responder accepts the genuine first messages of every fixture.
+    let (f, he, pq) = (fixture(), fixture_he(), fixture_pq());
     let Ok(msg) = PreKeyMessage::from_bytes(data) else { return };
     let mut rng = ChaCha20Rng::from_seed([2; 32]);
-    let opk = msg.one_time_prekey_id().map(|_| &f.opk);
-    if let Ok((_, plaintext)) = common::accept(&f.bob, &f.spk, opk, &msg, &mut rng) {
-        let genuine =
-            [f, he].iter().any(|f| f.first == data || f.undelivered.first().is_some_and(|(m, _)| m == data));
+    if let Ok((s, plaintext)) = accept_with_fixture_keys(&f.bob, &f.spk, &f.opk, &msg, &mut rng) {
+        assert_eq!(s.is_post_quantum(), msg.is_post_quantum());
+        let genuine = [f, he, pq]
+            .iter()
+            .any(|f| f.first == data || f.undelivered.first().is_some_and(|(m, _)| m == data));
         assert!(genuine, "a forged PreKeyMessage was accepted: {data:02x?}");
         assert!(plaintext == b"first" || plaintext == b"held back prekey message");
     }

@@ -50,6 +50,9 @@ fn main() {
     };
     let genuine = genuine_of(chatcrypt_fuzz::fixture());
     let genuine_he = genuine_of(chatcrypt_fuzz::fixture_he());
+    let genuine_pq = genuine_of(chatcrypt_fuzz::fixture_pq());
+    let kem = chatcrypt_fuzz::kem_prekey();
+    let kem_encodings = [kem.to_bytes().to_vec(), kem.public().to_bytes()];
 
     let mut conversation = Vec::new();
     let mut x: u32 = 0x1234_5678;
@@ -67,10 +70,13 @@ fn main() {
     conversation.push([0u8, 2, 0, 1, 2, 0].repeat(10));
 
     let sets: [(&str, Vec<Vec<u8>>); 5] = [
-        ("decode", wire.iter().chain(&states).cloned().collect()),
+        ("decode", wire.iter().chain(&states).chain(&kem_encodings).chain(&genuine_pq).cloned().collect()),
         ("decrypt_established", wire.iter().chain(&genuine).cloned().collect()),
         ("decrypt_established_he", wire.iter().chain(&genuine_he).cloned().collect()),
-        ("accept_arbitrary", wire.iter().chain(&genuine).chain(&genuine_he).cloned().collect()),
+        (
+            "accept_arbitrary",
+            wire.iter().chain(&genuine).chain(&genuine_he).chain(&genuine_pq).cloned().collect(),
+        ),
         ("conversation", conversation),
     ];
     for (target, inputs) in sets {
