@@ -14,7 +14,16 @@
 //!   `initiate`, `accept`: the signature check, DHs and KDFs of a handshake.
 //! * `ratchet`: a ping-pong round trip where every message starts a DH
 //!   ratchet step (two encrypts, two decrypts).
-//! * `handshake`: bundle creation, `initiate`, `accept`.
+//! * `handshake`: bundle creation, `initiate`, `accept` (classical, with
+//!   `PqPolicy::AllowClassical`), and `*_hybrid`: the default hybrid
+//!   handshake with an ML-KEM-1024 prekey (SPEC.md §16); `kem_prekey`
+//!   generates and signs one.
+//! * `floor/initiate_hybrid`, `floor/accept_hybrid`: the classical floors
+//!   plus one ML-KEM-1024 encapsulation (key parsing with its FIPS 203 check
+//!   included) / decapsulation, called on `ml-kem` directly, as the issue
+//!   defines them; `floor/initiate_hybrid_sig` also verifies the KEM
+//!   prekey's signature (strict Ed25519 over its 1596-byte message), which
+//!   a signed KEM prekey requires.
 //! * `state`: `Session::to_bytes` / `from_bytes` / `seal` / `open` of an
 //!   established session.
 //! * `forgery`: the most expensive forged message, plain (`worst`) and with
@@ -22,7 +31,12 @@
 //! * `cycle`: `open_decrypt_seal`, what a messenger does per incoming
 //!   message: open the sealed session, decrypt, seal it again.
 
-use chatcrypt::{AcceptPolicy, PqPolicy};
+use chatcrypt::{AcceptPolicy, KemPreKey, KemPreKeyUse, PqPolicy};
+use ml_kem::{
+    array::Array,
+    kem::{Decapsulate, KeyExport},
+    DecapsulationKey, EncapsulationKey, MlKem1024,
+};
 use std::{cell::RefCell, hint::black_box};
 
 use aes_gcm::{aead::inout::InOutBuf, AeadInOut, Aes256Gcm, KeyInit};
@@ -216,6 +230,43 @@ fn handshake(c: &mut Criterion) {
             BatchSize::SmallInput,
         )
     });
+
+    // The hybrid handshake (the default): the same, with an ML-KEM-1024
+    // prekey in the bundle.
+    g.bench_function("kem_prekey", |bench| bench.iter(|| KemPreKey::generate(&bob, 9, &mut rng)));
+    let kpk = KemPreKey::generate(&bob, 3, &mut rng);
+    let hybrid_bytes =
+        PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()))
+            .with_kem_prekey(kpk.public().clone())
+            .to_bytes();
+    // Timed: bundle decoding (with the KEM key's FIPS 203 check), both
+    // signature checks, X3DH with four DHs and the encapsulation, the first
+    // ratchet key and root step.
+    g.bench_function("initiate_hybrid", |bench| {
+        bench.iter(|| {
+            let bundle = PreKeyBundle::from_bytes(&hybrid_bytes).unwrap();
+            Session::initiate(&alice, &bundle, &mut rng).unwrap()
+        })
+    });
+    // Timed: parsing the first message, decapsulation, X3DH, the ratchet
+    // step and decryption of the first message (the KEM prekey is the
+    // last-resort one, so no copy is made).
+    g.bench_function("accept_hybrid", |bench| {
+        bench.iter_batched(
+            || {
+                let bundle = PreKeyBundle::from_bytes(&hybrid_bytes).unwrap();
+                let mut s = Session::initiate(&alice, &bundle, &mut setup_rng).unwrap();
+                let m = s.encrypt(&[0u8; 16], &mut setup_rng).unwrap();
+                (m, OneTimePreKey::from_bytes(&opk_bytes).unwrap())
+            },
+            |(m, opk)| {
+                let msg = PreKeyMessage::from_bytes(&m).unwrap();
+                let kem = Some(KemPreKeyUse::LastResort(&kpk));
+                Session::accept(&bob, &spk, Some(opk), kem, &msg, AcceptPolicy::default(), &mut rng).unwrap()
+            },
+            BatchSize::SmallInput,
+        )
+    });
     g.finish();
 }
 
@@ -328,6 +379,68 @@ fn floor(c: &mut Criterion) {
             for i in 1..5 {
                 ikm[32 * i..32 * (i + 1)].copy_from_slice(ik.diffie_hellman(&peer).as_bytes());
             }
+            let mut sk = [0u8; 32];
+            Hkdf::<Sha256>::new(Some(&[0u8; 32]), &ikm).expand(b"chatcrypt v1 X3DH", &mut sk).unwrap();
+            let o1 = floor_kdf_rk(&sk, ik.diffie_hellman(&peer).as_bytes());
+            let (new, _) = keygen(&mut rng);
+            let o2 = floor_kdf_rk(o1[..32].try_into().unwrap(), new.diffie_hellman(&peer).as_bytes());
+            floor_message(o2[32..].try_into().unwrap(), &mut buf)
+        })
+    });
+
+    // The hybrid floors: the classical ones plus ML-KEM-1024 on the crate.
+    let dk = DecapsulationKey::<MlKem1024>::from_seed(Array::from([8u8; 64]));
+    let ek_bytes = dk.encapsulation_key().to_bytes();
+    let (ct, _) = EncapsulationKey::<MlKem1024>::new(&ek_bytes).unwrap().encapsulate_deterministic(&Array::from([1u8; 32]));
+    let kem_msg = vec![0x6bu8; 1596];
+    let kem_sig = signer.sign(&kem_msg);
+    let classical_initiate = |rng: &mut ChaCha20Rng| {
+        verifier.verify_strict(&msg, &sig).unwrap();
+        let (ek, _) = keygen(rng);
+        let mut ikm = [0xffu8; 192];
+        ikm[32..64].copy_from_slice(ik.diffie_hellman(&peer).as_bytes());
+        ikm[64..96].copy_from_slice(ek.diffie_hellman(&peer).as_bytes());
+        ikm[96..128].copy_from_slice(ek.diffie_hellman(&peer).as_bytes());
+        ikm[128..160].copy_from_slice(ek.diffie_hellman(&peer).as_bytes());
+        ikm
+    };
+    let finish_initiate = |ikm: &[u8; 192], rng: &mut ChaCha20Rng| {
+        let mut sk = [0u8; 32];
+        Hkdf::<Sha256>::new(Some(&[0u8; 32]), ikm).expand(b"chatcrypt v1 X3DH", &mut sk).unwrap();
+        let (r, _) = keygen(rng);
+        floor_kdf_rk(&sk, r.diffie_hellman(&peer).as_bytes())
+    };
+    g.bench_function("initiate_hybrid", |bench| {
+        bench.iter(|| {
+            let mut ikm = classical_initiate(&mut rng);
+            let ek = EncapsulationKey::<MlKem1024>::new(black_box(&ek_bytes)).unwrap();
+            let mut m = [0u8; 32];
+            rng.fill_bytes(&mut m);
+            let (_ct, ss) = ek.encapsulate_deterministic(&Array::from(m));
+            ikm[160..].copy_from_slice(&ss);
+            finish_initiate(&ikm, &mut rng)
+        })
+    });
+    g.bench_function("initiate_hybrid_sig", |bench| {
+        bench.iter(|| {
+            let mut ikm = classical_initiate(&mut rng);
+            verifier.verify_strict(black_box(&kem_msg), &kem_sig).unwrap();
+            let ek = EncapsulationKey::<MlKem1024>::new(black_box(&ek_bytes)).unwrap();
+            let mut m = [0u8; 32];
+            rng.fill_bytes(&mut m);
+            let (_ct, ss) = ek.encapsulate_deterministic(&Array::from(m));
+            ikm[160..].copy_from_slice(&ss);
+            finish_initiate(&ikm, &mut rng)
+        })
+    });
+    g.bench_function("accept_hybrid", |bench| {
+        bench.iter(|| {
+            let ss = dk.decapsulate(black_box(&ct));
+            let mut ikm = [0xffu8; 192];
+            for i in 1..5 {
+                ikm[32 * i..32 * (i + 1)].copy_from_slice(ik.diffie_hellman(&peer).as_bytes());
+            }
+            ikm[160..].copy_from_slice(&ss);
             let mut sk = [0u8; 32];
             Hkdf::<Sha256>::new(Some(&[0u8; 32]), &ikm).expand(b"chatcrypt v1 X3DH", &mut sk).unwrap();
             let o1 = floor_kdf_rk(&sk, ik.diffie_hellman(&peer).as_bytes());
