@@ -90,3 +90,26 @@ for name, ours, ref, ref_name in [
     ("cycle/open_decrypt_seal", median_ns("cycle", "open_decrypt_seal"), msg16, "floor/msg/16"),
 ]:
     print(f"| {name} | {fmt(ours)} | {ref_name} {fmt(ref)} | {ratio(ours, ref)} |")
+
+# Post-quantum figures (issue 13): the hybrid handshake against its floor
+# (classical floor + one ML-KEM-1024 encapsulation / decapsulation on the
+# crate; `_sig` also verifies the KEM prekey's signature), against our
+# classical handshake and against vodozemac's; the hot path in the same run.
+print()
+print("| post-quantum | chatcrypt | against | ratio |")
+print("|---|---|---|---|")
+ih, ah = median_ns("handshake", "initiate_hybrid"), median_ns("handshake", "accept_hybrid")
+for name, ours, ref, ref_name in [
+    ("initiate_hybrid", ih, median_ns("floor", "initiate_hybrid"), "floor/initiate_hybrid"),
+    ("initiate_hybrid", ih, median_ns("floor", "initiate_hybrid_sig"), "floor/initiate_hybrid_sig"),
+    ("accept_hybrid", ah, median_ns("floor", "accept_hybrid"), "floor/accept_hybrid"),
+    ("initiate_hybrid", ih, median_ns("handshake", "initiate"), "classical initiate"),
+    ("accept_hybrid", ah, median_ns("handshake", "accept"), "classical accept"),
+    ("initiate_hybrid", ih, median_ns("vodozemac_handshake", "initiate"), "vodozemac initiate"),
+    ("accept_hybrid", ah, median_ns("vodozemac_handshake", "accept"), "vodozemac accept"),
+    ("kem_prekey (generate + sign)", median_ns("handshake", "kem_prekey"), median_ns("handshake", "bundle"),
+     "classical bundle creation"),
+    ("encrypt/16 (hot path)", median_ns("encrypt", "16"), msg16, "floor/msg/16"),
+    ("decrypt/16 (hot path)", dec16, msg16, "floor/msg/16"),
+]:
+    print(f"| {name} | {fmt(ours)} | {ref_name} {fmt(ref)} | {ratio(ours, ref)} |")
