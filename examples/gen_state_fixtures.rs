@@ -1,5 +1,8 @@
-//! Writes the golden fixtures of the current session state format (version
-//! 2), `test-vectors/state/v2.json` and `v2_he.json`, which
+//! Wrote the golden fixtures of session state format version 2,
+//! `test-vectors/state/v2.json` and `v2_he.json` (while that version was
+//! current; `write_fixture`), and writes those of version 3 with a
+//! hybrid handshake (SPEC.md §16.8), `v3_hybrid.json` and
+//! `v3_hybrid_he.json` (scenario below), which
 //! `tests/state_fixtures.rs` loads beside the frozen version-1 files
 //! (`v1.json`, `v1_he.json`, written by the version-1 form of this generator
 //! and never rewritten).
@@ -24,13 +27,23 @@
 //! Bob: a5 (current chain), a1 (a late PreKeyMessage, stored key), a3
 //! (stored key); Alice: b3 (a new ratchet step that skips b2), b0 (stored
 //! key from the old chain), b2 (the key just stored).
+//!
+//! The version-3 scenario: Bob also publishes a one-time ML-KEM-1024 prekey
+//! 200 and a last-resort one, 201. Alice starts a hybrid session (default
+//! policy) with prekeys 100 and 200 and sends a0 a1 a2, each carrying the
+//! KEM part; Bob accepts a1 (a0's key is stored) and sends b0 b1. Both
+//! sessions are stored with those in flight: Alice still awaits a reply, so
+//! her state holds the pending KEM part (flags 0x40 and 0x80). Bob: a2
+//! (current chain), a0 (a late PreKeyMessage, stored key); Alice: b1 (a new
+//! ratchet step that skips b0), b0 (the key just stored). Bob's unused
+//! one-time prekey 101 and last-resort KEM prekey 201 are stored too.
 
 use chatcrypt::{AcceptPolicy, PqPolicy};
 use std::{fs, path::PathBuf, process::ExitCode};
 
 use chatcrypt::{
-    Error, IdentityKeyPair, MessageType, Mode, ModePolicy, OneTimePreKey, PreKeyBundle, PreKeyMessage,
-    Session, SignedPreKey, SESSION_STATE_VERSION, STATE_VERSION,
+    Error, IdentityKeyPair, KemPreKey, KemPreKeyUse, MessageType, Mode, ModePolicy, OneTimePreKey,
+    PreKeyBundle, PreKeyMessage, Session, SignedPreKey, SESSION_STATE_VERSION, STATE_VERSION,
 };
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use serde_json::{json, Value};
@@ -133,8 +146,12 @@ fn self_check(doc: &Value) -> Result<(), Error> {
 }
 
 fn main() -> Result<ExitCode, Error> {
-    for (mode, file) in [(Mode::Plain, "v2.json"), (Mode::HeaderEncryption, "v2_he.json")] {
-        let code = write_fixture(mode, file)?;
+    // `v2.json` and `v2_he.json` hold format version 2, which the library
+    // no longer writes (it writes version 3): they are frozen as written by
+    // `write_fixture` when version 2 was current, and not regenerated.
+    println!("test-vectors/state/v2.json, v2_he.json: frozen at format version 2, not regenerated");
+    for (mode, file) in [(Mode::Plain, "v3_hybrid.json"), (Mode::HeaderEncryption, "v3_hybrid_he.json")] {
+        let code = write_hybrid_fixture(mode, file)?;
         if code != ExitCode::SUCCESS {
             return Ok(code);
         }
@@ -142,6 +159,105 @@ fn main() -> Result<ExitCode, Error> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// The version-3 fixture of a hybrid handshake (scenario in the module docs).
+fn write_hybrid_fixture(mode: Mode, file: &str) -> Result<ExitCode, Error> {
+    let mut bob_rng = ChaCha20Rng::from_seed([0xB3; 32]);
+    let mut alice_rng = ChaCha20Rng::from_seed([0xA3; 32]);
+    let mut seal_rng = ChaCha20Rng::from_seed([0x5F; 32]);
+
+    let bob = IdentityKeyPair::generate(&mut bob_rng);
+    let spk = SignedPreKey::generate(&bob, 1, &mut bob_rng);
+    let opk_used = OneTimePreKey::generate(100, &mut bob_rng);
+    let opk_unused = OneTimePreKey::generate(101, &mut bob_rng);
+    let kem_used = KemPreKey::generate(&bob, 200, &mut bob_rng);
+    let kem_last_resort = KemPreKey::generate(&bob, 201, &mut bob_rng);
+    let alice = IdentityKeyPair::generate(&mut alice_rng);
+
+    let bundle =
+        PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk_used.public().clone()))
+            .with_kem_prekey(kem_used.public().clone());
+    let mut a = Session::initiate_with(&alice, &bundle, mode, PqPolicy::Required, &mut alice_rng)?;
+
+    let a0 = send(&mut a, "a0: hi Bob, post-quantum (arrives late)", "stored skipped key")?;
+    let a1 = send(&mut a, "a1: Bob accepts this one", "")?;
+    let a2 = send(&mut a, "a2: the same KEM part again", "current receiving chain")?;
+    let first = PreKeyMessage::from_bytes(&a1.wire)?;
+    assert!(first.is_post_quantum());
+    let accepted = Session::accept(
+        &bob,
+        &spk,
+        Some(opk_used),
+        Some(KemPreKeyUse::OneTime(kem_used)),
+        &first,
+        AcceptPolicy::default(),
+        &mut bob_rng,
+    )?;
+    let b = accepted.session;
+    assert_eq!(accepted.plaintext, a1.plaintext.as_bytes());
+    let mut b = b;
+    let b0 = send(&mut b, "b0: hi Alice (overtaken by b1)", "stored skipped key")?;
+    let b1 = send(&mut b, "b1: got a1", "new ratchet step")?;
+    assert!(a.awaiting_reply() && a.is_post_quantum() && b.is_post_quantum());
+    assert_eq!(a.skipped_key_count(), 0);
+    assert_eq!(b.skipped_key_count(), 1);
+
+    let mode_note = match mode {
+        Mode::Plain => "",
+        _ => " Both sessions use header encryption (SPEC.md §14, session flag 0x20).",
+    };
+    let doc = json!({
+        "description": String::from("chatcrypt golden state fixtures, session state format version 3 (SPEC.md §16.8) \
+            after a hybrid handshake (X25519 and ML-KEM-1024, SPEC.md §16; identities and prekeys in their format \
+            version 1), messages of protocol version 2. FROZEN: every later version of chatcrypt must keep \
+            decoding these bytes. Generated once by examples/gen_state_fixtures.rs from fixed ChaCha20 seeds: \
+            Alice started a hybrid session with Bob's signed prekey 1, one-time prekey 100 and one-time KEM \
+            prekey 200 and still awaits a reply, so her state holds the pending KEM part (flags 0x40 and 0x80); \
+            Bob accepted her second PreKeyMessage (flag 0x40) and holds the key of her first. All byte strings \
+            are lowercase hex. 'plain' is to_bytes(), 'sealed' is seal() under sealing_key. Each side's \
+            'receive' lists, in order, the messages that side decrypts next from the stored session, with the \
+            expected plaintext and where the key comes from.") + mode_note,
+        "format_version": SESSION_STATE_VERSION,
+        "key_format_version": STATE_VERSION,
+        "sealing_key": hex(&SEALING_KEY),
+        "alice": {
+            "identity": identity(&alice, &mut seal_rng),
+            "session": session(&a, &mut seal_rng),
+            "receive": messages(&[b1, b0]),
+        },
+        "bob": {
+            "identity": identity(&bob, &mut seal_rng),
+            "signed_prekey": {
+                "id": spk.id(),
+                "public_key": hex(spk.public().key()),
+                "signature": hex(spk.public().signature()),
+                "plain": hex(&spk.to_bytes()),
+                "sealed": hex(&spk.seal(&SEALING_KEY, &mut seal_rng)),
+            },
+            "one_time_prekey": {
+                "id": opk_unused.id(),
+                "public_key": hex(opk_unused.public().key()),
+                "plain": hex(&opk_unused.to_bytes()),
+                "sealed": hex(&opk_unused.seal(&SEALING_KEY, &mut seal_rng)),
+            },
+            "kem_prekey": {
+                "id": kem_last_resort.id(),
+                "kem_type": kem_last_resort.kem_type().to_byte(),
+                "public_encoding": hex(&kem_last_resort.public().to_bytes()),
+                "plain": hex(&kem_last_resort.to_bytes()),
+                "sealed": hex(&kem_last_resort.seal(&SEALING_KEY, &mut seal_rng)),
+            },
+            "session": session(&b, &mut seal_rng),
+            "receive": messages(&[a2, a0]),
+        },
+    });
+    self_check(&doc)?;
+    write_doc(file, &doc)
+}
+
+/// How `v2.json` and `v2_he.json` were written while format version 2 was
+/// current (kept as their record; the library now writes version 3, so
+/// `main` no longer runs it).
+#[allow(dead_code)]
 fn write_fixture(mode: Mode, file: &str) -> Result<ExitCode, Error> {
     let mut bob_rng = ChaCha20Rng::from_seed([0xB0; 32]);
     let mut alice_rng = ChaCha20Rng::from_seed([0xA1; 32]);
@@ -231,8 +347,12 @@ fn write_fixture(mode: Mode, file: &str) -> Result<ExitCode, Error> {
         },
     });
     self_check(&doc)?;
+    write_doc(file, &doc)
+}
 
-    let mut text = serde_json::to_string_pretty(&doc).unwrap_or_default();
+/// Writes a fixture, refusing to overwrite a different existing one.
+fn write_doc(file: &str, doc: &Value) -> Result<ExitCode, Error> {
+    let mut text = serde_json::to_string_pretty(doc).unwrap_or_default();
     text.push('\n');
     let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "test-vectors", "state", file].iter().collect();
     let overwrite = std::env::args().any(|a| a == "--overwrite");

@@ -24,8 +24,9 @@ use chatcrypt::{AcceptPolicy, PqPolicy};
 use std::{collections::BTreeMap, convert::Infallible, fs, path::Path};
 
 use chatcrypt::{
-    hazmat, Error, IdentityKeyPair, Mode, ModePolicy, OneTimePreKey, OneTimePreKeyPublic, PreKeyBundle,
-    PreKeyMessage, SafetyNumber, Session, SignedPreKey, SignedPreKeyPublic,
+    hazmat, Error, IdentityKeyPair, KemPreKey, KemPreKeyPublic, KemPreKeyUse, KemType, Mode, ModePolicy,
+    OneTimePreKey, OneTimePreKeyPublic, PreKeyBundle, PreKeyMessage, SafetyNumber, Session, SignedPreKey,
+    SignedPreKeyPublic,
 };
 use rand_chacha::{
     rand_core::{Rng, SeedableRng, TryCryptoRng, TryRng},
@@ -234,6 +235,8 @@ struct Bob {
     opk: Option<OneTimePreKey>,
     spk_private: [u8; 32],
     opk_private: Option<[u8; 32]>,
+    /// The KEM prekey of a hybrid bundle (SPEC.md 16.2), with its seed.
+    kem: Option<(KemPreKey, [u8; 64])>,
 }
 
 fn make_bob(seed: u8, with_opk: bool) -> Bob {
@@ -243,7 +246,60 @@ fn make_bob(seed: u8, with_opk: bool) -> Bob {
     let opk = with_opk.then(|| OneTimePreKey::generate(1000 + u32::from(seed), &mut rng));
     let spk_private: [u8; 32] = hex_to32(&rng.draws[1]);
     let opk_private = with_opk.then(|| hex_to32(&rng.draws[2]));
-    Bob { identity, spk, opk, spk_private, opk_private }
+    Bob { identity, spk, opk, spk_private, opk_private, kem: None }
+}
+
+/// `make_bob` with an ML-KEM-1024 prekey (id `0x4B00_0000 + seed`) from its
+/// own RNG, so that the classical keys are those of `make_bob(seed, ..)`.
+fn make_bob_hybrid(seed: u8, with_opk: bool) -> Bob {
+    make_bob_hybrid_with(seed, with_opk, 0x4B00_0000 + u32::from(seed))
+}
+
+fn make_bob_hybrid_with(seed: u8, with_opk: bool, kem_id: u32) -> Bob {
+    let mut bob = make_bob(seed, with_opk);
+    bob.kem = Some(make_kem_prekey(&bob.identity, kem_id, seed ^ 0x4B));
+    bob
+}
+
+/// A KEM prekey from `Recorder::new(rng_seed)`, with the 64-byte seed it drew.
+fn make_kem_prekey(owner: &IdentityKeyPair, id: u32, rng_seed: u8) -> (KemPreKey, [u8; 64]) {
+    let mut rng = Recorder::new(rng_seed);
+    let key = KemPreKey::generate(owner, id, &mut rng);
+    assert_eq!(rng.draws.len(), 1, "one 64-byte draw: the seed d || z");
+    let seed: [u8; 64] = hex_to(&rng.draws[0]);
+    assert_eq!(hazmat::kem_public_key(KemType::MlKem1024, &seed), key.public().key());
+    (key, seed)
+}
+
+fn hex_to<const N: usize>(s: &str) -> [u8; N] {
+    let mut out = [0u8; N];
+    for i in 0..N {
+        out[i] = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).expect("hex");
+    }
+    out
+}
+
+/// A KEM prekey object (SPEC.md 16.2).
+fn kem_prekey_json(key: &KemPreKey, seed: &[u8; 64]) -> Value {
+    let public = key.public();
+    assert_eq!(public.kem_type(), KemType::MlKem1024);
+    json!({
+        "type": public.kem_type().to_byte(),
+        "id": public.id(),
+        "seed": hex(seed),
+        "public": hex(public.key()),
+        "signed_message": hex(&hazmat::kem_prekey_message(public.kem_type(), public.id(), public.key())),
+        "signature": hex(public.signature()),
+        "public_encoding": hex(&public.to_bytes()),
+    })
+}
+
+/// A fresh copy of Bob's KEM prekey (a one-time KEM prekey is consumed by
+/// accept), through its stored form.
+fn kem_copy(bob: &Bob) -> Option<KemPreKeyUse<'static>> {
+    bob.kem
+        .as_ref()
+        .map(|(k, _)| KemPreKeyUse::OneTime(KemPreKey::from_bytes(&k.to_bytes()).expect("stored KEM prekey")))
 }
 
 fn hex_to32(s: &str) -> [u8; 32] {
@@ -256,7 +312,7 @@ fn hex_to32(s: &str) -> [u8; 32] {
 
 fn bob_json(bob: &Bob) -> Value {
     let spk = bob.spk.public();
-    json!({
+    let mut v = json!({
         "identity": identity_json(&bob.identity),
         "signed_prekey": {
             "id": spk.id(), "private": hex(&bob.spk_private), "public": hex(spk.key()), "signature": hex(spk.signature()),
@@ -266,15 +322,24 @@ fn bob_json(bob: &Bob) -> Value {
             (Some(k), Some(p)) => json!({"id": k.id(), "private": hex(p), "public": hex(k.public().key())}),
             _ => Value::Null,
         },
-    })
+    });
+    // Only hybrid keys have the field, so the classical vectors keep their bytes.
+    if let Some((k, seed)) = &bob.kem {
+        v["kem_prekey"] = kem_prekey_json(k, seed);
+    }
+    v
 }
 
 fn bundle_of(bob: &Bob) -> PreKeyBundle {
-    PreKeyBundle::new(
+    let b = PreKeyBundle::new(
         bob.identity.public_key().clone(),
         bob.spk.public().clone(),
         bob.opk.as_ref().map(|k| k.public().clone()),
-    )
+    );
+    match &bob.kem {
+        Some((k, _)) => b.with_kem_prekey(k.public().clone()),
+        None => b,
+    }
 }
 
 /// A fresh copy of Bob's one-time prekey (accept consumes it; it is not
@@ -374,18 +439,23 @@ impl Convo {
     }
 
     fn new_in(mode: Mode, seed: u8, with_opk: bool) -> (Self, IdentityKeyPair) {
-        let bob_keys = make_bob(seed, with_opk);
+        Self::new_with(mode, make_bob(seed, with_opk), seed)
+    }
+
+    /// A hybrid handshake (SPEC.md 16): Bob's bundle has a KEM prekey, and
+    /// both sides use the default policies (hybrid required).
+    fn new_hybrid(mode: Mode, seed: u8, with_opk: bool) -> (Self, IdentityKeyPair) {
+        Self::new_with(mode, make_bob_hybrid(seed, with_opk), seed)
+    }
+
+    fn new_with(mode: Mode, bob_keys: Bob, seed: u8) -> (Self, IdentityKeyPair) {
         let mut id_rng = Recorder::new(seed + 100);
         let alice_id = IdentityKeyPair::generate(&mut id_rng);
         let mut alice_rng = Recorder::new(seed + 200);
-        let alice = Session::initiate_with(
-            &alice_id,
-            &bundle_of(&bob_keys),
-            mode,
-            PqPolicy::AllowClassical,
-            &mut alice_rng,
-        )
-        .expect("initiate");
+        let pq = if bob_keys.kem.is_some() { PqPolicy::Required } else { PqPolicy::AllowClassical };
+        let alice = Session::initiate_with(&alice_id, &bundle_of(&bob_keys), mode, pq, &mut alice_rng)
+            .expect("initiate");
+        assert_eq!(alice.is_post_quantum(), bob_keys.kem.is_some());
         let bob_rng = Recorder::new(seed + 150);
         (
             Convo { alice_rng, bob_rng, alice, bob: None, bob_keys, sent: Vec::new(), events: Vec::new() },
@@ -423,16 +493,22 @@ impl Convo {
                                 } else {
                                     None
                                 };
+                                let pq = if self.bob_keys.kem.is_some() {
+                                    PqPolicy::Required
+                                } else {
+                                    PqPolicy::AllowClassical
+                                };
                                 let accepted = Session::accept(
                                     &self.bob_keys.identity,
                                     &self.bob_keys.spk,
                                     opk,
-                                    None,
+                                    kem_copy(&self.bob_keys),
                                     &pm,
-                                    AcceptPolicy::new(ModePolicy::Any, PqPolicy::AllowClassical),
+                                    AcceptPolicy::new(ModePolicy::Any, pq),
                                     &mut self.bob_rng,
                                 )
                                 .expect("accept");
+                                assert_eq!(accepted.session.is_post_quantum(), pm.is_post_quantum());
                                 self.bob = Some(accepted.session);
                                 (accepted.plaintext, accepted.id)
                             }
@@ -780,8 +856,122 @@ fn session_vectors(dir: &Path) -> Vec<Value> {
     m[1] = 0x04;
     reject_decrypt(&mut rejects, "a header-encrypted message type sent to a plain session", bob, &m);
 
-    write(dir, "session.json", "Whole conversations (SPEC.md 6-8): keys, RNG draws, every message in order of sending, the order of delivery, every plaintext and message id", cases);
+    // Hybrid handshakes (SPEC.md 16): Bob's keys have a KEM prekey, both
+    // sides use the default policies. Every PreKeyMessage carries the same
+    // KEM part; after the first reply the messages are classical in size.
+    for (mode, seed, with_opk, description) in [
+        (Mode::Plain, 25u8, true, "Hybrid handshake (ML-KEM-1024, SPEC.md 16) with a one-time prekey: two PreKeyMessages with the same KEM part, accepted out of order, then replies"),
+        (Mode::HeaderEncryption, 26, false, "Hybrid handshake (ML-KEM-1024, SPEC.md 16) with header encryption and no one-time prekey: two PreKeyMessages with the same KEM part, accepted out of order, then replies"),
+    ] {
+        let (mut h, aid) = Convo::new_hybrid(mode, seed, with_opk);
+        h.run(&[
+            A("hello, post-quantum Bob"),
+            A("a second PreKeyMessage"),
+            Deliver(1),
+            Deliver(0),
+            B("hi Alice"),
+            Deliver(2),
+            A("after the reply: no KEM part"),
+            Deliver(3),
+            B("and a new ratchet step"),
+            Deliver(4),
+        ]);
+        assert!(h.alice.is_post_quantum() && h.bob.as_ref().is_some_and(Session::is_post_quantum));
+        cases.push(h.to_json(description, &aid));
+    }
+
+    write(dir, "session.json", "Whole conversations (SPEC.md 6-8, 14, 16): keys, RNG draws, every message in order of sending, the order of delivery, every plaintext and message id", cases);
     rejects
+}
+
+/// KEM prekeys (SPEC.md 16.2): the signed message, the signature, the
+/// public encoding and the stored form, from the library.
+fn kem_prekey_vectors(dir: &Path) {
+    let mut rng = Recorder::new(60);
+    let owners: Vec<IdentityKeyPair> = (0..2).map(|_| IdentityKeyPair::generate(&mut rng)).collect();
+    let mut cases = Vec::new();
+    for (description, owner, id, rng_seed) in [
+        ("ML-KEM-1024 prekey, id 1", 0usize, 1u32, 61u8),
+        ("ML-KEM-1024 prekey, id 0xFFFFFFFF", 0, u32::MAX, 62),
+        ("ML-KEM-1024 prekey of another identity, id 0", 1, 0, 63),
+    ] {
+        let owner = &owners[owner];
+        let (key, seed) = make_kem_prekey(owner, id, rng_seed);
+        let public = key.public();
+        public.verify(owner.public_key()).expect("verifies");
+        assert_eq!(KemPreKeyPublic::from_bytes(&public.to_bytes()).as_ref(), Ok(public));
+        let mut v = kem_prekey_json(&key, &seed);
+        v["description"] = json!(description);
+        v["identity"] = identity_json(owner);
+        v["state"] = json!(hex(&key.to_bytes()));
+        cases.push(v);
+    }
+    write(dir, "kem_prekey.json", "KEM prekeys (SPEC.md 16.1, 16.2): seed (d || z) -> ML-KEM-1024 encapsulation key; signed_message = \"chatcrypt v3 kem prekey\" || u8(type) || u32(id) || EK (1596 bytes); Ed25519 signature under the identity; public_encoding (type || u32(id) || EK || SIG_K, 1637 bytes); state (tag 0x4B, 135 bytes)", cases);
+}
+
+/// The hybrid X3DH (SPEC.md 16.5, 16.6) on explicit inputs, both modes.
+fn x3dh_hybrid_vectors(dir: &Path) {
+    let mut cases = Vec::new();
+    for (seed, with_opk) in [(12u8, true), (13, false)] {
+        let bob = make_bob_hybrid(seed, with_opk);
+        let (kem, kem_seed) = bob.kem.as_ref().expect("hybrid");
+        let mut arng = Recorder::new(seed + 100);
+        let alice = IdentityKeyPair::generate(&mut arng);
+        let ek = arng.bytes32();
+        let m = arng.bytes32();
+        let ek_pub = hazmat::x25519_base(&ek);
+        let a_x = hazmat::identity_x25519_private(&alice);
+        let spk = *bob.spk.public().key();
+        let dh1 = hazmat::x25519(&a_x, &spk).expect("contributory");
+        let dh2 = hazmat::x25519(&ek, bob.identity.public_key().x25519_bytes()).expect("contributory");
+        let dh3 = hazmat::x25519(&ek, &spk).expect("contributory");
+        let dh4 = bob.opk.as_ref().map(|k| hazmat::x25519(&ek, k.public().key()).expect("contributory"));
+        let kem_public = kem.public().key();
+        let (ct, ss) = hazmat::kem_encapsulate(KemType::MlKem1024, kem_public, &m).expect("valid key");
+        assert_eq!(hazmat::kem_decapsulate(KemType::MlKem1024, kem_seed, &ct).expect("decaps"), ss);
+        let opk = bob.opk.as_ref().map(|k| *k.public().key());
+        let derive = |mode| {
+            hazmat::x3dh_initiator_hybrid(
+                mode,
+                &alice,
+                &ek,
+                bob.identity.public_key(),
+                &spk,
+                opk.as_ref(),
+                (KemType::MlKem1024, &ss, kem_public, &ct),
+            )
+            .expect("x3dh")
+        };
+        let plain = derive(Mode::Plain);
+        let he = derive(Mode::HeaderEncryption);
+        assert_eq!(plain.binding, he.binding);
+        let (hka, nhkb) = he.header_keys.expect("header keys");
+        let mut info = b"chatcrypt v3 hybrid X3DH ML-KEM-1024".to_vec();
+        info.extend_from_slice(&plain.binding);
+        let mut info_he = b"chatcrypt v3 hybrid X3DH ML-KEM-1024 header encryption".to_vec();
+        info_he.extend_from_slice(&plain.binding);
+        let ad = hazmat::associated_data(alice.public_key(), bob.identity.public_key());
+        cases.push(json!({
+            "description": if with_opk { "hybrid X3DH with a one-time prekey (DH1..DH4 || SS)" } else { "hybrid X3DH without a one-time prekey (DH1..DH3 || SS)" },
+            "alice": {"identity": identity_json(&alice), "ephemeral_private": hex(&ek), "ephemeral_public": hex(&ek_pub), "kem_m": hex(&m)},
+            "bob": bob_json(&bob),
+            "bundle": hex(&bundle_of(&bob).to_bytes()),
+            "dh1": hex(&dh1), "dh2": hex(&dh2), "dh3": hex(&dh3),
+            "dh4": dh4.map(|d| hex(&d)),
+            "kem_ciphertext": hex(&ct), "kem_shared_secret": hex(&ss),
+            "binding": hex(&plain.binding),
+            "info": hex(&info),
+            "sk": hex(&plain.sk), "ad": hex(&ad),
+            "header_encryption": {"info": hex(&info_he), "sk": hex(&he.sk), "hka": hex(&hka), "nhkb": hex(&nhkb)},
+        }));
+    }
+    write(
+        dir,
+        "x3dh_hybrid.json",
+        "Hybrid X3DH (SPEC.md 16.5, 16.6): both sides' keys with Bob's ML-KEM-1024 prekey, the encapsulation's m, CT and SS, \
+         the binding B = SHA-256(type || EK || CT), the HKDF info, SK and AD; header_encryption holds the 96-byte derivation (SK, HKa, NHKb)",
+        cases,
+    );
 }
 
 /// `p = 2^255 - 19`, little-endian: the smallest non-canonical u-coordinate
@@ -1042,6 +1232,295 @@ fn accept_rejects(rejects: &mut Vec<Value>) {
     );
 }
 
+/// The `pq_policy` field of hybrid-era `initiate` and `accept` cases.
+fn pq_name(pq: PqPolicy) -> &'static str {
+    match pq {
+        PqPolicy::Required => "required",
+        PqPolicy::AllowClassical => "allow_classical",
+        other => panic!("unknown post-quantum policy {other:?}"),
+    }
+}
+
+fn mode_policy_name(policy: ModePolicy) -> &'static str {
+    match policy {
+        ModePolicy::Any => "any",
+        ModePolicy::PlainOnly => "plain_only",
+        ModePolicy::HeaderEncryptionOnly => "header_encryption_only",
+        other => panic!("unknown policy {other:?}"),
+    }
+}
+
+/// Offset of the KEM prekey in a bundle (SPEC.md 16.3): after the signature.
+const BUNDLE_KEM_AT: usize = 134;
+/// Offset of the KEM part in a PreKeyMessage with a one-time prekey id (SPEC.md 16.4).
+const MESSAGE_KEM_AT: usize = 75;
+/// Length of an ML-KEM-1024 KEM prekey's public encoding / a KEM part.
+const KEM_PREKEY_LEN: usize = 1 + 4 + 1568 + 64;
+const KEM_PART_LEN: usize = 1 + 4 + 1568;
+
+/// The rejections of the hybrid handshake (SPEC.md 16), appended to
+/// `reject.json` with the existing kinds: `bundle`, `initiate` and `accept`
+/// cases with a `pq_policy`, and `decrypt` cases on a hybrid session.
+fn hybrid_rejects(rejects: &mut Vec<Value>) {
+    // Bundles (SPEC.md 16.2, 16.3): decoded, then verified.
+    let bob = make_bob_hybrid(32, true);
+    let (kem, _) = bob.kem.as_ref().expect("hybrid");
+    let kem_id = kem.id();
+    let good = bundle_of(&bob).to_bytes();
+    let ek_at = BUNDLE_KEM_AT + 5;
+    let sig_at = ek_at + 1568;
+    let mut push_bundle = |desc: &str, bytes: Vec<u8>| {
+        let err = match PreKeyBundle::from_bytes(&bytes) {
+            Err(e) => e,
+            Ok(b) => b.verify().expect_err("must be rejected"),
+        };
+        rejects.push(json!({"description": desc, "kind": "bundle", "bundle": hex(&bytes), "error": format!("{err:?}")}));
+    };
+    let (other_kem, _) = make_kem_prekey(&bob.identity, kem_id, 0x77);
+    let mut b = good.clone();
+    b[ek_at..sig_at].copy_from_slice(other_kem.public().key());
+    push_bundle("hybrid bundle: the KEM prekey's encapsulation key swapped for another valid one of the same identity, signature unchanged", b);
+    let mut b = good.clone();
+    b[BUNDLE_KEM_AT + 4] ^= 0x01;
+    push_bundle("hybrid bundle: the KEM prekey id changed (it is signed)", b);
+    let mut b = good.clone();
+    b[sig_at + 10] ^= 0x04;
+    push_bundle("hybrid bundle: a bit of the KEM prekey's signature flipped", b);
+    let stranger = IdentityKeyPair::from_seed(&[33; 32]);
+    let (foreign, _) = make_kem_prekey(&stranger, kem_id, 0x78);
+    let b = PreKeyBundle::new(bob.identity.public_key().clone(), bob.spk.public().clone(), None)
+        .with_kem_prekey(foreign.public().clone());
+    push_bundle("hybrid bundle: a KEM prekey signed by another identity", b.to_bytes());
+    for t in [0x02u8, 0x00] {
+        let mut b = good.clone();
+        b[BUNDLE_KEM_AT] = t;
+        push_bundle(&format!("hybrid bundle: unknown KEM type byte 0x{t:02x}"), b);
+    }
+    // Encapsulation keys that fail FIPS 203's modulus check (SPEC.md 16.1),
+    // correctly signed over those bytes, so only the key check rejects them.
+    let resigned = |ek: &[u8]| {
+        let mut b = good.clone();
+        b[ek_at..sig_at].copy_from_slice(ek);
+        let sig = hazmat::sign(&bob.identity, &hazmat::kem_prekey_message(KemType::MlKem1024, kem_id, ek));
+        b[sig_at..sig_at + 64].copy_from_slice(&sig);
+        b
+    };
+    let mut ek = kem.public().key().to_vec();
+    ek[0] = 0x01; // the first 12-bit coefficient = 0xD01 = q = 3329
+    ek[1] = (ek[1] & 0xf0) | 0x0d;
+    push_bundle("hybrid bundle: the encapsulation key's first coefficient is q = 3329 (fails the FIPS 203 modulus check), correctly signed", resigned(&ek));
+    let mut ek = kem.public().key().to_vec();
+    ek[1534] |= 0xf0; // the last coefficient of the last polynomial = 0xFFF
+    ek[1535] = 0xff;
+    push_bundle("hybrid bundle: the encapsulation key's last coefficient is 4095 (fails the FIPS 203 modulus check), correctly signed", resigned(&ek));
+    push_bundle(
+        "hybrid bundle truncated inside the KEM prekey's encapsulation key",
+        good[..ek_at + 100].to_vec(),
+    );
+    let mut b = good.clone();
+    b[1] |= 0x04;
+    push_bundle("hybrid bundle with reserved flag bit 2 set", b);
+
+    // Initiators (SPEC.md 16.5): the policy, then the bundle's checks,
+    // before any draw; a hybrid initiator draws ek_A and m before its DHs.
+    let initiator = IdentityKeyPair::from_seed(&[34; 32]);
+    let mut stripped = good[..BUNDLE_KEM_AT].to_vec();
+    stripped.extend_from_slice(&good[BUNDLE_KEM_AT + KEM_PREKEY_LEN..]);
+    stripped[1] &= !0x02;
+    let mut push_initiate = |desc: &str, bundle: Vec<u8>, pq: PqPolicy, draws: usize| {
+        let mut rng = Recorder::new(35);
+        let b = PreKeyBundle::from_bytes(&bundle).expect("decodes");
+        let err =
+            Session::initiate_with(&initiator, &b, Mode::Plain, pq, &mut rng).expect_err("must be rejected");
+        assert_eq!(rng.draws.len(), draws, "{desc}: draws");
+        rejects.push(json!({"description": desc, "kind": "initiate", "initiator_seed": hex(&[34u8; 32]),
+            "bundle": hex(&bundle), "pq_policy": pq_name(pq), "error": format!("{err:?}")}));
+    };
+    push_initiate(
+        "hybrid bundle with its KEM prekey stripped (flag bit 1 cleared, the KEM prekey removed), initiator with the default policy",
+        stripped.clone(),
+        PqPolicy::Required,
+        0,
+    );
+    let mut b = stripped.clone();
+    b[100] ^= 0x04;
+    push_initiate(
+        "stripped bundle whose signed-prekey signature is also bad, default policy: PostQuantumRequired comes before the signature check",
+        b,
+        PqPolicy::Required,
+        0,
+    );
+    let mut b = good.clone();
+    b[sig_at + 10] ^= 0x04;
+    push_initiate(
+        "hybrid bundle with a bad KEM prekey signature, initiator allowing classical handshakes: no fallback to classical",
+        b,
+        PqPolicy::AllowClassical,
+        0,
+    );
+    let low = [0u8; 32];
+    let sig = hazmat::sign(&bob.identity, &hazmat::signed_prekey_message(7, &low));
+    let b = PreKeyBundle::new(bob.identity.public_key().clone(), SignedPreKeyPublic::new(7, low, sig), None)
+        .with_kem_prekey(kem.public().clone());
+    push_initiate(
+        "hybrid bundle with a low-order signed prekey (u = 0), correctly signed: initiate draws ek_A and m, then a DH fails",
+        b.to_bytes(),
+        PqPolicy::Required,
+        2,
+    );
+
+    // Responders (SPEC.md 16.4, 16.6).
+    let bob = make_bob_hybrid(46, true);
+    let bob_classical = make_bob(46, true);
+    let bob_other_kem = make_bob_hybrid_with(46, true, 0x4B00_1000);
+    let kem_id = bob.kem.as_ref().expect("hybrid").0.id();
+    let alice = IdentityKeyPair::from_seed(&[47; 32]);
+    let mut rng = Recorder::new(48);
+    let mut s = Session::initiate_with(&alice, &bundle_of(&bob), Mode::Plain, PqPolicy::Required, &mut rng)
+        .expect("initiate");
+    let first = s.encrypt(b"first, hybrid", &mut rng).expect("encrypt");
+    let second = s.encrypt(b"second, hybrid", &mut rng).expect("encrypt");
+    let mut s_he = Session::initiate_with(
+        &alice,
+        &bundle_of(&bob),
+        Mode::HeaderEncryption,
+        PqPolicy::Required,
+        &mut rng,
+    )
+    .expect("initiate");
+    let first_he = s_he.encrypt(b"first, hybrid, header-encrypted", &mut rng).expect("encrypt");
+    let ct_at = MESSAGE_KEM_AT + 5;
+    let strip = |m: &[u8]| {
+        let mut out = m[..MESSAGE_KEM_AT].to_vec();
+        out.extend_from_slice(&m[MESSAGE_KEM_AT + KEM_PART_LEN..]);
+        out[2] &= !0x02;
+        out
+    };
+    let mut push_accept = |desc: &str, responder: &Bob, msg: Vec<u8>, policy: ModePolicy, pq: PqPolicy| {
+        let mut rng = Recorder::new(49);
+        let err = match PreKeyMessage::from_bytes(&msg) {
+            Err(e) => e,
+            Ok(pm) => Session::accept(
+                &responder.identity,
+                &responder.spk,
+                opk_copy(responder),
+                kem_copy(responder),
+                &pm,
+                AcceptPolicy::new(policy, pq),
+                &mut rng,
+            )
+            .expect_err("must be rejected"),
+        };
+        assert!(rng.draws.is_empty(), "{desc}: a failed accept drew randomness");
+        rejects.push(json!({"description": desc, "kind": "accept", "responder": bob_json(responder),
+            "policy": mode_policy_name(policy), "pq_policy": pq_name(pq), "message": hex(&msg), "error": format!("{err:?}")}));
+    };
+    let (any, req, classical) = (ModePolicy::Any, PqPolicy::Required, PqPolicy::AllowClassical);
+    let mut m = first.clone();
+    m[ct_at + 100] ^= 0x01;
+    push_accept("hybrid: tampered KEM ciphertext (implicit rejection gives another SS; the first message fails its tag)", &bob, m, any, req);
+    let mut m = first_he.clone();
+    m[ct_at + 5] ^= 0x01;
+    push_accept("hybrid, header encryption: tampered KEM ciphertext", &bob, m, any, req);
+    push_accept("hybrid: the KEM part stripped (flag bit 1 cleared, 1573 bytes removed), responder with the default policy", &bob, strip(&first), any, req);
+    push_accept(
+        "hybrid: the KEM part stripped, responder allowing classical handshakes and supplying no KEM prekey: the classical SK differs",
+        &bob_classical,
+        strip(&first),
+        any,
+        classical,
+    );
+    push_accept(
+        "hybrid: the KEM part stripped, responder allowing classical handshakes but supplying a KEM prekey: that key's id is unknown to the message",
+        &bob,
+        strip(&first),
+        any,
+        classical,
+    );
+    push_accept(
+        "hybrid: the KEM part stripped, responder policy header encryption only: the mode policy is checked first",
+        &bob,
+        strip(&first),
+        ModePolicy::HeaderEncryptionOnly,
+        req,
+    );
+    let mut m = strip(&first);
+    m[70] ^= 0x01;
+    push_accept(
+        "hybrid: the KEM part stripped and an unknown signed prekey id, default policy: PostQuantumRequired comes before the prekey ids",
+        &bob,
+        m,
+        any,
+        req,
+    );
+    let mut m = first.clone();
+    m[MESSAGE_KEM_AT + 4] ^= 0x01;
+    push_accept("hybrid: the message names another KEM prekey id", &bob, m, any, req);
+    push_accept(
+        &format!(
+            "hybrid: the responder supplies a KEM prekey of another id (0x{:08x}) than the message names",
+            0x4B00_1000
+        ),
+        &bob_other_kem,
+        first.clone(),
+        any,
+        req,
+    );
+    for t in [0x02u8, 0x00] {
+        let mut m = first.clone();
+        m[MESSAGE_KEM_AT] = t;
+        push_accept(&format!("hybrid: unknown KEM type byte 0x{t:02x} in the message"), &bob, m, any, req);
+    }
+    push_accept("hybrid: truncated inside the KEM ciphertext", &bob, first[..ct_at + 700].to_vec(), any, req);
+    let mut m = first.clone();
+    m[0] = 0x01;
+    push_accept(
+        "hybrid PreKeyMessage relabelled as version 1, where flag bit 1 is reserved",
+        &bob,
+        m,
+        any,
+        req,
+    );
+    let mut m = first.clone();
+    m[2] |= 0x04;
+    push_accept("hybrid PreKeyMessage with reserved flag bit 2 set", &bob, m, any, req);
+    assert_eq!(kem_id, 0x4B00_0000 + 46);
+
+    // A hybrid session (state flag 0x40): the KEM part of a later
+    // PreKeyMessage of the same handshake is authenticated (SPEC.md 16.4).
+    let mut brng = Recorder::new(50);
+    let pm = PreKeyMessage::from_bytes(&first).expect("prekey message");
+    let mut bob_s = Session::accept(
+        &bob.identity,
+        &bob.spk,
+        opk_copy(&bob),
+        kem_copy(&bob),
+        &pm,
+        AcceptPolicy::default(),
+        &mut brng,
+    )
+    .expect("accept")
+    .session;
+    let mut m = second.clone();
+    m[ct_at + 3] ^= 0x01;
+    reject_decrypt(rejects, "hybrid session: a later PreKeyMessage of the same handshake with a tampered KEM ciphertext (the KEM part is in HB)", &mut bob_s, &m);
+    let mut m = second.clone();
+    m[MESSAGE_KEM_AT + 4] ^= 0x01;
+    reject_decrypt(
+        rejects,
+        "hybrid session: a later PreKeyMessage of the same handshake naming another KEM prekey id",
+        &mut bob_s,
+        &m,
+    );
+    reject_decrypt(
+        rejects,
+        "hybrid session: a later PreKeyMessage of the same handshake with its KEM part stripped",
+        &mut bob_s,
+        &strip(&second),
+    );
+    assert_eq!(bob_s.decrypt(&second, &mut brng).expect("the genuine one decrypts"), b"second, hybrid");
+}
+
 /// Version-1 messages (SPEC.md 13) that a version-2 receiver still accepts.
 /// The library sends only version 2, so the SPEC.md implementation sends
 /// them from the library sender's stored state, which it then hands back.
@@ -1219,6 +1698,9 @@ fn main() -> Result<(), Error> {
     let mut rejects = session_vectors(&dir);
     bundle_rejects(&mut rejects);
     accept_rejects(&mut rejects);
+    hybrid_rejects(&mut rejects);
+    kem_prekey_vectors(&dir);
+    x3dh_hybrid_vectors(&dir);
     v1_vectors(&dir);
     safety_number_vectors(&dir)?;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();

@@ -20,9 +20,11 @@ use std::convert::Infallible;
 use chatcrypt::rand_core::{TryCryptoRng, TryRng};
 use serde_json::Value;
 use spec_impl::{
-    header_keys, hex, kdf_ck, kdf_rk, kdf_rk_he, message_keys, signed_prekey_message, unhex, verify_strict,
-    x25519_base, x3dh_initiator, x3dh_responder, Bundle, Draws, Identity, Mode, OneTimePreKey, Policy,
-    Session, SignedPreKey, VERSION, VERSION_1,
+    header_keys, hex, kdf_ck, kdf_rk, kdf_rk_he, kem_decapsulate, kem_encapsulate, kem_prekey_message,
+    kem_public_key, message_keys, signed_prekey_message, unhex, verify_strict, x25519_base, x3dh_initiator,
+    x3dh_initiator_kem, x3dh_responder, x3dh_responder_kem, Bundle, Draws, Identity, KemPreKey,
+    KemPreKeyPublic, Mode, OneTimePreKey, Policy, PqPolicy, Session, SignedPreKey, KEM_ML_KEM_1024, VERSION,
+    VERSION_1,
 };
 
 // ---------------------------------------------------------------------------
@@ -121,12 +123,94 @@ fn check_one_time_prekey(v: &Value) -> Option<OneTimePreKey> {
 }
 
 fn bundle_of(owner: &Identity, spk: &SignedPreKey, opk: Option<&OneTimePreKey>) -> Bundle {
+    hybrid_bundle_of(owner, spk, None, opk)
+}
+
+/// The bundle (§4, §16.3), with the KEM prekey if there is one.
+fn hybrid_bundle_of(
+    owner: &Identity,
+    spk: &SignedPreKey,
+    kem: Option<&KemPreKey>,
+    opk: Option<&OneTimePreKey>,
+) -> Bundle {
     Bundle {
         identity: owner.public,
         spk_id: spk.id,
         spk: spk.public(),
         signature: spk.signature,
+        kem: kem.map(KemPreKey::public),
         opk: opk.map(|k| (k.id, k.public())),
+    }
+}
+
+/// Checks a KEM prekey object (`type`, `id`, `seed`, `public`,
+/// `signed_message`, `signature`, `public_encoding`; §16.1, §16.2) or
+/// `null`/absent: the key pair from the seed (`ml-kem`), the signed message,
+/// the signature re-made and verified strictly, the public encoding both
+/// ways. The library agrees: it restores the key from the §16.2 stored form
+/// built here, re-encodes the public part identically, decodes and verifies
+/// the public encoding, and (with `hazmat`) derives the same key and
+/// signed message.
+fn check_kem_prekey(owner: &Identity, v: &Value) -> Option<KemPreKey> {
+    if v.is_null() {
+        return None;
+    }
+    let what = format!("KEM prekey {}", v["id"]);
+    assert_eq!(v["type"].as_u64(), Some(u64::from(KEM_ML_KEM_1024)), "{what}: type");
+    let seed: [u8; 64] = bytes(&v["seed"]).try_into().expect("64-byte seed");
+    let key = KemPreKey::new(owner, u32_of(&v["id"]), &seed);
+    let public = key.public();
+    assert_eq!(hex(&public.ek), text(&v["public"]), "{what}: public (encapsulation key)");
+    let msg = kem_prekey_message(key.kem_type, key.id, &public.ek);
+    assert_eq!(msg.len(), 1596, "{what}: §16.2 signed message length");
+    assert_eq!(hex(&msg), text(&v["signed_message"]), "{what}: signed_message");
+    assert_eq!(hex(&key.signature), text(&v["signature"]), "{what}: signature");
+    assert!(verify_strict(&owner.public, &msg, &key.signature), "{what}: signature verifies");
+    let encoding = bytes(&v["public_encoding"]);
+    assert_eq!(encoding.len(), spec_impl::KEM_PREKEY_PUBLIC_LEN, "{what}: public encoding length");
+    assert_eq!(hex(&public.encode()), hex(&encoding), "{what}: public_encoding");
+    assert_eq!(KemPreKeyPublic::decode(&encoding).unwrap(), public, "{what}: public_encoding decodes");
+    public.verify(&owner.public).unwrap();
+    assert_eq!(KemPreKey::from_state_bytes(&key.to_state_bytes()).unwrap(), key, "{what}: §16.2 state");
+
+    // The library.
+    let lib = lib_kem(&key);
+    assert_eq!(lib.id(), key.id, "{what}: library id");
+    assert_eq!(lib.kem_type().to_byte(), key.kem_type, "{what}: library type");
+    assert_eq!(hex(&lib.public().to_bytes()), hex(&encoding), "{what}: library public encoding");
+    assert_eq!(lib.to_bytes()[..], key.to_state_bytes()[..], "{what}: library stored form");
+    let lib_public = chatcrypt::KemPreKeyPublic::from_bytes(&encoding).unwrap();
+    lib_public.verify(&chatcrypt::IdentityKey::from_bytes(&owner.public).unwrap()).unwrap();
+    assert_eq!(&lib_public, lib.public(), "{what}: library decodes the public encoding");
+    #[cfg(feature = "hazmat")]
+    {
+        let kind = chatcrypt::KemType::from_byte(key.kem_type).unwrap();
+        assert_eq!(
+            hex(&chatcrypt::hazmat::kem_public_key(kind, &seed)),
+            text(&v["public"]),
+            "{what}: hazmat"
+        );
+        assert_eq!(
+            hex(&chatcrypt::hazmat::kem_prekey_message(kind, key.id, &public.ek)),
+            text(&v["signed_message"]),
+            "{what}: hazmat signed message"
+        );
+    }
+    Some(key)
+}
+
+/// The library's KEM prekey, from the §16.2 stored form.
+fn lib_kem(key: &KemPreKey) -> chatcrypt::KemPreKey {
+    chatcrypt::KemPreKey::from_bytes(&key.to_state_bytes()).expect("§16.2 stored form")
+}
+
+/// A case's `pq_policy` (§16.5, §16.6): absent in the cases that predate
+/// §16, which are classical handshakes with classical allowed.
+fn pq_of(case: &Value) -> (PqPolicy, chatcrypt::PqPolicy) {
+    match case.get("pq_policy").map(text) {
+        None | Some("allow_classical") => (PqPolicy::AllowClassical, chatcrypt::PqPolicy::AllowClassical),
+        Some("required") => (PqPolicy::Required, chatcrypt::PqPolicy::Required),
+        Some(other) => panic!("unknown pq_policy {other}"),
     }
 }
 
@@ -366,6 +450,171 @@ fn x3dh() {
     finish("x3dh.json", &file, count);
 }
 
+/// `kem_prekey.json` (§16.1, §16.2): each KEM prekey through the
+/// independent implementation and the library (`check_kem_prekey`), and
+/// its stored form (tag `0x4B`, 135 bytes) both ways.
+#[test]
+fn kem_prekeys() {
+    let file = load("kem_prekey.json");
+    let mut count = 0;
+    let mut ids = Vec::new();
+    for case in cases(&file) {
+        let what = text(&case["description"]);
+        let owner = check_identity(&case["identity"]);
+        let key = check_kem_prekey(&owner, case).unwrap();
+        let state = bytes(&case["state"]);
+        assert_eq!(hex(&key.to_state_bytes()), hex(&state), "{what}: state");
+        assert_eq!(state[..3], [spec_impl::TAG_KEM_PREKEY, 0x01, KEM_ML_KEM_1024], "{what}: state header");
+        let lib = chatcrypt::KemPreKey::from_bytes(&state).unwrap();
+        assert_eq!(lib.to_bytes()[..], state[..], "{what}: library re-encodes the state");
+        // The signature is bound to the owner, the id and the type (§16.2).
+        let public = key.public();
+        let mut other_id = public.clone();
+        other_id.id ^= 1;
+        assert_eq!(
+            other_id.verify(&owner.public),
+            Err(spec_impl::Error::BadSignature),
+            "{what}: id is signed"
+        );
+        let mut encoding = public.encode();
+        encoding[0] = 0x02;
+        assert_eq!(
+            KemPreKeyPublic::decode(&encoding),
+            Err(spec_impl::Error::Decode(spec_impl::DecodeError::UnknownKeyType(2))),
+            "{what}: unknown type"
+        );
+        assert_eq!(
+            format!("{:?}", chatcrypt::KemPreKeyPublic::from_bytes(&encoding).unwrap_err()),
+            "Decode(UnknownKeyType(2))",
+            "{what}: unknown type (library)"
+        );
+        ids.push(key.id);
+        count += 1;
+    }
+    assert!(ids.contains(&0) && ids.contains(&u32::MAX), "kem_prekey.json: the extreme ids");
+    finish("kem_prekey.json", &file, count);
+}
+
+/// `x3dh_hybrid.json` (§16.5, §16.6): the encapsulation (`ml-kem` directly)
+/// and decapsulation, the binding, the info, `SK` and the header keys on
+/// both sides in the independent implementation, the bundle both ways in
+/// both implementations, and (with `hazmat`) the library's ML-KEM and
+/// hybrid X3DH on the same inputs.
+#[test]
+fn x3dh_hybrid() {
+    let file = load("x3dh_hybrid.json");
+    let mut count = 0;
+    for case in cases(&file) {
+        let what = text(&case["description"]);
+        let alice = check_identity(&case["alice"]["identity"]);
+        let ek_a = b32(&case["alice"]["ephemeral_private"]);
+        let ek_a_pub = x25519_base(&ek_a);
+        assert_eq!(hex(&ek_a_pub), text(&case["alice"]["ephemeral_public"]), "{what}");
+        let m = b32(&case["alice"]["kem_m"]);
+        let bob = check_identity(&case["bob"]["identity"]);
+        let spk = check_signed_prekey(&bob, &case["bob"]["signed_prekey"]);
+        let opk = check_one_time_prekey(&case["bob"]["one_time_prekey"]);
+        let kem = check_kem_prekey(&bob, &case["bob"]["kem_prekey"]).expect("a KEM prekey");
+
+        // The bundle (§16.3), both ways; flag bit 1, the KEM prekey at offset 134.
+        let bundle = hybrid_bundle_of(&bob, &spk, Some(&kem), opk.as_ref());
+        let encoded = bytes(&case["bundle"]);
+        assert_eq!(hex(&bundle.encode()), hex(&encoded), "{what}: bundle");
+        assert_eq!(encoded[1] & 0x02, 0x02, "{what}: bundle flag bit 1");
+        assert_eq!(encoded.len(), if opk.is_some() { 170 } else { 134 } + 1637, "{what}: bundle length");
+        assert_eq!(Bundle::decode(&encoded).unwrap(), bundle, "{what}");
+        bundle.verify().unwrap();
+        let lib = chatcrypt::PreKeyBundle::from_bytes(&encoded).unwrap();
+        lib.verify().unwrap();
+        assert_eq!(lib.to_bytes(), encoded, "{what}: library bundle");
+        assert_eq!(lib.kem_prekey().map(|k| k.id()), Some(kem.id), "{what}: library KEM prekey id");
+
+        // ML-KEM (§16.1).
+        let ek = kem_public_key(&kem.seed);
+        let (ct, ss) = kem_encapsulate(&ek, &m).unwrap();
+        assert_eq!(hex(&ct), text(&case["kem_ciphertext"]), "{what}: kem_ciphertext");
+        assert_eq!(hex(&ss), text(&case["kem_shared_secret"]), "{what}: kem_shared_secret");
+        assert_eq!(kem_decapsulate(&kem.seed, &ct), ss, "{what}: decapsulation");
+
+        // Both sides (§16.5, §16.6).
+        let a = x3dh_initiator_kem(&alice, &ek_a, Some(&m), &bundle).unwrap();
+        let b = x3dh_responder_kem(
+            &bob,
+            &spk.private,
+            opk.as_ref().map(|k| &k.private),
+            Some((&kem, &ct)),
+            &alice.public,
+            &ek_a_pub,
+        )
+        .unwrap();
+        assert_eq!(a, b, "{what}: initiator and responder disagree");
+        let share = a.kem.as_ref().expect("hybrid");
+        assert_eq!(share.ct, ct, "{what}: the initiator's ciphertext");
+        assert_eq!(hex(&a.dh1), text(&case["dh1"]), "{what}: dh1");
+        assert_eq!(hex(&a.dh2), text(&case["dh2"]), "{what}: dh2");
+        assert_eq!(hex(&a.dh3), text(&case["dh3"]), "{what}: dh3");
+        match a.dh4 {
+            Some(dh4) => assert_eq!(hex(&dh4), text(&case["dh4"]), "{what}: dh4"),
+            None => assert!(case["dh4"].is_null(), "{what}: dh4"),
+        }
+        assert_eq!(hex(&share.binding), text(&case["binding"]), "{what}: binding");
+        assert_eq!(hex(&share.info(false)), text(&case["info"]), "{what}: info");
+        assert_eq!(hex(&a.sk), text(&case["sk"]), "{what}: sk");
+        assert_eq!(hex(&a.ad), text(&case["ad"]), "{what}: ad");
+        let he = &case["header_encryption"];
+        assert_eq!(hex(&share.info(true)), text(&he["info"]), "{what}: header_encryption.info");
+        assert_eq!(hex(&a.he.sk), text(&he["sk"]), "{what}: header_encryption.sk");
+        assert_eq!(hex(&a.he.hka), text(&he["hka"]), "{what}: header_encryption.hka");
+        assert_eq!(hex(&a.he.nhkb), text(&he["nhkb"]), "{what}: header_encryption.nhkb");
+        // The hybrid derivation differs from the classical one of the same DHs.
+        let classical = x3dh_initiator(&alice, &ek_a, &bundle).unwrap();
+        assert_eq!(
+            (classical.dh1, classical.dh2, classical.dh3, classical.dh4),
+            (a.dh1, a.dh2, a.dh3, a.dh4)
+        );
+        assert_ne!(classical.sk, a.sk, "{what}: SS and the label are bound into SK");
+        assert_ne!(classical.he.sk, a.he.sk, "{what}");
+
+        #[cfg(feature = "hazmat")]
+        {
+            use chatcrypt::hazmat;
+            let kind = chatcrypt::KemType::MlKem1024;
+            let (lib_ct, lib_ss) = hazmat::kem_encapsulate(kind, &ek, &m).unwrap();
+            assert_eq!(hex(&lib_ct), text(&case["kem_ciphertext"]), "{what}: library ciphertext");
+            assert_eq!(lib_ss, ss, "{what}: library shared secret");
+            assert_eq!(hazmat::kem_decapsulate(kind, &kem.seed, &ct).unwrap(), ss, "{what}: library decaps");
+            let lib_alice = chatcrypt::IdentityKeyPair::from_seed(&alice.seed);
+            let lib_bob = chatcrypt::IdentityKey::from_bytes(&bob.public).unwrap();
+            let opk_pub = opk.as_ref().map(OneTimePreKey::public);
+            for (mode, sk) in
+                [(chatcrypt::Mode::Plain, &case["sk"]), (chatcrypt::Mode::HeaderEncryption, &he["sk"])]
+            {
+                let out = hazmat::x3dh_initiator_hybrid(
+                    mode,
+                    &lib_alice,
+                    &ek_a,
+                    &lib_bob,
+                    &spk.public(),
+                    opk_pub.as_ref(),
+                    (kind, &ss, &ek, &ct),
+                )
+                .unwrap();
+                assert_eq!(hex(&out.sk), text(sk), "{what}: library sk ({mode:?})");
+                assert_eq!(hex(&out.binding), text(&case["binding"]), "{what}: library binding");
+                match out.header_keys {
+                    None => assert_eq!(mode, chatcrypt::Mode::Plain, "{what}"),
+                    Some((hka, nhkb)) => {
+                        assert_eq!(hex(&hka), text(&he["hka"]), "{what}: library hka");
+                        assert_eq!(hex(&nhkb), text(&he["nhkb"]), "{what}: library nhkb");
+                    }
+                }
+            }
+        }
+        count += 1;
+    }
+    finish("x3dh_hybrid.json", &file, count);
+}
+
 /// One side of a conversation, in both implementations.
 #[derive(Default)]
 struct Side {
@@ -417,7 +666,16 @@ fn session() {
         let bob = check_identity(&keys["identity"]);
         let spk = check_signed_prekey(&bob, &keys["signed_prekey"]);
         let opk = check_one_time_prekey(&keys["one_time_prekey"]);
-        let bundle = bundle_of(&bob, &spk, opk.as_ref());
+        // A KEM prekey in Bob's keys: a hybrid handshake (§16) under the
+        // default policies; without one, classical with classical allowed.
+        let kem = check_kem_prekey(&bob, &keys["kem_prekey"]);
+        let hybrid = kem.is_some();
+        let (pq, lib_pq) = if hybrid {
+            (PqPolicy::Required, chatcrypt::PqPolicy::Required)
+        } else {
+            (PqPolicy::AllowClassical, chatcrypt::PqPolicy::AllowClassical)
+        };
+        let bundle = hybrid_bundle_of(&bob, &spk, kem.as_ref(), opk.as_ref());
         assert_eq!(hex(&bundle.encode()), text(&case["bundle"]), "{what}: bundle");
 
         let alice_draws = draws(&case["alice"]["rng_draws"]);
@@ -449,27 +707,20 @@ fn session() {
                     if from == "alice" && side.spec.is_none() {
                         // Alice starts the session at her first send (§5.1, §6.2),
                         // choosing the mode (§14).
-                        let (s, _) = Session::initiate_with_mode(&alice, &bundle, mode, spec_rng).unwrap();
+                        let (s, _) = Session::initiate_with(&alice, &bundle, mode, pq, spec_rng).unwrap();
                         assert_eq!(s.mode(), mode);
+                        assert_eq!(s.kem_type.is_some(), hybrid, "{at}: hybrid (SPEC implementation)");
                         side.spec = Some(s);
-                        let lib = match mode {
-                            Mode::Plain => chatcrypt::Session::initiate_with(
-                                &lib_alice_id,
-                                &lib_bundle,
-                                chatcrypt::Mode::Plain,
-                                chatcrypt::PqPolicy::AllowClassical,
-                                lib_rng,
-                            ),
-                            Mode::HeaderEncryption => chatcrypt::Session::initiate_with(
-                                &lib_alice_id,
-                                &lib_bundle,
-                                lib_mode,
-                                chatcrypt::PqPolicy::AllowClassical,
-                                lib_rng,
-                            ),
-                        }
+                        let lib = chatcrypt::Session::initiate_with(
+                            &lib_alice_id,
+                            &lib_bundle,
+                            lib_mode,
+                            lib_pq,
+                            lib_rng,
+                        )
                         .unwrap();
                         assert_eq!(lib.mode(), lib_mode, "{at}: Alice's mode (library)");
+                        assert_eq!(lib.is_post_quantum(), hybrid, "{at}: hybrid (library)");
                         side.lib = Some(lib);
                     }
                     // Version 2, and the type byte is the mode's (§7, §14.3).
@@ -495,6 +746,12 @@ fn session() {
                     );
                     let lib = lib_session.encrypt(&plaintext, lib_rng).unwrap();
                     assert_eq!(hex(&lib), hex(&expected), "{at}: message (library)");
+                    // §16.4: every PreKeyMessage of a hybrid handshake has the KEM part.
+                    if expected[1] == prekey_type {
+                        let part = spec_impl::decode_message(&expected, None).unwrap().prekey.unwrap();
+                        assert_eq!(part.kem.is_some(), hybrid, "{at}: KEM part");
+                        assert_eq!(part.kem.map(|k| k.kem_id), kem.as_ref().map(|k| k.id), "{at}: kem_id");
+                    }
                     assert!(sent.insert(id, expected).is_none(), "{at}: id sent twice");
                     side.check_state(from, &at);
                 }
@@ -509,9 +766,17 @@ fn session() {
                             assert_eq!(decoded.mode, mode, "{at}: the first message's mode");
                             let names_opk = decoded.prekey.unwrap().opk_id.is_some();
                             let my_opk = if names_opk { opk.clone() } else { None };
-                            let acc =
-                                Session::accept(&bob, &spk, my_opk, &message, Policy::Any, &mut bob_spec_rng)
-                                    .unwrap();
+                            let acc = Session::accept_with(
+                                &bob,
+                                &spk,
+                                my_opk,
+                                kem.as_ref(),
+                                &message,
+                                Policy::Any,
+                                pq,
+                                &mut bob_spec_rng,
+                            )
+                            .unwrap();
                             assert_eq!(
                                 hex(&acc.plaintext),
                                 hex(&plaintext),
@@ -526,19 +791,24 @@ fn session() {
                             // build it afresh from its stored form.
                             let (lib_spk, lib_opk) = lib_prekeys(&spk, opk.as_ref());
                             let lib_opk = if pkm.one_time_prekey_id().is_some() { lib_opk } else { None };
+                            assert_eq!(pkm.is_post_quantum(), hybrid, "{at}: PreKeyMessage::is_post_quantum");
+                            let lib_kem_use =
+                                kem.as_ref().map(|k| chatcrypt::KemPreKeyUse::OneTime(lib_kem(k)));
                             let acc = chatcrypt::Session::accept(
                                 &lib_bob_id,
                                 &lib_spk,
                                 lib_opk,
-                                None,
+                                lib_kem_use,
                                 &pkm,
-                                chatcrypt::AcceptPolicy::new(
-                                    chatcrypt::ModePolicy::Any,
-                                    chatcrypt::PqPolicy::AllowClassical,
-                                ),
+                                chatcrypt::AcceptPolicy::new(chatcrypt::ModePolicy::Any, lib_pq),
                                 &mut bob_lib_rng,
                             )
                             .unwrap();
+                            assert_eq!(
+                                acc.session.is_post_quantum(),
+                                hybrid,
+                                "{at}: Bob's handshake (library)"
+                            );
                             assert_eq!(hex(&acc.plaintext), hex(&plaintext), "{at}: plaintext (library)");
                             assert_eq!(hex(acc.id.as_bytes()), message_id, "{at}: message id (library)");
                             assert_eq!(acc.session.mode(), lib_mode, "{at}: Bob's mode (library)");
@@ -581,7 +851,8 @@ fn session() {
         assert!(bob_spec_rng.all_used(), "{what}: Bob's draws not all used (SPEC implementation)");
         assert_eq!(alice_lib_rng.draws_used(), alice_draws.len(), "{what}: Alice's draws (library)");
         assert_eq!(bob_lib_rng.draws_used(), bob_draws.len(), "{what}: Bob's draws (library)");
-        let entry = by_mode.entry(text(&case["mode"]).to_owned()).or_default();
+        let handshake = if hybrid { "hybrid" } else { "classical" };
+        let entry = by_mode.entry(format!("{} {handshake}", text(&case["mode"]))).or_default();
         entry.0 += 1;
         entry.1 += events_run - events_before;
         count += 1;
@@ -589,10 +860,13 @@ fn session() {
     let mut by_mode: Vec<_> = by_mode.into_iter().collect();
     by_mode.sort();
     println!("session.json: {events_run} events replayed; (cases, events) by mode {by_mode:?}");
-    assert!(
-        by_mode.iter().any(|(m, (c, _))| m == "header_encryption" && *c > 0),
-        "session.json: no header-encryption conversation"
-    );
+    for kind in ["plain classical", "header_encryption classical", "plain hybrid", "header_encryption hybrid"]
+    {
+        assert!(
+            by_mode.iter().any(|(m, (c, _))| m == kind && *c > 0),
+            "session.json: no {kind} conversation"
+        );
+    }
     finish("session.json", &file, count);
 }
 
@@ -628,20 +902,22 @@ fn reject() {
             "initiate" => {
                 let seed = b32(&case["initiator_seed"]);
                 let b = bytes(&case["bundle"]);
+                let (pq, lib_pq) = pq_of(case);
                 let lib_id = chatcrypt::IdentityKeyPair::from_seed(&seed);
                 let lib = chatcrypt::PreKeyBundle::from_bytes(&b).and_then(|bundle| {
                     chatcrypt::Session::initiate_with(
                         &lib_id,
                         &bundle,
                         chatcrypt::Mode::Plain,
-                        chatcrypt::PqPolicy::AllowClassical,
+                        lib_pq,
                         &mut lib_rng,
                     )
                     .map(|_| ())
                 });
                 let id = Identity::from_seed(&seed);
-                let spec = Bundle::decode(&b)
-                    .and_then(|bundle| Session::initiate(&id, &bundle, &mut spec_rng).map(|_| ()));
+                let spec = Bundle::decode(&b).and_then(|bundle| {
+                    Session::initiate_with(&id, &bundle, Mode::Plain, pq, &mut spec_rng).map(|_| ())
+                });
                 (lib.err(), spec.err())
             }
             "accept" => {
@@ -649,23 +925,28 @@ fn reject() {
                 let bob = check_identity(&r["identity"]);
                 let spk = check_signed_prekey(&bob, &r["signed_prekey"]);
                 let opk = check_one_time_prekey(&r["one_time_prekey"]);
+                // §16.6: the KEM prekey the responder supplies, if any.
+                let kem = check_kem_prekey(&bob, &r["kem_prekey"]);
                 let (policy, lib_policy) = policy_of(&case["policy"]);
+                let (pq, lib_pq) = pq_of(case);
                 let m = bytes(&case["message"]);
                 let lib_id = chatcrypt::IdentityKeyPair::from_seed(&bob.seed);
                 let (lib_spk, lib_opk) = lib_prekeys(&spk, opk.as_ref());
+                let lib_kem_key = kem.as_ref().map(lib_kem);
                 let lib = chatcrypt::PreKeyMessage::from_bytes(&m).and_then(|pkm| {
                     chatcrypt::Session::accept(
                         &lib_id,
                         &lib_spk,
                         lib_opk,
-                        None,
+                        lib_kem_key.as_ref().map(chatcrypt::KemPreKeyUse::LastResort),
                         &pkm,
-                        chatcrypt::AcceptPolicy::new(lib_policy, chatcrypt::PqPolicy::AllowClassical),
+                        chatcrypt::AcceptPolicy::new(lib_policy, lib_pq),
                         &mut lib_rng,
                     )
                     .map(|_| ())
                 });
-                let spec = Session::accept(&bob, &spk, opk, &m, policy, &mut spec_rng).map(|_| ());
+                let spec = Session::accept_with(&bob, &spk, opk, kem.as_ref(), &m, policy, pq, &mut spec_rng)
+                    .map(|_| ());
                 (lib.err(), spec.err())
             }
             "decrypt" => {
@@ -698,8 +979,15 @@ fn reject() {
         assert_eq!(format!("{lib_err:?}"), expected, "{what}: library error");
         let spec_err = spec_err.unwrap_or_else(|| panic!("{what}: the SPEC implementation accepted it"));
         assert_eq!(format!("{spec_err:?}"), expected, "{what}: SPEC implementation error");
-        // Failures draw nothing, except initiate, which draws ek_A before its DHs (§5.1).
-        let expected_draws = usize::from(kind == "initiate");
+        // Failures draw nothing, except an initiate that fails in its DHs,
+        // which draws ek_A (§5.1) and, hybrid, m (§16.5 step 3) first; the
+        // policy and the bundle's checks come before any draw (§16.5 steps 1-2).
+        let hybrid_bundle = kind == "initiate" && bytes(&case["bundle"])[1] & 0x02 != 0;
+        let expected_draws = if kind == "initiate" && expected == "NonContributory" {
+            1 + usize::from(hybrid_bundle)
+        } else {
+            0
+        };
         assert_eq!(spec_rng.used, expected_draws, "{what}: draws (SPEC implementation)");
         assert_eq!(lib_rng.draws_used(), expected_draws, "{what}: draws (library)");
         *kinds.entry(kind.to_owned()).or_default() += 1;
@@ -708,6 +996,9 @@ fn reject() {
         }
         if he_message {
             *kinds.entry(format!("{kind} of a type 0x03/0x04 message")).or_default() += 1;
+        }
+        if case.get("pq_policy").is_some() || (kind == "decrypt" && bytes(&case["state"])[2] & 0x40 != 0) {
+            *kinds.entry(format!("{kind}, hybrid (SPEC.md 16)")).or_default() += 1;
         }
         count += 1;
     }
@@ -803,16 +1094,18 @@ fn receive_v1() {
 /// The frozen state fixtures (`test-vectors/state/`): `v1.json` and
 /// `v1_he.json` (session format version 1, written by the version-1
 /// library, with protocol-version-1 messages in flight) and `v2.json`,
-/// `v2_he.json` (format version 2, protocol-version-2 messages), through
+/// `v2_he.json` (format version 2, protocol-version-2 messages) and
+/// `v3_hybrid.json`, `v3_hybrid_he.json` (format version 3 after a hybrid
+/// handshake, §16.8, one initiator still holding its pending KEM part), through
 /// this implementation: each stored session decodes (§10.4) and re-encodes
-/// as version 2 exactly as the library re-encodes it (a version-2 encoding
+/// as version 3 exactly as the library re-encodes it (a version-3 encoding
 /// unchanged), and the messages each fixture lists decrypt in order in both,
 /// with the same plaintexts, ids and states. For version 1 this checks the
 /// receive path against messages that a version-1 sender really produced.
 #[test]
 fn state_fixtures() {
     let mut messages = HashMap::new();
-    for name in ["v1.json", "v1_he.json", "v2.json", "v2_he.json"] {
+    for name in ["v1.json", "v1_he.json", "v2.json", "v2_he.json", "v3_hybrid.json", "v3_hybrid_he.json"] {
         let f = load_from("state", name);
         let version = u8::try_from(f["format_version"].as_u64().expect("format_version")).expect("u8");
         // Session format 1 went with protocol version 1, format 2 with protocol 2.
@@ -855,7 +1148,7 @@ fn state_fixtures() {
     let mut messages: Vec<_> = messages.into_iter().collect();
     messages.sort();
     println!("state fixtures: messages decrypted by both, per file: {messages:?}");
-    assert_eq!(messages.len(), 4, "every fixture file lists messages");
+    assert_eq!(messages.len(), 6, "every fixture file lists messages");
 }
 
 /// `safety_number.json` (SPEC.md §15) through the independent implementation

@@ -1,6 +1,9 @@
 //! Golden fixtures of stored state: session format version 1
 //! (`test-vectors/state/v1.json`, `v1_he.json`, with protocol-version-1
-//! messages in flight) and version 2 (`v2.json`, `v2_he.json`).
+//! messages in flight), version 2 (`v2.json`, `v2_he.json`) and version 3
+//! after a hybrid handshake (`v3_hybrid.json`, `v3_hybrid_he.json`, SPEC.md
+//! §16.8: an initiator still awaiting a reply with its pending KEM part, a
+//! responder, and a stored last-resort KEM prekey).
 //!
 //! THESE FIXTURES ARE FROZEN. They were written once by
 //! `examples/gen_state_fixtures.rs` and this test only reads them (through
@@ -16,14 +19,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod common;
-#[allow(unused_imports)]
 use chatcrypt::PqPolicy;
 use common::TestSend;
 
 use chatcrypt::{
-    DecodeError, Error, IdentityKeyPair, MessageType, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session,
-    SignedPreKey, SEALED_OVERHEAD, SESSION_STATE_VERSION, STATE_VERSION, TAG_IDENTITY, TAG_ONE_TIME_PREKEY,
-    TAG_SEALED, TAG_SESSION, TAG_SIGNED_PREKEY,
+    AcceptPolicy, DecodeError, Error, IdentityKeyPair, KemPreKey, KemPreKeyPublic, KemPreKeyUse, KemType,
+    MessageType, OneTimePreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey, SEALED_OVERHEAD,
+    SESSION_STATE_VERSION, STATE_VERSION, TAG_IDENTITY, TAG_KEM_PREKEY, TAG_ONE_TIME_PREKEY, TAG_SEALED,
+    TAG_SESSION, TAG_SIGNED_PREKEY,
 };
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 use serde_json::Value;
@@ -37,9 +40,15 @@ const V2: &str = include_str!("../test-vectors/state/v2.json");
 /// The same with header encryption.
 const V2_HE: &str = include_str!("../test-vectors/state/v2_he.json");
 
+/// Session format version 3 after a hybrid handshake (SPEC.md §16.8).
+const V3_HYBRID: &str = include_str!("../test-vectors/state/v3_hybrid.json");
+/// The same with header encryption.
+const V3_HYBRID_HE: &str = include_str!("../test-vectors/state/v3_hybrid_he.json");
+
 /// Every frozen fixture file; each test runs on all of them.
-fn fixtures() -> [Value; 4] {
-    [V1, V1_HE, V2, V2_HE].map(|text| serde_json::from_str(text).expect("fixture is valid JSON"))
+fn fixtures() -> [Value; 6] {
+    [V1, V1_HE, V2, V2_HE, V3_HYBRID, V3_HYBRID_HE]
+        .map(|text| serde_json::from_str(text).expect("fixture is valid JSON"))
 }
 
 /// The session format version a fixture file holds.
@@ -107,12 +116,12 @@ fn fixtures_are_of_their_stated_format_versions() {
     assert_eq!(STATE_VERSION, 1);
     assert_eq!(SESSION_STATE_VERSION, 3);
     let versions: Vec<u8> = fixtures().iter().map(session_version).collect();
-    assert_eq!(versions, [1, 1, 2, 2]);
+    assert_eq!(versions, [1, 1, 2, 2, 3, 3]);
     for f in fixtures() {
         let v = session_version(&f);
         assert!(f["description"].as_str().is_some_and(|d| d.contains("FROZEN")));
         assert_eq!(sealing_key(&f).len(), 32);
-        let states = [
+        let mut states = vec![
             (&f["alice"]["identity"], TAG_IDENTITY),
             (&f["bob"]["identity"], TAG_IDENTITY),
             (&f["bob"]["signed_prekey"], TAG_SIGNED_PREKEY),
@@ -120,6 +129,11 @@ fn fixtures_are_of_their_stated_format_versions() {
             (&f["alice"]["session"], TAG_SESSION),
             (&f["bob"]["session"], TAG_SESSION),
         ];
+        // Version 3 fixtures also store Bob's last-resort KEM prekey (SPEC.md §16.2).
+        assert_eq!(f["bob"].get("kem_prekey").is_some(), v >= 3);
+        if v >= 3 {
+            states.push((&f["bob"]["kem_prekey"], TAG_KEM_PREKEY));
+        }
         for (state, tag) in states {
             let plain = unhex(&state["plain"]);
             let sealed = unhex(&state["sealed"]);
@@ -128,15 +142,29 @@ fn fixtures_are_of_their_stated_format_versions() {
             assert_eq!(sealed[..3], [TAG_SEALED, 1, tag]);
             assert_eq!(sealed.len(), plain.len() + SEALED_OVERHEAD);
         }
-        // The scenario: both sessions hold skipped keys, Alice is past the
-        // handshake, and each side has a listed message that uses a stored key
-        // (Bob's including a late PreKeyMessage).
+        // The scenario of versions 1 and 2: both sessions hold skipped keys,
+        // Alice is past the handshake. Version 3: Alice still awaits a reply
+        // with her pending KEM part (flags 0x40 and 0x80, SPEC.md §16.8), Bob
+        // holds a skipped key and his state is hybrid (flag 0x40). In all,
+        // each side has a listed message that uses a stored key (Bob's
+        // including a late PreKeyMessage).
         for side in SIDES {
-            assert!(f[side]["session"]["skipped_key_count"].as_u64().unwrap() > 0);
             let list = f[side]["receive"].as_array().unwrap();
             assert!(list.iter().any(|m| m["key"] == "stored skipped key"), "{side}");
         }
-        assert_eq!(f["alice"]["session"]["awaiting_reply"], false);
+        if v <= 2 {
+            for side in SIDES {
+                assert!(f[side]["session"]["skipped_key_count"].as_u64().unwrap() > 0);
+            }
+            assert_eq!(f["alice"]["session"]["awaiting_reply"], false);
+        } else {
+            assert!(f["bob"]["session"]["skipped_key_count"].as_u64().unwrap() > 0);
+            assert_eq!(f["alice"]["session"]["awaiting_reply"], true);
+            let alice_flags = unhex(&f["alice"]["session"]["plain"])[2];
+            let bob_flags = unhex(&f["bob"]["session"]["plain"])[2];
+            assert_eq!(alice_flags & 0xC5, 0xC5, "initiator, pending, hybrid, pending KEM part");
+            assert_eq!(bob_flags & 0xC0, 0x40, "hybrid responder");
+        }
         assert!(f["bob"]["receive"]
             .as_array()
             .unwrap()
@@ -194,13 +222,36 @@ fn prekeys_restore_and_reencode_identically() {
             assert_eq!(u64::from(opk.id()), fx["id"].as_u64().unwrap());
             assert_eq!(opk.public().key()[..], unhex(&fx["public_key"])[..]);
         }
+
+        // Version 3: the last-resort KEM prekey (SPEC.md §16.2, 135 bytes).
+        let fx = &f["bob"]["kem_prekey"];
+        if fx.is_null() {
+            continue;
+        }
+        let plain = unhex(&fx["plain"]);
+        assert_eq!(plain.len(), 135);
+        for kpk in
+            [KemPreKey::from_bytes(&plain).unwrap(), KemPreKey::open(&key, &unhex(&fx["sealed"])).unwrap()]
+        {
+            assert_eq!(kpk.to_bytes()[..], plain[..]);
+            assert_eq!(u64::from(kpk.id()), fx["id"].as_u64().unwrap());
+            assert_eq!(u64::from(kpk.kem_type().to_byte()), fx["kem_type"].as_u64().unwrap());
+            assert_eq!(kpk.kem_type(), KemType::MlKem1024);
+            assert_eq!(kpk.public().to_bytes()[..], unhex(&fx["public_encoding"])[..]);
+            // The stored signature still verifies under Bob's identity.
+            KemPreKeyPublic::from_bytes(&unhex(&fx["public_encoding"]))
+                .unwrap()
+                .verify(bob.public_key())
+                .unwrap();
+        }
     }
 }
 
 #[test]
 fn sessions_restore_and_reencode_identically() {
     // Version-2 fixtures (classical) re-encode as version 3, whose classical
-    // layout is version 2's: only the version byte changes.
+    // layout is version 2's: only the version byte changes. Version-3
+    // fixtures re-encode unchanged.
     let mut checked = 0;
     for f in fixtures().into_iter().filter(|f| session_version(f) >= 2) {
         for side in SIDES {
@@ -217,12 +268,15 @@ fn sessions_restore_and_reencode_identically() {
                 assert_eq!(s.skipped_key_count() as u64, fx["skipped_key_count"].as_u64().unwrap());
                 assert_eq!(s.local_identity().as_bytes()[..], unhex(&fx["local_identity"])[..]);
                 assert_eq!(s.remote_identity().as_bytes()[..], unhex(&fx["remote_identity"])[..]);
+                // Flag bit 6 (SPEC.md §16.8): the handshake was hybrid.
+                assert_eq!(s.is_post_quantum(), session_version(&f) >= 3, "{side}");
+                assert_eq!(s.handshake_kem(), (session_version(&f) >= 3).then_some(KemType::MlKem1024));
             }
         }
         assert_eq!(f["alice"]["session"]["remote_identity"], f["bob"]["identity"]["public_key"]);
         assert_eq!(f["bob"]["session"]["remote_identity"], f["alice"]["identity"]["public_key"]);
     }
-    assert_eq!(checked, 4, "both sides of both version-2 fixtures");
+    assert_eq!(checked, 8, "both sides of the version-2 and version-3 fixtures");
 }
 
 #[test]
@@ -280,18 +334,43 @@ fn restored_prekeys_accept_a_new_session() {
         let opk = OneTimePreKey::open(&key, &unhex(&f["bob"]["one_time_prekey"]["sealed"])).unwrap();
         let bundle =
             PreKeyBundle::new(bob.public_key().clone(), spk.public().clone(), Some(opk.public().clone()));
+        // Version 3: the stored last-resort KEM prekey makes the handshake hybrid.
+        let kem = f["bob"].get("kem_prekey").map(|k| KemPreKey::open(&key, &unhex(&k["sealed"])).unwrap());
+        let bundle = match &kem {
+            Some(k) => bundle.with_kem_prekey(k.public().clone()),
+            None => bundle,
+        };
 
         // Carol starts a session with the stored, still unused one-time prekey.
         let carol = IdentityKeyPair::generate(&mut rng);
         // In the fixture's mode, so that the check below reaches the identity.
         let mode = restore_both(&f, "bob")[0].mode();
-        let mut c =
-            Session::initiate_with(&carol, &bundle, mode, PqPolicy::AllowClassical, &mut rng).unwrap();
+        let pq = if kem.is_some() { PqPolicy::Required } else { PqPolicy::AllowClassical };
+        let mut c = Session::initiate_with(&carol, &bundle, mode, pq, &mut rng).unwrap();
         let m = c.encrypt_t(b"hi Bob, it's Carol").unwrap();
         let first = PreKeyMessage::from_bytes(&m).unwrap();
         assert_eq!(u64::from(first.signed_prekey_id()), f["bob"]["signed_prekey"]["id"].as_u64().unwrap());
         assert_eq!(first.one_time_prekey_id().map(u64::from), f["bob"]["one_time_prekey"]["id"].as_u64());
-        let (mut b, p) = common::accept(&bob, &spk, Some(&opk), &first, &mut rng).unwrap();
+        let (mut b, p) = match &kem {
+            None => common::accept(&bob, &spk, Some(&opk), &first, &mut rng).unwrap(),
+            Some(k) => {
+                assert_eq!(first.kem_prekey_id(), Some((KemType::MlKem1024, k.id())));
+                let opk = OneTimePreKey::from_bytes(&opk.to_bytes()).unwrap();
+                let kem_use = Some(KemPreKeyUse::LastResort(k));
+                let a = Session::accept(
+                    &bob,
+                    &spk,
+                    Some(opk),
+                    kem_use,
+                    &first,
+                    AcceptPolicy::default(),
+                    &mut rng,
+                )
+                .unwrap();
+                assert!(a.session.is_post_quantum());
+                (a.session, a.plaintext)
+            }
+        };
         assert_eq!(p, b"hi Bob, it's Carol");
         let r = b.encrypt_t(b"hi Carol").unwrap();
         assert_eq!(c.decrypt(&r, &mut rng).unwrap(), b"hi Carol");
@@ -308,11 +387,20 @@ fn fixtures_are_refused_under_another_version_or_key() {
     for f in fixtures() {
         for side in SIDES {
             let mut plain = unhex(&f[side]["session"]["plain"]);
+            let flags = plain[2];
             for version in [0, 4, 0xff] {
                 plain[1] = version;
                 assert_eq!(
                     Session::from_bytes(&plain).err(),
                     Some(Error::Decode(DecodeError::UnsupportedVersion(version)))
+                );
+            }
+            // Flag bits 6 and 7 are reserved before version 3 (SPEC.md §16.8).
+            if session_version(&f) >= 3 {
+                plain[1] = 2;
+                assert_eq!(
+                    Session::from_bytes(&plain).err(),
+                    Some(Error::Decode(DecodeError::InvalidFlags(flags)))
                 );
             }
             let sealed = unhex(&f[side]["session"]["sealed"]);
@@ -332,7 +420,7 @@ fn fixtures_are_refused_under_another_version_or_key() {
 /// with v2_he.
 #[test]
 fn version_1_sessions_decode_to_the_version_2_state_of_the_same_scenario() {
-    let [v1, v1_he, v2, v2_he] = fixtures();
+    let [v1, v1_he, v2, v2_he, ..] = fixtures();
     for (old, new) in [(&v1, &v2), (&v1_he, &v2_he)] {
         for side in SIDES {
             let old_plain = unhex(&old[side]["session"]["plain"]);

@@ -5,8 +5,11 @@
 //! `test-vectors/protocol/` byte for byte.
 //!
 //! It receives version-1 messages too (§13: no reuse guard, 40-byte header,
-//! `MESSAGE_KEYS_V1`) and decodes session state format versions 1 and 2
-//! (§10.4), writing version 2. It can also *send* version-1 messages
+//! `MESSAGE_KEYS_V1`) and decodes session state format versions 1, 2 and 3
+//! (§10.4, §16.8), writing version 3. It implements the hybrid handshake of
+//! §16 (KEM prekeys, the bundle's and the PreKeyMessage's KEM parts, the
+//! hybrid initiator and responder with their post-quantum policy), calling
+//! the `ml-kem` crate directly for FIPS 203 ML-KEM-1024. It can also *send* version-1 messages
 //! (`Session::encrypt_v1`), which SPEC.md forbids a real sender: that exists
 //! only so that `examples/gen_vectors.rs` can build the version-1 receive
 //! vectors, which the library (a v2 sender only) cannot produce.
@@ -26,6 +29,8 @@ use aes_gcm::{AeadInOut, Aes256Gcm, KeyInit};
 use ed25519_dalek::{Signature, Signer, SigningKey, VerifyingKey};
 use hkdf::Hkdf;
 use hmac::{Hmac, Mac};
+use ml_kem::kem::{Decapsulate, KeyExport};
+use ml_kem::{DecapsulationKey, EncapsulationKey, MlKem1024};
 use sha2::{Digest, Sha256, Sha512};
 use x25519_dalek::{PublicKey, StaticSecret};
 
@@ -57,8 +62,33 @@ pub const MAX_SKIPPED_KEYS: usize = 2000;
 pub const MAX_PREVIOUS_RATCHET_KEYS: usize = 8;
 /// §9.
 pub const MAX_PLAINTEXT_LEN: usize = 1_048_576;
-/// §9: `75 + 72 + MAX_PLAINTEXT_LEN + 16`, the same bound in both modes.
-pub const MAX_MESSAGE_LEN: usize = 75 + ENCRYPTED_HEADER_LEN + MAX_PLAINTEXT_LEN + TAG_LEN;
+/// §9, §16.4: `1648 + 72 + MAX_PLAINTEXT_LEN + 16`, the same bound in both
+/// modes; 1648 is the longest prefix, a classical one (75) and a KEM part
+/// (1 + 4 + 1568).
+pub const MAX_MESSAGE_LEN: usize = 75 + KEM_PART_LEN + ENCRYPTED_HEADER_LEN + MAX_PLAINTEXT_LEN + TAG_LEN;
+
+// §16.1, §16.2, §16.5.
+
+/// The KEM type byte of ML-KEM-1024 (§16.1).
+pub const KEM_ML_KEM_1024: u8 = 0x01;
+/// `KEM_NAME` of ML-KEM-1024 (§16.1).
+pub const KEM_NAME: &[u8] = b"ML-KEM-1024";
+/// Length of an ML-KEM-1024 encapsulation key (§16.1).
+pub const KEM_EK_LEN: usize = 1568;
+/// Length of an ML-KEM-1024 ciphertext (§16.1).
+pub const KEM_CT_LEN: usize = 1568;
+/// Length of a KEM seed `d || z` (§16.1).
+pub const KEM_SEED_LEN: usize = 64;
+/// `"chatcrypt v3 kem prekey"` (§16.2), 23 bytes.
+pub const LABEL_KEM_PREKEY: &[u8] = b"chatcrypt v3 kem prekey";
+/// The start of the hybrid X3DH info (§16.5); `KEM_NAME` follows.
+pub const INFO_HYBRID: &[u8] = b"chatcrypt v3 hybrid X3DH ";
+/// Follows `KEM_NAME` in the hybrid info with header encryption (§16.5).
+pub const INFO_HYBRID_HE_SUFFIX: &[u8] = b" header encryption";
+/// Length of a KEM prekey's public encoding (§16.2): 1637.
+pub const KEM_PREKEY_PUBLIC_LEN: usize = 1 + 4 + KEM_EK_LEN + 64;
+/// Length of a PreKeyMessage's KEM part (§16.4): 1573.
+pub const KEM_PART_LEN: usize = 1 + 4 + KEM_CT_LEN;
 
 /// Protocol version byte of everything sent (§4, §7, §13).
 pub const VERSION: u8 = 0x02;
@@ -91,6 +121,8 @@ pub const MESSAGE_ID_LEN: usize = 32 + 4 + GUARD_LEN;
 pub const TAG_SIGNED_PREKEY: u8 = 0x50;
 pub const TAG_ONE_TIME_PREKEY: u8 = 0x4F;
 pub const TAG_SESSION: u8 = 0x53;
+/// §16.2: the stored KEM prekey ('K').
+pub const TAG_KEM_PREKEY: u8 = 0x4B;
 /// Format version of identities, prekeys and sealed state (§10).
 pub const STATE_VERSION: u8 = 0x01;
 /// Format version of the sessions this implementation writes (§10.4).
@@ -117,6 +149,8 @@ pub enum DecodeError {
     InvalidFlags(u8),
     InvalidPublicKey,
     InvalidValue,
+    /// §16.1: a KEM type byte no KEM has.
+    UnknownKeyType(u8),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -124,15 +158,27 @@ pub enum Error {
     Decode(DecodeError),
     BadSignature,
     NonContributory,
-    UnknownPreKey { id: u32 },
+    UnknownPreKey {
+        id: u32,
+    },
     WrongIdentity,
     HandshakeMismatch,
     Auth,
     Duplicate,
-    TooFarAhead { got: u32, max: u32 },
-    TooLarge { len: usize, max: usize },
+    TooFarAhead {
+        got: u32,
+        max: u32,
+    },
+    TooLarge {
+        len: usize,
+        max: usize,
+    },
     CounterExhausted,
-    ModeNotAllowed { mode: Mode },
+    ModeNotAllowed {
+        mode: Mode,
+    },
+    /// §16.5 step 1, §16.6 step 2.
+    PostQuantumRequired,
 }
 
 impl From<DecodeError> for Error {
@@ -353,6 +399,195 @@ impl OneTimePreKey {
 }
 
 // ---------------------------------------------------------------------------
+// KEM (§16.1) and KEM prekeys (§16.2). ML-KEM-1024 itself is the `ml-kem`
+// crate's; the FIPS 203 §7.2 modulus check is also written out here from
+// its definition and must agree with the crate's.
+
+/// §16.1: `0x01` is ML-KEM-1024; any other type byte is `UnknownKeyType`.
+pub fn kem_type_check(t: u8) -> Result<()> {
+    if t == KEM_ML_KEM_1024 {
+        Ok(())
+    } else {
+        Err(DecodeError::UnknownKeyType(t).into())
+    }
+}
+
+/// FIPS 203 §7.2's modulus check written from its definition:
+/// `ByteEncode_12(ByteDecode_12(ek[0..1536])) = ek[0..1536]` holds exactly
+/// when every 12-bit coefficient (two per three bytes, little-endian) is
+/// below `q = 3329` (ByteDecode_12 reduces modulo q).
+pub fn kem_modulus_check(ek: &[u8]) -> bool {
+    ek.len() == KEM_EK_LEN
+        && ek[..384 * 4].chunks(3).all(|c| {
+            let a = u16::from(c[0]) | (u16::from(c[1] & 0x0f) << 8);
+            let b = u16::from(c[1] >> 4) | (u16::from(c[2]) << 4);
+            a < 3329 && b < 3329
+        })
+}
+
+/// §16.1 "Encapsulation-key check": the length, then the modulus check,
+/// else `InvalidPublicKey`. Returns the `ml-kem` key, whose own check
+/// (`EncapsulationKey::new`) must agree with `kem_modulus_check`.
+pub fn kem_check_public_key(ek: &[u8]) -> Result<EncapsulationKey<MlKem1024>> {
+    let arr = ml_kem::array::Array::try_from(ek).map_err(|_| DecodeError::InvalidPublicKey)?;
+    let parsed = EncapsulationKey::<MlKem1024>::new(&arr);
+    assert_eq!(parsed.is_ok(), kem_modulus_check(ek), "ml-kem's key check and FIPS 203 §7.2's disagree");
+    parsed.map_err(|_| DecodeError::InvalidPublicKey.into())
+}
+
+/// `ML-KEM.KeyGen_internal(d, z)` with `seed = d || z` (§16.1): the
+/// encapsulation key `EK`.
+pub fn kem_public_key(seed: &[u8; KEM_SEED_LEN]) -> Vec<u8> {
+    let dk = DecapsulationKey::<MlKem1024>::from_seed(ml_kem::array::Array::from(*seed));
+    let ek = dk.encapsulation_key().to_bytes().to_vec();
+    assert_eq!(ek.len(), KEM_EK_LEN);
+    ek
+}
+
+/// `(CT, SS) = ML-KEM.Encaps_internal(EK, m)` (§16.1), after the key check.
+pub fn kem_encapsulate(ek: &[u8], m: &[u8; 32]) -> Result<(Vec<u8>, [u8; 32])> {
+    let key = kem_check_public_key(ek)?;
+    let (ct, k) = key.encapsulate_deterministic(&ml_kem::array::Array::from(*m));
+    let mut ss = [0u8; 32];
+    ss.copy_from_slice(&k);
+    assert_eq!(ct.len(), KEM_CT_LEN);
+    Ok((ct.to_vec(), ss))
+}
+
+/// `SS = ML-KEM.Decaps(dk, CT)` (§16.1), implicit rejection included: any
+/// ciphertext of the right length gives a secret. (Decoders never let one
+/// of another length through, §16.4.)
+pub fn kem_decapsulate(seed: &[u8; KEM_SEED_LEN], ct: &[u8]) -> [u8; 32] {
+    let dk = DecapsulationKey::<MlKem1024>::from_seed(ml_kem::array::Array::from(*seed));
+    let ct = ml_kem::array::Array::try_from(ct).expect("a 1568-byte ciphertext");
+    let k = dk.decapsulate(&ct);
+    let mut ss = [0u8; 32];
+    ss.copy_from_slice(&k);
+    ss
+}
+
+/// `"chatcrypt v3 kem prekey" || u8(type) || u32(id) || EK` (§16.2), 1596
+/// bytes for ML-KEM-1024.
+pub fn kem_prekey_message(kem_type: u8, id: u32, ek: &[u8]) -> Vec<u8> {
+    let mut m = LABEL_KEM_PREKEY.to_vec();
+    m.push(kem_type);
+    m.extend_from_slice(&id.to_be_bytes());
+    m.extend_from_slice(ek);
+    m
+}
+
+/// The public part of a KEM prekey (§16.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KemPreKeyPublic {
+    pub kem_type: u8,
+    pub id: u32,
+    /// `EK`.
+    pub ek: Vec<u8>,
+    /// `SIG_K`.
+    pub signature: [u8; 64],
+}
+
+impl KemPreKeyPublic {
+    /// §16.2 public encoding: `type || u32(id) || EK || SIG_K`, 1637 bytes.
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = vec![self.kem_type];
+        b.extend_from_slice(&self.id.to_be_bytes());
+        b.extend_from_slice(&self.ek);
+        b.extend_from_slice(&self.signature);
+        b
+    }
+
+    /// Reads the public encoding in layout order (§16.2): the type
+    /// (`UnknownKeyType`), the id, `EK` (`Truncated`, then the check of
+    /// §16.1), `SIG_K`.
+    pub fn read(r: &mut Reader<'_>) -> Result<Self> {
+        let kem_type = r.u8()?;
+        kem_type_check(kem_type)?;
+        let id = r.u32()?;
+        let ek = r.take(KEM_EK_LEN)?.to_vec();
+        kem_check_public_key(&ek)?;
+        let signature = r.arr64()?;
+        Ok(KemPreKeyPublic { kem_type, id, ek, signature })
+    }
+
+    /// Decodes a whole public encoding (extra bytes: `TrailingBytes`).
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        let k = Self::read(&mut r)?;
+        r.finish()?;
+        Ok(k)
+    }
+
+    /// `SIG_K` verified strictly under the owner's `IK` (§16.2), else `BadSignature`.
+    pub fn verify(&self, owner: &[u8; 32]) -> Result<()> {
+        if verify_strict(owner, &kem_prekey_message(self.kem_type, self.id, &self.ek), &self.signature) {
+            Ok(())
+        } else {
+            Err(Error::BadSignature)
+        }
+    }
+}
+
+/// A KEM prekey with its seed (§16.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KemPreKey {
+    pub kem_type: u8,
+    pub id: u32,
+    /// `d || z`.
+    pub seed: [u8; KEM_SEED_LEN],
+    pub signature: [u8; 64],
+}
+
+impl KemPreKey {
+    /// An ML-KEM-1024 prekey from its seed, signed by `owner` (Ed25519 is
+    /// deterministic, so the signature is reproducible).
+    pub fn new(owner: &Identity, id: u32, seed: &[u8; KEM_SEED_LEN]) -> Self {
+        let ek = kem_public_key(seed);
+        let signature = owner.sign(&kem_prekey_message(KEM_ML_KEM_1024, id, &ek));
+        KemPreKey { kem_type: KEM_ML_KEM_1024, id, seed: *seed, signature }
+    }
+
+    pub fn public(&self) -> KemPreKeyPublic {
+        KemPreKeyPublic {
+            kem_type: self.kem_type,
+            id: self.id,
+            ek: kem_public_key(&self.seed),
+            signature: self.signature,
+        }
+    }
+
+    /// §16.2: `0x4B || 0x01 || u8(type) || u32(id) || seed (64) || SIG_K (64)`, 135 bytes.
+    pub fn to_state_bytes(&self) -> Vec<u8> {
+        let mut b = vec![TAG_KEM_PREKEY, STATE_VERSION, self.kem_type];
+        b.extend_from_slice(&self.id.to_be_bytes());
+        b.extend_from_slice(&self.seed);
+        b.extend_from_slice(&self.signature);
+        assert_eq!(b.len(), 135);
+        b
+    }
+
+    /// Decodes the stored form (§16.2), in layout order.
+    pub fn from_state_bytes(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        let tag = r.u8()?;
+        if tag != TAG_KEM_PREKEY {
+            return Err(DecodeError::UnexpectedType(tag).into());
+        }
+        let version = r.u8()?;
+        if version != STATE_VERSION {
+            return Err(DecodeError::UnsupportedVersion(version).into());
+        }
+        let kem_type = r.u8()?;
+        kem_type_check(kem_type)?;
+        let id = r.u32()?;
+        let seed: [u8; KEM_SEED_LEN] = r.take(KEM_SEED_LEN)?.try_into().expect("64 bytes");
+        let signature = r.arr64()?;
+        r.finish()?;
+        Ok(KemPreKey { kem_type, id, seed, signature })
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Byte reader for the decoding rule of §1: fields are read in layout order,
 // each check applies as soon as its field has been read, and running out of
 // input while reading a field is `Truncated`.
@@ -432,16 +667,23 @@ pub struct Bundle {
     pub spk_id: u32,
     pub spk: [u8; 32],
     pub signature: [u8; 64],
+    /// §16.3: the KEM prekey (flag bit 1), between the signature and the
+    /// one-time prekey.
+    pub kem: Option<KemPreKeyPublic>,
     pub opk: Option<(u32, [u8; 32])>,
 }
 
 impl Bundle {
     pub fn encode(&self) -> Vec<u8> {
-        let mut b = vec![VERSION, u8::from(self.opk.is_some())];
+        let flags = u8::from(self.opk.is_some()) | (u8::from(self.kem.is_some()) << 1);
+        let mut b = vec![VERSION, flags];
         b.extend_from_slice(&self.identity);
         b.extend_from_slice(&self.spk_id.to_be_bytes());
         b.extend_from_slice(&self.spk);
         b.extend_from_slice(&self.signature);
+        if let Some(k) = &self.kem {
+            b.extend_from_slice(&k.encode());
+        }
         if let Some((id, key)) = &self.opk {
             b.extend_from_slice(&id.to_be_bytes());
             b.extend_from_slice(key);
@@ -451,7 +693,8 @@ impl Bundle {
 
     /// §4, in layout order: version (only 0x02; §13: version-1 bundles are
     /// not accepted), flags, a strict `IK_B`, `spk_id`, a canonical `SPK_B`,
-    /// `SIG`, and with flag bit 0 `opk_id` and a canonical `OPK_B`.
+    /// `SIG`, with flag bit 1 a KEM prekey (§16.3, decoded as in §16.2),
+    /// and with flag bit 0 `opk_id` and a canonical `OPK_B`.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         let mut r = Reader::new(bytes);
         let version = r.u8()?;
@@ -459,7 +702,7 @@ impl Bundle {
             return Err(DecodeError::UnsupportedVersion(version).into());
         }
         let flags = r.u8()?;
-        if flags & !1 != 0 {
+        if flags & !3 != 0 {
             return Err(DecodeError::InvalidFlags(flags).into());
         }
         let identity = r.arr32()?;
@@ -467,24 +710,30 @@ impl Bundle {
         let spk_id = r.u32()?;
         let spk = r.x25519_key()?;
         let signature = r.arr64()?;
+        let kem = if flags & 2 != 0 { Some(KemPreKeyPublic::read(&mut r)?) } else { None };
         let opk = if flags & 1 != 0 { Some((r.u32()?, r.x25519_key()?)) } else { None };
         r.finish()?;
-        Ok(Bundle { identity, spk_id, spk, signature, opk })
+        Ok(Bundle { identity, spk_id, spk, signature, kem, opk })
     }
 
     /// §5.1 step 1: `SPK_B` and `OPK_B` canonical (`InvalidPublicKey`),
-    /// then the strict signature (`BadSignature`). A decoded bundle always
-    /// passes the first part; a bundle assembled in memory may not.
+    /// then the strict signature (`BadSignature`); with a KEM prekey (§16.5
+    /// step 2) then `SIG_K` (`BadSignature`) and the `EK` check
+    /// (`InvalidPublicKey`). A decoded bundle always passes the canonical
+    /// and `EK` checks; a bundle assembled in memory may not.
     pub fn verify(&self) -> Result<()> {
         x25519_canonical(&self.spk)?;
         if let Some((_, opk)) = &self.opk {
             x25519_canonical(opk)?;
         }
-        if verify_strict(&self.identity, &signed_prekey_message(self.spk_id, &self.spk), &self.signature) {
-            Ok(())
-        } else {
-            Err(Error::BadSignature)
+        if !verify_strict(&self.identity, &signed_prekey_message(self.spk_id, &self.spk), &self.signature) {
+            return Err(Error::BadSignature);
         }
+        if let Some(k) = &self.kem {
+            k.verify(&self.identity)?;
+            kem_check_public_key(&k.ek)?;
+        }
+        Ok(())
     }
 }
 
@@ -501,6 +750,43 @@ pub struct X3dh {
     pub ad: [u8; 64],
     /// The header-encryption derivation from the same DH outputs (§14.2).
     pub he: X3dhHe,
+    /// The KEM share of a hybrid handshake (§16.5); `sk` and `he` are then
+    /// the hybrid derivations.
+    pub kem: Option<KemShare>,
+}
+
+/// The KEM's part of a hybrid X3DH (§16.5 steps 3 and 5).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KemShare {
+    pub kem_type: u8,
+    /// `SS`.
+    pub ss: [u8; 32],
+    /// `CT`.
+    pub ct: Vec<u8>,
+    /// `B = SHA-256(u8(type) || EK || CT)`.
+    pub binding: [u8; 32],
+}
+
+impl KemShare {
+    pub fn new(kem_type: u8, ss: [u8; 32], ek: &[u8], ct: &[u8]) -> Self {
+        let mut h = Sha256::new();
+        h.update([kem_type]);
+        h.update(ek);
+        h.update(ct);
+        KemShare { kem_type, ss, ct: ct.to_vec(), binding: h.finalize().into() }
+    }
+
+    /// The hybrid info of §16.5 step 5, plain (`he = false`, 68 bytes) or
+    /// with header encryption.
+    pub fn info(&self, he: bool) -> Vec<u8> {
+        let mut info = INFO_HYBRID.to_vec();
+        info.extend_from_slice(KEM_NAME);
+        if he {
+            info.extend_from_slice(INFO_HYBRID_HE_SUFFIX);
+        }
+        info.extend_from_slice(&self.binding);
+        info
+    }
 }
 
 /// §14.2: `okm = HKDF(ZERO_SALT, F || DH1 || DH2 || DH3 [|| DH4],
@@ -515,8 +801,16 @@ pub struct X3dhHe {
     pub nhkb: [u8; 32],
 }
 
-fn x3dh_finish(dh1: [u8; 32], dh2: [u8; 32], dh3: [u8; 32], dh4: Option<[u8; 32]>, ad: [u8; 64]) -> X3dh {
+fn x3dh_finish(
+    dh1: [u8; 32],
+    dh2: [u8; 32],
+    dh3: [u8; 32],
+    dh4: Option<[u8; 32]>,
+    ad: [u8; 64],
+    kem: Option<KemShare>,
+) -> X3dh {
     // §5.1 step 4: SK = HKDF(ZERO_SALT, F || DH1 || DH2 || DH3 [|| DH4], INFO_X3DH, 32).
+    // §16.5 step 5: hybrid, `|| SS` and the hybrid info.
     let mut ikm = vec![0xFFu8; 32];
     ikm.extend_from_slice(&dh1);
     ikm.extend_from_slice(&dh2);
@@ -524,13 +818,21 @@ fn x3dh_finish(dh1: [u8; 32], dh2: [u8; 32], dh3: [u8; 32], dh4: Option<[u8; 32]
     if let Some(dh4) = &dh4 {
         ikm.extend_from_slice(dh4);
     }
+    let (info, info_he) = match &kem {
+        None => (INFO_X3DH.to_vec(), INFO_X3DH_HE.to_vec()),
+        Some(k) => {
+            ikm.extend_from_slice(&k.ss);
+            assert_eq!(k.info(false).len(), 68, "§16.5: the hybrid info is 68 bytes");
+            (k.info(false), k.info(true))
+        }
+    };
     let mut sk = [0u8; 32];
-    hkdf(&[0u8; 32], &ikm, INFO_X3DH, &mut sk);
+    hkdf(&[0u8; 32], &ikm, &info, &mut sk);
     // §14.2: the same input keying material, another info and 96 bytes.
     let mut okm = [0u8; 96];
-    hkdf(&[0u8; 32], &ikm, INFO_X3DH_HE, &mut okm);
+    hkdf(&[0u8; 32], &ikm, &info_he, &mut okm);
     let he = X3dhHe { sk: split32(&okm, 0), hka: split32(&okm, 1), nhkb: split32(&okm, 2) };
-    X3dh { dh1, dh2, dh3, dh4, sk, ad, he }
+    X3dh { dh1, dh2, dh3, dh4, sk, ad, he, kem }
 }
 
 /// The `i`-th 32-byte block of `okm`.
@@ -546,8 +848,30 @@ pub fn associated_data(ik_a: &[u8; 32], ik_b: &[u8; 32]) -> [u8; 64] {
     ad
 }
 
-/// §5.1 steps 3-5 (step 1, the bundle's checks, is `Bundle::verify`).
+/// §5.1 steps 3-5 (step 1, the bundle's checks, is `Bundle::verify`):
+/// the classical derivation (a KEM prekey in the bundle is ignored).
 pub fn x3dh_initiator(alice: &Identity, ek_a: &[u8; 32], bundle: &Bundle) -> Result<X3dh> {
+    x3dh_initiator_kem(alice, ek_a, None, bundle)
+}
+
+/// §16.5 steps 3-5 with the encapsulation's `m` (hybrid, the bundle must
+/// have a KEM prekey), or §5.1 without (`m = None`). The KEM prekey's key
+/// is checked (§16.1) before use.
+pub fn x3dh_initiator_kem(
+    alice: &Identity,
+    ek_a: &[u8; 32],
+    m: Option<&[u8; 32]>,
+    bundle: &Bundle,
+) -> Result<X3dh> {
+    // Step 3: encapsulate, then step 4: the DHs.
+    let kem = match m {
+        Some(m) => {
+            let k = bundle.kem.as_ref().expect("a hybrid handshake needs the bundle's KEM prekey");
+            let (ct, ss) = kem_encapsulate(&k.ek, m)?;
+            Some(KemShare::new(k.kem_type, ss, &k.ek, &ct))
+        }
+        None => None,
+    };
     let ik_b_x = identity_x25519_public(&bundle.identity)?;
     let dh1 = x25519(&alice.x25519_private, &bundle.spk)?;
     let dh2 = x25519(ek_a, &ik_b_x)?;
@@ -556,7 +880,7 @@ pub fn x3dh_initiator(alice: &Identity, ek_a: &[u8; 32], bundle: &Bundle) -> Res
         Some((_, opk)) => Some(x25519(ek_a, opk)?),
         None => None,
     };
-    Ok(x3dh_finish(dh1, dh2, dh3, dh4, associated_data(&alice.public, &bundle.identity)))
+    Ok(x3dh_finish(dh1, dh2, dh3, dh4, associated_data(&alice.public, &bundle.identity), kem))
 }
 
 /// §5.2 (the DH part).
@@ -567,6 +891,24 @@ pub fn x3dh_responder(
     ik_a: &[u8; 32],
     ek_a: &[u8; 32],
 ) -> Result<X3dh> {
+    x3dh_responder_kem(bob, spk, opk, None, ik_a, ek_a)
+}
+
+/// §16.6 step 5: `SS = Decaps(dk, CT)` with the KEM prekey (`kem`: the key
+/// and the message's `CT`), then the DHs of §5.2, `B` with the responder's
+/// own `EK`; without `kem`, §5.2.
+pub fn x3dh_responder_kem(
+    bob: &Identity,
+    spk: &[u8; 32],
+    opk: Option<&[u8; 32]>,
+    kem: Option<(&KemPreKey, &[u8])>,
+    ik_a: &[u8; 32],
+    ek_a: &[u8; 32],
+) -> Result<X3dh> {
+    let kem = kem.map(|(k, ct)| {
+        let ss = kem_decapsulate(&k.seed, ct);
+        KemShare::new(k.kem_type, ss, &kem_public_key(&k.seed), ct)
+    });
     let ik_a_x = identity_x25519_public(ik_a)?;
     let dh1 = x25519(spk, &ik_a_x)?;
     let dh2 = x25519(&bob.x25519_private, ek_a)?;
@@ -575,7 +917,7 @@ pub fn x3dh_responder(
         Some(opk) => Some(x25519(opk, ek_a)?),
         None => None,
     };
-    Ok(x3dh_finish(dh1, dh2, dh3, dh4, associated_data(ik_a, &bob.public)))
+    Ok(x3dh_finish(dh1, dh2, dh3, dh4, associated_data(ik_a, &bob.public), kem))
 }
 
 // ---------------------------------------------------------------------------
@@ -677,12 +1019,31 @@ impl Policy {
     }
 }
 
+/// The post-quantum policy of either side (§16.5, §16.6): the hybrid
+/// handshake required (SPEC.md's default), or classical allowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PqPolicy {
+    Required,
+    AllowClassical,
+}
+
+/// A PreKeyMessage's KEM part (§16.4), also kept in the pending handshake (§16.8).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KemPart {
+    pub kem_type: u8,
+    pub kem_id: u32,
+    /// `CT`, 1568 bytes for ML-KEM-1024.
+    pub ct: Vec<u8>,
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PreKeyPart {
     pub ik_a: [u8; 32],
     pub ek_a: [u8; 32],
     pub spk_id: u32,
     pub opk_id: Option<u32>,
+    /// Flag bit 1 (§16.4).
+    pub kem: Option<KemPart>,
 }
 
 /// The ratchet header `H = DHs_pub || u32(PN) || u32(N) || G` (§6.3 step 3);
@@ -769,19 +1130,25 @@ pub struct DecodedMessage {
     pub body_start: usize,
 }
 
-/// The prefix (§7): `version || type [|| flags || IK_A || EK_A || u32(spk_id) [|| u32(opk_id)]]`.
+/// The prefix (§7, §16.4): `version || type [|| flags || IK_A || EK_A ||
+/// u32(spk_id) [|| u32(opk_id)] [|| u8(kem type) || u32(kem_id) || CT]]`.
 pub fn encode_prefix(version: u8, mode: Mode, prekey: Option<&PreKeyPart>) -> Vec<u8> {
     let (prekey_type, message_type) = mode.types();
     let mut b = vec![version];
     match prekey {
         Some(p) => {
             b.push(prekey_type);
-            b.push(u8::from(p.opk_id.is_some()));
+            b.push(u8::from(p.opk_id.is_some()) | (u8::from(p.kem.is_some()) << 1));
             b.extend_from_slice(&p.ik_a);
             b.extend_from_slice(&p.ek_a);
             b.extend_from_slice(&p.spk_id.to_be_bytes());
             if let Some(id) = p.opk_id {
                 b.extend_from_slice(&id.to_be_bytes());
+            }
+            if let Some(k) = &p.kem {
+                b.push(k.kem_type);
+                b.extend_from_slice(&k.kem_id.to_be_bytes());
+                b.extend_from_slice(&k.ct);
             }
         }
         None => b.push(message_type),
@@ -810,7 +1177,9 @@ pub fn decode_message(m: &[u8], session_mode: Option<Mode>) -> Result<DecodedMes
     let (mode, is_prekey) = Mode::of_type(t).ok_or(DecodeError::UnexpectedType(t))?;
     let prekey = if is_prekey {
         let flags = r.u8()?;
-        if flags & !1 != 0 {
+        // §16.4: flag bit 1 exists in version-0x02 messages only.
+        let known = if version == VERSION_1 { 1 } else { 3 };
+        if flags & !known != 0 {
             return Err(DecodeError::InvalidFlags(flags).into());
         }
         let ik_a = r.arr32()?;
@@ -818,7 +1187,16 @@ pub fn decode_message(m: &[u8], session_mode: Option<Mode>) -> Result<DecodedMes
         let ek_a = r.x25519_key()?;
         let spk_id = r.u32()?;
         let opk_id = if flags & 1 != 0 { Some(r.u32()?) } else { None };
-        Some(PreKeyPart { ik_a, ek_a, spk_id, opk_id })
+        let kem = if flags & 2 != 0 {
+            let kem_type = r.u8()?;
+            kem_type_check(kem_type)?;
+            let kem_id = r.u32()?;
+            let ct = r.take(KEM_CT_LEN)?.to_vec();
+            Some(KemPart { kem_type, kem_id, ct })
+        } else {
+            None
+        };
+        Some(PreKeyPart { ik_a, ek_a, spk_id, opk_id, kem })
     } else {
         None
     };
@@ -905,6 +1283,8 @@ pub struct Pending {
     pub ek_a: [u8; 32],
     pub spk_id: u32,
     pub opk_id: Option<u32>,
+    /// §16.5 step 6: a hybrid initiator's KEM part, sent until the first reply.
+    pub kem: Option<KemPart>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -959,6 +1339,8 @@ pub struct Session {
     pub skipped: Vec<SkippedKey>,
     /// `Some` exactly in header-encryption mode (§14).
     pub he: Option<HeaderKeys>,
+    /// The KEM type of a hybrid handshake (§16.8 flag bit 6); `None` if classical.
+    pub kem_type: Option<u8>,
 }
 
 /// What `Session::accept` returns (§5.2): the new session, the first
@@ -1048,23 +1430,40 @@ impl Session {
         }
     }
 
-    /// §5.1 then §6.2 (initiator), plain mode.
+    /// §5.1 then §6.2 (initiator), plain mode, classical allowed.
     pub fn initiate(alice: &Identity, bundle: &Bundle, rng: &mut impl Draw) -> Result<(Session, X3dh)> {
-        Session::initiate_with_mode(alice, bundle, Mode::Plain, rng)
+        Session::initiate_with(alice, bundle, Mode::Plain, PqPolicy::AllowClassical, rng)
     }
 
-    /// §5.1 then §6.2 (initiator), with §14.2 in header-encryption mode.
-    /// RNG order: `ek_A`, then the first ratchet key.
+    /// §5.1 then §6.2 (initiator), with §14.2 in header-encryption mode;
+    /// classical allowed (hybrid if the bundle has a KEM prekey).
     pub fn initiate_with_mode(
         alice: &Identity,
         bundle: &Bundle,
         mode: Mode,
         rng: &mut impl Draw,
     ) -> Result<(Session, X3dh)> {
-        // Step 1: canonical prekeys, then the signature.
+        Session::initiate_with(alice, bundle, mode, PqPolicy::AllowClassical, rng)
+    }
+
+    /// §16.5 (and §5.1, §6.2, §14.2). RNG order: `ek_A`, `m` (hybrid
+    /// only), then the first ratchet key.
+    pub fn initiate_with(
+        alice: &Identity,
+        bundle: &Bundle,
+        mode: Mode,
+        pq: PqPolicy,
+        rng: &mut impl Draw,
+    ) -> Result<(Session, X3dh)> {
+        // §16.5 step 1: before anything else.
+        if bundle.kem.is_none() && pq == PqPolicy::Required {
+            return Err(Error::PostQuantumRequired);
+        }
+        // §5.1 step 1 / §16.5 step 2: canonical prekeys, SIG, SIG_K, the EK check.
         bundle.verify()?;
         let ek_a = rng.draw32();
-        let x3dh = x3dh_initiator(alice, &ek_a, bundle)?;
+        let m = bundle.kem.as_ref().map(|_| rng.draw32());
+        let x3dh = x3dh_initiator_kem(alice, &ek_a, m.as_ref(), bundle)?;
         let dhs = rng.draw32();
         let dh_out = x25519(&dhs, &bundle.spk)?;
         let (rk, cks, he) = match mode {
@@ -1103,11 +1502,17 @@ impl Session {
                 ek_a: x25519_base(&ek_a),
                 spk_id: bundle.spk_id,
                 opk_id: bundle.opk.map(|(id, _)| id),
+                kem: x3dh.kem.as_ref().map(|k| KemPart {
+                    kem_type: k.kem_type,
+                    kem_id: bundle.kem.as_ref().expect("hybrid").id,
+                    ct: k.ct.clone(),
+                }),
             }),
             base_key: None,
             previous: Vec::new(),
             skipped: Vec::new(),
             he,
+            kem_type: x3dh.kem.as_ref().map(|k| k.kem_type),
         };
         Ok((session, x3dh))
     }
@@ -1115,6 +1520,7 @@ impl Session {
     /// §5.2 then §6.2 (responder) and §8 for the first message. The mode is
     /// the message's (§14): type 0x01 plain, 0x03 header encryption. The
     /// one-time prekey is taken by value, as the API of §5.2 consumes it.
+    /// Classical allowed, no KEM prekey supplied (the classical vectors).
     pub fn accept(
         bob: &Identity,
         spk: &SignedPreKey,
@@ -1123,12 +1529,34 @@ impl Session {
         policy: Policy,
         rng: &mut impl Draw,
     ) -> Result<Accepted> {
+        Session::accept_with(bob, spk, opk, None, message, policy, PqPolicy::AllowClassical, rng)
+    }
+
+    /// §16.6: `accept` with the KEM prekey the caller supplies and the
+    /// post-quantum policy. Checks in §16.6's order: the mode policy,
+    /// `PostQuantumRequired`, the signed and one-time prekeys, the KEM
+    /// prekey, then `SS`, the DHs and the first decryption.
+    #[allow(clippy::too_many_arguments)]
+    pub fn accept_with(
+        bob: &Identity,
+        spk: &SignedPreKey,
+        opk: Option<OneTimePreKey>,
+        kem: Option<&KemPreKey>,
+        message: &[u8],
+        policy: Policy,
+        pq: PqPolicy,
+        rng: &mut impl Draw,
+    ) -> Result<Accepted> {
         let decoded = decode_message(message, None)?;
         // §5.2: a well-formed Message is UnexpectedType(t), t its type byte.
         let part = decoded.prekey.clone().ok_or(DecodeError::UnexpectedType(decoded.message_type))?;
-        // §5.2: the policy first, before the prekey ids.
+        // §5.2, §16.6 step 1: the policy first, before the prekey ids.
         if !policy.allows(decoded.mode) {
             return Err(Error::ModeNotAllowed { mode: decoded.mode });
+        }
+        // §16.6 step 2.
+        if part.kem.is_none() && pq == PqPolicy::Required {
+            return Err(Error::PostQuantumRequired);
         }
         if spk.id != part.spk_id {
             return Err(Error::UnknownPreKey { id: part.spk_id });
@@ -1139,7 +1567,14 @@ impl Session {
             (None, Some(k)) => return Err(Error::UnknownPreKey { id: k.id }),
             (None, None) => None,
         };
-        let x3dh = x3dh_responder(bob, &spk.private, opk_private, &part.ik_a, &part.ek_a)?;
+        // §16.6 step 4.
+        let kem_input = match (&part.kem, kem) {
+            (Some(m), Some(k)) if k.id == m.kem_id && k.kem_type == m.kem_type => Some((k, &m.ct[..])),
+            (Some(m), _) => return Err(Error::UnknownPreKey { id: m.kem_id }),
+            (None, Some(k)) => return Err(Error::UnknownPreKey { id: k.id }),
+            (None, None) => None,
+        };
+        let x3dh = x3dh_responder_kem(bob, &spk.private, opk_private, kem_input, &part.ik_a, &part.ek_a)?;
         let (rk, he) = match decoded.mode {
             Mode::Plain => (x3dh.sk, None),
             // §14.2: RK = SK, NHKs = NHKb, no HKr, NHKr = HKa.
@@ -1173,6 +1608,7 @@ impl Session {
             previous: Vec::new(),
             skipped: Vec::new(),
             he,
+            kem_type: part.kem.as_ref().map(|k| k.kem_type),
         };
         let (plaintext, id) = session.decrypt_with_id(message, rng)?;
         Ok(Accepted { session, plaintext, id })
@@ -1217,6 +1653,7 @@ impl Session {
             ek_a: p.ek_a,
             spk_id: p.spk_id,
             opk_id: p.opk_id,
+            kem: p.kem.clone(),
         });
         let header = Header { dh: self.dhs_pub, pn: self.pn, n: self.ns, guard };
         let h = header.encode();
@@ -1443,7 +1880,7 @@ impl Session {
 
     // -- §10.4 state encoding ------------------------------------------------
 
-    /// Session state format version 2 (§10.4).
+    /// Session state format version 3 (§10.4, §16.8).
     pub fn encode(&self) -> Vec<u8> {
         let mut flags = 0u8;
         if self.initiator {
@@ -1457,6 +1894,12 @@ impl Session {
             if p.opk_id.is_some() {
                 flags |= 8;
             }
+            if p.kem.is_some() {
+                flags |= 0x80;
+            }
+        }
+        if self.kem_type.is_some() {
+            flags |= 0x40;
         }
         if self.base_key.is_some() {
             flags |= 16;
@@ -1475,6 +1918,10 @@ impl Session {
         b.extend_from_slice(&self.cks);
         b.extend_from_slice(&self.ns.to_be_bytes());
         b.extend_from_slice(&self.pn.to_be_bytes());
+        // §16.8: the KEM type follows PN.
+        if let Some(t) = self.kem_type {
+            b.push(t);
+        }
         if let Some(c) = &self.receiving {
             b.extend_from_slice(&c.dhr);
             b.extend_from_slice(&c.ckr);
@@ -1485,6 +1932,16 @@ impl Session {
             b.extend_from_slice(&p.spk_id.to_be_bytes());
             if let Some(id) = p.opk_id {
                 b.extend_from_slice(&id.to_be_bytes());
+            }
+            // §16.8: u32(kem_id) || CT.
+            if let Some(k) = &p.kem {
+                assert_eq!(
+                    Some(k.kem_type),
+                    self.kem_type,
+                    "§16.8: the pending KEM part has the session's KEM type"
+                );
+                b.extend_from_slice(&k.kem_id.to_be_bytes());
+                b.extend_from_slice(&k.ct);
             }
         }
         if let Some(k) = &self.base_key {
@@ -1517,12 +1974,16 @@ impl Session {
         b
     }
 
-    /// The size formula of §10.4 (version 2).
+    /// The size formula of §10.4, with §16.8's additions: 1 after a hybrid
+    /// handshake, 4 + 1568 while a hybrid initiator awaits a reply.
     pub fn encoded_len(&self) -> usize {
         let he = self.he.is_some();
         SESSION_FIXED_LEN
             + if self.receiving.is_some() { 68 } else { 0 }
-            + self.pending.as_ref().map_or(0, |p| if p.opk_id.is_some() { 40 } else { 36 })
+            + if self.kem_type.is_some() { 1 } else { 0 }
+            + self.pending.as_ref().map_or(0, |p| {
+                (if p.opk_id.is_some() { 40 } else { 36 }) + p.kem.as_ref().map_or(0, |_| 4 + KEM_CT_LEN)
+            })
             + if self.base_key.is_some() { 32 } else { 0 }
             + 32 * self.previous.len()
             + if he {
@@ -1533,8 +1994,8 @@ impl Session {
             + SESSION_BYTES_PER_SKIPPED_KEY * self.skipped.len()
     }
 
-    /// Decodes session state format version 2, or version 1 (§10.4), by the
-    /// decoding rule (§1).
+    /// Decodes session state format version 3 (§16.8), 2 or 1 (§10.4), by
+    /// the decoding rule (§1).
     pub fn decode(bytes: &[u8]) -> Result<Session> {
         let mut r = Reader::new(bytes);
         let tag = r.u8()?;
@@ -1554,9 +2015,14 @@ impl Session {
             flags & 16 != 0,
             flags & 32 != 0,
         );
+        let (hybrid, pending_kem) = (flags & 0x40 != 0, flags & 0x80 != 0);
         // §10.4 invariants, each `InvalidFlags(flags)`. Valid flag bytes:
-        // 0x03, 0x05, 0x0D, 0x12, each with or without bit 5 (0x20, §14).
-        if flags & 0xC0 != 0
+        // 0x03, 0x05, 0x0D, 0x12, each with or without bit 5 (0x20, §14);
+        // in version 3 (§16.8) also with bit 6, and bit 7 exactly when bits
+        // 2 and 6 are both set.
+        if (version < 3 && flags & 0xC0 != 0)
+            || (pending_kem && !(has_pending && hybrid))
+            || (has_pending && hybrid && !pending_kem)
             || (has_pending && !initiator)
             || (pending_opk && !has_pending)
             || (has_base == initiator)
@@ -1585,6 +2051,13 @@ impl Session {
         let cks = r.arr32()?;
         let ns = r.u32()?;
         let pn = r.u32()?;
+        let kem_type = if hybrid {
+            let t = r.u8()?;
+            kem_type_check(t)?;
+            Some(t)
+        } else {
+            None
+        };
         let receiving = if has_recv {
             Some(ReceivingChain { dhr: r.x25519_key()?, ckr: r.arr32()?, nr: r.u32()? })
         } else {
@@ -1594,7 +2067,15 @@ impl Session {
             let ek_a = r.x25519_key()?;
             let spk_id = r.u32()?;
             let opk_id = if pending_opk { Some(r.u32()?) } else { None };
-            Some(Pending { ek_a, spk_id, opk_id })
+            let kem = match kem_type {
+                Some(kem_type) if pending_kem => {
+                    let kem_id = r.u32()?;
+                    let ct = r.take(KEM_CT_LEN)?.to_vec();
+                    Some(KemPart { kem_type, kem_id, ct })
+                }
+                _ => None,
+            };
+            Some(Pending { ek_a, spk_id, opk_id, kem })
         } else {
             None
         };
@@ -1658,6 +2139,7 @@ impl Session {
             previous,
             skipped,
             he,
+            kem_type,
         })
     }
 }
