@@ -391,7 +391,9 @@ fn floor(c: &mut Criterion) {
     // The hybrid floors: the classical ones plus ML-KEM-1024 on the crate.
     let dk = DecapsulationKey::<MlKem1024>::from_seed(Array::from([8u8; 64]));
     let ek_bytes = dk.encapsulation_key().to_bytes();
-    let (ct, _) = EncapsulationKey::<MlKem1024>::new(&ek_bytes).unwrap().encapsulate_deterministic(&Array::from([1u8; 32]));
+    let (ct, _) = EncapsulationKey::<MlKem1024>::new(&ek_bytes)
+        .unwrap()
+        .encapsulate_deterministic(&Array::from([1u8; 32]));
     let kem_msg = vec![0x6bu8; 1596];
     let kem_sig = signer.sign(&kem_msg);
     let classical_initiate = |rng: &mut ChaCha20Rng| {

@@ -218,8 +218,8 @@ pub fn x3dh_initiator_hybrid(
     })
 }
 
-/// What [`x3dh_initiator_hybrid`] returns.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What [`x3dh_initiator_hybrid`] returns. `Debug` shows only the binding.
+#[derive(Clone, PartialEq, Eq)]
 pub struct HybridSecrets {
     /// `SK`.
     pub sk: [u8; 32],
@@ -228,4 +228,10 @@ pub struct HybridSecrets {
     /// `SHA-256(type || KEM public key || ciphertext)`, the binding in the
     /// HKDF info.
     pub binding: [u8; 32],
+}
+
+impl core::fmt::Debug for HybridSecrets {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("HybridSecrets").field("binding", &self.binding).finish_non_exhaustive()
+    }
 }

@@ -18,7 +18,9 @@
 //!   the key gives a pseudorandom secret (FIPS 203 §6.3), in constant time;
 //!   the handshake then fails at the first message's AEAD tag.
 //! * **Secrets are zeroized:** seeds, expanded decapsulation keys (by the
-//!   `ml-kem` crate's `Drop`) and shared secrets.
+//!   `ml-kem` crate's `Drop`) and the shared secrets this module handles.
+//!   Temporaries inside `ml-kem`'s encapsulation and decapsulation (its
+//!   `K`, `r`, `m'` on the stack) are outside this crate's reach.
 
 use alloc::vec::Vec;
 use core::fmt;
@@ -129,7 +131,8 @@ impl EncapsulationKeyOf {
     /// Encapsulates with the 32-byte message `m` (FIPS 203
     /// `ML-KEM.Encaps_internal`): the ciphertext and the shared secret.
     pub(crate) fn encapsulate_with(&self, m: &[u8; 32]) -> (Vec<u8>, SharedSecret) {
-        let mut m_arr = Array::from(*m);
+        let mut m_arr = Array::default();
+        m_arr.copy_from_slice(m);
         let (ct, mut k) = self.key.encapsulate_deterministic(&m_arr);
         m_arr.zeroize();
         let mut ss = Zeroizing::new([0u8; KEM_SHARED_SECRET_LEN]);
@@ -153,7 +156,8 @@ impl EncapsulationKeyOf {
 /// `Clone`; `Debug` shows only the type.
 pub(crate) struct DecapsulationKeyPair {
     kind: KemType,
-    seed: Zeroizing<[u8; KEM_SEED_LEN]>,
+    /// Holds its seed `d || z` itself (behind `ml-kem`'s boxes), so moving
+    /// this struct copies no secret bytes.
     key: DecapsulationKey<MlKem1024>,
 }
 
@@ -163,10 +167,11 @@ impl DecapsulationKeyPair {
     pub(crate) fn from_seed(kind: KemType, seed: &[u8; KEM_SEED_LEN]) -> Self {
         match kind {
             KemType::MlKem1024 => {
-                let mut s = Array::from(*seed);
+                let mut s = Array::default();
+                s.copy_from_slice(seed);
                 let key = DecapsulationKey::<MlKem1024>::from_seed(s);
                 s.zeroize();
-                DecapsulationKeyPair { kind, seed: Zeroizing::new(*seed), key }
+                DecapsulationKeyPair { kind, key }
             }
         }
     }
@@ -178,8 +183,14 @@ impl DecapsulationKeyPair {
         Self::from_seed(kind, &seed)
     }
 
-    pub(crate) fn seed(&self) -> &[u8; KEM_SEED_LEN] {
-        &self.seed
+    /// The seed `d || z` (always present: every key here is made from one).
+    pub(crate) fn seed(&self) -> Zeroizing<[u8; KEM_SEED_LEN]> {
+        let mut out = Zeroizing::new([0u8; KEM_SEED_LEN]);
+        if let Some(mut s) = self.key.to_seed() {
+            out.copy_from_slice(&s);
+            s.zeroize();
+        }
+        out
     }
 
     /// The encapsulation key's encoding.

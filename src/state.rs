@@ -272,13 +272,14 @@ impl Persist for KemPreKey {
     fn encode_body(&self, out: &mut Vec<u8>) {
         out.put_u8(self.kem_type().to_byte());
         out.put_u32(self.id());
-        out.put(self.pair.seed());
+        out.put(&self.pair.seed()[..]);
         out.put(self.public.signature());
     }
     fn decode_body(r: &mut Reader<'_>, _version: u8) -> Result<Self, DecodeError> {
         let kind = KemType::from_byte(r.u8()?)?;
         let id = r.u32()?;
-        let seed = Zeroizing::new(r.array::<KEM_SEED_LEN>()?);
+        let mut seed = Zeroizing::new([0u8; KEM_SEED_LEN]);
+        seed.copy_from_slice(r.take(KEM_SEED_LEN)?);
         let signature = r.array()?;
         Ok(KemPreKey::from_stored(kind, id, &seed, signature))
     }

@@ -234,6 +234,7 @@ fn a_swapped_kem_key_or_id_in_a_bundle_breaks_its_signature() {
     let swapped = PreKeyBundle::from_bytes(&swapped).unwrap();
     let before = rng.clone();
     assert_eq!(Session::initiate(&alice, &swapped, &mut rng).err(), Some(Error::BadSignature));
+    assert_eq!(rng, before, "a bad KEM prekey signature draws nothing");
     assert_eq!(swapped.verify(), Err(Error::BadSignature));
     assert_eq!(swapped.kem_prekey().unwrap().verify(bob.identity.public_key()), Err(Error::BadSignature));
     // Another id.
@@ -513,4 +514,16 @@ fn kem_decoders_survive_flips_truncation_and_garbage() {
         let _ = PreKeyBundle::from_bytes(&garbage);
         let _ = PreKeyMessage::from_bytes(&garbage);
     }
+}
+
+#[cfg(feature = "hazmat")]
+#[test]
+fn hazmat_hybrid_secrets_debug_shows_no_key() {
+    let s = chatcrypt::hazmat::HybridSecrets {
+        sk: [0xAB; 32],
+        header_keys: Some(([0xCD; 32], [0xEF; 32])),
+        binding: [1; 32],
+    };
+    let d = format!("{s:?}");
+    assert!(!d.contains("171") && !d.contains("205") && !d.contains("239"), "{d}");
 }

@@ -313,7 +313,8 @@ impl Session {
         pq: PqPolicy,
         rng: &mut R,
     ) -> Result<Session, Error> {
-        if bundle.kem_prekey().is_none() && pq == PqPolicy::Required {
+        // Fail closed: only an explicit AllowClassical permits it.
+        if bundle.kem_prekey().is_none() && !matches!(pq, PqPolicy::AllowClassical) {
             return Err(Error::PostQuantumRequired);
         }
         let ik_b_x = bundle.verified_identity_x25519()?;
@@ -388,6 +389,15 @@ impl Session {
     /// last-resort KEM prekey is only borrowed
     /// ([`KemPreKeyUse::LastResort`]).
     ///
+    /// **Replays through the last-resort KEM prekey.** A handshake that used
+    /// the last-resort KEM prekey and no one-time X25519 prekey can be
+    /// replayed to a device that has lost the session (a server can force
+    /// that combination). Keep, for as long as the last-resort key lives,
+    /// the triples `(kem_prekey_id, signed_prekey_id, base_key)` of the
+    /// accepts that used it ([`PreKeyMessage::kem_prekey_id`],
+    /// [`PreKeyMessage::signed_prekey_id`], [`PreKeyMessage::base_key`]),
+    /// and drop a PreKeyMessage whose triple is there (SPEC.md §16.7).
+    ///
     /// If you already have a session whose handshake matches
     /// ([`Session::matches`]), pass the message to its
     /// [`decrypt`](Self::decrypt) instead. The sender's identity
@@ -445,7 +455,7 @@ impl Session {
             return Err(Error::ModeNotAllowed { mode });
         }
         let part = &message.part;
-        if part.kem.is_none() && policy.pq == PqPolicy::Required {
+        if part.kem.is_none() && !matches!(policy.pq, PqPolicy::AllowClassical) {
             return Err(Error::PostQuantumRequired);
         }
         if part.signed_prekey_id != signed_prekey.id() {

@@ -149,7 +149,8 @@ impl Session {
     /// Decrypts into `out`; returns the plaintext length and the message's
     /// id. `out` needs `message.len() - header - 16` bytes (the ciphertext
     /// length). Works for every message `decrypt` accepts; a message on an
-    /// existing chain (no ratchet step, no skipped keys) performs no heap
+    /// existing chain (no ratchet step, no skipped keys, not a hybrid
+    /// PreKeyMessage) performs no heap
     /// allocation.
     ///
     /// On any error after the message was parsed, the first

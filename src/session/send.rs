@@ -61,7 +61,9 @@ impl Session {
         Ok(out)
     }
 
-    /// Encrypts into `out` without allocating; returns the message length
+    /// Encrypts into `out` without allocating (except while a hybrid
+    /// handshake awaits its reply: the 1.8 KB associated data of a hybrid
+    /// PreKeyMessage is built on the heap); returns the message length
     /// ([`encrypted_len`](Self::encrypted_len)). Draws 16 bytes from `rng`
     /// as [`encrypt`](Self::encrypt) does.
     ///
