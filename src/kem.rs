@@ -103,11 +103,14 @@ pub(crate) type SharedSecret = Zeroizing<[u8; KEM_SHARED_SECRET_LEN]>;
 ///
 /// # Errors
 /// [`DecodeError::InvalidPublicKey`] if the key fails it.
+#[cfg(test)]
 pub(crate) fn check_public_key(kind: KemType, key: &[u8]) -> Result<(), DecodeError> {
     EncapsulationKeyOf::parse(kind, key).map(|_| ())
 }
 
-/// A validated encapsulation key, ready to encapsulate to.
+/// A validated encapsulation key, ready to encapsulate to (parsed once,
+/// when its encoding is decoded or generated).
+#[derive(Clone)]
 pub(crate) struct EncapsulationKeyOf {
     key: EncapsulationKey<MlKem1024>,
 }
@@ -196,6 +199,11 @@ impl DecapsulationKeyPair {
     /// The encapsulation key's encoding.
     pub(crate) fn public_key(&self) -> Vec<u8> {
         self.key.encapsulation_key().to_bytes().to_vec()
+    }
+
+    /// The encapsulation key, parsed.
+    pub(crate) fn encapsulation_key(&self) -> EncapsulationKeyOf {
+        EncapsulationKeyOf { key: self.key.encapsulation_key().clone() }
     }
 
     /// Decapsulates `ciphertext` (FIPS 203 `ML-KEM.Decaps`, with implicit

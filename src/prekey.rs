@@ -29,7 +29,7 @@ use crate::{
     codec::{Reader, Writer},
     error::DecodeError,
     identity::{IdentityKey, IdentityKeyPair},
-    kem::{DecapsulationKeyPair, KemType, ML_KEM_1024_PUBLIC_KEY_LEN},
+    kem::{DecapsulationKeyPair, EncapsulationKeyOf, KemType, ML_KEM_1024_PUBLIC_KEY_LEN},
     primitives::{ed25519_public, ed25519_verify, x25519_canonical, x25519_public},
     Error, VERSION,
 };
@@ -275,13 +275,15 @@ impl KemPreKey {
         let pair = DecapsulationKeyPair::generate(kind, rng);
         let key = pair.public_key();
         let signature = identity.sign(&kem_prekey_message(kind, id, &key));
-        KemPreKey { pair, public: KemPreKeyPublic { kind, id, key, signature } }
+        let parsed = pair.encapsulation_key();
+        KemPreKey { pair, public: KemPreKeyPublic { kind, id, key, signature, parsed } }
     }
 
     pub(crate) fn from_stored(kind: KemType, id: u32, seed: &[u8; 64], signature: [u8; 64]) -> Self {
         let pair = DecapsulationKeyPair::from_seed(kind, seed);
         let key = pair.public_key();
-        KemPreKey { pair, public: KemPreKeyPublic { kind, id, key, signature } }
+        let parsed = pair.encapsulation_key();
+        KemPreKey { pair, public: KemPreKeyPublic { kind, id, key, signature, parsed } }
     }
 
     /// The id the caller chose.
@@ -334,15 +336,36 @@ impl KemPreKeyUse<'_> {
 /// identity key's signature over them. Its encoding
 /// ([`to_bytes`](Self::to_bytes), [SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §16.2) is what a device uploads;
 /// a server checks it on its own with [`verify`](Self::verify).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct KemPreKeyPublic {
     kind: KemType,
     id: u32,
     key: Vec<u8>,
     signature: [u8; 64],
+    /// `key`, parsed and validated (FIPS 203 §7.2) once, when this value
+    /// was decoded or generated: there is no other way to build one.
+    parsed: EncapsulationKeyOf,
 }
 
+/// Equal when type, id, key and signature are (the parsed key follows from
+/// the encoding).
+impl PartialEq for KemPreKeyPublic {
+    fn eq(&self, other: &Self) -> bool {
+        self.kind == other.kind
+            && self.id == other.id
+            && self.key == other.key
+            && self.signature == other.signature
+    }
+}
+
+impl Eq for KemPreKeyPublic {}
+
 impl KemPreKeyPublic {
+    /// The parsed, validated encapsulation key.
+    pub(crate) fn encapsulation_key(&self) -> &EncapsulationKeyOf {
+        &self.parsed
+    }
+
     /// The KEM type.
     pub fn kem_type(&self) -> KemType {
         self.kind
@@ -364,7 +387,8 @@ impl KemPreKeyPublic {
     }
 
     /// Checks the signature under `identity` (strict Ed25519). The key's
-    /// encoding was validated when it was decoded or generated.
+    /// encoding was validated (FIPS 203 §7.2) when it was decoded or
+    /// generated: a `KemPreKeyPublic` with an invalid key cannot exist.
     ///
     /// # Errors
     /// [`Error::BadSignature`] if it does not verify;
@@ -407,10 +431,10 @@ impl KemPreKeyPublic {
         let kind = KemType::from_byte(r.u8()?)?;
         let id = r.u32()?;
         let key = r.take(kind.public_key_len())?;
-        crate::kem::check_public_key(kind, key)?;
+        let parsed = EncapsulationKeyOf::parse(kind, key)?;
         let key = key.to_vec();
         let signature = r.array()?;
-        Ok(KemPreKeyPublic { kind, id, key, signature })
+        Ok(KemPreKeyPublic { kind, id, key, signature, parsed })
     }
 }
 
@@ -465,8 +489,10 @@ impl PreKeyBundle {
 
     /// Checks that both X25519 prekeys are canonical encodings, then the
     /// signed prekey's signature and the KEM prekey's signature under the
-    /// identity key, then the KEM prekey's encapsulation key (FIPS 203
-    /// §7.2), in that order (SPEC.md §5.1, §16.5).
+    /// identity key, in that order (SPEC.md §5.1, §16.5). The KEM prekey's
+    /// encapsulation key passed the FIPS 203 §7.2 check when it was decoded
+    /// or generated (a [`KemPreKeyPublic`] with an invalid key cannot
+    /// exist).
     ///
     /// The one-time prekey is not signed (as in X3DH): a relay that changes
     /// it cannot make a working session with another key, because the
@@ -475,22 +501,17 @@ impl PreKeyBundle {
     ///
     /// # Errors
     /// [`Error::Decode`] with [`DecodeError::InvalidPublicKey`] for a
-    /// non-canonical prekey encoding or an invalid KEM key,
-    /// [`Error::BadSignature`] if a signature does not verify (strict
-    /// Ed25519).
+    /// non-canonical prekey encoding, [`Error::BadSignature`] if a
+    /// signature does not verify (strict Ed25519).
     pub fn verify(&self) -> Result<(), Error> {
-        self.verified_identity_x25519()?;
-        if let Some(k) = &self.kem_prekey {
-            crate::kem::check_public_key(k.kind, &k.key)?;
-        }
-        Ok(())
+        self.verified_identity_x25519().map(|_| ())
     }
 
-    /// The checks of [`verify`](Self::verify) but the last (the KEM key,
-    /// which the handshake checks as it parses it for encapsulation),
-    /// returning the identity key's X25519 form computed from the point
-    /// whose signatures just verified (SPEC.md §5.1), so that the handshake
-    /// never uses a stored or supplied form.
+    /// The checks of [`verify`](Self::verify) (the KEM key's FIPS 203 check
+    /// was done when the [`KemPreKeyPublic`] was built, the only way one
+    /// exists), returning the identity key's X25519 form computed from the
+    /// point whose signatures just verified (SPEC.md §5.1), so that the
+    /// handshake never uses a stored or supplied form.
     pub(crate) fn verified_identity_x25519(&self) -> Result<[u8; 32], Error> {
         x25519_canonical(&self.signed_prekey.key)?;
         if let Some(otk) = &self.one_time_prekey {

@@ -42,7 +42,7 @@ use rand_core::CryptoRng;
 
 use crate::{
     identity::{IdentityKey, IdentityKeyPair},
-    kem::{EncapsulationKeyOf, KemType},
+    kem::KemType,
     keys::{ChainKey, HeaderKey, RootKey},
     message::{KemPart, MessageId, Mode, PreKeyMessage, PreKeyPart, WireMessage},
     prekey::{random_x25519, KemPreKeyUse, OneTimePreKey, PreKeyBundle, SignedPreKey},
@@ -295,15 +295,16 @@ impl Session {
     /// If the bundle has a KEM prekey the handshake is hybrid
     /// ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §16), whatever the policy; without one it is classical if
     /// `pq` allows it, else [`Error::PostQuantumRequired`] before any other
-    /// work. Then the bundle's prekey encodings and signatures are checked,
-    /// then the KEM key. The session's messages are PreKeyMessages until the
+    /// work. Then the bundle's prekey encodings and signatures are checked
+    /// (its KEM key passed the FIPS 203 check when it was decoded). The
+    /// session's messages are PreKeyMessages until the
     /// first reply decrypts. Draws from `rng`: the ephemeral (base) key (32
     /// bytes), the KEM encapsulation's message (32, hybrid only), then the
     /// first ratchet key (32).
     ///
     /// # Errors
     /// [`Error::PostQuantumRequired`] (see above), [`Error::Decode`] for a
-    /// non-canonical prekey or an invalid KEM key, [`Error::BadSignature`]
+    /// non-canonical prekey, [`Error::BadSignature`]
     /// if a bundle signature does not verify, [`Error::NonContributory`] if
     /// a prekey has low order.
     pub fn initiate_with<R: CryptoRng + ?Sized>(
@@ -318,10 +319,9 @@ impl Session {
             return Err(Error::PostQuantumRequired);
         }
         let ik_b_x = bundle.verified_identity_x25519()?;
-        let kem_key = match bundle.kem_prekey() {
-            Some(k) => Some((k, EncapsulationKeyOf::parse(k.kem_type(), k.key())?)),
-            None => None,
-        };
+        // The KEM key passed the FIPS 203 check when the bundle's
+        // KemPreKeyPublic was built (SPEC.md §16.5 step 2).
+        let kem_key = bundle.kem_prekey().map(|k| (k, k.encapsulation_key()));
         let spk = bundle.signed_prekey();
         let ek = random_x25519(rng);
         let (kem_share, kem_part) = match kem_key {
