@@ -126,6 +126,27 @@ fn identity(k: &IdentityKeyPair, rng: &mut ChaCha20Rng) -> Value {
 
 /// Restores both sessions from the generated JSON and replays the listed
 /// messages, so that a broken fixture is never written.
+/// A signed prekey's public fields and its plain and sealed encodings.
+fn signed_prekey(spk: &SignedPreKey, rng: &mut ChaCha20Rng) -> Value {
+    json!({
+        "id": spk.id(),
+        "public_key": hex(spk.public().key()),
+        "signature": hex(spk.public().signature()),
+        "plain": hex(&spk.to_bytes()),
+        "sealed": hex(&spk.seal(&SEALING_KEY, rng)),
+    })
+}
+
+/// A one-time prekey's public fields and its plain and sealed encodings.
+fn one_time_prekey(opk: &OneTimePreKey, rng: &mut ChaCha20Rng) -> Value {
+    json!({
+        "id": opk.id(),
+        "public_key": hex(opk.public().key()),
+        "plain": hex(&opk.to_bytes()),
+        "sealed": hex(&opk.seal(&SEALING_KEY, rng)),
+    })
+}
+
 fn self_check(doc: &Value) -> Result<(), Error> {
     let mut rng = ChaCha20Rng::from_seed([0xCC; 32]);
     let unhex = |s: &Value| -> Vec<u8> {
@@ -226,19 +247,8 @@ fn write_hybrid_fixture(mode: Mode, file: &str) -> Result<ExitCode, Error> {
         },
         "bob": {
             "identity": identity(&bob, &mut seal_rng),
-            "signed_prekey": {
-                "id": spk.id(),
-                "public_key": hex(spk.public().key()),
-                "signature": hex(spk.public().signature()),
-                "plain": hex(&spk.to_bytes()),
-                "sealed": hex(&spk.seal(&SEALING_KEY, &mut seal_rng)),
-            },
-            "one_time_prekey": {
-                "id": opk_unused.id(),
-                "public_key": hex(opk_unused.public().key()),
-                "plain": hex(&opk_unused.to_bytes()),
-                "sealed": hex(&opk_unused.seal(&SEALING_KEY, &mut seal_rng)),
-            },
+            "signed_prekey": signed_prekey(&spk, &mut seal_rng),
+            "one_time_prekey": one_time_prekey(&opk_unused, &mut seal_rng),
             "kem_prekey": {
                 "id": kem_last_resort.id(),
                 "kem_type": kem_last_resort.kem_type().to_byte(),
@@ -329,19 +339,8 @@ fn write_fixture(mode: Mode, file: &str) -> Result<ExitCode, Error> {
         },
         "bob": {
             "identity": identity(&bob, &mut seal_rng),
-            "signed_prekey": {
-                "id": spk.id(),
-                "public_key": hex(spk.public().key()),
-                "signature": hex(spk.public().signature()),
-                "plain": hex(&spk.to_bytes()),
-                "sealed": hex(&spk.seal(&SEALING_KEY, &mut seal_rng)),
-            },
-            "one_time_prekey": {
-                "id": opk_unused.id(),
-                "public_key": hex(opk_unused.public().key()),
-                "plain": hex(&opk_unused.to_bytes()),
-                "sealed": hex(&opk_unused.seal(&SEALING_KEY, &mut seal_rng)),
-            },
+            "signed_prekey": signed_prekey(&spk, &mut seal_rng),
+            "one_time_prekey": one_time_prekey(&opk_unused, &mut seal_rng),
             "session": session(&b, &mut seal_rng),
             "receive": messages(&[a5, a1, a3]),
         },

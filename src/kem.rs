@@ -155,10 +155,9 @@ impl EncapsulationKeyOf {
 /// A KEM decapsulation key, held expanded in memory and stored as its
 /// 64-byte seed.
 ///
-/// Zeroized on drop (the seed here, the expanded key by `ml-kem`); not
-/// `Clone`; `Debug` shows only the type.
+/// Zeroized on drop (by `ml-kem`); not `Clone`; `Debug` shows nothing of
+/// the key.
 pub(crate) struct DecapsulationKeyPair {
-    kind: KemType,
     /// Holds its seed `d || z` itself (behind `ml-kem`'s boxes), so moving
     /// this struct copies no secret bytes.
     key: DecapsulationKey<MlKem1024>,
@@ -174,7 +173,7 @@ impl DecapsulationKeyPair {
                 s.copy_from_slice(seed);
                 let key = DecapsulationKey::<MlKem1024>::from_seed(s);
                 s.zeroize();
-                DecapsulationKeyPair { kind, key }
+                DecapsulationKeyPair { key }
             }
         }
     }
@@ -224,7 +223,7 @@ impl DecapsulationKeyPair {
 
 impl fmt::Debug for DecapsulationKeyPair {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("DecapsulationKeyPair").field("kind", &self.kind).finish_non_exhaustive()
+        f.debug_struct("DecapsulationKeyPair").finish_non_exhaustive()
     }
 }
 

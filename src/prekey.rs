@@ -275,15 +275,26 @@ impl KemPreKey {
         let pair = DecapsulationKeyPair::generate(kind, rng);
         let key = pair.public_key();
         let signature = identity.sign(&kem_prekey_message(kind, id, &key));
-        let parsed = pair.encapsulation_key();
-        KemPreKey { pair, public: KemPreKeyPublic { kind, id, key, signature, parsed } }
+        Self::from_pair(pair, kind, id, key, signature)
+    }
+
+    /// The prekey of a key pair; `key` is the pair's encapsulation key's
+    /// encoding.
+    fn from_pair(
+        pair: DecapsulationKeyPair,
+        kind: KemType,
+        id: u32,
+        key: Vec<u8>,
+        signature: [u8; 64],
+    ) -> Self {
+        let public = KemPreKeyPublic { kind, id, key, signature, parsed: pair.encapsulation_key() };
+        KemPreKey { pair, public }
     }
 
     pub(crate) fn from_stored(kind: KemType, id: u32, seed: &[u8; 64], signature: [u8; 64]) -> Self {
         let pair = DecapsulationKeyPair::from_seed(kind, seed);
         let key = pair.public_key();
-        let parsed = pair.encapsulation_key();
-        KemPreKey { pair, public: KemPreKeyPublic { kind, id, key, signature, parsed } }
+        Self::from_pair(pair, kind, id, key, signature)
     }
 
     /// The id the caller chose.
@@ -398,9 +409,14 @@ impl KemPreKeyPublic {
         ed25519_verify(&key, &kem_prekey_message(self.kind, self.id, &self.key), &self.signature)
     }
 
+    /// The length of its encoding ([`KEM_PREKEY_PUBLIC_LEN`] for ML-KEM-1024).
+    pub fn encoded_len(&self) -> usize {
+        1 + 4 + self.key.len() + 64
+    }
+
     /// Encodes it: `type || u32(id) || key || signature`.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(1 + 4 + self.key.len() + 64);
+        let mut out = Vec::with_capacity(self.encoded_len());
         self.write(&mut out);
         out
     }
@@ -549,7 +565,7 @@ impl PreKeyBundle {
     /// Encodes the bundle: 134 or 170 bytes classical, plus
     /// [`KEM_PREKEY_PUBLIC_LEN`] with an ML-KEM-1024 prekey.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let kem_len = self.kem_prekey.as_ref().map_or(0, |k| 1 + 4 + k.key.len() + 64);
+        let kem_len = self.kem_prekey.as_ref().map_or(0, KemPreKeyPublic::encoded_len);
         let mut out = Vec::with_capacity(BUNDLE_LEN_WITH_ONE_TIME + kem_len);
         let mut flags = 0;
         if self.one_time_prekey.is_some() {

@@ -8,8 +8,8 @@
 use std::sync::OnceLock;
 
 use chatcrypt::{
-    AcceptPolicy, Error, IdentityKeyPair, KemPreKey, KemPreKeyPublic, KemPreKeyUse, MessageType, Mode,
-    ModePolicy, OneTimePreKey, PqPolicy, PreKeyBundle, PreKeyMessage, Session, SignedPreKey,
+    Error, IdentityKeyPair, KemPreKey, KemPreKeyPublic, MessageType, Mode, OneTimePreKey, PqPolicy,
+    PreKeyBundle, PreKeyMessage, Session, SignedPreKey,
 };
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 
@@ -191,10 +191,9 @@ fn accept_with_fixture_keys(
     msg: &PreKeyMessage,
     rng: &mut ChaCha20Rng,
 ) -> Result<(Session, Vec<u8>), Error> {
-    let opk = msg.one_time_prekey_id().map(|_| OneTimePreKey::from_bytes(&opk.to_bytes()).unwrap());
-    let kem = msg.kem_prekey_id().map(|_| KemPreKeyUse::LastResort(kem_prekey()));
-    let policy = AcceptPolicy::new(ModePolicy::Any, PqPolicy::AllowClassical);
-    Session::accept(bob, spk, opk, kem, msg, policy, rng).map(|a| (a.session, a.plaintext))
+    let opk = msg.one_time_prekey_id().map(|_| opk);
+    let kem = msg.kem_prekey_id().map(|_| kem_prekey());
+    common::accept_with_kem(bob, spk, opk, kem, msg, rng)
 }
 
 /// Arbitrary bytes as the first message to a responder holding real

@@ -53,8 +53,8 @@ impl TestSend for Session {
 
 /// `Session::accept` for tests that hold the one-time prekey by reference
 /// and try several messages with it: passes a copy (decoded from its
-/// encoding) by value, accepts either mode, and returns the session and
-/// the first plaintext.
+/// encoding) by value, accepts either mode and the classical handshake, and
+/// returns the session and the first plaintext.
 pub fn accept(
     identity: &IdentityKeyPair,
     spk: &SignedPreKey,
@@ -62,17 +62,23 @@ pub fn accept(
     message: &PreKeyMessage,
     rng: &mut ChaCha20Rng,
 ) -> Result<(Session, Vec<u8>), Error> {
+    accept_with_kem(identity, spk, opk, None, message, rng)
+}
+
+/// [`accept`] with a KEM prekey too, passed as the last-resort key (so that
+/// the same key serves several messages).
+pub fn accept_with_kem(
+    identity: &IdentityKeyPair,
+    spk: &SignedPreKey,
+    opk: Option<&OneTimePreKey>,
+    kem: Option<&KemPreKey>,
+    message: &PreKeyMessage,
+    rng: &mut ChaCha20Rng,
+) -> Result<(Session, Vec<u8>), Error> {
     let opk = opk.map(|k| OneTimePreKey::from_bytes(&k.to_bytes()).unwrap());
-    Session::accept(
-        identity,
-        spk,
-        opk,
-        None,
-        message,
-        AcceptPolicy::new(ModePolicy::Any, PqPolicy::AllowClassical),
-        rng,
-    )
-    .map(|a| (a.session, a.plaintext))
+    let kem = kem.map(KemPreKeyUse::LastResort);
+    let policy = AcceptPolicy::new(ModePolicy::Any, PqPolicy::AllowClassical);
+    Session::accept(identity, spk, opk, kem, message, policy, rng).map(|a| (a.session, a.plaintext))
 }
 
 /// The id of the responder's signed prekey in every helper handshake.
