@@ -55,6 +55,16 @@ impl<'a> Reader<'a> {
         Ok(u32::from_be_bytes(self.array()?))
     }
 
+    pub(crate) fn u64(&mut self) -> Result<u64, DecodeError> {
+        Ok(u64::from_be_bytes(self.array()?))
+    }
+
+    /// Everything that is left, without consuming it (for signatures over
+    /// a prefix of what is read next).
+    pub(crate) fn peek_all(&self) -> &'a [u8] {
+        self.buf
+    }
+
     /// Everything that is left.
     pub(crate) fn rest(&mut self) -> &'a [u8] {
         core::mem::take(&mut self.buf)
@@ -85,6 +95,9 @@ pub(crate) trait Writer {
         self.put(&v.to_be_bytes());
     }
     fn put_u32(&mut self, v: u32) {
+        self.put(&v.to_be_bytes());
+    }
+    fn put_u64(&mut self, v: u64) {
         self.put(&v.to_be_bytes());
     }
 }

@@ -80,6 +80,41 @@ pub enum Error {
     /// prekey (initiator), or the PreKeyMessage no KEM part (responder). A
     /// relay that strips the KEM part of a bundle or message causes this.
     PostQuantumRequired,
+    /// The peer's newest device list does not name this device (it was
+    /// removed, or the list is out of date: fetch it again).
+    UnknownDevice {
+        /// The device id.
+        device: u32,
+    },
+    /// The peer's account key changed, and the caller has not yet decided
+    /// to trust the new one ([`PeerAccount::accept_account_key_change`](crate::PeerAccount::accept_account_key_change)):
+    /// nothing is sent to or accepted from the account until then.
+    AccountKeyChanged,
+    /// No account key change is pending.
+    NoPendingChange,
+    /// A device list older than the one already held (a rollback).
+    DeviceListRollback {
+        /// The epoch of the list held.
+        held: u64,
+        /// The epoch of the list offered.
+        got: u64,
+    },
+    /// A device list with the epoch of the held one but other contents:
+    /// the account signed two lists for one epoch, or its key is misused.
+    DeviceListConflict {
+        /// The epoch.
+        epoch: u64,
+    },
+    /// The session record has no session that can take the message: start
+    /// one, or (receiving) answer with a [`RetryMessage`](crate::RetryMessage).
+    NoSession,
+    /// The session we started got no reply within
+    /// [`MAX_UNACKNOWLEDGED_AGE`](crate::MAX_UNACKNOWLEDGED_AGE): start a new
+    /// one from a fresh bundle.
+    SessionExpired,
+    /// The bytes passed as persisted are not the state's current encoding:
+    /// persist the state before publishing what depends on it.
+    NotPersisted,
 }
 
 /// What is wrong with bytes that failed to decode.
@@ -153,6 +188,22 @@ impl fmt::Display for Error {
             Error::PostQuantumRequired => {
                 f.write_str("the handshake lacks its post-quantum (KEM) part, which the policy requires")
             }
+            Error::UnknownDevice { device } => {
+                write!(f, "device {device} is not on the account's device list")
+            }
+            Error::AccountKeyChanged => {
+                f.write_str("the peer's account key changed and awaits the user's decision")
+            }
+            Error::NoPendingChange => f.write_str("no account key change is pending"),
+            Error::DeviceListRollback { held, got } => {
+                write!(f, "device list epoch {got} is older than the held epoch {held}")
+            }
+            Error::DeviceListConflict { epoch } => {
+                write!(f, "a different device list for the held epoch {epoch}")
+            }
+            Error::NoSession => f.write_str("no session can take this message"),
+            Error::SessionExpired => f.write_str("the session got no reply in time; start a new one"),
+            Error::NotPersisted => f.write_str("the state must be persisted before this is published"),
         }
     }
 }

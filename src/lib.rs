@@ -124,9 +124,11 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+mod account;
 mod codec;
 #[cfg(all(test, feature = "std"))]
 mod crash_model;
+mod device;
 mod error;
 #[cfg(feature = "hazmat")]
 #[cfg_attr(docsrs, doc(cfg(feature = "hazmat")))]
@@ -139,12 +141,24 @@ mod prekey;
 #[cfg(test)]
 mod primitive_vectors;
 mod primitives;
+mod record;
+mod recovery;
 mod safety_number;
 mod session;
 mod skipped;
 mod state;
+mod trust;
 mod x3dh;
 
+pub use account::{
+    AccountKey, AccountKeyPair, DeviceCertificate, DeviceId, DeviceList, ACCOUNT_FORMAT_VERSION,
+    DEVICE_CERTIFICATE_LEN, MAX_DEVICES, TAG_DEVICE_CERTIFICATE, TAG_DEVICE_LIST,
+};
+pub use device::{
+    LocalDevice, PreKeyUpload, DEVICE_FORMAT_VERSION, KEM_PREKEY_BATCH, MAX_KEM_ONE_TIME_PREKEYS,
+    MAX_ONE_TIME_PREKEYS, MAX_RETIRED_SIGNED_PREKEYS, ONE_TIME_PREKEY_BATCH, PREKEY_LOW_WATER,
+    SIGNED_PREKEY_GRACE, SIGNED_PREKEY_ROTATION, TAG_LOCAL_DEVICE, TAG_PREKEY_UPLOAD,
+};
 pub use error::{DecodeError, Error};
 pub use identity::{IdentityKey, IdentityKeyPair};
 pub use kem::{KemType, KEM_SEED_LEN, ML_KEM_1024_CIPHERTEXT_LEN, ML_KEM_1024_PUBLIC_KEY_LEN};
@@ -154,6 +168,11 @@ pub use prekey::{
     SignedPreKeyPublic, BUNDLE_LEN, BUNDLE_LEN_WITH_ONE_TIME, KEM_PREKEY_PUBLIC_LEN,
 };
 pub use rand_core;
+pub use record::{
+    fan_out, Decrypted, RetryOutcome, SessionPolicy, SessionRecord, MAX_ARCHIVED_SESSIONS,
+    MAX_UNACKNOWLEDGED_AGE, RECORD_FORMAT_VERSION, TAG_SESSION_RECORD,
+};
+pub use recovery::{RetryMessage, RetryReason, RETRY_FORMAT_VERSION, RETRY_MESSAGE_LEN, TAG_RETRY};
 pub use safety_number::{
     SafetyNumber, MAX_STABLE_ID_LEN, SAFETY_NUMBER_DIGITS, SAFETY_NUMBER_ITERATIONS, SAFETY_NUMBER_VERSION,
     SCANNABLE_LEN,
@@ -161,8 +180,10 @@ pub use safety_number::{
 pub use session::{AcceptPolicy, Accepted, ModePolicy, PqPolicy, Received, Session};
 pub use state::{
     SEALED_OVERHEAD, SESSION_BYTES_PER_SKIPPED_KEY, SESSION_FIXED_LEN, SESSION_STATE_VERSION, STATE_VERSION,
-    TAG_IDENTITY, TAG_KEM_PREKEY, TAG_ONE_TIME_PREKEY, TAG_SEALED, TAG_SESSION, TAG_SIGNED_PREKEY,
+    TAG_ACCOUNT, TAG_IDENTITY, TAG_KEM_PREKEY, TAG_ONE_TIME_PREKEY, TAG_PEER_ACCOUNT, TAG_SEALED,
+    TAG_SESSION, TAG_SIGNED_PREKEY,
 };
+pub use trust::{DeviceListUpdate, PeerAccount, TrustLevel};
 pub use zeroize::Zeroizing;
 
 /// The protocol version byte that starts every wire message and bundle

@@ -38,7 +38,7 @@ use core::fmt;
 
 use sha2::{Digest, Sha512};
 
-use crate::{error::DecodeError, identity::IdentityKey, Error};
+use crate::{account::AccountKey, error::DecodeError, identity::IdentityKey, Error};
 
 /// The version of the safety number algorithm, and the first byte of a
 /// scannable payload ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §15).
@@ -163,19 +163,49 @@ impl SafetyNumber {
         remote_stable_id: &[u8],
         remote_key: &IdentityKey,
     ) -> Result<SafetyNumber, Error> {
+        Self::from_key_bytes(local_stable_id, local_key.as_bytes(), remote_stable_id, remote_key.as_bytes())
+    }
+
+    fn from_key_bytes(
+        local_stable_id: &[u8],
+        local_key: &[u8; 32],
+        remote_stable_id: &[u8],
+        remote_key: &[u8; 32],
+    ) -> Result<SafetyNumber, Error> {
         for id in [local_stable_id, remote_stable_id] {
             if id.len() > MAX_STABLE_ID_LEN {
                 return Err(Error::TooLarge { len: id.len(), max: MAX_STABLE_ID_LEN });
             }
         }
-        let local = fingerprint(local_key.as_bytes(), local_stable_id);
-        let remote = fingerprint(remote_key.as_bytes(), remote_stable_id);
+        let local = fingerprint(local_key, local_stable_id);
+        let remote = fingerprint(remote_key, remote_stable_id);
         let displayable = displayable_digits(&local, &remote).iter().map(|d| char::from(*d)).collect();
         let mut local_prefix = [0u8; SCANNABLE_FINGERPRINT_LEN];
         local_prefix.copy_from_slice(&local[..SCANNABLE_FINGERPRINT_LEN]);
         let mut remote_prefix = [0u8; SCANNABLE_FINGERPRINT_LEN];
         remote_prefix.copy_from_slice(&remote[..SCANNABLE_FINGERPRINT_LEN]);
         Ok(SafetyNumber { displayable, local: local_prefix, remote: remote_prefix })
+    }
+
+    /// The safety number between two users' **account keys** (SPEC.md
+    /// §15, §17): the same algorithm over the 32-byte account keys, so it
+    /// stays the same when either user adds, removes or reinstalls a
+    /// device. This is the number a multi-device messenger shows.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn for_accounts(
+        local_stable_id: &[u8],
+        local_account: &AccountKey,
+        remote_stable_id: &[u8],
+        remote_account: &AccountKey,
+    ) -> Result<SafetyNumber, Error> {
+        Self::from_key_bytes(
+            local_stable_id,
+            local_account.as_bytes(),
+            remote_stable_id,
+            remote_account.as_bytes(),
+        )
     }
 
     /// The 60 ASCII decimal digits, the same on both sides. Apps usually show

@@ -31,8 +31,15 @@ use rand_core::CryptoRng;
 use x25519_dalek::StaticSecret;
 use zeroize::{Zeroize, Zeroizing};
 
+use alloc::boxed::Box;
+
 use crate::{
+    account::{AccountKeyPair, DeviceCertificate, DeviceList, DEVICE_CERTIFICATE_LEN},
     codec::{Reader, Writer},
+    device::{
+        LocalDevice, Retired, DEVICE_FORMAT_VERSION, MAX_KEM_ONE_TIME_PREKEYS, MAX_ONE_TIME_PREKEYS,
+        MAX_RETIRED_SIGNED_PREKEYS, TAG_LOCAL_DEVICE,
+    },
     error::DecodeError,
     identity::{IdentityKey, IdentityKeyPair},
     kem::{KemType, KEM_SEED_LEN},
@@ -40,8 +47,10 @@ use crate::{
     message::{KemPart, PreKeyPart},
     prekey::{KemPreKey, OneTimePreKey, SignedPreKey},
     primitives::{aead_open, aead_seal, x25519_public, TAG_LEN},
+    record::{SessionRecord, RECORD_FORMAT_VERSION, TAG_SESSION_RECORD},
     session::{HeaderKeys, PreviousChains, ReceivingChain, SendingChain, Session},
     skipped::SkippedKeys,
+    trust::{PeerAccount, TrustLevel},
     x3dh::associated_data,
     Error, MAX_PREVIOUS_RATCHET_KEYS, MAX_SKIPPED_KEYS,
 };
@@ -84,7 +93,7 @@ const FLAG_HYBRID: u8 = 64;
 const FLAG_PENDING_KEM: u8 = 128;
 
 /// One stored format.
-trait Persist: Sized {
+pub(crate) trait Persist: Sized {
     const TAG: u8;
     /// The version `encode_body` writes.
     const VERSION: u8;
@@ -549,5 +558,240 @@ impl Persist for Session {
             header_keys,
             kem,
         })
+    }
+}
+
+/// Format tag of an encoded [`AccountKeyPair`] (`'A'`).
+pub const TAG_ACCOUNT: u8 = 0x41;
+/// Format tag of an encoded [`PeerAccount`] (`'T'`).
+pub const TAG_PEER_ACCOUNT: u8 = 0x54;
+
+persist_api!(AccountKeyPair, "the account key pair");
+persist_api!(PeerAccount, "what is trusted about a peer account");
+persist_api!(LocalDevice, "the local device (identity, certificate and prekeys)");
+persist_api!(SessionRecord, "the record of sessions with one device");
+
+impl Persist for AccountKeyPair {
+    const TAG: u8 = TAG_ACCOUNT;
+    const VERSION: u8 = STATE_VERSION;
+    fn encoded_len(&self) -> usize {
+        32
+    }
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        out.put(&self.seed()[..]);
+    }
+    fn decode_body(r: &mut Reader<'_>, _version: u8) -> Result<Self, DecodeError> {
+        let seed = Zeroizing::new(r.array::<32>()?);
+        Ok(AccountKeyPair::from_seed(&seed))
+    }
+}
+
+/// A signed encoding inside stored state: its signature was checked when it
+/// was first decoded, and is checked again (a failure is corruption).
+fn read_list(r: &mut Reader<'_>) -> Result<DeviceList, DecodeError> {
+    let len = usize::from(r.u16()?);
+    DeviceList::from_bytes(r.take(len)?).map_err(|e| match e {
+        Error::Decode(d) => d,
+        _ => DecodeError::InvalidValue,
+    })
+}
+
+fn write_list(out: &mut Vec<u8>, list: &DeviceList) {
+    // At most 2 + 32 + 8 + 1 + 16 * 36 + 64 bytes.
+    out.put_u16(list.encoded_len() as u16);
+    out.put(&list.to_bytes());
+}
+
+impl Persist for PeerAccount {
+    const TAG: u8 = TAG_PEER_ACCOUNT;
+    const VERSION: u8 = STATE_VERSION;
+    fn encoded_len(&self) -> usize {
+        1 + 1
+            + self.user_id.len()
+            + 2
+            + self.list.encoded_len()
+            + 1
+            + self.pending.as_ref().map_or(0, |p| 2 + p.encoded_len())
+    }
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        out.put_u8(match self.level {
+            TrustLevel::TrustedOnFirstUse => 1,
+            TrustLevel::Verified => 2,
+        });
+        // 1..=MAX_STABLE_ID_LEN bytes, checked when the account was made.
+        out.put_u8(self.user_id.len() as u8);
+        out.put(&self.user_id);
+        write_list(out, &self.list);
+        match &self.pending {
+            None => out.put_u8(0),
+            Some(p) => {
+                out.put_u8(1);
+                write_list(out, p);
+            }
+        }
+    }
+    fn decode_body(r: &mut Reader<'_>, _version: u8) -> Result<Self, DecodeError> {
+        let level = match r.u8()? {
+            1 => TrustLevel::TrustedOnFirstUse,
+            2 => TrustLevel::Verified,
+            _ => return Err(DecodeError::InvalidValue),
+        };
+        let n = usize::from(r.u8()?);
+        if n == 0 {
+            return Err(DecodeError::InvalidValue);
+        }
+        let user_id = r.take(n)?.to_vec();
+        let list = read_list(r)?;
+        let pending = match r.u8()? {
+            0 => None,
+            1 => {
+                let p = read_list(r)?;
+                if p.account_key() == list.account_key() {
+                    return Err(DecodeError::InvalidValue);
+                }
+                Some(p)
+            }
+            _ => return Err(DecodeError::InvalidValue),
+        };
+        Ok(PeerAccount { user_id, level, list, pending })
+    }
+}
+
+const SIGNED_BODY_LEN: usize = 4 + 32 + 64;
+const KEM_BODY_LEN: usize = 1 + 4 + KEM_SEED_LEN + 64;
+
+impl Persist for LocalDevice {
+    const TAG: u8 = TAG_LOCAL_DEVICE;
+    const VERSION: u8 = DEVICE_FORMAT_VERSION;
+    fn encoded_len(&self) -> usize {
+        32 + DEVICE_CERTIFICATE_LEN
+            + 8
+            + 4
+            + 4
+            + SIGNED_BODY_LEN
+            + KEM_BODY_LEN
+            + 1
+            + self.retired.len() * (8 + SIGNED_BODY_LEN + KEM_BODY_LEN)
+            + 2
+            + self.one_time.len() * 36
+            + 2
+            + self.kem_one_time.len() * KEM_BODY_LEN
+    }
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        out.put(&self.identity.seed()[..]);
+        out.put(&self.certificate.to_bytes());
+        out.put_u64(self.rotated_at);
+        out.put_u32(self.next_id);
+        out.put_u32(self.uploaded_through);
+        self.signed.encode_body(out);
+        self.last_resort.encode_body(out);
+        // Bounded by MAX_RETIRED_SIGNED_PREKEYS, MAX_ONE_TIME_PREKEYS and
+        // MAX_KEM_ONE_TIME_PREKEYS.
+        out.put_u8(self.retired.len() as u8);
+        for r in &self.retired {
+            out.put_u64(r.retired_at);
+            r.signed.encode_body(out);
+            r.last_resort.encode_body(out);
+        }
+        out.put_u16(self.one_time.len() as u16);
+        for k in &self.one_time {
+            k.encode_body(out);
+        }
+        out.put_u16(self.kem_one_time.len() as u16);
+        for k in &self.kem_one_time {
+            k.encode_body(out);
+        }
+    }
+    fn decode_body(r: &mut Reader<'_>, _version: u8) -> Result<Self, DecodeError> {
+        let seed = Zeroizing::new(r.array::<32>()?);
+        let identity = IdentityKeyPair::from_seed(&seed);
+        let certificate =
+            DeviceCertificate::from_bytes(r.take(DEVICE_CERTIFICATE_LEN)?).map_err(|e| match e {
+                Error::Decode(d) => d,
+                _ => DecodeError::InvalidValue,
+            })?;
+        if certificate.identity() != identity.public_key() {
+            return Err(DecodeError::InvalidValue);
+        }
+        let rotated_at = r.u64()?;
+        let next_id = r.u32()?;
+        let uploaded_through = r.u32()?;
+        if next_id == 0 || uploaded_through >= next_id {
+            return Err(DecodeError::InvalidValue);
+        }
+        let mut ids = Vec::new();
+        let signed = Box::new(SignedPreKey::decode_body(r, STATE_VERSION)?);
+        let last_resort = Box::new(KemPreKey::decode_body(r, STATE_VERSION)?);
+        ids.push(signed.id());
+        ids.push(last_resort.id());
+        let n_retired = usize::from(r.u8()?);
+        if n_retired > MAX_RETIRED_SIGNED_PREKEYS {
+            return Err(DecodeError::InvalidValue);
+        }
+        let mut retired = Vec::with_capacity(n_retired);
+        for _ in 0..n_retired {
+            let retired_at = r.u64()?;
+            let signed = SignedPreKey::decode_body(r, STATE_VERSION)?;
+            let last_resort = KemPreKey::decode_body(r, STATE_VERSION)?;
+            ids.push(signed.id());
+            ids.push(last_resort.id());
+            retired.push(Box::new(Retired { signed, last_resort, retired_at }));
+        }
+        let n = usize::from(r.u16()?);
+        if n > MAX_ONE_TIME_PREKEYS || n * 36 > r.remaining() {
+            return Err(DecodeError::InvalidValue);
+        }
+        let mut one_time: Vec<Box<OneTimePreKey>> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let k = OneTimePreKey::decode_body(r, STATE_VERSION)?;
+            if one_time.last().is_some_and(|p| p.id() >= k.id()) {
+                return Err(DecodeError::InvalidValue);
+            }
+            ids.push(k.id());
+            one_time.push(Box::new(k));
+        }
+        let m = usize::from(r.u16()?);
+        if m > MAX_KEM_ONE_TIME_PREKEYS || m * KEM_BODY_LEN > r.remaining() {
+            return Err(DecodeError::InvalidValue);
+        }
+        let mut kem_one_time: Vec<Box<KemPreKey>> = Vec::with_capacity(m);
+        for _ in 0..m {
+            let k = KemPreKey::decode_body(r, STATE_VERSION)?;
+            if kem_one_time.last().is_some_and(|p| p.id() >= k.id()) {
+                return Err(DecodeError::InvalidValue);
+            }
+            ids.push(k.id());
+            kem_one_time.push(Box::new(k));
+        }
+        ids.sort_unstable();
+        if ids.windows(2).any(|w| w[0] == w[1]) || ids.iter().any(|&id| id == 0 || id >= next_id) {
+            return Err(DecodeError::InvalidValue);
+        }
+        Ok(LocalDevice {
+            identity,
+            certificate,
+            signed,
+            last_resort,
+            rotated_at,
+            retired,
+            one_time,
+            kem_one_time,
+            next_id,
+            uploaded_through,
+        })
+    }
+}
+
+impl Persist for SessionRecord {
+    const TAG: u8 = TAG_SESSION_RECORD;
+    const VERSION: u8 = RECORD_FORMAT_VERSION;
+    fn encoded_len(&self) -> usize {
+        self.body_len()
+    }
+    fn encode_body(&self, out: &mut Vec<u8>) {
+        SessionRecord::encode_body(self, out);
+    }
+    fn decode_body(r: &mut Reader<'_>, _version: u8) -> Result<Self, DecodeError> {
+        SessionRecord::decode_body(r)
     }
 }

@@ -45,7 +45,7 @@ use crate::{
     kem::KemType,
     keys::{ChainKey, HeaderKey, RootKey},
     message::{KemPart, MessageId, Mode, PreKeyMessage, PreKeyPart, WireMessage},
-    prekey::{random_x25519, KemPreKeyUse, OneTimePreKey, PreKeyBundle, SignedPreKey},
+    prekey::{random_x25519, KemPreKey, KemPreKeyUse, OneTimePreKey, PreKeyBundle, SignedPreKey},
     primitives::{x25519, x25519_public},
     skipped::SkippedKeys,
     x3dh::{self, associated_data, KemShare, AD_LEN},
@@ -450,6 +450,33 @@ impl Session {
         policy: AcceptPolicy,
         rng: &mut R,
     ) -> Result<Accepted, Error> {
+        let accepted = Self::accept_with_keys(
+            identity,
+            signed_prekey,
+            one_time_prekey.as_ref(),
+            kem_prekey.as_ref().map(KemPreKeyUse::key),
+            message,
+            policy,
+            rng,
+        )?;
+        drop(one_time_prekey);
+        drop(kem_prekey);
+        Ok(accepted)
+    }
+
+    /// [`accept`](Self::accept) with borrowed prekeys, for callers that
+    /// delete the consumed ones themselves after success (the
+    /// [`SessionRecord`](crate::SessionRecord) through its
+    /// [`LocalDevice`](crate::LocalDevice)).
+    pub(crate) fn accept_with_keys<R: CryptoRng + ?Sized>(
+        identity: &IdentityKeyPair,
+        signed_prekey: &SignedPreKey,
+        one_time_prekey: Option<&OneTimePreKey>,
+        kem_prekey: Option<&KemPreKey>,
+        message: &PreKeyMessage,
+        policy: AcceptPolicy,
+        rng: &mut R,
+    ) -> Result<Accepted, Error> {
         let mode = message.mode();
         if !policy.mode.allows(mode) {
             return Err(Error::ModeNotAllowed { mode });
@@ -461,20 +488,19 @@ impl Session {
         if part.signed_prekey_id != signed_prekey.id() {
             return Err(Error::UnknownPreKey { id: part.signed_prekey_id });
         }
-        let opk = match (part.one_time_prekey_id, &one_time_prekey) {
+        let opk = match (part.one_time_prekey_id, one_time_prekey) {
             (Some(id), Some(k)) if k.id() == id => Some(&k.secret),
             (Some(id), _) => return Err(Error::UnknownPreKey { id }),
             (None, Some(k)) => return Err(Error::UnknownPreKey { id: k.id() }),
             (None, None) => None,
         };
-        let kem_share = match (&part.kem, &kem_prekey) {
-            (Some(m), Some(u)) if u.key().id() == m.prekey_id && u.key().kem_type() == m.kind => {
-                let k = u.key();
+        let kem_share = match (&part.kem, kem_prekey) {
+            (Some(m), Some(k)) if k.id() == m.prekey_id && k.kem_type() == m.kind => {
                 let secret = k.pair.decapsulate(&m.ciphertext)?;
                 Some(KemShare::new(m.kind, secret, k.public().key(), &m.ciphertext))
             }
             (Some(m), _) => return Err(Error::UnknownPreKey { id: m.prekey_id }),
-            (None, Some(u)) => return Err(Error::UnknownPreKey { id: u.key().id() }),
+            (None, Some(k)) => return Err(Error::UnknownPreKey { id: k.id() }),
             (None, None) => None,
         };
         let secrets = x3dh::responder(
@@ -486,8 +512,6 @@ impl Session {
             &part.base_key,
             kem_share.as_ref(),
         )?;
-        drop(one_time_prekey);
-        drop(kem_prekey);
         // The responder's header keys before its first decryption: HKs is
         // set by that decryption's ratchet step (from NHKs = NHKb).
         let header_keys = secrets.header_keys.map(|(hka, nhkb)| HeaderKeys {
@@ -574,6 +598,16 @@ impl Session {
     /// Whether our messages still carry the handshake (no reply decrypted yet).
     pub fn awaiting_reply(&self) -> bool {
         self.pending.is_some()
+    }
+
+    /// The base key of the handshake that made the session: our own while
+    /// awaiting a reply as initiator, the initiator's as responder; `None`
+    /// for an initiator that got its reply (it no longer needs it).
+    pub(crate) fn base_key(&self) -> Option<&[u8; 32]> {
+        match &self.pending {
+            Some(p) => Some(&p.base_key),
+            None => self.handshake_base_key.as_ref(),
+        }
     }
 
     /// How many skipped message keys are stored.

@@ -1,0 +1,523 @@
+//! Session records: every session with one remote device
+//! ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §20).
+//!
+//! A [`SessionRecord`] holds the **current** session with one device of a
+//! peer (the one to send on) and at most [`MAX_ARCHIVED_SESSIONS`] earlier
+//! ones (newest first; the oldest is dropped), which still decrypt messages
+//! already in flight. It guarantees:
+//!
+//! * **Trust is checked.** Sending, and receiving on an existing session,
+//!   requires [`PeerAccount::authorize`] for the session's remote identity;
+//!   a new handshake is authorized only *after* it authenticated, and a
+//!   refused one changes nothing (no prekey consumed, no session stored).
+//! * **Bounded work.** A message is tried on at most `1 +
+//!   MAX_ARCHIVED_SESSIONS` sessions, current first, then archived from
+//!   newest to oldest; each try costs at most one session decryption.
+//! * **Convergence.** When both devices start a session at the same time,
+//!   both end up sending on the same one after at most one round trip, and
+//!   every message still decrypts: the rules of SPEC.md §20.3 (the session
+//!   with the lower handshake base key wins while our own is unanswered; a
+//!   session the peer answers on is followed).
+//! * **Expiry.** A session we started that got no reply within
+//!   [`MAX_UNACKNOWLEDGED_AGE`] seconds is not sent on
+//!   ([`Error::SessionExpired`]): fetch a new bundle and
+//!   [`initiate`](SessionRecord::initiate) again.
+//! * **Transactional.** Every call succeeds or leaves the record (and the
+//!   [`LocalDevice`]) exactly as it was.
+//!
+//! Time is the caller's `now`, in seconds, as for [`LocalDevice`].
+
+use alloc::{boxed::Box, vec::Vec};
+use core::fmt;
+
+use rand_core::CryptoRng;
+
+use crate::{
+    account::DeviceId,
+    codec::{Reader, Writer},
+    device::LocalDevice,
+    error::DecodeError,
+    message::{MessageId, MessageType, Mode, PreKeyMessage},
+    prekey::PreKeyBundle,
+    recovery::{RetryMessage, RetryReason},
+    session::{AcceptPolicy, PqPolicy, Session},
+    trust::PeerAccount,
+    Error,
+};
+
+/// The most earlier sessions a record keeps besides the current one. One
+/// is needed for a simultaneous start, one more for a restart (reinstall or
+/// recovery) racing it; four also cover a restart during a simultaneous
+/// start on both sides. Each is one more trial decryption for a message
+/// that matches no session, so the bound is also the work bound; libsignal
+/// keeps 40.
+pub const MAX_ARCHIVED_SESSIONS: usize = 4;
+/// How long, in seconds, a session we started may go without a reply
+/// before the record stops sending on it: 30 days.
+pub const MAX_UNACKNOWLEDGED_AGE: u64 = 30 * 24 * 60 * 60;
+/// Format tag of an encoded [`SessionRecord`] (`'R'`).
+pub const TAG_SESSION_RECORD: u8 = 0x52;
+/// The version of the record format.
+pub const RECORD_FORMAT_VERSION: u8 = 0x01;
+
+/// Entry flag: the peer reported, with a [`RetryMessage`], that it lost
+/// this session; it is never made current again.
+const FLAG_PEER_LOST: u8 = 1;
+
+/// How a [`SessionRecord`] starts and accepts sessions.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct SessionPolicy {
+    /// The header mode of sessions this device starts.
+    pub mode: Mode,
+    /// Whether this device may start a classical session with a peer that
+    /// publishes no KEM prekey.
+    pub pq: PqPolicy,
+    /// What this device accepts from initiators.
+    pub accept: AcceptPolicy,
+}
+
+impl SessionPolicy {
+    /// A policy from its parts.
+    pub const fn new(mode: Mode, pq: PqPolicy, accept: AcceptPolicy) -> Self {
+        SessionPolicy { mode, pq, accept }
+    }
+}
+
+/// One session and what the record knows about it.
+pub(crate) struct Entry {
+    pub(crate) session: Session,
+    pub(crate) base_key: [u8; 32],
+    pub(crate) created_at: u64,
+    pub(crate) flags: u8,
+}
+
+impl Entry {
+    fn new(session: Session, created_at: u64) -> Result<Box<Entry>, Error> {
+        let base_key = *session.base_key().ok_or(Error::Decode(DecodeError::InvalidValue))?;
+        Ok(Box::new(Entry { session, base_key, created_at, flags: 0 }))
+    }
+
+    fn peer_lost(&self) -> bool {
+        self.flags & FLAG_PEER_LOST != 0
+    }
+}
+
+/// What [`SessionRecord::decrypt`] returns.
+#[non_exhaustive]
+pub struct Decrypted {
+    /// The plaintext.
+    pub plaintext: Vec<u8>,
+    /// The message's id (see [`MessageId`]).
+    pub id: MessageId,
+    /// Whether the message started a new session (a PreKeyMessage the
+    /// record accepted).
+    pub new_session: bool,
+}
+
+impl fmt::Debug for Decrypted {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Decrypted")
+            .field("plaintext_len", &self.plaintext.len())
+            .field("id", &self.id)
+            .field("new_session", &self.new_session)
+            .finish()
+    }
+}
+
+/// What [`SessionRecord::handle_retry`] decided.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RetryOutcome {
+    /// The current session was archived: fetch a new bundle for the device
+    /// and [`initiate`](SessionRecord::initiate), then resend what the peer
+    /// could not read.
+    StartNewSession,
+    /// The retry concerns a session already replaced, or is older than the
+    /// current session: nothing to do.
+    Ignored,
+}
+
+/// All sessions with one remote device (see the module docs).
+pub struct SessionRecord {
+    pub(crate) device: DeviceId,
+    pub(crate) current: Option<Box<Entry>>,
+    /// Newest first, at most [`MAX_ARCHIVED_SESSIONS`].
+    #[allow(clippy::vec_box)] // one allocation per secret, wiped on drop; moves are pointer moves
+    pub(crate) archived: Vec<Box<Entry>>,
+}
+
+impl SessionRecord {
+    /// An empty record for the peer's device `device`.
+    pub fn new(device: DeviceId) -> Self {
+        SessionRecord { device, current: None, archived: Vec::new() }
+    }
+
+    /// The remote device.
+    pub fn device(&self) -> DeviceId {
+        self.device
+    }
+
+    /// The session to send on, if any.
+    pub fn current_session(&self) -> Option<&Session> {
+        self.current.as_ref().map(|e| &e.session)
+    }
+
+    /// How many earlier sessions are kept.
+    pub fn archived_count(&self) -> usize {
+        self.archived.len()
+    }
+
+    /// Whether the record has no session to send on at `now` (none, or
+    /// one that expired unanswered): fetch a bundle and
+    /// [`initiate`](Self::initiate).
+    pub fn needs_new_session(&self, now: u64) -> bool {
+        match &self.current {
+            None => true,
+            Some(e) => expired(e, now),
+        }
+    }
+
+    /// Starts a session with the device from its `bundle` (fetched from the
+    /// server), under `policy`; it becomes the current session and the old
+    /// one is archived.
+    ///
+    /// # Errors
+    /// [`PeerAccount::authorize`]'s errors if the bundle's identity key is
+    /// not the one the peer's device list gives this device (checked
+    /// first); then [`Session::initiate_with`]'s.
+    pub fn initiate<R: CryptoRng + ?Sized>(
+        &mut self,
+        local: &LocalDevice,
+        peer: &PeerAccount,
+        bundle: &PreKeyBundle,
+        policy: &SessionPolicy,
+        now: u64,
+        rng: &mut R,
+    ) -> Result<(), Error> {
+        peer.authorize(self.device, bundle.identity())?;
+        let session = Session::initiate_with(&local.identity, bundle, policy.mode, policy.pq, rng)?;
+        let entry = Entry::new(session, now)?;
+        if let Some(old) = self.current.replace(entry) {
+            self.archive(old);
+        }
+        Ok(())
+    }
+
+    /// Encrypts `plaintext` on the current session.
+    ///
+    /// # Errors
+    /// [`Error::NoSession`] without a current session;
+    /// [`Error::SessionExpired`] if it is ours, unanswered and older than
+    /// [`MAX_UNACKNOWLEDGED_AGE`] at `now`; [`PeerAccount::authorize`]'s
+    /// errors (an account key change awaiting a decision, a device no
+    /// longer listed or listed with another identity key); then
+    /// [`Session::encrypt`]'s.
+    pub fn encrypt<R: CryptoRng + ?Sized>(
+        &mut self,
+        peer: &PeerAccount,
+        plaintext: &[u8],
+        now: u64,
+        rng: &mut R,
+    ) -> Result<Vec<u8>, Error> {
+        let entry = self.current.as_mut().ok_or(Error::NoSession)?;
+        if expired(entry, now) {
+            return Err(Error::SessionExpired);
+        }
+        peer.authorize(self.device, entry.session.remote_identity())?;
+        entry.session.encrypt(plaintext, rng)
+    }
+
+    /// Decrypts a message from the device: a PreKeyMessage of a session in
+    /// the record, a new PreKeyMessage (accepted with `local`'s prekeys,
+    /// which it consumes on success), or a Message, tried on the current
+    /// session and then on the archived ones, newest first.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] for malformed bytes. For a new PreKeyMessage:
+    /// [`Error::UnknownPreKey`] if `local` does not hold (or no longer
+    /// accepts) a prekey it names, then [`Session::accept`]'s errors, then
+    /// [`PeerAccount::authorize`]'s for the authenticated sender identity.
+    /// For a message on existing sessions: [`Error::NoSession`] if the
+    /// record has none; otherwise the error of the first session tried,
+    /// except that [`Error::Duplicate`] from any session wins (a replay),
+    /// and that sessions `peer` does not authorize are not tried (their
+    /// error is returned if no session is left). Nothing changes on error.
+    pub fn decrypt<R: CryptoRng + ?Sized>(
+        &mut self,
+        local: &mut LocalDevice,
+        peer: &PeerAccount,
+        message: &[u8],
+        policy: &SessionPolicy,
+        now: u64,
+        rng: &mut R,
+    ) -> Result<Decrypted, Error> {
+        match MessageType::of(message)? {
+            MessageType::PreKey => {
+                let pkm = PreKeyMessage::from_bytes(message)?;
+                if self.entries().any(|e| e.session.matches(&pkm)) {
+                    return self.decrypt_existing(peer, message, true, rng);
+                }
+                self.accept(local, peer, &pkm, policy, now, rng)
+            }
+            MessageType::Message => self.decrypt_existing(peer, message, false, rng),
+        }
+    }
+
+    fn accept<R: CryptoRng + ?Sized>(
+        &mut self,
+        local: &mut LocalDevice,
+        peer: &PeerAccount,
+        pkm: &PreKeyMessage,
+        policy: &SessionPolicy,
+        now: u64,
+        rng: &mut R,
+    ) -> Result<Decrypted, Error> {
+        let found = local.find(pkm, now)?;
+        let accepted = Session::accept_with_keys(
+            &local.identity,
+            found.signed,
+            found.one_time,
+            found.kem,
+            pkm,
+            policy.accept,
+            rng,
+        )?;
+        // Authenticated: only now may the device list judge the identity.
+        peer.authorize(self.device, accepted.session.remote_identity())?;
+        let entry = Entry::new(accepted.session, now)?;
+        // Commit.
+        local.consume(pkm);
+        if promote(self.current.as_deref(), &entry, true, true) {
+            if let Some(old) = self.current.replace(entry) {
+                self.archive(old);
+            }
+        } else {
+            self.archive(entry);
+        }
+        Ok(Decrypted { plaintext: accepted.plaintext, id: accepted.id, new_session: true })
+    }
+
+    fn decrypt_existing<R: CryptoRng + ?Sized>(
+        &mut self,
+        peer: &PeerAccount,
+        message: &[u8],
+        prekey_message: bool,
+        rng: &mut R,
+    ) -> Result<Decrypted, Error> {
+        let mut first_error = None;
+        let mut duplicate = false;
+        let mut hit = None;
+        let slots = usize::from(self.current.is_some()) + self.archived.len();
+        let device = self.device;
+        for slot in 0..slots {
+            let entry = self.slot_mut(slot);
+            if let Err(e) = peer.authorize(device, entry.session.remote_identity()) {
+                first_error.get_or_insert(e);
+                continue;
+            }
+            let entry = self.slot_mut(slot);
+            match entry.session.decrypt_with_id(message, rng) {
+                Ok(r) => {
+                    hit = Some((slot, r));
+                    break;
+                }
+                Err(e) => {
+                    duplicate |= e == Error::Duplicate;
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        let Some((slot, (plaintext, id))) = hit else {
+            return Err(match (duplicate, first_error) {
+                (true, _) => Error::Duplicate,
+                (false, Some(e)) => e,
+                (false, None) => Error::NoSession,
+            });
+        };
+        if self.current.is_none() || slot > 0 {
+            let archived_index = slot - usize::from(self.current.is_some());
+            let candidate = &self.archived[archived_index];
+            if promote(self.current.as_deref(), candidate, false, prekey_message) {
+                let entry = self.archived.remove(archived_index);
+                if let Some(old) = self.current.replace(entry) {
+                    self.archived.insert(0, old);
+                }
+            }
+        }
+        Ok(Decrypted { plaintext, id, new_session: false })
+    }
+
+    /// Slot 0 is the current session if there is one; the archived ones follow.
+    fn slot_mut(&mut self, slot: usize) -> &mut Entry {
+        match (&mut self.current, slot) {
+            (Some(c), 0) => c,
+            (Some(_), i) => &mut self.archived[i - 1],
+            (None, i) => &mut self.archived[i],
+        }
+    }
+
+    fn entries(&self) -> impl Iterator<Item = &Entry> {
+        self.current.as_deref().into_iter().chain(self.archived.iter().map(|e| &**e))
+    }
+
+    fn archive(&mut self, entry: Box<Entry>) {
+        self.archived.insert(0, entry);
+        self.archived.truncate(MAX_ARCHIVED_SESSIONS);
+    }
+
+    /// Reacts to a [`RetryMessage`] from the device: if it concerns the
+    /// current session (the failed PreKeyMessage's base key is the
+    /// session's, or the failed Message was received no earlier than the
+    /// session was made), the session is archived and marked as lost by the
+    /// peer, and the caller should start a new one.
+    ///
+    /// # Errors
+    /// [`Error::WrongIdentity`] if the retry is not addressed to `local`;
+    /// [`PeerAccount::authorize`]'s errors if its author is not this
+    /// device's listed identity. Nothing changes on error.
+    pub fn handle_retry(
+        &mut self,
+        local: &LocalDevice,
+        peer: &PeerAccount,
+        retry: &RetryMessage,
+    ) -> Result<RetryOutcome, Error> {
+        if retry.recipient() != local.identity.public_key() {
+            return Err(Error::WrongIdentity);
+        }
+        peer.authorize(self.device, retry.author())?;
+        let Some(current) = self.current.as_deref() else {
+            return Ok(RetryOutcome::Ignored);
+        };
+        let concerns_current = match retry.base_key() {
+            Some(k) => *k == current.base_key,
+            None => retry.timestamp() >= current.created_at,
+        };
+        // An unknown prekey can only concern a session we started.
+        let plausible = retry.reason() != RetryReason::UnknownPreKey || current.session.awaiting_reply();
+        if !(concerns_current && plausible) {
+            return Ok(RetryOutcome::Ignored);
+        }
+        if let Some(mut old) = self.current.take() {
+            old.flags |= FLAG_PEER_LOST;
+            self.archive(old);
+        }
+        Ok(RetryOutcome::StartNewSession)
+    }
+}
+
+fn expired(entry: &Entry, now: u64) -> bool {
+    entry.session.awaiting_reply() && now.saturating_sub(entry.created_at) >= MAX_UNACKNOWLEDGED_AGE
+}
+
+/// Whether `candidate` (a session that just decrypted a message, `new` if
+/// the message created it) becomes the current session (SPEC.md §20.3).
+fn promote(current: Option<&Entry>, candidate: &Entry, new: bool, prekey_message: bool) -> bool {
+    let Some(current) = current else {
+        return !candidate.peer_lost();
+    };
+    if candidate.peer_lost() {
+        return false;
+    }
+    if current.session.awaiting_reply() {
+        // Our own session is unanswered: of two sessions started at the
+        // same time, the one with the lower base key wins on both sides.
+        return candidate.base_key < current.base_key;
+    }
+    // A new handshake from the peer replaces what we had; a session the
+    // peer answers on (a Message, not a PreKeyMessage) is the one it uses.
+    new || !prekey_message
+}
+
+impl fmt::Debug for SessionRecord {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("SessionRecord")
+            .field("device", &self.device)
+            .field("current", &self.current.as_ref().map(|e| &e.session))
+            .field("archived", &self.archived.len())
+            .finish()
+    }
+}
+
+/// Encrypts one payload for many devices: each target's record encrypts it
+/// on its current session. Returns, in the targets' order, each address with
+/// its ciphertext or the error of that device alone (a device without a
+/// usable session does not stop the others). For a peer's devices and the
+/// sender's own other devices, pass both accounts' records.
+pub fn fan_out<'a, A, I, R>(
+    targets: I,
+    plaintext: &[u8],
+    now: u64,
+    rng: &mut R,
+) -> Vec<(A, Result<Vec<u8>, Error>)>
+where
+    I: IntoIterator<Item = (A, &'a mut SessionRecord, &'a PeerAccount)>,
+    R: CryptoRng + ?Sized,
+{
+    targets
+        .into_iter()
+        .map(|(address, record, peer)| {
+            let result = record.encrypt(peer, plaintext, now, rng);
+            (address, result)
+        })
+        .collect()
+}
+
+/// Encoding (SPEC.md §20.4), used by the state module.
+impl SessionRecord {
+    pub(crate) fn encode_body(&self, out: &mut Vec<u8>) {
+        out.put_u32(self.device.get());
+        out.put_u8(u8::from(self.current.is_some()));
+        // At most 1 + MAX_ARCHIVED_SESSIONS entries.
+        out.put_u8(self.archived.len() as u8);
+        for e in self.entries() {
+            out.put_u8(e.flags);
+            out.put(&e.base_key);
+            out.put_u64(e.created_at);
+            let s = e.session.to_bytes();
+            // A session's encoding is far below 4 GiB (SPEC.md §9).
+            out.put_u32(s.len() as u32);
+            out.put(&s);
+        }
+    }
+
+    pub(crate) fn body_len(&self) -> usize {
+        4 + 1 + 1 + self.entries().map(|e| 1 + 32 + 8 + 4 + e.session.encoded_len()).sum::<usize>()
+    }
+
+    pub(crate) fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        let device = DeviceId::new(r.u32()?);
+        let has_current = match r.u8()? {
+            0 => false,
+            1 => true,
+            _ => return Err(DecodeError::InvalidValue),
+        };
+        let n_archived = usize::from(r.u8()?);
+        if n_archived > MAX_ARCHIVED_SESSIONS {
+            return Err(DecodeError::InvalidValue);
+        }
+        let read_entry = |r: &mut Reader<'_>| -> Result<Box<Entry>, DecodeError> {
+            let flags = r.u8()?;
+            if flags & !FLAG_PEER_LOST != 0 {
+                return Err(DecodeError::InvalidFlags(flags));
+            }
+            let base_key = r.array()?;
+            let created_at = r.u64()?;
+            let len = r.u32()? as usize;
+            let session = Session::from_bytes(r.take(len)?).map_err(|e| match e {
+                Error::Decode(d) => d,
+                _ => DecodeError::InvalidValue,
+            })?;
+            if session.base_key().is_some_and(|k| *k != base_key) {
+                return Err(DecodeError::InvalidValue);
+            }
+            Ok(Box::new(Entry { session, base_key, created_at, flags }))
+        };
+        let current = if has_current { Some(read_entry(r)?) } else { None };
+        let mut archived = Vec::with_capacity(n_archived);
+        for _ in 0..n_archived {
+            archived.push(read_entry(r)?);
+        }
+        Ok(SessionRecord { device, current, archived })
+    }
+}

@@ -1,0 +1,231 @@
+//! Recovery: telling a peer that its message could not be decrypted
+//! ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §21).
+//!
+//! A device that cannot decrypt a message because it has no session for it
+//! (it lost its state, or restored an old backup) or because the first
+//! message names a prekey it no longer holds, answers with a
+//! [`RetryMessage`]: a small message signed by its identity key, addressed
+//! to the sender's identity key, naming the failed handshake (by its base
+//! key) or the time of the failure. The sender's
+//! [`SessionRecord::handle_retry`](crate::SessionRecord::handle_retry)
+//! archives the session the retry concerns, and the sender starts a new
+//! one from a fresh bundle: the pair talks again within one round trip, and
+//! an initiator whose prekey was gone stops repeating it.
+//!
+//! The signature means no one else can make a device drop its session; the
+//! base key or timestamp means a replayed old retry cannot make it drop a
+//! newer one. What a retry cannot do is bring back the lost message: the
+//! sender's app resends it (it knows which message ids were unanswered).
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::{
+    codec::{Reader, Writer},
+    error::DecodeError,
+    identity::{IdentityKey, IdentityKeyPair},
+    message::{MessageType, PreKeyMessage},
+    primitives::{ed25519_public, ed25519_verify},
+    Error,
+};
+
+/// Format tag of a [`RetryMessage`] (`'E'`).
+pub const TAG_RETRY: u8 = 0x45;
+/// The version of the retry format.
+pub const RETRY_FORMAT_VERSION: u8 = 0x01;
+/// Bytes of an encoded [`RetryMessage`].
+pub const RETRY_MESSAGE_LEN: usize = 2 + 1 + 4 + 32 + 8 + 32 + 32 + 64;
+
+const LABEL_RETRY: &[u8] = b"chatcrypt v3 retry";
+
+/// Why a message could not be decrypted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RetryReason {
+    /// A Message arrived for which no session decrypts it (`0x01`).
+    NoSession,
+    /// A PreKeyMessage named a prekey the device does not hold (`0x02`).
+    UnknownPreKey,
+}
+
+impl RetryReason {
+    fn to_byte(self) -> u8 {
+        match self {
+            RetryReason::NoSession => 1,
+            RetryReason::UnknownPreKey => 2,
+        }
+    }
+
+    fn from_byte(b: u8) -> Result<Self, DecodeError> {
+        match b {
+            1 => Ok(RetryReason::NoSession),
+            2 => Ok(RetryReason::UnknownPreKey),
+            _ => Err(DecodeError::InvalidValue),
+        }
+    }
+}
+
+/// A signed "I could not decrypt your message" (SPEC.md §21.1). Always
+/// verified: decoding checks the signature under the author's identity key.
+#[derive(Clone, PartialEq, Eq)]
+pub struct RetryMessage {
+    reason: RetryReason,
+    prekey_id: u32,
+    base_key: [u8; 32],
+    timestamp: u64,
+    author: IdentityKey,
+    recipient: IdentityKey,
+    signature: [u8; 64],
+}
+
+impl RetryMessage {
+    /// The retry for `failed`, a message from the device with identity key
+    /// `recipient` that could not be decrypted at `now` with error `error`;
+    /// signed by `identity`. `None` if the error calls for no retry: only
+    /// [`Error::UnknownPreKey`] for a PreKeyMessage, and
+    /// [`Error::NoSession`], [`Error::Auth`] or [`Error::HandshakeMismatch`]
+    /// for a Message, do (a forged or garbled PreKeyMessage is never
+    /// answered, nor is a duplicate or a trust refusal).
+    pub fn for_failure(
+        identity: &IdentityKeyPair,
+        recipient: &IdentityKey,
+        failed: &[u8],
+        error: Error,
+        now: u64,
+    ) -> Option<RetryMessage> {
+        let (reason, prekey_id, base_key) = match (MessageType::of(failed).ok()?, error) {
+            (MessageType::PreKey, Error::UnknownPreKey { id }) => {
+                let pkm = PreKeyMessage::from_bytes(failed).ok()?;
+                (RetryReason::UnknownPreKey, id, *pkm.base_key())
+            }
+            (MessageType::Message, Error::NoSession | Error::Auth | Error::HandshakeMismatch) => {
+                (RetryReason::NoSession, 0, [0u8; 32])
+            }
+            _ => return None,
+        };
+        let mut retry = RetryMessage {
+            reason,
+            prekey_id,
+            base_key,
+            timestamp: now,
+            author: identity.public_key().clone(),
+            recipient: recipient.clone(),
+            signature: [0u8; 64],
+        };
+        let mut m = Vec::with_capacity(LABEL_RETRY.len() + RETRY_MESSAGE_LEN);
+        m.put(LABEL_RETRY);
+        m.put(&retry.body());
+        retry.signature = identity.sign(&m);
+        Some(retry)
+    }
+
+    /// Why the message failed.
+    pub fn reason(&self) -> RetryReason {
+        self.reason
+    }
+
+    /// The unknown prekey's id ([`RetryReason::UnknownPreKey`]), else 0.
+    pub fn prekey_id(&self) -> u32 {
+        self.prekey_id
+    }
+
+    /// The failed PreKeyMessage's base key ([`RetryReason::UnknownPreKey`]).
+    pub fn base_key(&self) -> Option<&[u8; 32]> {
+        match self.reason {
+            RetryReason::UnknownPreKey => Some(&self.base_key),
+            RetryReason::NoSession => None,
+        }
+    }
+
+    /// When the failure happened, on the author's clock.
+    pub fn timestamp(&self) -> u64 {
+        self.timestamp
+    }
+
+    /// The identity key of the device that could not decrypt (and signed this).
+    pub fn author(&self) -> &IdentityKey {
+        &self.author
+    }
+
+    /// The identity key of the device whose message failed.
+    pub fn recipient(&self) -> &IdentityKey {
+        &self.recipient
+    }
+
+    fn body(&self) -> Vec<u8> {
+        let mut out = Vec::with_capacity(RETRY_MESSAGE_LEN);
+        out.put_u8(TAG_RETRY);
+        out.put_u8(RETRY_FORMAT_VERSION);
+        out.put_u8(self.reason.to_byte());
+        out.put_u32(self.prekey_id);
+        out.put(&self.base_key);
+        out.put_u64(self.timestamp);
+        out.put(self.author.as_bytes());
+        out.put(self.recipient.as_bytes());
+        out
+    }
+
+    /// The [`RETRY_MESSAGE_LEN`]-byte encoding: `'E' || 0x01 || reason ||
+    /// u32(prekey id) || base key || u64(timestamp) || author || recipient
+    /// || signature`.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = self.body();
+        out.put(&self.signature);
+        out
+    }
+
+    /// Decodes and verifies a retry message.
+    ///
+    /// # Errors
+    /// [`Error::Decode`] for a wrong tag, version or length, an unknown
+    /// reason, fields that do not fit the reason (a prekey id or base key
+    /// with [`RetryReason::NoSession`], a zero base key with
+    /// [`RetryReason::UnknownPreKey`]: [`DecodeError::InvalidValue`]), or a
+    /// bad key encoding; [`Error::BadSignature`] if the author's signature
+    /// does not verify.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::new(bytes);
+        let t = r.u8()?;
+        if t != TAG_RETRY {
+            return Err(DecodeError::UnexpectedType(t).into());
+        }
+        let v = r.u8()?;
+        if v != RETRY_FORMAT_VERSION {
+            return Err(DecodeError::UnsupportedVersion(v).into());
+        }
+        let reason = RetryReason::from_byte(r.u8()?)?;
+        let prekey_id = r.u32()?;
+        let base_key: [u8; 32] = r.array()?;
+        let timestamp = r.u64()?;
+        let author_bytes: [u8; 32] = r.array()?;
+        let author = IdentityKey::parse(&author_bytes)?;
+        let recipient = IdentityKey::parse(&r.array()?)?;
+        let signature: [u8; 64] = r.array()?;
+        r.finish()?;
+        let consistent = match reason {
+            RetryReason::NoSession => prekey_id == 0 && base_key == [0u8; 32],
+            RetryReason::UnknownPreKey => base_key != [0u8; 32],
+        };
+        if !consistent {
+            return Err(DecodeError::InvalidValue.into());
+        }
+        let body_len = RETRY_MESSAGE_LEN - 64;
+        let mut m = Vec::with_capacity(LABEL_RETRY.len() + body_len);
+        m.put(LABEL_RETRY);
+        m.put(&bytes[..body_len]);
+        ed25519_verify(&ed25519_public(&author_bytes)?, &m, &signature)?;
+        Ok(RetryMessage { reason, prekey_id, base_key, timestamp, author, recipient, signature })
+    }
+}
+
+impl fmt::Debug for RetryMessage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryMessage")
+            .field("reason", &self.reason)
+            .field("prekey_id", &self.prekey_id)
+            .field("timestamp", &self.timestamp)
+            .field("author", &self.author)
+            .field("recipient", &self.recipient)
+            .finish_non_exhaustive()
+    }
+}
