@@ -1,272 +1,396 @@
-//! The main job, end to end: Alice fetches Bob's prekey bundle from a
-//! (simulated) server, starts a session with the hybrid post-quantum
-//! handshake (X25519 and ML-KEM-1024), and the two chat over a network that
-//! loses, reorders, duplicates and corrupts messages. Every session is
-//! persisted and restored between messages, as a messenger would, and once
-//! Alice's app crashes after sending but before saving: her next message
-//! reuses a message number, under a fresh reuse guard (so a fresh AES-GCM
-//! key and nonce), and Bob drops whichever of the two arrives second as a
-//! duplicate.
+//! The messenger case, end to end: two users, Alice and Bob, with two
+//! devices each, talking through a (simulated) server and a network that
+//! reorders, repeats and corrupts messages. It uses only the messenger
+//! layer: accounts and signed device lists, trust on first use, session
+//! records, fan-out, a safety-number check, a reinstalled device and a
+//! lost session recovered with a retry message.
 //!
-//! Run with `cargo run --example chat`. The RNG is seeded so the run is
-//! reproducible; a real application passes an OS-backed CSPRNG.
+//! Run with `cargo run --example chat`. The RNG is seeded and the network
+//! is scripted, so every run prints the same story and the counts at the
+//! end are asserted; a real application passes an OS-backed CSPRNG.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, HashSet};
 
 use chatcrypt::{
-    AcceptPolicy, Error, IdentityKeyPair, KemPreKey, KemPreKeyUse, MessageType, OneTimePreKey, PreKeyBundle,
-    PreKeyMessage, Session, SignedPreKey, Zeroizing,
+    fan_out, AccountKeyPair, DeviceId, DeviceList, DeviceListUpdate, Error, IdentityKeyPair, LocalDevice,
+    MessageId, PeerAccount, PreKeyBundle, PreKeyUpload, RetryMessage, RetryOutcome, SafetyNumber,
+    SessionPolicy, SessionRecord, TrustLevel, Zeroizing,
 };
-use rand_chacha::{
-    rand_core::{Rng, SeedableRng},
-    ChaCha20Rng,
-};
+use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 
-/// A network that drops, duplicates, corrupts and reorders.
-struct Network {
-    in_flight: VecDeque<(&'static str, Vec<u8>)>,
-    rng: ChaCha20Rng,
+/// A device's address: its user and its device id.
+type Addr = (&'static str, DeviceId);
+
+fn addr(user: &'static str, id: u32) -> Addr {
+    (user, DeviceId::new(id))
 }
 
-impl Network {
-    fn send(&mut self, to: &'static str, bytes: Vec<u8>) {
-        let roll = self.rng.next_u32() % 100;
-        if roll < 10 {
-            println!("    network: lost a message to {to}");
-            return;
-        }
-        if roll < 18 {
-            println!("    network: duplicated a message to {to}");
-            self.in_flight.push_back((to, bytes.clone()));
-        }
-        if (18..24).contains(&roll) {
-            let mut bad = bytes.clone();
-            let i = (self.rng.next_u32() as usize) % bad.len();
-            bad[i] ^= 1 << (self.rng.next_u32() % 8);
-            println!("    network: injected a corrupted copy of a message to {to} (byte {i})");
-            self.in_flight.push_back((to, bad));
-        }
-        // Insert at a random position: reordering.
-        let pos = (self.rng.next_u32() as usize) % (self.in_flight.len() + 1);
-        self.in_flight.insert(pos, (to, bytes));
-    }
+fn show(a: Addr) -> String {
+    format!("{}/{}", a.0, a.1)
 }
 
-/// What the two devices keep: Bob's long-term keys, and each side's session
-/// as the bytes a messenger would store.
-struct Devices {
-    bob: IdentityKeyPair,
-    bob_spk: SignedPreKey,
-    bob_one_time: Vec<OneTimePreKey>,
-    bob_kem_one_time: Vec<KemPreKey>,
-    bob_kem_last_resort: KemPreKey,
-    alice_store: Zeroizing<Vec<u8>>,
-    bob_store: Option<Zeroizing<Vec<u8>>>,
-    rng: ChaCha20Rng,
+/// One device: its keys (persisted as bytes before every upload), what it
+/// trusts about each account (its own included), one record per remote
+/// device, and the ids of the messages it has shown.
+struct Device {
+    local: LocalDevice,
+    stored: Zeroizing<Vec<u8>>,
+    peers: BTreeMap<&'static str, PeerAccount>,
+    records: BTreeMap<Addr, SessionRecord>,
+    seen: HashSet<MessageId>,
+}
+
+enum Payload {
+    Chat(Vec<u8>),
+    Retry(Vec<u8>),
+}
+
+/// What the network delivered and what became of it.
+#[derive(Debug, Default)]
+struct Counts {
     delivered: usize,
+    decrypted: usize,
     duplicates: usize,
-    rejected: usize,
+    rejected_as_corrupted: usize,
+    undecryptable: usize,
+    retries: usize,
+    recovered: usize,
 }
 
-impl Devices {
-    /// Restores a stored session, decrypts, and stores it again on success.
-    fn decrypt_stored(
-        store: &mut Zeroizing<Vec<u8>>,
-        bytes: &[u8],
-        rng: &mut ChaCha20Rng,
-    ) -> Result<Vec<u8>, Error> {
-        let mut session = Session::from_bytes(store)?;
-        let plaintext = session.decrypt(bytes, rng)?;
-        *store = session.to_bytes();
-        Ok(plaintext)
+struct World {
+    now: u64,
+    rng: ChaCha20Rng,
+    policy: SessionPolicy,
+    accounts: BTreeMap<&'static str, (AccountKeyPair, u64)>,
+    devices: BTreeMap<Addr, Device>,
+    /// The server: device lists and prekey uploads (public data only).
+    lists: BTreeMap<&'static str, Vec<u8>>,
+    uploads: BTreeMap<Addr, (PreKeyUpload, usize)>,
+    /// (from, to, payload).
+    in_flight: Vec<(Addr, Addr, Payload)>,
+    /// The last text each device sent each other device: what an app
+    /// resends when the peer reports it could not decrypt.
+    last_sent: BTreeMap<(Addr, Addr), String>,
+    /// (sender, recipient) pairs whose last message was resent after a retry.
+    resent: HashSet<(Addr, Addr)>,
+    counts: Counts,
+}
+
+impl World {
+    /// The next step of the story, a minute later.
+    fn step(&mut self, title: &str) {
+        self.now += 60;
+        println!("{title}");
     }
 
-    /// Bob has no session yet: this must be Alice's PreKeyMessage.
-    fn accept(&mut self, bytes: &[u8]) -> Result<Vec<u8>, Error> {
-        let msg = PreKeyMessage::from_bytes(bytes)?;
-        let index =
-            msg.one_time_prekey_id().and_then(|id| self.bob_one_time.iter().position(|k| k.id() == id));
-        // Load a copy from "storage"; it is deleted there only once the
-        // accept has succeeded (a failed accept consumes nothing).
-        let opk = index.map(|i| OneTimePreKey::from_bytes(&self.bob_one_time[i].to_bytes())).transpose()?;
-        // The KEM prekey: a one-time one (consumed), or the last-resort one
-        // (borrowed; it stays).
-        let kem_id = msg.kem_prekey_id().map(|(_, id)| id);
-        let kem_index = kem_id.and_then(|id| self.bob_kem_one_time.iter().position(|k| k.id() == id));
-        let kem = match kem_index {
-            Some(i) => {
-                Some(KemPreKeyUse::OneTime(KemPreKey::from_bytes(&self.bob_kem_one_time[i].to_bytes())?))
-            }
-            None if kem_id == Some(self.bob_kem_last_resort.id()) => {
-                Some(KemPreKeyUse::LastResort(&self.bob_kem_last_resort))
-            }
-            None => None,
-        };
-        // The default policy requires the hybrid handshake: a relay that
-        // stripped the KEM part would be refused here.
-        let accepted = Session::accept(
-            &self.bob,
-            &self.bob_spk,
-            opk,
-            kem,
-            &msg,
-            AcceptPolicy::default(),
-            &mut self.rng,
-        )?;
-        let (session, plaintext) = (accepted.session, accepted.plaintext);
-        if let Some(i) = index {
-            let used = self.bob_one_time.remove(i);
-            println!("    bob: accepted the handshake and deleted one-time prekey {}", used.id());
-        }
-        if let Some(i) = kem_index {
-            let used = self.bob_kem_one_time.remove(i);
-            println!("    bob: deleted one-time KEM prekey {}", used.id());
-        }
-        println!("    bob: the session is post-quantum: {}", session.is_post_quantum());
-        self.bob_store = Some(session.to_bytes());
-        Ok(plaintext)
+    /// A new device (or a reinstall): identity key, certificate, prekeys,
+    /// persisted, then uploaded through the persist-before-upload gate.
+    fn install(&mut self, a: Addr) -> Result<(), Error> {
+        let identity = IdentityKeyPair::generate(&mut self.rng);
+        let certificate = self.accounts[a.0].0.certify(a.1, identity.public_key());
+        let mut local = LocalDevice::new(identity, certificate, self.now, &mut self.rng)?;
+        local.replenish(0, 0, &mut self.rng)?;
+        let stored = local.to_bytes();
+        let upload = local.upload(&stored)?;
+        // The server decodes the upload (checking every signature) and
+        // that the certificate's account key is the user's.
+        let received = PreKeyUpload::from_bytes(&upload.to_bytes())?;
+        received.certificate().verify(self.accounts[a.0].0.public_key())?;
+        local.mark_uploaded(&received);
+        let stored = local.to_bytes();
+        let (x, k) = local.one_time_prekey_counts();
+        println!("  {}: uploaded {x} one-time and {k} ML-KEM prekeys", show(a));
+        self.uploads.insert(a, (received, 0));
+        let device =
+            Device { local, stored, peers: BTreeMap::new(), records: BTreeMap::new(), seen: HashSet::new() };
+        self.devices.insert(a, device);
+        Ok(())
     }
 
-    fn deliver(&mut self, to: &str, bytes: &[u8]) {
-        let result = match (to, self.bob_store.as_mut()) {
-            ("bob", Some(store)) => Self::decrypt_stored(store, bytes, &mut self.rng),
-            ("bob", None) => self.accept(bytes),
-            _ => Self::decrypt_stored(&mut self.alice_store, bytes, &mut self.rng),
+    /// The user signs a new device list (next epoch) naming its devices.
+    fn publish_list(&mut self, user: &'static str) -> Result<(), Error> {
+        let entries: Vec<_> = (self.devices.iter())
+            .filter(|(a, _)| a.0 == user)
+            .map(|(a, d)| (a.1, d.local.identity().public_key().clone()))
+            .collect();
+        let (account, epoch) = self.accounts.get_mut(user).expect("the user exists");
+        *epoch += 1;
+        let list = account.sign_device_list(*epoch, &entries)?;
+        println!("  {user}: signed device list epoch {} ({} bytes)", list.epoch(), list.encoded_len());
+        self.lists.insert(user, list.to_bytes());
+        Ok(())
+    }
+
+    /// The server hands out a bundle with the next unused one-time prekeys.
+    fn fetch_bundle(&mut self, a: Addr) -> Result<PreKeyBundle, Error> {
+        let (upload, next) = self.uploads.get_mut(&a).expect("the device uploaded");
+        let bundle = upload.bundle(Some(*next), Some(*next))?;
+        *next += 1;
+        PreKeyBundle::from_bytes(&bundle.to_bytes())
+    }
+
+    fn device(&mut self, a: Addr) -> &mut Device {
+        self.devices.get_mut(&a).expect("the device exists")
+    }
+
+    /// `from` starts a session with `to` from a fresh bundle.
+    fn start(&mut self, from: Addr, to: Addr) -> Result<(), Error> {
+        let bundle = self.fetch_bundle(to)?;
+        let (now, policy) = (self.now, self.policy);
+        let d = self.devices.get_mut(&from).expect("the device exists");
+        let record = d.records.entry(to).or_insert_with(|| SessionRecord::new(to.1));
+        record.initiate(&d.local, &d.peers[to.0], &bundle, &policy, now, &mut self.rng)?;
+        println!("  {} started a session with {}", show(from), show(to));
+        Ok(())
+    }
+
+    fn send(&mut self, from: Addr, to: Addr, text: &str) -> Result<Vec<u8>, Error> {
+        let now = self.now;
+        let d = self.devices.get_mut(&from).expect("the device exists");
+        let record = d.records.get_mut(&to).ok_or(Error::NoSession)?;
+        let bytes = record.encrypt(&d.peers[to.0], text.as_bytes(), now, &mut self.rng)?;
+        println!("  {} -> {}: \"{text}\" ({} bytes)", show(from), show(to), bytes.len());
+        self.last_sent.insert((from, to), text.to_string());
+        self.in_flight.push((from, to, Payload::Chat(bytes.clone())));
+        Ok(bytes)
+    }
+
+    /// Delivers everything in flight, in the order sent or reversed.
+    fn flush(&mut self, reversed: bool) -> Result<(), Error> {
+        let mut batch = std::mem::take(&mut self.in_flight);
+        if reversed {
+            println!("  network: delivers {} messages in reverse order", batch.len());
+            batch.reverse();
+        }
+        for (from, to, payload) in batch {
+            self.deliver(from, to, payload)?;
+        }
+        Ok(())
+    }
+
+    /// One envelope reaches its device. Expected failures are counted;
+    /// anything else stops the demo.
+    fn deliver(&mut self, from: Addr, to: Addr, payload: Payload) -> Result<(), Error> {
+        let (now, policy) = (self.now, self.policy);
+        let bytes = match payload {
+            Payload::Chat(bytes) => bytes,
+            Payload::Retry(bytes) => return self.handle_retry(from, to, &bytes),
         };
+        self.counts.delivered += 1;
+        let d = self.devices.get_mut(&to).expect("the device exists");
+        let record = d.records.entry(from).or_insert_with(|| SessionRecord::new(from.1));
+        let result = record.decrypt(&mut d.local, &d.peers[from.0], &bytes, &policy, now, &mut self.rng);
+        let (t, f) = (show(to), show(from));
         match result {
-            Ok(p) => {
-                self.delivered += 1;
-                println!("    {to} decrypted: \"{}\"", String::from_utf8_lossy(&p));
+            Ok(m) if !d.seen.insert(m.id) => {
+                self.counts.duplicates += 1;
+                println!("    {t}: already shown (same message id): dropped as a duplicate");
+            }
+            Ok(m) => {
+                d.stored = d.local.to_bytes(); // prekeys may have been consumed
+                self.counts.decrypted += 1;
+                self.counts.recovered += usize::from(self.resent.remove(&(from, to)));
+                let text = String::from_utf8_lossy(&m.plaintext);
+                let new = if m.new_session { " (new session)" } else { "" };
+                println!("    {t} read from {f}: \"{text}\"{new}");
             }
             Err(Error::Duplicate) => {
-                self.duplicates += 1;
-                println!("    {to} dropped a duplicate");
+                self.counts.duplicates += 1;
+                println!("    {t}: its key was already used: dropped as a duplicate");
             }
-            Err(e) => {
-                self.rejected += 1;
-                println!("    {to} rejected a message: {e}");
+            Err(err @ (Error::Auth | Error::Decode(_))) => {
+                self.counts.rejected_as_corrupted += 1;
+                println!("    {t}: rejected as forged or corrupted: {err}");
             }
+            Err(Error::NoSession) => {
+                self.counts.undecryptable += 1;
+                let author = d.peers[from.0].device_identity(from.1)?.clone();
+                let retry =
+                    RetryMessage::for_failure(d.local.identity(), &author, &bytes, Error::NoSession, now)
+                        .expect("a Message without a session calls for a retry");
+                println!("    {t}: no session decrypts it; sends a signed retry to {f}");
+                self.in_flight.push((to, from, Payload::Retry(retry.to_bytes())));
+            }
+            Err(other) => return Err(other),
         }
+        Ok(())
+    }
+
+    /// The sender's side of a retry: archive the lost session, start a new
+    /// one from a fresh bundle, resend what the peer could not read.
+    fn handle_retry(&mut self, from: Addr, to: Addr, bytes: &[u8]) -> Result<(), Error> {
+        self.counts.retries += 1;
+        let retry = RetryMessage::from_bytes(bytes)?;
+        let d = self.device(to);
+        let record = d.records.get_mut(&from).ok_or(Error::NoSession)?;
+        let outcome = record.handle_retry(&d.local, &d.peers[from.0], &retry)?;
+        println!("    {}: retry from {} ({:?}): {outcome:?}", show(to), show(from), retry.reason());
+        assert_eq!(outcome, RetryOutcome::StartNewSession);
+        self.start(to, from)?;
+        let text = self.last_sent[&(to, from)].clone();
+        self.send(to, from, &text)?;
+        self.resent.insert((to, from));
+        Ok(())
+    }
+
+    /// Device `a` trusts `other`'s account key on first use, and its own
+    /// user's account key as verified (for sessions with its own devices).
+    fn trust(&mut self, a: Addr, other: &'static str) -> Result<(), Error> {
+        let peer =
+            PeerAccount::trust_on_first_use(other.as_bytes(), DeviceList::from_bytes(&self.lists[other])?)?;
+        let own = self.accounts[a.0].0.public_key().clone();
+        let me = PeerAccount::verified(a.0.as_bytes(), &own, DeviceList::from_bytes(&self.lists[a.0])?)?;
+        self.device(a).peers.extend([(other, peer), (a.0, me)]);
+        Ok(())
+    }
+
+    fn safety_number(&self, viewer: Addr, peer: &'static str) -> Result<SafetyNumber, Error> {
+        let own = self.accounts[viewer.0].0.public_key();
+        let pinned = self.devices[&viewer].peers[peer].account_key();
+        SafetyNumber::for_accounts(viewer.0.as_bytes(), own, peer.as_bytes(), pinned)
     }
 }
 
 fn main() -> Result<(), Error> {
-    let mut rng = ChaCha20Rng::from_seed(*b"chatcrypt demo: a lossy network!");
-
-    // Bob's device publishes its keys; the server keeps the public parts.
-    let bob = IdentityKeyPair::generate(&mut rng);
-    let bob_spk = SignedPreKey::generate(&bob, 1, &mut rng);
-    let bob_one_time: Vec<OneTimePreKey> =
-        (100..105).map(|id| OneTimePreKey::generate(id, &mut rng)).collect();
-    let bob_kem_one_time: Vec<KemPreKey> =
-        (200..203).map(|id| KemPreKey::generate(&bob, id, &mut rng)).collect();
-    let bob_kem_last_resort = KemPreKey::generate(&bob, 299, &mut rng);
-    let server_bundle = PreKeyBundle::new(
-        bob.public_key().clone(),
-        bob_spk.public().clone(),
-        Some(bob_one_time[0].public().clone()),
-    )
-    .with_kem_prekey(bob_kem_one_time[0].public().clone())
-    .to_bytes();
-    println!(
-        "Bob uploaded a bundle ({} bytes) with one-time prekey 100 and ML-KEM-1024 prekey 200",
-        server_bundle.len()
-    );
-
-    // Alice fetches it and starts a session.
-    let alice = IdentityKeyPair::generate(&mut rng);
-    let bundle = PreKeyBundle::from_bytes(&server_bundle)?;
-    let alice_session = Session::initiate(&alice, &bundle, &mut rng)?;
-    println!(
-        "Alice verified the bundle and started a hybrid (post-quantum: {}) session; Bob's identity is {:?}",
-        alice_session.is_post_quantum(),
-        bundle.identity()
-    );
-
-    // Sessions live in "storage" as bytes between messages.
-    let mut devices = Devices {
-        bob,
-        bob_spk,
-        bob_one_time,
-        bob_kem_one_time,
-        bob_kem_last_resort,
-        alice_store: alice_session.to_bytes(),
-        bob_store: None,
+    let (a1, a2, b1, b2) = (addr("alice", 1), addr("alice", 2), addr("bob", 1), addr("bob", 2));
+    let mut rng = ChaCha20Rng::from_seed(*b"chatcrypt demo: two users, four!");
+    let accounts = ["alice", "bob"].map(|user| (user, (AccountKeyPair::generate(&mut rng), 0))).into();
+    let mut w = World {
+        now: 1_800_000_000,
         rng,
-        delivered: 0,
-        duplicates: 0,
-        rejected: 0,
+        policy: SessionPolicy::default(),
+        accounts,
+        devices: BTreeMap::new(),
+        lists: BTreeMap::new(),
+        uploads: BTreeMap::new(),
+        in_flight: Vec::new(),
+        last_sent: BTreeMap::new(),
+        resent: HashSet::new(),
+        counts: Counts::default(),
     };
-    let mut net = Network { in_flight: VecDeque::new(), rng: ChaCha20Rng::from_seed([1; 32]) };
 
-    let script: [(&str, &str); 13] = [
-        ("alice", "Hi Bob, it's Alice."),
-        ("alice", "Are you there?"),
-        ("bob", "Hi Alice! Got your messages."),
-        ("alice", "Great, the handshake worked."),
-        ("bob", "Let me send a few in a row"),
-        ("bob", "second"),
-        ("bob", "third"),
-        ("alice", "They may arrive out of order."),
-        ("bob", "And some may be lost."),
-        ("alice", "Duplicates are rejected."),
-        ("alice", "My app crashed: this one reuses the last one's number."),
-        ("bob", "Forgeries too."),
-        ("alice", "Bye!"),
-    ];
-    let mut sent = 0;
-    // After sending this step's message, Alice's app dies before it stores
-    // her session.
-    let crash_at = 9;
-    for (step, (from, text)) in script.iter().enumerate() {
-        // The sender restores its session, encrypts, and stores it again.
-        let (store, to) = match (*from, devices.bob_store.as_mut()) {
-            ("alice", _) => (&mut devices.alice_store, "bob"),
-            (_, Some(store)) => (store, "alice"),
-            (_, None) => {
-                println!("[{step}] Bob has no session yet and cannot send \"{text}\"");
-                continue;
-            }
-        };
-        let mut session = Session::from_bytes(store)?;
-        let wire = session.encrypt(text.as_bytes(), &mut devices.rng)?;
-        sent += 1;
-        println!("[{step}] {from} -> {to}: \"{text}\" ({} bytes, {:?})", wire.len(), MessageType::of(&wire)?);
-        net.send(to, wire);
-        if step == crash_at {
-            // The message left, the new state did not reach storage: the
-            // next message reuses this one's number, not its key and nonce.
-            println!("    {from}'s app crashed before saving its session; it restarts from the stored one");
-        } else {
-            *store = session.to_bytes();
-        }
+    w.step("[1] Accounts and devices: each user has an account key and two devices");
+    for a in [a1, a2, b1, b2] {
+        w.install(a)?;
+    }
+    w.publish_list("alice")?;
+    w.publish_list("bob")?;
 
-        // Deliver about half of what is in flight, in the network's order.
-        for _ in 0..net.in_flight.len().div_ceil(2) {
-            let Some((to, bytes)) = net.in_flight.pop_front() else { break };
-            devices.deliver(to, &bytes);
-        }
+    w.step("[2] Every device trusts the other user's account key on first use, and its own");
+    for (a, other) in [(a1, "bob"), (a2, "bob"), (b1, "alice"), (b2, "alice")] {
+        w.trust(a, other)?;
     }
-    println!("-- the network flushes what is left --");
-    while let Some((to, bytes)) = net.in_flight.pop_front() {
-        devices.deliver(to, &bytes);
+
+    w.step("[3] alice/1 and bob/1 start a session with each other at the same time");
+    w.start(a1, b1)?;
+    w.start(b1, a1)?;
+    w.send(a1, b1, "Hi Bob!")?;
+    w.send(b1, a1, "Hi Alice!")?;
+    w.flush(false)?;
+    println!("  one round trip:");
+    w.send(a1, b1, "Which session are we on?")?;
+    w.flush(false)?;
+    w.send(b1, a1, "The same one, now.")?;
+    w.flush(false)?;
+    let sa = w.devices[&a1].records[&b1].current_session().expect("alice/1 has a session");
+    let sb = w.devices[&b1].records[&a1].current_session().expect("bob/1 has a session");
+    assert!(!sa.awaiting_reply() && !sb.awaiting_reply());
+    assert_ne!(sa.is_initiator(), sb.is_initiator(), "both send on the session one of them started");
+    let archived =
+        (w.devices[&a1].records[&b1].archived_count(), w.devices[&b1].records[&a1].archived_count());
+    assert_eq!(archived, (1, 1), "each side keeps the losing session for messages in flight");
+    let winner = if sa.is_initiator() { "alice/1" } else { "bob/1" };
+    println!("  both now send on the session {winner} started; the other one is archived on both sides");
+
+    w.step("[4] Out of order, a repeat, and a corrupted copy");
+    w.send(a1, b1, "one")?;
+    let two = w.send(a1, b1, "two")?;
+    let three = w.send(a1, b1, "three")?;
+    w.flush(true)?;
+    println!("  network: delivers \"two\" a second time");
+    w.in_flight.push((a1, b1, Payload::Chat(two)));
+    // A bit flipped in the header (the ratchet key, bytes 2..34 of a
+    // Message). A copy damaged only after its header names a key already
+    // used and deleted: nothing is left to authenticate it with, and the
+    // record can only report Error::Duplicate.
+    let mut bad = three;
+    bad[9] ^= 0x10;
+    println!("  network: delivers a copy of \"three\" with one bit flipped in its header");
+    w.in_flight.push((a1, b1, Payload::Chat(bad)));
+    w.flush(false)?;
+
+    w.step("[5] Fan-out: alice/1 writes to all of bob's devices and to her own alice/2");
+    w.start(a1, b2)?;
+    w.start(a1, a2)?;
+    let (now, mut rng) = (w.now, w.rng.clone());
+    let d = w.devices.get_mut(&a1).expect("alice/1 exists");
+    let targets = d.records.iter_mut().map(|(to, r)| (*to, r, &d.peers[to.0]));
+    let out = fan_out(targets, b"Dinner at eight?", now, &mut rng);
+    w.rng = rng;
+    assert_eq!(out.len(), 3);
+    for (to, ciphertext) in out {
+        let bytes = ciphertext?;
+        println!("  alice/1 -> {}: \"Dinner at eight?\" ({} bytes)", show(to), bytes.len());
+        w.last_sent.insert((a1, to), "Dinner at eight?".into());
+        w.in_flight.push((a1, to, Payload::Chat(bytes)));
     }
-    println!(
-        "Done: {sent} sent, {} delivered and decrypted; dropped as duplicates: {}; rejected as forged or corrupted: {}.",
-        devices.delivered, devices.duplicates, devices.rejected
-    );
-    let a = Session::from_bytes(&devices.alice_store)?;
-    println!(
-        "Alice's stored session: {} bytes, skipped keys kept for lost or late messages: {}",
-        devices.alice_store.len(),
-        a.skipped_key_count()
-    );
-    if let Some(b) = &devices.bob_store {
-        println!(
-            "Bob's stored session: {} bytes, skipped keys kept: {}",
-            b.len(),
-            Session::from_bytes(b)?.skipped_key_count()
-        );
+    w.flush(true)?;
+
+    w.step("[6] Alice and Bob compare safety numbers (from account keys)");
+    let on_alice = w.safety_number(a1, "bob")?;
+    let on_bob = w.safety_number(b1, "alice")?;
+    println!("  alice/1 shows {on_alice}");
+    println!("  bob/1   shows {on_bob}");
+    assert_eq!(on_alice.displayable(), on_bob.displayable());
+    assert!(on_alice.compare_scanned(&on_bob.scannable())?, "Alice scans Bob's code");
+    assert!(on_bob.compare_scanned(&on_alice.scannable())?, "Bob scans Alice's code");
+    println!("  the digits match and each code scans on the other phone: both mark the other verified");
+    for (a, other) in [(a1, "bob"), (a2, "bob"), (b1, "alice"), (b2, "alice")] {
+        w.device(a).peers.get_mut(other).expect("trusted in [2]").mark_verified()?;
     }
+
+    w.step("[7] Bob reinstalls bob/2: new identity key, new device list");
+    w.install(b2)?;
+    w.publish_list("bob")?;
+    let bob_list = DeviceList::from_bytes(&w.lists["bob"])?;
+    w.device(b1).peers.get_mut("bob").expect("own account").update_device_list(bob_list.clone())?;
+    w.trust(b2, "alice")?; // a fresh install: on first use again, its verification is gone
+    let refused = w.start(a1, b2);
+    println!("  alice/1 (list epoch 1) fetches the new bundle: {refused:?}");
+    assert_eq!(refused, Err(Error::WrongIdentity));
+    let update = w.device(a1).peers.get_mut("bob").expect("trusted").update_device_list(bob_list.clone())?;
+    println!("  alice/1 applies epoch 2: {update:?}");
+    let reinstalled = DeviceListUpdate::Updated { added: vec![], removed: vec![], reinstalled: vec![b2.1] };
+    assert_eq!(update, reinstalled);
+    w.device(a2).peers.get_mut("bob").expect("trusted").update_device_list(bob_list)?;
+    let old = w.send(a1, b2, "still there?").map(|_| ());
+    println!("  the old session with bob/2 is refused: {old:?}");
+    assert_eq!(old, Err(Error::WrongIdentity));
+    w.start(a1, b2)?;
+    w.send(a1, b2, "Welcome back, bob/2.")?;
+    w.flush(false)?;
+    let after = w.safety_number(a1, "bob")?;
+    assert_eq!(after.displayable(), on_alice.displayable());
+    assert_eq!(w.devices[&a1].peers["bob"].trust_level(), TrustLevel::Verified);
+    println!("  the safety number is unchanged and bob is still verified: the account key did not change");
+
+    w.step("[8] bob/1 is restored from a backup that has its keys but no session records");
+    let d = w.device(b1);
+    d.local = LocalDevice::from_bytes(&d.stored)?;
+    d.records.clear();
+    w.send(a1, b1, "Did you get my photo?")?;
+    w.flush(false)?; // bob/1 answers with a retry
+    w.flush(false)?; // alice/1 restarts the session and resends
+    w.flush(false)?; // bob/1 reads the resent message
+    w.send(b1, a1, "Got it now, thanks.")?;
+    w.flush(false)?;
+
+    let c = &w.counts;
+    println!("Done: {c:#?}");
+    assert_eq!(c.delivered, c.decrypted + c.duplicates + c.rejected_as_corrupted + c.undecryptable);
+    // The script above: 4 + 5 + 3 + 1 + 3 messages delivered; the repeat, the
+    // corrupted copy and the message to the lost session are not decrypted.
+    assert_eq!((c.delivered, c.decrypted, c.duplicates, c.rejected_as_corrupted), (16, 13, 1, 1));
+    assert_eq!((c.undecryptable, c.retries, c.recovered), (1, 1, 1));
     Ok(())
 }
