@@ -14,10 +14,12 @@
 //!   MAX_ARCHIVED_SESSIONS` sessions, current first, then archived from
 //!   newest to oldest; each try costs at most one session decryption.
 //! * **Convergence.** When both devices start a session at the same time,
-//!   both end up sending on the same one after at most one round trip, and
-//!   every message still decrypts: the rules of SPEC.md §20.3 (the session
-//!   with the lower handshake base key wins while our own is unanswered; a
-//!   session the peer answers on is followed).
+//!   both end up sending on the same one as soon as each has received a
+//!   message of the other, and every message still decrypts: of two live
+//!   sessions, the one with the lower handshake base key is current on
+//!   both ends (SPEC.md §20.3). A session that can no longer be used (the
+//!   peer lost it, or the device list no longer vouches for its identity)
+//!   gives way to any other.
 //! * **Expiry.** A session we started that got no reply within
 //!   [`MAX_UNACKNOWLEDGED_AGE`] seconds is not sent on
 //!   ([`Error::SessionExpired`]): fetch a new bundle and
@@ -163,6 +165,13 @@ impl SessionRecord {
         self.current.as_ref().map(|e| &e.session)
     }
 
+    /// The handshake base key of the current session: an id of the session
+    /// that both ends share, so two records are on the same session exactly
+    /// when their ids are equal.
+    pub fn current_session_id(&self) -> Option<&[u8; 32]> {
+        self.current.as_ref().map(|e| &e.base_key)
+    }
+
     /// How many earlier sessions are kept.
     pub fn archived_count(&self) -> usize {
         self.archived.len()
@@ -256,11 +265,11 @@ impl SessionRecord {
             MessageType::PreKey => {
                 let pkm = PreKeyMessage::from_bytes(message)?;
                 if self.entries().any(|e| e.session.matches(&pkm)) {
-                    return self.decrypt_existing(peer, message, true, rng);
+                    return self.decrypt_existing(peer, message, rng);
                 }
                 self.accept(local, peer, &pkm, policy, now, rng)
             }
-            MessageType::Message => self.decrypt_existing(peer, message, false, rng),
+            MessageType::Message => self.decrypt_existing(peer, message, rng),
         }
     }
 
@@ -288,7 +297,7 @@ impl SessionRecord {
         let entry = Entry::new(accepted.session, now)?;
         // Commit.
         local.consume(pkm);
-        if promote(self.current.as_deref(), &entry, true, true) {
+        if promote(self.current.as_deref(), &entry, peer, self.device) {
             if let Some(old) = self.current.replace(entry) {
                 self.archive(old);
             }
@@ -302,7 +311,6 @@ impl SessionRecord {
         &mut self,
         peer: &PeerAccount,
         message: &[u8],
-        prekey_message: bool,
         rng: &mut R,
     ) -> Result<Decrypted, Error> {
         let mut first_error = None;
@@ -338,7 +346,7 @@ impl SessionRecord {
         if self.current.is_none() || slot > 0 {
             let archived_index = slot - usize::from(self.current.is_some());
             let candidate = &self.archived[archived_index];
-            if promote(self.current.as_deref(), candidate, false, prekey_message) {
+            if promote(self.current.as_deref(), candidate, peer, self.device) {
                 let entry = self.archived.remove(archived_index);
                 if let Some(old) = self.current.replace(entry) {
                     self.archived.insert(0, old);
@@ -410,23 +418,24 @@ fn expired(entry: &Entry, now: u64) -> bool {
     entry.session.awaiting_reply() && now.saturating_sub(entry.created_at) >= MAX_UNACKNOWLEDGED_AGE
 }
 
-/// Whether `candidate` (a session that just decrypted a message, `new` if
-/// the message created it) becomes the current session (SPEC.md §20.3).
-fn promote(current: Option<&Entry>, candidate: &Entry, new: bool, prekey_message: bool) -> bool {
-    let Some(current) = current else {
-        return !candidate.peer_lost();
-    };
+/// Whether `candidate`, a session that just decrypted a message (or was
+/// just made by one), becomes the current session (SPEC.md §20.3): if there
+/// is none, if the current one is no longer authorized (the device was
+/// reinstalled or removed), or if the candidate's handshake base key is
+/// lower. The base keys are the one thing both ends know about both
+/// sessions of a simultaneous start, so both ends pick the same one, and
+/// never change their minds later. A session the peer reported lost never
+/// becomes current again.
+fn promote(current: Option<&Entry>, candidate: &Entry, peer: &PeerAccount, device: DeviceId) -> bool {
     if candidate.peer_lost() {
         return false;
     }
-    if current.session.awaiting_reply() {
-        // Our own session is unanswered: of two sessions started at the
-        // same time, the one with the lower base key wins on both sides.
-        return candidate.base_key < current.base_key;
+    match current {
+        None => true,
+        Some(c) => {
+            peer.authorize(device, c.session.remote_identity()).is_err() || candidate.base_key < c.base_key
+        }
     }
-    // A new handshake from the peer replaces what we had; a session the
-    // peer answers on (a Message, not a PreKeyMessage) is the one it uses.
-    new || !prekey_message
 }
 
 impl fmt::Debug for SessionRecord {
