@@ -72,6 +72,68 @@
 //! # Ok::<(), chatcrypt::Error>(())
 //! ```
 //!
+//! ## Messenger sessions: accounts, devices, records, trust, recovery
+//!
+//! A messenger rarely drives [`Session`] directly. The messenger layer
+//! (SPEC.md §17-§21) manages what surrounds it, still free of I/O:
+//!
+//! * an [`AccountKeyPair`] per user signs a [`DeviceCertificate`] for each
+//!   device and a [`DeviceList`] with a growing epoch;
+//! * a [`LocalDevice`] holds a device's identity and prekeys: rotation with
+//!   a grace period, replenishment, a last-resort KEM prekey, and a
+//!   [`PreKeyUpload`] that is handed out only once the state is persisted;
+//! * a [`PeerAccount`] pins a peer's account key (trust on first use, or
+//!   verified with [`SafetyNumber::for_accounts`]) and refuses unlisted
+//!   devices, rolled-back lists and, until the user decides, a changed
+//!   account key;
+//! * a [`SessionRecord`] per remote device picks the session to send on,
+//!   tries the earlier ones when decrypting, converges after a simultaneous
+//!   start, and recovers from a lost session with a [`RetryMessage`];
+//!   [`fan_out`] encrypts one payload for many devices.
+//!
+//! ```
+//! use chatcrypt::{
+//!     AccountKeyPair, DeviceId, IdentityKeyPair, LocalDevice, PeerAccount, PreKeyUpload, SessionPolicy,
+//!     SessionRecord,
+//! };
+//! use rand_chacha::{ChaCha20Rng, rand_core::SeedableRng};
+//!
+//! let mut rng = ChaCha20Rng::from_seed([2; 32]);
+//! let now = 1_800_000_000; // the caller's clock, in seconds
+//!
+//! // Bob: an account with one device, its prekeys persisted, then uploaded.
+//! let bob_account = AccountKeyPair::generate(&mut rng);
+//! let bob_identity = IdentityKeyPair::generate(&mut rng);
+//! let cert = bob_account.certify(DeviceId::new(1), bob_identity.public_key());
+//! let bob_list = bob_account.sign_device_list(1, &[(DeviceId::new(1), bob_identity.public_key().clone())])?;
+//! let mut bob = LocalDevice::new(bob_identity, cert, now, &mut rng)?;
+//! bob.replenish(0, 0, &mut rng)?;
+//! let stored = bob.to_bytes(); // ... written to disk first ...
+//! let upload = PreKeyUpload::from_bytes(&bob.upload(&stored)?.to_bytes())?; // the server verifies it
+//! bob.mark_uploaded(&upload);
+//!
+//! // Alice: first contact with Bob, trusting his account key on first use.
+//! let alice_account = AccountKeyPair::generate(&mut rng);
+//! let alice_identity = IdentityKeyPair::generate(&mut rng);
+//! let alice_cert = alice_account.certify(DeviceId::new(1), alice_identity.public_key());
+//! let alice_list =
+//!     alice_account.sign_device_list(1, &[(DeviceId::new(1), alice_identity.public_key().clone())])?;
+//! let alice = LocalDevice::new(alice_identity, alice_cert, now, &mut rng)?;
+//! let bob_for_alice = PeerAccount::trust_on_first_use(b"bob", bob_list)?;
+//! let mut to_bob = SessionRecord::new(DeviceId::new(1));
+//! let bundle = upload.bundle(Some(0), Some(0))?; // what the server hands out
+//! to_bob.initiate(&alice, &bob_for_alice, &bundle, &SessionPolicy::default(), now, &mut rng)?;
+//! let wire = to_bob.encrypt(&bob_for_alice, b"hi Bob", now, &mut rng)?;
+//!
+//! // Bob decrypts; the handshake authenticates Alice's device before his
+//! // PeerAccount for her checks it against her device list.
+//! let alice_for_bob = PeerAccount::trust_on_first_use(b"alice", alice_list)?;
+//! let mut from_alice = SessionRecord::new(DeviceId::new(1));
+//! let got = from_alice.decrypt(&mut bob, &alice_for_bob, &wire, &SessionPolicy::default(), now, &mut rng)?;
+//! assert_eq!(got.plaintext, b"hi Bob");
+//! # Ok::<(), chatcrypt::Error>(())
+//! ```
+//!
 //! ## Randomness in an app
 //!
 //! Every call that needs randomness takes a [`rand_core::CryptoRng`] from

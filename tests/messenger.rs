@@ -95,8 +95,9 @@ fn two_users_two_devices_talk_through_records() {
         assert_eq!(back.plaintext, b"hi");
         assert!(!records[i].current_session().unwrap().awaiting_reply());
     }
-    // Records survive encoding.
+    // Records survive encoding, written in one exact allocation.
     let bytes = records[0].to_bytes();
+    assert_eq!(bytes.capacity(), bytes.len());
     let again = SessionRecord::from_bytes(&bytes).unwrap();
     assert_eq!(again.to_bytes(), bytes);
 }
@@ -357,9 +358,15 @@ fn upload_requires_the_persisted_state_and_ids_never_repeat() {
     assert_eq!((x, k), (chatcrypt::ONE_TIME_PREKEY_BATCH - 3, chatcrypt::KEM_PREKEY_BATCH - 3));
     let up2 = bob.upload(0);
     assert!(up2.one_time_prekeys().iter().all(|k| !ids.contains(&k.id())));
-    // The device state round-trips.
+    // The device state round-trips, in one exact allocation (no growth
+    // step leaves a copy of the secrets behind).
     let bytes = bob.devices[0].to_bytes();
+    assert_eq!(bytes.capacity(), bytes.len());
     assert_eq!(LocalDevice::from_bytes(&bytes).unwrap().to_bytes(), bytes);
+    let account = bob.account.to_bytes();
+    assert_eq!((account.len(), account.capacity()), (34, 34));
+    let peer = PeerAccount::trust_on_first_use(&bob.id, bob.list()).unwrap().to_bytes();
+    assert_eq!(peer.capacity(), peer.len());
 }
 
 #[test]
