@@ -14,8 +14,10 @@
 //! `tests/support/spec_impl.rs` from a library session's stored state:
 //! version-1 messages (`receive_v1.json`; SPEC.md §13 lets receivers accept
 //! them but no sender send them) and messages whose ratchet key is a
-//! non-canonical alias of a real one (in `reject.json`). Their expected
-//! outcome is still the library's.
+//! non-canonical alias of a real one (in `reject.json`), and malformed but
+//! correctly signed messenger encodings (in `messenger.json`: device lists,
+//! retry messages and an upload that break a rule other than the
+//! signature). Their expected outcome is still the library's.
 
 #[path = "../tests/support/spec_impl.rs"]
 mod spec_impl;
@@ -27,6 +29,10 @@ use chatcrypt::{
     hazmat, Error, IdentityKeyPair, KemPreKey, KemPreKeyPublic, KemPreKeyUse, KemType, Mode, ModePolicy,
     OneTimePreKey, OneTimePreKeyPublic, PreKeyBundle, PreKeyMessage, SafetyNumber, Session, SignedPreKey,
     SignedPreKeyPublic,
+};
+use chatcrypt::{
+    AccountKeyPair, DeviceCertificate, DeviceId, DeviceList, LocalDevice, PeerAccount, PreKeyUpload,
+    RetryMessage, RetryOutcome, SessionPolicy, SessionRecord,
 };
 use rand_chacha::{
     rand_core::{Rng, SeedableRng, TryCryptoRng, TryRng},
@@ -1689,6 +1695,532 @@ fn safety_number_vectors(dir: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+// ---------------------------------------------------------------------------
+// Messenger vectors (SPEC.md §17-§21): messenger.json.
+
+/// The clock of the messenger vectors (seconds).
+const MSG_NOW: u64 = 1_800_000_000;
+
+/// An Ed25519 key of order 1 (the identity point): never a valid account or identity key.
+const ED25519_IDENTITY_POINT: [u8; 32] = {
+    let mut k = [0u8; 32];
+    k[0] = 1;
+    k
+};
+
+fn certificate_case(
+    description: &str,
+    account_seed: [u8; 32],
+    device: u32,
+    identity_seed: [u8; 32],
+) -> Value {
+    let account = AccountKeyPair::from_seed(&account_seed);
+    let identity = IdentityKeyPair::from_seed(&identity_seed);
+    let cert = account.certify(DeviceId::new(device), identity.public_key());
+    json!({
+        "kind": "device_certificate",
+        "description": description,
+        "account_seed": hex(&account_seed),
+        "account_key": hex(account.public_key().as_bytes()),
+        "device_id": device,
+        "identity_seed": hex(&identity_seed),
+        "identity_key": hex(identity.public_key().as_bytes()),
+        "certificate": hex(&cert.to_bytes()),
+    })
+}
+
+fn list_case(description: &str, account_seed: [u8; 32], epoch: u64, entries: &[(u32, [u8; 32])]) -> Value {
+    let account = AccountKeyPair::from_seed(&account_seed);
+    let keyed: Vec<(DeviceId, chatcrypt::IdentityKey)> = entries
+        .iter()
+        .map(|(d, seed)| (DeviceId::new(*d), IdentityKeyPair::from_seed(seed).public_key().clone()))
+        .collect();
+    let list = account.sign_device_list(epoch, &keyed).expect("a valid list");
+    let entries_json: Vec<Value> = entries
+        .iter()
+        .zip(&keyed)
+        .map(|((d, seed), (_, key))| {
+            json!({"device_id": d, "identity_seed": hex(seed), "identity_key": hex(key.as_bytes())})
+        })
+        .collect();
+    json!({
+        "kind": "device_list",
+        "description": description,
+        "account_seed": hex(&account_seed),
+        "account_key": hex(account.public_key().as_bytes()),
+        "epoch": epoch,
+        "entries": entries_json,
+        "list": hex(&list.to_bytes()),
+    })
+}
+
+fn account_safety_number_case(
+    description: &str,
+    (local_id, local_seed): (&[u8], [u8; 32]),
+    (remote_id, remote_seed): (&[u8], [u8; 32]),
+) -> Result<Value, Error> {
+    let local = AccountKeyPair::from_seed(&local_seed);
+    let remote = AccountKeyPair::from_seed(&remote_seed);
+    let number = SafetyNumber::for_accounts(local_id, local.public_key(), remote_id, remote.public_key())?;
+    let mirror = SafetyNumber::for_accounts(remote_id, remote.public_key(), local_id, local.public_key())?;
+    assert_eq!(number.displayable(), mirror.displayable(), "both sides agree");
+    Ok(json!({
+        "kind": "account_safety_number",
+        "description": description,
+        "local_stable_id": hex(local_id),
+        "local_account_seed": hex(&local_seed),
+        "local_account_key": hex(local.public_key().as_bytes()),
+        "remote_stable_id": hex(remote_id),
+        "remote_account_seed": hex(&remote_seed),
+        "remote_account_key": hex(remote.public_key().as_bytes()),
+        "local_fingerprint": hex(&hazmat::safety_number_fingerprint(local.public_key().as_bytes(), local_id)),
+        "remote_fingerprint": hex(&hazmat::safety_number_fingerprint(remote.public_key().as_bytes(), remote_id)),
+        "displayable": number.displayable(),
+        "local_scannable": hex(&number.scannable()),
+        "remote_scannable": hex(&mirror.scannable()),
+    }))
+}
+
+/// A device from fixed seeds whose prekeys come from `Recorder::new(rng_seed)`:
+/// made at `MSG_NOW`, optionally rotated once, then replenished for a
+/// server that reports `server` one-time prekeys of each kind. Returns the
+/// device's upload (through the persist-then-upload gate) and the
+/// upload-case JSON with every secret the upload's keys come from.
+fn upload_case(
+    description: &str,
+    (account_seed, device, identity_seed): ([u8; 32], u32, [u8; 32]),
+    rng_seed: u8,
+    rotate: bool,
+    server: Option<(usize, usize)>,
+    full_hex: bool,
+) -> (PreKeyUpload, Value) {
+    let mut rng = Recorder::new(rng_seed);
+    let account = AccountKeyPair::from_seed(&account_seed);
+    let identity = IdentityKeyPair::from_seed(&identity_seed);
+    let cert = account.certify(DeviceId::new(device), identity.public_key());
+    let mut d = LocalDevice::new(identity, cert, MSG_NOW, &mut rng).expect("new device");
+    if rotate {
+        d.rotate_signed_prekey(MSG_NOW + 60, &mut rng).expect("rotate");
+    }
+    let base = rng.draws.len();
+    let (nx, nk) = match server {
+        Some((x, k)) => d.replenish(x, k, &mut rng).expect("replenish"),
+        None => (0, 0),
+    };
+    assert_eq!(rng.draws.len(), base + nx + nk, "one draw per prekey");
+    let persisted = d.to_bytes();
+    let upload = d.upload(&persisted).expect("persisted");
+    let bytes = upload.to_bytes();
+
+    let spk = upload.signed_prekey();
+    let spk_private: [u8; 32] = hex_to(&rng.draws[base - 2]);
+    assert_eq!(&hazmat::x25519_base(&spk_private), spk.key());
+    let lr = upload.last_resort_prekey();
+    let lr_seed: [u8; 64] = hex_to(&rng.draws[base - 1]);
+    assert_eq!(hazmat::kem_public_key(KemType::MlKem1024, &lr_seed), lr.key());
+    assert_eq!((upload.one_time_prekeys().len(), upload.kem_prekeys().len()), (nx, nk));
+    let one_time: Vec<Value> = upload
+        .one_time_prekeys()
+        .iter()
+        .zip(&rng.draws[base..base + nx])
+        .map(|(k, draw)| {
+            let private: [u8; 32] = hex_to(draw);
+            assert_eq!(&hazmat::x25519_base(&private), k.key());
+            json!({"id": k.id(), "private": draw})
+        })
+        .collect();
+    let kem: Vec<Value> = upload
+        .kem_prekeys()
+        .iter()
+        .zip(&rng.draws[base + nx..])
+        .map(|(k, draw)| {
+            let seed: [u8; 64] = hex_to(draw);
+            assert_eq!(hazmat::kem_public_key(KemType::MlKem1024, &seed), k.key());
+            json!({"id": k.id(), "seed": draw})
+        })
+        .collect();
+    // The pair the rotation retired (draws 0 and 1): not in the upload,
+    // listed so that the device's whole history can be replayed.
+    let retired = rotate.then(|| {
+        json!({
+            "signed_prekey": {"id": 1, "private": rng.draws[0]},
+            "last_resort_prekey": {"id": 2, "seed": rng.draws[1]},
+        })
+    });
+    let case = json!({
+        "kind": "prekey_upload",
+        "description": description,
+        "account_seed": hex(&account_seed),
+        "device_id": device,
+        "identity_seed": hex(&identity_seed),
+        "created_at": MSG_NOW,
+        "rotated_at": rotate.then_some(MSG_NOW + 60),
+        "retired_prekeys": retired,
+        "server_prekey_counts": server.map(|(x, k)| [x, k]),
+        "certificate": hex(&upload.certificate().to_bytes()),
+        "signed_prekey": {"id": spk.id(), "private": hex(&spk_private)},
+        "last_resort_prekey": {"id": lr.id(), "seed": hex(&lr_seed)},
+        "one_time_prekeys": one_time,
+        "kem_prekeys": kem,
+        "upload_len": bytes.len(),
+        "upload_sha256": hex(&spec_impl::sha256(&bytes)),
+        "upload": if full_hex { json!(hex(&bytes)) } else { Value::Null },
+    });
+    (upload, case)
+}
+
+fn retry_case(
+    description: &str,
+    author_seed: [u8; 32],
+    failed: &[u8],
+    error: Error,
+    retry: &RetryMessage,
+) -> Value {
+    json!({
+        "kind": "retry_message",
+        "description": description,
+        "author_seed": hex(&author_seed),
+        "author_key": hex(retry.author().as_bytes()),
+        "recipient_key": hex(retry.recipient().as_bytes()),
+        "failed_message": hex(failed),
+        "error": format!("{error:?}"),
+        "reason": format!("{:?}", retry.reason()),
+        "prekey_id": retry.prekey_id(),
+        "base_key": hex(retry.base_key().unwrap_or(&[0u8; 32])),
+        "timestamp": retry.timestamp(),
+        "retry": hex(&retry.to_bytes()),
+    })
+}
+
+/// Alice's device 1 and Bob's device 1 talk through session records: the
+/// two retry cases (a Message after Bob lost his record; a PreKeyMessage
+/// naming a one-time prekey Bob already used) and Alice's record after the
+/// first retry and a restart (one current, one archived session).
+fn messenger_conversation() -> Result<(Vec<Value>, Value), Error> {
+    let (alice_seed, bob_seed) = ([0x1A; 32], [0x1B; 32]);
+    let alice_account = AccountKeyPair::from_seed(&[0xA1; 32]);
+    let bob_account = AccountKeyPair::from_seed(&[0xB1; 32]);
+    let mut arng = Recorder::new(60);
+    let mut brng = Recorder::new(61);
+    let alice_id = IdentityKeyPair::from_seed(&alice_seed);
+    let alice_key = alice_id.public_key().clone();
+    let alice_cert = alice_account.certify(DeviceId::new(1), &alice_key);
+    let mut alice = LocalDevice::new(alice_id, alice_cert, MSG_NOW, &mut arng)?;
+    let bob_id = IdentityKeyPair::from_seed(&bob_seed);
+    let bob_key = bob_id.public_key().clone();
+    let bob_cert = bob_account.certify(DeviceId::new(1), &bob_key);
+    let mut bob = LocalDevice::new(bob_id, bob_cert, MSG_NOW, &mut brng)?;
+    bob.replenish(9, 9, &mut brng)?;
+    let up = bob.upload(&bob.to_bytes())?;
+    bob.mark_uploaded(&up);
+    let bob_for_alice = PeerAccount::trust_on_first_use(
+        b"bob",
+        bob_account.sign_device_list(1, &[(DeviceId::new(1), bob_key.clone())])?,
+    )?;
+    let alice_for_bob = PeerAccount::trust_on_first_use(
+        b"alice",
+        alice_account.sign_device_list(1, &[(DeviceId::new(1), alice_key.clone())])?,
+    )?;
+    let policy = SessionPolicy::default();
+
+    let mut a = SessionRecord::new(DeviceId::new(1));
+    a.initiate(&alice, &bob_for_alice, &up.bundle(Some(0), Some(0))?, &policy, MSG_NOW, &mut arng)?;
+    let m1 = a.encrypt(&bob_for_alice, b"hello", MSG_NOW, &mut arng)?;
+    let first_base_key = *PreKeyMessage::from_bytes(&m1)?.base_key();
+    let mut b = SessionRecord::new(DeviceId::new(1));
+    b.decrypt(&mut bob, &alice_for_bob, &m1, &policy, MSG_NOW, &mut brng)?;
+    let r1 = b.encrypt(&alice_for_bob, b"hi", MSG_NOW, &mut brng)?;
+    a.decrypt(&mut alice, &bob_for_alice, &r1, &policy, MSG_NOW, &mut arng)?;
+
+    // Bob loses his record: Alice's next Message finds no session.
+    let mut retries = Vec::new();
+    let lost = a.encrypt(&bob_for_alice, b"lost", MSG_NOW + 10, &mut arng)?;
+    let mut b_new = SessionRecord::new(DeviceId::new(1));
+    let err = b_new
+        .decrypt(&mut bob, &alice_for_bob, &lost, &policy, MSG_NOW + 10, &mut brng)
+        .expect_err("no session");
+    assert_eq!(err, Error::NoSession);
+    let retry =
+        RetryMessage::for_failure(bob.identity(), &alice_key, &lost, err, MSG_NOW + 10).expect("retry");
+    retries.push(retry_case(
+        "NoSession: a Message after the recipient lost its record",
+        bob_seed,
+        &lost,
+        err,
+        &retry,
+    ));
+    let first_session = a.current_session().expect("current").to_bytes();
+    assert_eq!(a.handle_retry(&alice, &bob_for_alice, &retry)?, RetryOutcome::StartNewSession);
+
+    // Alice restarts from the last-resort KEM prekey and sends once.
+    a.initiate(&alice, &bob_for_alice, &up.bundle(Some(1), None)?, &policy, MSG_NOW + 20, &mut arng)?;
+    let m3 = a.encrypt(&bob_for_alice, b"again", MSG_NOW + 20, &mut arng)?;
+    let second_base_key = *PreKeyMessage::from_bytes(&m3)?.base_key();
+    let current = a.current_session().expect("current");
+    assert!(current.awaiting_reply());
+    assert_eq!(a.archived_count(), 1);
+    let record = json!({
+        "kind": "session_record",
+        "description": "Alice's record of Bob's device 1: the session Bob reported lost (archived, flag 1) and the one she started after it (current, awaiting a reply, hybrid from the last-resort KEM prekey)",
+        "local_identity_key": hex(alice_key.as_bytes()),
+        "remote_identity_key": hex(bob_key.as_bytes()),
+        "device_id": 1,
+        "record": hex(&a.to_bytes()),
+        "current": {
+            "flags": 0, "base_key": hex(&second_base_key), "created_at": MSG_NOW + 20,
+            "awaiting_reply": true, "session": hex(&current.to_bytes()),
+        },
+        "archived": [{
+            "flags": 1, "base_key": hex(&first_base_key), "created_at": MSG_NOW,
+            "awaiting_reply": false, "session": hex(&first_session),
+        }],
+    });
+
+    // A second session from the first bundle names the one-time prekeys
+    // Bob used for the first: UnknownPreKey.
+    let mut a2 = SessionRecord::new(DeviceId::new(1));
+    a2.initiate(&alice, &bob_for_alice, &up.bundle(Some(0), Some(0))?, &policy, MSG_NOW + 30, &mut arng)?;
+    let dead = a2.encrypt(&bob_for_alice, b"to a used prekey", MSG_NOW + 30, &mut arng)?;
+    let mut b2 = SessionRecord::new(DeviceId::new(1));
+    let err = b2
+        .decrypt(&mut bob, &alice_for_bob, &dead, &policy, MSG_NOW + 30, &mut brng)
+        .expect_err("used prekey");
+    assert!(matches!(err, Error::UnknownPreKey { .. }), "{err:?}");
+    let retry =
+        RetryMessage::for_failure(bob.identity(), &alice_key, &dead, err, MSG_NOW + 30).expect("retry");
+    retries.push(retry_case(
+        "UnknownPreKey: a PreKeyMessage naming a one-time prekey the recipient already used",
+        bob_seed,
+        &dead,
+        err,
+        &retry,
+    ));
+    Ok((retries, record))
+}
+
+/// A reject case: `decoder` must refuse `input` with the library's error.
+fn messenger_reject(rejects: &mut Vec<Value>, decoder: &str, description: &str, input: Vec<u8>) {
+    let result = match decoder {
+        "device_certificate" => DeviceCertificate::from_bytes(&input).map(|_| ()),
+        "device_list" => DeviceList::from_bytes(&input).map(|_| ()),
+        "prekey_upload" => PreKeyUpload::from_bytes(&input).map(|_| ()),
+        "retry_message" => RetryMessage::from_bytes(&input).map(|_| ()),
+        _ => unreachable!("unknown decoder {decoder}"),
+    };
+    let err = result.expect_err(description);
+    rejects.push(json!({
+        "kind": "reject",
+        "decoder": decoder,
+        "description": description,
+        "input": hex(&input),
+        "error": format!("{err:?}"),
+    }));
+}
+
+fn flip(bytes: &[u8], index: usize, mask: u8) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    b[index] ^= mask;
+    b
+}
+
+fn set(bytes: &[u8], index: usize, value: &[u8]) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    b[index..index + value.len()].copy_from_slice(value);
+    b
+}
+
+fn with_trailing_byte(bytes: &[u8]) -> Vec<u8> {
+    let mut b = bytes.to_vec();
+    b.push(0);
+    b
+}
+
+fn messenger_rejects(rejects: &mut Vec<Value>, cert: &[u8], list: &[u8], upload: &[u8], retries: &[Vec<u8>]) {
+    // Certificates: 'C' || 0x01 || account (2..34) || u32 device (34..38) || identity (38..70) || sig (70..134).
+    let r = |rejects: &mut Vec<Value>, d: &str, input: Vec<u8>| {
+        messenger_reject(rejects, "device_certificate", d, input)
+    };
+    r(rejects, "empty", Vec::new());
+    r(rejects, "wrong tag (a device list's 'L')", set(cert, 0, &[0x4C]));
+    r(rejects, "version 2", set(cert, 1, &[0x02]));
+    r(rejects, "truncated (last byte missing)", cert[..cert.len() - 1].to_vec());
+    r(rejects, "trailing byte", with_trailing_byte(cert));
+    r(rejects, "bad signature (a signature bit flipped)", flip(cert, 100, 0x10));
+    r(rejects, "bad signature (the device id changed)", flip(cert, 37, 0x01));
+    r(rejects, "bad signature (the identity key replaced by another valid key)", {
+        set(cert, 38, IdentityKeyPair::from_seed(&[0x77; 32]).public_key().as_bytes())
+    });
+    r(rejects, "account key of order 1 (the identity point)", set(cert, 2, &ED25519_IDENTITY_POINT));
+    r(rejects, "identity key of order 1 (the identity point)", set(cert, 38, &ED25519_IDENTITY_POINT));
+
+    // Device lists, correctly signed by the account key where a rule other
+    // than the signature is broken.
+    let r = |rejects: &mut Vec<Value>, d: &str, input: Vec<u8>| {
+        messenger_reject(rejects, "device_list", d, input)
+    };
+    let seed = [0xA3u8; 32];
+    let key = |b: u8| IdentityKeyPair::from_seed(&[b; 32]).public_key().to_bytes();
+    let signed = |epoch: u64, entries: Vec<(u32, [u8; 32])>| {
+        spec_impl::DeviceList::sign_raw(&seed, epoch, entries).encode()
+    };
+    r(rejects, "wrong tag (a certificate's 'C')", set(list, 0, &[0x43]));
+    r(rejects, "version 0", set(list, 1, &[0x00]));
+    r(rejects, "truncated (last byte missing)", list[..list.len() - 1].to_vec());
+    r(rejects, "trailing byte", with_trailing_byte(list));
+    r(rejects, "bad signature (a signature bit flipped)", flip(list, list.len() - 1, 0x01));
+    r(rejects, "bad signature (the epoch changed)", flip(list, 41, 0x01));
+    r(rejects, "epoch 0, correctly signed", signed(0, vec![(1, key(1))]));
+    r(rejects, "no entries, correctly signed", signed(1, vec![]));
+    r(
+        rejects,
+        "17 entries, correctly signed",
+        signed(1, (1..=17u8).map(|i| (u32::from(i), key(i))).collect()),
+    );
+    r(
+        rejects,
+        "entries not sorted by device id, correctly signed",
+        signed(1, vec![(2, key(2)), (1, key(1))]),
+    );
+    r(rejects, "duplicate device id, correctly signed", signed(1, vec![(1, key(1)), (1, key(2))]));
+    r(
+        rejects,
+        "two devices with one identity key, correctly signed",
+        signed(1, vec![(1, key(1)), (2, key(1))]),
+    );
+    r(rejects, "an identity key of order 1, correctly signed", signed(1, vec![(1, ED25519_IDENTITY_POINT)]));
+
+    // Prekey uploads (the small one, without one-time prekeys):
+    // 'U' || 0x01 || certificate (2..136) || u32 spk id (136..140) || SPK (140..172) || SIG (172..236)
+    // || last resort (236..1873) || u16 n (1873..1875) || u16 m (1875..1877) || signature.
+    let r = |rejects: &mut Vec<Value>, d: &str, input: Vec<u8>| {
+        messenger_reject(rejects, "prekey_upload", d, input)
+    };
+    r(rejects, "wrong tag (a certificate's 'C')", set(upload, 0, &[0x43]));
+    r(rejects, "version 2", set(upload, 1, &[0x02]));
+    r(rejects, "truncated (last byte missing)", upload[..upload.len() - 1].to_vec());
+    r(rejects, "trailing byte", with_trailing_byte(upload));
+    r(
+        rejects,
+        "bad signature (the upload signature's last bit flipped)",
+        flip(upload, upload.len() - 1, 0x80),
+    );
+    r(rejects, "bad signature (the certificate's signature changed)", flip(upload, 2 + 100, 0x04));
+    r(rejects, "bad signature (the signed prekey's signature changed)", flip(upload, 200, 0x04));
+    r(rejects, "bad signature (the last-resort KEM prekey's signature changed)", flip(upload, 1850, 0x04));
+    r(rejects, "signed prekey with bit 255 set (non-canonical)", flip(upload, 171, 0x80));
+    r(rejects, "last-resort KEM prekey of unknown type 2", set(upload, 236, &[0x02]));
+    r(rejects, "201 one-time prekeys announced", set(upload, 1873, &201u16.to_be_bytes()));
+    r(rejects, "41 one-time KEM prekeys announced", set(upload, 1875, &41u16.to_be_bytes()));
+    {
+        // The signed prekey takes the last-resort prekey's id: every
+        // signature is remade, so only the distinct-ids rule is broken.
+        let identity = spec_impl::Identity::from_seed(&[0x2C; 32]);
+        let mut u = spec_impl::PreKeyUpload::decode(upload).expect("the upload decodes");
+        u.spk_id = u.last_resort.id;
+        u.spk_signature = identity.sign(&spec_impl::signed_prekey_message(u.spk_id, &u.spk));
+        u.sign(&identity);
+        r(rejects, "signed prekey and last-resort prekey with one id, all signatures valid", u.encode());
+    }
+
+    // Retry messages: 'E' || 0x01 || reason (2) || u32 prekey id (3..7) || base key (7..39)
+    // || u64 timestamp (39..47) || author (47..79) || recipient (79..111) || signature (111..175).
+    let r = |rejects: &mut Vec<Value>, d: &str, input: Vec<u8>| {
+        messenger_reject(rejects, "retry_message", d, input)
+    };
+    let (no_session, unknown) = (&retries[0], &retries[1]);
+    let author = spec_impl::Identity::from_seed(&[0x1B; 32]);
+    let recipient = spec_impl::Identity::from_seed(&[0x1A; 32]).public;
+    r(rejects, "wrong tag (a device list's 'L')", set(no_session, 0, &[0x4C]));
+    r(rejects, "version 0", set(no_session, 1, &[0x00]));
+    r(rejects, "truncated (last byte missing)", no_session[..no_session.len() - 1].to_vec());
+    r(rejects, "trailing byte", with_trailing_byte(unknown));
+    r(rejects, "bad signature (a signature bit flipped)", flip(unknown, 150, 0x02));
+    r(rejects, "bad signature (the timestamp changed)", flip(no_session, 46, 0x01));
+    r(rejects, "bad signature (the prekey id changed)", flip(unknown, 6, 0x01));
+    r(rejects, "reason 0", set(no_session, 2, &[0x00]));
+    r(rejects, "reason 3", set(no_session, 2, &[0x03]));
+    let resigned = |reason: u8, prekey_id: u32, base_key: [u8; 32]| {
+        spec_impl::RetryMessage::sign(&author, reason, prekey_id, base_key, MSG_NOW, recipient).encode()
+    };
+    r(rejects, "NoSession with a non-zero base key, correctly signed", resigned(1, 0, [7; 32]));
+    r(rejects, "NoSession with a non-zero prekey id, correctly signed", resigned(1, 5, [0; 32]));
+    r(rejects, "UnknownPreKey with an all-zero base key, correctly signed", resigned(2, 5, [0; 32]));
+    r(rejects, "author key of order 1 (the identity point)", set(no_session, 47, &ED25519_IDENTITY_POINT));
+    r(rejects, "recipient key of order 1 (the identity point)", set(no_session, 79, &ED25519_IDENTITY_POINT));
+}
+
+fn messenger_vectors(dir: &Path) -> Result<(), Error> {
+    let mut cases = vec![
+        certificate_case("device 1", [0xA1; 32], 1, [0x1A; 32]),
+        certificate_case("device 0xFFFFFFFF of another account", [0xA2; 32], u32::MAX, [0x2A; 32]),
+        certificate_case("device 0", [0xA2; 32], 0, [0x2B; 32]),
+        list_case("one device", [0xA1; 32], 1, &[(1, [0x1A; 32])]),
+        list_case(
+            "five devices given out of order (the encoding sorts them by id), epoch 42",
+            [0xA3; 32],
+            42,
+            &[(7, [0x37; 32]), (1, [0x31; 32]), (0x8000_0000, [0x38; 32]), (2, [0x32; 32]), (3, [0x33; 32])],
+        ),
+    ];
+    let sixteen: Vec<(u32, [u8; 32])> =
+        (0..16u8).rev().map(|i| (u32::from(i) * 1000, [0x40 + i; 32])).collect();
+    cases.push(list_case(
+        "16 devices (the most), in reverse order, epoch 2^64 - 1",
+        [0xA2; 32],
+        u64::MAX,
+        &sixteen,
+    ));
+
+    cases.push(account_safety_number_case(
+        "two users' account keys",
+        (b"alice", [0xA1; 32]),
+        (b"bob", [0xB1; 32]),
+    )?);
+    cases.push(account_safety_number_case(
+        "phone numbers as ids, the remote id empty",
+        (b"+14152222222", [0xA2; 32]),
+        (b"", [0xA3; 32]),
+    )?);
+
+    let (small, case) = upload_case(
+        "a new device: certificate, signed prekey 1 and last-resort KEM prekey 2, no one-time prekeys",
+        ([0xA4; 32], 3, [0x2C; 32]),
+        62,
+        false,
+        None,
+        true,
+    );
+    let small = small.to_bytes();
+    cases.push(case);
+    let (_, case) = upload_case(
+        "after a rotation (signed prekey 3, last resort 4) and a replenishment for a server holding 9 of each kind (91 one-time X25519 and 11 one-time KEM prekeys); hash and length only",
+        ([0xA4; 32], 3, [0x2C; 32]),
+        63,
+        true,
+        Some((9, 9)),
+        false,
+    );
+    cases.push(case);
+
+    let (retries, record) = messenger_conversation()?;
+    let retry_bytes: Vec<Vec<u8>> =
+        retries.iter().map(|c| spec_impl::unhex(c["retry"].as_str().expect("hex"))).collect();
+    cases.extend(retries);
+    cases.push(record);
+
+    let cert = spec_impl::unhex(cases[0]["certificate"].as_str().expect("hex"));
+    let list = spec_impl::unhex(cases[4]["list"].as_str().expect("hex"));
+    messenger_rejects(&mut cases, &cert, &list, &small, &retry_bytes);
+
+    write(
+        dir,
+        "messenger.json",
+        "Messenger formats (SPEC.md 17-21): device certificates, device lists, account safety numbers, prekey uploads, retry messages, a session record, and rejected encodings with the error each must give; every case has a kind",
+        cases,
+    );
+    Ok(())
+}
+
 fn main() -> Result<(), Error> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors/protocol");
     fs::create_dir_all(&dir).expect("create test-vectors/protocol");
@@ -1703,6 +2235,7 @@ fn main() -> Result<(), Error> {
     x3dh_hybrid_vectors(&dir);
     v1_vectors(&dir);
     safety_number_vectors(&dir)?;
+    messenger_vectors(&dir)?;
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for r in &rejects {
         *counts.entry(r["kind"].as_str().unwrap_or_default().to_string()).or_default() += 1;

@@ -2,7 +2,8 @@
 //! byte for byte with a second, independent implementation written from
 //! SPEC.md alone (`tests/support/spec_impl.rs`), and replays the session,
 //! reject and version-1 receive vectors through chatcrypt's public API as
-//! well.
+//! well, and every messenger vector (`messenger.json`, SPEC.md §17-§21)
+//! through both.
 //!
 //! Every test prints how many cases it ran and fails if that differs from the
 //! file's `number_of_cases` or from the length of its `cases` array.
@@ -1229,4 +1230,373 @@ fn signal_safety_number_known_answer() {
     }
     println!("signal-safety-number-v1.json: {count} cases checked");
     assert_eq!(count, 1);
+}
+
+// ---------------------------------------------------------------------------
+// Messenger formats (SPEC.md §17-§21): messenger.json
+
+fn u64_of(v: &Value) -> u64 {
+    v.as_u64().unwrap_or_else(|| panic!("expected an integer, got {v}"))
+}
+
+fn b64(v: &Value) -> [u8; 64] {
+    bytes(v).try_into().unwrap_or_else(|_| panic!("expected 64 bytes: {v}"))
+}
+
+/// The identity of a seed field, checked against a key field if one is given.
+fn identity_of(seed: &Value, key: Option<&Value>) -> Identity {
+    let id = Identity::from_seed(&b32(seed));
+    if let Some(k) = key {
+        assert_eq!(hex(&id.public), text(k), "identity key of seed {}", text(seed));
+    }
+    id
+}
+
+fn check_device_certificate(case: &Value, what: &str) {
+    let account_seed = b32(&case["account_seed"]);
+    assert_eq!(hex(&spec_impl::ed25519_public_of(&account_seed)), text(&case["account_key"]), "{what}");
+    let identity = identity_of(&case["identity_seed"], Some(&case["identity_key"]));
+    let device = u32_of(&case["device_id"]);
+    let expected = bytes(&case["certificate"]);
+
+    // The independent implementation: encoding and signature, then decoding.
+    let spec = spec_impl::DeviceCertificate::sign(&account_seed, device, &identity.public);
+    assert_eq!(hex(&spec.encode()), hex(&expected), "{what}: certificate");
+    assert_eq!(spec_impl::DeviceCertificate::decode(&expected), Ok(spec.clone()), "{what}: spec decode");
+
+    // The library.
+    let account = chatcrypt::AccountKeyPair::from_seed(&account_seed);
+    let lib_identity = chatcrypt::IdentityKeyPair::from_seed(&identity.seed);
+    let cert = account.certify(chatcrypt::DeviceId::new(device), lib_identity.public_key());
+    assert_eq!(cert.to_bytes(), expected, "{what}: library certify");
+    let decoded = chatcrypt::DeviceCertificate::from_bytes(&expected).expect("library decodes");
+    assert_eq!(decoded.account_key().as_bytes(), &spec.account, "{what}");
+    assert_eq!(decoded.device().get(), device, "{what}");
+    assert_eq!(decoded.identity().as_bytes(), &identity.public, "{what}");
+    assert_eq!(decoded.verify(account.public_key()), Ok(()), "{what}");
+}
+
+fn check_device_list(case: &Value, what: &str) {
+    let account_seed = b32(&case["account_seed"]);
+    assert_eq!(hex(&spec_impl::ed25519_public_of(&account_seed)), text(&case["account_key"]), "{what}");
+    let epoch = u64_of(&case["epoch"]);
+    let entries: Vec<(u32, [u8; 32])> = case["entries"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .map(|e| (u32_of(&e["device_id"]), identity_of(&e["identity_seed"], Some(&e["identity_key"])).public))
+        .collect();
+    let expected = bytes(&case["list"]);
+
+    let spec = spec_impl::DeviceList::sign(&account_seed, epoch, &entries);
+    assert_eq!(hex(&spec.encode()), hex(&expected), "{what}: list");
+    let decoded = spec_impl::DeviceList::decode(&expected).expect("spec decodes");
+    assert_eq!(decoded, spec, "{what}: spec decode");
+    let mut sorted = entries.clone();
+    sorted.sort_by_key(|(d, _)| *d);
+    assert_eq!(decoded.entries, sorted, "{what}: entries sorted by id");
+
+    let account = chatcrypt::AccountKeyPair::from_seed(&account_seed);
+    let lib_entries: Vec<(chatcrypt::DeviceId, chatcrypt::IdentityKey)> = entries
+        .iter()
+        .map(|(d, k)| (chatcrypt::DeviceId::new(*d), chatcrypt::IdentityKey::from_bytes(k).unwrap()))
+        .collect();
+    let list = account.sign_device_list(epoch, &lib_entries).expect("library signs");
+    assert_eq!(list.to_bytes(), expected, "{what}: library sign_device_list");
+    assert_eq!(list.encoded_len(), expected.len(), "{what}: encoded_len");
+    let decoded = chatcrypt::DeviceList::from_bytes(&expected).expect("library decodes");
+    assert_eq!(decoded.account_key(), account.public_key(), "{what}");
+    assert_eq!(decoded.epoch(), epoch, "{what}");
+    let lib_sorted: Vec<(u32, [u8; 32])> = decoded.devices().map(|(d, k)| (d.get(), k.to_bytes())).collect();
+    assert_eq!(lib_sorted, sorted, "{what}: library devices");
+}
+
+fn check_account_safety_number(case: &Value, what: &str) {
+    let (local_seed, remote_seed) = (b32(&case["local_account_seed"]), b32(&case["remote_account_seed"]));
+    let (local_key, remote_key) =
+        (spec_impl::ed25519_public_of(&local_seed), spec_impl::ed25519_public_of(&remote_seed));
+    assert_eq!(hex(&local_key), text(&case["local_account_key"]), "{what}");
+    assert_eq!(hex(&remote_key), text(&case["remote_account_key"]), "{what}");
+    let (local_id, remote_id) = (bytes(&case["local_stable_id"]), bytes(&case["remote_stable_id"]));
+    // §15 over the 32-byte account keys.
+    let local_fp = spec_impl::safety_fingerprint(&local_key, &local_id);
+    let remote_fp = spec_impl::safety_fingerprint(&remote_key, &remote_id);
+    assert_eq!(hex(&local_fp), text(&case["local_fingerprint"]), "{what}: local fingerprint");
+    assert_eq!(hex(&remote_fp), text(&case["remote_fingerprint"]), "{what}: remote fingerprint");
+    let displayable = text(&case["displayable"]);
+    assert_eq!(displayable.len(), 60, "{what}");
+    assert_eq!(spec_impl::safety_displayable(&local_fp, &remote_fp), displayable, "{what}: displayable");
+    let (local_scan, remote_scan) = (bytes(&case["local_scannable"]), bytes(&case["remote_scannable"]));
+    assert_eq!(spec_impl::safety_scannable(&local_fp, &remote_fp), local_scan, "{what}: local scannable");
+    assert_eq!(spec_impl::safety_scannable(&remote_fp, &local_fp), remote_scan, "{what}: remote scannable");
+
+    let lk = chatcrypt::AccountKeyPair::from_seed(&local_seed);
+    let rk = chatcrypt::AccountKeyPair::from_seed(&remote_seed);
+    let lib = chatcrypt::SafetyNumber::for_accounts(&local_id, lk.public_key(), &remote_id, rk.public_key())
+        .unwrap();
+    let mirror =
+        chatcrypt::SafetyNumber::for_accounts(&remote_id, rk.public_key(), &local_id, lk.public_key())
+            .unwrap();
+    assert_eq!(lib.displayable(), displayable, "{what}: library");
+    assert_eq!(mirror.displayable(), displayable, "{what}: library mirrored");
+    assert_eq!(lib.scannable().as_slice(), local_scan.as_slice(), "{what}: library scannable");
+    assert_eq!(mirror.scannable().as_slice(), remote_scan.as_slice(), "{what}: library remote scannable");
+    assert_eq!(lib.compare_scanned(&remote_scan), Ok(true), "{what}: library compare");
+}
+
+fn check_prekey_upload(case: &Value, what: &str) {
+    let account_seed = b32(&case["account_seed"]);
+    let identity = identity_of(&case["identity_seed"], None);
+    let device = u32_of(&case["device_id"]);
+    let certificate = spec_impl::DeviceCertificate::sign(&account_seed, device, &identity.public);
+    assert_eq!(hex(&certificate.encode()), text(&case["certificate"]), "{what}: certificate");
+
+    // Rebuild every key from its secret, every signature from the identity
+    // seed (Ed25519 is deterministic), then the upload.
+    let spk_id = u32_of(&case["signed_prekey"]["id"]);
+    let spk_private = b32(&case["signed_prekey"]["private"]);
+    let spk = x25519_base(&spk_private);
+    let kem_of = |v: &Value| KemPreKey::new(&identity, u32_of(&v["id"]), &b64(&v["seed"]));
+    let one_time: Vec<(u32, [u8; 32])> = case["one_time_prekeys"]
+        .as_array()
+        .expect("one_time_prekeys")
+        .iter()
+        .map(|k| (u32_of(&k["id"]), x25519_base(&b32(&k["private"]))))
+        .collect();
+    let kem_keys: Vec<KemPreKey> =
+        case["kem_prekeys"].as_array().expect("kem_prekeys").iter().map(kem_of).collect();
+    let mut upload = spec_impl::PreKeyUpload {
+        certificate,
+        spk_id,
+        spk,
+        spk_signature: identity.sign(&signed_prekey_message(spk_id, &spk)),
+        last_resort: kem_of(&case["last_resort_prekey"]).public(),
+        one_time: one_time.clone(),
+        kem: kem_keys.iter().map(KemPreKey::public).collect(),
+        signature: [0; 64],
+    };
+    upload.sign(&identity);
+    let encoded = upload.encode();
+    assert_eq!(encoded.len() as u64, u64_of(&case["upload_len"]), "{what}: length");
+    assert_eq!(hex(&spec_impl::sha256(&encoded)), text(&case["upload_sha256"]), "{what}: SHA-256");
+    if !case["upload"].is_null() {
+        assert_eq!(hex(&encoded), text(&case["upload"]), "{what}: upload");
+    }
+    assert_eq!(spec_impl::PreKeyUpload::decode(&encoded), Ok(upload.clone()), "{what}: spec decode");
+
+    // The library decodes the rebuilt bytes to the same fields.
+    let lib = chatcrypt::PreKeyUpload::from_bytes(&encoded).expect("library decodes");
+    assert_eq!(lib.to_bytes(), encoded, "{what}: library re-encoding");
+    assert_eq!(lib.identity().as_bytes(), &identity.public, "{what}");
+    assert_eq!(lib.certificate().device().get(), device, "{what}");
+    let account = chatcrypt::AccountKeyPair::from_seed(&account_seed);
+    assert_eq!(lib.certificate().verify(account.public_key()), Ok(()), "{what}");
+    assert_eq!((lib.signed_prekey().id(), lib.signed_prekey().key()), (spk_id, &spk), "{what}");
+    assert_eq!(lib.last_resort_prekey().id(), upload.last_resort.id, "{what}");
+    let lib_one_time: Vec<(u32, [u8; 32])> =
+        lib.one_time_prekeys().iter().map(|k| (k.id(), *k.key())).collect();
+    assert_eq!(lib_one_time, one_time, "{what}: one-time prekeys");
+    let lib_kem: Vec<u32> = lib.kem_prekeys().iter().map(|k| k.id()).collect();
+    assert_eq!(lib_kem, kem_keys.iter().map(|k| k.id).collect::<Vec<_>>(), "{what}: KEM prekeys");
+
+    // And the library's device, replayed from the same secrets as RNG
+    // draws (§19: signed prekey, then last-resort seed; a rotation draws a
+    // new pair; a replenishment draws the one-time keys, then the KEM
+    // seeds), produces the same upload.
+    let mut draws: Vec<Vec<u8>> = Vec::new();
+    if let Some(r) = case["retired_prekeys"].as_object() {
+        draws.push(bytes(&r["signed_prekey"]["private"]));
+        draws.push(bytes(&r["last_resort_prekey"]["seed"]));
+    }
+    draws.push(spk_private.to_vec());
+    draws.push(bytes(&case["last_resort_prekey"]["seed"]));
+    draws.extend(case["one_time_prekeys"].as_array().unwrap().iter().map(|k| bytes(&k["private"])));
+    draws.extend(case["kem_prekeys"].as_array().unwrap().iter().map(|k| bytes(&k["seed"])));
+    let mut rng = ListRng::new(&draws);
+    let lib_identity = chatcrypt::IdentityKeyPair::from_seed(&identity.seed);
+    let cert = account.certify(chatcrypt::DeviceId::new(device), lib_identity.public_key());
+    let mut local =
+        chatcrypt::LocalDevice::new(lib_identity, cert, u64_of(&case["created_at"]), &mut rng).unwrap();
+    if let Some(t) = case["rotated_at"].as_u64() {
+        local.rotate_signed_prekey(t, &mut rng).unwrap();
+    }
+    if let Some(counts) = case["server_prekey_counts"].as_array() {
+        let (x, k) = (u64_of(&counts[0]) as usize, u64_of(&counts[1]) as usize);
+        local.replenish(x, k, &mut rng).unwrap();
+    }
+    assert_eq!(rng.draws_used(), draws.len(), "{what}: every draw used");
+    let persisted = local.to_bytes();
+    let replayed = local.upload(&persisted).expect("persisted").to_bytes();
+    assert_eq!(hex(&replayed), hex(&encoded), "{what}: library device replayed");
+}
+
+fn check_retry_message(case: &Value, what: &str) {
+    let author = identity_of(&case["author_seed"], Some(&case["author_key"]));
+    let recipient = b32(&case["recipient_key"]);
+    let reason = match text(&case["reason"]) {
+        "NoSession" => spec_impl::RETRY_NO_SESSION,
+        "UnknownPreKey" => spec_impl::RETRY_UNKNOWN_PREKEY,
+        r => panic!("{what}: unknown reason {r}"),
+    };
+    let (prekey_id, base_key, timestamp) =
+        (u32_of(&case["prekey_id"]), b32(&case["base_key"]), u64_of(&case["timestamp"]));
+    let failed = bytes(&case["failed_message"]);
+    let expected = bytes(&case["retry"]);
+
+    // The fields follow from the failed message (§21): a PreKeyMessage's
+    // base key for UnknownPreKey, zeros for a Message.
+    let decoded = spec_impl::decode_message(&failed, None).expect("the failed message decodes");
+    match &decoded.prekey {
+        Some(p) => {
+            assert_eq!(reason, spec_impl::RETRY_UNKNOWN_PREKEY, "{what}");
+            assert_eq!(base_key, p.ek_a, "{what}: base key of the failed PreKeyMessage");
+            assert_eq!(p.ik_a, recipient, "{what}: the failed message's sender is the recipient");
+            let named = [Some(p.spk_id), p.opk_id, p.kem.as_ref().map(|k| k.kem_id)];
+            assert!(named.contains(&Some(prekey_id)), "{what}: the failed message names the prekey");
+        }
+        None => {
+            assert_eq!(reason, spec_impl::RETRY_NO_SESSION, "{what}");
+            assert_eq!((prekey_id, base_key), (0, [0u8; 32]), "{what}");
+        }
+    }
+    let spec = spec_impl::RetryMessage::sign(&author, reason, prekey_id, base_key, timestamp, recipient);
+    assert_eq!(hex(&spec.encode()), hex(&expected), "{what}: retry");
+    assert_eq!(spec_impl::RetryMessage::decode(&expected), Ok(spec), "{what}: spec decode");
+
+    // The library: the same bytes from the failed message and the error.
+    let error = match reason {
+        spec_impl::RETRY_NO_SESSION => chatcrypt::Error::NoSession,
+        _ => chatcrypt::Error::UnknownPreKey { id: prekey_id },
+    };
+    assert_eq!(format!("{error:?}"), text(&case["error"]), "{what}: error");
+    let lib_author = chatcrypt::IdentityKeyPair::from_seed(&author.seed);
+    let lib_recipient = chatcrypt::IdentityKey::from_bytes(&recipient).unwrap();
+    let retry = chatcrypt::RetryMessage::for_failure(&lib_author, &lib_recipient, &failed, error, timestamp)
+        .expect("a retry");
+    assert_eq!(retry.to_bytes(), expected, "{what}: library for_failure");
+    let lib = chatcrypt::RetryMessage::from_bytes(&expected).expect("library decodes");
+    assert_eq!(format!("{:?}", lib.reason()), text(&case["reason"]), "{what}");
+    assert_eq!(lib.prekey_id(), prekey_id, "{what}");
+    assert_eq!(
+        lib.base_key().copied(),
+        (reason == spec_impl::RETRY_UNKNOWN_PREKEY).then_some(base_key),
+        "{what}"
+    );
+    assert_eq!(lib.timestamp(), timestamp, "{what}");
+    assert_eq!(lib.author().as_bytes(), &author.public, "{what}");
+    assert_eq!(lib.recipient().as_bytes(), &recipient, "{what}");
+}
+
+fn check_session_record(case: &Value, what: &str) {
+    let record = bytes(&case["record"]);
+    let local = b32(&case["local_identity_key"]);
+    let remote = b32(&case["remote_identity_key"]);
+    let device = u32_of(&case["device_id"]);
+
+    // The independent implementation: the record layout (§20.4), each
+    // embedded session through the §10.4 decoder.
+    let spec = spec_impl::SessionRecord::decode(&record).expect("spec decodes the record");
+    assert_eq!(spec.device, device, "{what}: device");
+    let expected: Vec<&Value> = std::iter::once(&case["current"])
+        .filter(|c| !c.is_null())
+        .chain(case["archived"].as_array().expect("archived"))
+        .collect();
+    assert_eq!(spec.current.is_some(), !case["current"].is_null(), "{what}: current");
+    assert_eq!(spec.archived.len(), expected.len() - usize::from(spec.current.is_some()), "{what}: archived");
+    for (entry, want) in spec.current.iter().chain(&spec.archived).zip(&expected) {
+        assert_eq!(u64::from(entry.flags), u64_of(&want["flags"]), "{what}: flags");
+        assert_eq!(hex(&entry.base_key), text(&want["base_key"]), "{what}: base key");
+        assert_eq!(entry.created_at, u64_of(&want["created_at"]), "{what}: created_at");
+        assert_eq!(hex(&entry.session_bytes), text(&want["session"]), "{what}: session");
+        let s = &entry.session;
+        assert_eq!(s.encode(), entry.session_bytes, "{what}: session re-encoding");
+        assert_eq!((s.local_identity, s.remote_identity), (local, remote), "{what}: identities");
+        assert!(s.initiator, "{what}: both sessions were started by the local side");
+        assert_eq!(s.pending.is_some(), want["awaiting_reply"].as_bool().unwrap(), "{what}: awaiting reply");
+        if let Some(p) = &s.pending {
+            assert_eq!(p.ek_a, entry.base_key, "{what}: pending base key");
+        }
+    }
+    assert_eq!(hex(&spec.encode()), hex(&record), "{what}: spec re-encoding");
+
+    // The library.
+    let lib = chatcrypt::SessionRecord::from_bytes(&record).expect("library decodes the record");
+    assert_eq!(lib.to_bytes().as_slice(), record.as_slice(), "{what}: library re-encoding");
+    assert_eq!(lib.device().get(), device, "{what}");
+    assert_eq!(lib.archived_count(), spec.archived.len(), "{what}");
+    let current = lib.current_session().expect("a current session");
+    assert_eq!(hex(&current.to_bytes()), text(&case["current"]["session"]), "{what}: library current");
+    assert_eq!(current.awaiting_reply(), case["current"]["awaiting_reply"].as_bool().unwrap(), "{what}");
+    assert_eq!(current.remote_identity().as_bytes(), &remote, "{what}");
+}
+
+/// A rejected encoding: the library and the independent implementation
+/// give the same error (the same first violation in check order).
+fn check_messenger_reject(case: &Value, what: &str) -> String {
+    let input = bytes(&case["input"]);
+    let decoder = text(&case["decoder"]);
+    let (lib, spec) = match decoder {
+        "device_certificate" => (
+            chatcrypt::DeviceCertificate::from_bytes(&input).err(),
+            spec_impl::DeviceCertificate::decode(&input).err(),
+        ),
+        "device_list" => {
+            (chatcrypt::DeviceList::from_bytes(&input).err(), spec_impl::DeviceList::decode(&input).err())
+        }
+        "prekey_upload" => {
+            (chatcrypt::PreKeyUpload::from_bytes(&input).err(), spec_impl::PreKeyUpload::decode(&input).err())
+        }
+        "retry_message" => {
+            (chatcrypt::RetryMessage::from_bytes(&input).err(), spec_impl::RetryMessage::decode(&input).err())
+        }
+        d => panic!("{what}: unknown decoder {d}"),
+    };
+    let expected = text(&case["error"]);
+    assert_eq!(lib.map(|e| format!("{e:?}")).as_deref(), Some(expected), "{what}: library");
+    assert_eq!(spec.map(|e| format!("{e:?}")).as_deref(), Some(expected), "{what}: spec");
+    decoder.to_string()
+}
+
+#[test]
+fn messenger() {
+    let file = load("messenger.json");
+    let mut count = 0;
+    let mut kinds: HashMap<String, usize> = HashMap::new();
+    for case in cases(&file) {
+        let what = &format!("{} ({})", text(&case["description"]), text(&case["kind"]));
+        let kind = match text(&case["kind"]) {
+            "device_certificate" => {
+                check_device_certificate(case, what);
+                "device_certificate".to_string()
+            }
+            "device_list" => {
+                check_device_list(case, what);
+                "device_list".to_string()
+            }
+            "account_safety_number" => {
+                check_account_safety_number(case, what);
+                "account_safety_number".to_string()
+            }
+            "prekey_upload" => {
+                check_prekey_upload(case, what);
+                "prekey_upload".to_string()
+            }
+            "retry_message" => {
+                check_retry_message(case, what);
+                "retry_message".to_string()
+            }
+            "session_record" => {
+                check_session_record(case, what);
+                "session_record".to_string()
+            }
+            "reject" => format!("reject {}", check_messenger_reject(case, what)),
+            k => panic!("{what}: unknown kind {k}"),
+        };
+        *kinds.entry(kind).or_default() += 1;
+        count += 1;
+    }
+    let mut listed: Vec<_> = kinds.into_iter().collect();
+    listed.sort();
+    println!("messenger.json kinds: {listed:?}");
+    finish("messenger.json", &file, count);
 }

@@ -14,6 +14,11 @@
 //! only so that `examples/gen_vectors.rs` can build the version-1 receive
 //! vectors, which the library (a v2 sender only) cannot produce.
 //!
+//! It also implements the messenger formats (§17-§21: device certificates
+//! and device lists, prekey uploads, retry messages, session records; at
+//! the end of the file), written from their layouts as documented with the
+//! messenger layer, not from the library's code.
+//!
 //! It is deliberately small and direct: plain byte arrays, `Vec`s and one
 //! error enum whose `Debug` form follows the names of SPEC.md §11. Comments
 //! cite the SPEC.md section each step comes from. Where SPEC.md left a choice
@@ -629,6 +634,10 @@ impl<'a> Reader<'a> {
 
     pub fn u32(&mut self) -> Result<u32> {
         Ok(u32::from_be_bytes(self.take(4)?.try_into().expect("4 bytes")))
+    }
+
+    pub fn u64(&mut self) -> Result<u64> {
+        Ok(u64::from_be_bytes(self.take(8)?.try_into().expect("8 bytes")))
     }
 
     pub fn arr16(&mut self) -> Result<[u8; 16]> {
@@ -2215,4 +2224,540 @@ pub fn safety_compare_scanned(local_fp: &[u8; 64], remote_fp: &[u8; 64], scanned
         return Err(Error::Decode(DecodeError::TrailingBytes));
     }
     Ok(scanned[1..33] == remote_fp[..32] && scanned[33..] == local_fp[..32])
+}
+
+// ---------------------------------------------------------------------------
+// Messenger formats (§17-§21): device certificates and device lists signed
+// by an account key, prekey uploads, retry messages and session records.
+//
+// Written from the format descriptions that accompany the messenger layer
+// (the layouts in the `src/` doc comments: account.rs, device.rs,
+// recovery.rs, record.rs) and from the decoding rule of §1, not from the
+// library's code. Every signature is Ed25519 over `label || body`, where
+// `body` is every byte of the encoding before the signature, and is
+// verified strictly (§2). Integers are big-endian.
+//
+// Check order: the decoding rule of §1 (each check as soon as its field is
+// read, signatures included; `TrailingBytes` last). LIBRARY DIFFERS: the
+// library runs some checks only after the whole encoding is read:
+// - device list: the epoch-0 check waits for the count; the order and
+//   uniqueness of the entries are checked after the last entry;
+// - prekey upload: the distinct-ids check and the signatures of the signed
+//   prekey, of the KEM prekeys and of the upload come after `TrailingBytes`
+//   (the certificate's signature is checked where it is read, as here);
+// - retry message: `TrailingBytes` first, then the reason/field
+//   consistency, then the signature.
+// The results differ only for inputs with two faults; the committed
+// vectors have one fault each.
+
+/// `'C'` (§17.2).
+pub const TAG_DEVICE_CERTIFICATE: u8 = 0x43;
+/// `'L'` (§17.3).
+pub const TAG_DEVICE_LIST: u8 = 0x4C;
+/// Version of the certificate and device-list formats.
+pub const ACCOUNT_FORMAT_VERSION: u8 = 0x01;
+/// The most devices a list names.
+pub const MAX_DEVICES: usize = 16;
+/// `'C' || 0x01 || account key || u32(device) || identity key || signature`.
+pub const DEVICE_CERTIFICATE_LEN: usize = 2 + 32 + 4 + 32 + 64;
+pub const LABEL_DEVICE_CERTIFICATE: &[u8] = b"chatcrypt v3 device certificate";
+pub const LABEL_DEVICE_LIST: &[u8] = b"chatcrypt v3 device list";
+/// `'U'` (§19.4).
+pub const TAG_PREKEY_UPLOAD: u8 = 0x55;
+/// Version of the upload format.
+pub const DEVICE_FORMAT_VERSION: u8 = 0x01;
+pub const LABEL_PREKEY_UPLOAD: &[u8] = b"chatcrypt v3 prekey upload";
+/// The most one-time X25519 prekeys an upload may carry.
+pub const MAX_ONE_TIME_PREKEYS: usize = 200;
+/// The most one-time KEM prekeys an upload may carry.
+pub const MAX_KEM_ONE_TIME_PREKEYS: usize = 40;
+/// `'E'` (§21.1).
+pub const TAG_RETRY: u8 = 0x45;
+pub const RETRY_FORMAT_VERSION: u8 = 0x01;
+pub const LABEL_RETRY: &[u8] = b"chatcrypt v3 retry";
+/// `tag || version || reason || u32(prekey id) || base key || u64(timestamp)
+/// || author || recipient || signature`.
+pub const RETRY_MESSAGE_LEN: usize = 2 + 1 + 4 + 32 + 8 + 32 + 32 + 64;
+/// Retry reasons.
+pub const RETRY_NO_SESSION: u8 = 0x01;
+pub const RETRY_UNKNOWN_PREKEY: u8 = 0x02;
+/// `'R'` (§20.4).
+pub const TAG_SESSION_RECORD: u8 = 0x52;
+pub const RECORD_FORMAT_VERSION: u8 = 0x01;
+/// The most archived sessions a record holds.
+pub const MAX_ARCHIVED_SESSIONS: usize = 4;
+/// Record entry flag: the peer reported the session lost.
+pub const RECORD_FLAG_PEER_LOST: u8 = 0x01;
+
+/// An Ed25519 signature by the key of `seed` over `label || body`.
+pub fn sign_labelled(seed: &[u8; 32], label: &[u8], body: &[u8]) -> [u8; 64] {
+    let mut m = label.to_vec();
+    m.extend_from_slice(body);
+    SigningKey::from_bytes(seed).sign(&m).to_bytes()
+}
+
+/// Strict verification of a signature over `label || body`, else `BadSignature`.
+pub fn verify_labelled(key: &[u8; 32], label: &[u8], body: &[u8], sig: &[u8; 64]) -> Result<()> {
+    let mut m = label.to_vec();
+    m.extend_from_slice(body);
+    if verify_strict(key, &m, sig) {
+        Ok(())
+    } else {
+        Err(Error::BadSignature)
+    }
+}
+
+/// The Ed25519 public key of a seed (account keys and identity keys alike).
+pub fn ed25519_public_of(seed: &[u8; 32]) -> [u8; 32] {
+    SigningKey::from_bytes(seed).verifying_key().to_bytes()
+}
+
+/// A strict Ed25519 key read from `r` (§2), else `InvalidPublicKey`.
+fn read_ed25519_key(r: &mut Reader<'_>) -> Result<[u8; 32]> {
+    let key = r.arr32()?;
+    strict_public_key(&key)?;
+    Ok(key)
+}
+
+/// The format tag and version, in that order.
+fn read_tag_version(r: &mut Reader<'_>, tag: u8, version: u8) -> Result<()> {
+    let t = r.u8()?;
+    if t != tag {
+        return Err(DecodeError::UnexpectedType(t).into());
+    }
+    let v = r.u8()?;
+    if v != version {
+        return Err(DecodeError::UnsupportedVersion(v).into());
+    }
+    Ok(())
+}
+
+/// A device certificate (§17.2).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceCertificate {
+    pub account: [u8; 32],
+    pub device: u32,
+    pub identity: [u8; 32],
+    pub signature: [u8; 64],
+}
+
+impl DeviceCertificate {
+    /// The signed bytes: `'C' || 0x01 || account key || u32(device) || identity key`.
+    pub fn body(&self) -> Vec<u8> {
+        let mut b = vec![TAG_DEVICE_CERTIFICATE, ACCOUNT_FORMAT_VERSION];
+        b.extend_from_slice(&self.account);
+        b.extend_from_slice(&self.device.to_be_bytes());
+        b.extend_from_slice(&self.identity);
+        b
+    }
+
+    /// The certificate of `device` with `identity`, signed by the account key of `account_seed`.
+    pub fn sign(account_seed: &[u8; 32], device: u32, identity: &[u8; 32]) -> Self {
+        let mut c = DeviceCertificate {
+            account: ed25519_public_of(account_seed),
+            device,
+            identity: *identity,
+            signature: [0; 64],
+        };
+        c.signature = sign_labelled(account_seed, LABEL_DEVICE_CERTIFICATE, &c.body());
+        c
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = self.body();
+        b.extend_from_slice(&self.signature);
+        assert_eq!(b.len(), DEVICE_CERTIFICATE_LEN);
+        b
+    }
+
+    /// Reads one certificate in layout order; the signature is verified
+    /// under the account key it names as soon as it is read.
+    pub fn read(r: &mut Reader<'_>) -> Result<Self> {
+        read_tag_version(r, TAG_DEVICE_CERTIFICATE, ACCOUNT_FORMAT_VERSION)?;
+        let account = read_ed25519_key(r)?;
+        let device = r.u32()?;
+        let identity = read_ed25519_key(r)?;
+        let signature = r.arr64()?;
+        let c = DeviceCertificate { account, device, identity, signature };
+        verify_labelled(&account, LABEL_DEVICE_CERTIFICATE, &c.body(), &signature)?;
+        Ok(c)
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        let c = Self::read(&mut r)?;
+        r.finish()?;
+        Ok(c)
+    }
+}
+
+/// A device list (§17.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceList {
+    pub account: [u8; 32],
+    pub epoch: u64,
+    /// In encoding order (sorted by device id in a valid list).
+    pub entries: Vec<(u32, [u8; 32])>,
+    pub signature: [u8; 64],
+}
+
+impl DeviceList {
+    /// `'L' || 0x01 || account key || u64(epoch) || u8(n) || n × (u32(device) || identity key)`.
+    pub fn body(&self) -> Vec<u8> {
+        let mut b = vec![TAG_DEVICE_LIST, ACCOUNT_FORMAT_VERSION];
+        b.extend_from_slice(&self.account);
+        b.extend_from_slice(&self.epoch.to_be_bytes());
+        b.push(u8::try_from(self.entries.len()).expect("at most 255 entries"));
+        for (d, k) in &self.entries {
+            b.extend_from_slice(&d.to_be_bytes());
+            b.extend_from_slice(k);
+        }
+        b
+    }
+
+    /// Signs the entries *as given* (no sorting, no checks): lets the
+    /// vector generator make malformed but correctly signed lists.
+    pub fn sign_raw(account_seed: &[u8; 32], epoch: u64, entries: Vec<(u32, [u8; 32])>) -> Self {
+        let mut l =
+            DeviceList { account: ed25519_public_of(account_seed), epoch, entries, signature: [0; 64] };
+        l.signature = sign_labelled(account_seed, LABEL_DEVICE_LIST, &l.body());
+        l
+    }
+
+    /// The list of `entries` (any order; the encoding sorts them by id).
+    pub fn sign(account_seed: &[u8; 32], epoch: u64, entries: &[(u32, [u8; 32])]) -> Self {
+        let mut sorted = entries.to_vec();
+        sorted.sort_by_key(|(d, _)| *d);
+        Self::sign_raw(account_seed, epoch, sorted)
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = self.body();
+        b.extend_from_slice(&self.signature);
+        b
+    }
+
+    /// Decodes in layout order: epoch 0, a count of 0 or above
+    /// `MAX_DEVICES`, a device id not above the previous one, or an identity
+    /// key already listed are `InvalidValue` as soon as read.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        read_tag_version(&mut r, TAG_DEVICE_LIST, ACCOUNT_FORMAT_VERSION)?;
+        let account = read_ed25519_key(&mut r)?;
+        let epoch = r.u64()?;
+        if epoch == 0 {
+            return Err(DecodeError::InvalidValue.into());
+        }
+        let n = usize::from(r.u8()?);
+        if n == 0 || n > MAX_DEVICES {
+            return Err(DecodeError::InvalidValue.into());
+        }
+        let mut entries: Vec<(u32, [u8; 32])> = Vec::new();
+        for _ in 0..n {
+            let d = r.u32()?;
+            if entries.last().is_some_and(|(prev, _)| *prev >= d) {
+                return Err(DecodeError::InvalidValue.into());
+            }
+            let k = read_ed25519_key(&mut r)?;
+            if entries.iter().any(|(_, other)| *other == k) {
+                return Err(DecodeError::InvalidValue.into());
+            }
+            entries.push((d, k));
+        }
+        let signature = r.arr64()?;
+        let l = DeviceList { account, epoch, entries, signature };
+        verify_labelled(&account, LABEL_DEVICE_LIST, &l.body(), &signature)?;
+        r.finish()?;
+        Ok(l)
+    }
+}
+
+/// A prekey upload (§19.4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PreKeyUpload {
+    pub certificate: DeviceCertificate,
+    pub spk_id: u32,
+    pub spk: [u8; 32],
+    pub spk_signature: [u8; 64],
+    pub last_resort: KemPreKeyPublic,
+    pub one_time: Vec<(u32, [u8; 32])>,
+    pub kem: Vec<KemPreKeyPublic>,
+    pub signature: [u8; 64],
+}
+
+impl PreKeyUpload {
+    /// `'U' || 0x01 || certificate (134) || u32(spk id) || SPK || SIG ||
+    /// last-resort KEM prekey (public encoding, §16.2) || u16(n) || n ×
+    /// (u32(id) || OPK) || u16(m) || m × KEM prekey (public encoding)`.
+    pub fn body(&self) -> Vec<u8> {
+        let mut b = vec![TAG_PREKEY_UPLOAD, DEVICE_FORMAT_VERSION];
+        b.extend_from_slice(&self.certificate.encode());
+        b.extend_from_slice(&self.spk_id.to_be_bytes());
+        b.extend_from_slice(&self.spk);
+        b.extend_from_slice(&self.spk_signature);
+        b.extend_from_slice(&self.last_resort.encode());
+        b.extend_from_slice(&u16::try_from(self.one_time.len()).expect("u16").to_be_bytes());
+        for (id, k) in &self.one_time {
+            b.extend_from_slice(&id.to_be_bytes());
+            b.extend_from_slice(k);
+        }
+        b.extend_from_slice(&u16::try_from(self.kem.len()).expect("u16").to_be_bytes());
+        for k in &self.kem {
+            b.extend_from_slice(&k.encode());
+        }
+        b
+    }
+
+    /// Signs the upload with the device's identity key.
+    pub fn sign(&mut self, identity: &Identity) {
+        self.signature = sign_labelled(&identity.seed, LABEL_PREKEY_UPLOAD, &self.body());
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = self.body();
+        b.extend_from_slice(&self.signature);
+        b
+    }
+
+    /// Decodes in layout order. Every prekey id (signed, last resort,
+    /// one-time, one-time KEM) must differ from all ids before it
+    /// (`InvalidValue` when read); each signature is verified under the
+    /// certificate's identity key when it has been read (the KEM prekeys'
+    /// `SIG_K` by §16.2).
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        read_tag_version(&mut r, TAG_PREKEY_UPLOAD, DEVICE_FORMAT_VERSION)?;
+        let certificate = DeviceCertificate::read(&mut r)?;
+        let owner = certificate.identity;
+        let mut ids: Vec<u32> = Vec::new();
+        let mut new_id = |id: u32| -> Result<()> {
+            if ids.contains(&id) {
+                return Err(DecodeError::InvalidValue.into());
+            }
+            ids.push(id);
+            Ok(())
+        };
+        let spk_id = r.u32()?;
+        new_id(spk_id)?;
+        let spk = r.x25519_key()?;
+        let spk_signature = r.arr64()?;
+        if !verify_strict(&owner, &signed_prekey_message(spk_id, &spk), &spk_signature) {
+            return Err(Error::BadSignature);
+        }
+        // A KEM prekey's public encoding (§16.2), with the id check between
+        // the id and EK.
+        let read_kem = |r: &mut Reader<'_>, new_id: &mut dyn FnMut(u32) -> Result<()>| {
+            let kem_type = r.u8()?;
+            kem_type_check(kem_type)?;
+            let id = r.u32()?;
+            new_id(id)?;
+            let ek = r.take(KEM_EK_LEN)?.to_vec();
+            kem_check_public_key(&ek)?;
+            let signature = r.arr64()?;
+            let k = KemPreKeyPublic { kem_type, id, ek, signature };
+            k.verify(&owner)?;
+            Ok::<_, Error>(k)
+        };
+        let last_resort = read_kem(&mut r, &mut new_id)?;
+        let n = usize::from(r.u16()?);
+        if n > MAX_ONE_TIME_PREKEYS {
+            return Err(DecodeError::InvalidValue.into());
+        }
+        let mut one_time = Vec::new();
+        for _ in 0..n {
+            let id = r.u32()?;
+            new_id(id)?;
+            one_time.push((id, r.x25519_key()?));
+        }
+        let m = usize::from(r.u16()?);
+        if m > MAX_KEM_ONE_TIME_PREKEYS {
+            return Err(DecodeError::InvalidValue.into());
+        }
+        let mut kem = Vec::new();
+        for _ in 0..m {
+            kem.push(read_kem(&mut r, &mut new_id)?);
+        }
+        let signature = r.arr64()?;
+        let u =
+            PreKeyUpload { certificate, spk_id, spk, spk_signature, last_resort, one_time, kem, signature };
+        verify_labelled(&owner, LABEL_PREKEY_UPLOAD, &u.body(), &signature)?;
+        r.finish()?;
+        Ok(u)
+    }
+}
+
+/// A retry message (§21.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RetryMessage {
+    pub reason: u8,
+    pub prekey_id: u32,
+    pub base_key: [u8; 32],
+    pub timestamp: u64,
+    pub author: [u8; 32],
+    pub recipient: [u8; 32],
+    pub signature: [u8; 64],
+}
+
+impl RetryMessage {
+    /// `'E' || 0x01 || reason || u32(prekey id) || base key || u64(timestamp) || author || recipient`.
+    pub fn body(&self) -> Vec<u8> {
+        let mut b = vec![TAG_RETRY, RETRY_FORMAT_VERSION, self.reason];
+        b.extend_from_slice(&self.prekey_id.to_be_bytes());
+        b.extend_from_slice(&self.base_key);
+        b.extend_from_slice(&self.timestamp.to_be_bytes());
+        b.extend_from_slice(&self.author);
+        b.extend_from_slice(&self.recipient);
+        b
+    }
+
+    /// The retry with these fields, signed by `author` (no field checks).
+    pub fn sign(
+        author: &Identity,
+        reason: u8,
+        prekey_id: u32,
+        base_key: [u8; 32],
+        timestamp: u64,
+        recipient: [u8; 32],
+    ) -> Self {
+        let mut m = RetryMessage {
+            reason,
+            prekey_id,
+            base_key,
+            timestamp,
+            author: author.public,
+            recipient,
+            signature: [0; 64],
+        };
+        m.signature = sign_labelled(&author.seed, LABEL_RETRY, &m.body());
+        m
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = self.body();
+        b.extend_from_slice(&self.signature);
+        assert_eq!(b.len(), RETRY_MESSAGE_LEN);
+        b
+    }
+
+    /// Decodes in layout order: an unknown reason, a prekey id or base key
+    /// with reason `NoSession`, and an all-zero base key with reason
+    /// `UnknownPreKey` are `InvalidValue` as soon as read.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        read_tag_version(&mut r, TAG_RETRY, RETRY_FORMAT_VERSION)?;
+        let reason = r.u8()?;
+        if reason != RETRY_NO_SESSION && reason != RETRY_UNKNOWN_PREKEY {
+            return Err(DecodeError::InvalidValue.into());
+        }
+        let prekey_id = r.u32()?;
+        if reason == RETRY_NO_SESSION && prekey_id != 0 {
+            return Err(DecodeError::InvalidValue.into());
+        }
+        let base_key = r.arr32()?;
+        if (reason == RETRY_NO_SESSION) != (base_key == [0u8; 32]) {
+            return Err(DecodeError::InvalidValue.into());
+        }
+        let timestamp = r.u64()?;
+        let author = read_ed25519_key(&mut r)?;
+        let recipient = read_ed25519_key(&mut r)?;
+        let signature = r.arr64()?;
+        let m = RetryMessage { reason, prekey_id, base_key, timestamp, author, recipient, signature };
+        verify_labelled(&author, LABEL_RETRY, &m.body(), &signature)?;
+        r.finish()?;
+        Ok(m)
+    }
+}
+
+/// One session of a record (§20.4).
+#[derive(Clone, Debug)]
+pub struct RecordEntry {
+    pub flags: u8,
+    /// The base key of the handshake that made the session.
+    pub base_key: [u8; 32],
+    pub created_at: u64,
+    /// The embedded §10.4 session encoding, as stored.
+    pub session_bytes: Vec<u8>,
+    pub session: Session,
+}
+
+/// A session record (§20.4): `'R' || 0x01 || u32(device) || u8(has current)
+/// || u8(archived count) || entries (current first, then archived newest
+/// first)`, each entry `u8(flags) || base key || u64(created_at) ||
+/// u32(len) || session (len bytes, §10.4)`.
+#[derive(Clone, Debug)]
+pub struct SessionRecord {
+    pub device: u32,
+    pub current: Option<RecordEntry>,
+    pub archived: Vec<RecordEntry>,
+}
+
+impl SessionRecord {
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        read_tag_version(&mut r, TAG_SESSION_RECORD, RECORD_FORMAT_VERSION)?;
+        let device = r.u32()?;
+        let has_current = match r.u8()? {
+            0 => false,
+            1 => true,
+            _ => return Err(DecodeError::InvalidValue.into()),
+        };
+        let n = usize::from(r.u8()?);
+        if n > MAX_ARCHIVED_SESSIONS {
+            return Err(DecodeError::InvalidValue.into());
+        }
+        let read_entry = |r: &mut Reader<'_>| -> Result<RecordEntry> {
+            let flags = r.u8()?;
+            if flags & !RECORD_FLAG_PEER_LOST != 0 {
+                return Err(DecodeError::InvalidFlags(flags).into());
+            }
+            let base_key = r.arr32()?;
+            let created_at = r.u64()?;
+            let len = usize::try_from(r.u32()?).expect("usize");
+            let session_bytes = r.take(len)?.to_vec();
+            let session = Session::decode(&session_bytes).map_err(|e| match e {
+                Error::Decode(d) => Error::Decode(d),
+                _ => Error::Decode(DecodeError::InvalidValue),
+            })?;
+            // The handshake's base key, where the session still has it: the
+            // initiator's own while its handshake is pending, the
+            // initiator's as responder (§10.4).
+            let held = match (&session.pending, &session.base_key) {
+                (Some(p), _) => Some(p.ek_a),
+                (None, Some(k)) => Some(*k),
+                (None, None) => None,
+            };
+            if held.is_some_and(|k| k != base_key) {
+                return Err(DecodeError::InvalidValue.into());
+            }
+            Ok(RecordEntry { flags, base_key, created_at, session_bytes, session })
+        };
+        let current = if has_current { Some(read_entry(&mut r)?) } else { None };
+        let mut archived = Vec::new();
+        for _ in 0..n {
+            archived.push(read_entry(&mut r)?);
+        }
+        r.finish()?;
+        Ok(SessionRecord { device, current, archived })
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = vec![TAG_SESSION_RECORD, RECORD_FORMAT_VERSION];
+        b.extend_from_slice(&self.device.to_be_bytes());
+        b.push(u8::from(self.current.is_some()));
+        b.push(u8::try_from(self.archived.len()).expect("u8"));
+        for e in self.current.iter().chain(&self.archived) {
+            b.push(e.flags);
+            b.extend_from_slice(&e.base_key);
+            b.extend_from_slice(&e.created_at.to_be_bytes());
+            let s = e.session.encode();
+            b.extend_from_slice(&u32::try_from(s.len()).expect("u32").to_be_bytes());
+            b.extend_from_slice(&s);
+        }
+        b
+    }
+}
+
+/// `SHA-256(bytes)`.
+pub fn sha256(bytes: &[u8]) -> [u8; 32] {
+    Sha256::digest(bytes).into()
 }
