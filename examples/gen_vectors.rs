@@ -2052,6 +2052,12 @@ fn messenger_rejects(rejects: &mut Vec<Value>, cert: &[u8], list: &[u8], upload:
     });
     r(rejects, "account key of order 1 (the identity point)", set(cert, 2, &ED25519_IDENTITY_POINT));
     r(rejects, "identity key of order 1 (the identity point)", set(cert, 38, &ED25519_IDENTITY_POINT));
+    r(rejects, "order: a bad signature and a trailing byte (the signature is checked first)", {
+        with_trailing_byte(&flip(cert, 100, 0x10))
+    });
+    r(rejects, "order: an account key of order 1 in a certificate cut at 50 bytes (the key check first)", {
+        set(&cert[..50], 2, &ED25519_IDENTITY_POINT)
+    });
 
     // Device lists, correctly signed by the account key where a rule other
     // than the signature is broken.
@@ -2088,6 +2094,21 @@ fn messenger_rejects(rejects: &mut Vec<Value>, cert: &[u8], list: &[u8], upload:
         signed(1, vec![(1, key(1)), (2, key(1))]),
     );
     r(rejects, "an identity key of order 1, correctly signed", signed(1, vec![(1, ED25519_IDENTITY_POINT)]));
+    r(rejects, "order: epoch 0 in a list cut after the epoch (Truncated: the check waits for n)", {
+        signed(0, vec![(1, key(1))])[..42].to_vec()
+    });
+    r(
+        rejects,
+        "order: ids out of order and the second identity key of order 1 (the key check comes before the order rule)",
+        signed(1, vec![(2, key(2)), (1, ED25519_IDENTITY_POINT)]),
+    );
+    r(rejects, "order: ids out of order and a bad signature (the order rule comes first)", {
+        let b = signed(1, vec![(2, key(2)), (1, key(1))]);
+        flip(&b, b.len() - 3, 0x01)
+    });
+    r(rejects, "order: a bad signature and a trailing byte (the signature is checked first)", {
+        with_trailing_byte(&flip(list, list.len() - 1, 0x01))
+    });
 
     // Prekey uploads (the small one, without one-time prekeys):
     // 'U' || 0x01 || certificate (2..136) || u32 spk id (136..140) || SPK (140..172) || SIG (172..236)
@@ -2120,7 +2141,18 @@ fn messenger_rejects(rejects: &mut Vec<Value>, cert: &[u8], list: &[u8], upload:
         u.spk_signature = identity.sign(&spec_impl::signed_prekey_message(u.spk_id, &u.spk));
         u.sign(&identity);
         r(rejects, "signed prekey and last-resort prekey with one id, all signatures valid", u.encode());
+        r(
+            rejects,
+            "order: signed prekey id set to the last-resort id without re-signing (distinct ids come before the signatures)",
+            set(upload, 136, &u.spk_id.to_be_bytes()),
+        );
     }
+    r(rejects, "order: a bad signed-prekey signature and a trailing byte (TrailingBytes first)", {
+        with_trailing_byte(&flip(upload, 200, 0x04))
+    });
+    r(rejects, "order: a bad certificate signature in an upload cut at 300 bytes (the certificate is checked where it is read)", {
+        flip(upload, 2 + 100, 0x04)[..300].to_vec()
+    });
 
     // Retry messages: 'E' || 0x01 || reason (2) || u32 prekey id (3..7) || base key (7..39)
     // || u64 timestamp (39..47) || author (47..79) || recipient (79..111) || signature (111..175).
@@ -2147,6 +2179,23 @@ fn messenger_rejects(rejects: &mut Vec<Value>, cert: &[u8], list: &[u8], upload:
     r(rejects, "UnknownPreKey with an all-zero base key, correctly signed", resigned(2, 5, [0; 32]));
     r(rejects, "author key of order 1 (the identity point)", set(no_session, 47, &ED25519_IDENTITY_POINT));
     r(rejects, "recipient key of order 1 (the identity point)", set(no_session, 79, &ED25519_IDENTITY_POINT));
+    let inconsistent = set(no_session, 3, &5u32.to_be_bytes());
+    r(
+        rejects,
+        "order: NoSession with prekey id 5, not re-signed (the consistency rule comes before the signature)",
+        inconsistent.clone(),
+    );
+    r(rejects, "order: NoSession with prekey id 5 and a trailing byte (TrailingBytes first)", {
+        with_trailing_byte(&inconsistent)
+    });
+    r(
+        rejects,
+        "order: NoSession with prekey id 5, cut at 100 bytes (Truncated first)",
+        inconsistent[..100].to_vec(),
+    );
+    r(rejects, "order: NoSession with prekey id 5 and an author key of order 1 (InvalidPublicKey first)", {
+        set(&inconsistent, 47, &ED25519_IDENTITY_POINT)
+    });
 }
 
 fn messenger_vectors(dir: &Path) -> Result<(), Error> {

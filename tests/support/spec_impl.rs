@@ -16,8 +16,7 @@
 //!
 //! It also implements the messenger formats (§17-§21: device certificates
 //! and device lists, prekey uploads, retry messages, session records; at
-//! the end of the file), written from their layouts as documented with the
-//! messenger layer, not from the library's code.
+//! the end of the file), not from the library's code.
 //!
 //! It is deliberately small and direct: plain byte arrays, `Vec`s and one
 //! error enum whose `Debug` form follows the names of SPEC.md §11. Comments
@@ -2228,27 +2227,20 @@ pub fn safety_compare_scanned(local_fp: &[u8; 64], remote_fp: &[u8; 64], scanned
 
 // ---------------------------------------------------------------------------
 // Messenger formats (§17-§21): device certificates and device lists signed
-// by an account key, prekey uploads, retry messages and session records.
+// by an account key (§17.2, §17.3), prekey uploads (§19.4), session records
+// (§20.4) and retry messages (§21.1). Every signature is Ed25519 over
+// `label || body`, where `body` is every byte of the encoding before the
+// signature, and is verified strictly (§2). Integers are big-endian.
 //
-// Written from the format descriptions that accompany the messenger layer
-// (the layouts in the `src/` doc comments: account.rs, device.rs,
-// recovery.rs, record.rs) and from the decoding rule of §1, not from the
-// library's code. Every signature is Ed25519 over `label || body`, where
-// `body` is every byte of the encoding before the signature, and is
-// verified strictly (§2). Integers are big-endian.
-//
-// Check order: the decoding rule of §1 (each check as soon as its field is
-// read, signatures included; `TrailingBytes` last). LIBRARY DIFFERS: the
-// library runs some checks only after the whole encoding is read:
-// - device list: the epoch-0 check waits for the count; the order and
-//   uniqueness of the entries are checked after the last entry;
-// - prekey upload: the distinct-ids check and the signatures of the signed
-//   prekey, of the KEM prekeys and of the upload come after `TrailingBytes`
-//   (the certificate's signature is checked where it is read, as here);
-// - retry message: `TrailingBytes` first, then the reason/field
-//   consistency, then the signature.
-// The results differ only for inputs with two faults; the committed
-// vectors have one fault each.
+// First written from the layouts in the messenger layer's documentation and
+// the decoding rule of §1, before §17-§21 existed; the check orders were
+// then brought in line with the orders those sections state. For the
+// device list, the upload and the retry message they are not the plain
+// layout order of §1: some checks wait for the whole encoding (§17.3: the
+// epoch and count checks after `n`, the order and distinctness rules after
+// the last entry; §19.4: `TrailingBytes`, then distinct ids, then the
+// signatures; §21.1: `TrailingBytes`, then the consistency of the fields
+// with the reason, then the signature).
 
 /// `'C'` (§17.2).
 pub const TAG_DEVICE_CERTIFICATE: u8 = 0x43;
@@ -2370,8 +2362,9 @@ impl DeviceCertificate {
         b
     }
 
-    /// Reads one certificate in layout order; the signature is verified
-    /// under the account key it names as soon as it is read.
+    /// Reads one certificate in the order of §17.2; the signature is
+    /// verified under the account key it names as soon as it is read
+    /// (before `TrailingBytes`, and inside an upload before any later field).
     pub fn read(r: &mut Reader<'_>) -> Result<Self> {
         read_tag_version(r, TAG_DEVICE_CERTIFICATE, ACCOUNT_FORMAT_VERSION)?;
         let account = read_ed25519_key(r)?;
@@ -2437,32 +2430,30 @@ impl DeviceList {
         b
     }
 
-    /// Decodes in layout order: epoch 0, a count of 0 or above
-    /// `MAX_DEVICES`, a device id not above the previous one, or an identity
-    /// key already listed are `InvalidValue` as soon as read.
+    /// Decodes in the order of §17.3: tag, version, `AK`, epoch, `n`; then
+    /// epoch 0 or a count of 0 or above `MAX_DEVICES` (`InvalidValue`); the
+    /// entries (each `IK` strict); then ascending ids and distinct identity
+    /// keys (`InvalidValue`); the signature; `TrailingBytes`.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         let mut r = Reader::new(bytes);
         read_tag_version(&mut r, TAG_DEVICE_LIST, ACCOUNT_FORMAT_VERSION)?;
         let account = read_ed25519_key(&mut r)?;
         let epoch = r.u64()?;
-        if epoch == 0 {
-            return Err(DecodeError::InvalidValue.into());
-        }
         let n = usize::from(r.u8()?);
-        if n == 0 || n > MAX_DEVICES {
+        if epoch == 0 || n == 0 || n > MAX_DEVICES {
             return Err(DecodeError::InvalidValue.into());
         }
         let mut entries: Vec<(u32, [u8; 32])> = Vec::new();
         for _ in 0..n {
             let d = r.u32()?;
-            if entries.last().is_some_and(|(prev, _)| *prev >= d) {
-                return Err(DecodeError::InvalidValue.into());
-            }
             let k = read_ed25519_key(&mut r)?;
-            if entries.iter().any(|(_, other)| *other == k) {
-                return Err(DecodeError::InvalidValue.into());
-            }
             entries.push((d, k));
+        }
+        let ascending = entries.windows(2).all(|w| w[0].0 < w[1].0);
+        let distinct_keys =
+            entries.iter().enumerate().all(|(i, (_, k))| entries[..i].iter().all(|(_, o)| o != k));
+        if !ascending || !distinct_keys {
+            return Err(DecodeError::InvalidValue.into());
         }
         let signature = r.arr64()?;
         let l = DeviceList { account, epoch, entries, signature };
@@ -2519,46 +2510,22 @@ impl PreKeyUpload {
         b
     }
 
-    /// Decodes in layout order. Every prekey id (signed, last resort,
-    /// one-time, one-time KEM) must differ from all ids before it
-    /// (`InvalidValue` when read); each signature is verified under the
-    /// certificate's identity key when it has been read (the KEM prekeys'
-    /// `SIG_K` by §16.2).
+    /// Decodes in the order of §19.4: tag, version; the certificate with
+    /// its signature; the signed prekey (`SPK` canonical); the last-resort
+    /// KEM prekey (§16.2 type and `EK` checks); `n` (at most
+    /// `MAX_ONE_TIME_PREKEYS`) and the one-time prekeys; `m` (at most
+    /// `MAX_KEM_ONE_TIME_PREKEYS`) and the KEM prekeys; `SIG_U`;
+    /// `TrailingBytes`; then all ids pairwise distinct (`InvalidValue`);
+    /// then `SIG`, the last-resort `SIG_K`, each KEM prekey's `SIG_K` and
+    /// `SIG_U`, under the certificate's identity key (`BadSignature`).
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         let mut r = Reader::new(bytes);
         read_tag_version(&mut r, TAG_PREKEY_UPLOAD, DEVICE_FORMAT_VERSION)?;
         let certificate = DeviceCertificate::read(&mut r)?;
-        let owner = certificate.identity;
-        let mut ids: Vec<u32> = Vec::new();
-        let mut new_id = |id: u32| -> Result<()> {
-            if ids.contains(&id) {
-                return Err(DecodeError::InvalidValue.into());
-            }
-            ids.push(id);
-            Ok(())
-        };
         let spk_id = r.u32()?;
-        new_id(spk_id)?;
         let spk = r.x25519_key()?;
         let spk_signature = r.arr64()?;
-        if !verify_strict(&owner, &signed_prekey_message(spk_id, &spk), &spk_signature) {
-            return Err(Error::BadSignature);
-        }
-        // A KEM prekey's public encoding (§16.2), with the id check between
-        // the id and EK.
-        let read_kem = |r: &mut Reader<'_>, new_id: &mut dyn FnMut(u32) -> Result<()>| {
-            let kem_type = r.u8()?;
-            kem_type_check(kem_type)?;
-            let id = r.u32()?;
-            new_id(id)?;
-            let ek = r.take(KEM_EK_LEN)?.to_vec();
-            kem_check_public_key(&ek)?;
-            let signature = r.arr64()?;
-            let k = KemPreKeyPublic { kem_type, id, ek, signature };
-            k.verify(&owner)?;
-            Ok::<_, Error>(k)
-        };
-        let last_resort = read_kem(&mut r, &mut new_id)?;
+        let last_resort = KemPreKeyPublic::read(&mut r)?;
         let n = usize::from(r.u16()?);
         if n > MAX_ONE_TIME_PREKEYS {
             return Err(DecodeError::InvalidValue.into());
@@ -2566,7 +2533,6 @@ impl PreKeyUpload {
         let mut one_time = Vec::new();
         for _ in 0..n {
             let id = r.u32()?;
-            new_id(id)?;
             one_time.push((id, r.x25519_key()?));
         }
         let m = usize::from(r.u16()?);
@@ -2575,13 +2541,27 @@ impl PreKeyUpload {
         }
         let mut kem = Vec::new();
         for _ in 0..m {
-            kem.push(read_kem(&mut r, &mut new_id)?);
+            kem.push(KemPreKeyPublic::read(&mut r)?);
         }
         let signature = r.arr64()?;
+        r.finish()?;
+        let mut ids = vec![spk_id, last_resort.id];
+        ids.extend(one_time.iter().map(|(id, _)| *id));
+        ids.extend(kem.iter().map(|k| k.id));
+        if ids.iter().enumerate().any(|(i, id)| ids[..i].contains(id)) {
+            return Err(DecodeError::InvalidValue.into());
+        }
+        let owner = certificate.identity;
+        if !verify_strict(&owner, &signed_prekey_message(spk_id, &spk), &spk_signature) {
+            return Err(Error::BadSignature);
+        }
+        last_resort.verify(&owner)?;
+        for k in &kem {
+            k.verify(&owner)?;
+        }
         let u =
             PreKeyUpload { certificate, spk_id, spk, spk_signature, last_resort, one_time, kem, signature };
         verify_labelled(&owner, LABEL_PREKEY_UPLOAD, &u.body(), &signature)?;
-        r.finish()?;
         Ok(u)
     }
 }
@@ -2639,9 +2619,12 @@ impl RetryMessage {
         b
     }
 
-    /// Decodes in layout order: an unknown reason, a prekey id or base key
-    /// with reason `NoSession`, and an all-zero base key with reason
-    /// `UnknownPreKey` are `InvalidValue` as soon as read.
+    /// Decodes in the order of §21.1: tag, version, reason (an unknown one
+    /// is `InvalidValue` at once), prekey id, base key, timestamp, author and
+    /// recipient (strict), signature; `TrailingBytes`; then the consistency
+    /// with the reason (`NoSession`: prekey id 0 and a zero base key;
+    /// `UnknownPreKey`: a non-zero base key; else `InvalidValue`); then the
+    /// signature under the author key.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         let mut r = Reader::new(bytes);
         read_tag_version(&mut r, TAG_RETRY, RETRY_FORMAT_VERSION)?;
@@ -2650,20 +2633,22 @@ impl RetryMessage {
             return Err(DecodeError::InvalidValue.into());
         }
         let prekey_id = r.u32()?;
-        if reason == RETRY_NO_SESSION && prekey_id != 0 {
-            return Err(DecodeError::InvalidValue.into());
-        }
         let base_key = r.arr32()?;
-        if (reason == RETRY_NO_SESSION) != (base_key == [0u8; 32]) {
-            return Err(DecodeError::InvalidValue.into());
-        }
         let timestamp = r.u64()?;
         let author = read_ed25519_key(&mut r)?;
         let recipient = read_ed25519_key(&mut r)?;
         let signature = r.arr64()?;
+        r.finish()?;
+        let consistent = if reason == RETRY_NO_SESSION {
+            prekey_id == 0 && base_key == [0u8; 32]
+        } else {
+            base_key != [0u8; 32]
+        };
+        if !consistent {
+            return Err(DecodeError::InvalidValue.into());
+        }
         let m = RetryMessage { reason, prekey_id, base_key, timestamp, author, recipient, signature };
         verify_labelled(&author, LABEL_RETRY, &m.body(), &signature)?;
-        r.finish()?;
         Ok(m)
     }
 }
@@ -2680,7 +2665,7 @@ pub struct RecordEntry {
     pub session: Session,
 }
 
-/// A session record (§20.4): `'R' || 0x01 || u32(device) || u8(has current)
+/// A session record (§20.4), decoded in layout order: `'R' || 0x01 || u32(device) || u8(has current)
 /// || u8(archived count) || entries (current first, then archived newest
 /// first)`, each entry `u8(flags) || base key || u64(created_at) ||
 /// u32(len) || session (len bytes, §10.4)`.
