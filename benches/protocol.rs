@@ -30,8 +30,17 @@
 //!   header encryption (`worst_he`), against an established receiver.
 //! * `cycle`: `open_decrypt_seal`, what a messenger does per incoming
 //!   message: open the sealed session, decrypt, seal it again.
+//! * `fan_out`: `chatcrypt::fan_out` of one 64-byte payload to 1, 3 and 6
+//!   devices (`devices_N`), each with an established session in a
+//!   `SessionRecord`, and its baseline `session_encrypt`: one
+//!   `Session::encrypt` of the same payload on an established session. The
+//!   per-device overhead of the messenger layer is
+//!   `devices_N / N ÷ session_encrypt` (`benches/report.py` prints it).
 
-use chatcrypt::{AcceptPolicy, KemPreKey, KemPreKeyUse, PqPolicy};
+use chatcrypt::{
+    fan_out, AcceptPolicy, AccountKeyPair, DeviceId, KemPreKey, KemPreKeyUse, LocalDevice, PeerAccount,
+    PqPolicy, SessionPolicy, SessionRecord,
+};
 use ml_kem::{
     array::Array,
     kem::{Decapsulate, KeyExport},
@@ -598,5 +607,96 @@ fn cycle(c: &mut Criterion) {
     assert_eq!(s.decrypt_into(&m, &mut out, &mut rng).map(|r| r.len), Ok(16));
 }
 
-criterion_group!(benches, floor, encrypt, decrypt, ratchet, handshake, state, forgery, cycle);
+/// The device counts of the `fan_out` group, and its payload size.
+const FAN_OUT_DEVICES: [usize; 3] = [1, 3, 6];
+const FAN_OUT_PAYLOAD: usize = 64;
+
+/// A device of `account` with id `id` and a first batch of prekeys.
+fn messenger_device(account: &AccountKeyPair, id: u32, now: u64, rng: &mut ChaCha20Rng) -> LocalDevice {
+    let identity = IdentityKeyPair::generate(rng);
+    let certificate = account.certify(DeviceId::new(id), identity.public_key());
+    let mut device = LocalDevice::new(identity, certificate, now, rng).unwrap();
+    device.replenish(0, 0, rng).unwrap();
+    device
+}
+
+/// `fan_out/devices_N`: Alice's device encrypts one payload for N of
+/// Bob's devices through their records (the trust check and one session
+/// encryption each, plus the result vector). `fan_out/session_encrypt`:
+/// one `Session::encrypt` (allocating, as the records' encryptions are) of
+/// the same payload on an established session, the per-device floor.
+fn fan_out_group(c: &mut Criterion) {
+    let mut g = c.benchmark_group("fan_out");
+    let mut rng = rng();
+    let now = 1_800_000_000;
+    let policy = SessionPolicy::default();
+    let payload = [0x5au8; FAN_OUT_PAYLOAD];
+    let max = FAN_OUT_DEVICES[FAN_OUT_DEVICES.len() - 1];
+
+    let alice_account = AccountKeyPair::generate(&mut rng);
+    let bob_account = AccountKeyPair::generate(&mut rng);
+    let mut alice = messenger_device(&alice_account, 1, now, &mut rng);
+    let mut bobs: Vec<LocalDevice> =
+        (1..=max as u32).map(|id| messenger_device(&bob_account, id, now, &mut rng)).collect();
+    let entries: Vec<_> = bobs.iter().map(|d| (d.device_id(), d.identity().public_key().clone())).collect();
+    let bob_peer =
+        PeerAccount::trust_on_first_use(b"bob", bob_account.sign_device_list(1, &entries).unwrap()).unwrap();
+    let alice_entry = [(alice.device_id(), alice.identity().public_key().clone())];
+    let alice_list = alice_account.sign_device_list(1, &alice_entry).unwrap();
+    let alice_peer = PeerAccount::trust_on_first_use(b"alice", alice_list).unwrap();
+
+    // Setup (untimed): one established session per device of Bob (the
+    // default hybrid handshake, one reply), so each encryption is a plain
+    // Message on an existing chain, as in the baseline.
+    let mut records = Vec::new();
+    let mut theirs = Vec::new();
+    for bob in &mut bobs {
+        let persisted = bob.to_bytes();
+        let bundle = bob.upload(&persisted).unwrap().bundle(Some(0), Some(0)).unwrap();
+        let mut mine = SessionRecord::new(bob.device_id());
+        mine.initiate(&alice, &bob_peer, &bundle, &policy, now, &mut rng).unwrap();
+        let first = mine.encrypt(&bob_peer, b"hi", now, &mut rng).unwrap();
+        let mut their = SessionRecord::new(alice.device_id());
+        their.decrypt(bob, &alice_peer, &first, &policy, now, &mut rng).unwrap();
+        let reply = their.encrypt(&alice_peer, b"hi", now, &mut rng).unwrap();
+        mine.decrypt(&mut alice, &bob_peer, &reply, &policy, now, &mut rng).unwrap();
+        assert!(!mine.current_session().unwrap().awaiting_reply());
+        records.push(mine);
+        theirs.push(their);
+    }
+    // Every device reads its copy of a fan-out, before any timing.
+    let targets = records.iter_mut().map(|r| (r.device(), r, &bob_peer));
+    let out = fan_out(targets, &payload, now, &mut rng);
+    assert_eq!(out.len(), max);
+    for ((to, ciphertext), (bob, their)) in out.into_iter().zip(bobs.iter_mut().zip(&mut theirs)) {
+        assert_eq!(to, bob.device_id());
+        let got = their.decrypt(bob, &alice_peer, &ciphertext.unwrap(), &policy, now, &mut rng).unwrap();
+        assert_eq!(got.plaintext, payload);
+    }
+
+    let (mut a, _b) = established(&mut rng);
+    g.throughput(Throughput::Elements(1));
+    // Timed: the 16-byte reuse guard, KDF_CK, key expansion, header
+    // encoding, AES-256-GCM, and the allocation of the message.
+    g.bench_function("session_encrypt", |bench| {
+        bench.iter(|| a.encrypt(black_box(&payload), &mut rng).unwrap())
+    });
+    for n in FAN_OUT_DEVICES {
+        g.throughput(Throughput::Elements(n as u64));
+        // Timed: per device the record's expiry and trust checks (the
+        // device list lookup and a constant-time key comparison) and one
+        // `Session::encrypt`; the vector of results.
+        g.bench_function(format!("devices_{n}"), |bench| {
+            bench.iter(|| {
+                let targets = records[..n].iter_mut().map(|r| (r.device(), r, &bob_peer));
+                let out = fan_out(targets, black_box(&payload), now, &mut rng);
+                debug_assert!(out.iter().all(|(_, r)| r.is_ok()));
+                out
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, floor, encrypt, decrypt, ratchet, handshake, state, forgery, cycle, fan_out_group);
 criterion_main!(benches);

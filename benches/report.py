@@ -113,3 +113,15 @@ for name, ours, ref, ref_name in [
     ("decrypt/16 (hot path)", dec16, msg16, "floor/msg/16"),
 ]:
     print(f"| {name} | {fmt(ours)} | {ref_name} {fmt(ref)} | {ratio(ours, ref)} |")
+
+# Messenger fan-out (benches/protocol.rs `fan_out`): one 64-byte payload
+# encrypted for N devices through their session records, per device, against
+# one Session::encrypt of the same payload (the per-device floor).
+print()
+print("| fan-out (64 B) | total | per device | session_encrypt | per device / encrypt |")
+print("|---|---|---|---|---|")
+enc = median_ns("fan_out", "session_encrypt")
+for n in [1, 3, 6]:
+    total = median_ns("fan_out", f"devices_{n}")
+    per = None if total is None else total / n
+    print(f"| {n} device{'s' if n > 1 else ''} | {fmt(total)} | {fmt(per)} | {fmt(enc)} | {ratio(per, enc)} |")
