@@ -2170,13 +2170,15 @@ fn messenger_rejects(rejects: &mut Vec<Value>, cert: &[u8], list: &[u8], upload:
     r(rejects, "bad signature (the timestamp changed)", flip(no_session, 46, 0x01));
     r(rejects, "bad signature (the prekey id changed)", flip(unknown, 6, 0x01));
     r(rejects, "reason 0", set(no_session, 2, &[0x00]));
-    r(rejects, "reason 3", set(no_session, 2, &[0x03]));
+    r(rejects, "reason 4", set(no_session, 2, &[0x04]));
     let resigned = |reason: u8, prekey_id: u32, base_key: [u8; 32]| {
         spec_impl::RetryMessage::sign(&author, reason, prekey_id, base_key, MSG_NOW, recipient).encode()
     };
     r(rejects, "NoSession with a non-zero base key, correctly signed", resigned(1, 0, [7; 32]));
     r(rejects, "NoSession with a non-zero prekey id, correctly signed", resigned(1, 5, [0; 32]));
     r(rejects, "UnknownPreKey with an all-zero base key, correctly signed", resigned(2, 5, [0; 32]));
+    r(rejects, "HandshakeFailed with a non-zero prekey id, correctly signed", resigned(3, 5, [7; 32]));
+    r(rejects, "HandshakeFailed with an all-zero base key, correctly signed", resigned(3, 0, [0; 32]));
     r(rejects, "author key of order 1 (the identity point)", set(no_session, 47, &ED25519_IDENTITY_POINT));
     r(rejects, "recipient key of order 1 (the identity point)", set(no_session, 79, &ED25519_IDENTITY_POINT));
     let inconsistent = set(no_session, 3, &5u32.to_be_bytes());

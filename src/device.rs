@@ -79,6 +79,12 @@ pub const PREKEY_LOW_WATER: usize = 10;
 pub const MAX_ONE_TIME_PREKEYS: usize = 2 * ONE_TIME_PREKEY_BATCH;
 /// The most one-time KEM prekeys a device holds.
 pub const MAX_KEM_ONE_TIME_PREKEYS: usize = 2 * KEM_PREKEY_BATCH;
+/// The most handshakes that used no one-time prekey (only the signed and
+/// last-resort prekeys) a device remembers, to refuse a replay of their
+/// first message once its session is gone (SPEC.md §19.3). 36 bytes each;
+/// beyond the bound the oldest is forgotten, and entries go when their
+/// signed prekey is deleted (a replay then fails anyway).
+pub const MAX_LAST_RESORT_HANDSHAKES: usize = 1000;
 /// Format tag of an encoded [`LocalDevice`] (`'D'`).
 pub const TAG_LOCAL_DEVICE: u8 = 0x44;
 /// Format tag of a [`PreKeyUpload`] (`'U'`).
@@ -89,9 +95,11 @@ pub const DEVICE_FORMAT_VERSION: u8 = 0x01;
 const LABEL_UPLOAD: &[u8] = b"chatcrypt v3 prekey upload";
 
 /// A signed prekey and last-resort KEM prekey replaced at `retired_at`.
+/// The keys stay in the allocations they had while current: moving a key
+/// out of its box would leave its bytes in the freed box.
 pub(crate) struct Retired {
-    pub(crate) signed: SignedPreKey,
-    pub(crate) last_resort: KemPreKey,
+    pub(crate) signed: Box<SignedPreKey>,
+    pub(crate) last_resort: Box<KemPreKey>,
     pub(crate) retired_at: u64,
 }
 
@@ -105,8 +113,7 @@ pub struct LocalDevice {
     pub(crate) last_resort: Box<KemPreKey>,
     pub(crate) rotated_at: u64,
     /// Newest first.
-    #[allow(clippy::vec_box)] // one allocation per secret, wiped on drop; moves are pointer moves
-    pub(crate) retired: Vec<Box<Retired>>,
+    pub(crate) retired: Vec<Retired>,
     /// Ascending ids.
     #[allow(clippy::vec_box)] // one allocation per secret, wiped on drop; moves are pointer moves
     pub(crate) one_time: Vec<Box<OneTimePreKey>>,
@@ -117,6 +124,9 @@ pub struct LocalDevice {
     pub(crate) next_id: u32,
     /// Every id up to this one was in an upload the server confirmed.
     pub(crate) uploaded_through: u32,
+    /// Base keys (with their signed prekey id) of the accepted handshakes
+    /// that consumed no one-time prekey, oldest first.
+    pub(crate) reusable_seen: Vec<([u8; 32], u32)>,
 }
 
 /// The prekeys a PreKeyMessage names, found in a [`LocalDevice`].
@@ -124,6 +134,8 @@ pub(crate) struct Found<'a> {
     pub(crate) signed: &'a SignedPreKey,
     pub(crate) one_time: Option<&'a OneTimePreKey>,
     pub(crate) kem: Option<&'a KemPreKey>,
+    /// The handshake consumes no one-time prekey: it could be replayed.
+    pub(crate) reusable: bool,
 }
 
 impl LocalDevice {
@@ -156,6 +168,7 @@ impl LocalDevice {
             kem_one_time: Vec::new(),
             next_id: 3,
             uploaded_through: 0,
+            reusable_seen: Vec::new(),
         })
     }
 
@@ -233,10 +246,7 @@ impl LocalDevice {
         let last_resort = Box::new(KemPreKey::generate(&self.identity, kid, rng));
         let old_signed = core::mem::replace(&mut self.signed, signed);
         let old_last_resort = core::mem::replace(&mut self.last_resort, last_resort);
-        self.retired.insert(
-            0,
-            Box::new(Retired { signed: *old_signed, last_resort: *old_last_resort, retired_at: now }),
-        );
+        self.retired.insert(0, Retired { signed: old_signed, last_resort: old_last_resort, retired_at: now });
         self.rotated_at = now;
         self.retired.truncate(MAX_RETIRED_SIGNED_PREKEYS);
         self.prune(now);
@@ -247,6 +257,10 @@ impl LocalDevice {
     /// period is over at `now`.
     pub fn prune(&mut self, now: u64) {
         self.retired.retain(|r| now.saturating_sub(r.retired_at) < SIGNED_PREKEY_GRACE);
+        let current = self.signed.id();
+        let retired = &self.retired;
+        self.reusable_seen
+            .retain(|(_, spk)| *spk == current || retired.iter().any(|r| r.signed.id() == *spk));
     }
 
     /// Makes one-time prekeys when the server reports fewer than
@@ -296,7 +310,8 @@ impl LocalDevice {
 
     /// The prekey upload, for the bytes the caller has persisted: `persisted`
     /// must be this device's current [`to_bytes`](Self::to_bytes) encoding
-    /// (the bytes stored, or sealed). It holds the certificate, the current
+    /// (the plain encoding, also when what is stored is its
+    /// [`seal`](Self::seal)ed form). It holds the certificate, the current
     /// signed and last-resort prekeys and every one-time prekey not yet in a
     /// confirmed upload, signed by the identity key. Uploading it twice is
     /// harmless (same ids, same keys).
@@ -356,7 +371,7 @@ impl LocalDevice {
                 .iter()
                 .find(|r| r.signed.id() == sid && now.saturating_sub(r.retired_at) < SIGNED_PREKEY_GRACE)
                 .ok_or(Error::UnknownPreKey { id: sid })?;
-            (&r.signed, Some(&r.last_resort))
+            (&*r.signed, Some(&*r.last_resort))
         };
         let one_time = match message.one_time_prekey_id() {
             None => None,
@@ -364,32 +379,46 @@ impl LocalDevice {
                 Some(&**self.one_time.iter().find(|k| k.id() == id).ok_or(Error::UnknownPreKey { id })?)
             }
         };
-        let kem = match message.kem_prekey_id() {
-            None => None,
+        let (kem, kem_one_time) = match message.kem_prekey_id() {
+            None => (None, false),
             Some((_, id)) => {
                 let lr = [Some(&*self.last_resort), retired_lr].into_iter().flatten().find(|k| k.id() == id);
-                let k = match lr {
-                    Some(k) => k,
-                    None => &**self
-                        .kem_one_time
-                        .iter()
-                        .find(|k| k.id() == id)
-                        .ok_or(Error::UnknownPreKey { id })?,
-                };
-                Some(k)
+                match lr {
+                    Some(k) => (Some(k), false),
+                    None => {
+                        let k = self
+                            .kem_one_time
+                            .iter()
+                            .find(|k| k.id() == id)
+                            .ok_or(Error::UnknownPreKey { id })?;
+                        (Some(&**k), true)
+                    }
+                }
             }
         };
-        Ok(Found { signed, one_time, kem })
+        let reusable = one_time.is_none() && !kem_one_time;
+        if reusable && self.reusable_seen.iter().any(|(b, _)| b == message.base_key()) {
+            // The first message of a handshake already accepted: a replay.
+            return Err(Error::Duplicate);
+        }
+        Ok(Found { signed, one_time, kem, reusable })
     }
 
     /// Deletes the one-time prekeys `message` named (after a successful
-    /// accept). The last-resort and signed prekeys stay.
-    pub(crate) fn consume(&mut self, message: &PreKeyMessage) {
+    /// accept). The last-resort and signed prekeys stay; a handshake that
+    /// used only them (`reusable`) is remembered against replay.
+    pub(crate) fn consume(&mut self, message: &PreKeyMessage, reusable: bool) {
         if let Some(id) = message.one_time_prekey_id() {
             self.one_time.retain(|k| k.id() != id);
         }
         if let Some((_, id)) = message.kem_prekey_id() {
             self.kem_one_time.retain(|k| k.id() != id);
+        }
+        if reusable {
+            if self.reusable_seen.len() >= MAX_LAST_RESORT_HANDSHAKES {
+                self.reusable_seen.remove(0);
+            }
+            self.reusable_seen.push((*message.base_key(), message.signed_prekey_id()));
         }
     }
 }

@@ -296,7 +296,8 @@ impl SessionRecord {
         peer.authorize(self.device, accepted.session.remote_identity())?;
         let entry = Entry::new(accepted.session, now)?;
         // Commit.
-        local.consume(pkm);
+        let reusable = found.reusable;
+        local.consume(pkm, reusable);
         if promote(self.current.as_deref(), &entry, peer, self.device) {
             if let Some(old) = self.current.replace(entry) {
                 self.archive(old);
@@ -401,8 +402,9 @@ impl SessionRecord {
             Some(k) => *k == current.base_key,
             None => retry.timestamp() >= current.created_at,
         };
-        // An unknown prekey can only concern a session we started.
-        let plausible = retry.reason() != RetryReason::UnknownPreKey || current.session.awaiting_reply();
+        // A failed handshake can only concern a session we started and
+        // that got no reply yet.
+        let plausible = retry.reason() == RetryReason::NoSession || current.session.awaiting_reply();
         if !(concerns_current && plausible) {
             return Ok(RetryOutcome::Ignored);
         }

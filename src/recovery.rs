@@ -46,6 +46,11 @@ pub enum RetryReason {
     NoSession,
     /// A PreKeyMessage named a prekey the device does not hold (`0x02`).
     UnknownPreKey,
+    /// A PreKeyMessage named prekeys the device holds but did not
+    /// authenticate (`0x03`): the keys behind the ids differ, as when the
+    /// device restored an older state and reissued ids, or the message was
+    /// tampered with.
+    HandshakeFailed,
 }
 
 impl RetryReason {
@@ -53,6 +58,7 @@ impl RetryReason {
         match self {
             RetryReason::NoSession => 1,
             RetryReason::UnknownPreKey => 2,
+            RetryReason::HandshakeFailed => 3,
         }
     }
 
@@ -60,6 +66,7 @@ impl RetryReason {
         match b {
             1 => Ok(RetryReason::NoSession),
             2 => Ok(RetryReason::UnknownPreKey),
+            3 => Ok(RetryReason::HandshakeFailed),
             _ => Err(DecodeError::InvalidValue),
         }
     }
@@ -82,10 +89,10 @@ impl RetryMessage {
     /// The retry for `failed`, a message from the device with identity key
     /// `recipient` that could not be decrypted at `now` with error `error`;
     /// signed by `identity`. `None` if the error calls for no retry: only
-    /// [`Error::UnknownPreKey`] for a PreKeyMessage, and
-    /// [`Error::NoSession`], [`Error::Auth`] or [`Error::HandshakeMismatch`]
-    /// for a Message, do (a forged or garbled PreKeyMessage is never
-    /// answered, nor is a duplicate or a trust refusal).
+    /// [`Error::UnknownPreKey`] and [`Error::Auth`] for a PreKeyMessage,
+    /// and [`Error::NoSession`] and [`Error::Auth`] for a Message, do (a
+    /// malformed message, a duplicate, a limit or a trust refusal is never
+    /// answered).
     pub fn for_failure(
         identity: &IdentityKeyPair,
         recipient: &IdentityKey,
@@ -98,9 +105,11 @@ impl RetryMessage {
                 let pkm = PreKeyMessage::from_bytes(failed).ok()?;
                 (RetryReason::UnknownPreKey, id, *pkm.base_key())
             }
-            (MessageType::Message, Error::NoSession | Error::Auth | Error::HandshakeMismatch) => {
-                (RetryReason::NoSession, 0, [0u8; 32])
+            (MessageType::PreKey, Error::Auth) => {
+                let pkm = PreKeyMessage::from_bytes(failed).ok()?;
+                (RetryReason::HandshakeFailed, 0, *pkm.base_key())
             }
+            (MessageType::Message, Error::NoSession | Error::Auth) => (RetryReason::NoSession, 0, [0u8; 32]),
             _ => return None,
         };
         let mut retry = RetryMessage {
@@ -129,10 +138,11 @@ impl RetryMessage {
         self.prekey_id
     }
 
-    /// The failed PreKeyMessage's base key ([`RetryReason::UnknownPreKey`]).
+    /// The failed PreKeyMessage's base key ([`RetryReason::UnknownPreKey`],
+    /// [`RetryReason::HandshakeFailed`]).
     pub fn base_key(&self) -> Option<&[u8; 32]> {
         match self.reason {
-            RetryReason::UnknownPreKey => Some(&self.base_key),
+            RetryReason::UnknownPreKey | RetryReason::HandshakeFailed => Some(&self.base_key),
             RetryReason::NoSession => None,
         }
     }
@@ -180,7 +190,8 @@ impl RetryMessage {
     /// [`Error::Decode`] for a wrong tag, version or length, an unknown
     /// reason, fields that do not fit the reason (a prekey id or base key
     /// with [`RetryReason::NoSession`], a zero base key with
-    /// [`RetryReason::UnknownPreKey`]: [`DecodeError::InvalidValue`]), or a
+    /// [`RetryReason::UnknownPreKey`], a prekey id or a zero base key with
+    /// [`RetryReason::HandshakeFailed`]: [`DecodeError::InvalidValue`]), or a
     /// bad key encoding; [`Error::BadSignature`] if the author's signature
     /// does not verify.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
@@ -205,6 +216,7 @@ impl RetryMessage {
         let consistent = match reason {
             RetryReason::NoSession => prekey_id == 0 && base_key == [0u8; 32],
             RetryReason::UnknownPreKey => base_key != [0u8; 32],
+            RetryReason::HandshakeFailed => prekey_id == 0 && base_key != [0u8; 32],
         };
         if !consistent {
             return Err(DecodeError::InvalidValue.into());

@@ -37,8 +37,8 @@ use crate::{
     account::{AccountKeyPair, DeviceCertificate, DeviceList, DEVICE_CERTIFICATE_LEN},
     codec::{Reader, Writer},
     device::{
-        LocalDevice, Retired, DEVICE_FORMAT_VERSION, MAX_KEM_ONE_TIME_PREKEYS, MAX_ONE_TIME_PREKEYS,
-        MAX_RETIRED_SIGNED_PREKEYS, TAG_LOCAL_DEVICE,
+        LocalDevice, Retired, DEVICE_FORMAT_VERSION, MAX_KEM_ONE_TIME_PREKEYS, MAX_LAST_RESORT_HANDSHAKES,
+        MAX_ONE_TIME_PREKEYS, MAX_RETIRED_SIGNED_PREKEYS, TAG_LOCAL_DEVICE,
     },
     error::DecodeError,
     identity::{IdentityKey, IdentityKeyPair},
@@ -618,7 +618,7 @@ impl Persist for PeerAccount {
             TrustLevel::TrustedOnFirstUse => 1,
             TrustLevel::Verified => 2,
         });
-        // 1..=MAX_STABLE_ID_LEN bytes, checked when the account was made.
+        // At most MAX_STABLE_ID_LEN bytes, checked when the account was made.
         out.put_u8(self.user_id.len() as u8);
         out.put(&self.user_id);
         write_list(out, &self.list);
@@ -637,9 +637,6 @@ impl Persist for PeerAccount {
             _ => return Err(DecodeError::InvalidValue),
         };
         let n = usize::from(r.u8()?);
-        if n == 0 {
-            return Err(DecodeError::InvalidValue);
-        }
         let user_id = r.take(n)?.to_vec();
         let list = read_list(r)?;
         let pending = match r.u8()? {
@@ -676,6 +673,8 @@ impl Persist for LocalDevice {
             + self.one_time.len() * 36
             + 2
             + self.kem_one_time.len() * KEM_BODY_LEN
+            + 2
+            + self.reusable_seen.len() * 36
     }
     fn encode_body(&self, out: &mut Vec<u8>) {
         out.put(&self.identity.seed()[..]);
@@ -700,6 +699,12 @@ impl Persist for LocalDevice {
         out.put_u16(self.kem_one_time.len() as u16);
         for k in &self.kem_one_time {
             k.encode_body(out);
+        }
+        // At most MAX_LAST_RESORT_HANDSHAKES.
+        out.put_u16(self.reusable_seen.len() as u16);
+        for (base, spk) in &self.reusable_seen {
+            out.put(base);
+            out.put_u32(*spk);
         }
     }
     fn decode_body(r: &mut Reader<'_>, _version: u8) -> Result<Self, DecodeError> {
@@ -731,11 +736,11 @@ impl Persist for LocalDevice {
         let mut retired = Vec::with_capacity(n_retired);
         for _ in 0..n_retired {
             let retired_at = r.u64()?;
-            let signed = SignedPreKey::decode_body(r, STATE_VERSION)?;
-            let last_resort = KemPreKey::decode_body(r, STATE_VERSION)?;
+            let signed = Box::new(SignedPreKey::decode_body(r, STATE_VERSION)?);
+            let last_resort = Box::new(KemPreKey::decode_body(r, STATE_VERSION)?);
             ids.push(signed.id());
             ids.push(last_resort.id());
-            retired.push(Box::new(Retired { signed, last_resort, retired_at }));
+            retired.push(Retired { signed, last_resort, retired_at });
         }
         let n = usize::from(r.u16()?);
         if n > MAX_ONE_TIME_PREKEYS || n * 36 > r.remaining() {
@@ -763,6 +768,14 @@ impl Persist for LocalDevice {
             ids.push(k.id());
             kem_one_time.push(Box::new(k));
         }
+        let k = usize::from(r.u16()?);
+        if k > MAX_LAST_RESORT_HANDSHAKES || k * 36 > r.remaining() {
+            return Err(DecodeError::InvalidValue);
+        }
+        let mut reusable_seen = Vec::with_capacity(k);
+        for _ in 0..k {
+            reusable_seen.push((r.array()?, r.u32()?));
+        }
         ids.sort_unstable();
         if ids.windows(2).any(|w| w[0] == w[1]) || ids.iter().any(|&id| id == 0 || id >= next_id) {
             return Err(DecodeError::InvalidValue);
@@ -778,6 +791,7 @@ impl Persist for LocalDevice {
             kem_one_time,
             next_id,
             uploaded_through,
+            reusable_seen,
         })
     }
 }

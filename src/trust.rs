@@ -83,7 +83,7 @@ pub struct PeerAccount {
 }
 
 fn check_user_id(user_id: &[u8]) -> Result<(), Error> {
-    if user_id.is_empty() || user_id.len() > MAX_STABLE_ID_LEN {
+    if user_id.len() > MAX_STABLE_ID_LEN {
         return Err(Error::TooLarge { len: user_id.len(), max: MAX_STABLE_ID_LEN });
     }
     Ok(())
@@ -95,8 +95,7 @@ impl PeerAccount {
     /// the app should show the safety number and let the user verify later.
     ///
     /// # Errors
-    /// [`Error::TooLarge`] if `user_id` is empty or longer than
-    /// [`MAX_STABLE_ID_LEN`].
+    /// [`Error::TooLarge`] if `user_id` is longer than [`MAX_STABLE_ID_LEN`].
     pub fn trust_on_first_use(user_id: &[u8], list: DeviceList) -> Result<Self, Error> {
         check_user_id(user_id)?;
         Ok(PeerAccount {

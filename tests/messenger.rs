@@ -389,3 +389,78 @@ fn unanswered_sessions_expire() {
     assert_eq!(a.encrypt(&a_peer, b"x", NOW + MAX_UNACKNOWLEDGED_AGE, &mut rng), Err(Error::SessionExpired));
     assert!(a.needs_new_session(NOW + MAX_UNACKNOWLEDGED_AGE));
 }
+
+#[test]
+fn a_last_resort_handshake_cannot_be_replayed_once_its_session_is_gone() {
+    let mut rng = ChaCha20Rng::from_seed([9; 32]);
+    let alice = User::new("alice", 1, &mut rng);
+    let mut bob = User::new("bob", 1, &mut rng);
+    let a_peer = PeerAccount::trust_on_first_use(&bob.id, bob.list()).unwrap();
+    let b_peer = PeerAccount::trust_on_first_use(&alice.id, alice.list()).unwrap();
+    // No one-time prekey of either kind: signed + last-resort KEM prekey.
+    let bundle = bob.upload(0).bundle(None, None).unwrap();
+    let mut a = SessionRecord::new(DeviceId::new(1));
+    a.initiate(&alice.devices[0], &a_peer, &bundle, &policy(), NOW, &mut rng).unwrap();
+    let m = a.encrypt(&a_peer, b"once", NOW, &mut rng).unwrap();
+    let mut b = SessionRecord::new(DeviceId::new(1));
+    assert_eq!(
+        b.decrypt(&mut bob.devices[0], &b_peer, &m, &policy(), NOW, &mut rng).unwrap().plaintext,
+        b"once"
+    );
+    // The record recognises its own handshake...
+    assert_eq!(
+        b.decrypt(&mut bob.devices[0], &b_peer, &m, &policy(), NOW, &mut rng).map(|d| d.plaintext),
+        Err(Error::Duplicate)
+    );
+    // ...and after the record is lost, the device still does, across a
+    // restore of its stored form.
+    let mut bob_device = LocalDevice::from_bytes(&bob.devices[0].to_bytes()).unwrap();
+    let mut fresh = SessionRecord::new(DeviceId::new(1));
+    let before = bob_device.to_bytes();
+    assert_eq!(
+        fresh.decrypt(&mut bob_device, &b_peer, &m, &policy(), NOW, &mut rng).map(|d| d.plaintext),
+        Err(Error::Duplicate)
+    );
+    assert_eq!(bob_device.to_bytes(), before);
+    // Once the signed prekey is deleted the entry goes too (a replay then
+    // fails as an unknown prekey).
+    bob_device.rotate_signed_prekey(NOW, &mut rng).unwrap();
+    bob_device.prune(NOW + SIGNED_PREKEY_GRACE);
+    assert!(matches!(
+        fresh
+            .decrypt(&mut bob_device, &b_peer, &m, &policy(), NOW + SIGNED_PREKEY_GRACE, &mut rng)
+            .map(|d| d.plaintext),
+        Err(Error::UnknownPreKey { .. })
+    ));
+}
+
+#[test]
+fn a_handshake_that_fails_to_authenticate_gets_a_retry() {
+    let mut rng = ChaCha20Rng::from_seed([10; 32]);
+    let alice = User::new("alice", 1, &mut rng);
+    let mut bob = User::new("bob", 1, &mut rng);
+    let a_peer = PeerAccount::trust_on_first_use(&bob.id, bob.list()).unwrap();
+    let b_peer = PeerAccount::trust_on_first_use(&alice.id, alice.list()).unwrap();
+    let bundle = bob.upload(0).bundle(Some(0), Some(0)).unwrap();
+    let mut a = SessionRecord::new(DeviceId::new(1));
+    a.initiate(&alice.devices[0], &a_peer, &bundle, &policy(), NOW, &mut rng).unwrap();
+    let mut m = a.encrypt(&a_peer, b"hello", NOW, &mut rng).unwrap();
+    let last = m.len() - 1;
+    m[last] ^= 1; // the body's tag no longer authenticates
+    let mut b = SessionRecord::new(DeviceId::new(1));
+    let err = b.decrypt(&mut bob.devices[0], &b_peer, &m, &policy(), NOW, &mut rng).unwrap_err();
+    assert_eq!(err, Error::Auth);
+    let alice_key = b_peer.device_identity(DeviceId::new(1)).unwrap().clone();
+    let retry = RetryMessage::for_failure(bob.devices[0].identity(), &alice_key, &m, err, NOW).unwrap();
+    assert_eq!(retry.reason(), chatcrypt::RetryReason::HandshakeFailed);
+    let retry = RetryMessage::from_bytes(&retry.to_bytes()).unwrap();
+    assert_eq!(a.handle_retry(&alice.devices[0], &a_peer, &retry), Ok(RetryOutcome::StartNewSession));
+    // A duplicate, a malformed message or a trust refusal gets none.
+    assert!(
+        RetryMessage::for_failure(bob.devices[0].identity(), &alice_key, &m, Error::Duplicate, NOW).is_none()
+    );
+    assert!(RetryMessage::for_failure(bob.devices[0].identity(), &alice_key, b"junk", Error::NoSession, NOW)
+        .is_none());
+    assert!(RetryMessage::for_failure(bob.devices[0].identity(), &alice_key, &m, Error::WrongIdentity, NOW)
+        .is_none());
+}

@@ -2273,6 +2273,7 @@ pub const RETRY_MESSAGE_LEN: usize = 2 + 1 + 4 + 32 + 8 + 32 + 32 + 64;
 /// Retry reasons.
 pub const RETRY_NO_SESSION: u8 = 0x01;
 pub const RETRY_UNKNOWN_PREKEY: u8 = 0x02;
+pub const RETRY_HANDSHAKE_FAILED: u8 = 0x03;
 /// `'R'` (§20.4).
 pub const TAG_SESSION_RECORD: u8 = 0x52;
 pub const RECORD_FORMAT_VERSION: u8 = 0x01;
@@ -2623,13 +2624,14 @@ impl RetryMessage {
     /// is `InvalidValue` at once), prekey id, base key, timestamp, author and
     /// recipient (strict), signature; `TrailingBytes`; then the consistency
     /// with the reason (`NoSession`: prekey id 0 and a zero base key;
-    /// `UnknownPreKey`: a non-zero base key; else `InvalidValue`); then the
+    /// `UnknownPreKey`: a non-zero base key; `HandshakeFailed`: prekey id 0
+    /// and a non-zero base key; else `InvalidValue`); then the
     /// signature under the author key.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         let mut r = Reader::new(bytes);
         read_tag_version(&mut r, TAG_RETRY, RETRY_FORMAT_VERSION)?;
         let reason = r.u8()?;
-        if reason != RETRY_NO_SESSION && reason != RETRY_UNKNOWN_PREKEY {
+        if !matches!(reason, RETRY_NO_SESSION | RETRY_UNKNOWN_PREKEY | RETRY_HANDSHAKE_FAILED) {
             return Err(DecodeError::InvalidValue.into());
         }
         let prekey_id = r.u32()?;
@@ -2639,10 +2641,10 @@ impl RetryMessage {
         let recipient = read_ed25519_key(&mut r)?;
         let signature = r.arr64()?;
         r.finish()?;
-        let consistent = if reason == RETRY_NO_SESSION {
-            prekey_id == 0 && base_key == [0u8; 32]
-        } else {
-            base_key != [0u8; 32]
+        let consistent = match reason {
+            RETRY_NO_SESSION => prekey_id == 0 && base_key == [0u8; 32],
+            RETRY_UNKNOWN_PREKEY => base_key != [0u8; 32],
+            _ => prekey_id == 0 && base_key != [0u8; 32],
         };
         if !consistent {
             return Err(DecodeError::InvalidValue.into());
