@@ -196,9 +196,9 @@ impl World {
             }
             Err(Error::Duplicate) => {
                 self.counts.duplicates += 1;
-                println!("    {t}: its key was already used: dropped as a duplicate");
+                println!("    {t}: an exact copy of a message already read: dropped as a duplicate");
             }
-            Err(err @ (Error::Auth | Error::Decode(_))) => {
+            Err(err @ (Error::Auth | Error::UsedKey | Error::Decode(_))) => {
                 self.counts.rejected_as_corrupted += 1;
                 println!("    {t}: rejected as forged or corrupted: {err}");
             }
@@ -309,13 +309,13 @@ fn main() -> Result<(), Error> {
     w.flush(true)?;
     println!("  network: delivers \"two\" a second time");
     w.in_flight.push((a1, b1, Payload::Chat(two)));
-    // A bit flipped in the header (the ratchet key, bytes 2..34 of a
-    // Message). A copy damaged only after its header names a key already
-    // used and deleted: nothing is left to authenticate it with, and the
-    // record can only report Error::Duplicate.
+    // A bit flipped in the body of a message already read: its key is used
+    // and deleted, so nothing can authenticate the copy; the record tells
+    // it from an exact copy (Error::Duplicate) and reports Error::UsedKey.
     let mut bad = three;
-    bad[9] ^= 0x10;
-    println!("  network: delivers a copy of \"three\" with one bit flipped in its header");
+    let at = bad.len() - 20;
+    bad[at] ^= 0x10;
+    println!("  network: delivers a copy of \"three\" with one bit flipped in its body");
     w.in_flight.push((a1, b1, Payload::Chat(bad)));
     w.flush(false)?;
 

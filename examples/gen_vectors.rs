@@ -1974,6 +1974,7 @@ fn messenger_conversation() -> Result<(Vec<Value>, Value), Error> {
             "flags": 1, "base_key": hex(&first_base_key), "created_at": MSG_NOW,
             "awaiting_reply": false, "session": hex(&first_session),
         }],
+        "decrypted": [hex(&r1)],
     });
 
     // A second session from the first bundle names the one-time prekeys

@@ -115,6 +115,12 @@ pub enum Error {
     /// The bytes passed as persisted are not the state's current encoding:
     /// persist the state before publishing what depends on it.
     NotPersisted,
+    /// A [`SessionRecord`](crate::SessionRecord) got a message that names
+    /// a message key already used or discarded, but is not a copy of a
+    /// message it recently decrypted: a corrupted or forged copy, or a
+    /// message from a sender restored from an older state. It cannot be
+    /// authenticated; count it as rejected, not as a duplicate.
+    UsedKey,
 }
 
 /// What is wrong with bytes that failed to decode.
@@ -204,6 +210,9 @@ impl fmt::Display for Error {
             Error::NoSession => f.write_str("no session can take this message"),
             Error::SessionExpired => f.write_str("the session got no reply in time; start a new one"),
             Error::NotPersisted => f.write_str("the state must be persisted before this is published"),
+            Error::UsedKey => f.write_str(
+                "the message names an already used key and is not a copy of a message read: rejected",
+            ),
         }
     }
 }

@@ -33,6 +33,7 @@ use alloc::{boxed::Box, vec::Vec};
 use core::fmt;
 
 use rand_core::CryptoRng;
+use sha2::{Digest, Sha256};
 
 use crate::{
     account::DeviceId,
@@ -57,6 +58,12 @@ pub const MAX_ARCHIVED_SESSIONS: usize = 4;
 /// How long, in seconds, a session we started may go without a reply
 /// before the record stops sending on it: 30 days.
 pub const MAX_UNACKNOWLEDGED_AGE: u64 = 30 * 24 * 60 * 60;
+/// How many recently decrypted messages a record remembers (by a 16-byte
+/// digest of their bytes), to tell an exact copy of one
+/// ([`Error::Duplicate`]) from another message that names an already used
+/// key ([`Error::UsedKey`]). 64 covers redeliveries of a burst; 1 KiB per
+/// record.
+pub const MAX_RECENT_MESSAGES: usize = 64;
 /// Format tag of an encoded [`SessionRecord`] (`'R'`).
 pub const TAG_SESSION_RECORD: u8 = 0x52;
 /// The version of the record format.
@@ -143,6 +150,8 @@ pub enum RetryOutcome {
 /// All sessions with one remote device (see the module docs).
 pub struct SessionRecord {
     pub(crate) device: DeviceId,
+    /// Digests of the last [`MAX_RECENT_MESSAGES`] messages decrypted, oldest first.
+    pub(crate) recent: Vec<[u8; 16]>,
     pub(crate) current: Option<Box<Entry>>,
     /// Newest first, at most [`MAX_ARCHIVED_SESSIONS`].
     #[allow(clippy::vec_box)] // one allocation per secret, wiped on drop; moves are pointer moves
@@ -152,7 +161,7 @@ pub struct SessionRecord {
 impl SessionRecord {
     /// An empty record for the peer's device `device`.
     pub fn new(device: DeviceId) -> Self {
-        SessionRecord { device, current: None, archived: Vec::new() }
+        SessionRecord { device, recent: Vec::new(), current: None, archived: Vec::new() }
     }
 
     /// The remote device.
@@ -251,7 +260,12 @@ impl SessionRecord {
     /// record has none; otherwise the error of the first session tried,
     /// except that [`Error::Duplicate`] from any session wins (a replay),
     /// and that sessions `peer` does not authorize are not tried (their
-    /// error is returned if no session is left). Nothing changes on error.
+    /// error is returned if no session is left). A [`Error::Duplicate`] is
+    /// returned only for an exact copy of one of the last
+    /// [`MAX_RECENT_MESSAGES`] messages the record decrypted; any other
+    /// message that names an already used key is [`Error::UsedKey`] (a
+    /// corrupted or forged copy, or a message from a sender restored from an
+    /// older state: it cannot be authenticated). Nothing changes on error.
     pub fn decrypt<R: CryptoRng + ?Sized>(
         &mut self,
         local: &mut LocalDevice,
@@ -261,15 +275,31 @@ impl SessionRecord {
         now: u64,
         rng: &mut R,
     ) -> Result<Decrypted, Error> {
-        match MessageType::of(message)? {
+        let result = match MessageType::of(message)? {
             MessageType::PreKey => {
                 let pkm = PreKeyMessage::from_bytes(message)?;
                 if self.entries().any(|e| e.session.matches(&pkm)) {
-                    return self.decrypt_existing(peer, message, rng);
+                    self.decrypt_existing(peer, message, rng)
+                } else {
+                    self.accept(local, peer, &pkm, policy, now, rng)
                 }
-                self.accept(local, peer, &pkm, policy, now, rng)
             }
             MessageType::Message => self.decrypt_existing(peer, message, rng),
+        };
+        let digest = message_digest(message);
+        match result {
+            Ok(d) => {
+                if self.recent.len() >= MAX_RECENT_MESSAGES {
+                    self.recent.remove(0);
+                }
+                self.recent.push(digest);
+                Ok(d)
+            }
+            // A used key: an exact copy of a message read here is a
+            // duplicate; anything else naming a used key cannot be told
+            // apart from a forgery.
+            Err(Error::Duplicate) if !self.recent.contains(&digest) => Err(Error::UsedKey),
+            Err(e) => Err(e),
         }
     }
 
@@ -416,6 +446,14 @@ impl SessionRecord {
     }
 }
 
+/// The first 16 bytes of SHA-256 of a message (SPEC.md §20.2).
+fn message_digest(message: &[u8]) -> [u8; 16] {
+    let hash = Sha256::digest(message);
+    let mut out = [0u8; 16];
+    out.copy_from_slice(&hash[..16]);
+    out
+}
+
 fn expired(entry: &Entry, now: u64) -> bool {
     entry.session.awaiting_reply() && now.saturating_sub(entry.created_at) >= MAX_UNACKNOWLEDGED_AGE
 }
@@ -490,10 +528,19 @@ impl SessionRecord {
             out.put_u32(s.len() as u32);
             out.put(&s);
         }
+        // At most MAX_RECENT_MESSAGES.
+        out.put_u8(self.recent.len() as u8);
+        for d in &self.recent {
+            out.put(d);
+        }
     }
 
     pub(crate) fn body_len(&self) -> usize {
-        4 + 1 + 1 + self.entries().map(|e| 1 + 32 + 8 + 4 + e.session.encoded_len()).sum::<usize>()
+        4 + 1
+            + 1
+            + self.entries().map(|e| 1 + 32 + 8 + 4 + e.session.encoded_len()).sum::<usize>()
+            + 1
+            + 16 * self.recent.len()
     }
 
     pub(crate) fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
@@ -529,6 +576,14 @@ impl SessionRecord {
         for _ in 0..n_archived {
             archived.push(read_entry(r)?);
         }
-        Ok(SessionRecord { device, current, archived })
+        let n_recent = usize::from(r.u8()?);
+        if n_recent > MAX_RECENT_MESSAGES {
+            return Err(DecodeError::InvalidValue);
+        }
+        let mut recent = Vec::with_capacity(n_recent);
+        for _ in 0..n_recent {
+            recent.push(r.array()?);
+        }
+        Ok(SessionRecord { device, recent, current, archived })
     }
 }

@@ -413,13 +413,14 @@ fn a_last_resort_handshake_cannot_be_replayed_once_its_session_is_gone() {
         Err(Error::Duplicate)
     );
     // ...and after the record is lost, the device still does, across a
-    // restore of its stored form.
+    // restore of its stored form (the new record has read nothing, so it
+    // reports a message naming a used handshake, not a copy it has read).
     let mut bob_device = LocalDevice::from_bytes(&bob.devices[0].to_bytes()).unwrap();
     let mut fresh = SessionRecord::new(DeviceId::new(1));
     let before = bob_device.to_bytes();
     assert_eq!(
         fresh.decrypt(&mut bob_device, &b_peer, &m, &policy(), NOW, &mut rng).map(|d| d.plaintext),
-        Err(Error::Duplicate)
+        Err(Error::UsedKey)
     );
     assert_eq!(bob_device.to_bytes(), before);
     // Once the signed prekey is deleted the entry goes too (a replay then
@@ -463,4 +464,37 @@ fn a_handshake_that_fails_to_authenticate_gets_a_retry() {
         .is_none());
     assert!(RetryMessage::for_failure(bob.devices[0].identity(), &alice_key, &m, Error::WrongIdentity, NOW)
         .is_none());
+}
+
+#[test]
+fn an_exact_copy_is_a_duplicate_and_a_corrupted_copy_is_rejected() {
+    let mut rng = ChaCha20Rng::from_seed([11; 32]);
+    let mut alice = User::new("alice", 1, &mut rng);
+    let mut bob = User::new("bob", 1, &mut rng);
+    let a_peer = PeerAccount::trust_on_first_use(&bob.id, bob.list()).unwrap();
+    let b_peer = PeerAccount::trust_on_first_use(&alice.id, alice.list()).unwrap();
+    let bundle = bob.upload(0).bundle(Some(0), Some(0)).unwrap();
+    let mut a = SessionRecord::new(DeviceId::new(1));
+    a.initiate(&alice.devices[0], &a_peer, &bundle, &policy(), NOW, &mut rng).unwrap();
+    let mut b = SessionRecord::new(DeviceId::new(1));
+    let first = a.encrypt(&a_peer, b"first", NOW, &mut rng).unwrap();
+    b.decrypt(&mut bob.devices[0], &b_peer, &first, &policy(), NOW, &mut rng).unwrap();
+    let reply = b.encrypt(&b_peer, b"reply", NOW, &mut rng).unwrap();
+    a.decrypt(&mut alice.devices[0], &a_peer, &reply, &policy(), NOW, &mut rng).unwrap();
+    let m = a.encrypt(&a_peer, b"read once", NOW, &mut rng).unwrap();
+    b.decrypt(&mut bob.devices[0], &b_peer, &m, &policy(), NOW, &mut rng).unwrap();
+    // The record survives encoding with what it remembers.
+    let mut b = SessionRecord::from_bytes(&b.to_bytes()).unwrap();
+    let before = b.to_bytes();
+    let again = |b: &mut SessionRecord, bob: &mut User, msg: &[u8], rng: &mut ChaCha20Rng| {
+        b.decrypt(&mut bob.devices[0], &b_peer, msg, &policy(), NOW, rng).map(|d| d.plaintext)
+    };
+    assert_eq!(again(&mut b, &mut bob, &m, &mut rng), Err(Error::Duplicate));
+    assert_eq!(again(&mut b, &mut bob, &first, &mut rng), Err(Error::Duplicate), "the PreKeyMessage too");
+    for at in [m.len() - 20, m.len() - 1, 60] {
+        let mut bad = m.clone();
+        bad[at] ^= 0x10;
+        assert_eq!(again(&mut b, &mut bob, &bad, &mut rng), Err(Error::UsedKey), "flip at {at}");
+    }
+    assert_eq!(b.to_bytes(), before, "failures change nothing");
 }

@@ -1517,6 +1517,15 @@ fn check_session_record(case: &Value, what: &str) {
             assert_eq!(p.ek_a, entry.base_key, "{what}: pending base key");
         }
     }
+    // The digests of the messages the record decrypted (§20.2).
+    let decrypted: Vec<[u8; 16]> = case["decrypted"]
+        .as_array()
+        .expect("decrypted")
+        .iter()
+        .map(|m| spec_impl::sha256(&bytes(m))[..16].try_into().unwrap())
+        .collect();
+    assert!(!decrypted.is_empty());
+    assert_eq!(spec.recent, decrypted, "{what}: recent message digests");
     assert_eq!(hex(&spec.encode()), hex(&record), "{what}: spec re-encoding");
 
     // The library.

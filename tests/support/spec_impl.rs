@@ -2279,6 +2279,8 @@ pub const TAG_SESSION_RECORD: u8 = 0x52;
 pub const RECORD_FORMAT_VERSION: u8 = 0x01;
 /// The most archived sessions a record holds.
 pub const MAX_ARCHIVED_SESSIONS: usize = 4;
+/// The most message digests a record remembers (§20.2).
+pub const MAX_RECENT_MESSAGES: usize = 64;
 /// Record entry flag: the peer reported the session lost.
 pub const RECORD_FLAG_PEER_LOST: u8 = 0x01;
 
@@ -2676,6 +2678,8 @@ pub struct SessionRecord {
     pub device: u32,
     pub current: Option<RecordEntry>,
     pub archived: Vec<RecordEntry>,
+    /// `SHA-256(message)[0..16]` of the last messages decrypted, oldest first (§20.2).
+    pub recent: Vec<[u8; 16]>,
 }
 
 impl SessionRecord {
@@ -2723,8 +2727,16 @@ impl SessionRecord {
         for _ in 0..n {
             archived.push(read_entry(&mut r)?);
         }
+        let k = usize::from(r.u8()?);
+        if k > MAX_RECENT_MESSAGES {
+            return Err(DecodeError::InvalidValue.into());
+        }
+        let mut recent = Vec::new();
+        for _ in 0..k {
+            recent.push(r.take(16)?.try_into().expect("16 bytes"));
+        }
         r.finish()?;
-        Ok(SessionRecord { device, current, archived })
+        Ok(SessionRecord { device, current, archived, recent })
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -2739,6 +2751,10 @@ impl SessionRecord {
             let s = e.session.encode();
             b.extend_from_slice(&u32::try_from(s.len()).expect("u32").to_be_bytes());
             b.extend_from_slice(&s);
+        }
+        b.push(u8::try_from(self.recent.len()).expect("u8"));
+        for d in &self.recent {
+            b.extend_from_slice(d);
         }
         b
     }
