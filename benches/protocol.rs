@@ -30,6 +30,9 @@
 //!   header encryption (`worst_he`), against an established receiver.
 //! * `cycle`: `open_decrypt_seal`, what a messenger does per incoming
 //!   message: open the sealed session, decrypt, seal it again.
+//! * `forgery/record_worst`: the worst forged Message against a session
+//!   record with 5 established sessions, each tried (the record's work
+//!   bound; compare with `forgery/worst`).
 //! * `fan_out`: `chatcrypt::fan_out` of one 64-byte payload to 1, 3 and 6
 //!   devices (`devices_N`), each with an established session in a
 //!   `SessionRecord`, and its baseline `session_encrypt`: one
@@ -698,5 +701,89 @@ fn fan_out_group(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, floor, encrypt, decrypt, ratchet, handshake, state, forgery, cycle, fan_out_group);
+/// `forgery/record_worst`: the worst forged Message against a
+/// `SessionRecord` holding the most sessions (1 current + 4 archived, all
+/// established, plain mode): the record tries every session (SPEC.md
+/// §20.2), and in each the forgery costs what `forgery/worst` costs (a new
+/// ratchet key, MAX_SKIP keys skipped in the old chain and MAX_SKIP in the
+/// new), plus one SHA-256 of the message. The ratio to `forgery/worst` is
+/// the record's work bound in practice (at most 5).
+fn record_forgery(c: &mut Criterion) {
+    let mut g = c.benchmark_group("forgery");
+    let mut rng = rng();
+    let now = 1_800_000_000;
+    let policy = SessionPolicy::new(
+        Mode::Plain,
+        PqPolicy::AllowClassical,
+        AcceptPolicy::new(ModePolicy::Any, PqPolicy::AllowClassical),
+    );
+    let alice_account = AccountKeyPair::generate(&mut rng);
+    let bob_account = AccountKeyPair::generate(&mut rng);
+    let alice = messenger_device(&alice_account, 1, now, &mut rng);
+    let mut bob = messenger_device(&bob_account, 1, now, &mut rng);
+    let list = |a: &AccountKeyPair, d: &LocalDevice| {
+        a.sign_device_list(1, &[(d.device_id(), d.identity().public_key().clone())]).unwrap()
+    };
+    let bob_peer = PeerAccount::trust_on_first_use(b"bob", list(&bob_account, &bob)).unwrap();
+    let alice_peer = PeerAccount::trust_on_first_use(b"alice", list(&alice_account, &alice)).unwrap();
+    // Five handshakes from Alice; Bob's record keeps all five sessions.
+    let mut theirs = SessionRecord::new(alice.device_id());
+    for i in 0..5 {
+        let persisted = bob.to_bytes();
+        let up = bob.upload(&persisted).unwrap();
+        bob.mark_uploaded(&up);
+        let bundle = chatcrypt::PreKeyBundle::new(
+            bob.identity().public_key().clone(),
+            up.signed_prekey().clone(),
+            Some(up.one_time_prekeys()[0].clone()),
+        );
+        bob.replenish(0, 0, &mut rng).unwrap();
+        let mut mine = SessionRecord::new(bob.device_id());
+        mine.initiate(&alice, &bob_peer, &bundle, &policy, now, &mut rng).unwrap();
+        let first = mine.encrypt(&bob_peer, b"hi", now, &mut rng).unwrap();
+        theirs.decrypt(&mut bob, &alice_peer, &first, &policy, now, &mut rng).unwrap();
+        assert_eq!(theirs.archived_count(), i.min(4));
+    }
+    assert_eq!(theirs.archived_count(), chatcrypt::MAX_ARCHIVED_SESSIONS);
+    // A forged Message: a fresh ratchet key, PN and N at the skip limits of
+    // sessions that have received one message each.
+    let max_skip = chatcrypt::MAX_SKIP;
+    let (_, fresh) = keygen(&mut rng);
+    let mut forged = vec![0x02u8, 0x02];
+    forged.extend_from_slice(fresh.as_bytes());
+    forged.extend_from_slice(&(1 + max_skip).to_be_bytes());
+    forged.extend_from_slice(&max_skip.to_be_bytes());
+    let mut tail = [0u8; 16 + 16 + 16];
+    rng.fill_bytes(&mut tail);
+    forged.extend_from_slice(&tail);
+    let before = theirs.to_bytes();
+    assert_eq!(
+        theirs.decrypt(&mut bob, &alice_peer, &forged, &policy, now, &mut rng).map(|d| d.plaintext),
+        Err(Error::Auth)
+    );
+    assert_eq!(theirs.to_bytes(), before, "transactional: every iteration sees the same record");
+    g.bench_function("record_worst", |bench| {
+        bench.iter(|| {
+            let r = theirs.decrypt(&mut bob, &alice_peer, black_box(&forged), &policy, now, &mut rng);
+            debug_assert!(matches!(r, Err(Error::Auth)));
+            r.is_err()
+        })
+    });
+    assert_eq!(theirs.to_bytes(), before);
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    floor,
+    encrypt,
+    decrypt,
+    ratchet,
+    handshake,
+    state,
+    forgery,
+    record_forgery,
+    cycle,
+    fan_out_group
+);
 criterion_main!(benches);
