@@ -198,6 +198,7 @@ pub mod hazmat;
 mod identity;
 mod kem;
 mod keys;
+pub mod media;
 mod message;
 mod prekey;
 #[cfg(test)]

@@ -1,0 +1,18 @@
+//! Media: call keys, SFrame and attachments
+//! ([SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md) §22-§24).
+//!
+//! Messengers carry more than text: files and voice notes, and audio and
+//! video calls. This module keys them from the chat session without ever
+//! reusing the session's message keys, sans-IO and `no_std` like the rest:
+//!
+//! * [`call`]: per-call key agreement carried over a [`Session`](crate::Session)
+//!   (an offer and an answer, hybrid with ML-KEM), and the SRTP and SFrame
+//!   keys derived from it.
+
+pub mod call;
+
+pub use call::{
+    CallAnswer, CallKeys, CallOffer, CallRole, PendingCall, SframeBaseKey, SrtpKeys, CALL_FORMAT_VERSION,
+    CALL_ID_LEN, SFRAME_BASE_KEY_LEN, SFRAME_KID_CALLEE, SFRAME_KID_CALLER, SRTP_MASTER_KEY_LEN,
+    SRTP_MASTER_SALT_LEN, TAG_CALL_ANSWER, TAG_CALL_OFFER,
+};
