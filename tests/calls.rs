@@ -69,6 +69,7 @@ fn tampering_and_mismatches_are_refused() {
     // An answer to another offer.
     let (pending, offer) = CallOffer::new(&p.alice, &mut rng);
     let (_, other_offer) = CallOffer::new(&p.alice, &mut rng);
+    assert_ne!(offer.call_id(), other_offer.call_id());
     let (_, wrong) = other_offer.answer(&p.bob, PqPolicy::Required, &mut rng).unwrap();
     assert_eq!(pending.complete(&wrong).map(|_| ()), Err(Error::HandshakeMismatch));
 
