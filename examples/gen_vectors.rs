@@ -1886,7 +1886,7 @@ fn retry_case(
         "error": format!("{error:?}"),
         "reason": format!("{:?}", retry.reason()),
         "prekey_id": retry.prekey_id(),
-        "base_key": hex(retry.base_key().unwrap_or(&[0u8; 32])),
+        "message_digest": hex(retry.message_digest()),
         "timestamp": retry.timestamp(),
         "retry": hex(&retry.to_bytes()),
     })
@@ -1975,6 +1975,11 @@ fn messenger_conversation() -> Result<(Vec<Value>, Value), Error> {
             "awaiting_reply": false, "session": hex(&first_session),
         }],
         "decrypted": [hex(&r1)],
+        "sent": [
+            { "message": hex(&m1), "base_key": hex(&first_base_key) },
+            { "message": hex(&lost), "base_key": hex(&first_base_key) },
+            { "message": hex(&m3), "base_key": hex(&second_base_key) },
+        ],
     });
 
     // A second session from the first bundle names the one-time prekeys
@@ -2168,20 +2173,17 @@ fn messenger_rejects(rejects: &mut Vec<Value>, cert: &[u8], list: &[u8], upload:
     r(rejects, "truncated (last byte missing)", no_session[..no_session.len() - 1].to_vec());
     r(rejects, "trailing byte", with_trailing_byte(unknown));
     r(rejects, "bad signature (a signature bit flipped)", flip(unknown, 150, 0x02));
-    r(rejects, "bad signature (the timestamp changed)", flip(no_session, 46, 0x01));
+    r(rejects, "bad signature (the timestamp changed)", flip(no_session, 30, 0x01));
     r(rejects, "bad signature (the prekey id changed)", flip(unknown, 6, 0x01));
     r(rejects, "reason 0", set(no_session, 2, &[0x00]));
     r(rejects, "reason 4", set(no_session, 2, &[0x04]));
-    let resigned = |reason: u8, prekey_id: u32, base_key: [u8; 32]| {
-        spec_impl::RetryMessage::sign(&author, reason, prekey_id, base_key, MSG_NOW, recipient).encode()
+    let resigned = |reason: u8, prekey_id: u32| {
+        spec_impl::RetryMessage::sign(&author, reason, prekey_id, [7; 16], MSG_NOW, recipient).encode()
     };
-    r(rejects, "NoSession with a non-zero base key, correctly signed", resigned(1, 0, [7; 32]));
-    r(rejects, "NoSession with a non-zero prekey id, correctly signed", resigned(1, 5, [0; 32]));
-    r(rejects, "UnknownPreKey with an all-zero base key, correctly signed", resigned(2, 5, [0; 32]));
-    r(rejects, "HandshakeFailed with a non-zero prekey id, correctly signed", resigned(3, 5, [7; 32]));
-    r(rejects, "HandshakeFailed with an all-zero base key, correctly signed", resigned(3, 0, [0; 32]));
-    r(rejects, "author key of order 1 (the identity point)", set(no_session, 47, &ED25519_IDENTITY_POINT));
-    r(rejects, "recipient key of order 1 (the identity point)", set(no_session, 79, &ED25519_IDENTITY_POINT));
+    r(rejects, "NoSession with a non-zero prekey id, correctly signed", resigned(1, 5));
+    r(rejects, "HandshakeFailed with a non-zero prekey id, correctly signed", resigned(3, 5));
+    r(rejects, "author key of order 1 (the identity point)", set(no_session, 31, &ED25519_IDENTITY_POINT));
+    r(rejects, "recipient key of order 1 (the identity point)", set(no_session, 63, &ED25519_IDENTITY_POINT));
     let inconsistent = set(no_session, 3, &5u32.to_be_bytes());
     r(
         rejects,
@@ -2197,7 +2199,7 @@ fn messenger_rejects(rejects: &mut Vec<Value>, cert: &[u8], list: &[u8], upload:
         inconsistent[..100].to_vec(),
     );
     r(rejects, "order: NoSession with prekey id 5 and an author key of order 1 (InvalidPublicKey first)", {
-        set(&inconsistent, 47, &ED25519_IDENTITY_POINT)
+        set(&inconsistent, 31, &ED25519_IDENTITY_POINT)
     });
 }
 

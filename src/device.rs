@@ -80,11 +80,15 @@ pub const MAX_ONE_TIME_PREKEYS: usize = 2 * ONE_TIME_PREKEY_BATCH;
 /// The most one-time KEM prekeys a device holds.
 pub const MAX_KEM_ONE_TIME_PREKEYS: usize = 2 * KEM_PREKEY_BATCH;
 /// The most handshakes that used no one-time prekey (only the signed and
-/// last-resort prekeys) a device remembers, to refuse a replay of their
-/// first message once its session is gone (SPEC.md §19.3). 36 bytes each;
-/// beyond the bound the oldest is forgotten, and entries go when their
-/// signed prekey is deleted (a replay then fails anyway).
-pub const MAX_LAST_RESORT_HANDSHAKES: usize = 1000;
+/// last-resort prekeys) one signed prekey answers; the device remembers each
+/// to refuse a replay of its first message once its session is gone
+/// (SPEC.md §19.3). Nothing is forgotten while the signed prekey is
+/// accepted, so no peer can flush the guard: when a signed prekey has
+/// answered this many, it refuses further such handshakes (as an unknown
+/// prekey, so the initiator fetches a new bundle) and
+/// [`LocalDevice::needs_rotation`] says to rotate, which it does from half
+/// full. 36 bytes each; the entries go with their signed prekey.
+pub const MAX_LAST_RESORT_HANDSHAKES: usize = 250;
 /// Format tag of an encoded [`LocalDevice`] (`'D'`).
 pub const TAG_LOCAL_DEVICE: u8 = 0x44;
 /// Format tag of a [`PreKeyUpload`] (`'U'`).
@@ -207,9 +211,17 @@ impl LocalDevice {
         self.retired.len()
     }
 
-    /// Whether the signed prekey is [`SIGNED_PREKEY_ROTATION`] old or older.
+    /// Whether the signed prekey should be rotated: it is
+    /// [`SIGNED_PREKEY_ROTATION`] old or older, or it has answered half of
+    /// [`MAX_LAST_RESORT_HANDSHAKES`] handshakes without a one-time prekey.
     pub fn needs_rotation(&self, now: u64) -> bool {
         now.saturating_sub(self.rotated_at) >= SIGNED_PREKEY_ROTATION
+            || self.reusable_count(self.signed.id()) >= MAX_LAST_RESORT_HANDSHAKES / 2
+    }
+
+    /// How many handshakes without a one-time prekey signed prekey `spk` answered.
+    fn reusable_count(&self, spk: u32) -> usize {
+        self.reusable_seen.iter().filter(|(_, s)| *s == spk).count()
     }
 
     /// Whether some prekey has not been in a confirmed upload yet.
@@ -397,9 +409,15 @@ impl LocalDevice {
             }
         };
         let reusable = one_time.is_none() && !kem_one_time;
-        if reusable && self.reusable_seen.iter().any(|(b, _)| b == message.base_key()) {
-            // The first message of a handshake already accepted: a replay.
-            return Err(Error::Duplicate);
+        if reusable {
+            if self.reusable_seen.iter().any(|(b, _)| b == message.base_key()) {
+                // The first message of a handshake already accepted: a replay.
+                return Err(Error::Duplicate);
+            }
+            if self.reusable_count(sid) >= MAX_LAST_RESORT_HANDSHAKES {
+                // The signed prekey takes no more: rotate.
+                return Err(Error::UnknownPreKey { id: sid });
+            }
         }
         Ok(Found { signed, one_time, kem, reusable })
     }
@@ -415,9 +433,7 @@ impl LocalDevice {
             self.kem_one_time.retain(|k| k.id() != id);
         }
         if reusable {
-            if self.reusable_seen.len() >= MAX_LAST_RESORT_HANDSHAKES {
-                self.reusable_seen.remove(0);
-            }
+            // `find` refused the handshake if its signed prekey was full.
             self.reusable_seen.push((*message.base_key(), message.signed_prekey_id()));
         }
     }

@@ -233,9 +233,12 @@ pub use prekey::{
 pub use rand_core;
 pub use record::{
     fan_out, Decrypted, RetryOutcome, SessionPolicy, SessionRecord, MAX_ARCHIVED_SESSIONS,
-    MAX_UNACKNOWLEDGED_AGE, RECORD_FORMAT_VERSION, TAG_SESSION_RECORD,
+    MAX_RECENT_MESSAGES, MAX_SENT_MESSAGES, MAX_UNACKNOWLEDGED_AGE, RECORD_FORMAT_VERSION,
+    TAG_SESSION_RECORD,
 };
-pub use recovery::{RetryMessage, RetryReason, RETRY_FORMAT_VERSION, RETRY_MESSAGE_LEN, TAG_RETRY};
+pub use recovery::{
+    RetryMessage, RetryReason, MESSAGE_DIGEST_LEN, RETRY_FORMAT_VERSION, RETRY_MESSAGE_LEN, TAG_RETRY,
+};
 pub use safety_number::{
     SafetyNumber, MAX_STABLE_ID_LEN, SAFETY_NUMBER_DIGITS, SAFETY_NUMBER_ITERATIONS, SAFETY_NUMBER_VERSION,
     SCANNABLE_LEN,

@@ -33,7 +33,6 @@ use alloc::{boxed::Box, vec::Vec};
 use core::fmt;
 
 use rand_core::CryptoRng;
-use sha2::{Digest, Sha256};
 
 use crate::{
     account::DeviceId,
@@ -42,7 +41,7 @@ use crate::{
     error::DecodeError,
     message::{MessageId, MessageType, Mode, PreKeyMessage},
     prekey::PreKeyBundle,
-    recovery::{RetryMessage, RetryReason},
+    recovery::{message_digest, RetryMessage, RetryReason},
     session::{AcceptPolicy, PqPolicy, Session},
     trust::PeerAccount,
     Error,
@@ -64,6 +63,11 @@ pub const MAX_UNACKNOWLEDGED_AGE: u64 = 30 * 24 * 60 * 60;
 /// key ([`Error::UsedKey`]). 64 covers redeliveries of a burst; 1 KiB per
 /// record.
 pub const MAX_RECENT_MESSAGES: usize = 64;
+/// How many of its last sent messages a record remembers (by digest, with
+/// the session they were sent on), so that a [`RetryMessage`] is acted on
+/// only for a message this device really sent on its current session. 48
+/// bytes each.
+pub const MAX_SENT_MESSAGES: usize = 32;
 /// Format tag of an encoded [`SessionRecord`] (`'R'`).
 pub const TAG_SESSION_RECORD: u8 = 0x52;
 /// The version of the record format.
@@ -152,6 +156,9 @@ pub struct SessionRecord {
     pub(crate) device: DeviceId,
     /// Digests of the last [`MAX_RECENT_MESSAGES`] messages decrypted, oldest first.
     pub(crate) recent: Vec<[u8; 16]>,
+    /// Digests of the last [`MAX_SENT_MESSAGES`] messages sent, with the
+    /// base key of their session, oldest first.
+    pub(crate) sent: Vec<([u8; 16], [u8; 32])>,
     pub(crate) current: Option<Box<Entry>>,
     /// Newest first, at most [`MAX_ARCHIVED_SESSIONS`].
     #[allow(clippy::vec_box)] // one allocation per secret, wiped on drop; moves are pointer moves
@@ -161,7 +168,7 @@ pub struct SessionRecord {
 impl SessionRecord {
     /// An empty record for the peer's device `device`.
     pub fn new(device: DeviceId) -> Self {
-        SessionRecord { device, recent: Vec::new(), current: None, archived: Vec::new() }
+        SessionRecord { device, recent: Vec::new(), sent: Vec::new(), current: None, archived: Vec::new() }
     }
 
     /// The remote device.
@@ -243,7 +250,13 @@ impl SessionRecord {
             return Err(Error::SessionExpired);
         }
         peer.authorize(self.device, entry.session.remote_identity())?;
-        entry.session.encrypt(plaintext, rng)
+        let message = entry.session.encrypt(plaintext, rng)?;
+        let base_key = entry.base_key;
+        if self.sent.len() >= MAX_SENT_MESSAGES {
+            self.sent.remove(0);
+        }
+        self.sent.push((message_digest(&message), base_key));
+        Ok(message)
     }
 
     /// Decrypts a message from the device: a PreKeyMessage of a session in
@@ -405,10 +418,9 @@ impl SessionRecord {
         self.archived.truncate(MAX_ARCHIVED_SESSIONS);
     }
 
-    /// Reacts to a [`RetryMessage`] from the device: if it concerns the
-    /// current session (the failed PreKeyMessage's base key is the
-    /// session's, or the failed Message was received no earlier than the
-    /// session was made), the session is archived and marked as lost by the
+    /// Reacts to a [`RetryMessage`] from the device: if it names one of the
+    /// last [`MAX_SENT_MESSAGES`] messages this record sent, sent on the
+    /// current session, the session is archived and marked as lost by the
     /// peer, and the caller should start a new one.
     ///
     /// # Errors
@@ -428,10 +440,10 @@ impl SessionRecord {
         let Some(current) = self.current.as_deref() else {
             return Ok(RetryOutcome::Ignored);
         };
-        let concerns_current = match retry.base_key() {
-            Some(k) => *k == current.base_key,
-            None => retry.timestamp() >= current.created_at,
-        };
+        // Only a message we sent on the current session: not a corrupted
+        // copy (another digest), not a message of an older session.
+        let concerns_current =
+            self.sent.iter().any(|(d, base)| d == retry.message_digest() && *base == current.base_key);
         // A failed handshake can only concern a session we started and
         // that got no reply yet.
         let plausible = retry.reason() == RetryReason::NoSession || current.session.awaiting_reply();
@@ -444,14 +456,6 @@ impl SessionRecord {
         }
         Ok(RetryOutcome::StartNewSession)
     }
-}
-
-/// The first 16 bytes of SHA-256 of a message (SPEC.md §20.2).
-fn message_digest(message: &[u8]) -> [u8; 16] {
-    let hash = Sha256::digest(message);
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&hash[..16]);
-    out
 }
 
 fn expired(entry: &Entry, now: u64) -> bool {
@@ -533,6 +537,12 @@ impl SessionRecord {
         for d in &self.recent {
             out.put(d);
         }
+        // At most MAX_SENT_MESSAGES.
+        out.put_u8(self.sent.len() as u8);
+        for (d, base) in &self.sent {
+            out.put(d);
+            out.put(base);
+        }
     }
 
     pub(crate) fn body_len(&self) -> usize {
@@ -541,6 +551,8 @@ impl SessionRecord {
             + self.entries().map(|e| 1 + 32 + 8 + 4 + e.session.encoded_len()).sum::<usize>()
             + 1
             + 16 * self.recent.len()
+            + 1
+            + 48 * self.sent.len()
     }
 
     pub(crate) fn decode_body(r: &mut Reader<'_>) -> Result<Self, DecodeError> {
@@ -572,6 +584,10 @@ impl SessionRecord {
             Ok(Box::new(Entry { session, base_key, created_at, flags }))
         };
         let current = if has_current { Some(read_entry(r)?) } else { None };
+        if current.as_ref().is_some_and(|e| e.peer_lost()) {
+            // A session the peer reported lost is never current.
+            return Err(DecodeError::InvalidValue);
+        }
         let mut archived = Vec::with_capacity(n_archived);
         for _ in 0..n_archived {
             archived.push(read_entry(r)?);
@@ -584,6 +600,14 @@ impl SessionRecord {
         for _ in 0..n_recent {
             recent.push(r.array()?);
         }
-        Ok(SessionRecord { device, recent, current, archived })
+        let n_sent = usize::from(r.u8()?);
+        if n_sent > MAX_SENT_MESSAGES {
+            return Err(DecodeError::InvalidValue);
+        }
+        let mut sent = Vec::with_capacity(n_sent);
+        for _ in 0..n_sent {
+            sent.push((r.array()?, r.array()?));
+        }
+        Ok(SessionRecord { device, recent, sent, current, archived })
     }
 }

@@ -5,20 +5,25 @@
 //! (it lost its state, or restored an old backup) or because the first
 //! message names a prekey it no longer holds, answers with a
 //! [`RetryMessage`]: a small message signed by its identity key, addressed
-//! to the sender's identity key, naming the failed handshake (by its base
-//! key) or the time of the failure. The sender's
+//! to the sender's identity key, naming the failed message by a digest of
+//! its bytes. The sender's
 //! [`SessionRecord::handle_retry`](crate::SessionRecord::handle_retry)
-//! archives the session the retry concerns, and the sender starts a new
-//! one from a fresh bundle: the pair talks again within one round trip, and
-//! an initiator whose prekey was gone stops repeating it.
+//! acts only if that digest is one of the messages it sent on its current
+//! session: it archives the session, and the sender starts a new one from a
+//! fresh bundle. The pair talks again within one round trip, and an
+//! initiator whose prekey was gone stops repeating it.
 //!
 //! The signature means no one else can make a device drop its session; the
-//! base key or timestamp means a replayed old retry cannot make it drop a
-//! newer one. What a retry cannot do is bring back the lost message: the
-//! sender's app resends it (it knows which message ids were unanswered).
+//! digest means a relay cannot either, by corrupting a message (the
+//! corrupted copy is not a message the sender sent) or by replaying an old
+//! retry (it names a message of an older session). What a retry cannot do
+//! is bring back the lost message: the sender's app resends it (it knows
+//! which message ids were unanswered).
 
 use alloc::vec::Vec;
 use core::fmt;
+
+use sha2::{Digest, Sha256};
 
 use crate::{
     codec::{Reader, Writer},
@@ -34,7 +39,18 @@ pub const TAG_RETRY: u8 = 0x45;
 /// The version of the retry format.
 pub const RETRY_FORMAT_VERSION: u8 = 0x01;
 /// Bytes of an encoded [`RetryMessage`].
-pub const RETRY_MESSAGE_LEN: usize = 2 + 1 + 4 + 32 + 8 + 32 + 32 + 64;
+pub const RETRY_MESSAGE_LEN: usize = 2 + 1 + 4 + MESSAGE_DIGEST_LEN + 8 + 32 + 32 + 64;
+/// Bytes of a message digest: the first 16 bytes of SHA-256 of the
+/// message's wire bytes.
+pub const MESSAGE_DIGEST_LEN: usize = 16;
+
+/// `SHA-256(message)[0..16]` (SPEC.md §20.2, §21.1).
+pub(crate) fn message_digest(message: &[u8]) -> [u8; MESSAGE_DIGEST_LEN] {
+    let hash = Sha256::digest(message);
+    let mut out = [0u8; MESSAGE_DIGEST_LEN];
+    out.copy_from_slice(&hash[..MESSAGE_DIGEST_LEN]);
+    out
+}
 
 const LABEL_RETRY: &[u8] = b"chatcrypt v3 retry";
 
@@ -78,7 +94,7 @@ impl RetryReason {
 pub struct RetryMessage {
     reason: RetryReason,
     prekey_id: u32,
-    base_key: [u8; 32],
+    digest: [u8; MESSAGE_DIGEST_LEN],
     timestamp: u64,
     author: IdentityKey,
     recipient: IdentityKey,
@@ -100,22 +116,22 @@ impl RetryMessage {
         error: Error,
         now: u64,
     ) -> Option<RetryMessage> {
-        let (reason, prekey_id, base_key) = match (MessageType::of(failed).ok()?, error) {
+        let (reason, prekey_id) = match (MessageType::of(failed).ok()?, error) {
             (MessageType::PreKey, Error::UnknownPreKey { id }) => {
-                let pkm = PreKeyMessage::from_bytes(failed).ok()?;
-                (RetryReason::UnknownPreKey, id, *pkm.base_key())
+                PreKeyMessage::from_bytes(failed).ok()?;
+                (RetryReason::UnknownPreKey, id)
             }
             (MessageType::PreKey, Error::Auth) => {
-                let pkm = PreKeyMessage::from_bytes(failed).ok()?;
-                (RetryReason::HandshakeFailed, 0, *pkm.base_key())
+                PreKeyMessage::from_bytes(failed).ok()?;
+                (RetryReason::HandshakeFailed, 0)
             }
-            (MessageType::Message, Error::NoSession | Error::Auth) => (RetryReason::NoSession, 0, [0u8; 32]),
+            (MessageType::Message, Error::NoSession | Error::Auth) => (RetryReason::NoSession, 0),
             _ => return None,
         };
         let mut retry = RetryMessage {
             reason,
             prekey_id,
-            base_key,
+            digest: message_digest(failed),
             timestamp: now,
             author: identity.public_key().clone(),
             recipient: recipient.clone(),
@@ -138,13 +154,9 @@ impl RetryMessage {
         self.prekey_id
     }
 
-    /// The failed PreKeyMessage's base key ([`RetryReason::UnknownPreKey`],
-    /// [`RetryReason::HandshakeFailed`]).
-    pub fn base_key(&self) -> Option<&[u8; 32]> {
-        match self.reason {
-            RetryReason::UnknownPreKey | RetryReason::HandshakeFailed => Some(&self.base_key),
-            RetryReason::NoSession => None,
-        }
+    /// The failed message's digest: `SHA-256(message)[0..16]`.
+    pub fn message_digest(&self) -> &[u8; MESSAGE_DIGEST_LEN] {
+        &self.digest
     }
 
     /// When the failure happened, on the author's clock.
@@ -168,7 +180,7 @@ impl RetryMessage {
         out.put_u8(RETRY_FORMAT_VERSION);
         out.put_u8(self.reason.to_byte());
         out.put_u32(self.prekey_id);
-        out.put(&self.base_key);
+        out.put(&self.digest);
         out.put_u64(self.timestamp);
         out.put(self.author.as_bytes());
         out.put(self.recipient.as_bytes());
@@ -176,8 +188,8 @@ impl RetryMessage {
     }
 
     /// The [`RETRY_MESSAGE_LEN`]-byte encoding: `'E' || 0x01 || reason ||
-    /// u32(prekey id) || base key || u64(timestamp) || author || recipient
-    /// || signature`.
+    /// u32(prekey id) || message digest || u64(timestamp) || author ||
+    /// recipient || signature`.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = self.body();
         out.put(&self.signature);
@@ -188,11 +200,9 @@ impl RetryMessage {
     ///
     /// # Errors
     /// [`Error::Decode`] for a wrong tag, version or length, an unknown
-    /// reason, fields that do not fit the reason (a prekey id or base key
-    /// with [`RetryReason::NoSession`], a zero base key with
-    /// [`RetryReason::UnknownPreKey`], a prekey id or a zero base key with
-    /// [`RetryReason::HandshakeFailed`]: [`DecodeError::InvalidValue`]), or a
-    /// bad key encoding; [`Error::BadSignature`] if the author's signature
+    /// reason, a prekey id with [`RetryReason::NoSession`] or
+    /// [`RetryReason::HandshakeFailed`] ([`DecodeError::InvalidValue`]), or
+    /// a bad key encoding; [`Error::BadSignature`] if the author's signature
     /// does not verify.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = Reader::new(bytes);
@@ -206,7 +216,7 @@ impl RetryMessage {
         }
         let reason = RetryReason::from_byte(r.u8()?)?;
         let prekey_id = r.u32()?;
-        let base_key: [u8; 32] = r.array()?;
+        let digest: [u8; MESSAGE_DIGEST_LEN] = r.array()?;
         let timestamp = r.u64()?;
         let author_bytes: [u8; 32] = r.array()?;
         let author = IdentityKey::parse(&author_bytes)?;
@@ -214,9 +224,8 @@ impl RetryMessage {
         let signature: [u8; 64] = r.array()?;
         r.finish()?;
         let consistent = match reason {
-            RetryReason::NoSession => prekey_id == 0 && base_key == [0u8; 32],
-            RetryReason::UnknownPreKey => base_key != [0u8; 32],
-            RetryReason::HandshakeFailed => prekey_id == 0 && base_key != [0u8; 32],
+            RetryReason::NoSession | RetryReason::HandshakeFailed => prekey_id == 0,
+            RetryReason::UnknownPreKey => true,
         };
         if !consistent {
             return Err(DecodeError::InvalidValue.into());
@@ -226,7 +235,7 @@ impl RetryMessage {
         m.put(LABEL_RETRY);
         m.put(&bytes[..body_len]);
         ed25519_verify(&ed25519_public(&author_bytes)?, &m, &signature)?;
-        Ok(RetryMessage { reason, prekey_id, base_key, timestamp, author, recipient, signature })
+        Ok(RetryMessage { reason, prekey_id, digest, timestamp, author, recipient, signature })
     }
 }
 

@@ -769,12 +769,24 @@ impl Persist for LocalDevice {
             kem_one_time.push(Box::new(k));
         }
         let k = usize::from(r.u16()?);
-        if k > MAX_LAST_RESORT_HANDSHAKES || k * 36 > r.remaining() {
+        if k > (1 + n_retired) * MAX_LAST_RESORT_HANDSHAKES || k * 36 > r.remaining() {
             return Err(DecodeError::InvalidValue);
         }
-        let mut reusable_seen = Vec::with_capacity(k);
+        let mut reusable_seen: Vec<([u8; 32], u32)> = Vec::with_capacity(k);
         for _ in 0..k {
             reusable_seen.push((r.array()?, r.u32()?));
+        }
+        // Each entry belongs to a signed prekey held, at most
+        // MAX_LAST_RESORT_HANDSHAKES per signed prekey.
+        let spks: Vec<u32> =
+            core::iter::once(signed.id()).chain(retired.iter().map(|r| r.signed.id())).collect();
+        for spk in &spks {
+            if reusable_seen.iter().filter(|(_, s)| s == spk).count() > MAX_LAST_RESORT_HANDSHAKES {
+                return Err(DecodeError::InvalidValue);
+            }
+        }
+        if reusable_seen.iter().any(|(_, s)| !spks.contains(s)) {
+            return Err(DecodeError::InvalidValue);
         }
         ids.sort_unstable();
         if ids.windows(2).any(|w| w[0] == w[1]) || ids.iter().any(|&id| id == 0 || id >= next_id) {

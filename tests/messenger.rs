@@ -436,34 +436,59 @@ fn a_last_resort_handshake_cannot_be_replayed_once_its_session_is_gone() {
 }
 
 #[test]
-fn a_handshake_that_fails_to_authenticate_gets_a_retry() {
+fn a_handshake_that_fails_to_authenticate_gets_a_retry_but_a_tampered_copy_changes_nothing() {
     let mut rng = ChaCha20Rng::from_seed([10; 32]);
     let alice = User::new("alice", 1, &mut rng);
     let mut bob = User::new("bob", 1, &mut rng);
     let a_peer = PeerAccount::trust_on_first_use(&bob.id, bob.list()).unwrap();
     let b_peer = PeerAccount::trust_on_first_use(&alice.id, alice.list()).unwrap();
     let bundle = bob.upload(0).bundle(Some(0), Some(0)).unwrap();
+    // Bob's device comes back from a state older than its upload (here:
+    // rebuilt from its identity seed): it reissues the ids the server
+    // still hands out (1, 2, 3, ...) with other keys.
+    let mut fresh = new_device_without_prekeys(&bob, &mut rng);
+    fresh.replenish(0, 0, &mut rng).unwrap();
+
     let mut a = SessionRecord::new(DeviceId::new(1));
     a.initiate(&alice.devices[0], &a_peer, &bundle, &policy(), NOW, &mut rng).unwrap();
-    let mut m = a.encrypt(&a_peer, b"hello", NOW, &mut rng).unwrap();
-    let last = m.len() - 1;
-    m[last] ^= 1; // the body's tag no longer authenticates
-    let mut b = SessionRecord::new(DeviceId::new(1));
-    let err = b.decrypt(&mut bob.devices[0], &b_peer, &m, &policy(), NOW, &mut rng).unwrap_err();
-    assert_eq!(err, Error::Auth);
+    let m = a.encrypt(&a_peer, b"hello", NOW, &mut rng).unwrap();
     let alice_key = b_peer.device_identity(DeviceId::new(1)).unwrap().clone();
-    let retry = RetryMessage::for_failure(bob.devices[0].identity(), &alice_key, &m, err, NOW).unwrap();
+
+    // A tampered copy fails too, and its retry is ignored: it names a
+    // message Alice never sent.
+    let mut tampered = m.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    let mut b = SessionRecord::new(DeviceId::new(1));
+    let err = b.decrypt(&mut bob.devices[0], &b_peer, &tampered, &policy(), NOW, &mut rng).unwrap_err();
+    assert_eq!(err, Error::Auth);
+    let retry =
+        RetryMessage::for_failure(bob.devices[0].identity(), &alice_key, &tampered, err, NOW).unwrap();
     assert_eq!(retry.reason(), chatcrypt::RetryReason::HandshakeFailed);
+    let before = a.to_bytes();
+    assert_eq!(a.handle_retry(&alice.devices[0], &a_peer, &retry), Ok(RetryOutcome::Ignored));
+    assert_eq!(a.to_bytes(), before);
+
+    // The genuine message against the device with reissued ids: its keys
+    // differ, so it fails to authenticate, and that retry names a message
+    // Alice sent: she starts over.
+    let err = b.decrypt(&mut fresh, &b_peer, &m, &policy(), NOW, &mut rng).unwrap_err();
+    assert_eq!(err, Error::Auth);
+    let retry = RetryMessage::for_failure(fresh.identity(), &alice_key, &m, err, NOW).unwrap();
     let retry = RetryMessage::from_bytes(&retry.to_bytes()).unwrap();
     assert_eq!(a.handle_retry(&alice.devices[0], &a_peer, &retry), Ok(RetryOutcome::StartNewSession));
     // A duplicate, a malformed message or a trust refusal gets none.
-    assert!(
-        RetryMessage::for_failure(bob.devices[0].identity(), &alice_key, &m, Error::Duplicate, NOW).is_none()
-    );
-    assert!(RetryMessage::for_failure(bob.devices[0].identity(), &alice_key, b"junk", Error::NoSession, NOW)
-        .is_none());
-    assert!(RetryMessage::for_failure(bob.devices[0].identity(), &alice_key, &m, Error::WrongIdentity, NOW)
-        .is_none());
+    assert!(RetryMessage::for_failure(fresh.identity(), &alice_key, &m, Error::Duplicate, NOW).is_none());
+    assert!(RetryMessage::for_failure(fresh.identity(), &alice_key, b"junk", Error::NoSession, NOW).is_none());
+    assert!(RetryMessage::for_failure(fresh.identity(), &alice_key, &m, Error::WrongIdentity, NOW).is_none());
+}
+
+/// Bob's device 1 again, from its identity seed: same identity and
+/// certificate, same ids from 3, other keys.
+fn new_device_without_prekeys(bob: &User, rng: &mut ChaCha20Rng) -> LocalDevice {
+    let identity = IdentityKeyPair::from_seed(&bob.devices[0].identity().seed());
+    let cert = bob.devices[0].certificate().clone();
+    LocalDevice::new(identity, cert, NOW, rng).unwrap()
 }
 
 #[test]
@@ -497,4 +522,107 @@ fn an_exact_copy_is_a_duplicate_and_a_corrupted_copy_is_rejected() {
         assert_eq!(again(&mut b, &mut bob, &bad, &mut rng), Err(Error::UsedKey), "flip at {at}");
     }
     assert_eq!(b.to_bytes(), before, "failures change nothing");
+}
+
+#[test]
+fn a_relay_cannot_make_a_device_drop_a_working_session() {
+    let mut rng = ChaCha20Rng::from_seed([12; 32]);
+    let mut alice = User::new("alice", 1, &mut rng);
+    let mut bob = User::new("bob", 1, &mut rng);
+    let a_peer = PeerAccount::trust_on_first_use(&bob.id, bob.list()).unwrap();
+    let b_peer = PeerAccount::trust_on_first_use(&alice.id, alice.list()).unwrap();
+    let bundle = bob.upload(0).bundle(Some(0), Some(0)).unwrap();
+    let mut a = SessionRecord::new(DeviceId::new(1));
+    a.initiate(&alice.devices[0], &a_peer, &bundle, &policy(), NOW, &mut rng).unwrap();
+    let mut b = SessionRecord::new(DeviceId::new(1));
+    let first = a.encrypt(&a_peer, b"first", NOW, &mut rng).unwrap();
+    b.decrypt(&mut bob.devices[0], &b_peer, &first, &policy(), NOW, &mut rng).unwrap();
+    let reply = b.encrypt(&b_peer, b"reply", NOW, &mut rng).unwrap();
+    a.decrypt(&mut alice.devices[0], &a_peer, &reply, &policy(), NOW, &mut rng).unwrap();
+
+    // The relay corrupts Alice's next Message and delivers the copy first:
+    // Bob's app answers with a genuine, signed retry...
+    let m = a.encrypt(&a_peer, b"next", NOW, &mut rng).unwrap();
+    let mut bad = m.clone();
+    bad[60] ^= 4;
+    let err = b.decrypt(&mut bob.devices[0], &b_peer, &bad, &policy(), NOW, &mut rng).unwrap_err();
+    assert_eq!(err, Error::Auth);
+    let alice_key = b_peer.device_identity(DeviceId::new(1)).unwrap().clone();
+    let retry = RetryMessage::for_failure(bob.devices[0].identity(), &alice_key, &bad, err, NOW).unwrap();
+    // ...which Alice ignores: it names a message she never sent.
+    let before = a.to_bytes();
+    assert_eq!(a.handle_retry(&alice.devices[0], &a_peer, &retry), Ok(RetryOutcome::Ignored));
+    assert_eq!(a.to_bytes(), before);
+    // The genuine message still reads, and both stay on the same session.
+    assert_eq!(
+        b.decrypt(&mut bob.devices[0], &b_peer, &m, &policy(), NOW, &mut rng).unwrap().plaintext,
+        b"next"
+    );
+    assert_eq!(a.current_session_id(), b.current_session_id());
+}
+
+#[test]
+fn the_replay_guard_cannot_be_flushed_and_asks_for_rotation_when_full() {
+    use chatcrypt::{AcceptPolicy, Mode, ModePolicy, PqPolicy, PreKeyBundle, MAX_LAST_RESORT_HANDSHAKES};
+    let mut rng = ChaCha20Rng::from_seed([13; 32]);
+    let alice = User::new("alice", 1, &mut rng);
+    let mut bob = User::new("bob", 1, &mut rng);
+    let a_peer = PeerAccount::trust_on_first_use(&bob.id, bob.list()).unwrap();
+    let b_peer = PeerAccount::trust_on_first_use(&alice.id, alice.list()).unwrap();
+    // Classical handshakes without any one-time prekey, to keep this fast:
+    // each is remembered against replay.
+    let classical = SessionPolicy::new(
+        Mode::Plain,
+        PqPolicy::AllowClassical,
+        AcceptPolicy::new(ModePolicy::Any, PqPolicy::AllowClassical),
+    );
+    let d = &bob.devices[0];
+    let bundle = PreKeyBundle::new(d.identity().public_key().clone(), d.signed_prekey().clone(), None);
+    let mut firsts = Vec::new();
+    for i in 0..MAX_LAST_RESORT_HANDSHAKES {
+        let mut a = SessionRecord::new(DeviceId::new(1));
+        a.initiate(&alice.devices[0], &a_peer, &bundle, &classical, NOW, &mut rng).unwrap();
+        let m = a.encrypt(&a_peer, b"x", NOW, &mut rng).unwrap();
+        let mut b = SessionRecord::new(DeviceId::new(1));
+        b.decrypt(&mut bob.devices[0], &b_peer, &m, &classical, NOW, &mut rng).unwrap();
+        assert_eq!(
+            bob.devices[0].needs_rotation(NOW),
+            i + 1 >= MAX_LAST_RESORT_HANDSHAKES / 2,
+            "after {}",
+            i + 1
+        );
+        firsts.push(m);
+    }
+    // Full: the first handshake is still refused as a replay (nothing was
+    // forgotten), and a new one is refused until the device rotates.
+    let mut b = SessionRecord::new(DeviceId::new(1));
+    assert_eq!(
+        b.decrypt(&mut bob.devices[0], &b_peer, &firsts[0], &classical, NOW, &mut rng).map(|d| d.plaintext),
+        Err(Error::UsedKey)
+    );
+    let mut a = SessionRecord::new(DeviceId::new(1));
+    a.initiate(&alice.devices[0], &a_peer, &bundle, &classical, NOW, &mut rng).unwrap();
+    let m = a.encrypt(&a_peer, b"one more", NOW, &mut rng).unwrap();
+    let spk = bob.devices[0].signed_prekey().id();
+    let before = bob.devices[0].to_bytes();
+    assert_eq!(
+        b.decrypt(&mut bob.devices[0], &b_peer, &m, &classical, NOW, &mut rng).map(|d| d.plaintext),
+        Err(Error::UnknownPreKey { id: spk })
+    );
+    assert_eq!(bob.devices[0].to_bytes(), before);
+    // After a rotation, a handshake with the new signed prekey is answered.
+    bob.devices[0].rotate_signed_prekey(NOW, &mut rng).unwrap();
+    assert!(!bob.devices[0].needs_rotation(NOW));
+    let d = &bob.devices[0];
+    let bundle = PreKeyBundle::new(d.identity().public_key().clone(), d.signed_prekey().clone(), None);
+    let mut a = SessionRecord::new(DeviceId::new(1));
+    a.initiate(&alice.devices[0], &a_peer, &bundle, &classical, NOW, &mut rng).unwrap();
+    let m = a.encrypt(&a_peer, b"after rotation", NOW, &mut rng).unwrap();
+    assert_eq!(
+        b.decrypt(&mut bob.devices[0], &b_peer, &m, &classical, NOW, &mut rng).unwrap().plaintext,
+        b"after rotation"
+    );
+    // The stored device keeps every entry.
+    let bytes = bob.devices[0].to_bytes();
+    assert_eq!(LocalDevice::from_bytes(&bytes).unwrap().to_bytes(), bytes);
 }

@@ -1438,28 +1438,28 @@ fn check_retry_message(case: &Value, what: &str) {
         "UnknownPreKey" => spec_impl::RETRY_UNKNOWN_PREKEY,
         r => panic!("{what}: unknown reason {r}"),
     };
-    let (prekey_id, base_key, timestamp) =
-        (u32_of(&case["prekey_id"]), b32(&case["base_key"]), u64_of(&case["timestamp"]));
+    let (prekey_id, timestamp) = (u32_of(&case["prekey_id"]), u64_of(&case["timestamp"]));
     let failed = bytes(&case["failed_message"]);
     let expected = bytes(&case["retry"]);
 
-    // The fields follow from the failed message (§21): a PreKeyMessage's
-    // base key for UnknownPreKey, zeros for a Message.
+    // The fields follow from the failed message (§21): its digest, and for
+    // UnknownPreKey the id it names.
+    let digest: [u8; 16] = spec_impl::sha256(&failed)[..16].try_into().unwrap();
+    assert_eq!(text(&case["message_digest"]), hex(&digest), "{what}: digest of the failed message");
     let decoded = spec_impl::decode_message(&failed, None).expect("the failed message decodes");
     match &decoded.prekey {
         Some(p) => {
             assert_eq!(reason, spec_impl::RETRY_UNKNOWN_PREKEY, "{what}");
-            assert_eq!(base_key, p.ek_a, "{what}: base key of the failed PreKeyMessage");
             assert_eq!(p.ik_a, recipient, "{what}: the failed message's sender is the recipient");
             let named = [Some(p.spk_id), p.opk_id, p.kem.as_ref().map(|k| k.kem_id)];
             assert!(named.contains(&Some(prekey_id)), "{what}: the failed message names the prekey");
         }
         None => {
             assert_eq!(reason, spec_impl::RETRY_NO_SESSION, "{what}");
-            assert_eq!((prekey_id, base_key), (0, [0u8; 32]), "{what}");
+            assert_eq!(prekey_id, 0, "{what}");
         }
     }
-    let spec = spec_impl::RetryMessage::sign(&author, reason, prekey_id, base_key, timestamp, recipient);
+    let spec = spec_impl::RetryMessage::sign(&author, reason, prekey_id, digest, timestamp, recipient);
     assert_eq!(hex(&spec.encode()), hex(&expected), "{what}: retry");
     assert_eq!(spec_impl::RetryMessage::decode(&expected), Ok(spec), "{what}: spec decode");
 
@@ -1477,11 +1477,7 @@ fn check_retry_message(case: &Value, what: &str) {
     let lib = chatcrypt::RetryMessage::from_bytes(&expected).expect("library decodes");
     assert_eq!(format!("{:?}", lib.reason()), text(&case["reason"]), "{what}");
     assert_eq!(lib.prekey_id(), prekey_id, "{what}");
-    assert_eq!(
-        lib.base_key().copied(),
-        (reason == spec_impl::RETRY_UNKNOWN_PREKEY).then_some(base_key),
-        "{what}"
-    );
+    assert_eq!(lib.message_digest(), &digest, "{what}");
     assert_eq!(lib.timestamp(), timestamp, "{what}");
     assert_eq!(lib.author().as_bytes(), &author.public, "{what}");
     assert_eq!(lib.recipient().as_bytes(), &recipient, "{what}");
@@ -1526,6 +1522,15 @@ fn check_session_record(case: &Value, what: &str) {
         .collect();
     assert!(!decrypted.is_empty());
     assert_eq!(spec.recent, decrypted, "{what}: recent message digests");
+    // The digests of the messages it sent, with their sessions' base keys.
+    let sent: Vec<([u8; 16], [u8; 32])> = case["sent"]
+        .as_array()
+        .expect("sent")
+        .iter()
+        .map(|m| (spec_impl::sha256(&bytes(&m["message"]))[..16].try_into().unwrap(), b32(&m["base_key"])))
+        .collect();
+    assert!(sent.len() >= 2);
+    assert_eq!(spec.sent, sent, "{what}: sent message digests");
     assert_eq!(hex(&spec.encode()), hex(&record), "{what}: spec re-encoding");
 
     // The library.

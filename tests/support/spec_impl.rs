@@ -2269,7 +2269,7 @@ pub const RETRY_FORMAT_VERSION: u8 = 0x01;
 pub const LABEL_RETRY: &[u8] = b"chatcrypt v3 retry";
 /// `tag || version || reason || u32(prekey id) || base key || u64(timestamp)
 /// || author || recipient || signature`.
-pub const RETRY_MESSAGE_LEN: usize = 2 + 1 + 4 + 32 + 8 + 32 + 32 + 64;
+pub const RETRY_MESSAGE_LEN: usize = 2 + 1 + 4 + 16 + 8 + 32 + 32 + 64;
 /// Retry reasons.
 pub const RETRY_NO_SESSION: u8 = 0x01;
 pub const RETRY_UNKNOWN_PREKEY: u8 = 0x02;
@@ -2281,6 +2281,8 @@ pub const RECORD_FORMAT_VERSION: u8 = 0x01;
 pub const MAX_ARCHIVED_SESSIONS: usize = 4;
 /// The most message digests a record remembers (§20.2).
 pub const MAX_RECENT_MESSAGES: usize = 64;
+/// The most sent-message digests a record remembers (§20.2).
+pub const MAX_SENT_MESSAGES: usize = 32;
 /// Record entry flag: the peer reported the session lost.
 pub const RECORD_FLAG_PEER_LOST: u8 = 0x01;
 
@@ -2574,7 +2576,8 @@ impl PreKeyUpload {
 pub struct RetryMessage {
     pub reason: u8,
     pub prekey_id: u32,
-    pub base_key: [u8; 32],
+    /// `SHA-256(failed message)[0..16]`.
+    pub digest: [u8; 16],
     pub timestamp: u64,
     pub author: [u8; 32],
     pub recipient: [u8; 32],
@@ -2582,11 +2585,11 @@ pub struct RetryMessage {
 }
 
 impl RetryMessage {
-    /// `'E' || 0x01 || reason || u32(prekey id) || base key || u64(timestamp) || author || recipient`.
+    /// `'E' || 0x01 || reason || u32(prekey id) || digest (16) || u64(timestamp) || author || recipient`.
     pub fn body(&self) -> Vec<u8> {
         let mut b = vec![TAG_RETRY, RETRY_FORMAT_VERSION, self.reason];
         b.extend_from_slice(&self.prekey_id.to_be_bytes());
-        b.extend_from_slice(&self.base_key);
+        b.extend_from_slice(&self.digest);
         b.extend_from_slice(&self.timestamp.to_be_bytes());
         b.extend_from_slice(&self.author);
         b.extend_from_slice(&self.recipient);
@@ -2598,14 +2601,14 @@ impl RetryMessage {
         author: &Identity,
         reason: u8,
         prekey_id: u32,
-        base_key: [u8; 32],
+        digest: [u8; 16],
         timestamp: u64,
         recipient: [u8; 32],
     ) -> Self {
         let mut m = RetryMessage {
             reason,
             prekey_id,
-            base_key,
+            digest,
             timestamp,
             author: author.public,
             recipient,
@@ -2623,12 +2626,10 @@ impl RetryMessage {
     }
 
     /// Decodes in the order of §21.1: tag, version, reason (an unknown one
-    /// is `InvalidValue` at once), prekey id, base key, timestamp, author and
+    /// is `InvalidValue` at once), prekey id, digest, timestamp, author and
     /// recipient (strict), signature; `TrailingBytes`; then the consistency
-    /// with the reason (`NoSession`: prekey id 0 and a zero base key;
-    /// `UnknownPreKey`: a non-zero base key; `HandshakeFailed`: prekey id 0
-    /// and a non-zero base key; else `InvalidValue`); then the
-    /// signature under the author key.
+    /// with the reason (`NoSession` and `HandshakeFailed`: prekey id 0, else
+    /// `InvalidValue`); then the signature under the author key.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         let mut r = Reader::new(bytes);
         read_tag_version(&mut r, TAG_RETRY, RETRY_FORMAT_VERSION)?;
@@ -2637,21 +2638,17 @@ impl RetryMessage {
             return Err(DecodeError::InvalidValue.into());
         }
         let prekey_id = r.u32()?;
-        let base_key = r.arr32()?;
+        let digest: [u8; 16] = r.take(16)?.try_into().expect("16 bytes");
         let timestamp = r.u64()?;
         let author = read_ed25519_key(&mut r)?;
         let recipient = read_ed25519_key(&mut r)?;
         let signature = r.arr64()?;
         r.finish()?;
-        let consistent = match reason {
-            RETRY_NO_SESSION => prekey_id == 0 && base_key == [0u8; 32],
-            RETRY_UNKNOWN_PREKEY => base_key != [0u8; 32],
-            _ => prekey_id == 0 && base_key != [0u8; 32],
-        };
+        let consistent = reason == RETRY_UNKNOWN_PREKEY || prekey_id == 0;
         if !consistent {
             return Err(DecodeError::InvalidValue.into());
         }
-        let m = RetryMessage { reason, prekey_id, base_key, timestamp, author, recipient, signature };
+        let m = RetryMessage { reason, prekey_id, digest, timestamp, author, recipient, signature };
         verify_labelled(&author, LABEL_RETRY, &m.body(), &signature)?;
         Ok(m)
     }
@@ -2680,6 +2677,9 @@ pub struct SessionRecord {
     pub archived: Vec<RecordEntry>,
     /// `SHA-256(message)[0..16]` of the last messages decrypted, oldest first (§20.2).
     pub recent: Vec<[u8; 16]>,
+    /// `(SHA-256(message)[0..16], base key of its session)` of the last
+    /// messages sent, oldest first (§20.2).
+    pub sent: Vec<([u8; 16], [u8; 32])>,
 }
 
 impl SessionRecord {
@@ -2723,6 +2723,9 @@ impl SessionRecord {
             Ok(RecordEntry { flags, base_key, created_at, session_bytes, session })
         };
         let current = if has_current { Some(read_entry(&mut r)?) } else { None };
+        if current.as_ref().is_some_and(|e| e.flags & RECORD_FLAG_PEER_LOST != 0) {
+            return Err(DecodeError::InvalidValue.into());
+        }
         let mut archived = Vec::new();
         for _ in 0..n {
             archived.push(read_entry(&mut r)?);
@@ -2735,8 +2738,17 @@ impl SessionRecord {
         for _ in 0..k {
             recent.push(r.take(16)?.try_into().expect("16 bytes"));
         }
+        let k = usize::from(r.u8()?);
+        if k > MAX_SENT_MESSAGES {
+            return Err(DecodeError::InvalidValue.into());
+        }
+        let mut sent = Vec::new();
+        for _ in 0..k {
+            let digest: [u8; 16] = r.take(16)?.try_into().expect("16 bytes");
+            sent.push((digest, r.arr32()?));
+        }
         r.finish()?;
-        Ok(SessionRecord { device, current, archived, recent })
+        Ok(SessionRecord { device, current, archived, recent, sent })
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -2755,6 +2767,11 @@ impl SessionRecord {
         b.push(u8::try_from(self.recent.len()).expect("u8"));
         for d in &self.recent {
             b.extend_from_slice(d);
+        }
+        b.push(u8::try_from(self.sent.len()).expect("u8"));
+        for (d, base) in &self.sent {
+            b.extend_from_slice(d);
+            b.extend_from_slice(base);
         }
         b
     }
