@@ -210,9 +210,9 @@ impl fmt::Display for Error {
             Error::NoSession => f.write_str("no session can take this message"),
             Error::SessionExpired => f.write_str("the session got no reply in time; start a new one"),
             Error::NotPersisted => f.write_str("the state must be persisted before this is published"),
-            Error::UsedKey => f.write_str(
-                "the message names an already used key and is not a copy of a message read: rejected",
-            ),
+            Error::UsedKey => {
+                f.write_str("the message names an already used key and is not a copy of a message read")
+            }
         }
     }
 }
