@@ -121,6 +121,26 @@ pub enum Error {
     /// message from a sender restored from an older state. It cannot be
     /// authenticated; count it as rejected, not as a duplicate.
     UsedKey,
+    /// No SFrame key covers the frame's key id (SPEC.md §24.5): it was never
+    /// added, was removed or evicted, or names a ratchet step already
+    /// dropped. The frame was not authenticated; a receiver may keep it
+    /// until the key arrives (RFC 9605 §4.4.4).
+    UnknownKeyId {
+        /// The KID of the frame's header.
+        kid: u64,
+    },
+    /// An SFrame frame's counter is older than its key's replay window
+    /// (SPEC.md §24.5): it cannot be told from a replay, so it is dropped.
+    /// The frame was not authenticated.
+    CounterTooOld {
+        /// The frame's counter.
+        ctr: u64,
+        /// The oldest counter the window still accepts.
+        oldest: u64,
+    },
+    /// This SFrame sender cannot ratchet: it has no ratchet bits, or was
+    /// made from raw key material.
+    NoRatchet,
 }
 
 /// What is wrong with bytes that failed to decode.
@@ -213,6 +233,11 @@ impl fmt::Display for Error {
             Error::UsedKey => {
                 f.write_str("the message names an already used key and is not a copy of a message read")
             }
+            Error::UnknownKeyId { kid } => write!(f, "no SFrame key for key id {kid}"),
+            Error::CounterTooOld { ctr, oldest } => {
+                write!(f, "SFrame counter {ctr} is older than the replay window (oldest {oldest})")
+            }
+            Error::NoRatchet => f.write_str("this SFrame sender cannot ratchet its key"),
         }
     }
 }

@@ -8,11 +8,20 @@
 //! * [`call`]: per-call key agreement carried over a [`Session`](crate::Session)
 //!   (an offer and an answer, hybrid with ML-KEM), and the SRTP and SFrame
 //!   keys derived from it.
+//! * [`sframe`]: the SFrame codec (RFC 9605): headers, the key schedule and
+//!   all five cipher suites, a sender with a never-repeating counter, and a
+//!   receiver with bounded keys, replay windows and key ratcheting.
 
 pub mod call;
+pub mod sframe;
 
 pub use call::{
     CallAnswer, CallKeys, CallOffer, CallRole, PendingCall, SframeBaseKey, SrtpKeys, CALL_FORMAT_VERSION,
     CALL_ID_LEN, SFRAME_BASE_KEY_LEN, SFRAME_KID_CALLEE, SFRAME_KID_CALLER, SRTP_MASTER_KEY_LEN,
     SRTP_MASTER_SALT_LEN, TAG_CALL_ANSWER, TAG_CALL_OFFER,
+};
+pub use sframe::{
+    CipherSuite, SframeDecrypted, SframeHeader, SframeKey, SframeReceiver, SframeSender, MAX_SFRAME_KEYS,
+    MAX_SFRAME_METADATA_LEN, MAX_SFRAME_PLAINTEXT_LEN, MAX_SFRAME_RATCHET_BITS, MAX_SFRAME_RATCHET_STEPS,
+    SFRAME_MAX_HEADER_LEN, SFRAME_NONCE_LEN, SFRAME_REPLAY_WINDOW,
 };
