@@ -39,6 +39,15 @@
 //!   `Session::encrypt` of the same payload on an established session. The
 //!   per-device overhead of the messenger layer is
 //!   `devices_N / N ÷ session_encrypt` (`benches/report.py` prints it).
+//! * `attachment`: a 1 MiB and a 64 MiB attachment (SPEC.md §22) through
+//!   the chunk API in caller buffers, `encrypt/N` (a fresh key, then
+//!   `encrypt_chunk_into` per 64 KiB chunk into one reused buffer, then
+//!   `finish`) and `decrypt/N` (`decrypt_chunk` per chunk, then `finish`),
+//!   beside their floor in the same group: `floor_encrypt/N` /
+//!   `floor_decrypt/N`, AES-256-GCM on the `aes-gcm` crate over the same
+//!   64 KiB chunks with the same nonces and associated data, one key
+//!   schedule per file, no digest. `benches/report.py` prints the ratios
+//!   (target ≥ 0.9× the floor's throughput, i.e. time ≤ 1.11× the floor).
 
 use chatcrypt::{
     fan_out, AcceptPolicy, AccountKeyPair, DeviceId, KemPreKey, KemPreKeyUse, LocalDevice, PeerAccount,
@@ -773,6 +782,139 @@ fn record_forgery(c: &mut Criterion) {
     g.finish();
 }
 
+/// The attachment sizes of the `attachment` group: 1 MiB and 64 MiB.
+const ATTACHMENT_SIZES: [usize; 2] = [1 << 20, 64 << 20];
+
+/// The floor of an attachment: AES-256-GCM over 64 KiB chunks from `input`
+/// (chunks of `step` bytes: plaintext, or ciphertext and tag) into `out`,
+/// with the nonces and associated data of SPEC.md §22.2, one key schedule
+/// per file, no digest and no state. Each output chunk is handed to `sink`.
+fn floor_attachment(
+    key: &[u8; 32],
+    input: &[u8],
+    step: usize,
+    encrypt: bool,
+    out: &mut [u8],
+    mut sink: impl FnMut(&[u8]),
+) {
+    let cipher = Aes256Gcm::new(key.into());
+    let mut ad = [0u8; 31];
+    ad[..23].copy_from_slice(b"chatcrypt v3 attachment");
+    let size = if encrypt { input.len() } else { input.len() - input.len().div_ceil(step) * 16 };
+    ad[23..].copy_from_slice(&(size as u64).to_be_bytes());
+    let count = input.len().div_ceil(step);
+    for (i, piece) in input.chunks(step).enumerate() {
+        let mut nonce = [0u8; 12];
+        nonce[7..11].copy_from_slice(&(i as u32).to_be_bytes());
+        nonce[11] = u8::from(i + 1 == count);
+        if encrypt {
+            let (body, tag) = out[..piece.len() + 16].split_at_mut(piece.len());
+            let t = cipher
+                .encrypt_inout_detached(&nonce.into(), &ad, InOutBuf::new(piece, body).unwrap())
+                .unwrap();
+            tag.copy_from_slice(&t);
+            sink(&out[..piece.len() + 16]);
+        } else {
+            let (body, tag) = piece.split_at(piece.len() - 16);
+            let tag: [u8; 16] = tag.try_into().unwrap();
+            cipher
+                .decrypt_inout_detached(
+                    &nonce.into(),
+                    &ad,
+                    InOutBuf::new(body, &mut out[..body.len()]).unwrap(),
+                    &tag.into(),
+                )
+                .unwrap();
+            sink(&out[..body.len()]);
+        }
+    }
+}
+
+/// `attachment`: encrypt and decrypt 1 MiB and 64 MiB through the chunk
+/// API (`encrypt/N`, `decrypt/N`) beside the raw AES-256-GCM floor over the
+/// same chunks (`floor_encrypt/N`, `floor_decrypt/N`). Each output chunk
+/// goes to one reused 64 KiB + 16 buffer, as an app that uploads or writes
+/// out chunk by chunk does.
+fn attachment(c: &mut Criterion) {
+    use chatcrypt::media::{
+        encrypt_attachment, AttachmentDecryptor, AttachmentEncryptor, AttachmentPointer, ATTACHMENT_CHUNK_LEN,
+    };
+    let mut g = c.benchmark_group("attachment");
+    let step = ATTACHMENT_CHUNK_LEN + 16;
+    for size in ATTACHMENT_SIZES {
+        if size > 1 << 20 {
+            g.sample_size(10);
+        }
+        g.throughput(Throughput::Bytes(size as u64));
+        let mut rng = rng();
+        let plaintext = vec![0x5au8; size];
+        let mut buf = vec![0u8; step];
+        // Setup (untimed): the blob to decrypt, checked against the floor
+        // (same key, so the floor's ciphertext is the blob) and decrypted.
+        let (blob, pointer) = encrypt_attachment(&plaintext, &mut rng).unwrap();
+        let key: [u8; 32] = pointer.to_bytes()[2..34].try_into().unwrap();
+        let mut floor_blob = Vec::with_capacity(blob.len());
+        floor_attachment(&key, &plaintext, ATTACHMENT_CHUNK_LEN, true, &mut buf, |c| {
+            floor_blob.extend_from_slice(c)
+        });
+        assert!(floor_blob == blob, "the floor does the same AES-GCM work");
+        let mut floor_plain = Vec::with_capacity(size);
+        floor_attachment(&key, &blob, step, false, &mut buf, |c| floor_plain.extend_from_slice(c));
+        assert!(floor_plain == plaintext);
+        let pointer = AttachmentPointer::from_bytes(&pointer.to_bytes()[..]).unwrap();
+        let mut dec = AttachmentDecryptor::new(&pointer);
+        let mut got = Vec::new();
+        for piece in blob.chunks(step) {
+            let n = dec.decrypt_chunk(piece, &mut buf).unwrap();
+            got.extend_from_slice(&buf[..n]);
+        }
+        dec.finish().unwrap();
+        assert!(got == plaintext);
+
+        // Timed: 32 bytes from the RNG, the key schedule, per chunk the
+        // length checks, AES-256-GCM and one SHA-256 update with the tag;
+        // the digest.
+        g.bench_function(format!("encrypt/{size}"), |bench| {
+            bench.iter(|| {
+                let mut enc = AttachmentEncryptor::new(size as u64, &mut rng).unwrap();
+                for piece in plaintext.chunks(ATTACHMENT_CHUNK_LEN) {
+                    let n = enc.encrypt_chunk_into(black_box(piece), &mut buf).unwrap();
+                    black_box(&buf[..n]);
+                }
+                enc.finish().unwrap()
+            })
+        });
+        g.bench_function(format!("floor_encrypt/{size}"), |bench| {
+            bench.iter(|| {
+                floor_attachment(&key, black_box(&plaintext), ATTACHMENT_CHUNK_LEN, true, &mut buf, |c| {
+                    black_box(c);
+                })
+            })
+        });
+        // Timed: the key schedule, per chunk the length checks, AES-256-GCM
+        // (tag checked first) and one SHA-256 update; the digest and its
+        // constant-time comparison.
+        g.bench_function(format!("decrypt/{size}"), |bench| {
+            bench.iter(|| {
+                let mut dec = AttachmentDecryptor::new(&pointer);
+                for piece in blob.chunks(step) {
+                    let n = dec.decrypt_chunk(black_box(piece), &mut buf).unwrap();
+                    black_box(&buf[..n]);
+                }
+                dec.finish().unwrap()
+            })
+        });
+        g.bench_function(format!("floor_decrypt/{size}"), |bench| {
+            bench.iter(|| {
+                floor_attachment(&key, black_box(&blob), step, false, &mut buf, |c| {
+                    black_box(c);
+                })
+            })
+        });
+    }
+    g.finish();
+}
+
 criterion_group!(
     benches,
     floor,
@@ -784,6 +926,7 @@ criterion_group!(
     forgery,
     record_forgery,
     cycle,
-    fan_out_group
+    fan_out_group,
+    attachment
 );
 criterion_main!(benches);

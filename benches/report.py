@@ -125,3 +125,23 @@ for n in [1, 3, 6]:
     total = median_ns("fan_out", f"devices_{n}")
     per = None if total is None else total / n
     print(f"| {n} device{'s' if n > 1 else ''} | {fmt(total)} | {fmt(per)} | {fmt(enc)} | {ratio(per, enc)} |")
+
+# Attachments (benches/protocol.rs `attachment`, SPEC.md §22): a 1 MiB and a
+# 64 MiB file through the chunk API against raw AES-256-GCM over the same
+# 64 KiB chunks (same nonces, no digest) in the same run. The target
+# is a throughput of at least 0.9× the floor's.
+print()
+print("| attachment | chatcrypt | throughput | floor | floor throughput | throughput / floor |")
+print("|---|---|---|---|---|---|")
+
+
+def gib_s(size, ns):
+    return "n/a" if ns is None else f"{size / ns * 1e9 / 2**30:.2f} GiB/s"
+
+
+for size, label in [(1 << 20, "1 MiB"), (64 << 20, "64 MiB")]:
+    for op in ["encrypt", "decrypt"]:
+        ours = median_ns("attachment", f"{op}_{size}") or median_ns("attachment", f"{op}/{size}")
+        floor = median_ns("attachment", f"floor_{op}_{size}") or median_ns("attachment", f"floor_{op}/{size}")
+        print(f"| {op} {label} | {fmt(ours)} | {gib_s(size, ours)} | {fmt(floor)} | {gib_s(size, floor)} "
+              f"| {ratio(floor, ours)} |")

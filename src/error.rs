@@ -141,6 +141,23 @@ pub enum Error {
     /// This SFrame sender cannot ratchet: it has no ratchet bits, or was
     /// made from raw key material.
     NoRatchet,
+    /// An attachment chunk does not have the length its position requires
+    /// (SPEC.md §22): every chunk but the last holds
+    /// [`ATTACHMENT_CHUNK_LEN`](crate::media::ATTACHMENT_CHUNK_LEN)
+    /// plaintext bytes, the last one what remains of the size. For an
+    /// encrypted chunk the 16-byte tag is included.
+    ChunkLength {
+        /// The length that was given.
+        len: usize,
+        /// The length the position requires.
+        expected: usize,
+    },
+    /// An attachment's final chunk was already processed: nothing may
+    /// follow it (receiving: the blob was extended).
+    StreamFinished,
+    /// An attachment stream was finished before its final chunk
+    /// (receiving: the blob was truncated).
+    StreamIncomplete,
 }
 
 /// What is wrong with bytes that failed to decode.
@@ -238,6 +255,11 @@ impl fmt::Display for Error {
                 write!(f, "SFrame counter {ctr} is older than the replay window (oldest {oldest})")
             }
             Error::NoRatchet => f.write_str("this SFrame sender cannot ratchet its key"),
+            Error::ChunkLength { len, expected } => {
+                write!(f, "attachment chunk of {len} bytes where its position requires {expected}")
+            }
+            Error::StreamFinished => f.write_str("the attachment's final chunk was already processed"),
+            Error::StreamIncomplete => f.write_str("the attachment stream ended before its final chunk"),
         }
     }
 }

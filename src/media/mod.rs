@@ -8,13 +8,23 @@
 //! * [`call`]: per-call key agreement carried over a [`Session`](crate::Session)
 //!   (an offer and an answer, hybrid with ML-KEM), and the SRTP and SFrame
 //!   keys derived from it.
+//! * [`attachment`]: files of any size encrypted as a stream of 64 KiB
+//!   AES-256-GCM chunks under a fresh key, verified and released chunk by
+//!   chunk, and the [`AttachmentPointer`] (key, size, digest) the app sends
+//!   through the session.
 //! * [`sframe`]: the SFrame codec (RFC 9605): headers, the key schedule and
 //!   all five cipher suites, a sender with a never-repeating counter, and a
 //!   receiver with bounded keys, replay windows and key ratcheting.
 
+pub mod attachment;
 pub mod call;
 pub mod sframe;
 
+pub use attachment::{
+    decrypt_attachment, encrypt_attachment, AttachmentDecryptor, AttachmentEncryptor, AttachmentPointer,
+    ATTACHMENT_CHUNK_LEN, ATTACHMENT_DIGEST_LEN, ATTACHMENT_FORMAT_VERSION, ATTACHMENT_KEY_LEN,
+    ATTACHMENT_POINTER_LEN, ATTACHMENT_TAG_LEN, MAX_ATTACHMENT_LEN, TAG_ATTACHMENT_POINTER,
+};
 pub use call::{
     CallAnswer, CallKeys, CallOffer, CallRole, PendingCall, SframeBaseKey, SrtpKeys, CALL_FORMAT_VERSION,
     CALL_ID_LEN, SFRAME_BASE_KEY_LEN, SFRAME_KID_CALLEE, SFRAME_KID_CALLER, SRTP_MASTER_KEY_LEN,
