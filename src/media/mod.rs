@@ -12,12 +12,16 @@
 //!   AES-256-GCM chunks under a fresh key, verified and released chunk by
 //!   chunk, and the [`AttachmentPointer`] (key, size, digest) the app sends
 //!   through the session.
+//! * [`group`]: group calls through a media server: each participant's
+//!   SFrame sender key, ratcheted when someone joins and replaced when
+//!   someone leaves, distributed over the pairwise sessions.
 //! * [`sframe`]: the SFrame codec (RFC 9605): headers, the key schedule and
 //!   all five cipher suites, a sender with a never-repeating counter, and a
 //!   receiver with bounded keys, replay windows and key ratcheting.
 
 pub mod attachment;
 pub mod call;
+pub mod group;
 pub mod sframe;
 
 pub use attachment::{
@@ -29,6 +33,10 @@ pub use call::{
     CallAnswer, CallKeys, CallOffer, CallRole, PendingCall, SframeBaseKey, SrtpKeys, CALL_FORMAT_VERSION,
     CALL_ID_LEN, SFRAME_BASE_KEY_LEN, SFRAME_KID_CALLEE, SFRAME_KID_CALLER, SRTP_MASTER_KEY_LEN,
     SRTP_MASTER_SALT_LEN, TAG_CALL_ANSWER, TAG_CALL_OFFER,
+};
+pub use group::{
+    group_kid, GroupCallReceiver, GroupCallSender, KeyDistribution, MediaKeyMessage, GROUP_BASE_KEY_LEN,
+    GROUP_RATCHET_BITS, MAX_GROUP_SENDERS, MAX_RETAINED_GENERATIONS, MEDIA_KEY_FORMAT_VERSION, TAG_MEDIA_KEY,
 };
 pub use sframe::{
     CipherSuite, SframeDecrypted, SframeHeader, SframeKey, SframeReceiver, SframeSender, MAX_SFRAME_KEYS,

@@ -367,6 +367,24 @@ impl Secret {
     }
 }
 
+/// The next base key of RFC 9605 §5.1:
+/// `HKDF-Expand(HKDF-Extract("", base_key), "SFrame 1.0 Ratchet", Nh)`,
+/// written to the first `Nh` bytes of `out` (for group call keys, which
+/// hand a ratcheted base key to a new participant).
+pub(crate) fn ratchet_base_key(
+    suite: CipherSuite,
+    base_key: &[u8],
+    out: &mut [u8; MAX_HASH_LEN],
+) -> Result<usize, Error> {
+    let secret = Secret::extract(suite, base_key);
+    let len = suite.hash_len();
+    secret.expand(suite, &[LABEL_RATCHET], out.get_mut(..len).unwrap_or(&mut []))?;
+    Ok(len)
+}
+
+/// The longest hash output of the suites (`Nh` of SHA-512).
+pub(crate) const MAX_SUITE_HASH_LEN: usize = MAX_HASH_LEN;
+
 impl SframeKey {
     /// Derives the key and salt of `kid` from `base_key` (any length) under
     /// `suite` (RFC 9605 §4.4.2, SPEC.md §24.3).
