@@ -136,3 +136,73 @@ fn stored_encodings_are_made_in_one_allocation() {
         }
     }
 }
+
+#[test]
+fn media_frames_and_attachment_chunks_allocate_nothing() {
+    use chatcrypt::media::{
+        AttachmentDecryptor, AttachmentEncryptor, CipherSuite, SframeReceiver, SframeSender,
+        ATTACHMENT_CHUNK_LEN,
+    };
+    let mut rng = rng(13);
+    // SFrame: one frame each way, every suite, after the first (which may
+    // set things up): no allocation per frame, sender or receiver.
+    for suite in [
+        CipherSuite::AesCtr128HmacSha256_80,
+        CipherSuite::AesCtr128HmacSha256_64,
+        CipherSuite::AesCtr128HmacSha256_32,
+        CipherSuite::AesGcm128Sha256,
+        CipherSuite::AesGcm256Sha512,
+    ] {
+        let mut sender = SframeSender::new(suite, 5, 0, &[9u8; 32]).unwrap();
+        let mut receiver = SframeReceiver::new(suite);
+        receiver.add_base_key(5, 0, &[9u8; 32]).unwrap();
+        let payload = [0x5au8; 1200];
+        let mut frame = [0u8; 1300];
+        let mut out = [0u8; 1300];
+        let n = sender.encrypt(b"hdr", &payload, &mut frame).unwrap();
+        receiver.decrypt(b"hdr", &frame[..n], &mut out).unwrap();
+        let allocated = allocations_during(|| {
+            for _ in 0..10 {
+                let n = sender.encrypt(b"hdr", &payload, &mut frame).unwrap();
+                let d = receiver.decrypt(b"hdr", &frame[..n], &mut out).unwrap();
+                assert_eq!(&out[..d.len], &payload[..]);
+            }
+        });
+        assert_eq!(allocated, 0, "{suite:?}");
+    }
+
+    // Attachments: encrypting and decrypting chunks in caller buffers.
+    let size = 3 * ATTACHMENT_CHUNK_LEN as u64 + 100;
+    let mut enc = AttachmentEncryptor::new(size, &mut rng).unwrap();
+    let mut chunks = Vec::with_capacity(3);
+    let mut buf = vec![0x11u8; ATTACHMENT_CHUNK_LEN];
+    for i in 0..3 {
+        buf.fill(0x11);
+        let mut tag = [0u8; 16];
+        let allocated = allocations_during(|| tag = enc.encrypt_chunk(&mut buf).unwrap());
+        assert_eq!(allocated, 0, "chunk {i}");
+        chunks.push((i, buf.clone(), tag));
+    }
+    let mut last = vec![0x22u8; 100];
+    let last_tag = enc.encrypt_chunk(&mut last).unwrap();
+    let pointer = enc.finish().unwrap();
+    let mut dec = AttachmentDecryptor::new(&pointer);
+    let mut wire = vec![0u8; ATTACHMENT_CHUNK_LEN + 16];
+    let mut out = vec![0u8; ATTACHMENT_CHUNK_LEN];
+    for (_, body, tag) in &chunks {
+        wire[..body.len()].copy_from_slice(body);
+        wire[body.len()..body.len() + 16].copy_from_slice(tag);
+        let allocated = allocations_during(|| {
+            dec.decrypt_chunk(&wire[..body.len() + 16], &mut out).unwrap();
+        });
+        assert_eq!(allocated, 0);
+        assert!(out.iter().all(|&b| b == 0x11));
+    }
+    let mut final_wire = last.clone();
+    final_wire.extend_from_slice(&last_tag);
+    let allocated = allocations_during(|| {
+        dec.decrypt_chunk(&final_wire, &mut out).unwrap();
+        dec.finish().unwrap();
+    });
+    assert_eq!(allocated, 0);
+}
