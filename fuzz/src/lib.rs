@@ -17,6 +17,12 @@ use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 #[path = "../../tests/common/mod.rs"]
 pub mod common;
 
+/// The multi-user messenger model, the `messenger_model` target's body
+/// (`messenger_model::run_bytes`); `tests/messenger_model.rs` runs it as a
+/// proptest and replays its corpus.
+#[path = "messenger_model.rs"]
+pub mod messenger_model;
+
 /// The sealing key the `decode` target opens sealed states with.
 pub const SEAL_KEY: [u8; 32] = [0x5e; 32];
 
