@@ -18,11 +18,16 @@
 //! correctly signed messenger encodings (in `messenger.json`: device lists,
 //! retry messages and an upload that break a rule other than the
 //! signature). Their expected outcome is still the library's.
+//!
+//! `media.json` (SPEC.md §22-§25) comes from `chatcrypt::media` alone; the
+//! ratcheted SFrame base keys of its `sframe_ratchet` cases are read from
+//! the key messages a `GroupCallSender` gives joiners (the public route to
+//! RFC 9605 §5.1's next base key).
 
 #[path = "../tests/support/spec_impl.rs"]
 mod spec_impl;
 
-use chatcrypt::{AcceptPolicy, PqPolicy};
+use chatcrypt::{media, AcceptPolicy, PqPolicy};
 use std::{collections::BTreeMap, convert::Infallible, fs, path::Path};
 
 use chatcrypt::{
@@ -2275,6 +2280,478 @@ fn messenger_vectors(dir: &Path) -> Result<(), Error> {
     Ok(())
 }
 
+// ---------------------------------------------------------------------------
+// Media vectors (SPEC.md §22-§25): media.json.
+
+/// An established classical session pair between two identities (the
+/// session's own keys do not enter the call keys: only the identity keys
+/// do, SPEC.md 23.2), from a fixed RNG that the vectors do not list.
+fn call_sessions(caller: &IdentityKeyPair, callee: &IdentityKeyPair, seed: u8) -> (Session, Session) {
+    let mut rng = ChaCha20Rng::from_seed([seed; 32]);
+    let spk = SignedPreKey::generate(callee, 1, &mut rng);
+    let bundle = PreKeyBundle::new(callee.public_key().clone(), spk.public().clone(), None);
+    let mut a = Session::initiate_with(caller, &bundle, Mode::Plain, PqPolicy::AllowClassical, &mut rng)
+        .expect("initiate");
+    let first = a.encrypt(b"call me", &mut rng).expect("encrypt");
+    let message = PreKeyMessage::from_bytes(&first).expect("prekey message");
+    let policy = AcceptPolicy::new(ModePolicy::Any, PqPolicy::AllowClassical);
+    let b = Session::accept(callee, &spk, None, None, &message, policy, &mut rng).expect("accept").session;
+    (a, b)
+}
+
+fn srtp_json(keys: &media::SrtpKeys) -> Value {
+    json!({"master_key": hex(keys.master_key()), "master_salt": hex(keys.master_salt())})
+}
+
+fn sframe_base_json(key: &media::SframeBaseKey) -> Value {
+    json!({"kid": key.kid(), "key": hex(key.key())})
+}
+
+fn call_case(
+    description: &str,
+    caller_seed: [u8; 32],
+    callee_seed: [u8; 32],
+    hybrid: bool,
+    seed: u8,
+) -> Value {
+    let caller = IdentityKeyPair::from_seed(&caller_seed);
+    let callee = IdentityKeyPair::from_seed(&callee_seed);
+    let (a, b) = call_sessions(&caller, &callee, seed);
+    let mut crng = Recorder::new(seed);
+    let mut rrng = Recorder::new(seed.wrapping_add(1));
+    let kem = hybrid.then_some(KemType::MlKem1024);
+    let (pending, offer) = media::CallOffer::new_with_kem(&a, kem, &mut crng);
+    let offer_bytes = offer.to_bytes();
+    let got = media::CallOffer::from_bytes(&offer_bytes).expect("offer decodes");
+    let (callee_keys, answer) = got.answer(&b, PqPolicy::AllowClassical, &mut rrng).expect("answer");
+    let answer_bytes = answer.to_bytes();
+    let caller_keys = pending
+        .complete(&media::CallAnswer::from_bytes(&answer_bytes).expect("answer decodes"))
+        .expect("complete");
+    assert_eq!(caller_keys.srtp_send().master_key(), callee_keys.srtp_receive().master_key());
+    assert_eq!(caller_keys.sframe_receive().key(), callee_keys.sframe_send().key());
+    // Intermediate values through hazmat (the call secret S is internal).
+    let e_c: [u8; 32] = hex_to(&crng.draws[1]);
+    let e_r_pub: [u8; 32] = answer_bytes[18..50].try_into().expect("32 bytes");
+    let dh = hazmat::x25519(&e_c, &e_r_pub).expect("contributory");
+    let ss = hybrid.then(|| {
+        let seed: [u8; 64] = hex_to(&crng.draws[2]);
+        hazmat::kem_decapsulate(KemType::MlKem1024, &seed, &answer_bytes[51..]).expect("decapsulate")
+    });
+    json!({
+        "kind": "call_keys",
+        "description": description,
+        "caller_seed": hex(&caller_seed),
+        "callee_seed": hex(&callee_seed),
+        "caller_identity_key": hex(caller.public_key().as_bytes()),
+        "callee_identity_key": hex(callee.public_key().as_bytes()),
+        "kem_type": if hybrid { 1 } else { 0 },
+        "caller_rng_draws": crng.draws,
+        "callee_rng_draws": rrng.draws,
+        "offer": hex(&offer_bytes),
+        "answer": hex(&answer_bytes),
+        "dh": hex(&dh),
+        "kem_shared_secret": ss.map(|s| hex(&s)),
+        "transcript_hash": hex(&spec_impl::sha256(&[&offer_bytes[..], &answer_bytes].concat())),
+        "srtp_caller": srtp_json(caller_keys.srtp_send()),
+        "srtp_callee": srtp_json(caller_keys.srtp_receive()),
+        "sframe_caller": sframe_base_json(caller_keys.sframe_send()),
+        "sframe_callee": sframe_base_json(caller_keys.sframe_receive()),
+    })
+}
+
+/// The plaintext rule of the two-chunk attachment: byte `i` is `i mod 251`.
+fn attachment_plaintext(len: usize) -> Vec<u8> {
+    (0..len).map(|i| (i % 251) as u8).collect()
+}
+
+fn attachment_case(description: &str, plaintext: &[u8], full: bool, seed: u8) -> Value {
+    let mut rng = Recorder::new(seed);
+    let (blob, pointer) = media::encrypt_attachment(plaintext, &mut rng).expect("encrypt");
+    assert_eq!(rng.draws.len(), 1, "one draw: the key");
+    let encoded = pointer.to_bytes();
+    let decoded = media::AttachmentPointer::from_bytes(&encoded[..]).expect("pointer decodes");
+    assert_eq!(media::decrypt_attachment(&decoded, &blob).expect("decrypt"), plaintext);
+    // The chunks' tags, cut from the blob at the lengths of SPEC.md 22.1.
+    let mut tags = Vec::new();
+    let mut rest = &blob[..];
+    let mut left = plaintext.len();
+    loop {
+        let len = left.min(media::ATTACHMENT_CHUNK_LEN);
+        let (chunk, tail) = rest.split_at(len + 16);
+        tags.push(hex(&chunk[len..]));
+        rest = tail;
+        left -= len;
+        if left == 0 {
+            break;
+        }
+    }
+    assert!(rest.is_empty());
+    json!({
+        "kind": "attachment",
+        "description": description,
+        "rng_draws": rng.draws,
+        "size": plaintext.len(),
+        "plaintext": if full { json!(hex(plaintext)) } else { Value::Null },
+        "plaintext_rule": if full { Value::Null } else { json!("byte i = i mod 251") },
+        "plaintext_sha256": hex(&spec_impl::sha256(plaintext)),
+        "tags": tags,
+        "digest": hex(decoded.digest()),
+        "pointer": hex(&encoded[..]),
+        "blob_len": blob.len(),
+        "blob_sha256": hex(&spec_impl::sha256(&blob)),
+        "blob": if full { json!(hex(&blob)) } else { Value::Null },
+    })
+}
+
+fn frame_json(sender: &mut media::SframeSender, metadata: &[u8], plaintext: &[u8]) -> Value {
+    let ctr = sender.next_counter().expect("counter");
+    let kid = sender.kid();
+    let mut out = vec![0u8; sender.ciphertext_len(plaintext.len())];
+    let n = sender.encrypt(metadata, plaintext, &mut out).expect("encrypt");
+    json!({"kid": kid, "ctr": ctr, "metadata": hex(metadata), "plaintext": hex(plaintext), "frame": hex(&out[..n])})
+}
+
+/// Two frames (counters 0 and 8) of one SFrame sender, with the key schedule's outputs.
+fn sframe_case(suite: media::CipherSuite, kid: u64, base_key: &[u8]) -> Value {
+    let mut sender = media::SframeSender::new(suite, kid, 0, base_key).expect("sender");
+    let key = media::SframeKey::derive(suite, kid, base_key).expect("derive");
+    let mut frames = vec![frame_json(&mut sender, b"", b"frame 0 of the stream")];
+    for i in 1..8 {
+        frame_json(&mut sender, b"", format!("frame {i}").as_bytes());
+    }
+    frames.push(frame_json(
+        &mut sender,
+        b"rtp header extension",
+        b"frame 8: counter 8 takes an extended CTR field",
+    ));
+    json!({
+        "kind": "sframe",
+        "description": format!("suite {:#06x}: frames 0 and 8 of a sender with a {}-byte base key", suite.id(), base_key.len()),
+        "cipher_suite": suite.id(),
+        "base_key": hex(base_key),
+        "kid": kid,
+        "sframe_key": hex(key.key()),
+        "sframe_salt": hex(key.salt()),
+        "frames": frames,
+    })
+}
+
+/// The ratcheted base key after a group sender's join (SPEC.md 25.2): the
+/// one public route to RFC 9605 §5.1's next base key.
+fn ratcheted(suite: media::CipherSuite, base_key: &[u8; 32], steps: usize) -> Vec<Vec<u8>> {
+    let mut rng = ListRng32(vec![*base_key]);
+    let mut sender = media::GroupCallSender::new([0; 16], suite, 0, &mut rng).expect("sender");
+    let mut keys = Vec::new();
+    for _ in 0..steps {
+        match sender.member_joined(&mut rng).expect("join") {
+            media::KeyDistribution::Joiner(m) => keys.push(media_key_of(&m[0].to_bytes())),
+            _ => unreachable!("a join below step 255 ratchets"),
+        }
+    }
+    keys
+}
+
+/// The base key at the end of a media key message (SPEC.md 25.1).
+fn media_key_of(encoding: &[u8]) -> Vec<u8> {
+    encoding[37..].to_vec()
+}
+
+/// An RNG that hands out the listed 32-byte values.
+struct ListRng32(Vec<[u8; 32]>);
+
+impl TryRng for ListRng32 {
+    type Error = Infallible;
+    fn try_next_u32(&mut self) -> Result<u32, Infallible> {
+        unreachable!("chatcrypt only draws bytes")
+    }
+    fn try_next_u64(&mut self) -> Result<u64, Infallible> {
+        unreachable!("chatcrypt only draws bytes")
+    }
+    fn try_fill_bytes(&mut self, dst: &mut [u8]) -> Result<(), Infallible> {
+        dst.copy_from_slice(&self.0.remove(0));
+        Ok(())
+    }
+}
+impl TryCryptoRng for ListRng32 {}
+
+fn sframe_ratchet_case(suite: media::CipherSuite, bits: u8, generation: u64, base_key: [u8; 32]) -> Value {
+    let kid0 = generation << bits;
+    let mut keys = vec![base_key.to_vec()];
+    keys.extend(ratcheted(suite, &base_key, 2));
+    let mut sender = media::SframeSender::new(suite, kid0, bits, &base_key).expect("sender");
+    let mut steps = Vec::new();
+    for (step, key) in keys.iter().enumerate() {
+        if step > 0 {
+            sender.ratchet().expect("ratchet");
+        }
+        let derived = media::SframeKey::derive(suite, sender.kid(), key).expect("derive");
+        steps.push(json!({
+            "step": step, "kid": sender.kid(), "base_key": hex(key),
+            "sframe_key": hex(derived.key()), "sframe_salt": hex(derived.salt()),
+        }));
+    }
+    let frame = frame_json(&mut sender, b"meta", b"a frame at ratchet step 2");
+    // A receiver holding step 0 follows the ratchet to decrypt it.
+    let mut receiver = media::SframeReceiver::new(suite);
+    receiver.add_base_key(kid0, bits, &base_key).expect("add");
+    let bytes = spec_impl::unhex(frame["frame"].as_str().expect("hex"));
+    let mut out = vec![0u8; bytes.len()];
+    receiver.decrypt(b"meta", &bytes, &mut out).expect("the receiver ratchets");
+    json!({
+        "kind": "sframe_ratchet",
+        "description": format!("suite {:#06x}, R = {bits}, generation {generation}: base keys and KIDs of steps 0-2 (RFC 9605 §5.1) and a frame at step 2 that a receiver holding step 0 decrypts", suite.id()),
+        "cipher_suite": suite.id(),
+        "ratchet_bits": bits,
+        "steps": steps,
+        "frame": frame,
+    })
+}
+
+fn group_case(
+    description: &str,
+    suite: media::CipherSuite,
+    call_id: [u8; 16],
+    sender_id: u32,
+    seed: u8,
+) -> Value {
+    let mut rng = Recorder::new(seed);
+    let mut sender = media::GroupCallSender::new(call_id, suite, sender_id, &mut rng).expect("sender");
+    let first = sender.current_key();
+    let first_bytes = first.to_bytes();
+    let mut chain = vec![json!({
+        "step": 0, "kid": first.kid(), "base_key": hex(&media_key_of(&first_bytes)),
+        "media_key_message": hex(&first_bytes),
+    })];
+    for step in 1..=3 {
+        match sender.member_joined(&mut rng).expect("join") {
+            media::KeyDistribution::Joiner(m) => {
+                assert_eq!(m.len(), 1);
+                let bytes = m[0].to_bytes();
+                chain.push(json!({
+                    "step": step, "kid": m[0].kid(), "base_key": hex(&media_key_of(&bytes)),
+                    "media_key_message": hex(&bytes),
+                }));
+            }
+            _ => unreachable!("a join below step 255 ratchets"),
+        }
+    }
+    assert_eq!(rng.draws.len(), 1, "joins draw nothing");
+    let frame = frame_json(sender.sframe_sender(0).expect("sender"), b"", b"spoken after the third join");
+    let mut receiver = media::GroupCallReceiver::new(call_id, suite);
+    receiver
+        .add_key(sender_id, &media::MediaKeyMessage::from_bytes(&first_bytes).expect("decodes"))
+        .expect("add");
+    let bytes = spec_impl::unhex(frame["frame"].as_str().expect("hex"));
+    let mut out = vec![0u8; bytes.len()];
+    receiver.decrypt(b"", &bytes, &mut out).expect("a receiver at step 0 follows three steps");
+    json!({
+        "kind": "group_keys",
+        "description": description,
+        "call_id": hex(&call_id),
+        "cipher_suite": suite.id(),
+        "sender": sender_id,
+        "rng_draws": rng.draws,
+        "chain": chain,
+        "frame": frame,
+    })
+}
+
+/// A reject case: `decoder` must refuse `input` with the library's error.
+fn media_reject(cases: &mut Vec<Value>, decoder: &str, description: &str, input: Vec<u8>) {
+    let result = match decoder {
+        "attachment_pointer" => media::AttachmentPointer::from_bytes(&input).map(|_| ()),
+        "call_offer" => media::CallOffer::from_bytes(&input).map(|_| ()),
+        "call_answer" => media::CallAnswer::from_bytes(&input).map(|_| ()),
+        "media_key_message" => media::MediaKeyMessage::from_bytes(&input).map(|_| ()),
+        "sframe_header" => media::SframeHeader::decode(&input).map(|_| ()),
+        _ => unreachable!("unknown decoder {decoder}"),
+    };
+    let err = result.expect_err(description);
+    cases.push(json!({
+        "kind": "reject",
+        "decoder": decoder,
+        "description": description,
+        "input": hex(&input),
+        "error": format!("{err:?}"),
+    }));
+}
+
+fn media_rejects(
+    cases: &mut Vec<Value>,
+    pointer: &[u8],
+    offer: &[u8],
+    classical_offer: &[u8],
+    answer: &[u8],
+    key_message: &[u8],
+) {
+    // Pointer: 'F' || 0x01 || key (2..34) || u64 size (34..42) || digest (42..74).
+    let r =
+        |cases: &mut Vec<Value>, d: &str, input: Vec<u8>| media_reject(cases, "attachment_pointer", d, input);
+    let too_big = ((1u64 << 48) + 1).to_be_bytes();
+    r(cases, "empty", Vec::new());
+    r(cases, "wrong tag (a call offer's 'o')", set(pointer, 0, &[0x6F]));
+    r(cases, "version 2", set(pointer, 1, &[0x02]));
+    r(cases, "truncated (last byte missing)", pointer[..73].to_vec());
+    r(cases, "trailing byte", with_trailing_byte(pointer));
+    r(cases, "size 2^48 + 1", set(pointer, 34, &too_big));
+    r(cases, "size 2^64 - 1", set(pointer, 34, &[0xff; 8]));
+    r(cases, "order: size 2^48 + 1 in a pointer cut after the size (the size is checked before the digest is read)", {
+        set(pointer, 34, &too_big)[..42].to_vec()
+    });
+    r(
+        cases,
+        "order: version 2 and a trailing byte (the version first)",
+        with_trailing_byte(&set(pointer, 1, &[0x02])),
+    );
+
+    // Offer: 'o' || 0x01 || CID (2..18) || E_C (18..50) || KEM type (50) || EK (51..1619).
+    let r = |cases: &mut Vec<Value>, d: &str, input: Vec<u8>| media_reject(cases, "call_offer", d, input);
+    r(cases, "empty", Vec::new());
+    r(cases, "wrong tag (an answer's 'a')", set(offer, 0, &[0x61]));
+    r(cases, "version 2", set(offer, 1, &[0x02]));
+    r(cases, "truncated (last byte of EK missing)", offer[..offer.len() - 1].to_vec());
+    r(cases, "truncated before the KEM type", offer[..50].to_vec());
+    r(cases, "trailing byte", with_trailing_byte(offer));
+    r(cases, "classical offer with a trailing byte", with_trailing_byte(classical_offer));
+    r(cases, "E_C with bit 255 set (non-canonical)", flip(offer, 49, 0x80));
+    r(cases, "E_C = p (non-canonical)", set(offer, 18, &P));
+    r(cases, "KEM type 2", set(offer, 50, &[0x02]));
+    r(
+        cases,
+        "EK failing the FIPS 203 modulus check (first coefficient 0xfff)",
+        set(offer, 51, &[0xff, 0x0f]),
+    );
+    r(
+        cases,
+        "order: non-canonical E_C and KEM type 2 (the key first)",
+        set(&flip(offer, 49, 0x80), 50, &[0x02]),
+    );
+    r(
+        cases,
+        "order: KEM type 2 in an offer cut after the type (the type first)",
+        set(offer, 50, &[0x02])[..51].to_vec(),
+    );
+    r(
+        cases,
+        "order: a bad EK and a trailing byte (the EK check first)",
+        with_trailing_byte(&set(offer, 51, &[0xff, 0x0f])),
+    );
+
+    // Answer: 'a' || 0x01 || CID (2..18) || E_R (18..50) || KEM type (50) || CT (51..1619).
+    let r = |cases: &mut Vec<Value>, d: &str, input: Vec<u8>| media_reject(cases, "call_answer", d, input);
+    r(cases, "empty", Vec::new());
+    r(cases, "wrong tag (an offer's 'o')", set(answer, 0, &[0x6F]));
+    r(cases, "version 0", set(answer, 1, &[0x00]));
+    r(cases, "truncated (last byte of CT missing)", answer[..answer.len() - 1].to_vec());
+    r(cases, "trailing byte", with_trailing_byte(answer));
+    r(cases, "E_R with bit 255 set (non-canonical)", flip(answer, 49, 0x80));
+    r(cases, "KEM type 0xff", set(answer, 50, &[0xff]));
+    r(cases, "KEM type 0 followed by a ciphertext", set(answer, 50, &[0x00]));
+
+    // Media key message: 'k' || 0x01 || call id (2..18) || u16 suite (18..20) || u64 KID (20..28)
+    // || u64 activate_at (28..36) || u8 len (36) || key (37..).
+    let r =
+        |cases: &mut Vec<Value>, d: &str, input: Vec<u8>| media_reject(cases, "media_key_message", d, input);
+    r(cases, "empty", Vec::new());
+    r(cases, "wrong tag (a pointer's 'F')", set(key_message, 0, &[0x46]));
+    r(cases, "version 2", set(key_message, 1, &[0x02]));
+    r(cases, "suite 0", set(key_message, 18, &[0x00, 0x00]));
+    r(cases, "suite 6", set(key_message, 18, &[0x00, 0x06]));
+    r(cases, "suite 0xF000 (private use)", set(key_message, 18, &[0xF0, 0x00]));
+    r(cases, "key length 16", set(key_message, 36, &[16]));
+    r(cases, "key length 64 under a SHA-256 suite", {
+        let mut b = set(key_message, 36, &[64]);
+        b.extend_from_slice(&[0x5A; 32]);
+        b
+    });
+    r(cases, "truncated (last key byte missing)", key_message[..key_message.len() - 1].to_vec());
+    r(cases, "trailing byte", with_trailing_byte(key_message));
+    r(
+        cases,
+        "order: suite 0 in a message cut after the suite (the suite first)",
+        set(key_message, 18, &[0, 0])[..20].to_vec(),
+    );
+    r(
+        cases,
+        "order: key length 16 and a truncated key (the length first)",
+        set(key_message, 36, &[16])[..40].to_vec(),
+    );
+
+    // SFrame headers (SPEC.md 24.2): config X K Y C, then KID and CTR bytes.
+    let r = |cases: &mut Vec<Value>, d: &str, input: Vec<u8>| media_reject(cases, "sframe_header", d, input);
+    r(cases, "empty", Vec::new());
+    r(cases, "one KID byte announced, none follows", vec![0x80]);
+    r(cases, "eight CTR bytes announced, seven follow", [&[0x0F][..], &[1; 7]].concat());
+    r(cases, "KID 7 in an extended field (non-minimal)", vec![0x80, 0x07, 0x00]);
+    r(cases, "KID 0x00ff in two bytes (leading zero byte)", vec![0x90, 0x00, 0xff]);
+    r(cases, "CTR 0 in an extended field", vec![0x08, 0x00]);
+    r(cases, "CTR 0x0100 in three bytes (leading zero byte)", vec![0x0A, 0x00, 0x01, 0x00]);
+    r(cases, "order: a non-minimal KID and a truncated CTR (the KID first)", vec![0x89, 0x05, 0x01]);
+    r(cases, "two KID bytes announced, one follows", vec![0x98, 0x10]);
+}
+
+fn media_vectors(dir: &Path) {
+    let mut cases = vec![
+        call_case("hybrid call (ML-KEM-1024)", [0xC1; 32], [0xC2; 32], true, 80),
+        call_case("classical call (callee policy AllowClassical)", [0xC3; 32], [0xC4; 32], false, 82),
+    ];
+    let offer = spec_impl::unhex(cases[0]["offer"].as_str().expect("hex"));
+    let answer = spec_impl::unhex(cases[0]["answer"].as_str().expect("hex"));
+    let classical_offer = spec_impl::unhex(cases[1]["offer"].as_str().expect("hex"));
+
+    cases.push(attachment_case("empty file: one empty final chunk, a 16-byte blob", b"", true, 84));
+    cases.push(attachment_case("1-byte file: a 17-byte blob", b"\x42", true, 85));
+    cases.push(attachment_case(
+        "65 546-byte file (65 536 + 10): a full chunk and a 10-byte final chunk; plaintext by rule, blob by hash",
+        &attachment_plaintext(65_546),
+        false,
+        86,
+    ));
+    let pointer = spec_impl::unhex(cases[3]["pointer"].as_str().expect("hex"));
+
+    let base16 = [0x5Bu8; 16];
+    let base32: Vec<u8> = (0..32u8).collect();
+    let base64: Vec<u8> = (0..64u8).map(|i| i.wrapping_mul(3)).collect();
+    for (suite, kid, base) in [
+        (media::CipherSuite::AesCtr128HmacSha256_80, 0u64, &base32[..]),
+        (media::CipherSuite::AesCtr128HmacSha256_64, 7, &base16[..]),
+        (media::CipherSuite::AesCtr128HmacSha256_32, 8, &base32[..]),
+        (media::CipherSuite::AesGcm128Sha256, 0x1234, &base32[..]),
+        (media::CipherSuite::AesGcm256Sha512, u64::MAX, &base64[..]),
+    ] {
+        cases.push(sframe_case(suite, kid, base));
+    }
+    cases.push(sframe_ratchet_case(media::CipherSuite::AesGcm128Sha256, 4, 0x5, [0x71; 32]));
+    cases.push(sframe_ratchet_case(media::CipherSuite::AesGcm256Sha512, 8, 0x0102, [0x72; 32]));
+    cases.push(sframe_ratchet_case(media::CipherSuite::AesCtr128HmacSha256_80, 2, 3, [0x73; 32]));
+
+    cases.push(group_case(
+        "sender 7, AES_128_GCM_SHA256_128: three joins",
+        media::CipherSuite::AesGcm128Sha256,
+        [0xCA; 16],
+        7,
+        88,
+    ));
+    cases.push(group_case(
+        "sender 0xFFFFFFFF, AES_256_GCM_SHA512_128: three joins (64-byte ratcheted keys)",
+        media::CipherSuite::AesGcm256Sha512,
+        [0xCB; 16],
+        u32::MAX,
+        89,
+    ));
+    let key_message =
+        spec_impl::unhex(cases[cases.len() - 2]["chain"][0]["media_key_message"].as_str().expect("hex"));
+
+    media_rejects(&mut cases, &pointer, &offer, &classical_offer, &answer, &key_message);
+    write(
+        dir,
+        "media.json",
+        "Media (SPEC.md 22-25): call keys, attachments, SFrame frames and ratchets, group call key chains, and rejected encodings with the error each must give; every case has a kind",
+        cases,
+    );
+}
+
 fn main() -> Result<(), Error> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors/protocol");
     fs::create_dir_all(&dir).expect("create test-vectors/protocol");
@@ -2290,6 +2767,7 @@ fn main() -> Result<(), Error> {
     v1_vectors(&dir);
     safety_number_vectors(&dir)?;
     messenger_vectors(&dir)?;
+    media_vectors(&dir);
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for r in &rejects {
         *counts.entry(r["kind"].as_str().unwrap_or_default().to_string()).or_default() += 1;

@@ -3,7 +3,8 @@
 //! SPEC.md alone (`tests/support/spec_impl.rs`), and replays the session,
 //! reject and version-1 receive vectors through chatcrypt's public API as
 //! well, and every messenger vector (`messenger.json`, SPEC.md §17-§21)
-//! through both.
+//! through both, and every media vector (`media.json`, SPEC.md §22-§25)
+//! through `chatcrypt::media` and the second implementation.
 //!
 //! Every test prints how many cases it ran and fails if that differs from the
 //! file's `number_of_cases` or from the length of its `cases` array.
@@ -1613,4 +1614,383 @@ fn messenger() {
     listed.sort();
     println!("messenger.json kinds: {listed:?}");
     finish("messenger.json", &file, count);
+}
+
+// ---------------------------------------------------------------------------
+// Media (SPEC.md §22-§25): media.json, through chatcrypt::media and spec_impl.
+
+use chatcrypt::media;
+
+fn suite_of(v: &Value) -> (spec_impl::SframeSuite, media::CipherSuite) {
+    let id = u16::try_from(v.as_u64().expect("cipher_suite")).expect("u16");
+    (spec_impl::SframeSuite::from_id(id).expect("suite"), media::CipherSuite::from_id(id).expect("suite"))
+}
+
+/// An established classical session pair between two identities; its own
+/// keys do not enter the call keys (§23.2), so its RNG is not listed.
+fn call_sessions(
+    caller: &chatcrypt::IdentityKeyPair,
+    callee: &chatcrypt::IdentityKeyPair,
+) -> (chatcrypt::Session, chatcrypt::Session) {
+    use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
+    let mut rng = ChaCha20Rng::from_seed([0x33; 32]);
+    let spk = chatcrypt::SignedPreKey::generate(callee, 1, &mut rng);
+    let bundle = chatcrypt::PreKeyBundle::new(callee.public_key().clone(), spk.public().clone(), None);
+    let mut a = chatcrypt::Session::initiate_with(
+        caller,
+        &bundle,
+        chatcrypt::Mode::Plain,
+        chatcrypt::PqPolicy::AllowClassical,
+        &mut rng,
+    )
+    .unwrap();
+    let first = a.encrypt(b"call me", &mut rng).unwrap();
+    let message = chatcrypt::PreKeyMessage::from_bytes(&first).unwrap();
+    let policy =
+        chatcrypt::AcceptPolicy::new(chatcrypt::ModePolicy::Any, chatcrypt::PqPolicy::AllowClassical);
+    let b = chatcrypt::Session::accept(callee, &spk, None, None, &message, policy, &mut rng).unwrap().session;
+    (a, b)
+}
+
+/// Draws of any length (the media side draws 16, 32 and 64 bytes).
+fn any_draws(v: &Value) -> Vec<Vec<u8>> {
+    v.as_array().expect("draws array").iter().map(bytes).collect()
+}
+
+fn check_call_keys(case: &Value, what: &str) {
+    let caller_id = Identity::from_seed(&b32(&case["caller_seed"]));
+    let callee_id = Identity::from_seed(&b32(&case["callee_seed"]));
+    assert_eq!(hex(&caller_id.public), text(&case["caller_identity_key"]), "{what}");
+    assert_eq!(hex(&callee_id.public), text(&case["callee_identity_key"]), "{what}");
+    let hybrid = case["kem_type"].as_u64() == Some(1);
+    let cd = any_draws(&case["caller_rng_draws"]);
+    let rd = any_draws(&case["callee_rng_draws"]);
+    assert_eq!(cd.len(), if hybrid { 3 } else { 2 }, "{what}: caller draws");
+    assert_eq!(rd.len(), if hybrid { 2 } else { 1 }, "{what}: callee draws");
+    let (offer_bytes, answer_bytes) = (bytes(&case["offer"]), bytes(&case["answer"]));
+
+    // spec_impl, from the draws and the identity keys alone (§23).
+    let cid: [u8; 16] = cd[0].clone().try_into().unwrap();
+    let e_c: [u8; 32] = cd[1].clone().try_into().unwrap();
+    let seed: Option<[u8; 64]> = cd.get(2).map(|s| s.clone().try_into().unwrap());
+    let e_r: [u8; 32] = rd[0].clone().try_into().unwrap();
+    let m: Option<[u8; 32]> = rd.get(1).map(|s| s.clone().try_into().unwrap());
+    let offer = spec_impl::CallOffer::new(cid, &e_c, seed.as_ref());
+    assert_eq!(hex(&offer.encode()), text(&case["offer"]), "{what}: spec offer");
+    assert_eq!(spec_impl::CallOffer::decode(&offer_bytes).unwrap(), offer, "{what}");
+    let (answer, callee_keys) =
+        spec_impl::call_answer(&offer, &e_r, m.as_ref(), &caller_id.public, &callee_id.public).unwrap();
+    assert_eq!(hex(&answer.encode()), text(&case["answer"]), "{what}: spec answer");
+    assert_eq!(spec_impl::CallAnswer::decode(&answer_bytes).unwrap(), answer, "{what}");
+    let keys =
+        spec_impl::call_complete(&offer, &e_c, seed.as_ref(), &answer, &caller_id.public, &callee_id.public)
+            .unwrap();
+    assert_eq!(keys, callee_keys, "{what}: both sides of spec_impl agree");
+    assert_eq!(hex(&keys.dh), text(&case["dh"]), "{what}: dh");
+    assert_eq!(keys.ss.map(|s| hex(&s)).as_deref(), case["kem_shared_secret"].as_str(), "{what}: ss");
+    assert_eq!(hex(&keys.transcript), text(&case["transcript_hash"]), "{what}: T");
+    let srtp = |k: &[u8; 44], v: &Value| {
+        assert_eq!(hex(&k[..32]), text(&v["master_key"]), "{what}: SRTP master key");
+        assert_eq!(hex(&k[32..]), text(&v["master_salt"]), "{what}: SRTP master salt");
+    };
+    srtp(&keys.srtp_caller, &case["srtp_caller"]);
+    srtp(&keys.srtp_callee, &case["srtp_callee"]);
+    assert_eq!(hex(&keys.sframe_caller), text(&case["sframe_caller"]["key"]), "{what}: SF_C");
+    assert_eq!(hex(&keys.sframe_callee), text(&case["sframe_callee"]["key"]), "{what}: SF_R");
+    assert_eq!(case["sframe_caller"]["kid"].as_u64(), Some(0), "{what}");
+    assert_eq!(case["sframe_callee"]["kid"].as_u64(), Some(1), "{what}");
+
+    // The library, through the public API with the listed draws.
+    let caller = chatcrypt::IdentityKeyPair::from_seed(&b32(&case["caller_seed"]));
+    let callee = chatcrypt::IdentityKeyPair::from_seed(&b32(&case["callee_seed"]));
+    let (a, b) = call_sessions(&caller, &callee);
+    let mut crng = ListRng::new(&cd);
+    let kem = hybrid.then_some(chatcrypt::KemType::MlKem1024);
+    let (pending, lib_offer) = media::CallOffer::new_with_kem(&a, kem, &mut crng);
+    assert_eq!(crng.draws_used(), cd.len(), "{what}: caller draws used");
+    assert_eq!(hex(&lib_offer.to_bytes()), text(&case["offer"]), "{what}: library offer");
+    let got = media::CallOffer::from_bytes(&offer_bytes).unwrap();
+    let mut rrng = ListRng::new(&rd);
+    let (lib_callee, lib_answer) = got.answer(&b, chatcrypt::PqPolicy::AllowClassical, &mut rrng).unwrap();
+    assert_eq!(rrng.draws_used(), rd.len(), "{what}: callee draws used");
+    assert_eq!(hex(&lib_answer.to_bytes()), text(&case["answer"]), "{what}: library answer");
+    let lib_caller = pending.complete(&media::CallAnswer::from_bytes(&answer_bytes).unwrap()).unwrap();
+    for (side, send_c, recv_c) in [
+        ("caller", lib_caller.srtp_send(), lib_caller.sframe_send()),
+        ("callee", lib_callee.srtp_receive(), lib_callee.sframe_receive()),
+    ] {
+        assert_eq!(send_c.master_key()[..], keys.srtp_caller[..32], "{what}: {side} SRTP_C");
+        assert_eq!(send_c.master_salt()[..], keys.srtp_caller[32..], "{what}: {side} SRTP_C salt");
+        assert_eq!((recv_c.kid(), recv_c.key()), (0, &keys.sframe_caller), "{what}: {side} SF_C");
+    }
+    for (side, srtp_r, sf_r) in [
+        ("caller", lib_caller.srtp_receive(), lib_caller.sframe_receive()),
+        ("callee", lib_callee.srtp_send(), lib_callee.sframe_send()),
+    ] {
+        assert_eq!(srtp_r.master_key()[..], keys.srtp_callee[..32], "{what}: {side} SRTP_R");
+        assert_eq!(srtp_r.master_salt()[..], keys.srtp_callee[32..], "{what}: {side} SRTP_R salt");
+        assert_eq!((sf_r.kid(), sf_r.key()), (1, &keys.sframe_callee), "{what}: {side} SF_R");
+    }
+    assert_eq!(lib_caller.is_post_quantum(), hybrid, "{what}");
+}
+
+fn check_attachment(case: &Value, what: &str) {
+    let draws = any_draws(&case["rng_draws"]);
+    assert_eq!(draws.len(), 1, "{what}: one draw, the key");
+    let key: [u8; 32] = draws[0].clone().try_into().unwrap();
+    let size = usize::try_from(case["size"].as_u64().unwrap()).unwrap();
+    let plaintext = match case["plaintext"].as_str() {
+        Some(h) => unhex(h),
+        None => {
+            assert_eq!(text(&case["plaintext_rule"]), "byte i = i mod 251", "{what}");
+            (0..size).map(|i| (i % 251) as u8).collect()
+        }
+    };
+    assert_eq!(plaintext.len(), size, "{what}: size");
+    assert_eq!(hex(&spec_impl::sha256(&plaintext)), text(&case["plaintext_sha256"]), "{what}");
+
+    let spec = spec_impl::attachment_encrypt(&key, &plaintext);
+    let tags: Vec<String> = spec.tags.iter().map(|t| hex(t)).collect();
+    let listed: Vec<&str> = case["tags"].as_array().unwrap().iter().map(text).collect();
+    assert_eq!(tags, listed, "{what}: tags");
+    assert_eq!(hex(&spec.digest), text(&case["digest"]), "{what}: digest");
+    assert_eq!(hex(&spec.pointer), text(&case["pointer"]), "{what}: pointer");
+    assert_eq!(spec.blob.len() as u64, case["blob_len"].as_u64().unwrap(), "{what}: blob length");
+    assert_eq!(hex(&spec_impl::sha256(&spec.blob)), text(&case["blob_sha256"]), "{what}: blob hash");
+    if let Some(blob) = case["blob"].as_str() {
+        assert_eq!(hex(&spec.blob), blob, "{what}: blob");
+    }
+    let spec_pointer = spec_impl::AttachmentPointer::decode(&spec.pointer).unwrap();
+    assert_eq!(spec_impl::attachment_decrypt(&spec_pointer, &spec.blob).unwrap(), plaintext, "{what}");
+
+    // The library: one-shot with the listed draw, then chunk by chunk.
+    let mut rng = ListRng::new(&draws);
+    let (blob, pointer) = media::encrypt_attachment(&plaintext, &mut rng).unwrap();
+    assert_eq!(rng.draws_used(), 1, "{what}");
+    assert_eq!(blob, spec.blob, "{what}: library blob");
+    assert_eq!(hex(&pointer.to_bytes()[..]), text(&case["pointer"]), "{what}: library pointer");
+    let decoded = media::AttachmentPointer::from_bytes(&spec.pointer).unwrap();
+    assert_eq!(hex(decoded.digest()), text(&case["digest"]), "{what}");
+    assert_eq!(decoded.encrypted_len(), spec.blob.len() as u64, "{what}");
+    assert_eq!(media::decrypt_attachment(&decoded, &spec.blob).unwrap(), plaintext, "{what}");
+    let mut dec = media::AttachmentDecryptor::new(&decoded);
+    let (mut rest, mut out, mut i) = (&spec.blob[..], Vec::new(), 0);
+    while let Some(len) = dec.next_chunk_len() {
+        let (chunk, tail) = rest.split_at(len);
+        assert_eq!(hex(&chunk[len - 16..]), listed[i], "{what}: chunk {i}'s tag");
+        let mut buf = vec![0u8; len];
+        let n = dec.decrypt_chunk(chunk, &mut buf).unwrap();
+        out.extend_from_slice(&buf[..n]);
+        rest = tail;
+        i += 1;
+    }
+    dec.finish().unwrap();
+    assert_eq!((out, i), (plaintext, listed.len()), "{what}: chunks");
+}
+
+/// One frame object (`kid`, `ctr`, `metadata`, `plaintext`, `frame`).
+fn frame_fields(v: &Value) -> (u64, u64, Vec<u8>, Vec<u8>, Vec<u8>) {
+    (
+        v["kid"].as_u64().unwrap(),
+        v["ctr"].as_u64().unwrap(),
+        bytes(&v["metadata"]),
+        bytes(&v["plaintext"]),
+        bytes(&v["frame"]),
+    )
+}
+
+fn check_sframe(case: &Value, what: &str) {
+    let (spec, suite) = suite_of(&case["cipher_suite"]);
+    let base = bytes(&case["base_key"]);
+    let kid = case["kid"].as_u64().unwrap();
+    let (key, salt) = spec.key_and_salt(kid, &base);
+    assert_eq!(hex(&key), text(&case["sframe_key"]), "{what}: sframe_key");
+    assert_eq!(hex(&salt), text(&case["sframe_salt"]), "{what}: sframe_salt");
+    let lib_key = media::SframeKey::derive(suite, kid, &base).unwrap();
+    assert_eq!((lib_key.key(), lib_key.salt()), (&key[..], &salt), "{what}: library key schedule");
+
+    let frames = case["frames"].as_array().unwrap();
+    let mut sender = media::SframeSender::new(suite, kid, 0, &base).unwrap();
+    let mut receiver = media::SframeReceiver::new(suite);
+    receiver.add_base_key(kid, 0, &base).unwrap();
+    for f in frames {
+        let (fkid, ctr, metadata, plaintext, frame) = frame_fields(f);
+        assert_eq!(fkid, kid, "{what}");
+        assert_eq!(spec.encrypt(&base, kid, ctr, &metadata, &plaintext), frame, "{what}: spec frame {ctr}");
+        assert_eq!(spec.decrypt(&base, &frame, &metadata).unwrap(), (kid, ctr, plaintext.clone()), "{what}");
+        // The library's sender reaches the counter by sending (any plaintext).
+        while sender.next_counter() != Some(ctr) {
+            sender.encrypt(b"", b"filler", &mut [0u8; 64]).unwrap();
+        }
+        let mut out = vec![0u8; sender.ciphertext_len(plaintext.len())];
+        let n = sender.encrypt(&metadata, &plaintext, &mut out).unwrap();
+        assert_eq!(out[..n], frame[..], "{what}: library frame {ctr}");
+        let mut pt = vec![0u8; frame.len()];
+        let got = receiver.decrypt(&metadata, &frame, &mut pt).unwrap();
+        assert_eq!((got.kid, got.ctr, &pt[..got.len]), (kid, ctr, &plaintext[..]), "{what}");
+    }
+}
+
+fn check_sframe_ratchet(case: &Value, what: &str) {
+    let (spec, suite) = suite_of(&case["cipher_suite"]);
+    let bits = u8::try_from(case["ratchet_bits"].as_u64().unwrap()).unwrap();
+    let steps = case["steps"].as_array().unwrap();
+    let base0 = bytes(&steps[0]["base_key"]);
+    let kid0 = steps[0]["kid"].as_u64().unwrap();
+    assert_eq!(kid0 & ((1 << bits) - 1), 0, "{what}: step 0's KID has step bits 0");
+    let mut base = base0.clone();
+    let mut sender = media::SframeSender::new(suite, kid0, bits, &base0).unwrap();
+    for (i, s) in steps.iter().enumerate() {
+        if i > 0 {
+            base = spec.ratchet(&base);
+            sender.ratchet().unwrap();
+        }
+        let kid = (kid0 >> bits << bits) | (i as u64 & ((1 << bits) - 1));
+        assert_eq!(s["kid"].as_u64(), Some(kid), "{what}: KID of step {i}");
+        assert_eq!(sender.kid(), kid, "{what}: library KID of step {i}");
+        assert_eq!(hex(&base), text(&s["base_key"]), "{what}: base key of step {i}");
+        assert_eq!(base.len(), if i == 0 { 32 } else { spec.nh }, "{what}");
+        let (key, salt) = spec.key_and_salt(kid, &base);
+        assert_eq!(hex(&key), text(&s["sframe_key"]), "{what}: step {i} key");
+        assert_eq!(hex(&salt), text(&s["sframe_salt"]), "{what}: step {i} salt");
+    }
+    let (kid, ctr, metadata, plaintext, frame) = frame_fields(&case["frame"]);
+    assert_eq!(kid, steps.last().unwrap()["kid"].as_u64().unwrap(), "{what}");
+    assert_eq!(spec.encrypt(&base, kid, ctr, &metadata, &plaintext), frame, "{what}: spec frame");
+    let mut out = vec![0u8; sender.ciphertext_len(plaintext.len())];
+    let n = sender.encrypt(&metadata, &plaintext, &mut out).unwrap();
+    assert_eq!(out[..n], frame[..], "{what}: library frame after two ratchet steps");
+    // A sender made from the step's base key directly gives the same frame.
+    let mut direct = media::SframeSender::new(suite, kid, bits, &base).unwrap();
+    let n = direct.encrypt(&metadata, &plaintext, &mut out).unwrap();
+    assert_eq!(out[..n], frame[..], "{what}: library frame from the ratcheted base key");
+    let mut receiver = media::SframeReceiver::new(suite);
+    receiver.add_base_key(kid0, bits, &base0).unwrap();
+    let mut pt = vec![0u8; frame.len()];
+    let got = receiver.decrypt(&metadata, &frame, &mut pt).unwrap();
+    assert_eq!(&pt[..got.len], &plaintext[..], "{what}: a receiver at step 0 ratchets");
+}
+
+fn check_group_keys(case: &Value, what: &str) {
+    let (spec, suite) = suite_of(&case["cipher_suite"]);
+    let call_id: [u8; 16] = bytes(&case["call_id"]).try_into().unwrap();
+    let sender_id = u32_of(&case["sender"]);
+    let draws = any_draws(&case["rng_draws"]);
+    assert_eq!(draws.len(), 1, "{what}: one draw, the generation's base key");
+    let chain = case["chain"].as_array().unwrap();
+    assert_eq!(chain.len(), 4, "{what}: steps 0 to 3");
+    let mut base = draws[0].clone();
+    for (i, s) in chain.iter().enumerate() {
+        if i > 0 {
+            base = spec.ratchet(&base);
+        }
+        let kid = spec_impl::group_kid(sender_id, 0, i as u8);
+        assert_eq!(s["kid"].as_u64(), Some(kid), "{what}: KID of step {i}");
+        assert_eq!(hex(&base), text(&s["base_key"]), "{what}: base key of step {i}");
+        let message =
+            spec_impl::MediaKeyMessage { call_id, suite: spec.id, kid, activate_at: 0, key: base.clone() };
+        assert_eq!(hex(&message.encode()), text(&s["media_key_message"]), "{what}: message of step {i}");
+        assert_eq!(spec_impl::MediaKeyMessage::decode(&message.encode()).unwrap(), message, "{what}");
+        let lib = media::MediaKeyMessage::from_bytes(&message.encode()).unwrap();
+        assert_eq!((lib.kid(), lib.sender(), lib.activate_at()), (kid, sender_id, 0), "{what}");
+        assert_eq!(hex(&lib.to_bytes()), text(&s["media_key_message"]), "{what}: library re-encoding");
+    }
+    let (kid, ctr, metadata, plaintext, frame) = frame_fields(&case["frame"]);
+    assert_eq!((kid, ctr), (spec_impl::group_kid(sender_id, 0, 3), 0), "{what}");
+    assert_eq!(spec.encrypt(&base, kid, ctr, &metadata, &plaintext), frame, "{what}: spec frame at step 3");
+
+    // The library: the sender's chain from the listed draw, and a receiver
+    // holding step 0 that decrypts the frame at step 3.
+    let mut rng = ListRng::new(&draws);
+    let mut sender = media::GroupCallSender::new(call_id, suite, sender_id, &mut rng).unwrap();
+    assert_eq!(hex(&sender.current_key().to_bytes()), text(&chain[0]["media_key_message"]), "{what}");
+    for (i, s) in chain.iter().enumerate().skip(1) {
+        match sender.member_joined(&mut rng).unwrap() {
+            media::KeyDistribution::Joiner(m) => {
+                assert_eq!(m.len(), 1, "{what}");
+                assert_eq!(hex(&m[0].to_bytes()), text(&s["media_key_message"]), "{what}: library step {i}");
+            }
+            other => panic!("{what}: a join gave {other:?}"),
+        }
+    }
+    assert_eq!(rng.draws_used(), 1, "{what}");
+    let s = sender.sframe_sender(0).unwrap();
+    let mut out = vec![0u8; s.ciphertext_len(plaintext.len())];
+    let n = s.encrypt(&metadata, &plaintext, &mut out).unwrap();
+    assert_eq!(out[..n], frame[..], "{what}: library frame at step 3");
+    let mut receiver = media::GroupCallReceiver::new(call_id, suite);
+    let first = media::MediaKeyMessage::from_bytes(&bytes(&chain[0]["media_key_message"])).unwrap();
+    receiver.add_key(sender_id, &first).unwrap();
+    let mut pt = vec![0u8; frame.len()];
+    let got = receiver.decrypt(&metadata, &frame, &mut pt).unwrap();
+    assert_eq!(&pt[..got.len], &plaintext[..], "{what}: a receiver at step 0 follows three steps");
+}
+
+fn check_media_reject(case: &Value, what: &str) -> String {
+    let input = bytes(&case["input"]);
+    let decoder = text(&case["decoder"]);
+    let (lib, spec) = match decoder {
+        "attachment_pointer" => (
+            media::AttachmentPointer::from_bytes(&input).err(),
+            spec_impl::AttachmentPointer::decode(&input).err(),
+        ),
+        "call_offer" => {
+            (media::CallOffer::from_bytes(&input).err(), spec_impl::CallOffer::decode(&input).err())
+        }
+        "call_answer" => {
+            (media::CallAnswer::from_bytes(&input).err(), spec_impl::CallAnswer::decode(&input).err())
+        }
+        "media_key_message" => (
+            media::MediaKeyMessage::from_bytes(&input).err(),
+            spec_impl::MediaKeyMessage::decode(&input).err(),
+        ),
+        "sframe_header" => {
+            (media::SframeHeader::decode(&input).err(), spec_impl::sframe_header_decode(&input).err())
+        }
+        d => panic!("{what}: unknown decoder {d}"),
+    };
+    let expected = text(&case["error"]);
+    assert_eq!(lib.map(|e| format!("{e:?}")).as_deref(), Some(expected), "{what}: library");
+    assert_eq!(spec.map(|e| format!("{e:?}")).as_deref(), Some(expected), "{what}: spec");
+    decoder.to_string()
+}
+
+#[test]
+fn media() {
+    let file = load("media.json");
+    let mut count = 0;
+    let mut kinds: HashMap<String, usize> = HashMap::new();
+    for case in cases(&file) {
+        let what = &format!("{} ({})", text(&case["description"]), text(&case["kind"]));
+        let kind = match text(&case["kind"]) {
+            "call_keys" => {
+                check_call_keys(case, what);
+                "call_keys".to_string()
+            }
+            "attachment" => {
+                check_attachment(case, what);
+                "attachment".to_string()
+            }
+            "sframe" => {
+                check_sframe(case, what);
+                "sframe".to_string()
+            }
+            "sframe_ratchet" => {
+                check_sframe_ratchet(case, what);
+                "sframe_ratchet".to_string()
+            }
+            "group_keys" => {
+                check_group_keys(case, what);
+                "group_keys".to_string()
+            }
+            "reject" => format!("reject {}", check_media_reject(case, what)),
+            k => panic!("{what}: unknown kind {k}"),
+        };
+        *kinds.entry(kind).or_default() += 1;
+        count += 1;
+    }
+    let mut listed: Vec<_> = kinds.into_iter().collect();
+    listed.sort();
+    println!("media.json kinds: {listed:?}");
+    finish("media.json", &file, count);
 }

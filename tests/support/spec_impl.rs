@@ -183,6 +183,26 @@ pub enum Error {
     },
     /// §16.5 step 1, §16.6 step 2.
     PostQuantumRequired,
+    /// §24.5 step 5, §25.3: no key covers the frame's KID.
+    UnknownKeyId {
+        kid: u64,
+    },
+    /// §24.5: a counter older than the replay window.
+    CounterTooOld {
+        ctr: u64,
+        oldest: u64,
+    },
+    /// §24.4: a sender that cannot ratchet.
+    NoRatchet,
+    /// §22.2 step 2, §22.5 step 2.
+    ChunkLength {
+        len: usize,
+        expected: usize,
+    },
+    /// §22.2 step 2, §22.5 step 1.
+    StreamFinished,
+    /// §22.2 step 3, §22.5 (finishing).
+    StreamIncomplete,
 }
 
 impl From<DecodeError> for Error {
@@ -2780,4 +2800,599 @@ impl SessionRecord {
 /// `SHA-256(bytes)`.
 pub fn sha256(bytes: &[u8]) -> [u8; 32] {
     Sha256::digest(bytes).into()
+}
+
+// ---------------------------------------------------------------------------
+// Media (§22-§25): attachments, call keys, SFrame and group call keys,
+// written from SPEC.md §22-§25 on the raw crates (aes-gcm, aes + ctr,
+// hmac, hkdf, sha2, x25519-dalek, ml-kem), not from `src/media/`.
+
+/// §22.1 `C`.
+pub const ATTACHMENT_CHUNK_LEN: usize = 65_536;
+/// §22.1 `MAX_ATTACHMENT_LEN = 2^48`.
+pub const MAX_ATTACHMENT_LEN: u64 = 1 << 48;
+/// §22.1, 23 bytes.
+pub const LABEL_ATTACHMENT: &[u8] = b"chatcrypt v3 attachment";
+/// §22.1, 30 bytes.
+pub const LABEL_ATTACHMENT_DIGEST: &[u8] = b"chatcrypt v3 attachment digest";
+/// §22.3.
+pub const TAG_ATTACHMENT_POINTER: u8 = 0x46;
+/// §22.3.
+pub const ATTACHMENT_POINTER_LEN: usize = 74;
+
+/// A blob and pointer of §22.1.
+pub struct EncryptedAttachment {
+    pub blob: Vec<u8>,
+    pub tags: Vec<[u8; 16]>,
+    pub digest: [u8; 32],
+    pub pointer: Vec<u8>,
+}
+
+/// §22.1 `n = max(1, ceil(size / C))`.
+pub fn attachment_chunk_count(size: u64) -> u64 {
+    size.div_ceil(ATTACHMENT_CHUNK_LEN as u64).max(1)
+}
+
+/// §22.1 `AD = "chatcrypt v3 attachment" || u64(size)`.
+pub fn attachment_ad(size: u64) -> Vec<u8> {
+    [LABEL_ATTACHMENT, &size.to_be_bytes()].concat()
+}
+
+/// §22.1 `N_i = 0x00 * 7 || u32(i) || f_i`.
+pub fn attachment_nonce(i: u64, last: bool) -> [u8; 12] {
+    let mut n = [0u8; 12];
+    n[7..11].copy_from_slice(&u32::try_from(i).expect("i < 2^32").to_be_bytes());
+    n[11] = u8::from(last);
+    n
+}
+
+/// §22.1: the whole construction for `key` and `plaintext`.
+pub fn attachment_encrypt(key: &[u8; 32], plaintext: &[u8]) -> EncryptedAttachment {
+    let size = plaintext.len() as u64;
+    let n = attachment_chunk_count(size);
+    let ad = attachment_ad(size);
+    let mut blob = Vec::with_capacity(plaintext.len() + 16 * n as usize);
+    let mut tags = Vec::new();
+    for i in 0..n {
+        let start = (i as usize) * ATTACHMENT_CHUNK_LEN;
+        let end = ((i as usize + 1) * ATTACHMENT_CHUNK_LEN).min(plaintext.len());
+        let sealed = aead_seal(key, &attachment_nonce(i, i == n - 1), &ad, &plaintext[start..end]);
+        tags.push(sealed[sealed.len() - 16..].try_into().expect("16-byte tag"));
+        blob.extend_from_slice(&sealed);
+    }
+    let digest = attachment_digest(size, &tags);
+    let pointer = AttachmentPointer { key: *key, size, digest }.encode();
+    EncryptedAttachment { blob, tags, digest, pointer }
+}
+
+/// §22.1 `digest = SHA-256("chatcrypt v3 attachment digest" || u64(size) || T_0 || ...)`.
+pub fn attachment_digest(size: u64, tags: &[[u8; 16]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    h.update(LABEL_ATTACHMENT_DIGEST);
+    h.update(size.to_be_bytes());
+    for t in tags {
+        h.update(t);
+    }
+    h.finalize().into()
+}
+
+/// §22.3.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AttachmentPointer {
+    pub key: [u8; 32],
+    pub size: u64,
+    pub digest: [u8; 32],
+}
+
+impl AttachmentPointer {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = vec![TAG_ATTACHMENT_POINTER, 0x01];
+        out.extend_from_slice(&self.key);
+        out.extend_from_slice(&self.size.to_be_bytes());
+        out.extend_from_slice(&self.digest);
+        out
+    }
+
+    /// §22.3 in layout order: tag, version, key, size (`> 2^48`:
+    /// `InvalidValue`, before the digest), digest, then `TrailingBytes`.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        read_tag_version(&mut r, TAG_ATTACHMENT_POINTER, 0x01)?;
+        let key = r.arr32()?;
+        let size = r.u64()?;
+        if size > MAX_ATTACHMENT_LEN {
+            return Err(DecodeError::InvalidValue.into());
+        }
+        let digest = r.arr32()?;
+        r.finish()?;
+        Ok(AttachmentPointer { key, size, digest })
+    }
+}
+
+/// §22.5, the one-shot receiver: the blob's length first, then each chunk
+/// (`Auth`), then the digest (`Auth`).
+pub fn attachment_decrypt(pointer: &AttachmentPointer, blob: &[u8]) -> Result<Vec<u8>> {
+    let n = attachment_chunk_count(pointer.size);
+    let expected = pointer.size + 16 * n;
+    match (blob.len() as u64).cmp(&expected) {
+        std::cmp::Ordering::Less => return Err(DecodeError::Truncated.into()),
+        std::cmp::Ordering::Greater => return Err(DecodeError::TrailingBytes.into()),
+        std::cmp::Ordering::Equal => {}
+    }
+    let ad = attachment_ad(pointer.size);
+    let mut out = Vec::new();
+    let mut tags = Vec::new();
+    let mut rest = blob;
+    for i in 0..n {
+        let plain = if i == n - 1 {
+            (pointer.size - (n - 1) * ATTACHMENT_CHUNK_LEN as u64) as usize
+        } else {
+            ATTACHMENT_CHUNK_LEN
+        };
+        let (chunk, tail) = rest.split_at(plain + 16);
+        out.extend_from_slice(&aead_open(&pointer.key, &attachment_nonce(i, i == n - 1), &ad, chunk)?);
+        tags.push(chunk[plain..].try_into().expect("16-byte tag"));
+        rest = tail;
+    }
+    if attachment_digest(pointer.size, &tags) != pointer.digest {
+        return Err(Error::Auth);
+    }
+    Ok(out)
+}
+
+// §23 Call keys.
+
+/// §23.1 `'o'`.
+pub const TAG_CALL_OFFER: u8 = 0x6F;
+/// §23.1 `'a'`.
+pub const TAG_CALL_ANSWER: u8 = 0x61;
+pub const LABEL_CALL: &[u8] = b"chatcrypt v3 call";
+pub const LABEL_CALL_SRTP_CALLER: &[u8] = b"chatcrypt v3 call srtp caller";
+pub const LABEL_CALL_SRTP_CALLEE: &[u8] = b"chatcrypt v3 call srtp callee";
+pub const LABEL_CALL_SFRAME_CALLER: &[u8] = b"chatcrypt v3 call sframe caller";
+pub const LABEL_CALL_SFRAME_CALLEE: &[u8] = b"chatcrypt v3 call sframe callee";
+
+/// An offer (§23.1): `kem` is the type byte and `EK`, or `None` for type 0x00.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallOffer {
+    pub cid: [u8; 16],
+    pub e_pub: [u8; 32],
+    pub kem: Option<(u8, Vec<u8>)>,
+}
+
+/// An answer (§23.1): `kem` is the type byte and `CT`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallAnswer {
+    pub cid: [u8; 16],
+    pub e_pub: [u8; 32],
+    pub kem: Option<(u8, Vec<u8>)>,
+}
+
+fn call_encode(tag: u8, cid: &[u8; 16], e_pub: &[u8; 32], kem: &Option<(u8, Vec<u8>)>) -> Vec<u8> {
+    let mut out = vec![tag, 0x01];
+    out.extend_from_slice(cid);
+    out.extend_from_slice(e_pub);
+    match kem {
+        None => out.push(0x00),
+        Some((t, bytes)) => {
+            out.push(*t);
+            out.extend_from_slice(bytes);
+        }
+    }
+    out
+}
+
+/// §23.1 decoding, in layout order; `offer` selects the `EK` check.
+/// `CID`, the X25519 key and the KEM part of an offer or answer.
+type CallFields = ([u8; 16], [u8; 32], Option<(u8, Vec<u8>)>);
+
+fn call_decode(bytes: &[u8], tag: u8, offer: bool) -> Result<CallFields> {
+    let mut r = Reader::new(bytes);
+    read_tag_version(&mut r, tag, 0x01)?;
+    let cid = r.arr16()?;
+    let e_pub = r.x25519_key()?;
+    let kem = match r.u8()? {
+        0x00 => None,
+        t => {
+            kem_type_check(t)?;
+            let body = r.take(if offer { KEM_EK_LEN } else { KEM_CT_LEN })?.to_vec();
+            if offer {
+                kem_check_public_key(&body)?;
+            }
+            Some((t, body))
+        }
+    };
+    r.finish()?;
+    Ok((cid, e_pub, kem))
+}
+
+impl CallOffer {
+    /// §23.1: the offer of the caller's draws `CID`, `e_C` and, for a
+    /// hybrid call, the ML-KEM seed `d || z`.
+    pub fn new(cid: [u8; 16], e_c: &[u8; 32], kem_seed: Option<&[u8; KEM_SEED_LEN]>) -> Self {
+        CallOffer {
+            cid,
+            e_pub: x25519_base(e_c),
+            kem: kem_seed.map(|s| (KEM_ML_KEM_1024, kem_public_key(s))),
+        }
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        call_encode(TAG_CALL_OFFER, &self.cid, &self.e_pub, &self.kem)
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let (cid, e_pub, kem) = call_decode(bytes, TAG_CALL_OFFER, true)?;
+        Ok(CallOffer { cid, e_pub, kem })
+    }
+}
+
+impl CallAnswer {
+    pub fn encode(&self) -> Vec<u8> {
+        call_encode(TAG_CALL_ANSWER, &self.cid, &self.e_pub, &self.kem)
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let (cid, e_pub, kem) = call_decode(bytes, TAG_CALL_ANSWER, false)?;
+        Ok(CallAnswer { cid, e_pub, kem })
+    }
+}
+
+/// The outputs of §23.2 (and the intermediate values, for the vectors).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CallKeys {
+    pub dh: [u8; 32],
+    pub ss: Option<[u8; 32]>,
+    pub transcript: [u8; 32],
+    pub secret: [u8; 32],
+    pub srtp_caller: [u8; 44],
+    pub srtp_callee: [u8; 44],
+    pub sframe_caller: [u8; 32],
+    pub sframe_callee: [u8; 32],
+}
+
+/// §23.2 from `DH`, `SS`, both Ed25519 identity keys and the two encodings.
+pub fn call_derive(
+    cid: &[u8; 16],
+    dh: [u8; 32],
+    ss: Option<[u8; 32]>,
+    ik_c: &[u8; 32],
+    ik_r: &[u8; 32],
+    offer: &[u8],
+    answer: &[u8],
+) -> CallKeys {
+    let transcript = sha256(&[offer, answer].concat());
+    let mut ikm = dh.to_vec();
+    if let Some(ss) = &ss {
+        ikm.extend_from_slice(ss);
+    }
+    let info = [LABEL_CALL, ik_c, ik_r, &transcript].concat();
+    let mut secret = [0u8; 32];
+    hkdf(cid, &ikm, &info, &mut secret);
+    let mut keys = CallKeys {
+        dh,
+        ss,
+        transcript,
+        secret,
+        srtp_caller: [0; 44],
+        srtp_callee: [0; 44],
+        sframe_caller: [0; 32],
+        sframe_callee: [0; 32],
+    };
+    hkdf_expand(&secret, LABEL_CALL_SRTP_CALLER, &mut keys.srtp_caller);
+    hkdf_expand(&secret, LABEL_CALL_SRTP_CALLEE, &mut keys.srtp_callee);
+    hkdf_expand(&secret, LABEL_CALL_SFRAME_CALLER, &mut keys.sframe_caller);
+    hkdf_expand(&secret, LABEL_CALL_SFRAME_CALLEE, &mut keys.sframe_callee);
+    keys
+}
+
+/// The callee (§23.1, §23.2): from its draws `e_R` and (hybrid) `m`.
+pub fn call_answer(
+    offer: &CallOffer,
+    e_r: &[u8; 32],
+    m: Option<&[u8; 32]>,
+    ik_c: &[u8; 32],
+    ik_r: &[u8; 32],
+) -> Result<(CallAnswer, CallKeys)> {
+    let dh = x25519(e_r, &offer.e_pub)?;
+    let (kem, ss) = match (&offer.kem, m) {
+        (Some((t, ek)), Some(m)) => {
+            let (ct, ss) = kem_encapsulate(ek, m)?;
+            (Some((*t, ct)), Some(ss))
+        }
+        (None, None) => (None, None),
+        _ => panic!("m is drawn exactly for a hybrid offer"),
+    };
+    let answer = CallAnswer { cid: offer.cid, e_pub: x25519_base(e_r), kem };
+    let keys = call_derive(&offer.cid, dh, ss, ik_c, ik_r, &offer.encode(), &answer.encode());
+    Ok((answer, keys))
+}
+
+/// The caller on the answer (§23.1, §23.2): `HandshakeMismatch` first,
+/// then the DH rule.
+pub fn call_complete(
+    offer: &CallOffer,
+    e_c: &[u8; 32],
+    kem_seed: Option<&[u8; KEM_SEED_LEN]>,
+    answer: &CallAnswer,
+    ik_c: &[u8; 32],
+    ik_r: &[u8; 32],
+) -> Result<CallKeys> {
+    if answer.cid != offer.cid || answer.kem.as_ref().map(|k| k.0) != offer.kem.as_ref().map(|k| k.0) {
+        return Err(Error::HandshakeMismatch);
+    }
+    let dh = x25519(e_c, &answer.e_pub)?;
+    let ss = match (&answer.kem, kem_seed) {
+        (Some((_, ct)), Some(seed)) => Some(kem_decapsulate(seed, ct)),
+        _ => None,
+    };
+    Ok(call_derive(&offer.cid, dh, ss, ik_c, ik_r, &offer.encode(), &answer.encode()))
+}
+
+// §24 SFrame.
+
+/// A cipher suite of §24.1.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SframeSuite {
+    pub id: u16,
+    /// `Nh`.
+    pub nh: usize,
+    /// `Nk`.
+    pub nk: usize,
+    /// `Nt`.
+    pub nt: usize,
+}
+
+impl SframeSuite {
+    /// §24.1: values 1-5; anything else `InvalidValue`.
+    pub fn from_id(id: u16) -> Result<Self> {
+        let (nh, nk, nt) = match id {
+            1 => (32, 48, 10),
+            2 => (32, 48, 8),
+            3 => (32, 48, 4),
+            4 => (32, 16, 16),
+            5 => (64, 32, 16),
+            _ => return Err(DecodeError::InvalidValue.into()),
+        };
+        Ok(SframeSuite { id, nh, nk, nt })
+    }
+
+    fn is_gcm(&self) -> bool {
+        self.id >= 4
+    }
+
+    /// `HKDF-Extract(salt = "", ikm)` with the suite's hash.
+    pub fn extract(&self, ikm: &[u8]) -> Vec<u8> {
+        if self.nh == 64 {
+            Hkdf::<Sha512>::extract(Some(&[]), ikm).0.to_vec()
+        } else {
+            Hkdf::<Sha256>::extract(Some(&[]), ikm).0.to_vec()
+        }
+    }
+
+    /// `HKDF-Expand(prk, info, len)` with the suite's hash.
+    pub fn expand(&self, prk: &[u8], info: &[u8], len: usize) -> Vec<u8> {
+        let mut out = vec![0u8; len];
+        if self.nh == 64 {
+            Hkdf::<Sha512>::from_prk(prk).expect("PRK").expand(info, &mut out).expect("length");
+        } else {
+            Hkdf::<Sha256>::from_prk(prk).expect("PRK").expand(info, &mut out).expect("length");
+        }
+        out
+    }
+
+    /// §24.3: `(sframe_key, sframe_salt)` of `kid`.
+    pub fn key_and_salt(&self, kid: u64, base_key: &[u8]) -> (Vec<u8>, [u8; 12]) {
+        let secret = self.extract(base_key);
+        let tail = [&kid.to_be_bytes()[..], &self.id.to_be_bytes()].concat();
+        let key = self.expand(&secret, &[b"SFrame 1.0 Secret key ", &tail[..]].concat(), self.nk);
+        let salt = self.expand(&secret, &[b"SFrame 1.0 Secret salt ", &tail[..]].concat(), 12);
+        (key, salt.try_into().expect("12 bytes"))
+    }
+
+    /// §24.3 ratchet: `HKDF-Expand(HKDF-Extract("", base_key), "SFrame 1.0 Ratchet", Nh)`.
+    pub fn ratchet(&self, base_key: &[u8]) -> Vec<u8> {
+        self.expand(&self.extract(base_key), b"SFrame 1.0 Ratchet", self.nh)
+    }
+
+    /// §24.4: the whole frame `header || ciphertext || tag`.
+    pub fn encrypt(&self, base_key: &[u8], kid: u64, ctr: u64, metadata: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        let (key, salt) = self.key_and_salt(kid, base_key);
+        let header = sframe_header_encode(kid, ctr);
+        let nonce = sframe_nonce(&salt, ctr);
+        let aad = [&header[..], metadata].concat();
+        let mut out = header;
+        out.extend_from_slice(&self.seal(&key, &nonce, &aad, plaintext));
+        out
+    }
+
+    fn seal(&self, key: &[u8], nonce: &[u8; 12], aad: &[u8], plaintext: &[u8]) -> Vec<u8> {
+        let mut buf = plaintext.to_vec();
+        if self.is_gcm() {
+            let tag = if self.id == 4 {
+                aes_gcm::Aes128Gcm::new_from_slice(key)
+                    .expect("16-byte key")
+                    .encrypt_inout_detached(&(*nonce).into(), aad, InOutBuf::from(&mut buf[..]))
+                    .expect("GCM")
+                    .to_vec()
+            } else {
+                Aes256Gcm::new_from_slice(key)
+                    .expect("32-byte key")
+                    .encrypt_inout_detached(&(*nonce).into(), aad, InOutBuf::from(&mut buf[..]))
+                    .expect("GCM")
+                    .to_vec()
+            };
+            buf.extend_from_slice(&tag);
+        } else {
+            sframe_ctr(&key[..16], nonce, &mut buf);
+            let tag = sframe_ctr_tag(&key[16..48], self.nt, nonce, aad, &buf);
+            buf.extend_from_slice(&tag);
+        }
+        buf
+    }
+
+    /// Decrypts one frame under `base_key` (the key of the header's KID):
+    /// header (§24.2), `Nt` bytes of tag, then authentication (`Auth`).
+    pub fn decrypt(&self, base_key: &[u8], frame: &[u8], metadata: &[u8]) -> Result<(u64, u64, Vec<u8>)> {
+        let (kid, ctr, hlen) = sframe_header_decode(frame)?;
+        let (header, body) = frame.split_at(hlen);
+        if body.len() < self.nt {
+            return Err(DecodeError::Truncated.into());
+        }
+        let (ct, tag) = body.split_at(body.len() - self.nt);
+        let (key, salt) = self.key_and_salt(kid, base_key);
+        let nonce = sframe_nonce(&salt, ctr);
+        let aad = [header, metadata].concat();
+        let mut buf = ct.to_vec();
+        if self.is_gcm() {
+            let tag: [u8; 16] = tag.try_into().expect("16-byte tag");
+            let ok = if self.id == 4 {
+                aes_gcm::Aes128Gcm::new_from_slice(&key).expect("key").decrypt_inout_detached(
+                    &nonce.into(),
+                    &aad,
+                    InOutBuf::from(&mut buf[..]),
+                    &tag.into(),
+                )
+            } else {
+                Aes256Gcm::new_from_slice(&key).expect("key").decrypt_inout_detached(
+                    &nonce.into(),
+                    &aad,
+                    InOutBuf::from(&mut buf[..]),
+                    &tag.into(),
+                )
+            };
+            ok.map_err(|_| Error::Auth)?;
+        } else {
+            if sframe_ctr_tag(&key[16..48], self.nt, &nonce, &aad, ct) != tag {
+                return Err(Error::Auth);
+            }
+            sframe_ctr(&key[..16], &nonce, &mut buf);
+        }
+        Ok((kid, ctr, buf))
+    }
+}
+
+/// §24.4 `nonce = sframe_salt XOR (0x00000000 || u64(CTR))`.
+pub fn sframe_nonce(salt: &[u8; 12], ctr: u64) -> [u8; 12] {
+    let mut n = *salt;
+    for (b, c) in n[4..].iter_mut().zip(ctr.to_be_bytes()) {
+        *b ^= c;
+    }
+    n
+}
+
+/// §24.4: AES-128-CTR from the counter block `nonce || 0x00000000`, the
+/// last 32 bits counting blocks big-endian.
+fn sframe_ctr(key: &[u8], nonce: &[u8; 12], buf: &mut [u8]) {
+    use ctr::cipher::{KeyIvInit, StreamCipher};
+    let mut iv = [0u8; 16];
+    iv[..12].copy_from_slice(nonce);
+    let mut c = ctr::Ctr32BE::<aes::Aes128>::new_from_slices(key, &iv).expect("16-byte key and IV");
+    c.apply_keystream(buf);
+}
+
+/// §24.4: `HMAC-SHA256(auth_key, u64(len(aad)) || u64(len(ct)) || u64(Nt) || nonce || aad || ct)[0..Nt]`.
+fn sframe_ctr_tag(auth_key: &[u8], nt: usize, nonce: &[u8; 12], aad: &[u8], ct: &[u8]) -> Vec<u8> {
+    let m = [
+        &(aad.len() as u64).to_be_bytes()[..],
+        &(ct.len() as u64).to_be_bytes(),
+        &(nt as u64).to_be_bytes(),
+        nonce,
+        aad,
+        ct,
+    ]
+    .concat();
+    hmac(auth_key, &m)[..nt].to_vec()
+}
+
+/// §24.2: the number of bytes of an extended field, 0 for a value below 8.
+fn sframe_field_len(v: u64) -> usize {
+    if v < 8 {
+        0
+    } else {
+        8 - (v.leading_zeros() as usize) / 8
+    }
+}
+
+/// §24.2: the minimal header of `(kid, ctr)`.
+pub fn sframe_header_encode(kid: u64, ctr: u64) -> Vec<u8> {
+    let (kl, cl) = (sframe_field_len(kid), sframe_field_len(ctr));
+    let nibble = |v: u64, l: usize| if l == 0 { v as u8 } else { 0x08 | (l as u8 - 1) };
+    let mut out = vec![(nibble(kid, kl) << 4) | nibble(ctr, cl)];
+    out.extend_from_slice(&kid.to_be_bytes()[8 - kl..]);
+    out.extend_from_slice(&ctr.to_be_bytes()[8 - cl..]);
+    out
+}
+
+/// §24.2 decoding: config byte, KID field, CTR field, each checked when
+/// read (`Truncated`, non-minimal `InvalidValue`); returns `(kid, ctr, len)`.
+pub fn sframe_header_decode(frame: &[u8]) -> Result<(u64, u64, usize)> {
+    let mut r = Reader::new(frame);
+    let config = r.u8()?;
+    let mut field = |nibble: u8| -> Result<u64> {
+        if nibble & 0x08 == 0 {
+            return Ok(u64::from(nibble));
+        }
+        let n = usize::from(nibble & 0x07) + 1;
+        let bytes = r.take(n)?;
+        if bytes[0] == 0 || (n == 1 && bytes[0] < 8) {
+            return Err(DecodeError::InvalidValue.into());
+        }
+        Ok(bytes.iter().fold(0u64, |v, b| (v << 8) | u64::from(*b)))
+    };
+    let kid = field(config >> 4)?;
+    let ctr = field(config & 0x0f)?;
+    Ok((kid, ctr, r.pos()))
+}
+
+// §25 Group call keys.
+
+/// §25.1 `'k'`.
+pub const TAG_MEDIA_KEY: u8 = 0x6B;
+
+/// §25.1 `KID = u32(sender) << 32 | u24(generation) << 8 | u8(step)`.
+pub fn group_kid(sender: u32, generation: u32, step: u8) -> u64 {
+    assert!(generation < 1 << 24);
+    (u64::from(sender) << 32) | (u64::from(generation) << 8) | u64::from(step)
+}
+
+/// A media key message (§25.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MediaKeyMessage {
+    pub call_id: [u8; 16],
+    pub suite: u16,
+    pub kid: u64,
+    pub activate_at: u64,
+    pub key: Vec<u8>,
+}
+
+impl MediaKeyMessage {
+    pub fn encode(&self) -> Vec<u8> {
+        let mut out = vec![TAG_MEDIA_KEY, 0x01];
+        out.extend_from_slice(&self.call_id);
+        out.extend_from_slice(&self.suite.to_be_bytes());
+        out.extend_from_slice(&self.kid.to_be_bytes());
+        out.extend_from_slice(&self.activate_at.to_be_bytes());
+        out.push(u8::try_from(self.key.len()).expect("32 or 64"));
+        out.extend_from_slice(&self.key);
+        out
+    }
+
+    /// §25.1 decoding, in layout order.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        read_tag_version(&mut r, TAG_MEDIA_KEY, 0x01)?;
+        let call_id = r.arr16()?;
+        let suite = r.u16()?;
+        let nh = SframeSuite::from_id(suite)?.nh;
+        let kid = r.u64()?;
+        let activate_at = r.u64()?;
+        let len = usize::from(r.u8()?);
+        if len != 32 && len != nh {
+            return Err(DecodeError::InvalidValue.into());
+        }
+        let key = r.take(len)?.to_vec();
+        r.finish()?;
+        Ok(MediaKeyMessage { call_id, suite, kid, activate_at, key })
+    }
 }
