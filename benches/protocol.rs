@@ -650,10 +650,10 @@ fn fan_out_group(c: &mut Criterion) {
     let mut alice = messenger_device(&alice_account, 1, now, &mut rng);
     let mut bobs: Vec<LocalDevice> =
         (1..=max as u32).map(|id| messenger_device(&bob_account, id, now, &mut rng)).collect();
-    let entries: Vec<_> = bobs.iter().map(|d| (d.device_id(), d.identity().public_key().clone())).collect();
+    let entries: Vec<_> = bobs.iter().map(LocalDevice::link).collect();
     let bob_peer =
         PeerAccount::trust_on_first_use(b"bob", bob_account.sign_device_list(1, &entries).unwrap()).unwrap();
-    let alice_entry = [(alice.device_id(), alice.identity().public_key().clone())];
+    let alice_entry = [alice.link()];
     let alice_list = alice_account.sign_device_list(1, &alice_entry).unwrap();
     let alice_peer = PeerAccount::trust_on_first_use(b"alice", alice_list).unwrap();
 
@@ -730,9 +730,7 @@ fn record_forgery(c: &mut Criterion) {
     let bob_account = AccountKeyPair::generate(&mut rng);
     let alice = messenger_device(&alice_account, 1, now, &mut rng);
     let mut bob = messenger_device(&bob_account, 1, now, &mut rng);
-    let list = |a: &AccountKeyPair, d: &LocalDevice| {
-        a.sign_device_list(1, &[(d.device_id(), d.identity().public_key().clone())]).unwrap()
-    };
+    let list = |a: &AccountKeyPair, d: &LocalDevice| a.sign_device_list(1, &[d.link()]).unwrap();
     let bob_peer = PeerAccount::trust_on_first_use(b"bob", list(&bob_account, &bob)).unwrap();
     let alice_peer = PeerAccount::trust_on_first_use(b"alice", list(&alice_account, &alice)).unwrap();
     // Five handshakes from Alice; Bob's record keeps all five sessions.

@@ -109,10 +109,8 @@ impl World {
 
     /// The user signs a new device list (next epoch) naming its devices.
     fn publish_list(&mut self, user: &'static str) -> Result<(), Error> {
-        let entries: Vec<_> = (self.devices.iter())
-            .filter(|(a, _)| a.0 == user)
-            .map(|(a, d)| (a.1, d.local.identity().public_key().clone()))
-            .collect();
+        let entries: Vec<_> =
+            (self.devices.iter()).filter(|(a, _)| a.0 == user).map(|(_, d)| d.local.link()).collect();
         let (account, epoch) = self.accounts.get_mut(user).expect("the user exists");
         *epoch += 1;
         let list = account.sign_device_list(*epoch, &entries)?;

@@ -36,8 +36,8 @@ use chatcrypt::{
     SignedPreKeyPublic,
 };
 use chatcrypt::{
-    AccountKeyPair, DeviceCertificate, DeviceId, DeviceList, LocalDevice, PeerAccount, PreKeyUpload,
-    RetryMessage, RetryOutcome, SessionPolicy, SessionRecord,
+    AccountKeyPair, DeviceCertificate, DeviceId, DeviceLink, DeviceList, LocalDevice, PeerAccount,
+    PreKeyUpload, RetryMessage, RetryOutcome, SessionPolicy, SessionRecord,
 };
 use rand_chacha::{
     rand_core::{Rng, SeedableRng, TryCryptoRng, TryRng},
@@ -1736,16 +1736,18 @@ fn certificate_case(
 
 fn list_case(description: &str, account_seed: [u8; 32], epoch: u64, entries: &[(u32, [u8; 32])]) -> Value {
     let account = AccountKeyPair::from_seed(&account_seed);
-    let keyed: Vec<(DeviceId, chatcrypt::IdentityKey)> = entries
+    let links: Vec<DeviceLink> = entries
         .iter()
-        .map(|(d, seed)| (DeviceId::new(*d), IdentityKeyPair::from_seed(seed).public_key().clone()))
+        .map(|(d, seed)| {
+            DeviceLink::new(&IdentityKeyPair::from_seed(seed), account.public_key(), DeviceId::new(*d))
+        })
         .collect();
-    let list = account.sign_device_list(epoch, &keyed).expect("a valid list");
+    let list = account.sign_device_list(epoch, &links).expect("a valid list");
     let entries_json: Vec<Value> = entries
         .iter()
-        .zip(&keyed)
-        .map(|((d, seed), (_, key))| {
-            json!({"device_id": d, "identity_seed": hex(seed), "identity_key": hex(key.as_bytes())})
+        .zip(&links)
+        .map(|((d, seed), link)| {
+            json!({"device_id": d, "identity_seed": hex(seed), "identity_key": hex(link.identity().as_bytes())})
         })
         .collect();
     json!({
@@ -1918,14 +1920,10 @@ fn messenger_conversation() -> Result<(Vec<Value>, Value), Error> {
     bob.replenish(9, 9, &mut brng)?;
     let up = bob.upload(&bob.to_bytes())?;
     bob.mark_uploaded(&up);
-    let bob_for_alice = PeerAccount::trust_on_first_use(
-        b"bob",
-        bob_account.sign_device_list(1, &[(DeviceId::new(1), bob_key.clone())])?,
-    )?;
-    let alice_for_bob = PeerAccount::trust_on_first_use(
-        b"alice",
-        alice_account.sign_device_list(1, &[(DeviceId::new(1), alice_key.clone())])?,
-    )?;
+    let bob_for_alice =
+        PeerAccount::trust_on_first_use(b"bob", bob_account.sign_device_list(1, &[bob.link()])?)?;
+    let alice_for_bob =
+        PeerAccount::trust_on_first_use(b"alice", alice_account.sign_device_list(1, &[alice.link()])?)?;
     let policy = SessionPolicy::default();
 
     let mut a = SessionRecord::new(DeviceId::new(1));
@@ -2076,8 +2074,13 @@ fn messenger_rejects(rejects: &mut Vec<Value>, cert: &[u8], list: &[u8], upload:
         messenger_reject(rejects, "device_list", d, input)
     };
     let seed = [0xA3u8; 32];
-    let key = |b: u8| IdentityKeyPair::from_seed(&[b; 32]).public_key().to_bytes();
-    let signed = |epoch: u64, entries: Vec<(u32, [u8; 32])>| {
+    let account_key = spec_impl::ed25519_public_of(&seed);
+    // Device `d` with identity seed `[b; 32]`, consenting to this account.
+    let key = |d: u32, b: u8| {
+        let k = IdentityKeyPair::from_seed(&[b; 32]).public_key().to_bytes();
+        (d, k, spec_impl::device_consent(&[b; 32], &account_key, d))
+    };
+    let signed = |epoch: u64, entries: Vec<(u32, [u8; 32], [u8; 64])>| {
         spec_impl::DeviceList::sign_raw(&seed, epoch, entries).encode()
     };
     r(rejects, "wrong tag (a certificate's 'C')", set(list, 0, &[0x43]));
@@ -2086,35 +2089,35 @@ fn messenger_rejects(rejects: &mut Vec<Value>, cert: &[u8], list: &[u8], upload:
     r(rejects, "trailing byte", with_trailing_byte(list));
     r(rejects, "bad signature (a signature bit flipped)", flip(list, list.len() - 1, 0x01));
     r(rejects, "bad signature (the epoch changed)", flip(list, 41, 0x01));
-    r(rejects, "epoch 0, correctly signed", signed(0, vec![(1, key(1))]));
+    r(rejects, "epoch 0, correctly signed", signed(0, vec![key(1, 1)]));
     r(rejects, "no entries, correctly signed", signed(1, vec![]));
+    r(rejects, "17 entries, correctly signed", signed(1, (1..=17u8).map(|i| key(u32::from(i), i)).collect()));
+    r(rejects, "entries not sorted by device id, correctly signed", signed(1, vec![key(2, 2), key(1, 1)]));
+    r(rejects, "duplicate device id, correctly signed", signed(1, vec![key(1, 1), key(1, 2)]));
+    r(rejects, "two devices with one identity key, correctly signed", signed(1, vec![key(1, 1), key(2, 1)]));
     r(
         rejects,
-        "17 entries, correctly signed",
-        signed(1, (1..=17u8).map(|i| (u32::from(i), key(i))).collect()),
+        "an identity key of order 1, correctly signed",
+        signed(1, vec![(1, ED25519_IDENTITY_POINT, [0; 64])]),
     );
-    r(
-        rejects,
-        "entries not sorted by device id, correctly signed",
-        signed(1, vec![(2, key(2)), (1, key(1))]),
-    );
-    r(rejects, "duplicate device id, correctly signed", signed(1, vec![(1, key(1)), (1, key(2))]));
-    r(
-        rejects,
-        "two devices with one identity key, correctly signed",
-        signed(1, vec![(1, key(1)), (2, key(1))]),
-    );
-    r(rejects, "an identity key of order 1, correctly signed", signed(1, vec![(1, ED25519_IDENTITY_POINT)]));
+    r(rejects, "a consent for another device id, correctly signed", {
+        let (_, k, c) = key(2, 1);
+        signed(1, vec![(1, k, c)])
+    });
+    r(rejects, "a consent for another account, correctly signed", {
+        let (d, k, _) = key(1, 1);
+        signed(1, vec![(d, k, spec_impl::device_consent(&[1; 32], &[0x11; 32], d))])
+    });
     r(rejects, "order: epoch 0 in a list cut after the epoch (Truncated: the check waits for n)", {
-        signed(0, vec![(1, key(1))])[..42].to_vec()
+        signed(0, vec![key(1, 1)])[..42].to_vec()
     });
     r(
         rejects,
         "order: ids out of order and the second identity key of order 1 (the key check comes before the order rule)",
-        signed(1, vec![(2, key(2)), (1, ED25519_IDENTITY_POINT)]),
+        signed(1, vec![key(2, 2), (1, ED25519_IDENTITY_POINT, [0; 64])]),
     );
     r(rejects, "order: ids out of order and a bad signature (the order rule comes first)", {
-        let b = signed(1, vec![(2, key(2)), (1, key(1))]);
+        let b = signed(1, vec![key(2, 2), key(1, 1)]);
         flip(&b, b.len() - 3, 0x01)
     });
     r(rejects, "order: a bad signature and a trailing byte (the signature is checked first)", {

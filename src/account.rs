@@ -11,7 +11,11 @@
 //! * a [`DeviceList`] names every device the account has, with an
 //!   **epoch** that grows with each change, so that a peer refuses a device
 //!   that is not on the newest list it has seen, and refuses an older list
-//!   (a rollback) or a second, different list for the same epoch.
+//!   (a rollback) or a second, different list for the same epoch. Each
+//!   entry carries the device's own **consent** ([`DeviceLink`]): a
+//!   signature by the device's identity key over the account key and its
+//!   device id, so that no account can list another account's device and
+//!   have its messages attributed to itself.
 //!
 //! Verifying a peer therefore means verifying their account key once (with
 //! a [`SafetyNumber`](crate::SafetyNumber) computed from account keys);
@@ -32,7 +36,7 @@ use zeroize::Zeroizing;
 use crate::{
     codec::{Reader, Writer},
     error::DecodeError,
-    identity::IdentityKey,
+    identity::{IdentityKey, IdentityKeyPair},
     primitives::{ed25519_public, ed25519_verify},
     Error,
 };
@@ -53,6 +57,65 @@ pub const DEVICE_CERTIFICATE_LEN: usize = 2 + 32 + 4 + 32 + 64;
 
 const LABEL_DEVICE_CERTIFICATE: &[u8] = b"chatcrypt v3 device certificate";
 const LABEL_DEVICE_LIST: &[u8] = b"chatcrypt v3 device list";
+const LABEL_DEVICE_CONSENT: &[u8] = b"chatcrypt v3 device consent";
+/// Bytes of one device list entry: device id, identity key, consent.
+pub const DEVICE_LIST_ENTRY_LEN: usize = 4 + 32 + 64;
+
+/// The message a device's identity key signs to consent to belong to an
+/// account as a device id: `"chatcrypt v3 device consent" || AK || u32(device)`.
+fn consent_message(account: &AccountKey, device: DeviceId) -> [u8; 27 + 32 + 4] {
+    let mut m = [0u8; 27 + 32 + 4];
+    m[..27].copy_from_slice(LABEL_DEVICE_CONSENT);
+    m[27..59].copy_from_slice(account.as_bytes());
+    m[59..].copy_from_slice(&device.get().to_be_bytes());
+    m
+}
+
+/// A device's consent to be listed by an account (SPEC.md §17.3): its
+/// device id, its identity key, and its identity key's signature over
+/// `"chatcrypt v3 device consent" || AK || u32(device)`. Made on the device
+/// ([`DeviceLink::new`], or [`LocalDevice::link`](crate::LocalDevice::link))
+/// and handed to whoever signs the account's device list.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DeviceLink {
+    device: DeviceId,
+    identity: IdentityKey,
+    consent: [u8; 64],
+}
+
+impl DeviceLink {
+    /// The consent of the device with key pair `identity` to be device
+    /// `device` of the account `account`.
+    pub fn new(identity: &IdentityKeyPair, account: &AccountKey, device: DeviceId) -> Self {
+        let consent = identity.sign(&consent_message(account, device));
+        DeviceLink { device, identity: identity.public_key().clone(), consent }
+    }
+
+    /// The device id.
+    pub fn device(&self) -> DeviceId {
+        self.device
+    }
+
+    /// The device's identity key.
+    pub fn identity(&self) -> &IdentityKey {
+        &self.identity
+    }
+
+    /// Checks the consent signature for `account`.
+    ///
+    /// # Errors
+    /// [`Error::BadSignature`] if it does not verify.
+    pub fn verify(&self, account: &AccountKey) -> Result<(), Error> {
+        let key = ed25519_public(self.identity.as_bytes())?;
+        ed25519_verify(&key, &consent_message(account, self.device), &self.consent)
+    }
+}
+
+impl fmt::Debug for DeviceLink {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("DeviceLink").field("device", &self.device).field("identity", &self.identity).finish()
+    }
+}
 
 /// The message an account key signs: `label || body`.
 fn signed_message(label: &[u8], body: &[u8]) -> Vec<u8> {
@@ -135,21 +198,21 @@ impl AccountKeyPair {
         DeviceCertificate { account: self.public.clone(), device, identity: identity.clone(), signature }
     }
 
-    /// Signs the device list of `epoch` naming `devices` (in any order; the
-    /// encoding sorts them by id).
+    /// Signs the device list of `epoch` naming the devices whose consents
+    /// are `devices` (in any order; the encoding sorts them by id).
     ///
     /// # Errors
     /// [`Error::Decode`] with [`DecodeError::InvalidValue`] if `epoch` is 0,
     /// `devices` is empty or longer than [`MAX_DEVICES`], or two entries
-    /// share a device id or an identity key.
-    pub fn sign_device_list(
-        &self,
-        epoch: u64,
-        devices: &[(DeviceId, IdentityKey)],
-    ) -> Result<DeviceList, Error> {
-        let mut entries: Vec<(DeviceId, IdentityKey)> = devices.to_vec();
-        entries.sort_by_key(|(d, _)| *d);
+    /// share a device id or an identity key; [`Error::BadSignature`] if a
+    /// consent is not for this account key.
+    pub fn sign_device_list(&self, epoch: u64, devices: &[DeviceLink]) -> Result<DeviceList, Error> {
+        let mut entries: Vec<DeviceLink> = devices.to_vec();
+        entries.sort_by_key(|l| l.device);
         check_entries(epoch, &entries)?;
+        for link in &entries {
+            link.verify(&self.public)?;
+        }
         let body = list_body(&self.public, epoch, &entries);
         let signature = self.signing.sign(&signed_message(LABEL_DEVICE_LIST, &body)).to_bytes();
         Ok(DeviceList { account: self.public.clone(), epoch, entries, signature })
@@ -312,37 +375,39 @@ impl fmt::Debug for DeviceCertificate {
 pub struct DeviceList {
     account: AccountKey,
     epoch: u64,
-    /// Sorted by device id, ids and identity keys distinct, 1..=MAX_DEVICES.
-    entries: Vec<(DeviceId, IdentityKey)>,
+    /// Sorted by device id, ids and identity keys distinct, 1..=MAX_DEVICES;
+    /// each consent verified.
+    entries: Vec<DeviceLink>,
     signature: [u8; 64],
 }
 
-fn check_entries(epoch: u64, entries: &[(DeviceId, IdentityKey)]) -> Result<(), DecodeError> {
+fn check_entries(epoch: u64, entries: &[DeviceLink]) -> Result<(), DecodeError> {
     if epoch == 0 || entries.is_empty() || entries.len() > MAX_DEVICES {
         return Err(DecodeError::InvalidValue);
     }
-    for (i, (d, k)) in entries.iter().enumerate() {
-        if i > 0 && entries[i - 1].0 >= *d {
+    for (i, l) in entries.iter().enumerate() {
+        if i > 0 && entries[i - 1].device >= l.device {
             return Err(DecodeError::InvalidValue);
         }
-        if entries[..i].iter().any(|(_, other)| other == k) {
+        if entries[..i].iter().any(|other| other.identity == l.identity) {
             return Err(DecodeError::InvalidValue);
         }
     }
     Ok(())
 }
 
-fn list_body(account: &AccountKey, epoch: u64, entries: &[(DeviceId, IdentityKey)]) -> Vec<u8> {
-    let mut body = Vec::with_capacity(2 + 32 + 8 + 1 + entries.len() * 36 + 64);
+fn list_body(account: &AccountKey, epoch: u64, entries: &[DeviceLink]) -> Vec<u8> {
+    let mut body = Vec::with_capacity(2 + 32 + 8 + 1 + entries.len() * DEVICE_LIST_ENTRY_LEN + 64);
     body.put_u8(TAG_DEVICE_LIST);
     body.put_u8(ACCOUNT_FORMAT_VERSION);
     body.put(account.as_bytes());
     body.put_u64(epoch);
     // At most MAX_DEVICES entries, checked before any list is built.
     body.put_u8(entries.len() as u8);
-    for (d, k) in entries {
-        body.put_u32(d.get());
-        body.put(k.as_bytes());
+    for l in entries {
+        body.put_u32(l.device.get());
+        body.put(l.identity.as_bytes());
+        body.put(&l.consent);
     }
     body
 }
@@ -360,12 +425,17 @@ impl DeviceList {
 
     /// The devices, sorted by id.
     pub fn devices(&self) -> impl Iterator<Item = (DeviceId, &IdentityKey)> + '_ {
-        self.entries.iter().map(|(d, k)| (*d, k))
+        self.entries.iter().map(|l| (l.device, &l.identity))
+    }
+
+    /// The devices' consents, sorted by id (to sign the next list).
+    pub fn links(&self) -> &[DeviceLink] {
+        &self.entries
     }
 
     /// The identity key the list gives device `device`, if it names it.
     pub fn identity_of(&self, device: DeviceId) -> Option<&IdentityKey> {
-        self.entries.iter().find(|(d, _)| *d == device).map(|(_, k)| k)
+        self.entries.iter().find(|l| l.device == device).map(|l| &l.identity)
     }
 
     /// How many devices the list names.
@@ -379,7 +449,7 @@ impl DeviceList {
     }
 
     /// The encoding: `'L' || 0x01 || account key || u64(epoch) || u8(n) ||
-    /// n × (u32(device) || identity key) || signature`.
+    /// n × (u32(device) || identity key || consent) || signature`.
     pub fn to_bytes(&self) -> Vec<u8> {
         let mut out = list_body(&self.account, self.epoch, &self.entries);
         out.put(&self.signature);
@@ -388,7 +458,7 @@ impl DeviceList {
 
     /// The encoded length.
     pub fn encoded_len(&self) -> usize {
-        2 + 32 + 8 + 1 + self.entries.len() * 36 + 64
+        2 + 32 + 8 + 1 + self.entries.len() * DEVICE_LIST_ENTRY_LEN + 64
     }
 
     /// Decodes and verifies a device list.
@@ -398,7 +468,8 @@ impl DeviceList {
     /// encoding, an epoch of 0, no or more than [`MAX_DEVICES`] entries,
     /// entries out of order or repeated ([`DecodeError::InvalidValue`]);
     /// [`Error::BadSignature`] if the signature does not verify under the
-    /// account key the list names.
+    /// account key the list names, or then an entry's consent under its
+    /// identity key (checked in entry order).
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = Reader::new(bytes);
         let list = Self::read(&mut r)?;
@@ -418,14 +489,18 @@ impl DeviceList {
         }
         let mut entries = Vec::with_capacity(n);
         for _ in 0..n {
-            let d = DeviceId(r.u32()?);
-            let k = IdentityKey::parse(&r.array()?)?;
-            entries.push((d, k));
+            let device = DeviceId(r.u32()?);
+            let identity = IdentityKey::parse(&r.array()?)?;
+            let consent = r.array()?;
+            entries.push(DeviceLink { device, identity, consent });
         }
         check_entries(epoch, &entries)?;
         let body_len = start - r.remaining();
         let signature: [u8; 64] = r.array()?;
         account.verify(LABEL_DEVICE_LIST, &whole[..body_len], &signature)?;
+        for link in &entries {
+            link.verify(&account)?;
+        }
         Ok(DeviceList { account, epoch, entries, signature })
     }
 }
@@ -435,7 +510,7 @@ impl fmt::Debug for DeviceList {
         f.debug_struct("DeviceList")
             .field("account", &self.account)
             .field("epoch", &self.epoch)
-            .field("devices", &self.entries)
+            .field("devices", &self.entries.iter().map(|l| (l.device, &l.identity)).collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
 }

@@ -40,7 +40,7 @@ use core::fmt;
 use rand_core::CryptoRng;
 
 use crate::{
-    account::{DeviceCertificate, DeviceId, DEVICE_CERTIFICATE_LEN},
+    account::{DeviceCertificate, DeviceId, DeviceLink, DEVICE_CERTIFICATE_LEN},
     codec::{Reader, Writer},
     error::DecodeError,
     identity::{IdentityKey, IdentityKeyPair},
@@ -189,6 +189,13 @@ impl LocalDevice {
     /// The account's certificate for this device.
     pub fn certificate(&self) -> &DeviceCertificate {
         &self.certificate
+    }
+
+    /// This device's consent to be listed by its account (the account key
+    /// and device id of its certificate), for the account's next
+    /// [`DeviceList`](crate::DeviceList).
+    pub fn link(&self) -> DeviceLink {
+        DeviceLink::new(&self.identity, self.certificate.account_key(), self.certificate.device())
     }
 
     /// The current signed prekey's public part.

@@ -105,8 +105,8 @@
 //! let bob_account = AccountKeyPair::generate(&mut rng);
 //! let bob_identity = IdentityKeyPair::generate(&mut rng);
 //! let cert = bob_account.certify(DeviceId::new(1), bob_identity.public_key());
-//! let bob_list = bob_account.sign_device_list(1, &[(DeviceId::new(1), bob_identity.public_key().clone())])?;
 //! let mut bob = LocalDevice::new(bob_identity, cert, now, &mut rng)?;
+//! let bob_list = bob_account.sign_device_list(1, &[bob.link()])?; // the device consents
 //! bob.replenish(0, 0, &mut rng)?;
 //! let stored = bob.to_bytes(); // ... written to disk first ...
 //! let upload = PreKeyUpload::from_bytes(&bob.upload(&stored)?.to_bytes())?; // the server verifies it
@@ -116,9 +116,8 @@
 //! let alice_account = AccountKeyPair::generate(&mut rng);
 //! let alice_identity = IdentityKeyPair::generate(&mut rng);
 //! let alice_cert = alice_account.certify(DeviceId::new(1), alice_identity.public_key());
-//! let alice_list =
-//!     alice_account.sign_device_list(1, &[(DeviceId::new(1), alice_identity.public_key().clone())])?;
 //! let alice = LocalDevice::new(alice_identity, alice_cert, now, &mut rng)?;
+//! let alice_list = alice_account.sign_device_list(1, &[alice.link()])?;
 //! let bob_for_alice = PeerAccount::trust_on_first_use(b"bob", bob_list)?;
 //! let mut to_bob = SessionRecord::new(DeviceId::new(1));
 //! let bundle = upload.bundle(Some(0), Some(0))?; // what the server hands out
@@ -214,8 +213,8 @@ mod trust;
 mod x3dh;
 
 pub use account::{
-    AccountKey, AccountKeyPair, DeviceCertificate, DeviceId, DeviceList, ACCOUNT_FORMAT_VERSION,
-    DEVICE_CERTIFICATE_LEN, MAX_DEVICES, TAG_DEVICE_CERTIFICATE, TAG_DEVICE_LIST,
+    AccountKey, AccountKeyPair, DeviceCertificate, DeviceId, DeviceLink, DeviceList, ACCOUNT_FORMAT_VERSION,
+    DEVICE_CERTIFICATE_LEN, DEVICE_LIST_ENTRY_LEN, MAX_DEVICES, TAG_DEVICE_CERTIFICATE, TAG_DEVICE_LIST,
 };
 pub use device::{
     LocalDevice, PreKeyUpload, DEVICE_FORMAT_VERSION, KEM_PREKEY_BATCH, MAX_KEM_ONE_TIME_PREKEYS,

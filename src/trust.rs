@@ -186,15 +186,24 @@ impl PeerAccount {
         Ok(DeviceListUpdate::AccountKeyChanged)
     }
 
-    /// The caller's decision to trust the pending account key: it becomes
-    /// the pinned key (trusted on first use again, not verified), with its
-    /// device list. Sessions with the old devices stop passing
-    /// [`authorize`](Self::authorize) unless the new list names them with
-    /// the same identity keys.
+    /// The caller's decision to trust the pending account key `expected`
+    /// (the one the user was shown, from
+    /// [`pending_account_key`](Self::pending_account_key) and its safety
+    /// number): it becomes the pinned key (trusted on first use again, not
+    /// verified), with its device list. Sessions with the old devices stop
+    /// passing [`authorize`](Self::authorize) unless the new list names them
+    /// with the same identity keys.
     ///
     /// # Errors
-    /// [`Error::NoPendingChange`] if no change is pending.
-    pub fn accept_account_key_change(&mut self) -> Result<(), Error> {
+    /// [`Error::NoPendingChange`] if no change is pending;
+    /// [`Error::AccountKeyChanged`] if the pending key is not `expected`
+    /// (another list arrived since the user was asked: ask again). Compared
+    /// in constant time; nothing changes on error.
+    pub fn accept_account_key_change(&mut self, expected: &AccountKey) -> Result<(), Error> {
+        let pending = self.pending.as_ref().ok_or(Error::NoPendingChange)?;
+        if !ct_eq(pending.account_key().as_bytes(), expected.as_bytes()) {
+            return Err(Error::AccountKeyChanged);
+        }
         let list = self.pending.take().ok_or(Error::NoPendingChange)?;
         self.list = list;
         self.level = TrustLevel::TrustedOnFirstUse;

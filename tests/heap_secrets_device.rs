@@ -187,9 +187,7 @@ fn no_deleted_prekey_survives_in_freed_heap_memory() {
     let bob_account = AccountKeyPair::from_seed(&[2; 32]);
     let alice = device(&alice_account, 3, &mut rng);
     let mut bob = device(&bob_account, 4, &mut rng);
-    let list = |a: &AccountKeyPair, d: &LocalDevice| {
-        a.sign_device_list(1, &[(DeviceId::new(1), d.identity().public_key().clone())]).unwrap()
-    };
+    let list = |a: &AccountKeyPair, d: &LocalDevice| a.sign_device_list(1, &[d.link()]).unwrap();
     let bob_for_alice = PeerAccount::trust_on_first_use(b"bob", list(&bob_account, &bob)).unwrap();
     let alice_for_bob = PeerAccount::trust_on_first_use(b"alice", list(&alice_account, &alice)).unwrap();
     let policy = SessionPolicy::new(

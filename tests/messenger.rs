@@ -30,8 +30,7 @@ impl User {
     }
 
     fn list(&self) -> chatcrypt::DeviceList {
-        let entries: Vec<_> =
-            self.devices.iter().map(|d| (d.device_id(), d.identity().public_key().clone())).collect();
+        let entries: Vec<_> = self.devices.iter().map(LocalDevice::link).collect();
         self.account.sign_device_list(self.epoch, &entries).unwrap()
     }
 
@@ -128,15 +127,9 @@ fn device_not_on_list_and_reinstall_are_refused_until_the_list_says_so() {
     rec.initiate(&alice.devices[0], &bob_for_alice, &bundle, &policy(), NOW, &mut rng).unwrap();
 
     // Rollback to epoch 1 is refused, and so is a different epoch-2 list.
-    let old = {
-        let entries = vec![(DeviceId::new(1), bob.devices[0].identity().public_key().clone())];
-        bob.account.sign_device_list(1, &entries).unwrap()
-    };
+    let old = bob.account.sign_device_list(1, &[bob.devices[0].link()]).unwrap();
     assert_eq!(bob_for_alice.update_device_list(old), Err(Error::DeviceListRollback { held: 2, got: 1 }));
-    let other = {
-        let entries = vec![(DeviceId::new(1), bob.devices[0].identity().public_key().clone())];
-        bob.account.sign_device_list(2, &entries).unwrap()
-    };
+    let other = bob.account.sign_device_list(2, &[bob.devices[0].link()]).unwrap();
     assert_eq!(bob_for_alice.update_device_list(other), Err(Error::DeviceListConflict { epoch: 2 }));
     assert_eq!(bob_for_alice.update_device_list(bob.list()), Ok(DeviceListUpdate::Unchanged));
 
@@ -176,7 +169,12 @@ fn account_key_change_blocks_until_the_caller_decides() {
     rec.encrypt(&bob_for_alice, b"two", NOW, &mut rng).unwrap();
     // Accepting a change drops verification and the old devices.
     bob_for_alice.update_device_list(mallory.list()).unwrap();
-    bob_for_alice.accept_account_key_change().unwrap();
+    // Accepting needs the key the user was shown; another pending key is refused.
+    assert_eq!(
+        bob_for_alice.accept_account_key_change(bob.account.public_key()),
+        Err(Error::AccountKeyChanged)
+    );
+    bob_for_alice.accept_account_key_change(mallory.account.public_key()).unwrap();
     assert_eq!(bob_for_alice.trust_level(), TrustLevel::TrustedOnFirstUse);
     assert_eq!(bob_for_alice.account_key(), mallory.account.public_key());
     assert_eq!(rec.encrypt(&bob_for_alice, b"three", NOW, &mut rng), Err(Error::WrongIdentity));
@@ -625,4 +623,27 @@ fn the_replay_guard_cannot_be_flushed_and_asks_for_rotation_when_full() {
     // The stored device keeps every entry.
     let bytes = bob.devices[0].to_bytes();
     assert_eq!(LocalDevice::from_bytes(&bytes).unwrap().to_bytes(), bytes);
+}
+
+#[test]
+fn an_account_cannot_list_a_device_that_did_not_consent() {
+    let mut rng = ChaCha20Rng::from_seed([14; 32]);
+    let bob = User::new("bob", 1, &mut rng);
+    let mallory = User::new("mallory", 1, &mut rng);
+    // Bob's device consented to Bob's account only.
+    let bobs_link = bob.devices[0].link();
+    assert_eq!(bobs_link.verify(bob.account.public_key()), Ok(()));
+    assert_eq!(bobs_link.verify(mallory.account.public_key()), Err(Error::BadSignature));
+    assert_eq!(
+        mallory.account.sign_device_list(1, &[bobs_link]).map(|_| ()),
+        Err(Error::BadSignature),
+        "Mallory cannot list Bob's device"
+    );
+    // A consent names the device id too: the list carries exactly the id
+    // the device consented to, and it survives decoding.
+    let wrong_id =
+        chatcrypt::DeviceLink::new(bob.devices[0].identity(), bob.account.public_key(), DeviceId::new(9));
+    let list = bob.account.sign_device_list(1, &[wrong_id]).unwrap();
+    assert_eq!(list.identity_of(DeviceId::new(9)), Some(bob.devices[0].identity().public_key()));
+    assert_eq!(chatcrypt::DeviceList::from_bytes(&list.to_bytes()), Ok(list), "consents survive decoding");
 }

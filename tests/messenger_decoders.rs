@@ -71,8 +71,7 @@ impl User {
     }
 
     fn list(&self) -> DeviceList {
-        let entries: Vec<_> =
-            self.devices.iter().map(|d| (d.device_id(), d.identity().public_key().clone())).collect();
+        let entries: Vec<_> = self.devices.iter().map(LocalDevice::link).collect();
         self.account.sign_device_list(self.epoch, &entries).unwrap()
     }
 
@@ -193,7 +192,7 @@ fn samples() -> Samples {
     let persisted = small_device.to_bytes();
     let small_up = small_device.upload(&persisted).unwrap();
     small_device.mark_uploaded(&small_up);
-    let entry = (small_device.device_id(), small_device.identity().public_key().clone());
+    let entry = small_device.link();
     let peer10 =
         PeerAccount::trust_on_first_use(&bob.id, bob.account.sign_device_list(6, &[entry]).unwrap()).unwrap();
     let mut to10 = SessionRecord::new(small_device.device_id());
@@ -520,7 +519,7 @@ fn device_certificate_rejects_every_corruption() {
 fn device_list_rejects_every_corruption() {
     let s = samples();
     let valid = s.list.to_bytes();
-    assert_eq!(valid.len(), 2 + 32 + 8 + 1 + 3 * 36 + 64);
+    assert_eq!(valid.len(), 2 + 32 + 8 + 1 + 3 * chatcrypt::DEVICE_LIST_ENTRY_LEN + 64);
     let f = Format { name: "DeviceList", decode: &DeviceList::from_bytes, encode: &DeviceList::to_bytes };
     assert_eq!(f.run(&valid, "valid").unwrap().to_bytes(), valid);
     check_wire(&f, &valid, TAG_DEVICE_LIST, 2, ALL);
@@ -772,8 +771,7 @@ fn rejected_device_lists_change_nothing() {
     let mut bob = User::new("bob", 2, &mut rng);
     bob.epoch = 2;
     let mut peer = PeerAccount::trust_on_first_use(&bob.id, bob.list()).unwrap();
-    let keys: Vec<_> =
-        bob.devices.iter().map(|d| (d.device_id(), d.identity().public_key().clone())).collect();
+    let keys: Vec<_> = bob.devices.iter().map(LocalDevice::link).collect();
     let before = peer.to_bytes().to_vec();
     let rollback = bob.account.sign_device_list(1, &keys).unwrap();
     assert_eq!(peer.update_device_list(rollback), Err(Error::DeviceListRollback { held: 2, got: 1 }));
@@ -787,12 +785,13 @@ fn rejected_device_lists_change_nothing() {
     mallory.epoch = 3;
     assert_eq!(peer.update_device_list(mallory.list()), Ok(DeviceListUpdate::AccountKeyChanged));
     let before = peer.to_bytes().to_vec();
-    let m_keys = vec![(DeviceId::new(1), mallory.devices[0].identity().public_key().clone())];
+    let m_keys = vec![mallory.devices[0].link()];
     let rollback = mallory.account.sign_device_list(2, &m_keys).unwrap();
     assert_eq!(peer.update_device_list(rollback), Err(Error::DeviceListRollback { held: 3, got: 2 }));
     assert_eq!(peer.to_bytes()[..], before[..]);
-    let other = IdentityKeyPair::generate(&mut rng).public_key().clone();
-    let conflict = mallory.account.sign_device_list(3, &[(DeviceId::new(1), other)]).unwrap();
+    let other = IdentityKeyPair::generate(&mut rng);
+    let other = chatcrypt::DeviceLink::new(&other, mallory.account.public_key(), DeviceId::new(1));
+    let conflict = mallory.account.sign_device_list(3, &[other]).unwrap();
     assert_eq!(peer.update_device_list(conflict), Err(Error::DeviceListConflict { epoch: 3 }));
     assert_eq!(peer.to_bytes()[..], before[..]);
     // And the pinned list still refuses a rollback while a change is pending.

@@ -1285,7 +1285,7 @@ fn check_device_list(case: &Value, what: &str) {
         .as_array()
         .expect("entries")
         .iter()
-        .map(|e| (u32_of(&e["device_id"]), identity_of(&e["identity_seed"], Some(&e["identity_key"])).public))
+        .map(|e| (u32_of(&e["device_id"]), identity_of(&e["identity_seed"], Some(&e["identity_key"])).seed))
         .collect();
     let expected = bytes(&case["list"]);
 
@@ -1293,14 +1293,22 @@ fn check_device_list(case: &Value, what: &str) {
     assert_eq!(hex(&spec.encode()), hex(&expected), "{what}: list");
     let decoded = spec_impl::DeviceList::decode(&expected).expect("spec decodes");
     assert_eq!(decoded, spec, "{what}: spec decode");
-    let mut sorted = entries.clone();
+    let mut sorted: Vec<(u32, [u8; 32])> =
+        entries.iter().map(|(d, seed)| (*d, spec_impl::ed25519_public_of(seed))).collect();
     sorted.sort_by_key(|(d, _)| *d);
-    assert_eq!(decoded.entries, sorted, "{what}: entries sorted by id");
+    let decoded_keys: Vec<(u32, [u8; 32])> = decoded.entries.iter().map(|(d, k, _)| (*d, *k)).collect();
+    assert_eq!(decoded_keys, sorted, "{what}: entries sorted by id");
 
     let account = chatcrypt::AccountKeyPair::from_seed(&account_seed);
-    let lib_entries: Vec<(chatcrypt::DeviceId, chatcrypt::IdentityKey)> = entries
+    let lib_entries: Vec<chatcrypt::DeviceLink> = entries
         .iter()
-        .map(|(d, k)| (chatcrypt::DeviceId::new(*d), chatcrypt::IdentityKey::from_bytes(k).unwrap()))
+        .map(|(d, seed)| {
+            chatcrypt::DeviceLink::new(
+                &chatcrypt::IdentityKeyPair::from_seed(seed),
+                account.public_key(),
+                chatcrypt::DeviceId::new(*d),
+            )
+        })
         .collect();
     let list = account.sign_device_list(epoch, &lib_entries).expect("library signs");
     assert_eq!(list.to_bytes(), expected, "{what}: library sign_device_list");

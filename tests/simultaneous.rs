@@ -66,9 +66,10 @@ struct World {
 fn device(seed: u8, account: &AccountKeyPair) -> (LocalDevice, DeviceList) {
     let identity = IdentityKeyPair::from_seed(&[seed; 32]);
     let cert = account.certify(DeviceId::new(1), identity.public_key());
-    let list = account.sign_device_list(1, &[(DeviceId::new(1), identity.public_key().clone())]).unwrap();
     let mut rng = ChaCha20Rng::from_seed([seed; 32]);
-    (LocalDevice::new(identity, cert, NOW, &mut rng).unwrap(), list)
+    let device = LocalDevice::new(identity, cert, NOW, &mut rng).unwrap();
+    let list = account.sign_device_list(1, &[device.link()]).unwrap();
+    (device, list)
 }
 
 fn bundle(d: &LocalDevice) -> PreKeyBundle {

@@ -549,8 +549,7 @@ impl World {
     fn sign_list(&mut self, user: usize) {
         let u = &mut self.users[user];
         u.epoch += 1;
-        let entries: Vec<_> =
-            u.devices.iter().map(|&g| (self.devs[g].id, self.devs[g].identity.clone())).collect();
+        let entries: Vec<_> = u.devices.iter().map(|&g| self.devs[g].local.link()).collect();
         u.list = Some(u.account.sign_device_list(u.epoch, &entries).unwrap());
     }
 
@@ -1200,10 +1199,16 @@ impl World {
         let pending = self.fetch(g, w);
         let peer = &mut self.devs[g].peers[w];
         if !pending {
-            assert_eq!(peer.accept_account_key_change(), Err(Error::NoPendingChange));
+            let pinned = peer.account_key().clone();
+            assert_eq!(peer.accept_account_key_change(&pinned), Err(Error::NoPendingChange));
             assert_eq!(peer.reject_account_key_change(), Err(Error::NoPendingChange));
         } else if accept {
-            peer.accept_account_key_change().unwrap();
+            // The caller accepts the key it showed the user (the pending one);
+            // any other is refused and changes nothing.
+            let shown = peer.pending_account_key().unwrap().clone();
+            let pinned = peer.account_key().clone();
+            assert_eq!(peer.accept_account_key_change(&pinned), Err(Error::AccountKeyChanged));
+            peer.accept_account_key_change(&shown).unwrap();
             self.devs[g].pinned[w] = self.users[w].generation;
             self.sync_records(g, w);
             self.stats.accepted_changes += 1;

@@ -2274,6 +2274,7 @@ pub const MAX_DEVICES: usize = 16;
 pub const DEVICE_CERTIFICATE_LEN: usize = 2 + 32 + 4 + 32 + 64;
 pub const LABEL_DEVICE_CERTIFICATE: &[u8] = b"chatcrypt v3 device certificate";
 pub const LABEL_DEVICE_LIST: &[u8] = b"chatcrypt v3 device list";
+pub const LABEL_DEVICE_CONSENT: &[u8] = b"chatcrypt v3 device consent";
 /// `'U'` (§19.4).
 pub const TAG_PREKEY_UPLOAD: u8 = 0x55;
 /// Version of the upload format.
@@ -2414,39 +2415,55 @@ impl DeviceCertificate {
 pub struct DeviceList {
     pub account: [u8; 32],
     pub epoch: u64,
-    /// In encoding order (sorted by device id in a valid list).
-    pub entries: Vec<(u32, [u8; 32])>,
+    /// In encoding order (sorted by device id in a valid list):
+    /// `(device, IK, CONSENT)`.
+    pub entries: Vec<(u32, [u8; 32], [u8; 64])>,
     pub signature: [u8; 64],
 }
 
+/// A device's consent (§17.3): `Ed25519_Sign(identity seed, "chatcrypt v3
+/// device consent" || AK || u32(device))`.
+pub fn device_consent(identity_seed: &[u8; 32], account: &[u8; 32], device: u32) -> [u8; 64] {
+    let mut m = Vec::with_capacity(32 + 4);
+    m.extend_from_slice(account);
+    m.extend_from_slice(&device.to_be_bytes());
+    sign_labelled(identity_seed, LABEL_DEVICE_CONSENT, &m)
+}
+
 impl DeviceList {
-    /// `'L' || 0x01 || account key || u64(epoch) || u8(n) || n × (u32(device) || identity key)`.
+    /// `'L' || 0x01 || account key || u64(epoch) || u8(n) || n × (u32(device) || IK || CONSENT)`.
     pub fn body(&self) -> Vec<u8> {
         let mut b = vec![TAG_DEVICE_LIST, ACCOUNT_FORMAT_VERSION];
         b.extend_from_slice(&self.account);
         b.extend_from_slice(&self.epoch.to_be_bytes());
         b.push(u8::try_from(self.entries.len()).expect("at most 255 entries"));
-        for (d, k) in &self.entries {
+        for (d, k, c) in &self.entries {
             b.extend_from_slice(&d.to_be_bytes());
             b.extend_from_slice(k);
+            b.extend_from_slice(c);
         }
         b
     }
 
     /// Signs the entries *as given* (no sorting, no checks): lets the
     /// vector generator make malformed but correctly signed lists.
-    pub fn sign_raw(account_seed: &[u8; 32], epoch: u64, entries: Vec<(u32, [u8; 32])>) -> Self {
+    pub fn sign_raw(account_seed: &[u8; 32], epoch: u64, entries: Vec<(u32, [u8; 32], [u8; 64])>) -> Self {
         let mut l =
             DeviceList { account: ed25519_public_of(account_seed), epoch, entries, signature: [0; 64] };
         l.signature = sign_labelled(account_seed, LABEL_DEVICE_LIST, &l.body());
         l
     }
 
-    /// The list of `entries` (any order; the encoding sorts them by id).
+    /// The list of the devices with identity seeds `entries` (any order;
+    /// the encoding sorts them by id), each with its consent.
     pub fn sign(account_seed: &[u8; 32], epoch: u64, entries: &[(u32, [u8; 32])]) -> Self {
-        let mut sorted = entries.to_vec();
-        sorted.sort_by_key(|(d, _)| *d);
-        Self::sign_raw(account_seed, epoch, sorted)
+        let account = ed25519_public_of(account_seed);
+        let mut full: Vec<(u32, [u8; 32], [u8; 64])> = entries
+            .iter()
+            .map(|(d, seed)| (*d, ed25519_public_of(seed), device_consent(seed, &account, *d)))
+            .collect();
+        full.sort_by_key(|(d, _, _)| *d);
+        Self::sign_raw(account_seed, epoch, full)
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -2457,8 +2474,9 @@ impl DeviceList {
 
     /// Decodes in the order of §17.3: tag, version, `AK`, epoch, `n`; then
     /// epoch 0 or a count of 0 or above `MAX_DEVICES` (`InvalidValue`); the
-    /// entries (each `IK` strict); then ascending ids and distinct identity
-    /// keys (`InvalidValue`); the signature; `TrailingBytes`.
+    /// entries (each `IK` strict, then its consent); then ascending ids and
+    /// distinct identity keys (`InvalidValue`); the signature; each consent
+    /// under its `IK`, in order; `TrailingBytes`.
     pub fn decode(bytes: &[u8]) -> Result<Self> {
         let mut r = Reader::new(bytes);
         read_tag_version(&mut r, TAG_DEVICE_LIST, ACCOUNT_FORMAT_VERSION)?;
@@ -2468,21 +2486,28 @@ impl DeviceList {
         if epoch == 0 || n == 0 || n > MAX_DEVICES {
             return Err(DecodeError::InvalidValue.into());
         }
-        let mut entries: Vec<(u32, [u8; 32])> = Vec::new();
+        let mut entries: Vec<(u32, [u8; 32], [u8; 64])> = Vec::new();
         for _ in 0..n {
             let d = r.u32()?;
             let k = read_ed25519_key(&mut r)?;
-            entries.push((d, k));
+            let c = r.arr64()?;
+            entries.push((d, k, c));
         }
         let ascending = entries.windows(2).all(|w| w[0].0 < w[1].0);
         let distinct_keys =
-            entries.iter().enumerate().all(|(i, (_, k))| entries[..i].iter().all(|(_, o)| o != k));
+            entries.iter().enumerate().all(|(i, (_, k, _))| entries[..i].iter().all(|(_, o, _)| o != k));
         if !ascending || !distinct_keys {
             return Err(DecodeError::InvalidValue.into());
         }
         let signature = r.arr64()?;
         let l = DeviceList { account, epoch, entries, signature };
         verify_labelled(&account, LABEL_DEVICE_LIST, &l.body(), &signature)?;
+        for (d, k, c) in &l.entries {
+            let mut m = Vec::with_capacity(36);
+            m.extend_from_slice(&account);
+            m.extend_from_slice(&d.to_be_bytes());
+            verify_labelled(k, LABEL_DEVICE_CONSENT, &m, c)?;
+        }
         r.finish()?;
         Ok(l)
     }
