@@ -37,7 +37,7 @@ use crate::{
     codec::{Reader, Writer},
     error::DecodeError,
     identity::{IdentityKey, IdentityKeyPair},
-    primitives::{ed25519_public, ed25519_verify},
+    primitives::{ct_eq, ed25519_public, ed25519_verify},
     Error,
 };
 
@@ -347,7 +347,7 @@ impl DeviceCertificate {
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
         let start = r.remaining();
         let whole = r.peek_all();
-        header(r, TAG_DEVICE_CERTIFICATE)?;
+        r.expect_header(TAG_DEVICE_CERTIFICATE, ACCOUNT_FORMAT_VERSION)?;
         let account = AccountKey::parse(&r.array()?)?;
         let device = DeviceId(r.u32()?);
         let identity = IdentityKey::parse(&r.array()?)?;
@@ -480,7 +480,7 @@ impl DeviceList {
     pub(crate) fn read(r: &mut Reader<'_>) -> Result<Self, Error> {
         let start = r.remaining();
         let whole = r.peek_all();
-        header(r, TAG_DEVICE_LIST)?;
+        r.expect_header(TAG_DEVICE_LIST, ACCOUNT_FORMAT_VERSION)?;
         let account = AccountKey::parse(&r.array()?)?;
         let epoch = r.u64()?;
         let n = usize::from(r.u8()?);
@@ -513,25 +513,4 @@ impl fmt::Debug for DeviceList {
             .field("devices", &self.entries.iter().map(|l| (l.device, &l.identity)).collect::<Vec<_>>())
             .finish_non_exhaustive()
     }
-}
-
-fn header(r: &mut Reader<'_>, tag: u8) -> Result<(), DecodeError> {
-    let t = r.u8()?;
-    if t != tag {
-        return Err(DecodeError::UnexpectedType(t));
-    }
-    let v = r.u8()?;
-    if v != ACCOUNT_FORMAT_VERSION {
-        return Err(DecodeError::UnsupportedVersion(v));
-    }
-    Ok(())
-}
-
-/// Constant-time equality of two 32-byte strings.
-pub(crate) fn ct_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
-    let mut diff = 0u8;
-    for (x, y) in a.iter().zip(b) {
-        diff |= x ^ y;
-    }
-    core::hint::black_box(diff) == 0
 }

@@ -59,6 +59,26 @@ impl<'a> Reader<'a> {
         Ok(u64::from_be_bytes(self.array()?))
     }
 
+    /// Reads a format's tag byte and version byte: `UnexpectedType` for
+    /// another tag, `UnsupportedVersion` for a version outside
+    /// `oldest..=newest`. Returns the version.
+    pub(crate) fn tag_and_version(&mut self, tag: u8, oldest: u8, newest: u8) -> Result<u8, DecodeError> {
+        let t = self.u8()?;
+        if t != tag {
+            return Err(DecodeError::UnexpectedType(t));
+        }
+        let v = self.u8()?;
+        if v < oldest || v > newest {
+            return Err(DecodeError::UnsupportedVersion(v));
+        }
+        Ok(v)
+    }
+
+    /// [`tag_and_version`](Self::tag_and_version) for a format with one version.
+    pub(crate) fn expect_header(&mut self, tag: u8, version: u8) -> Result<(), DecodeError> {
+        self.tag_and_version(tag, version, version).map(|_| ())
+    }
+
     /// Everything that is left, without consuming it (for signatures over
     /// a prefix of what is read next).
     pub(crate) fn peek_all(&self) -> &'a [u8] {

@@ -49,7 +49,7 @@ use crate::{
         KemPreKey, KemPreKeyPublic, OneTimePreKey, OneTimePreKeyPublic, PreKeyBundle, SignedPreKey,
         SignedPreKeyPublic,
     },
-    primitives::ed25519_verify,
+    primitives::{ct_eq, ed25519_verify},
     Error,
 };
 
@@ -340,7 +340,7 @@ impl LocalDevice {
     /// persist first, so that no key the server hands out can be lost.
     pub fn upload(&self, persisted: &[u8]) -> Result<PreKeyUpload, Error> {
         let current = self.to_bytes();
-        if !ct_eq_slices(&current, persisted) {
+        if !ct_eq(&current, persisted) {
             return Err(Error::NotPersisted);
         }
         let one_time: Vec<OneTimePreKeyPublic> = self
@@ -459,17 +459,6 @@ impl fmt::Debug for LocalDevice {
             .field("next_id", &self.next_id)
             .finish_non_exhaustive()
     }
-}
-
-fn ct_eq_slices(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let mut diff = 0u8;
-    for (x, y) in a.iter().zip(b) {
-        diff |= x ^ y;
-    }
-    core::hint::black_box(diff) == 0
 }
 
 /// What a device uploads to the server: its certificate, signed prekey,
@@ -605,14 +594,7 @@ impl PreKeyUpload {
     /// signature does not verify.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = Reader::new(bytes);
-        let t = r.u8()?;
-        if t != TAG_PREKEY_UPLOAD {
-            return Err(DecodeError::UnexpectedType(t).into());
-        }
-        let v = r.u8()?;
-        if v != DEVICE_FORMAT_VERSION {
-            return Err(DecodeError::UnsupportedVersion(v).into());
-        }
+        r.expect_header(TAG_PREKEY_UPLOAD, DEVICE_FORMAT_VERSION)?;
         let certificate = DeviceCertificate::read(&mut r)?;
         let signed = SignedPreKeyPublic::new(r.u32()?, r.x25519_key()?, r.array()?);
         let last_resort = KemPreKeyPublic::read(&mut r)?;

@@ -75,6 +75,16 @@ pub(crate) fn ed25519_verify(key: &VerifyingKey, msg: &[u8], sig: &[u8; 64]) -> 
     key.verify_strict(msg, &sig).map_err(|_| Error::BadSignature)
 }
 
+/// Equality of two byte strings in time independent of their contents (their
+/// lengths are public): for tags, digests, keys and encodings.
+pub(crate) fn ct_eq(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
+    core::hint::black_box(diff) == 0
+}
+
 /// HMAC-SHA256 keyed with `key` (any length), ready for input.
 fn hmac_keyed(key: &[u8]) -> HmacSha256 {
     match HmacSha256::new_from_slice(key) {

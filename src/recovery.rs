@@ -206,14 +206,7 @@ impl RetryMessage {
     /// does not verify.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = Reader::new(bytes);
-        let t = r.u8()?;
-        if t != TAG_RETRY {
-            return Err(DecodeError::UnexpectedType(t).into());
-        }
-        let v = r.u8()?;
-        if v != RETRY_FORMAT_VERSION {
-            return Err(DecodeError::UnsupportedVersion(v).into());
-        }
+        r.expect_header(TAG_RETRY, RETRY_FORMAT_VERSION)?;
         let reason = RetryReason::from_byte(r.u8()?)?;
         let prekey_id = r.u32()?;
         let digest: [u8; MESSAGE_DIGEST_LEN] = r.array()?;

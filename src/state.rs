@@ -112,22 +112,9 @@ fn encode<T: Persist>(value: &T) -> Zeroizing<Vec<u8>> {
     out
 }
 
-/// Reads the tag and version; returns the version.
-fn check_header(r: &mut Reader<'_>, tag: u8, oldest: u8, newest: u8) -> Result<u8, DecodeError> {
-    let t = r.u8()?;
-    if t != tag {
-        return Err(DecodeError::UnexpectedType(t));
-    }
-    let v = r.u8()?;
-    if v < oldest || v > newest {
-        return Err(DecodeError::UnsupportedVersion(v));
-    }
-    Ok(v)
-}
-
 fn decode<T: Persist>(bytes: &[u8]) -> Result<T, Error> {
     let mut r = Reader::new(bytes);
-    let version = check_header(&mut r, T::TAG, T::OLDEST_VERSION, T::VERSION)?;
+    let version = r.tag_and_version(T::TAG, T::OLDEST_VERSION, T::VERSION)?;
     let value = T::decode_body(&mut r, version)?;
     r.finish()?;
     Ok(value)
@@ -158,7 +145,7 @@ fn seal<T: Persist, R: CryptoRng + ?Sized>(value: &T, key: &[u8; 32], rng: &mut 
 
 fn open<T: Persist>(key: &[u8; 32], bytes: &[u8]) -> Result<T, Error> {
     let mut r = Reader::new(bytes);
-    check_header(&mut r, TAG_SEALED, STATE_VERSION, STATE_VERSION)?;
+    r.tag_and_version(TAG_SEALED, STATE_VERSION, STATE_VERSION)?;
     let inner = r.u8()?;
     if inner != T::TAG {
         return Err(DecodeError::UnexpectedType(inner).into());

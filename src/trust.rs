@@ -31,8 +31,9 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::{
-    account::{ct_eq, AccountKey, DeviceId, DeviceList},
+    account::{AccountKey, DeviceId, DeviceList},
     identity::IdentityKey,
+    primitives::ct_eq,
     Error, SafetyNumber, MAX_STABLE_ID_LEN,
 };
 

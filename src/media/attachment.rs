@@ -47,7 +47,7 @@ use rand_core::CryptoRng;
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::{account::ct_eq, codec::Reader, error::DecodeError, Error};
+use crate::{codec::Reader, error::DecodeError, primitives::ct_eq, Error};
 
 /// Plaintext bytes of every chunk but the last (64 KiB). The last chunk
 /// holds the rest of the file, 0 to `ATTACHMENT_CHUNK_LEN` bytes.
@@ -214,14 +214,7 @@ impl AttachmentPointer {
     /// [`DecodeError::TrailingBytes`] if bytes follow the digest.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = Reader::new(bytes);
-        let tag = r.u8()?;
-        if tag != TAG_ATTACHMENT_POINTER {
-            return Err(DecodeError::UnexpectedType(tag).into());
-        }
-        let version = r.u8()?;
-        if version != ATTACHMENT_FORMAT_VERSION {
-            return Err(DecodeError::UnsupportedVersion(version).into());
-        }
+        r.expect_header(TAG_ATTACHMENT_POINTER, ATTACHMENT_FORMAT_VERSION)?;
         let mut pointer = AttachmentPointer { key: [0; 32], size: 0, digest: [0; 32] };
         pointer.key.copy_from_slice(r.take(ATTACHMENT_KEY_LEN)?);
         pointer.size = r.u64()?;

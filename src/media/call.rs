@@ -33,7 +33,6 @@ use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
 use crate::{
     codec::{Reader, Writer},
-    error::DecodeError,
     identity::IdentityKey,
     kem::{DecapsulationKeyPair, EncapsulationKeyOf, KemType, KEM_SHARED_SECRET_LEN},
     prekey::random_x25519,
@@ -291,20 +290,12 @@ impl CallOffer {
     /// The encoding: `'o' || 0x01 || call id || X25519 key || u8(KEM type,
     /// 0 for none) || [encapsulation key]`.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out =
-            Vec::with_capacity(2 + CALL_ID_LEN + 32 + 1 + self.kem.as_ref().map_or(0, |(_, k, _)| k.len()));
-        out.put_u8(TAG_CALL_OFFER);
-        out.put_u8(CALL_FORMAT_VERSION);
-        out.put(&self.call_id);
-        out.put(&self.ephemeral);
-        match &self.kem {
-            None => out.put_u8(0),
-            Some((kind, key, _)) => {
-                out.put_u8(kind.to_byte());
-                out.put(key);
-            }
-        }
-        out
+        encode(
+            TAG_CALL_OFFER,
+            &self.call_id,
+            &self.ephemeral,
+            self.kem.as_ref().map(|(k, key, _)| (*k, &key[..])),
+        )
     }
 
     /// Decodes an offer, checking the X25519 key's encoding and the KEM
@@ -316,7 +307,7 @@ impl CallOffer {
     /// [`DecodeError::TrailingBytes`], in layout order.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = Reader::new(bytes);
-        header(&mut r, TAG_CALL_OFFER)?;
+        r.expect_header(TAG_CALL_OFFER, CALL_FORMAT_VERSION)?;
         let call_id = r.array()?;
         let ephemeral = r.x25519_key()?;
         let kem = match r.u8()? {
@@ -389,20 +380,12 @@ impl CallAnswer {
     /// The encoding: `'a' || 0x01 || call id || X25519 key || u8(KEM type,
     /// 0 for none) || [ciphertext]`.
     pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out =
-            Vec::with_capacity(2 + CALL_ID_LEN + 32 + 1 + self.kem.as_ref().map_or(0, |(_, c)| c.len()));
-        out.put_u8(TAG_CALL_ANSWER);
-        out.put_u8(CALL_FORMAT_VERSION);
-        out.put(&self.call_id);
-        out.put(&self.ephemeral);
-        match &self.kem {
-            None => out.put_u8(0),
-            Some((kind, ct)) => {
-                out.put_u8(kind.to_byte());
-                out.put(ct);
-            }
-        }
-        out
+        encode(
+            TAG_CALL_ANSWER,
+            &self.call_id,
+            &self.ephemeral,
+            self.kem.as_ref().map(|(k, ct)| (*k, &ct[..])),
+        )
     }
 
     /// Decodes an answer.
@@ -411,7 +394,7 @@ impl CallAnswer {
     /// As [`CallOffer::from_bytes`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = Reader::new(bytes);
-        header(&mut r, TAG_CALL_ANSWER)?;
+        r.expect_header(TAG_CALL_ANSWER, CALL_FORMAT_VERSION)?;
         let call_id = r.array()?;
         let ephemeral = r.x25519_key()?;
         let kem = match r.u8()? {
@@ -476,16 +459,27 @@ impl fmt::Debug for PendingCall {
     }
 }
 
-fn header(r: &mut Reader<'_>, tag: u8) -> Result<(), DecodeError> {
-    let t = r.u8()?;
-    if t != tag {
-        return Err(DecodeError::UnexpectedType(t));
+/// SPEC.md §23.1: `tag || 0x01 || call id || X25519 key || u8(KEM type, 0
+/// for none) || [KEM key or ciphertext]`.
+fn encode(
+    tag: u8,
+    call_id: &[u8; CALL_ID_LEN],
+    ephemeral: &[u8; 32],
+    kem: Option<(KemType, &[u8])>,
+) -> Vec<u8> {
+    let mut out = Vec::with_capacity(2 + CALL_ID_LEN + 32 + 1 + kem.map_or(0, |(_, b)| b.len()));
+    out.put_u8(tag);
+    out.put_u8(CALL_FORMAT_VERSION);
+    out.put(call_id);
+    out.put(ephemeral);
+    match kem {
+        None => out.put_u8(0),
+        Some((kind, bytes)) => {
+            out.put_u8(kind.to_byte());
+            out.put(bytes);
+        }
     }
-    let v = r.u8()?;
-    if v != CALL_FORMAT_VERSION {
-        return Err(DecodeError::UnsupportedVersion(v));
-    }
-    Ok(())
+    out
 }
 
 /// SPEC.md §23.2: the call secret and the keys expanded from it.

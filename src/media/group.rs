@@ -135,14 +135,7 @@ impl MediaKeyMessage {
     /// bytes.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = Reader::new(bytes);
-        let t = r.u8()?;
-        if t != TAG_MEDIA_KEY {
-            return Err(DecodeError::UnexpectedType(t).into());
-        }
-        let v = r.u8()?;
-        if v != MEDIA_KEY_FORMAT_VERSION {
-            return Err(DecodeError::UnsupportedVersion(v).into());
-        }
+        r.expect_header(TAG_MEDIA_KEY, MEDIA_KEY_FORMAT_VERSION)?;
         let call_id = r.array()?;
         let suite = CipherSuite::from_id(r.u16()?)?;
         let kid = r.u64()?;

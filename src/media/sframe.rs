@@ -60,7 +60,7 @@ use hmac::{Hmac, Mac};
 use sha2::{Sha256, Sha512};
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
-use crate::{error::DecodeError, Error};
+use crate::{error::DecodeError, primitives::ct_eq, Error};
 
 type HmacSha256 = Hmac<Sha256>;
 
@@ -603,15 +603,6 @@ fn ctr_hmac_tag(
     m.update(metadata);
     m.update(ct);
     m.finalize().into_bytes().into()
-}
-
-/// Constant-time equality of two byte strings of public length.
-fn ct_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    core::hint::black_box(diff) == 0
 }
 
 /// `header || metadata` in a stack buffer (the GCM suites take the
