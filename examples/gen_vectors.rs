@@ -2329,10 +2329,9 @@ fn call_case(
     let (callee_keys, answer) = got.answer(&b, PqPolicy::AllowClassical, &mut rrng).expect("answer");
     let answer_bytes = answer.to_bytes();
     let caller_keys = pending
-        .complete(&media::CallAnswer::from_bytes(&answer_bytes).expect("answer decodes"))
+        .complete(&a, &media::CallAnswer::from_bytes(&answer_bytes).expect("answer decodes"))
         .expect("complete");
     assert_eq!(caller_keys.srtp_send().master_key(), callee_keys.srtp_receive().master_key());
-    assert_eq!(caller_keys.sframe_receive().key(), callee_keys.sframe_send().key());
     // Intermediate values through hazmat (the call secret S is internal).
     let e_c: [u8; 32] = hex_to(&crng.draws[1]);
     let e_r_pub: [u8; 32] = answer_bytes[18..50].try_into().expect("32 bytes");
@@ -2358,7 +2357,8 @@ fn call_case(
         "transcript_hash": hex(&spec_impl::sha256(&[&offer_bytes[..], &answer_bytes].concat())),
         "srtp_caller": srtp_json(caller_keys.srtp_send()),
         "srtp_callee": srtp_json(caller_keys.srtp_receive()),
-        "sframe_caller": sframe_base_json(caller_keys.sframe_send()),
+        // The send keys are not exposed: each side's is the other's receive key.
+        "sframe_caller": sframe_base_json(callee_keys.sframe_receive()),
         "sframe_callee": sframe_base_json(caller_keys.sframe_receive()),
     })
 }
@@ -2447,12 +2447,21 @@ fn ratcheted(suite: media::CipherSuite, base_key: &[u8; 32], steps: usize) -> Ve
     let mut sender = media::GroupCallSender::new([0; 16], suite, 0, &mut rng).expect("sender");
     let mut keys = Vec::new();
     for _ in 0..steps {
+        send_one_frame(&mut sender);
         match sender.member_joined(&mut rng).expect("join") {
             media::KeyDistribution::Joiner(m) => keys.push(media_key_of(&m[0].to_bytes())),
             _ => unreachable!("a join below step 255 ratchets"),
         }
     }
     keys
+}
+
+/// One frame under the sender's current step: a join ratchets only a key
+/// that was used (SPEC.md §25.2).
+fn send_one_frame(sender: &mut media::GroupCallSender) {
+    let s = sender.sframe_sender(0).expect("sender");
+    let mut out = vec![0u8; s.ciphertext_len(0)];
+    s.encrypt(b"", b"", &mut out).expect("a frame");
 }
 
 /// The base key at the end of a media key message (SPEC.md 25.1).
@@ -2527,6 +2536,7 @@ fn group_case(
         "media_key_message": hex(&first_bytes),
     })];
     for step in 1..=3 {
+        send_one_frame(&mut sender);
         match sender.member_joined(&mut rng).expect("join") {
             media::KeyDistribution::Joiner(m) => {
                 assert_eq!(m.len(), 1);

@@ -24,7 +24,8 @@ fn caller_and_callee_agree_and_the_session_only_carries_the_messages() {
     let (bob_keys, answer) = got.answer(&p.bob, PqPolicy::Required, &mut rng).unwrap();
     let wire = p.bob.encrypt(&answer.to_bytes(), &mut rng).unwrap();
     let answer = CallAnswer::from_bytes(&p.alice.decrypt(&wire, &mut rng).unwrap()).unwrap();
-    let alice_keys = pending.complete(&answer).unwrap();
+    let mut alice_keys = pending.complete(&p.alice, &answer).unwrap();
+    let mut bob_keys = bob_keys;
 
     assert_eq!(alice_keys.role(), CallRole::Caller);
     assert_eq!(bob_keys.role(), CallRole::Callee);
@@ -34,16 +35,29 @@ fn caller_and_callee_agree_and_the_session_only_carries_the_messages() {
     assert_eq!(alice_keys.srtp_send().master_salt(), bob_keys.srtp_receive().master_salt());
     assert_eq!(alice_keys.srtp_receive().master_key(), bob_keys.srtp_send().master_key());
     assert_ne!(alice_keys.srtp_send().master_key(), alice_keys.srtp_receive().master_key());
-    assert_eq!(alice_keys.sframe_send().key(), bob_keys.sframe_receive().key());
-    assert_eq!(alice_keys.sframe_receive().key(), bob_keys.sframe_send().key());
     assert_eq!(
-        (alice_keys.sframe_send().kid(), bob_keys.sframe_send().kid()),
-        (SFRAME_KID_CALLER, SFRAME_KID_CALLEE)
+        (alice_keys.sframe_receive().kid(), bob_keys.sframe_receive().kid()),
+        (SFRAME_KID_CALLEE, SFRAME_KID_CALLER)
     );
-    assert_ne!(alice_keys.sframe_send().key(), alice_keys.sframe_receive().key());
+    assert_ne!(alice_keys.sframe_receive().key(), bob_keys.sframe_receive().key());
+    // SFrame both ways: each side's one sender, the other side's receiver.
+    let suite = chatcrypt::media::CipherSuite::AesGcm256Sha512;
+    let mut senders = [alice_keys.sframe_sender(suite).unwrap(), bob_keys.sframe_sender(suite).unwrap()];
+    // One sender per call: a second would restart the counter at 0.
+    assert!(matches!(alice_keys.sframe_sender(suite), Err(Error::Duplicate)));
+    assert!(matches!(bob_keys.sframe_sender(suite), Err(Error::Duplicate)));
+    let mut receivers =
+        [bob_keys.sframe_receiver(suite).unwrap(), alice_keys.sframe_receiver(suite).unwrap()];
+    for (sender, receiver) in senders.iter_mut().zip(receivers.iter_mut()) {
+        let mut frame = vec![0u8; sender.ciphertext_len(5)];
+        let n = sender.encrypt(b"", b"hello", &mut frame).unwrap();
+        let mut out = [0u8; 64];
+        let got = receiver.decrypt(b"", &frame[..n], &mut out).unwrap();
+        assert_eq!(&out[..got.len], b"hello");
+    }
     // Debug shows no key bytes.
     assert_eq!(format!("{:?}", alice_keys.srtp_send()), "SrtpKeys { .. }");
-    assert_eq!(format!("{:?}", alice_keys.sframe_send()), "SframeBaseKey { kid: 0, .. }");
+    assert_eq!(format!("{:?}", alice_keys.sframe_receive()), "SframeBaseKey { kid: 1, .. }");
     assert_eq!(format!("{alice_keys:?}"), "CallKeys { role: Caller, post_quantum: true, .. }");
 }
 
@@ -54,7 +68,7 @@ fn two_calls_on_one_session_have_unrelated_keys() {
     let call = |rng: &mut ChaCha20Rng| {
         let (pending, offer) = CallOffer::new(&p.alice, rng);
         let (_, answer) = offer.answer(&p.bob, PqPolicy::Required, rng).unwrap();
-        pending.complete(&answer).unwrap()
+        pending.complete(&p.alice, &answer).unwrap()
     };
     let one = call(&mut rng);
     let two = call(&mut rng);
@@ -71,7 +85,7 @@ fn tampering_and_mismatches_are_refused() {
     let (_, other_offer) = CallOffer::new(&p.alice, &mut rng);
     assert_ne!(offer.call_id(), other_offer.call_id());
     let (_, wrong) = other_offer.answer(&p.bob, PqPolicy::Required, &mut rng).unwrap();
-    assert_eq!(pending.complete(&wrong).map(|_| ()), Err(Error::HandshakeMismatch));
+    assert_eq!(pending.complete(&p.alice, &wrong).map(|_| ()), Err(Error::HandshakeMismatch));
 
     // A classical offer is refused under the default policy, accepted when allowed.
     let (pending, classical) = CallOffer::new_with_kem(&p.alice, None, &mut rng);
@@ -80,7 +94,7 @@ fn tampering_and_mismatches_are_refused() {
         Err(Error::PostQuantumRequired)
     );
     let (bob_keys, answer) = classical.answer(&p.bob, PqPolicy::AllowClassical, &mut rng).unwrap();
-    let alice_keys = pending.complete(&answer).unwrap();
+    let alice_keys = pending.complete(&p.alice, &answer).unwrap();
     assert!(!alice_keys.is_post_quantum());
     assert_eq!(alice_keys.srtp_send().master_key(), bob_keys.srtp_receive().master_key());
 
@@ -92,7 +106,7 @@ fn tampering_and_mismatches_are_refused() {
     let mut bytes = answer.to_bytes();
     let last = bytes.len() - 1;
     bytes[last] ^= 1;
-    let alice_keys = pending.complete(&CallAnswer::from_bytes(&bytes).unwrap()).unwrap();
+    let alice_keys = pending.complete(&p.alice, &CallAnswer::from_bytes(&bytes).unwrap()).unwrap();
     assert_ne!(alice_keys.srtp_send().master_key(), bob_keys.srtp_receive().master_key());
 
     // Low-order X25519 keys are refused at decoding or at the exchange.
@@ -111,8 +125,15 @@ fn the_keys_are_bound_to_both_identities() {
     let (pending, offer) = CallOffer::new(&p.alice, &mut rng);
     // The same offer answered from another session (another callee identity).
     let (carol_keys, answer) = offer.answer(&q.bob, PqPolicy::Required, &mut rng).unwrap();
-    let alice_keys = pending.complete(&answer).unwrap();
-    assert_ne!(alice_keys.srtp_send().master_key(), carol_keys.srtp_receive().master_key());
+    // Completing it on the session with Bob refuses an answer that came on
+    // another session...
+    assert_eq!(pending.complete(&q.alice, &answer).map(|_| ()), Err(Error::WrongIdentity));
+    // ...and if the app routes it to the right session anyway, the keys differ.
+    let (pending, offer) = CallOffer::new(&p.alice, &mut rng);
+    let (carol_keys2, answer) = offer.answer(&q.bob, PqPolicy::Required, &mut rng).unwrap();
+    let alice_keys = pending.complete(&p.alice, &answer).unwrap();
+    assert_ne!(alice_keys.srtp_send().master_key(), carol_keys2.srtp_receive().master_key());
+    assert_ne!(carol_keys.srtp_send().master_key(), carol_keys2.srtp_send().master_key());
 }
 
 #[test]

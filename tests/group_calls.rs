@@ -87,6 +87,7 @@ fn join_ratchets_and_leave_replaces_the_key() {
 fn a_leave_before_activation_replaces_the_pending_key_and_a_joiner_gets_it() {
     let mut rng = ChaCha20Rng::from_seed([2; 32]);
     let mut alice = GroupCallSender::new(CALL, SUITE, 3, &mut rng).unwrap();
+    let before = frame(&mut alice, 0, b"before erin");
     let KeyDistribution::Everyone(g1) = alice.member_left(0, 100, &mut rng).unwrap() else { panic!() };
     let KeyDistribution::Everyone(g2) = alice.member_left(1, 100, &mut rng).unwrap() else { panic!() };
     assert_eq!((g1.kid(), g2.kid()), (group_kid(3, 1, 0), group_kid(3, 2, 0)));
@@ -96,10 +97,12 @@ fn a_leave_before_activation_replaces_the_pending_key_and_a_joiner_gets_it() {
         msgs.iter().map(MediaKeyMessage::kid).collect::<Vec<_>>(),
         vec![group_kid(3, 0, 1), group_kid(3, 2, 0)]
     );
+    // In either order.
     let mut erin = GroupCallReceiver::new(CALL, SUITE);
-    for m in &msgs {
+    for m in msgs.iter().rev() {
         erin.add_key(3, &wire(m)).unwrap();
     }
+    assert!(open(&mut erin, &before).is_err(), "the joiner cannot read the past");
     let now = frame(&mut alice, 50, b"current");
     assert_eq!(open(&mut erin, &now).unwrap(), b"current");
     let later = frame(&mut alice, 101, b"pending, now active");
@@ -108,7 +111,58 @@ fn a_leave_before_activation_replaces_the_pending_key_and_a_joiner_gets_it() {
 }
 
 #[test]
-fn receivers_keep_two_generations_and_refuse_stale_or_foreign_keys() {
+fn two_leaves_within_the_delay_keep_the_generation_in_use() {
+    let mut rng = ChaCha20Rng::from_seed([6; 32]);
+    let mut alice = GroupCallSender::new(CALL, SUITE, 1, &mut rng).unwrap();
+    let mut bob = GroupCallReceiver::new(CALL, SUITE);
+    bob.add_key(1, &wire(&alice.current_key())).unwrap();
+    for t in [1u64, 2] {
+        let KeyDistribution::Everyone(m) = alice.member_left(t, 100, &mut rng).unwrap() else { panic!() };
+        bob.add_key(1, &wire(&m)).unwrap();
+    }
+    // Generation 0 is still in use until t = 102, and Bob still has it.
+    let f = frame(&mut alice, 50, b"still generation 0");
+    assert_eq!(alice.kid(), group_kid(1, 0, 0));
+    assert_eq!(open(&mut bob, &f).unwrap(), b"still generation 0");
+    let f = frame(&mut alice, 102, b"generation 2");
+    assert_eq!(open(&mut bob, &f).unwrap(), b"generation 2");
+}
+
+#[test]
+fn joins_while_silent_do_not_ratchet_and_a_later_key_resynchronises() {
+    let mut rng = ChaCha20Rng::from_seed([7; 32]);
+    let mut alice = GroupCallSender::new(CALL, SUITE, 4, &mut rng).unwrap();
+    let mut bob = GroupCallReceiver::new(CALL, SUITE);
+    bob.add_key(4, &wire(&alice.current_key())).unwrap();
+    let first = frame(&mut alice, 0, b"spoken");
+    assert_eq!(open(&mut bob, &first).unwrap(), b"spoken");
+    // 40 people join while Alice is muted: one ratchet step, not 40.
+    for _ in 0..40 {
+        alice.member_joined(&mut rng).unwrap();
+    }
+    assert_eq!(alice.kid(), group_kid(4, 0, 1));
+    let f = frame(&mut alice, 0, b"unmuted");
+    assert_eq!(open(&mut bob, &f).unwrap(), b"unmuted");
+    // Carol misses 20 steps of frames (each step spoken in): too far to
+    // catch up from a frame, but the sender's current key resynchronises her.
+    let mut carol = GroupCallReceiver::new(CALL, SUITE);
+    carol.add_key(4, &wire(&alice.current_key())).unwrap();
+    for _ in 0..20 {
+        alice.member_joined(&mut rng).unwrap();
+        frame(&mut alice, 0, b"missed");
+    }
+    let f = frame(&mut alice, 0, b"far ahead");
+    assert!(matches!(open(&mut carol, &f), Err(Error::TooFarAhead { .. })));
+    carol.add_key(4, &wire(&alice.current_key())).unwrap();
+    let f = frame(&mut alice, 0, b"back in sync");
+    assert_eq!(open(&mut carol, &f).unwrap(), b"back in sync");
+    // The same or an older step of a held generation is refused (it would
+    // reset the replay window).
+    assert_eq!(carol.add_key(4, &wire(&alice.current_key())), Err(Error::Duplicate));
+}
+
+#[test]
+fn receivers_keep_three_generations_and_refuse_stale_or_foreign_keys() {
     let mut rng = ChaCha20Rng::from_seed([3; 32]);
     let mut alice = GroupCallSender::new(CALL, SUITE, 1, &mut rng).unwrap();
     let mut bob = GroupCallReceiver::new(CALL, SUITE);
@@ -116,17 +170,18 @@ fn receivers_keep_two_generations_and_refuse_stale_or_foreign_keys() {
     bob.add_key(1, &wire(&g0)).unwrap();
     let f0 = frame(&mut alice, 0, b"g0");
     let mut gens = Vec::new();
-    for t in 1..=2u64 {
+    for t in 1..=3u64 {
         let KeyDistribution::Everyone(m) = alice.member_left(t, 0, &mut rng).unwrap() else { panic!() };
         bob.add_key(1, &wire(&m)).unwrap();
         gens.push(frame(&mut alice, t, b"g"));
     }
-    assert_eq!(MAX_RETAINED_GENERATIONS, 2);
-    // Generation 0 was dropped when generation 2 arrived; 1 and 2 remain.
+    assert_eq!(MAX_RETAINED_GENERATIONS, 3);
+    // Generation 0 was dropped when generation 3 arrived; 1 to 3 remain.
     assert!(matches!(open(&mut bob, &f0), Err(Error::UnknownKeyId { .. })));
-    assert_eq!(open(&mut bob, &gens[0]).unwrap(), b"g");
-    assert_eq!(open(&mut bob, &gens[1]).unwrap(), b"g");
-    // An old key message again, or one from another sender or call, is refused.
+    for g in &gens {
+        assert_eq!(open(&mut bob, g).unwrap(), b"g");
+    }
+    // A dropped generation's key again, or one from another sender or call, is refused.
     assert_eq!(bob.add_key(1, &wire(&g0)), Err(Error::Duplicate));
     assert_eq!(bob.add_key(2, &wire(&g0)), Err(Error::WrongIdentity));
     let mut other = GroupCallReceiver::new([8; 16], SUITE);
@@ -142,16 +197,18 @@ fn after_255_joins_the_sender_starts_a_new_generation_for_everyone() {
     let mut bob = GroupCallReceiver::new(CALL, CipherSuite::AesGcm256Sha512);
     bob.add_key(9, &wire(&alice.current_key())).unwrap();
     for step in 1..=255u32 {
+        // Each step is spoken in before the next join, so each join ratchets.
+        let f = frame(&mut alice, 0, b"x");
+        if step % 15 == 0 {
+            // Bob keeps up from the key ids (at most 16 steps per frame).
+            assert_eq!(open(&mut bob, &f).unwrap(), b"x");
+        }
         let KeyDistribution::Joiner(m) = alice.member_joined(&mut rng).unwrap() else {
             panic!("step {step}")
         };
         assert_eq!(m[0].kid(), group_kid(9, 0, step));
-        if step % 15 == 0 {
-            // Bob keeps up from the key ids (at most 16 steps per frame).
-            let f = frame(&mut alice, 0, b"x");
-            assert_eq!(open(&mut bob, &f).unwrap(), b"x");
-        }
     }
+    frame(&mut alice, 0, b"x");
     let KeyDistribution::Everyone(m) = alice.member_joined(&mut rng).unwrap() else {
         panic!("a new generation")
     };

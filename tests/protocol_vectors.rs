@@ -1722,22 +1722,40 @@ fn check_call_keys(case: &Value, what: &str) {
     let (lib_callee, lib_answer) = got.answer(&b, chatcrypt::PqPolicy::AllowClassical, &mut rrng).unwrap();
     assert_eq!(rrng.draws_used(), rd.len(), "{what}: callee draws used");
     assert_eq!(hex(&lib_answer.to_bytes()), text(&case["answer"]), "{what}: library answer");
-    let lib_caller = pending.complete(&media::CallAnswer::from_bytes(&answer_bytes).unwrap()).unwrap();
-    for (side, send_c, recv_c) in [
-        ("caller", lib_caller.srtp_send(), lib_caller.sframe_send()),
-        ("callee", lib_callee.srtp_receive(), lib_callee.sframe_receive()),
-    ] {
+    let mut lib_caller =
+        pending.complete(&a, &media::CallAnswer::from_bytes(&answer_bytes).unwrap()).unwrap();
+    let mut lib_callee = lib_callee;
+    for (side, send_c) in [("caller", lib_caller.srtp_send()), ("callee", lib_callee.srtp_receive())] {
         assert_eq!(send_c.master_key()[..], keys.srtp_caller[..32], "{what}: {side} SRTP_C");
         assert_eq!(send_c.master_salt()[..], keys.srtp_caller[32..], "{what}: {side} SRTP_C salt");
-        assert_eq!((recv_c.kid(), recv_c.key()), (0, &keys.sframe_caller), "{what}: {side} SF_C");
     }
-    for (side, srtp_r, sf_r) in [
-        ("caller", lib_caller.srtp_receive(), lib_caller.sframe_receive()),
-        ("callee", lib_callee.srtp_send(), lib_callee.sframe_send()),
-    ] {
+    for (side, srtp_r) in [("caller", lib_caller.srtp_receive()), ("callee", lib_callee.srtp_send())] {
         assert_eq!(srtp_r.master_key()[..], keys.srtp_callee[..32], "{what}: {side} SRTP_R");
         assert_eq!(srtp_r.master_salt()[..], keys.srtp_callee[32..], "{what}: {side} SRTP_R salt");
-        assert_eq!((sf_r.kid(), sf_r.key()), (1, &keys.sframe_callee), "{what}: {side} SF_R");
+    }
+    // SF_C and SF_R: the receive keys directly; the send keys (not
+    // exposed) through a frame from each side's one sender that a receiver
+    // built from the spec_impl key opens.
+    let recv_c = lib_callee.sframe_receive();
+    assert_eq!((recv_c.kid(), recv_c.key()), (0, &keys.sframe_caller), "{what}: callee's SF_C");
+    let recv_r = lib_caller.sframe_receive();
+    assert_eq!((recv_r.kid(), recv_r.key()), (1, &keys.sframe_callee), "{what}: caller's SF_R");
+    let suite = media::CipherSuite::AesGcm128Sha256;
+    for (side, keys_of, kid, base) in [
+        ("caller", &mut lib_caller, 0u64, keys.sframe_caller),
+        ("callee", &mut lib_callee, 1, keys.sframe_callee),
+    ] {
+        let mut sender = keys_of.sframe_sender(suite).unwrap();
+        let mut frame = vec![0u8; sender.ciphertext_len(3)];
+        let n = sender.encrypt(b"", b"abc", &mut frame).unwrap();
+        let mut receiver = media::SframeReceiver::new(suite);
+        receiver.add_base_key(kid, 0, &base).unwrap();
+        let mut out = [0u8; 8];
+        assert_eq!(
+            receiver.decrypt(b"", &frame[..n], &mut out).map(|d| d.len),
+            Ok(3),
+            "{what}: {side} SF send"
+        );
     }
     assert_eq!(lib_caller.is_post_quantum(), hybrid, "{what}");
 }
@@ -1913,6 +1931,10 @@ fn check_group_keys(case: &Value, what: &str) {
     let mut sender = media::GroupCallSender::new(call_id, suite, sender_id, &mut rng).unwrap();
     assert_eq!(hex(&sender.current_key().to_bytes()), text(&chain[0]["media_key_message"]), "{what}");
     for (i, s) in chain.iter().enumerate().skip(1) {
+        // A join ratchets only a key that was used (§25.2): one frame first.
+        let f = sender.sframe_sender(0).unwrap();
+        let mut out = vec![0u8; f.ciphertext_len(0)];
+        f.encrypt(b"", b"", &mut out).unwrap();
         match sender.member_joined(&mut rng).unwrap() {
             media::KeyDistribution::Joiner(m) => {
                 assert_eq!(m.len(), 1, "{what}");

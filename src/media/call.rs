@@ -14,8 +14,10 @@
 //!
 //! From the call secret come [`CallKeys`]: per-direction SRTP master keys
 //! and salts for `AEAD_AES_256_GCM` (RFC 7714), for peer-to-peer calls, and
-//! per-sender SFrame base keys with their key ids (RFC 9605), for calls
-//! through a media server.
+//! per-sender SFrame keys with their key ids (RFC 9605), for calls through
+//! a media server. The SFrame sender is handed out once per call
+//! ([`CallKeys::sframe_sender`]): a second sender from the same key would
+//! repeat its nonces.
 //!
 //! Guarantees: a non-contributory X25519 exchange is refused; the answer
 //! must name the offer's call id and KEM; the callee refuses a classical
@@ -35,8 +37,9 @@ use crate::{
     codec::{Reader, Writer},
     identity::IdentityKey,
     kem::{DecapsulationKeyPair, EncapsulationKeyOf, KemType, KEM_SHARED_SECRET_LEN},
+    media::sframe::{CipherSuite, SframeReceiver, SframeSender},
     prekey::random_x25519,
-    primitives::{hkdf, hkdf_expand, x25519, x25519_public},
+    primitives::{ct_eq, hkdf, hkdf_expand, x25519, x25519_public},
     session::{PqPolicy, Session},
     Error,
 };
@@ -182,6 +185,7 @@ pub struct CallKeys {
     srtp_callee: SrtpKeys,
     sframe_caller: SframeBaseKey,
     sframe_callee: SframeBaseKey,
+    sframe_sender_taken: bool,
 }
 
 impl CallKeys {
@@ -216,12 +220,38 @@ impl CallKeys {
         }
     }
 
-    /// The SFrame base key (and key id) of this side's media.
-    pub fn sframe_send(&self) -> &SframeBaseKey {
-        match self.role {
+    /// The SFrame sender for this side's media under `suite`, made from this
+    /// side's base key and key id. There is **one per call**: every sender
+    /// made from the same key would start its counter at 0 again and reuse
+    /// nonces, so a second call fails. Send every track of the call through
+    /// this one sender (its counter is shared), and start a new call to get
+    /// new keys.
+    ///
+    /// # Errors
+    /// [`Error::Duplicate`] if the sender was already made.
+    pub fn sframe_sender(&mut self, suite: CipherSuite) -> Result<SframeSender, Error> {
+        if self.sframe_sender_taken {
+            return Err(Error::Duplicate);
+        }
+        let base = match self.role {
             CallRole::Caller => &self.sframe_caller,
             CallRole::Callee => &self.sframe_callee,
-        }
+        };
+        let sender = SframeSender::new(suite, base.kid, 0, &base.key)?;
+        self.sframe_sender_taken = true;
+        Ok(sender)
+    }
+
+    /// An SFrame receiver for the peer's media under `suite`, holding the
+    /// peer's base key for its key id.
+    ///
+    /// # Errors
+    /// None in practice (a well-formed key).
+    pub fn sframe_receiver(&self, suite: CipherSuite) -> Result<SframeReceiver, Error> {
+        let base = self.sframe_receive();
+        let mut receiver = SframeReceiver::new(suite);
+        receiver.add_base_key(base.kid, 0, &base.key)?;
+        Ok(receiver)
     }
 
     /// The SFrame base key (and key id) of the peer's media.
@@ -421,15 +451,21 @@ impl PendingCall {
         &self.offer
     }
 
-    /// Completes the call with the callee's answer (we are the caller).
-    /// Consumes the pending call: its ephemeral secrets are used once. On
-    /// error they are gone too; start a new offer.
+    /// Completes the call with the callee's answer, which arrived on
+    /// `session` (we are the caller). Consumes the pending call: its
+    /// ephemeral secrets are used once. On error they are gone too; start a
+    /// new offer.
     ///
     /// # Errors
-    /// In this order: [`Error::HandshakeMismatch`] if the answer names
-    /// another call id or another KEM than the offer; [`Error::NonContributory`]
-    /// if the callee's X25519 key has low order.
-    pub fn complete(self, answer: &CallAnswer) -> Result<CallKeys, Error> {
+    /// In this order: [`Error::WrongIdentity`] if `session` is not with the
+    /// identity the offer was made for (an answer from another device or
+    /// peer); [`Error::HandshakeMismatch`] if the answer names another call
+    /// id or another KEM than the offer; [`Error::NonContributory`] if the
+    /// callee's X25519 key has low order.
+    pub fn complete(self, session: &Session, answer: &CallAnswer) -> Result<CallKeys, Error> {
+        if !ct_eq(session.remote_identity().as_bytes(), self.callee.as_bytes()) {
+            return Err(Error::WrongIdentity);
+        }
         if answer.call_id != self.offer.call_id
             || answer.kem.as_ref().map(|(k, _)| *k) != self.offer.kem_type()
         {
@@ -529,5 +565,6 @@ fn derive(
         srtp_callee,
         sframe_caller,
         sframe_callee,
+        sframe_sender_taken: false,
     })
 }

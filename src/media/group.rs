@@ -49,9 +49,12 @@ pub const MEDIA_KEY_FORMAT_VERSION: u8 = 0x01;
 pub const GROUP_RATCHET_BITS: u8 = 8;
 /// Bytes of a fresh generation's base key.
 pub const GROUP_BASE_KEY_LEN: usize = 32;
-/// Generations of one sender a receiver keeps: the current one and the one
-/// it replaces, whose frames are still in flight during the switch.
-pub const MAX_RETAINED_GENERATIONS: usize = 2;
+/// Generations of one sender a receiver keeps: the one in use, the one it
+/// replaces (frames still in flight during a switch), and one more, because
+/// two leaves within one activation delay (or a rollover while a
+/// generation is pending) hand out two new generations while the old one
+/// is still in use.
+pub const MAX_RETAINED_GENERATIONS: usize = 3;
 /// Senders one [`GroupCallReceiver`] keeps keys for. Calls through a media
 /// server rarely show more than a few dozen senders at once.
 pub const MAX_GROUP_SENDERS: usize = 64;
@@ -223,12 +226,23 @@ impl GroupCallSender {
 
     /// Someone joined: the key ratchets one step (RFC 9605 §5.1), and the
     /// joiner gets only the ratcheted key (plus a pending generation, if
-    /// one waits). After 255 steps the sender starts a new generation
+    /// one waits). If no frame was sent under the current step yet, there
+    /// is nothing to hide from the joiner and the key stays (so a silent
+    /// sender does not run ahead of its receivers' catch-up bound while
+    /// people join). After 255 steps the sender starts a new generation
     /// instead, which everyone must get.
     ///
     /// # Errors
     /// [`Error::CounterExhausted`] after 2^24 generations; nothing changes.
     pub fn member_joined<R: CryptoRng + ?Sized>(&mut self, rng: &mut R) -> Result<KeyDistribution, Error> {
+        if self.sframe.next_counter() == Some(0) {
+            let mut messages = Vec::with_capacity(2);
+            messages.push(self.message(&self.current));
+            if let Some(p) = &self.pending {
+                messages.push(self.message(p));
+            }
+            return Ok(KeyDistribution::Joiner(messages));
+        }
         if self.step == MAX_STEP {
             let generation = self.next_generation()?;
             let key = fresh(group_kid(self.sender, generation, 0), 0, rng);
@@ -331,8 +345,10 @@ fn fresh<R: CryptoRng + ?Sized>(kid: u64, activate_at: u64, rng: &mut R) -> KeyA
 /// One remote sender's keys.
 struct RemoteSender {
     sender: u32,
-    /// Generations held, oldest first (at most MAX_RETAINED_GENERATIONS).
+    /// Generations held, ascending (at most MAX_RETAINED_GENERATIONS).
     generations: Vec<u32>,
+    /// Generations below this were dropped: their keys are refused.
+    dropped_below: u32,
     sframe: SframeReceiver,
 }
 
@@ -356,9 +372,11 @@ impl GroupCallReceiver {
     /// # Errors
     /// In this order: [`Error::HandshakeMismatch`] if the message is for
     /// another call or suite; [`Error::WrongIdentity`] if its key id names
-    /// another sender than `from`; [`Error::Duplicate`] if its generation is
-    /// held already or older than the sender's newest held (a replay or
-    /// reordering: re-adding a key would reset its replay window);
+    /// another sender than `from`; [`Error::Duplicate`] if its generation was
+    /// dropped already, or is held at the same or a later ratchet step (a
+    /// replay: re-adding a key would reset its replay window; a key of a
+    /// later step is taken, to resynchronise a receiver that missed
+    /// frames);
     /// [`Error::TooLarge`] if the receiver already holds
     /// [`MAX_GROUP_SENDERS`] senders. Nothing changes on error.
     pub fn add_key(&mut self, from: u32, message: &MediaKeyMessage) -> Result<(), Error> {
@@ -374,11 +392,14 @@ impl GroupCallReceiver {
             return Err(Error::TooLarge { len: self.senders.len() + 1, max: MAX_GROUP_SENDERS });
         }
         if let Some(s) = index.and_then(|i| self.senders.get(i)) {
-            // Each generation's key is given once; an older one is stale.
-            if s.generations.contains(&generation)
-                || s.generations.last().is_some_and(|newest| generation < *newest)
-            {
+            if generation < s.dropped_below {
                 return Err(Error::Duplicate);
+            }
+            if s.generations.contains(&generation) {
+                let step = message.kid() & u64::from(MAX_STEP);
+                if s.sframe.current_step(message.kid()).is_none_or(|held| step <= held) {
+                    return Err(Error::Duplicate);
+                }
             }
         }
         let sender = match index {
@@ -387,6 +408,7 @@ impl GroupCallReceiver {
                 self.senders.push(RemoteSender {
                     sender: from,
                     generations: Vec::new(),
+                    dropped_below: 0,
                     sframe: SframeReceiver::new(self.suite),
                 });
                 let last = self.senders.len() - 1;
@@ -394,11 +416,13 @@ impl GroupCallReceiver {
             }
         };
         sender.sframe.add_base_key(message.kid(), GROUP_RATCHET_BITS, message.key.bytes())?;
-        if sender.generations.last() != Some(&generation) {
+        if !sender.generations.contains(&generation) {
             sender.generations.push(generation);
+            sender.generations.sort_unstable();
         }
         while sender.generations.len() > MAX_RETAINED_GENERATIONS {
             let oldest = sender.generations.remove(0);
+            sender.dropped_below = oldest + 1;
             sender.sframe.remove_key(group_kid(from, oldest, 0));
         }
         Ok(())

@@ -28,7 +28,7 @@
 //! ```
 //! use chatcrypt::media::sframe::{CipherSuite, SframeReceiver, SframeSender};
 //!
-//! let base_key = [7u8; 32]; // e.g. CallKeys::sframe_send().key()
+//! let base_key = [7u8; 32]; // in a call, CallKeys::sframe_sender makes the sender
 //! let suite = CipherSuite::AesGcm128Sha256;
 //! let mut sender = SframeSender::new(suite, 1, 0, &base_key)?;
 //! let mut receiver = SframeReceiver::new(suite);
@@ -999,6 +999,11 @@ impl SframeReceiver {
             self.entries.remove(0);
         }
         self.entries.push(entry);
+    }
+
+    /// The current ratchet step of the key covering `kid`, if one does.
+    pub(crate) fn current_step(&self, kid: u64) -> Option<u64> {
+        self.entries.iter().find(|e| e.covers(kid)).map(|e| e.current.step)
     }
 
     /// Drops the key whose KID range covers `kid`, with all its steps.
