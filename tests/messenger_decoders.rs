@@ -26,10 +26,10 @@
 //! `cargo test --release --test messenger_decoders -- --ignored`.
 //!
 //! It also replays `fuzz/corpora/messenger_decode.hex` through the fuzz
-//! target's body.
+//! target's body (`fuzz/src/messenger_decode.rs`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-#[path = "../fuzz/fuzz_targets/messenger_decode.rs"]
+#[path = "../fuzz/src/messenger_decode.rs"]
 mod messenger_decode;
 
 use std::{
