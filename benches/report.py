@@ -84,6 +84,7 @@ print("|---|---|---|---|")
 for name, ours, ref, ref_name in [
     ("forgery/worst (plain)", median_ns("forgery", "worst"), dec16, "decrypt/16"),
     ("forgery/worst_he", median_ns("forgery", "worst_he"), dec16_he, "decrypt_he/16"),
+    ("forgery/record_worst (5 sessions)", median_ns("forgery", "record_worst"), median_ns("forgery", "worst"), "forgery/worst"),
     ("state/decode (Session::from_bytes)", median_ns("state", "decode"), dec16, "decrypt/16"),
     ("state/open (sealed)", median_ns("state", "open"), dec16, "decrypt/16"),
     ("state/seal", median_ns("state", "seal"), dec16, "decrypt/16"),
