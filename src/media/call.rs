@@ -332,9 +332,9 @@ impl CallOffer {
     /// key (FIPS 203 §7.2).
     ///
     /// # Errors
-    /// [`Error::Decode`]: a wrong tag or version, [`DecodeError::Truncated`],
-    /// [`DecodeError::InvalidPublicKey`], [`DecodeError::UnknownKeyType`],
-    /// [`DecodeError::TrailingBytes`], in layout order.
+    /// [`Error::Decode`]: a wrong tag or version, [`DecodeError::Truncated`](crate::DecodeError::Truncated),
+    /// [`DecodeError::InvalidPublicKey`](crate::DecodeError::InvalidPublicKey), [`DecodeError::UnknownKeyType`](crate::DecodeError::UnknownKeyType),
+    /// [`DecodeError::TrailingBytes`](crate::DecodeError::TrailingBytes), in layout order.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
         let mut r = Reader::new(bytes);
         r.expect_header(TAG_CALL_OFFER, CALL_FORMAT_VERSION)?;
