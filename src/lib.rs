@@ -2,7 +2,10 @@
 //!
 //! End-to-end encrypted direct chats for messengers: a hybrid post-quantum
 //! handshake (X3DH with X25519 and ML-KEM-1024, FIPS 203) and a Double
-//! Ratchet session, specified byte for byte in
+//! Ratchet session; around them the messenger layer (accounts with several
+//! devices, session records, trust decisions, prekey lifecycle, recovery)
+//! and the [`media`] side (attachments, call keys, SFrame, group calls).
+//! Specified byte for byte in
 //! [SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md), checked against
 //! published test vectors, and free of I/O.
 //!
