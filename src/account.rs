@@ -34,7 +34,7 @@ use rand_core::CryptoRng;
 use zeroize::Zeroizing;
 
 use crate::{
-    codec::{Reader, Writer},
+    codec::{labelled, Hex, Reader, Writer},
     error::DecodeError,
     identity::{IdentityKey, IdentityKeyPair},
     primitives::{ct_eq, ed25519_public, ed25519_verify},
@@ -117,14 +117,6 @@ impl fmt::Debug for DeviceLink {
     }
 }
 
-/// The message an account key signs: `label || body`.
-fn signed_message(label: &[u8], body: &[u8]) -> Vec<u8> {
-    let mut m = Vec::with_capacity(label.len() + body.len());
-    m.put(label);
-    m.put(body);
-    m
-}
-
 /// A device's number within its account, chosen by the account (the app's
 /// server usually assigns it). Distinct devices of one account have
 /// distinct ids.
@@ -194,7 +186,7 @@ impl AccountKeyPair {
         body.put(self.public.as_bytes());
         body.put_u32(device.get());
         body.put(identity.as_bytes());
-        let signature = self.signing.sign(&signed_message(LABEL_DEVICE_CERTIFICATE, &body)).to_bytes();
+        let signature = self.signing.sign(&labelled(LABEL_DEVICE_CERTIFICATE, &body)).to_bytes();
         DeviceCertificate { account: self.public.clone(), device, identity: identity.clone(), signature }
     }
 
@@ -214,7 +206,7 @@ impl AccountKeyPair {
             link.verify(&self.public)?;
         }
         let body = list_body(&self.public, epoch, &entries);
-        let signature = self.signing.sign(&signed_message(LABEL_DEVICE_LIST, &body)).to_bytes();
+        let signature = self.signing.sign(&labelled(LABEL_DEVICE_LIST, &body)).to_bytes();
         Ok(DeviceList { account: self.public.clone(), epoch, entries, signature })
     }
 }
@@ -260,17 +252,13 @@ impl AccountKey {
     }
 
     fn verify(&self, label: &[u8], body: &[u8], signature: &[u8; 64]) -> Result<(), Error> {
-        ed25519_verify(&self.verifying, &signed_message(label, body), signature)
+        ed25519_verify(&self.verifying, &labelled(label, body), signature)
     }
 }
 
 impl fmt::Debug for AccountKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "AccountKey(")?;
-        for b in &self.bytes {
-            write!(f, "{b:02x}")?;
-        }
-        write!(f, ")")
+        write!(f, "AccountKey({:?})", Hex(&self.bytes))
     }
 }
 

@@ -6,6 +6,7 @@
 //! acts on it. All integers are big-endian.
 
 use alloc::vec::Vec;
+use core::fmt;
 
 use crate::{error::DecodeError, primitives::x25519_canonical};
 
@@ -102,6 +103,24 @@ impl<'a> Reader<'a> {
         } else {
             Err(DecodeError::TrailingBytes)
         }
+    }
+}
+
+/// `label || body`: the message a domain-separated signature covers.
+pub(crate) fn labelled(label: &[u8], body: &[u8]) -> Vec<u8> {
+    let mut m = Vec::with_capacity(label.len() + body.len());
+    m.extend_from_slice(label);
+    m.extend_from_slice(body);
+    m
+}
+
+/// Bytes shown as lowercase hex by `Debug` (public values only: keys,
+/// digests, ids).
+pub(crate) struct Hex<'a>(pub(crate) &'a [u8]);
+
+impl fmt::Debug for Hex<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
     }
 }
 

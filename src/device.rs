@@ -41,7 +41,7 @@ use rand_core::CryptoRng;
 
 use crate::{
     account::{DeviceCertificate, DeviceId, DeviceLink, DEVICE_CERTIFICATE_LEN},
-    codec::{Reader, Writer},
+    codec::{labelled, Reader, Writer},
     error::DecodeError,
     identity::{IdentityKey, IdentityKeyPair},
     message::PreKeyMessage,
@@ -363,7 +363,7 @@ impl LocalDevice {
             kem_one_time,
             signature: [0u8; 64],
         };
-        upload.signature = self.identity.sign(&upload.signed_message());
+        upload.signature = self.identity.sign(&labelled(LABEL_UPLOAD, &upload.body()));
         Ok(upload)
     }
 
@@ -558,13 +558,6 @@ impl PreKeyUpload {
         out
     }
 
-    fn signed_message(&self) -> Vec<u8> {
-        let mut m = Vec::with_capacity(LABEL_UPLOAD.len() + self.encoded_len());
-        m.put(LABEL_UPLOAD);
-        m.put(&self.body());
-        m
-    }
-
     /// The encoded length.
     pub fn encoded_len(&self) -> usize {
         2 + DEVICE_CERTIFICATE_LEN
@@ -629,7 +622,9 @@ impl PreKeyUpload {
         for k in &upload.kem_one_time {
             k.verify(identity)?;
         }
-        ed25519_verify(&verifying, &upload.signed_message(), &upload.signature)?;
+        // The decoding is canonical: the body is the input before the signature.
+        let body = &bytes[..bytes.len() - 64];
+        ed25519_verify(&verifying, &labelled(LABEL_UPLOAD, body), &upload.signature)?;
         Ok(upload)
     }
 

@@ -183,6 +183,18 @@ pub enum DecodeError {
     UnknownKeyType(u8),
 }
 
+impl Error {
+    /// This error met while decoding stored state: a decode error as it
+    /// is, anything else (a signature that no longer verifies) as
+    /// [`DecodeError::InvalidValue`]: the state is corrupt.
+    pub(crate) fn in_stored_state(self) -> DecodeError {
+        match self {
+            Error::Decode(d) => d,
+            _ => DecodeError::InvalidValue,
+        }
+    }
+}
+
 impl From<DecodeError> for Error {
     fn from(e: DecodeError) -> Self {
         Error::Decode(e)

@@ -16,7 +16,7 @@ use rand_core::CryptoRng;
 use x25519_dalek::StaticSecret;
 use zeroize::Zeroizing;
 
-use crate::{error::DecodeError, primitives::ed25519_public, Error};
+use crate::{codec::Hex, error::DecodeError, primitives::ed25519_public, Error};
 
 /// A device's long-term identity key pair (Ed25519, with its X25519 form).
 ///
@@ -147,10 +147,6 @@ impl IdentityKey {
 
 impl fmt::Debug for IdentityKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "IdentityKey(")?;
-        for b in &self.bytes {
-            write!(f, "{b:02x}")?;
-        }
-        write!(f, ")")
+        write!(f, "IdentityKey({:?})", Hex(&self.bytes))
     }
 }

@@ -27,7 +27,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::{
-    codec::Reader,
+    codec::{Hex, Reader},
     error::DecodeError,
     identity::IdentityKey,
     kem::{KemType, ML_KEM_1024_CIPHERTEXT_LEN},
@@ -210,11 +210,7 @@ impl MessageId {
 
 impl fmt::Debug for MessageId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "MessageId(")?;
-        for b in &self.0 {
-            write!(f, "{b:02x}")?;
-        }
-        write!(f, ")")
+        write!(f, "MessageId({:?})", Hex(&self.0))
     }
 }
 

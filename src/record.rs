@@ -574,10 +574,7 @@ impl SessionRecord {
             let base_key = r.array()?;
             let created_at = r.u64()?;
             let len = r.u32()? as usize;
-            let session = Session::from_bytes(r.take(len)?).map_err(|e| match e {
-                Error::Decode(d) => d,
-                _ => DecodeError::InvalidValue,
-            })?;
+            let session = Session::from_bytes(r.take(len)?).map_err(Error::in_stored_state)?;
             if session.base_key().is_some_and(|k| *k != base_key) {
                 return Err(DecodeError::InvalidValue);
             }

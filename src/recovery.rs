@@ -26,7 +26,7 @@ use core::fmt;
 use sha2::{Digest, Sha256};
 
 use crate::{
-    codec::{Reader, Writer},
+    codec::{labelled, Reader, Writer},
     error::DecodeError,
     identity::{IdentityKey, IdentityKeyPair},
     message::{MessageType, PreKeyMessage},
@@ -137,10 +137,7 @@ impl RetryMessage {
             recipient: recipient.clone(),
             signature: [0u8; 64],
         };
-        let mut m = Vec::with_capacity(LABEL_RETRY.len() + RETRY_MESSAGE_LEN);
-        m.put(LABEL_RETRY);
-        m.put(&retry.body());
-        retry.signature = identity.sign(&m);
+        retry.signature = identity.sign(&labelled(LABEL_RETRY, &retry.body()));
         Some(retry)
     }
 
@@ -224,10 +221,11 @@ impl RetryMessage {
             return Err(DecodeError::InvalidValue.into());
         }
         let body_len = RETRY_MESSAGE_LEN - 64;
-        let mut m = Vec::with_capacity(LABEL_RETRY.len() + body_len);
-        m.put(LABEL_RETRY);
-        m.put(&bytes[..body_len]);
-        ed25519_verify(&ed25519_public(&author_bytes)?, &m, &signature)?;
+        ed25519_verify(
+            &ed25519_public(&author_bytes)?,
+            &labelled(LABEL_RETRY, &bytes[..body_len]),
+            &signature,
+        )?;
         Ok(RetryMessage { reason, prekey_id, digest, timestamp, author, recipient, signature })
     }
 }

@@ -204,20 +204,27 @@ persist_api!(OneTimePreKey, "the one-time prekey with its secret");
 persist_api!(KemPreKey, "the KEM prekey with its seed and signature");
 persist_api!(Session, "the whole session state");
 
-impl Persist for IdentityKeyPair {
-    const TAG: u8 = TAG_IDENTITY;
-    const VERSION: u8 = STATE_VERSION;
-    fn encoded_len(&self) -> usize {
-        32
-    }
-    fn encode_body(&self, out: &mut Vec<u8>) {
-        out.put(&self.seed()[..]);
-    }
-    fn decode_body(r: &mut Reader<'_>, _version: u8) -> Result<Self, DecodeError> {
-        let seed = Zeroizing::new(r.array::<32>()?);
-        Ok(IdentityKeyPair::from_seed(&seed))
-    }
+/// An Ed25519 key pair stored as its 32-byte seed (identities, accounts).
+macro_rules! persist_seed {
+    ($ty:ty, $tag:expr) => {
+        impl Persist for $ty {
+            const TAG: u8 = $tag;
+            const VERSION: u8 = STATE_VERSION;
+            fn encoded_len(&self) -> usize {
+                32
+            }
+            fn encode_body(&self, out: &mut Vec<u8>) {
+                out.put(&self.seed()[..]);
+            }
+            fn decode_body(r: &mut Reader<'_>, _version: u8) -> Result<Self, DecodeError> {
+                let seed = Zeroizing::new(r.array::<32>()?);
+                Ok(<$ty>::from_seed(&seed))
+            }
+        }
+    };
 }
+
+persist_seed!(IdentityKeyPair, TAG_IDENTITY);
 
 fn read_secret(r: &mut Reader<'_>) -> Result<StaticSecret, DecodeError> {
     let bytes = Zeroizing::new(r.array::<32>()?);
@@ -558,29 +565,13 @@ persist_api!(PeerAccount, "what is trusted about a peer account");
 persist_api!(LocalDevice, "the local device (identity, certificate and prekeys)");
 persist_api!(SessionRecord, "the record of sessions with one device");
 
-impl Persist for AccountKeyPair {
-    const TAG: u8 = TAG_ACCOUNT;
-    const VERSION: u8 = STATE_VERSION;
-    fn encoded_len(&self) -> usize {
-        32
-    }
-    fn encode_body(&self, out: &mut Vec<u8>) {
-        out.put(&self.seed()[..]);
-    }
-    fn decode_body(r: &mut Reader<'_>, _version: u8) -> Result<Self, DecodeError> {
-        let seed = Zeroizing::new(r.array::<32>()?);
-        Ok(AccountKeyPair::from_seed(&seed))
-    }
-}
+persist_seed!(AccountKeyPair, TAG_ACCOUNT);
 
 /// A signed encoding inside stored state: its signature was checked when it
 /// was first decoded, and is checked again (a failure is corruption).
 fn read_list(r: &mut Reader<'_>) -> Result<DeviceList, DecodeError> {
     let len = usize::from(r.u16()?);
-    DeviceList::from_bytes(r.take(len)?).map_err(|e| match e {
-        Error::Decode(d) => d,
-        _ => DecodeError::InvalidValue,
-    })
+    DeviceList::from_bytes(r.take(len)?).map_err(Error::in_stored_state)
 }
 
 fn write_list(out: &mut Vec<u8>, list: &DeviceList) {
@@ -698,10 +689,7 @@ impl Persist for LocalDevice {
         let seed = Zeroizing::new(r.array::<32>()?);
         let identity = IdentityKeyPair::from_seed(&seed);
         let certificate =
-            DeviceCertificate::from_bytes(r.take(DEVICE_CERTIFICATE_LEN)?).map_err(|e| match e {
-                Error::Decode(d) => d,
-                _ => DecodeError::InvalidValue,
-            })?;
+            DeviceCertificate::from_bytes(r.take(DEVICE_CERTIFICATE_LEN)?).map_err(Error::in_stored_state)?;
         if certificate.identity() != identity.public_key() {
             return Err(DecodeError::InvalidValue);
         }

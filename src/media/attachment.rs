@@ -47,7 +47,12 @@ use rand_core::CryptoRng;
 use sha2::{Digest, Sha256};
 use zeroize::{Zeroize, ZeroizeOnDrop, Zeroizing};
 
-use crate::{codec::Reader, error::DecodeError, primitives::ct_eq, Error};
+use crate::{
+    codec::{Hex, Reader},
+    error::DecodeError,
+    primitives::ct_eq,
+    Error,
+};
 
 /// Plaintext bytes of every chunk but the last (64 KiB). The last chunk
 /// holds the rest of the file, 0 to `ATTACHMENT_CHUNK_LEN` bytes.
@@ -234,14 +239,6 @@ impl fmt::Debug for AttachmentPointer {
             .field("size", size)
             .field("digest", &Hex(digest))
             .finish_non_exhaustive()
-    }
-}
-
-struct Hex<'a>(&'a [u8]);
-
-impl fmt::Debug for Hex<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
     }
 }
 

@@ -62,6 +62,11 @@ pub const MAX_GROUP_SENDERS: usize = 64;
 const MAX_GENERATION: u32 = (1 << 24) - 1;
 const MAX_STEP: u32 = (1 << GROUP_RATCHET_BITS) - 1;
 
+/// The generation a key id names.
+fn generation_of(kid: u64) -> u32 {
+    (kid >> 8) as u32 & MAX_GENERATION
+}
+
 /// The key id of `sender`'s media at `generation` and ratchet `step`.
 pub fn group_kid(sender: u32, generation: u32, step: u32) -> u64 {
     (u64::from(sender) << 32) | (u64::from(generation & MAX_GENERATION) << 8) | u64::from(step & MAX_STEP)
@@ -288,12 +293,7 @@ impl GroupCallSender {
         activate_after: u64,
         rng: &mut R,
     ) -> Result<KeyDistribution, Error> {
-        let pending_generation = match &self.pending {
-            Some(p) => ((p.kid >> 8) as u32 & MAX_GENERATION).checked_add(1),
-            None => self.generation.checked_add(1),
-        }
-        .filter(|g| *g <= MAX_GENERATION)
-        .ok_or(Error::CounterExhausted)?;
+        let pending_generation = self.next_generation()?;
         let key =
             fresh(group_kid(self.sender, pending_generation, 0), now.saturating_add(activate_after), rng);
         let message = self.message(&key);
@@ -302,7 +302,7 @@ impl GroupCallSender {
     }
 
     fn next_generation(&self) -> Result<u32, Error> {
-        let after = self.pending.as_ref().map_or(self.generation, |p| (p.kid >> 8) as u32 & MAX_GENERATION);
+        let after = self.pending.as_ref().map_or(self.generation, |p| generation_of(p.kid));
         after.checked_add(1).filter(|g| *g <= MAX_GENERATION).ok_or(Error::CounterExhausted)
     }
 
@@ -316,7 +316,7 @@ impl GroupCallSender {
         if self.pending.as_ref().is_some_and(|p| now >= p.activate_at) {
             if let Some(p) = self.pending.take() {
                 let sframe = SframeSender::new(self.suite, p.kid, GROUP_RATCHET_BITS, p.bytes())?;
-                self.generation = (p.kid >> 8) as u32 & MAX_GENERATION;
+                self.generation = generation_of(p.kid);
                 self.step = 0;
                 self.current = KeyAt { kid: p.kid, key: p.key, len: p.len, activate_at: p.activate_at };
                 self.sframe = sframe;
@@ -386,7 +386,7 @@ impl GroupCallReceiver {
         if message.sender() != from {
             return Err(Error::WrongIdentity);
         }
-        let generation = (message.kid() >> 8) as u32 & MAX_GENERATION;
+        let generation = generation_of(message.kid());
         let index = self.senders.iter().position(|s| s.sender == from);
         if index.is_none() && self.senders.len() >= MAX_GROUP_SENDERS {
             return Err(Error::TooLarge { len: self.senders.len() + 1, max: MAX_GROUP_SENDERS });
