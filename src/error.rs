@@ -158,6 +158,20 @@ pub enum Error {
     /// An attachment stream was finished before its final chunk
     /// (receiving: the blob was truncated).
     StreamIncomplete,
+    /// An authenticated plaintext's padding is not exactly what its stated
+    /// policy produces (SPEC.md §26.2).
+    Padding,
+    /// A sender certificate is issued by a server key that is not among
+    /// the trusted roots (SPEC.md §27.1).
+    UntrustedCertificate,
+    /// A sender certificate's serial is on the revocation list (SPEC.md §27.1).
+    CertificateRevoked,
+    /// A sender certificate has expired at the caller's time (SPEC.md §27.1).
+    CertificateExpired,
+    /// A sealed envelope's certificate names another account, device or
+    /// identity key than the session record and session that would take
+    /// its message (SPEC.md §27.5).
+    SenderMismatch,
 }
 
 /// What is wrong with bytes that failed to decode.
@@ -272,6 +286,13 @@ impl fmt::Display for Error {
             }
             Error::StreamFinished => f.write_str("the attachment's final chunk was already processed"),
             Error::StreamIncomplete => f.write_str("the attachment stream ended before its final chunk"),
+            Error::Padding => f.write_str("the plaintext's padding is malformed"),
+            Error::UntrustedCertificate => f.write_str("the sender certificate is not issued by a trusted server key"),
+            Error::CertificateRevoked => f.write_str("the sender certificate is revoked"),
+            Error::CertificateExpired => f.write_str("the sender certificate has expired"),
+            Error::SenderMismatch => {
+                f.write_str("the sealed sender's certificate names another sender than the session's")
+            }
         }
     }
 }

@@ -202,6 +202,7 @@ mod kem;
 mod keys;
 pub mod media;
 mod message;
+pub mod padding;
 mod prekey;
 #[cfg(test)]
 mod primitive_vectors;
