@@ -24,6 +24,11 @@
 //!   [`MAX_UNACKNOWLEDGED_AGE`] seconds is not sent on
 //!   ([`Error::SessionExpired`]): fetch a new bundle and
 //!   [`initiate`](SessionRecord::initiate) again.
+//! * **Padded.** Every plaintext is padded inside the encryption (by
+//!   default with [`PaddingPolicy::DEFAULT`]; the policy is stated in each
+//!   message), and every decrypted one must carry exactly the padding its
+//!   stated policy gives ([`Error::Padding`] otherwise), so a relay learns
+//!   only a length class (SPEC.md §26).
 //! * **Transactional.** Every call succeeds or leaves the record (and the
 //!   [`LocalDevice`]) exactly as it was.
 //!
@@ -33,13 +38,16 @@ use alloc::{boxed::Box, vec::Vec};
 use core::fmt;
 
 use rand_core::CryptoRng;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::{
     account::DeviceId,
     codec::{Reader, Writer},
     device::LocalDevice,
     error::DecodeError,
+    identity::IdentityKey,
     message::{MessageId, MessageType, Mode, PreKeyMessage},
+    padding::{self, PaddingPolicy},
     prekey::PreKeyBundle,
     recovery::{message_digest, RetryMessage, RetryReason},
     session::{AcceptPolicy, PqPolicy, Session},
@@ -238,10 +246,32 @@ impl SessionRecord {
     /// errors (an account key change awaiting a decision, a device no
     /// longer listed or listed with another identity key); then
     /// [`Session::encrypt`]'s.
+    ///
+    /// The plaintext is padded with [`PaddingPolicy::DEFAULT`]; see
+    /// [`encrypt_padded`](Self::encrypt_padded).
     pub fn encrypt<R: CryptoRng + ?Sized>(
         &mut self,
         peer: &PeerAccount,
         plaintext: &[u8],
+        now: u64,
+        rng: &mut R,
+    ) -> Result<Vec<u8>, Error> {
+        self.encrypt_padded(peer, plaintext, PaddingPolicy::DEFAULT, now, rng)
+    }
+
+    /// As [`encrypt`](Self::encrypt), padding the plaintext with `padding`
+    /// (SPEC.md §26; the policy travels inside the message, the receiver
+    /// needs no setting).
+    ///
+    /// # Errors
+    /// As [`encrypt`](Self::encrypt); after the authorization,
+    /// [`Error::TooLarge`] if the padded plaintext would exceed
+    /// [`MAX_PLAINTEXT_LEN`](crate::MAX_PLAINTEXT_LEN).
+    pub fn encrypt_padded<R: CryptoRng + ?Sized>(
+        &mut self,
+        peer: &PeerAccount,
+        plaintext: &[u8],
+        padding: PaddingPolicy,
         now: u64,
         rng: &mut R,
     ) -> Result<Vec<u8>, Error> {
@@ -250,7 +280,8 @@ impl SessionRecord {
             return Err(Error::SessionExpired);
         }
         peer.authorize(self.device, entry.session.remote_identity())?;
-        let message = entry.session.encrypt(plaintext, rng)?;
+        let padded = Zeroizing::new(padding::pad(padding, plaintext, crate::MAX_PLAINTEXT_LEN)?);
+        let message = entry.session.encrypt(&padded, rng)?;
         let base_key = entry.base_key;
         if self.sent.len() >= MAX_SENT_MESSAGES {
             self.sent.remove(0);
@@ -278,7 +309,10 @@ impl SessionRecord {
     /// [`MAX_RECENT_MESSAGES`] messages the record decrypted; any other
     /// message that names an already used key is [`Error::UsedKey`] (a
     /// corrupted or forged copy, or a message from a sender restored from an
-    /// older state: it cannot be authenticated). Nothing changes on error.
+    /// older state: it cannot be authenticated). [`Error::Padding`] if
+    /// the message authenticates but its plaintext is not padded exactly
+    /// as its stated policy gives (SPEC.md §26.2). Nothing changes on
+    /// error.
     pub fn decrypt<R: CryptoRng + ?Sized>(
         &mut self,
         local: &mut LocalDevice,
@@ -288,16 +322,34 @@ impl SessionRecord {
         now: u64,
         rng: &mut R,
     ) -> Result<Decrypted, Error> {
+        self.decrypt_from(local, peer, message, policy, now, None, rng)
+    }
+
+    /// [`decrypt`](Self::decrypt); with `sender`, only a session with that
+    /// remote identity may take the message (SPEC.md §27.5).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn decrypt_from<R: CryptoRng + ?Sized>(
+        &mut self,
+        local: &mut LocalDevice,
+        peer: &PeerAccount,
+        message: &[u8],
+        policy: &SessionPolicy,
+        now: u64,
+        sender: Option<&IdentityKey>,
+        rng: &mut R,
+    ) -> Result<Decrypted, Error> {
         let result = match MessageType::of(message)? {
             MessageType::PreKey => {
                 let pkm = PreKeyMessage::from_bytes(message)?;
                 if self.entries().any(|e| e.session.matches(&pkm)) {
-                    self.decrypt_existing(peer, message, rng)
+                    self.decrypt_existing(peer, message, sender, rng)
+                } else if sender.is_some_and(|s| s != pkm.sender_identity()) {
+                    Err(Error::SenderMismatch)
                 } else {
                     self.accept(local, peer, &pkm, policy, now, rng)
                 }
             }
-            MessageType::Message => self.decrypt_existing(peer, message, rng),
+            MessageType::Message => self.decrypt_existing(peer, message, sender, rng),
         };
         let digest = message_digest(message);
         match result {
@@ -337,6 +389,7 @@ impl SessionRecord {
         )?;
         // Authenticated: only now may the device list judge the identity.
         peer.authorize(self.device, accepted.session.remote_identity())?;
+        let plaintext = strip_padding(accepted.plaintext)?;
         let entry = Entry::new(accepted.session, now)?;
         // Commit.
         let reusable = found.reusable;
@@ -348,13 +401,14 @@ impl SessionRecord {
         } else {
             self.archive(entry);
         }
-        Ok(Decrypted { plaintext: accepted.plaintext, id: accepted.id, new_session: true })
+        Ok(Decrypted { plaintext, id: accepted.id, new_session: true })
     }
 
     fn decrypt_existing<R: CryptoRng + ?Sized>(
         &mut self,
         peer: &PeerAccount,
         message: &[u8],
+        sender: Option<&IdentityKey>,
         rng: &mut R,
     ) -> Result<Decrypted, Error> {
         let mut first_error = None;
@@ -364,23 +418,30 @@ impl SessionRecord {
         let device = self.device;
         for slot in 0..slots {
             let entry = self.slot_mut(slot);
+            if sender.is_some_and(|s| s != entry.session.remote_identity()) {
+                first_error.get_or_insert(Error::SenderMismatch);
+                continue;
+            }
             if let Err(e) = peer.authorize(device, entry.session.remote_identity()) {
                 first_error.get_or_insert(e);
                 continue;
             }
             let entry = self.slot_mut(slot);
-            match entry.session.decrypt_with_id(message, rng) {
+            match entry.session.decrypt_checked(message, rng, &|p| padding::unpad(p).map(|_| ())) {
                 Ok(r) => {
                     hit = Some((slot, r));
                     break;
                 }
+                // Authenticated on this session, but not padded as stated:
+                // no other session can take it.
+                Err(Error::Padding) => return Err(Error::Padding),
                 Err(e) => {
                     duplicate |= e == Error::Duplicate;
                     first_error.get_or_insert(e);
                 }
             }
         }
-        let Some((slot, (plaintext, id))) = hit else {
+        let Some((slot, (padded, id))) = hit else {
             return Err(match (duplicate, first_error) {
                 (true, _) => Error::Duplicate,
                 (false, Some(e)) => e,
@@ -397,6 +458,7 @@ impl SessionRecord {
                 }
             }
         }
+        let plaintext = strip_padding(padded)?;
         Ok(Decrypted { plaintext, id, new_session: false })
     }
 
@@ -514,6 +576,24 @@ where
             (address, result)
         })
         .collect()
+}
+
+/// The content of a padded plaintext, moved to the front of its buffer;
+/// the rest is zeroed before it is cut off.
+fn strip_padding(mut padded: Vec<u8>) -> Result<Vec<u8>, Error> {
+    let len = match padding::unpad(&padded) {
+        Ok(content) => content.len(),
+        Err(e) => {
+            padded.zeroize();
+            return Err(e);
+        }
+    };
+    padded.copy_within(3..3 + len, 0);
+    if let Some(tail) = padded.get_mut(len..) {
+        tail.zeroize();
+    }
+    padded.truncate(len);
+    Ok(padded)
 }
 
 /// Encoding (SPEC.md §20.4), used by the state module.

@@ -546,7 +546,7 @@ impl Session {
         };
         let wire = WireMessage::parse(message.as_bytes())?;
         let mut plaintext = vec![0u8; wire.ciphertext.len()];
-        let received = session.decrypt_wire(&wire, &mut plaintext, rng)?;
+        let received = session.decrypt_wire(&wire, &mut plaintext, rng, &|_| Ok(()))?;
         Ok(Accepted { session, plaintext, id: received.id })
     }
 

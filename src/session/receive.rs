@@ -140,9 +140,22 @@ impl Session {
         message: &[u8],
         rng: &mut R,
     ) -> Result<(Vec<u8>, MessageId), Error> {
+        self.decrypt_checked(message, rng, &|_| Ok(()))
+    }
+
+    /// As [`decrypt_with_id`](Self::decrypt_with_id), and the authenticated
+    /// plaintext must pass `check` before anything is committed: if it
+    /// fails, its error is returned and the session is unchanged (the
+    /// session record unpads with it, SPEC.md §20.2).
+    pub(crate) fn decrypt_checked<R: CryptoRng + ?Sized>(
+        &mut self,
+        message: &[u8],
+        rng: &mut R,
+        check: &dyn Fn(&[u8]) -> Result<(), Error>,
+    ) -> Result<(Vec<u8>, MessageId), Error> {
         let wire = WireMessage::parse(message)?;
         let mut out = vec![0u8; wire.ciphertext.len()];
-        let received = self.decrypt_wire(&wire, &mut out, rng)?;
+        let received = self.decrypt_wire(&wire, &mut out, rng, check)?;
         Ok((out, received.id))
     }
 
@@ -166,7 +179,7 @@ impl Session {
         rng: &mut R,
     ) -> Result<Received, Error> {
         let wire = WireMessage::parse(message)?;
-        let result = self.decrypt_wire(&wire, out, rng);
+        let result = self.decrypt_wire(&wire, out, rng, &|_| Ok(()));
         if result.is_err() {
             let n = out.len().min(wire.ciphertext.len());
             out[..n].fill(0);
@@ -179,6 +192,7 @@ impl Session {
         wire: &WireMessage<'_>,
         out: &mut [u8],
         rng: &mut R,
+        check: &dyn Fn(&[u8]) -> Result<(), Error>,
     ) -> Result<Received, Error> {
         let len = wire.ciphertext.len();
         if out.len() < len {
@@ -232,6 +246,7 @@ impl Session {
         let out = &mut out[..len];
         out.copy_from_slice(wire.ciphertext);
         aead_open(&secrets.key, &secrets.nonce, &ad[..ad_end], out, &wire.tag)?;
+        check(out)?;
         self.commit(plan, &header, rng)?;
         Ok(Received { len, id: header.message_id(&wire.tag) })
     }
