@@ -48,12 +48,12 @@ static int checks_failed = 0;
 #define CHECK_OK(call) CHECK_RC(call, CHATCRYPT_OK)
 
 /* Fatal: the test cannot go on (an allocation, a malformed vector file). */
-static void die(const char *what) {
+static inline void die(const char *what) {
     fprintf(stderr, "fatal: %s\n", what);
     exit(2);
 }
 
-static void *xmalloc(size_t n) {
+static inline void *xmalloc(size_t n) {
     void *p = malloc(n ? n : 1);
     if (!p) die("out of memory");
     return p;
@@ -65,17 +65,17 @@ typedef struct {
     size_t len;
 } bytes_t;
 
-static void bytes_free(bytes_t *b) {
+static inline void bytes_free(bytes_t *b) {
     free(b->data);
     b->data = NULL;
     b->len = 0;
 }
 
-static int bytes_eq(const bytes_t *a, const uint8_t *b, size_t len) {
+static inline int bytes_eq(const bytes_t *a, const uint8_t *b, size_t len) {
     return a->len == len && (len == 0 || memcmp(a->data, b, len) == 0);
 }
 
-static int hexval(char c) {
+static inline int hexval(char c) {
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
@@ -83,7 +83,7 @@ static int hexval(char c) {
 }
 
 /* Decodes lowercase hex; "-" is the empty string. */
-static bytes_t unhex(const char *s) {
+static inline bytes_t unhex(const char *s) {
     bytes_t b = {NULL, 0};
     if (strcmp(s, "-") == 0) {
         b.data = xmalloc(1);
@@ -119,7 +119,7 @@ static bytes_t unhex(const char *s) {
     } while (0)
 
 /* The closing line CI reads: "<name>: N passed, N failed". */
-static int finish(const char *name) {
+static inline int finish(const char *name) {
     printf("%s: %d passed, %d failed\n", name, checks_passed, checks_failed);
     return checks_failed == 0 ? 0 : 1;
 }

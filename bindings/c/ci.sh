@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The C binding's whole CI, on a clean machine: installs cbindgen if it is
+# missing, builds chatcrypt-c and chatcrypt-bindings-core and runs their Rust
+# tests, fails if the committed header differs from a fresh cbindgen run,
+# compiles the C tests with the system cc (-Wall -Wextra -Werror), runs them,
+# and runs them again under AddressSanitizer + UndefinedBehaviorSanitizer
+# when this cc can build and run such programs (a loud skip otherwise).
+#
+# Usage: bash bindings/c/ci.sh   (from anywhere; honours CARGO_TARGET_DIR)
+set -euo pipefail
+
+CBINDGEN_VERSION=0.29.4
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+CC="${CC:-cc}"
+
+step() { printf '\n== c binding: %s\n' "$*"; }
+
+step "cbindgen $CBINDGEN_VERSION"
+if ! command -v cbindgen >/dev/null 2>&1 || [ "$(cbindgen --version)" != "cbindgen $CBINDGEN_VERSION" ]; then
+    cargo install --locked cbindgen --version "$CBINDGEN_VERSION"
+fi
+cbindgen --version
+
+step "build and Rust tests (chatcrypt-bindings-core, chatcrypt-c)"
+cd "$ROOT"
+cargo build -p chatcrypt-c
+cargo test -p chatcrypt-bindings-core -p chatcrypt-c
+
+step "header drift check (include/chatcrypt.h)"
+cd "$HERE"
+cbindgen --quiet --config cbindgen.toml --crate chatcrypt-c --output "$WORK/chatcrypt.h"
+if ! diff -u include/chatcrypt.h "$WORK/chatcrypt.h"; then
+    echo "error: bindings/c/include/chatcrypt.h is out of date: regenerate it with" >&2
+    echo "  (cd bindings/c && cbindgen --config cbindgen.toml --crate chatcrypt-c --output include/chatcrypt.h)" >&2
+    exit 1
+fi
+echo "header up to date"
+
+step "vectors to line format"
+python3 tests/vectors_to_lines.py "$ROOT/test-vectors/protocol" "$WORK"
+
+LIB="$TARGET/debug"
+CFLAGS=(-std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Iinclude)
+LIBS=(-lpthread -ldl -lm)
+
+step "compile the C tests with $CC (conversation against the shared library, vectors against the static one)"
+"$CC" "${CFLAGS[@]}" tests/conversation.c -L"$LIB" -Wl,-rpath,"$LIB" -lchatcrypt_c "${LIBS[@]}" -o "$WORK/conversation"
+"$CC" "${CFLAGS[@]}" tests/vectors.c "$LIB/libchatcrypt_c.a" "${LIBS[@]}" -o "$WORK/vectors"
+if command -v c++ >/dev/null 2>&1; then
+    c++ -fsyntax-only -Wall -Wextra -Werror -x c++ include/chatcrypt.h
+    echo "header compiles as C++"
+fi
+
+step "run the C tests"
+"$WORK/conversation"
+"$WORK/vectors" "$WORK"
+
+step "AddressSanitizer + UndefinedBehaviorSanitizer"
+SAN=(-g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
+printf 'int main(void){return 0;}\n' >"$WORK/probe.c"
+if "$CC" "${SAN[@]}" "$WORK/probe.c" -o "$WORK/probe" 2>/dev/null && "$WORK/probe" 2>/dev/null; then
+    "$CC" "${CFLAGS[@]}" "${SAN[@]}" tests/conversation.c "$LIB/libchatcrypt_c.a" "${LIBS[@]}" -o "$WORK/conversation-asan"
+    "$CC" "${CFLAGS[@]}" "${SAN[@]}" tests/vectors.c "$LIB/libchatcrypt_c.a" "${LIBS[@]}" -o "$WORK/vectors-asan"
+    ASAN_OPTIONS=detect_leaks=1 "$WORK/conversation-asan"
+    ASAN_OPTIONS=detect_leaks=1 "$WORK/vectors-asan" "$WORK"
+else
+    echo "SKIPPED: $CC cannot build and run -fsanitize=address,undefined programs here; the C tests ran without sanitizers only" >&2
+fi
+
+step "done"
