@@ -4,7 +4,9 @@
 //! handshake (X3DH with X25519 and ML-KEM-1024, FIPS 203) and a Double
 //! Ratchet session; around them the messenger layer (accounts with several
 //! devices, session records, trust decisions, prekey lifecycle, recovery)
-//! and the [`media`] side (attachments, call keys, SFrame, group calls).
+//! and the [`media`] side (attachments, call keys, SFrame, group calls);
+//! against metadata, [`padding`] inside the encryption and [`sealed`]
+//! sender envelopes.
 //! Specified byte for byte in
 //! [SPEC.md](https://github.com/chatcrypt/chatcrypt/blob/main/SPEC.md), checked against
 //! published test vectors, and free of I/O.
@@ -203,6 +205,7 @@ mod keys;
 pub mod media;
 mod message;
 pub mod padding;
+pub mod sealed;
 mod prekey;
 #[cfg(test)]
 mod primitive_vectors;
