@@ -335,6 +335,30 @@ int chatcrypt_identity_to_bytes(const struct ChatcryptIdentity *identity,
 // `bytes` is valid for `len` bytes; `out` is valid.
 int chatcrypt_identity_from_bytes(const uint8_t *bytes, size_t len, struct ChatcryptIdentity **out);
 
+// The stored form encrypted under a 32-byte key
+// (`CHATCRYPT_IDENTITY_STORED_LEN + CHATCRYPT_SEALED_OVERHEAD` bytes; draws 12).
+//
+// # Safety
+// `identity` and `rng` are live; `key` is valid for `key_len` bytes, `out`
+// for `cap`; `out_len` is valid.
+int chatcrypt_identity_seal(const struct ChatcryptIdentity *identity,
+                            const uint8_t *key,
+                            size_t key_len,
+                            struct ChatcryptRng *rng,
+                            uint8_t *out,
+                            size_t cap,
+                            size_t *out_len);
+
+// Opens a sealed identity key pair.
+//
+// # Safety
+// `key` and `bytes` are valid for their lengths; `out` is valid.
+int chatcrypt_identity_open(const uint8_t *key,
+                            size_t key_len,
+                            const uint8_t *bytes,
+                            size_t len,
+                            struct ChatcryptIdentity **out);
+
 // Frees an identity key pair and wipes its secrets (NULL: nothing).
 //
 // # Safety

@@ -575,6 +575,63 @@ pub unsafe extern "C" fn chatcrypt_identity_from_bytes(
     }
 }
 
+/// The stored form encrypted under a 32-byte key
+/// (`CHATCRYPT_IDENTITY_STORED_LEN + CHATCRYPT_SEALED_OVERHEAD` bytes; draws 12).
+///
+/// # Safety
+/// `identity` and `rng` are live; `key` is valid for `key_len` bytes, `out`
+/// for `cap`; `out_len` is valid.
+#[no_mangle]
+#[allow(clippy::too_many_arguments)]
+pub unsafe extern "C" fn chatcrypt_identity_seal(
+    identity: *const ChatcryptIdentity,
+    key: *const u8,
+    key_len: usize,
+    rng: *mut ChatcryptRng,
+    out: *mut u8,
+    cap: usize,
+    out_len: *mut usize,
+) -> c_int {
+    ffi(|| {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            let i = raw::obj(identity)?;
+            let k = raw::bytes(key, key_len)?;
+            let rng = raw::obj_mut(rng)?;
+            let needed = CHATCRYPT_IDENTITY_STORED_LEN + CHATCRYPT_SEALED_OVERHEAD;
+            raw::write(out_len, needed)?;
+            if cap < needed {
+                return Err(Error::BufferTooSmall { needed });
+            }
+            let sealed = i.0.seal(k, &mut rng.0)?;
+            raw::put(&sealed, out, cap, out_len)
+        }
+    })
+}
+
+/// Opens a sealed identity key pair.
+///
+/// # Safety
+/// `key` and `bytes` are valid for their lengths; `out` is valid.
+#[no_mangle]
+pub unsafe extern "C" fn chatcrypt_identity_open(
+    key: *const u8,
+    key_len: usize,
+    bytes: *const u8,
+    len: usize,
+    out: *mut *mut ChatcryptIdentity,
+) -> c_int {
+    ffi(|| {
+        // SAFETY: forwarded from the caller.
+        unsafe {
+            raw::clear(out);
+            let k = raw::bytes(key, key_len)?;
+            let b = raw::bytes(bytes, len)?;
+            raw::give(out, ChatcryptIdentity(core_api::IdentityKeyPair::open(k, b)?))
+        }
+    })
+}
+
 /// Frees an identity key pair and wipes its secrets (NULL: nothing).
 ///
 /// # Safety
@@ -1727,9 +1784,25 @@ pub unsafe extern "C" fn chatcrypt_safety_number_free(handle: *mut ChatcryptSafe
 
 #[cfg(test)]
 mod tests {
-    #![allow(clippy::unwrap_used, clippy::indexing_slicing)]
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
 
     use super::*;
+
+    #[test]
+    fn a_panic_becomes_a_code_and_a_detail() {
+        assert_eq!(ffi(|| panic!("a bug")), CHATCRYPT_ERR_PANIC);
+        let mut buf = [0 as c_char; 16];
+        let mut len = 0usize;
+        // SAFETY: a 16-byte buffer and a valid length pointer.
+        let rc = unsafe { chatcrypt_last_error_detail(buf.as_mut_ptr(), buf.len(), &mut len) };
+        assert_eq!(rc, CHATCRYPT_OK);
+        assert_eq!(len, 6);
+        // SAFETY: the function wrote a NUL-terminated string into `buf`.
+        let text = unsafe { std::ffi::CStr::from_ptr(buf.as_ptr()) };
+        assert_eq!(text.to_str().unwrap(), "Panic");
+        assert_eq!(ffi(|| Err(Error::Consumed)), CHATCRYPT_ERR_CONSUMED);
+        assert_eq!(ffi(|| Ok(())), CHATCRYPT_OK);
+    }
 
     #[test]
     fn status_constants_match_the_facade_codes_and_names() {

@@ -265,6 +265,18 @@ int main(void) {
     GET_BYTES(pub2, chatcrypt_identity_public_key, bob2);
     GET_BYTES(pub3, chatcrypt_identity_public_key, bob3);
     CHECK(bytes_eq(&pub2, ik.data, ik.len) && bytes_eq(&pub3, ik.data, ik.len), "identity round trips");
+    uint8_t sealed_id[CHATCRYPT_IDENTITY_STORED_LEN + CHATCRYPT_SEALED_OVERHEAD];
+    size_t sealed_id_len = 0;
+    ChatcryptIdentity *bob4 = NULL;
+    CHECK_OK(chatcrypt_identity_seal(bob, key, sizeof key, rng, sealed_id, sizeof sealed_id, &sealed_id_len));
+    CHECK(sealed_id_len == sizeof sealed_id, "sealed identity length %zu", sealed_id_len);
+    CHECK_RC(chatcrypt_identity_open(wrong, sizeof wrong, sealed_id, sealed_id_len, &bob4), CHATCRYPT_ERR_AUTH);
+    CHECK_OK(chatcrypt_identity_open(key, sizeof key, sealed_id, sealed_id_len, &bob4));
+    bytes_t pub4;
+    GET_BYTES(pub4, chatcrypt_identity_public_key, bob4);
+    CHECK(bytes_eq(&pub4, ik.data, ik.len), "sealed identity round trip");
+    bytes_free(&pub4);
+    chatcrypt_identity_free(bob4);
     ChatcryptIdentity *none = NULL;
     CHECK_RC(chatcrypt_identity_from_seed(seed.data, 31, &none), CHATCRYPT_ERR_INVALID_ARGUMENT);
     CHECK(none == NULL, "a failed from_seed leaves the out-handle NULL");

@@ -1271,7 +1271,12 @@ impl Session {
         out: &mut [u8],
         rng: &mut Rng,
     ) -> Result<(usize, [u8; MESSAGE_ID_LEN])> {
-        self.mutate(rng, |s, r| s.decrypt_into(message, out, r)).map(|r| (r.len, *r.id.as_bytes()))
+        let result = self.mutate(rng, |s, r| s.decrypt_into(message, &mut *out, r));
+        if matches!(result, Err(Error::RngExhausted | Error::RngFailure)) {
+            // The plaintext was genuine, but the call failed: release none.
+            out.zeroize();
+        }
+        result.map(|r| (r.len, *r.id.as_bytes()))
     }
 
     /// The stored form (secret); store it after every successful call.
