@@ -121,35 +121,50 @@
 // Media layer (not bound yet): attachment stream incomplete.
 #define CHATCRYPT_ERR_STREAM_INCOMPLETE -36
 
+// Sealed sender and padding: the plaintext's padding is malformed.
+#define CHATCRYPT_ERR_PADDING -37
+
+// Sealed sender and padding: the sender certificate is not issued by a trusted server key.
+#define CHATCRYPT_ERR_UNTRUSTED_CERTIFICATE -38
+
+// Sealed sender and padding: the sender certificate is revoked.
+#define CHATCRYPT_ERR_CERTIFICATE_REVOKED -39
+
+// Sealed sender and padding: the sender certificate has expired.
+#define CHATCRYPT_ERR_CERTIFICATE_EXPIRED -40
+
+// Sealed sender and padding: the sealed sender's certificate names another sender.
+#define CHATCRYPT_ERR_SENDER_MISMATCH -41
+
 // An error of a newer chatcrypt than this binding knows.
-#define CHATCRYPT_ERR_OTHER -39
+#define CHATCRYPT_ERR_OTHER -60
 
 // Malformed input: it ends too early.
-#define CHATCRYPT_ERR_DECODE_TRUNCATED -40
+#define CHATCRYPT_ERR_DECODE_TRUNCATED -70
 
 // Malformed input: bytes after the end.
-#define CHATCRYPT_ERR_DECODE_TRAILING_BYTES -41
+#define CHATCRYPT_ERR_DECODE_TRAILING_BYTES -71
 
 // Malformed input: unsupported version byte.
-#define CHATCRYPT_ERR_DECODE_UNSUPPORTED_VERSION -42
+#define CHATCRYPT_ERR_DECODE_UNSUPPORTED_VERSION -72
 
 // Malformed input: unexpected type or tag byte.
-#define CHATCRYPT_ERR_DECODE_UNEXPECTED_TYPE -43
+#define CHATCRYPT_ERR_DECODE_UNEXPECTED_TYPE -73
 
 // Malformed input: reserved flag bits set.
-#define CHATCRYPT_ERR_DECODE_INVALID_FLAGS -44
+#define CHATCRYPT_ERR_DECODE_INVALID_FLAGS -74
 
 // Malformed input: an invalid or non-canonical public key.
-#define CHATCRYPT_ERR_DECODE_INVALID_PUBLIC_KEY -45
+#define CHATCRYPT_ERR_DECODE_INVALID_PUBLIC_KEY -75
 
 // Malformed input: a field violates the format.
-#define CHATCRYPT_ERR_DECODE_INVALID_VALUE -46
+#define CHATCRYPT_ERR_DECODE_INVALID_VALUE -76
 
 // Malformed input: unknown key type.
-#define CHATCRYPT_ERR_DECODE_UNKNOWN_KEY_TYPE -47
+#define CHATCRYPT_ERR_DECODE_UNKNOWN_KEY_TYPE -77
 
 // Malformed input, of a kind newer than this binding knows.
-#define CHATCRYPT_ERR_DECODE_OTHER -49
+#define CHATCRYPT_ERR_DECODE_OTHER -79
 
 // Identity public keys, seeds, sealing keys, X25519 prekeys.
 #define CHATCRYPT_KEY_LEN 32

@@ -100,26 +100,36 @@ pub const CHATCRYPT_ERR_CHUNK_LENGTH: c_int = -34;
 pub const CHATCRYPT_ERR_STREAM_FINISHED: c_int = -35;
 /// Media layer (not bound yet): attachment stream incomplete.
 pub const CHATCRYPT_ERR_STREAM_INCOMPLETE: c_int = -36;
+/// Sealed sender and padding: the plaintext's padding is malformed.
+pub const CHATCRYPT_ERR_PADDING: c_int = -37;
+/// Sealed sender and padding: the sender certificate is not issued by a trusted server key.
+pub const CHATCRYPT_ERR_UNTRUSTED_CERTIFICATE: c_int = -38;
+/// Sealed sender and padding: the sender certificate is revoked.
+pub const CHATCRYPT_ERR_CERTIFICATE_REVOKED: c_int = -39;
+/// Sealed sender and padding: the sender certificate has expired.
+pub const CHATCRYPT_ERR_CERTIFICATE_EXPIRED: c_int = -40;
+/// Sealed sender and padding: the sealed sender's certificate names another sender.
+pub const CHATCRYPT_ERR_SENDER_MISMATCH: c_int = -41;
 /// An error of a newer chatcrypt than this binding knows.
-pub const CHATCRYPT_ERR_OTHER: c_int = -39;
+pub const CHATCRYPT_ERR_OTHER: c_int = -60;
 /// Malformed input: it ends too early.
-pub const CHATCRYPT_ERR_DECODE_TRUNCATED: c_int = -40;
+pub const CHATCRYPT_ERR_DECODE_TRUNCATED: c_int = -70;
 /// Malformed input: bytes after the end.
-pub const CHATCRYPT_ERR_DECODE_TRAILING_BYTES: c_int = -41;
+pub const CHATCRYPT_ERR_DECODE_TRAILING_BYTES: c_int = -71;
 /// Malformed input: unsupported version byte.
-pub const CHATCRYPT_ERR_DECODE_UNSUPPORTED_VERSION: c_int = -42;
+pub const CHATCRYPT_ERR_DECODE_UNSUPPORTED_VERSION: c_int = -72;
 /// Malformed input: unexpected type or tag byte.
-pub const CHATCRYPT_ERR_DECODE_UNEXPECTED_TYPE: c_int = -43;
+pub const CHATCRYPT_ERR_DECODE_UNEXPECTED_TYPE: c_int = -73;
 /// Malformed input: reserved flag bits set.
-pub const CHATCRYPT_ERR_DECODE_INVALID_FLAGS: c_int = -44;
+pub const CHATCRYPT_ERR_DECODE_INVALID_FLAGS: c_int = -74;
 /// Malformed input: an invalid or non-canonical public key.
-pub const CHATCRYPT_ERR_DECODE_INVALID_PUBLIC_KEY: c_int = -45;
+pub const CHATCRYPT_ERR_DECODE_INVALID_PUBLIC_KEY: c_int = -75;
 /// Malformed input: a field violates the format.
-pub const CHATCRYPT_ERR_DECODE_INVALID_VALUE: c_int = -46;
+pub const CHATCRYPT_ERR_DECODE_INVALID_VALUE: c_int = -76;
 /// Malformed input: unknown key type.
-pub const CHATCRYPT_ERR_DECODE_UNKNOWN_KEY_TYPE: c_int = -47;
+pub const CHATCRYPT_ERR_DECODE_UNKNOWN_KEY_TYPE: c_int = -77;
 /// Malformed input, of a kind newer than this binding knows.
-pub const CHATCRYPT_ERR_DECODE_OTHER: c_int = -49;
+pub const CHATCRYPT_ERR_DECODE_OTHER: c_int = -79;
 
 // ---------------------------------------------------------------------------
 // Sizes and enum values
@@ -300,6 +310,11 @@ fn c_name(c: ErrorCode) -> &'static std::ffi::CStr {
         ChunkLength => c"CHUNK_LENGTH",
         StreamFinished => c"STREAM_FINISHED",
         StreamIncomplete => c"STREAM_INCOMPLETE",
+        Padding => c"PADDING",
+        UntrustedCertificate => c"UNTRUSTED_CERTIFICATE",
+        CertificateRevoked => c"CERTIFICATE_REVOKED",
+        CertificateExpired => c"CERTIFICATE_EXPIRED",
+        SenderMismatch => c"SENDER_MISMATCH",
         Other => c"OTHER",
         DecodeTruncated => c"DECODE_TRUNCATED",
         DecodeTrailingBytes => c"DECODE_TRAILING_BYTES",
@@ -1841,6 +1856,11 @@ mod tests {
             (CHATCRYPT_ERR_CHUNK_LENGTH, ErrorCode::ChunkLength),
             (CHATCRYPT_ERR_STREAM_FINISHED, ErrorCode::StreamFinished),
             (CHATCRYPT_ERR_STREAM_INCOMPLETE, ErrorCode::StreamIncomplete),
+            (CHATCRYPT_ERR_PADDING, ErrorCode::Padding),
+            (CHATCRYPT_ERR_UNTRUSTED_CERTIFICATE, ErrorCode::UntrustedCertificate),
+            (CHATCRYPT_ERR_CERTIFICATE_REVOKED, ErrorCode::CertificateRevoked),
+            (CHATCRYPT_ERR_CERTIFICATE_EXPIRED, ErrorCode::CertificateExpired),
+            (CHATCRYPT_ERR_SENDER_MISMATCH, ErrorCode::SenderMismatch),
             (CHATCRYPT_ERR_OTHER, ErrorCode::Other),
             (CHATCRYPT_ERR_DECODE_TRUNCATED, ErrorCode::DecodeTruncated),
             (CHATCRYPT_ERR_DECODE_TRAILING_BYTES, ErrorCode::DecodeTrailingBytes),

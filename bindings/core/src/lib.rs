@@ -71,8 +71,9 @@ pub const SAFETY_NUMBER_SCANNABLE_LEN: usize = chatcrypt::SCANNABLE_LEN;
 
 /// The stable numeric code of every [`Error`]: `0` is success in the C ABI,
 /// every error is negative, and a code never changes meaning once released.
-/// Codes -1 to -9 are the bindings' own; -10 to -39 mirror
-/// [`chatcrypt::Error`]; -40 to -49 mirror [`chatcrypt::DecodeError`].
+/// Codes -1 to -9 are the bindings' own; -10 to -60 mirror
+/// [`chatcrypt::Error`] (new variants take the next free number below
+/// -41, `Other` is -60); -70 to -79 mirror [`chatcrypt::DecodeError`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[repr(i32)]
 pub enum ErrorCode {
@@ -144,31 +145,41 @@ pub enum ErrorCode {
     StreamFinished = -35,
     /// [`chatcrypt::Error::StreamIncomplete`].
     StreamIncomplete = -36,
+    /// [`chatcrypt::Error::Padding`].
+    Padding = -37,
+    /// [`chatcrypt::Error::UntrustedCertificate`].
+    UntrustedCertificate = -38,
+    /// [`chatcrypt::Error::CertificateRevoked`].
+    CertificateRevoked = -39,
+    /// [`chatcrypt::Error::CertificateExpired`].
+    CertificateExpired = -40,
+    /// [`chatcrypt::Error::SenderMismatch`].
+    SenderMismatch = -41,
     /// A [`chatcrypt::Error`] variant newer than this facade.
-    Other = -39,
+    Other = -60,
     /// [`chatcrypt::DecodeError::Truncated`].
-    DecodeTruncated = -40,
+    DecodeTruncated = -70,
     /// [`chatcrypt::DecodeError::TrailingBytes`].
-    DecodeTrailingBytes = -41,
+    DecodeTrailingBytes = -71,
     /// [`chatcrypt::DecodeError::UnsupportedVersion`].
-    DecodeUnsupportedVersion = -42,
+    DecodeUnsupportedVersion = -72,
     /// [`chatcrypt::DecodeError::UnexpectedType`].
-    DecodeUnexpectedType = -43,
+    DecodeUnexpectedType = -73,
     /// [`chatcrypt::DecodeError::InvalidFlags`].
-    DecodeInvalidFlags = -44,
+    DecodeInvalidFlags = -74,
     /// [`chatcrypt::DecodeError::InvalidPublicKey`].
-    DecodeInvalidPublicKey = -45,
+    DecodeInvalidPublicKey = -75,
     /// [`chatcrypt::DecodeError::InvalidValue`].
-    DecodeInvalidValue = -46,
+    DecodeInvalidValue = -76,
     /// [`chatcrypt::DecodeError::UnknownKeyType`].
-    DecodeUnknownKeyType = -47,
+    DecodeUnknownKeyType = -77,
     /// A [`chatcrypt::DecodeError`] variant newer than this facade.
-    DecodeOther = -49,
+    DecodeOther = -79,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order from -1 down.
-    pub const ALL: [ErrorCode; 44] = {
+    pub const ALL: [ErrorCode; 49] = {
         use ErrorCode::*;
         [
             InvalidArgument,
@@ -205,6 +216,11 @@ impl ErrorCode {
             ChunkLength,
             StreamFinished,
             StreamIncomplete,
+            Padding,
+            UntrustedCertificate,
+            CertificateRevoked,
+            CertificateExpired,
+            SenderMismatch,
             Other,
             DecodeTruncated,
             DecodeTrailingBytes,
@@ -267,6 +283,11 @@ impl ErrorCode {
             ChunkLength => "CHUNK_LENGTH",
             StreamFinished => "STREAM_FINISHED",
             StreamIncomplete => "STREAM_INCOMPLETE",
+            Padding => "PADDING",
+            UntrustedCertificate => "UNTRUSTED_CERTIFICATE",
+            CertificateRevoked => "CERTIFICATE_REVOKED",
+            CertificateExpired => "CERTIFICATE_EXPIRED",
+            SenderMismatch => "SENDER_MISMATCH",
             Other => "OTHER",
             DecodeTruncated => "DECODE_TRUNCATED",
             DecodeTrailingBytes => "DECODE_TRAILING_BYTES",
@@ -357,6 +378,11 @@ impl Error {
                 E::ChunkLength { .. } => ErrorCode::ChunkLength,
                 E::StreamFinished => ErrorCode::StreamFinished,
                 E::StreamIncomplete => ErrorCode::StreamIncomplete,
+                E::Padding => ErrorCode::Padding,
+                E::UntrustedCertificate => ErrorCode::UntrustedCertificate,
+                E::CertificateRevoked => ErrorCode::CertificateRevoked,
+                E::CertificateExpired => ErrorCode::CertificateExpired,
+                E::SenderMismatch => ErrorCode::SenderMismatch,
                 _ => ErrorCode::Other,
             },
         }
