@@ -48,6 +48,19 @@
 //!   64 KiB chunks with the same nonces and associated data, one key
 //!   schedule per file, no digest. `benches/report.py` prints the ratios
 //!   (target ≥ 0.9× the floor's throughput, i.e. time ≤ 1.11× the floor).
+//! * `sealed`: sealed sender (SPEC.md §27). `session_encrypt` /
+//!   `session_decrypt`: one established session's Message of a 160-byte
+//!   padded text (the default padding of a short text); `seal` / `open`:
+//!   that message sealed for the peer's identity and opened (certificate
+//!   validation included); the envelope's extra cost as a ratio to
+//!   `floor/ratchet_step`. `multi/N`: `seal_multi` of one 160-byte content
+//!   for N = 1, 10, 100 recipients, against `separate/N`: N single
+//!   envelopes of it; `split/100`: the server's split of the 100-recipient
+//!   envelope; `forged_open`: opening a forged envelope that passes the
+//!   payload's AEAD (anyone can build one for a public identity key) and
+//!   fails at the sender's tag, the most a forgery can force with a short
+//!   payload, and `forged_open_max`: the same with the largest payload
+//!   (`MAX_SEALED_PADDED_LEN`).
 
 use chatcrypt::{
     fan_out, AcceptPolicy, AccountKeyPair, DeviceId, KemPreKey, KemPreKeyUse, LocalDevice, PeerAccount,
@@ -913,6 +926,125 @@ fn attachment(c: &mut Criterion) {
     g.finish();
 }
 
+/// The recipients of the `sealed/multi` cases.
+const SEALED_RECIPIENTS: [usize; 3] = [1, 10, 100];
+
+fn sealed_group(c: &mut Criterion) {
+    use chatcrypt::{
+        padding::{pad, PaddingPolicy},
+        sealed::{
+            open, seal, seal_multi, CertificatePolicy, MultiRecipientEnvelope, ServerKeyPair,
+            MAX_SEALED_PADDED_LEN,
+        },
+    };
+    let mut g = c.benchmark_group("sealed");
+    let mut rng = rng();
+    let now = 1_800_000_000;
+    let server = ServerKeyPair::generate(&mut rng);
+    let roots = [server.public_key().clone()];
+    let account = AccountKeyPair::generate(&mut rng);
+    let alice = IdentityKeyPair::generate(&mut rng);
+    let cert = server.issue(1, now + 86_400, account.public_key(), DeviceId::new(1), alice.public_key());
+    let bob = IdentityKeyPair::generate(&mut rng);
+    let policy = CertificatePolicy::new(&roots, &[], now);
+
+    // A short text as a record sends it: padded to 160 bytes.
+    let padded = pad(PaddingPolicy::DEFAULT, b"see you at eight", 1 << 20).unwrap();
+    let (mut a, mut b) = established(&mut rng);
+    g.throughput(Throughput::Elements(1));
+    g.bench_function("session_encrypt", |bench| {
+        bench.iter(|| a.encrypt(black_box(&padded), &mut rng).unwrap())
+    });
+    let mut rng2 = ChaCha20Rng::from_seed([4; 32]);
+    g.bench_function("session_decrypt", |bench| {
+        bench.iter_batched(
+            || a.encrypt(&padded, &mut rng).unwrap(),
+            |m| b.decrypt(&m, &mut rng2).unwrap(),
+            BatchSize::SmallInput,
+        )
+    });
+    let message = a.encrypt(&padded, &mut rng).unwrap();
+    let envelope = seal(&alice, &cert, bob.public_key(), &message, PaddingPolicy::None, &mut rng).unwrap();
+    assert_eq!(open(&bob, &envelope, &policy).unwrap().content(), &message[..]);
+    g.bench_function("seal", |bench| {
+        bench.iter(|| {
+            seal(&alice, &cert, bob.public_key(), black_box(&message), PaddingPolicy::None, &mut rng).unwrap()
+        })
+    });
+    g.bench_function("open", |bench| bench.iter(|| open(&bob, black_box(&envelope), &policy).unwrap()));
+
+    // Multi-recipient against one envelope per recipient.
+    let max = SEALED_RECIPIENTS[SEALED_RECIPIENTS.len() - 1];
+    let recipients: Vec<IdentityKeyPair> = (0..max).map(|_| IdentityKeyPair::generate(&mut rng)).collect();
+    let keys: Vec<_> = recipients.iter().map(|r| r.public_key().clone()).collect();
+    for n in SEALED_RECIPIENTS {
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(format!("multi/{n}"), |bench| {
+            bench.iter(|| {
+                seal_multi(&alice, &cert, &keys[..n], black_box(&padded), PaddingPolicy::None, &mut rng)
+                    .unwrap()
+            })
+        });
+        g.bench_function(format!("separate/{n}"), |bench| {
+            bench.iter(|| {
+                keys[..n]
+                    .iter()
+                    .map(|k| {
+                        seal(&alice, &cert, k, black_box(&padded), PaddingPolicy::None, &mut rng).unwrap()
+                    })
+                    .collect::<Vec<_>>()
+            })
+        });
+    }
+    let multi = seal_multi(&alice, &cert, &keys, &padded, PaddingPolicy::None, &mut rng).unwrap();
+    let parsed = MultiRecipientEnvelope::from_bytes(&multi).unwrap();
+    let split: Vec<_> = parsed.envelopes().map(|(k, e)| (k.clone(), e)).collect();
+    for r in &recipients {
+        let (_, e) = split.iter().find(|(k, _)| k == r.public_key()).unwrap();
+        assert_eq!(open(r, e, &policy).unwrap().content(), &padded[..]);
+    }
+    println!(
+        "sealed sizes: single envelope of a 160-byte content {} bytes; multi-recipient for {max}: {} bytes \
+         ({} per recipient beyond the payload); {max} single envelopes: {} bytes",
+        seal(&alice, &cert, bob.public_key(), &padded, PaddingPolicy::None, &mut rng).unwrap().len(),
+        multi.len(),
+        (multi.len() - split[0].1.len() + 80) / max,
+        split.iter().map(|(_, e)| e.len()).sum::<usize>(),
+    );
+    g.throughput(Throughput::Elements(max as u64));
+    g.bench_function(format!("split/{max}"), |bench| {
+        bench.iter(|| {
+            MultiRecipientEnvelope::from_bytes(black_box(&multi))
+                .unwrap()
+                .envelopes()
+                .map(|(_, e)| e)
+                .collect::<Vec<_>>()
+        })
+    });
+
+    // Forgeries: anyone can build an envelope for Bob's public key whose
+    // payload opens (steps 1-5 of SPEC.md §27.4); without the identity key
+    // of the certificate inside, its sender's tag fails (step 6). Built
+    // here by sealing properly and flipping a bit of the tag.
+    g.throughput(Throughput::Elements(1));
+    let mallory = IdentityKeyPair::generate(&mut rng);
+    let mallory_cert =
+        server.issue(2, now + 86_400, account.public_key(), DeviceId::new(2), mallory.public_key());
+    let forge = |content: &[u8], rng: &mut ChaCha20Rng| {
+        let mut e =
+            seal(&mallory, &mallory_cert, bob.public_key(), content, PaddingPolicy::None, rng).unwrap();
+        e[66] ^= 1;
+        e
+    };
+    let small = forge(&message, &mut rng);
+    assert_eq!(open(&bob, &small, &policy).map(|_| ()), Err(Error::Auth));
+    g.bench_function("forged_open", |bench| bench.iter(|| open(&bob, black_box(&small), &policy).is_err()));
+    let big = forge(&vec![0u8; MAX_SEALED_PADDED_LEN - 4], &mut rng);
+    assert_eq!(open(&bob, &big, &policy).map(|_| ()), Err(Error::Auth));
+    g.bench_function("forged_open_max", |bench| bench.iter(|| open(&bob, black_box(&big), &policy).is_err()));
+    g.finish();
+}
+
 criterion_group!(
     benches,
     floor,
@@ -925,6 +1057,7 @@ criterion_group!(
     record_forgery,
     cycle,
     fan_out_group,
-    attachment
+    attachment,
+    sealed_group
 );
 criterion_main!(benches);

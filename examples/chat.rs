@@ -2,8 +2,9 @@
 //! devices each, talking through a (simulated) server and a network that
 //! reorders, repeats and corrupts messages. It uses only the messenger
 //! layer: accounts and signed device lists, trust on first use, session
-//! records, fan-out, a safety-number check, a reinstalled device and a
-//! lost session recovered with a retry message.
+//! records, fan-out, a safety-number check, a reinstalled device, a
+//! lost session recovered with a retry message, and sealed sender: messages
+//! whose sender the server does not learn (it prints what it sees).
 //!
 //! Run with `cargo run --example chat`. The RNG is seeded and the network
 //! is scripted, so every run prints the same story and the counts at the
@@ -12,9 +13,11 @@
 use std::collections::{BTreeMap, HashSet};
 
 use chatcrypt::{
-    fan_out, AccountKeyPair, DeviceId, DeviceList, DeviceListUpdate, Error, IdentityKeyPair, LocalDevice,
-    MessageId, PeerAccount, PreKeyBundle, PreKeyUpload, RetryMessage, RetryOutcome, SafetyNumber,
-    SessionPolicy, SessionRecord, TrustLevel, Zeroizing,
+    fan_out,
+    sealed::{open, CertificatePolicy, SenderCertificate, ServerKeyPair},
+    AccountKeyPair, DeviceId, DeviceList, DeviceListUpdate, Error, IdentityKeyPair, LocalDevice, MessageId,
+    PeerAccount, PreKeyBundle, PreKeyUpload, RetryMessage, RetryOutcome, SafetyNumber, SessionPolicy,
+    SessionRecord, TrustLevel, Zeroizing,
 };
 use rand_chacha::{rand_core::SeedableRng, ChaCha20Rng};
 
@@ -74,6 +77,12 @@ struct World {
     /// (sender, recipient) pairs whose last message was resent after a retry.
     resent: HashSet<(Addr, Addr)>,
     counts: Counts,
+    /// The server's key for sender certificates (every app holds its
+    /// public key as its one trust root), the certificate it issued each
+    /// device, and the serials it revoked.
+    server: ServerKeyPair,
+    certificates: BTreeMap<Addr, SenderCertificate>,
+    revoked: Vec<u64>,
 }
 
 impl World {
@@ -242,6 +251,86 @@ impl World {
         Ok(())
     }
 
+    /// The server issues `a` a sender certificate, valid for a day.
+    fn issue_certificate(&mut self, a: Addr) {
+        let serial = self.certificates.len() as u64 + 1;
+        let account = self.accounts[a.0].0.public_key();
+        let identity = self.devices[&a].local.identity().public_key();
+        let certificate = self.server.issue(serial, self.now + 24 * 60 * 60, account, a.1, identity);
+        println!("  server: sender certificate #{serial} for {} (valid for a day)", show(a));
+        self.certificates.insert(a, certificate);
+    }
+
+    /// `from` sends `text` to `to` in a sealed envelope; the server sees it
+    /// arrive on a connection without a login and prints what it can tell.
+    fn send_sealed(&mut self, from: Addr, to: Addr, text: &str) -> Result<Vec<u8>, Error> {
+        let now = self.now;
+        let certificate = &self.certificates[&from];
+        let d = self.devices.get_mut(&from).expect("the device exists");
+        let record = d.records.get_mut(&to).ok_or(Error::NoSession)?;
+        let envelope = record.encrypt_sealed(
+            &d.local,
+            &d.peers[to.0],
+            certificate,
+            text.as_bytes(),
+            now,
+            &mut self.rng,
+        )?;
+        println!("  {} -> {}: \"{text}\", sealed", show(from), show(to));
+        let recipient = self.devices[&to].local.identity().public_key().as_bytes();
+        println!(
+            "    server sees: to {} (identity key {:02x}{:02x}{:02x}{:02x}...), {} bytes \
+             [{:02x} {:02x} | {:02x}{:02x}{:02x}{:02x}...], sender: unknown",
+            show(to),
+            recipient[0],
+            recipient[1],
+            recipient[2],
+            recipient[3],
+            envelope.len(),
+            envelope[0],
+            envelope[1],
+            envelope[2],
+            envelope[3],
+            envelope[4],
+            envelope[5],
+        );
+        Ok(envelope)
+    }
+
+    /// `to` opens a sealed envelope against the server's key and the
+    /// revocation list, then its record for the device the certificate
+    /// names decrypts the message inside. Returns whether it was read.
+    fn deliver_sealed(&mut self, to: Addr, envelope: &[u8]) -> Result<bool, Error> {
+        let (now, policy) = (self.now, self.policy);
+        let roots = [self.server.public_key().clone()];
+        let check = CertificatePolicy::new(&roots, &self.revoked, now);
+        let d = self.devices.get_mut(&to).expect("the device exists");
+        let opened = match open(d.local.identity(), envelope, &check) {
+            Ok(opened) => opened,
+            Err(err) => {
+                println!("    {}: refused the envelope: {err}", show(to));
+                return Ok(false);
+            }
+        };
+        let certificate = opened.certificate();
+        let user = (self.accounts.iter())
+            .find(|(_, (account, _))| account.public_key() == certificate.account_key())
+            .map(|(user, _)| *user)
+            .expect("a known account");
+        let from = (user, certificate.device());
+        let record = d.records.entry(from).or_insert_with(|| SessionRecord::new(from.1));
+        let read =
+            record.decrypt_sealed(&mut d.local, &d.peers[user], &opened, &policy, now, &mut self.rng)?;
+        println!(
+            "    {} opened it: from {} (certificate #{}), read \"{}\"",
+            show(to),
+            show(from),
+            certificate.serial(),
+            String::from_utf8_lossy(&read.plaintext)
+        );
+        Ok(true)
+    }
+
     fn safety_number(&self, viewer: Addr, peer: &'static str) -> Result<SafetyNumber, Error> {
         let own = self.accounts[viewer.0].0.public_key();
         let pinned = self.devices[&viewer].peers[peer].account_key();
@@ -252,6 +341,7 @@ impl World {
 fn main() -> Result<(), Error> {
     let (a1, a2, b1, b2) = (addr("alice", 1), addr("alice", 2), addr("bob", 1), addr("bob", 2));
     let mut rng = ChaCha20Rng::from_seed(*b"chatcrypt demo: two users, four!");
+    let mut rng_server = ChaCha20Rng::from_seed(*b"chatcrypt demo: the server's key");
     let accounts = ["alice", "bob"].map(|user| (user, (AccountKeyPair::generate(&mut rng), 0))).into();
     let mut w = World {
         now: 1_800_000_000,
@@ -265,6 +355,9 @@ fn main() -> Result<(), Error> {
         last_sent: BTreeMap::new(),
         resent: HashSet::new(),
         counts: Counts::default(),
+        server: ServerKeyPair::generate(&mut rng_server),
+        certificates: BTreeMap::new(),
+        revoked: Vec::new(),
     };
 
     w.step("[1] Accounts and devices: each user has an account key and two devices");
@@ -382,6 +475,38 @@ fn main() -> Result<(), Error> {
     w.flush(false)?; // bob/1 reads the resent message
     w.send(b1, a1, "Got it now, thanks.")?;
     w.flush(false)?;
+
+    w.step("[9] Sealed sender: the server delivers messages without learning who sent them");
+    for a in [a1, a2, b1] {
+        w.issue_certificate(a);
+    }
+    let mut sealed_read = 0;
+    w.start(a2, b1)?;
+    let first = w.send_sealed(a2, b1, "Hi, it's alice/2")?;
+    println!("  (a session's first message is longer: it carries the handshake, SPEC.md §27.7)");
+    sealed_read += usize::from(w.deliver_sealed(b1, &first)?);
+    let hello = w.send_sealed(b1, a2, "Hi!")?;
+    sealed_read += usize::from(w.deliver_sealed(a2, &hello)?);
+    let short = w.send_sealed(a1, b1, "ok")?;
+    let longer = w.send_sealed(a2, b1, "Sure, see you at eight at the usual place.")?;
+    // Same recipient, different senders and texts: only the length could
+    // tell them apart, and both texts pad to one length class.
+    assert_eq!(short.len(), longer.len());
+    assert_eq!(short[..2], longer[..2]);
+    println!(
+        "  both envelopes are {} bytes: the server cannot tell the senders or the texts apart",
+        short.len()
+    );
+    for envelope in [&short, &longer] {
+        sealed_read += usize::from(w.deliver_sealed(b1, envelope)?);
+    }
+    let reply = w.send_sealed(b1, a1, "See you!")?;
+    sealed_read += usize::from(w.deliver_sealed(a1, &reply)?);
+    println!("  the server revokes alice/2's certificate (#{})", w.certificates[&a2].serial());
+    w.revoked.push(w.certificates[&a2].serial());
+    let after = w.send_sealed(a2, b1, "one more thing")?;
+    sealed_read += usize::from(w.deliver_sealed(b1, &after)?);
+    assert_eq!(sealed_read, 5, "five sealed messages read, the one under a revoked certificate refused");
 
     let c = &w.counts;
     println!("Done: {c:#?}");

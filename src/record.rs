@@ -50,6 +50,7 @@ use crate::{
     padding::{self, PaddingPolicy},
     prekey::PreKeyBundle,
     recovery::{message_digest, RetryMessage, RetryReason},
+    sealed::{self, OpenedEnvelope, SenderCertificate},
     session::{AcceptPolicy, PqPolicy, Session},
     trust::PeerAccount,
     Error,
@@ -325,10 +326,72 @@ impl SessionRecord {
         self.decrypt_from(local, peer, message, policy, now, None, rng)
     }
 
+    /// Encrypts `plaintext` on the current session, as
+    /// [`encrypt`](Self::encrypt) (default padding), and seals the message
+    /// for the session's remote identity (SPEC.md §27.2, padding none: the
+    /// record padded the plaintext already), so the server does not learn
+    /// the sender. `local` is this device, `certificate` its sender
+    /// certificate from the server.
+    ///
+    /// # Errors
+    /// [`Error::WrongIdentity`] if `certificate` names another identity
+    /// key than `local`'s (checked first); then
+    /// [`encrypt`](Self::encrypt)'s. Nothing changes on error.
+    pub fn encrypt_sealed<R: CryptoRng + ?Sized>(
+        &mut self,
+        local: &LocalDevice,
+        peer: &PeerAccount,
+        certificate: &SenderCertificate,
+        plaintext: &[u8],
+        now: u64,
+        rng: &mut R,
+    ) -> Result<Vec<u8>, Error> {
+        if certificate.identity() != local.identity.public_key() {
+            return Err(Error::WrongIdentity);
+        }
+        let recipient = match &self.current {
+            Some(entry) => entry.session.remote_identity().clone(),
+            None => return Err(Error::NoSession),
+        };
+        let message = self.encrypt(peer, plaintext, now, rng)?;
+        // Cannot fail now: the certificate is ours, a session message is
+        // below MAX_SEALED_PADDED_LEN, and an identity key is of large
+        // order (no all-zero Diffie-Hellman).
+        sealed::seal(&local.identity, certificate, &recipient, &message, PaddingPolicy::None, rng)
+    }
+
+    /// Decrypts the content of an opened sealed envelope
+    /// ([`sealed::open`]) from the device, as [`decrypt`](Self::decrypt),
+    /// and only if the sender the certificate names is the one the inner
+    /// session authenticates (SPEC.md §27.5).
+    ///
+    /// # Errors
+    /// [`Error::SenderMismatch`] if the certificate names another account
+    /// than `peer`'s pinned key or another device than the record's, if a
+    /// new PreKeyMessage comes from another identity key than the
+    /// certificate's (before its prekeys are looked up), or if no session
+    /// with the certificate's identity key is left to try; otherwise
+    /// [`decrypt`](Self::decrypt)'s. Nothing changes on error.
+    pub fn decrypt_sealed<R: CryptoRng + ?Sized>(
+        &mut self,
+        local: &mut LocalDevice,
+        peer: &PeerAccount,
+        opened: &OpenedEnvelope,
+        policy: &SessionPolicy,
+        now: u64,
+        rng: &mut R,
+    ) -> Result<Decrypted, Error> {
+        let certificate = opened.certificate();
+        if certificate.account_key() != peer.account_key() || certificate.device() != self.device {
+            return Err(Error::SenderMismatch);
+        }
+        self.decrypt_from(local, peer, opened.content(), policy, now, Some(certificate.identity()), rng)
+    }
+
     /// [`decrypt`](Self::decrypt); with `sender`, only a session with that
     /// remote identity may take the message (SPEC.md §27.5).
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn decrypt_from<R: CryptoRng + ?Sized>(
+    fn decrypt_from<R: CryptoRng + ?Sized>(
         &mut self,
         local: &mut LocalDevice,
         peer: &PeerAccount,

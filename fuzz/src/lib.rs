@@ -33,6 +33,12 @@ pub mod messenger_model;
 #[path = "messenger_decode.rs"]
 pub mod messenger_decode;
 
+/// Padding and sealed sender, the `padding` and `sealed_open` targets'
+/// bodies.
+#[path = "metadata.rs"]
+pub mod metadata;
+pub use metadata::{padding, sealed_open};
+
 /// The sealing key the `decode` target opens sealed states with.
 pub const SEAL_KEY: [u8; 32] = [0x5e; 32];
 
