@@ -528,7 +528,8 @@ pub fn open(
     // Step 2: M.
     let dh = x25519(identity.dh_secret(), &sealed.e)?;
     let mask = key_mask(&dh, &sealed.e, own)?;
-    let m = Zeroizing::new(xor32(&sealed.c, &mask));
+    let mut m = Zeroizing::new(sealed.c);
+    m.iter_mut().zip(mask.iter()).for_each(|(b, k)| *b ^= k);
     // Step 3: e, K and the check of E.
     let keys = envelope_keys(&m)?;
     if !ct_eq(&keys.e_public, &sealed.e) {
