@@ -23,6 +23,13 @@
 //! ratcheted SFrame base keys of its `sframe_ratchet` cases are read from
 //! the key messages a `GroupCallSender` gives joiners (the public route to
 //! RFC 9605 §5.1's next base key).
+//!
+//! `metadata.json` (SPEC.md §26-§27) comes from `chatcrypt::padding` and
+//! `chatcrypt::sealed`; spec_impl builds the inputs the library cannot
+//! make (a certificate signed by another key than it names, envelopes
+//! correctly encrypted around a malformed certificate or padding, or
+//! sealed by another identity than their certificate names), and their
+//! expected outcome is still the library's.
 
 #[path = "../tests/support/spec_impl.rs"]
 mod spec_impl;
@@ -2765,6 +2772,984 @@ fn media_vectors(dir: &Path) {
     );
 }
 
+// ---------------------------------------------------------------------------
+// Metadata vectors (SPEC.md §26-§27): metadata.json.
+//
+// Padding, sender certificates and sealed envelopes come from the library's
+// public API (`chatcrypt::padding`, `chatcrypt::sealed`). The inputs the
+// library cannot make are built with the independent implementation or by
+// hand from valid encodings: certificates signed by another key than the one
+// they name, envelopes whose padding or certificate is malformed but which
+// are correctly encrypted, and envelopes whose sender tag was made by another
+// identity than the certificate's. Their expected outcome is the library's.
+
+use chatcrypt::{padding, sealed};
+
+/// The clock of the certificate vectors.
+const META_NOW: u64 = 1_800_000_000;
+
+fn meta_padding_policy(p: spec_impl::PaddingPolicy) -> padding::PaddingPolicy {
+    match p {
+        spec_impl::PaddingPolicy::None => padding::PaddingPolicy::None,
+        spec_impl::PaddingPolicy::Blocks(b) => {
+            padding::PaddingPolicy::Blocks(core::num::NonZeroU16::new(b).expect("blocks of at least 1 byte"))
+        }
+        spec_impl::PaddingPolicy::Padme(floor) => padding::PaddingPolicy::Padme { floor },
+    }
+}
+
+fn meta_policy_json(p: spec_impl::PaddingPolicy) -> Value {
+    match p {
+        spec_impl::PaddingPolicy::None => json!({"kind": "none", "param": 0}),
+        spec_impl::PaddingPolicy::Blocks(b) => json!({"kind": "blocks", "param": b}),
+        spec_impl::PaddingPolicy::Padme(f) => json!({"kind": "padme", "param": f}),
+    }
+}
+
+fn meta_policy_name(p: spec_impl::PaddingPolicy) -> String {
+    match p {
+        spec_impl::PaddingPolicy::None => "none".to_string(),
+        spec_impl::PaddingPolicy::Blocks(b) => format!("blocks {b}"),
+        spec_impl::PaddingPolicy::Padme(f) => format!("Padmé floor {f}"),
+    }
+}
+
+/// Content of `n` bytes from `rng`; an odd length ends in `0x80` (if it has
+/// two bytes) and `0x00`, so that the marker search of SPEC.md §26.2 step 3
+/// must skip the content's own zeros and marker-like bytes.
+fn meta_content(rng: &mut ChaCha20Rng, n: usize) -> Vec<u8> {
+    let mut c = vec![0u8; n];
+    rng.fill_bytes(&mut c);
+    if n % 2 == 1 {
+        c[n - 1] = 0x00;
+        if n >= 2 {
+            c[n - 2] = 0x80;
+        }
+    }
+    c
+}
+
+fn padding_case(policy: spec_impl::PaddingPolicy, content: &[u8]) -> Value {
+    let lib = meta_padding_policy(policy);
+    let padded = padding::pad(lib, content, usize::MAX).expect("pads");
+    assert_eq!(padded, spec_impl::pad(policy, content), "library and spec_impl pad alike");
+    assert_eq!(padding::unpad(&padded).expect("unpads"), content);
+    let n = content.len();
+    json!({
+        "kind": "padding",
+        "description": format!("{}: {n}-byte content (u = {})", meta_policy_name(policy), n + 4),
+        "policy": meta_policy_json(policy),
+        "header": hex(&policy.header()),
+        "content_len": n,
+        "content": hex(content),
+        "unpadded_len": n + 4,
+        "padded_len": padded.len(),
+        "padded": hex(&padded),
+    })
+}
+
+fn padding_vectors(cases: &mut Vec<Value>) {
+    use spec_impl::PaddingPolicy as P;
+    let mut rng = ChaCha20Rng::from_seed([0x9A; 32]);
+    // Content lengths n (u = n + 4) on each side of class boundaries.
+    let around = |u: usize| [u - 5, u - 4, u - 3];
+    let mut plan: Vec<(P, Vec<usize>)> = vec![
+        (P::None, vec![0, 1, 156, 157]),
+        (P::Blocks(1), vec![0, 1, 157]),
+        (P::Blocks(16), [vec![0], around(16).to_vec(), around(32).to_vec(), around(4096).to_vec()].concat()),
+        (
+            P::Blocks(160),
+            [vec![0], around(160).to_vec(), around(320).to_vec(), around(4800).to_vec()].concat(),
+        ),
+    ];
+    let mut padme0 = vec![0];
+    for k in 3..=12 {
+        padme0.extend(around(1 << k).map(|n| n + 1)); // u = 2^k - 1, 2^k, 2^k + 1
+    }
+    // Step boundaries inside a power of two: padme(100) = 104, padme(105) =
+    // 112; padme(4100) = 4352, padme(4353) = 4608.
+    padme0.extend([96, 100, 101, 4096, 4348, 4349]);
+    plan.push((P::Padme(0), padme0));
+    let mut padme160 = vec![0, 155, 156, 157];
+    for k in 8..=12 {
+        padme160.extend(around(1 << k).map(|n| n + 1));
+    }
+    padme160.push(996); // u = 1000 → 1024
+    plan.push((P::Padme(160), padme160));
+    for (policy, lengths) in plan {
+        for n in lengths {
+            let content = meta_content(&mut rng, n);
+            cases.push(padding_case(policy, &content));
+        }
+    }
+}
+
+fn padding_reject(cases: &mut Vec<Value>, description: &str, input: Vec<u8>) {
+    let err = padding::unpad(&input).expect_err(description);
+    assert_eq!(spec_impl::unpad(&input).map(|_| ()).expect_err(description), spec_impl::Error::Padding);
+    cases.push(json!({
+        "kind": "padding_reject",
+        "description": description,
+        "input": hex(&input),
+        "error": format!("{err:?}"),
+    }));
+}
+
+fn padding_rejects(cases: &mut Vec<Value>) {
+    use spec_impl::PaddingPolicy as P;
+    let good16 = spec_impl::pad(P::Blocks(16), b"hi"); // 16 bytes: 01 0010 'h' 'i' 80 00*9
+    let default = spec_impl::pad(P::Padme(160), b"twelve bytes"); // 160 bytes
+    let none = spec_impl::pad(P::None, b"abc"); // 7 bytes
+    let r = padding_reject;
+    r(cases, "rule 1: empty", vec![]);
+    r(cases, "rule 1: three bytes (a header alone)", vec![0x00, 0x00, 0x00]);
+    r(cases, "rule 1: three bytes, the last the marker", vec![0x01, 0x00, 0x80]);
+    r(cases, "rule 2: unknown kind 0x03 (a valid blocks-16 padding otherwise)", set(&good16, 0, &[0x03]));
+    r(cases, "rule 2: unknown kind 0xFF", set(&good16, 0, &[0xFF]));
+    r(cases, "rule 2: none with param 1", set(&none, 1, &[0x00, 0x01]));
+    r(cases, "rule 2: none with param 0x0100", set(&none, 1, &[0x01, 0x00]));
+    r(cases, "rule 2: blocks with param 0", set(&good16, 1, &[0x00, 0x00]));
+    r(cases, "rule 3: no marker, all zeros after the header", [vec![0x01, 0x00, 0x10], vec![0; 13]].concat());
+    r(cases, "rule 3: no non-zero byte at all", vec![0x00; 4]);
+    r(cases, "rule 3: the marker in the header (blocks of 0x0080, then zeros)", vec![0x01, 0x00, 0x80, 0x00]);
+    r(
+        cases,
+        "rule 3: the marker in the header (Padmé floor 0x0080, then zeros)",
+        [vec![0x02, 0x00, 0x80], vec![0; 125]].concat(),
+    );
+    r(cases, "rule 3: a non-zero byte after the marker", set(&good16, 15, &[0x01]));
+    r(cases, "rule 3: 0x80 then 0x01 after the marker", set(&good16, 6, &[0x80, 0x01]));
+    r(cases, "rule 3: the marker is 0x81", set(&good16, 5, &[0x81]));
+    r(cases, "rule 3: the marker is 0x01 (none)", set(&none, 6, &[0x01]));
+    r(cases, "rule 4: blocks 16, one zero too many", [good16.clone(), vec![0]].concat());
+    r(cases, "rule 4: blocks 16, one zero too few", good16[..15].to_vec());
+    r(cases, "rule 4: blocks 16, a whole block of zeros too many", [good16.clone(), vec![0; 16]].concat());
+    r(cases, "rule 4: none, one zero too many", [none.clone(), vec![0]].concat());
+    r(cases, "rule 4: Padmé floor 160, one zero too many", [default.clone(), vec![0]].concat());
+    r(cases, "rule 4: Padmé floor 160, one zero too few", default[..159].to_vec());
+    r(
+        cases,
+        "rule 4: Padmé floor 160, 176 bytes for a 12-byte content (the next class)",
+        [default.clone(), vec![0; 16]].concat(),
+    );
+    r(cases, "rule 4: blocks 16 relabelled as Padmé floor 0", set(&good16, 0, &[0x02, 0x00, 0x00]));
+    r(cases, "rule 4: blocks 16 relabelled as none", set(&good16, 0, &[0x00, 0x00, 0x00]));
+    r(cases, "rule 4: blocks 16 relabelled as blocks 32", set(&good16, 0, &[0x01, 0x00, 0x20]));
+    r(
+        cases,
+        "rule 4: Padmé floor 160 relabelled as blocks 16 (160 is a multiple of 16)",
+        set(&default, 0, &[0x01, 0x00, 0x10]),
+    );
+    r(cases, "rule 4: Padmé floor 160 relabelled as Padmé floor 0", set(&default, 0, &[0x02, 0x00, 0x00]));
+    r(cases, "rule 4: none relabelled as blocks 16", set(&none, 0, &[0x01, 0x00, 0x10]));
+    r(cases, "order: unknown kind and no marker (rule 2 first; same error)", vec![0x07, 0x00, 0x00, 0x00]);
+}
+
+/// The sender of the certificate and envelope vectors.
+struct MetaSender {
+    server_seed: [u8; 32],
+    account_seed: [u8; 32],
+    device: u32,
+    identity_seed: [u8; 32],
+    serial: u64,
+    expires: u64,
+}
+
+const META_SENDER: MetaSender = MetaSender {
+    server_seed: [0x5E; 32],
+    account_seed: [0xA1; 32],
+    device: 3,
+    identity_seed: [0x51; 32],
+    serial: 1001,
+    expires: META_NOW + 3600,
+};
+
+impl MetaSender {
+    fn certificate(&self) -> sealed::SenderCertificate {
+        let server = sealed::ServerKeyPair::from_seed(&self.server_seed);
+        let account = AccountKeyPair::from_seed(&self.account_seed);
+        let identity = IdentityKeyPair::from_seed(&self.identity_seed);
+        server.issue(
+            self.serial,
+            self.expires,
+            account.public_key(),
+            DeviceId::new(self.device),
+            identity.public_key(),
+        )
+    }
+
+    fn server_key(&self) -> [u8; 32] {
+        *sealed::ServerKeyPair::from_seed(&self.server_seed).public_key().as_bytes()
+    }
+}
+
+fn sender_certificate_case(
+    description: &str,
+    server_seed: [u8; 32],
+    serial: u64,
+    expires: u64,
+    account_seed: [u8; 32],
+    device: u32,
+    identity_seed: [u8; 32],
+) -> Value {
+    let server = sealed::ServerKeyPair::from_seed(&server_seed);
+    let account = AccountKeyPair::from_seed(&account_seed);
+    let identity = IdentityKeyPair::from_seed(&identity_seed);
+    let cert =
+        server.issue(serial, expires, account.public_key(), DeviceId::new(device), identity.public_key());
+    let spec = spec_impl::SenderCertificate::issue(
+        &server_seed,
+        serial,
+        expires,
+        account.public_key().as_bytes(),
+        device,
+        identity.public_key().as_bytes(),
+    );
+    assert_eq!(cert.to_bytes().to_vec(), spec.encode(), "{description}");
+    json!({
+        "kind": "sender_certificate",
+        "description": description,
+        "server_seed": hex(&server_seed),
+        "server_key": hex(server.public_key().as_bytes()),
+        "serial": serial,
+        "expires": expires,
+        "account_seed": hex(&account_seed),
+        "account_key": hex(account.public_key().as_bytes()),
+        "device_id": device,
+        "identity_seed": hex(&identity_seed),
+        "identity_key": hex(identity.public_key().as_bytes()),
+        "signed_message": hex(&[spec_impl::LABEL_SENDER_CERTIFICATE, &spec.body()].concat()),
+        "certificate": hex(&cert.to_bytes()),
+    })
+}
+
+fn cert_policy_json(roots: &[[u8; 32]], revoked: &[u64], now: u64) -> Value {
+    json!({
+        "roots": roots.iter().map(|r| hex(r)).collect::<Vec<_>>(),
+        "revoked": revoked,
+        "now": now,
+    })
+}
+
+fn lib_roots(roots: &[[u8; 32]]) -> Vec<sealed::ServerKey> {
+    roots.iter().map(|r| sealed::ServerKey::from_bytes(r).expect("strict server key")).collect()
+}
+
+fn certificate_validation_case(
+    cases: &mut Vec<Value>,
+    description: &str,
+    certificate: &[u8],
+    roots: &[[u8; 32]],
+    revoked: &[u64],
+    now: u64,
+) {
+    let lib_roots = lib_roots(roots);
+    let cert = sealed::SenderCertificate::from_bytes(certificate).expect("decodes");
+    let result = match cert.validate(&sealed::CertificatePolicy::new(&lib_roots, revoked, now)) {
+        Ok(()) => "ok".to_string(),
+        Err(e) => format!("{e:?}"),
+    };
+    cases.push(json!({
+        "kind": "certificate_validation",
+        "description": description,
+        "certificate": hex(certificate),
+        "policy": cert_policy_json(roots, revoked, now),
+        "result": result,
+    }));
+}
+
+fn certificate_vectors(cases: &mut Vec<Value>) {
+    let s = &META_SENDER;
+    let first = cases.len();
+    cases.push(sender_certificate_case(
+        "the sender of the envelope vectors: serial 1001, device 3",
+        s.server_seed,
+        s.serial,
+        s.expires,
+        s.account_seed,
+        s.device,
+        s.identity_seed,
+    ));
+    cases.push(sender_certificate_case(
+        "serial 0, expiry 0, device 0",
+        [0x5F; 32],
+        0,
+        0,
+        [0xA2; 32],
+        0,
+        [0x52; 32],
+    ));
+    cases.push(sender_certificate_case(
+        "serial, expiry and device at their maximum",
+        [0x5E; 32],
+        u64::MAX,
+        u64::MAX,
+        [0xA3; 32],
+        u32::MAX,
+        [0x53; 32],
+    ));
+    let cert = s.certificate().to_bytes().to_vec();
+    let root = s.server_key();
+    let other_root = ed25519_public_of_seed(&[0x60; 32]);
+    let e = s.expires;
+    let v = certificate_validation_case;
+    v(cases, "valid: now = expires - 1", &cert, &[root], &[], e - 1);
+    v(cases, "valid: now = 0, other serials revoked", &cert, &[root], &[1000, 1002, 0, u64::MAX], 0);
+    v(cases, "valid: the issuer is the second of two roots", &cert, &[other_root, root], &[], META_NOW);
+    v(cases, "expired: now = expires", &cert, &[root], &[], e);
+    v(cases, "expired: now = expires + 1", &cert, &[root], &[], e + 1);
+    v(cases, "expired: now = 2^64 - 1", &cert, &[root], &[], u64::MAX);
+    v(cases, "untrusted: no roots", &cert, &[], &[], META_NOW);
+    v(cases, "untrusted: another server's key is the only root", &cert, &[other_root], &[], META_NOW);
+    v(cases, "revoked: its serial is on the list", &cert, &[root], &[7, 1001], META_NOW);
+    let flipped_sig = flip(&cert, 150, 0x01);
+    v(cases, "bad signature: a signature bit flipped", &flipped_sig, &[root], &[], META_NOW);
+    let changed_expiry = set(&cert, 10, &u64::MAX.to_be_bytes());
+    v(cases, "bad signature: the expiry changed after signing", &changed_expiry, &[root], &[], META_NOW);
+    let changed_device = set(&cert, 50, &4u32.to_be_bytes());
+    v(cases, "bad signature: the device changed after signing", &changed_device, &[root], &[], META_NOW);
+    // Signed by another server key, naming the trusted one.
+    let account = ed25519_public_of_seed(&s.account_seed);
+    let identity = ed25519_public_of_seed(&s.identity_seed);
+    let mut forged = spec_impl::SenderCertificate::issue(
+        &s.server_seed,
+        s.serial,
+        s.expires,
+        &account,
+        s.device,
+        &identity,
+    );
+    forged.signature =
+        spec_impl::sign_labelled(&[0x60; 32], spec_impl::LABEL_SENDER_CERTIFICATE, &forged.body());
+    let forged = forged.encode();
+    v(
+        cases,
+        "bad signature: signed by another server key than the one it names",
+        &forged,
+        &[root, other_root],
+        &[],
+        META_NOW,
+    );
+    // The order of the checks.
+    v(
+        cases,
+        "order: untrusted and a bad signature (UntrustedCertificate)",
+        &flipped_sig,
+        &[other_root],
+        &[],
+        META_NOW,
+    );
+    v(
+        cases,
+        "order: untrusted, revoked and expired (UntrustedCertificate)",
+        &cert,
+        &[other_root],
+        &[1001],
+        e,
+    );
+    v(cases, "order: a bad signature and revoked (BadSignature)", &flipped_sig, &[root], &[1001], META_NOW);
+    v(cases, "order: a bad signature and expired (BadSignature)", &changed_device, &[root], &[], e);
+    v(cases, "order: revoked and expired (CertificateRevoked)", &cert, &[root], &[1001], e);
+    let zero = sealed::ServerKeyPair::from_seed(&[0x5F; 32]);
+    let cert0 = cases[first + 1]["certificate"].as_str().map(spec_impl::unhex).expect("hex");
+    v(cases, "expiry 0: expired even at now = 0", &cert0, &[*zero.public_key().as_bytes()], &[], 0);
+    let certmax = cases[first + 2]["certificate"].as_str().map(spec_impl::unhex).expect("hex");
+    v(cases, "expiry 2^64 - 1: valid at now = 2^64 - 2", &certmax, &[root], &[], u64::MAX - 1);
+    v(cases, "serial 2^64 - 1 revoked", &certmax, &[root], &[u64::MAX], 0);
+    certificate_rejects(cases, &cert);
+}
+
+fn ed25519_public_of_seed(seed: &[u8; 32]) -> [u8; 32] {
+    spec_impl::ed25519_public_of(seed)
+}
+
+/// A non-canonical encoding of a point of large order: `y + p` for the
+/// smallest `y` (2 to 18) that is on the curve and of large order, which
+/// ed25519-dalek's plain decoding accepts and reduces.
+fn non_canonical_ed25519_key() -> [u8; 32] {
+    for y in 2u8..=18 {
+        let mut b = [0xFFu8; 32];
+        b[0] = 0xED + y;
+        b[31] = 0x7F;
+        if let Ok(k) = ed25519_dalek::VerifyingKey::from_bytes(&b) {
+            if !k.is_weak() {
+                assert_ne!(k.to_bytes(), k.to_edwards().compress().to_bytes());
+                return b;
+            }
+        }
+    }
+    unreachable!("some y in 2..=18 is on the curve")
+}
+
+fn certificate_reject(cases: &mut Vec<Value>, description: &str, input: Vec<u8>) {
+    let err = sealed::SenderCertificate::from_bytes(&input).expect_err(description);
+    cases.push(json!({
+        "kind": "certificate_reject",
+        "description": description,
+        "input": hex(&input),
+        "error": format!("{err:?}"),
+    }));
+}
+
+fn certificate_rejects(cases: &mut Vec<Value>, cert: &[u8]) {
+    let nc = non_canonical_ed25519_key();
+    let mut small = [0u8; 32];
+    small[0] = 1; // the neutral point, order 1
+    let r = certificate_reject;
+    r(cases, "empty", vec![]);
+    r(cases, "wrong tag: 0x43 (a device certificate's)", set(cert, 0, &[0x43]));
+    r(cases, "wrong tag: 0x73 (a sealed envelope's)", set(cert, 0, &[0x73]));
+    r(cases, "version 0x02", set(cert, 1, &[0x02]));
+    r(cases, "version 0x00", set(cert, 1, &[0x00]));
+    for (field, offset) in [("account key", 18), ("identity key", 54), ("server key", 86)] {
+        r(
+            cases,
+            &format!("{field}: non-canonical encoding (y + p) of a large-order point"),
+            set(cert, offset, &nc),
+        );
+        r(cases, &format!("{field}: the neutral point (order 1)"), set(cert, offset, &small));
+        let mut order8 = [0u8; 32];
+        order8.copy_from_slice(&spec_impl::unhex(
+            "c7176a703d4dd84fba3c0b760d10670f2a2053fa2c39ccc64ec7fd7792ac03fa",
+        ));
+        let point = ed25519_dalek::VerifyingKey::from_bytes(&order8).expect("on the curve");
+        assert!(
+            point.is_weak() && point.to_bytes() == point.to_edwards().compress().to_bytes(),
+            "canonical, small order"
+        );
+        r(cases, &format!("{field}: a point of order 8"), set(cert, offset, &order8));
+    }
+    r(cases, "truncated: 181 bytes", cert[..181].to_vec());
+    r(cases, "truncated: 118 bytes (no signature)", cert[..118].to_vec());
+    r(cases, "truncated: 2 bytes", cert[..2].to_vec());
+    r(cases, "a trailing byte", with_trailing_byte(cert));
+    r(cases, "order: version 0x02 and truncated (UnsupportedVersion)", set(&cert[..100], 1, &[0x02]));
+    r(
+        cases,
+        "order: a bad account key and a bad server key (the account key's InvalidPublicKey)",
+        set(&set(cert, 18, &small), 86, &nc),
+    );
+    r(
+        cases,
+        "order: a bad identity key and truncated inside the server key (InvalidPublicKey)",
+        set(&cert[..100], 54, &small),
+    );
+    r(
+        cases,
+        "order: a bad server key and a trailing byte (InvalidPublicKey)",
+        with_trailing_byte(&set(cert, 86, &small)),
+    );
+}
+
+fn view_policy_json() -> Value {
+    cert_policy_json(&[META_SENDER.server_key()], &[7], META_NOW)
+}
+
+/// The recipient's view of `envelope` under the view policy (the library's `open`).
+fn recipient_view(recipient: &IdentityKeyPair, envelope: &[u8]) -> Value {
+    let roots = lib_roots(&[META_SENDER.server_key()]);
+    let opened = sealed::open(recipient, envelope, &sealed::CertificatePolicy::new(&roots, &[7], META_NOW))
+        .expect("the recipient opens it");
+    json!({
+        "certificate": hex(&opened.certificate().to_bytes()),
+        "content": hex(opened.content()),
+    })
+}
+
+fn sealed_case(
+    description: &str,
+    recipient_seed: [u8; 32],
+    content: &[u8],
+    policy: spec_impl::PaddingPolicy,
+    rng_seed: u8,
+) -> Value {
+    let s = &META_SENDER;
+    let sender = IdentityKeyPair::from_seed(&s.identity_seed);
+    let cert = s.certificate();
+    let recipient = IdentityKeyPair::from_seed(&recipient_seed);
+    let mut rng = Recorder::new(rng_seed);
+    let envelope =
+        sealed::seal(&sender, &cert, recipient.public_key(), content, meta_padding_policy(policy), &mut rng)
+            .expect("seals");
+    assert_eq!(rng.draws.len(), 1, "one draw: M");
+    let m: [u8; 32] = hex_to32(&rng.draws[0]);
+    let spec = spec_impl::seal(
+        &spec_impl::Identity::from_seed(&s.identity_seed),
+        &cert.to_bytes(),
+        &[*recipient.public_key().as_bytes()],
+        content,
+        policy,
+        &m,
+    )
+    .expect("spec_impl seals");
+    assert_eq!(spec.wire(), envelope, "{description}: library and spec_impl");
+    let part = &spec.parts[0];
+    json!({
+        "kind": "sealed",
+        "description": description,
+        "sender_identity_seed": hex(&s.identity_seed),
+        "sender_identity_key": hex(sender.public_key().as_bytes()),
+        "certificate": hex(&cert.to_bytes()),
+        "recipient_identity_seed": hex(&recipient_seed),
+        "recipient_identity_key": hex(recipient.public_key().as_bytes()),
+        "content": hex(content),
+        "padding": meta_policy_json(policy),
+        "rng_draws": rng.draws,
+        "m": hex(&m),
+        "e": hex(&spec.e),
+        "k": hex(&spec.k),
+        "ephemeral": hex(&spec.ephemeral),
+        "c": hex(&part.c),
+        "at": hex(&part.at),
+        "q": hex(&spec.q),
+        "envelope_len": envelope.len(),
+        "envelope": hex(&envelope),
+        "policy": view_policy_json(),
+        "view": recipient_view(&recipient, &envelope),
+    })
+}
+
+fn sealed_multi_case(
+    description: &str,
+    recipient_seeds: &[[u8; 32]],
+    content: &[u8],
+    policy: spec_impl::PaddingPolicy,
+    rng_seed: u8,
+) -> Value {
+    let s = &META_SENDER;
+    let sender = IdentityKeyPair::from_seed(&s.identity_seed);
+    let cert = s.certificate();
+    let recipients: Vec<IdentityKeyPair> = recipient_seeds.iter().map(IdentityKeyPair::from_seed).collect();
+    let keys: Vec<chatcrypt::IdentityKey> = recipients.iter().map(|r| r.public_key().clone()).collect();
+    let mut rng = Recorder::new(rng_seed);
+    let envelope = sealed::seal_multi(&sender, &cert, &keys, content, meta_padding_policy(policy), &mut rng)
+        .expect("seals");
+    assert_eq!(rng.draws.len(), 1, "one draw: M");
+    let m: [u8; 32] = hex_to32(&rng.draws[0]);
+    let spec = spec_impl::seal(
+        &spec_impl::Identity::from_seed(&s.identity_seed),
+        &cert.to_bytes(),
+        &keys.iter().map(|k| *k.as_bytes()).collect::<Vec<_>>(),
+        content,
+        policy,
+        &m,
+    )
+    .expect("spec_impl seals");
+    assert_eq!(spec.multi_envelope(), envelope, "{description}: library and spec_impl");
+    let split = sealed::MultiRecipientEnvelope::from_bytes(&envelope).expect("the server decodes it");
+    let mut split_json = Vec::new();
+    let mut views = Vec::new();
+    for (i, (key, env)) in split.envelopes().enumerate() {
+        assert_eq!(env, spec.envelope(i));
+        let recipient = recipients.iter().find(|r| r.public_key() == key).expect("a recipient");
+        let seed = recipient_seeds[recipients.iter().position(|r| r.public_key() == key).expect("listed")];
+        split_json.push(json!({"recipient_identity_key": hex(key.as_bytes()), "envelope": hex(&env)}));
+        let mut view = recipient_view(recipient, &env);
+        view["recipient_identity_seed"] = json!(hex(&seed));
+        views.push(view);
+    }
+    json!({
+        "kind": "sealed_multi",
+        "description": description,
+        "sender_identity_seed": hex(&s.identity_seed),
+        "sender_identity_key": hex(sender.public_key().as_bytes()),
+        "certificate": hex(&cert.to_bytes()),
+        "recipient_identity_seeds": recipient_seeds.iter().map(|s| hex(s)).collect::<Vec<_>>(),
+        "content": hex(content),
+        "padding": meta_policy_json(policy),
+        "rng_draws": rng.draws,
+        "m": hex(&m),
+        "e": hex(&spec.e),
+        "k": hex(&spec.k),
+        "ephemeral": hex(&spec.ephemeral),
+        "entries": spec.parts.iter().map(|p| json!({
+            "recipient_identity_key": hex(&p.recipient),
+            "c": hex(&p.c),
+            "at": hex(&p.at),
+        })).collect::<Vec<_>>(),
+        "q": hex(&spec.q),
+        "envelope_len": envelope.len(),
+        "envelope": hex(&envelope),
+        "split": split_json,
+        "policy": view_policy_json(),
+        "views": views,
+    })
+}
+
+fn sealed_open_reject(
+    cases: &mut Vec<Value>,
+    description: &str,
+    recipient_seed: [u8; 32],
+    envelope: Vec<u8>,
+    roots: &[[u8; 32]],
+    revoked: &[u64],
+    now: u64,
+) {
+    let recipient = IdentityKeyPair::from_seed(&recipient_seed);
+    let lib_roots = lib_roots(roots);
+    let err = sealed::open(&recipient, &envelope, &sealed::CertificatePolicy::new(&lib_roots, revoked, now))
+        .expect_err(description);
+    cases.push(json!({
+        "kind": "sealed_reject",
+        "operation": "open",
+        "description": description,
+        "recipient_identity_seed": hex(&recipient_seed),
+        "policy": cert_policy_json(roots, revoked, now),
+        "envelope": hex(&envelope),
+        "error": format!("{err:?}"),
+    }));
+}
+
+fn sealed_split_reject(cases: &mut Vec<Value>, description: &str, envelope: Vec<u8>) {
+    let err = sealed::MultiRecipientEnvelope::from_bytes(&envelope).map(|_| ()).expect_err(description);
+    cases.push(json!({
+        "kind": "sealed_reject",
+        "operation": "split",
+        "description": description,
+        "envelope": hex(&envelope),
+        "error": format!("{err:?}"),
+    }));
+}
+
+/// A canonical X25519 key whose every X25519 output is zero.
+fn low_order_x25519(hex_key: &str) -> [u8; 32] {
+    let u = hex_to32(hex_key);
+    assert_eq!(spec_impl::x25519_raw(&[0x42; 32], &u), [0u8; 32], "low order");
+    u
+}
+
+fn sealed_rejects(cases: &mut Vec<Value>) {
+    let s = &META_SENDER;
+    let bob_seed = [0xB1; 32];
+    let carol_seed = [0xB2; 32];
+    let bob = spec_impl::Identity::from_seed(&bob_seed);
+    let carol = spec_impl::Identity::from_seed(&carol_seed);
+    let sender = spec_impl::Identity::from_seed(&s.identity_seed);
+    let cert = s.certificate().to_bytes().to_vec();
+    let root = s.server_key();
+    let policy = spec_impl::PaddingPolicy::Padme(160);
+    let content = b"sealed for Bob";
+    let mut rng = ChaCha20Rng::from_seed([0x9B; 32]);
+    let mut m = || {
+        let mut m = [0u8; 32];
+        rng.fill_bytes(&mut m);
+        m
+    };
+    let env = spec_impl::seal(&sender, &cert, &[bob.public], content, policy, &m()).expect("seals").wire();
+    let env2 = spec_impl::seal(&sender, &cert, &[bob.public], content, policy, &m()).expect("seals").wire();
+    let multi =
+        spec_impl::seal(&sender, &cert, &[bob.public, carol.public], content, policy, &m()).expect("seals");
+    let to_carol =
+        spec_impl::seal(&sender, &cert, &[carol.public], content, policy, &m()).expect("seals").wire();
+    // Sanity: the base envelope opens.
+    let roots = lib_roots(&[root]);
+    sealed::open(
+        &IdentityKeyPair::from_seed(&bob_seed),
+        &env,
+        &sealed::CertificatePolicy::new(&roots, &[], META_NOW),
+    )
+    .expect("the base envelope opens");
+
+    let o = |cases: &mut Vec<Value>, d: &str, e: Vec<u8>| {
+        sealed_open_reject(cases, d, bob_seed, e, &[root], &[], META_NOW)
+    };
+    // Step 1: decoding.
+    o(cases, "empty", vec![]);
+    o(cases, "tag 0x6D (a multi-recipient envelope's)", set(&env, 0, &[0x6D]));
+    o(cases, "tag 0x63 (a certificate's)", set(&env, 0, &[0x63]));
+    o(cases, "version 0x02", set(&env, 1, &[0x02]));
+    o(cases, "version 0x00", set(&env, 1, &[0x00]));
+    o(cases, "E with bit 255 set (non-canonical)", flip(&env, 2 + 31, 0x80));
+    let mut p = [0xFFu8; 32];
+    p[0] = 0xED;
+    p[31] = 0x7F;
+    o(cases, "E = p (non-canonical)", set(&env, 2, &p));
+    o(cases, "truncated inside E", env[..20].to_vec());
+    o(cases, "truncated inside C", env[..50].to_vec());
+    o(cases, "truncated inside AT", env[..70].to_vec());
+    o(cases, "no payload", env[..82].to_vec());
+    o(cases, "a 201-byte payload (one byte below the shortest)", env[..82 + 201].to_vec());
+    o(
+        cases,
+        "order: version 0x02 and a non-canonical E (UnsupportedVersion)",
+        flip(&set(&env, 1, &[0x02]), 33, 0x80),
+    );
+    o(cases, "order: a non-canonical E and a short payload (InvalidPublicKey)", flip(&env[..100], 33, 0x80));
+    // Step 2: the DH rule.
+    for (d, u) in [
+        ("E = 0 (low order)", "0000000000000000000000000000000000000000000000000000000000000000"),
+        ("E = 1 (low order)", "0100000000000000000000000000000000000000000000000000000000000000"),
+        ("E = p - 1 (low order)", "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f"),
+        ("E of order 8", "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800"),
+    ] {
+        o(cases, d, set(&env, 2, &low_order_x25519(u)));
+    }
+    // Steps 3-4.
+    o(cases, "E changed (another canonical key): M differs, E does not match", flip(&env, 2, 0x01));
+    o(cases, "C: first bit flipped", flip(&env, 34, 0x01));
+    o(cases, "C: last byte flipped", flip(&env, 65, 0xFF));
+    o(cases, "payload: first byte flipped", flip(&env, 82, 0x01));
+    o(cases, "payload: a byte of the padding flipped", flip(&env, env.len() - 40, 0x01));
+    o(cases, "payload: the tag's last byte flipped", flip(&env, env.len() - 1, 0x80));
+    o(cases, "payload: one byte cut off", env[..env.len() - 1].to_vec());
+    o(cases, "payload: one byte appended", with_trailing_byte(&env));
+    o(
+        cases,
+        "a part moved to another payload (E, C, AT of one envelope, the payload of another)",
+        [&env[..82], &env2[82..]].concat(),
+    );
+    o(cases, "a part moved to another recipient: Carol's split part opened by Bob", multi.envelope(1));
+    o(
+        cases,
+        "a part moved to another recipient: an envelope sealed for Carol opened by Bob",
+        to_carol.clone(),
+    );
+    o(
+        cases,
+        "a part moved to another recipient: Bob's C and AT in Carol's envelope",
+        [&to_carol[..34], &env[34..82], &to_carol[82..]].concat(),
+    );
+    // Step 6.
+    o(cases, "AT: first bit flipped", flip(&env, 66, 0x01));
+    o(cases, "AT: last byte flipped", flip(&env, 81, 0xFF));
+    let other = spec_impl::Identity::from_seed(&[0x57; 32]);
+    let impostor =
+        spec_impl::seal_padded(&other, &cert, &[bob.public], &spec_impl::pad(policy, content), &m())
+            .expect("seals");
+    o(cases, "sealed by another identity than the certificate names (its AT is not IK_S's)", impostor.wire());
+    let own_cert = spec_impl::SenderCertificate::issue(
+        &s.server_seed,
+        s.serial,
+        s.expires,
+        &spec_impl::ed25519_public_of(&s.account_seed),
+        s.device,
+        &other.public,
+    );
+    // Sanity: with its own certificate the impostor's envelope would open.
+    let honest =
+        spec_impl::seal(&other, &own_cert.encode(), &[bob.public], content, policy, &m()).expect("seals");
+    sealed::open(
+        &IdentityKeyPair::from_seed(&bob_seed),
+        &honest.wire(),
+        &sealed::CertificatePolicy::new(&roots, &[], META_NOW),
+    )
+    .expect("an honest envelope of the other identity opens");
+    // Step 5: a malformed certificate inside a correctly encrypted payload.
+    let inner = |cert: &[u8], padded: &[u8], m: &[u8; 32]| {
+        spec_impl::seal_padded(&sender, cert, &[bob.public], padded, m).expect("seals").wire()
+    };
+    let padded = spec_impl::pad(policy, content);
+    o(cases, "inside: the certificate's tag is 0x43", inner(&set(&cert, 0, &[0x43]), &padded, &m()));
+    o(cases, "inside: the certificate's version is 0x02", inner(&set(&cert, 1, &[0x02]), &padded, &m()));
+    let mut small = [0u8; 32];
+    small[0] = 1;
+    o(
+        cases,
+        "inside: the certificate's identity key is the neutral point",
+        inner(&set(&cert, 54, &small), &padded, &m()),
+    );
+    o(
+        cases,
+        "inside: the certificate's server key is non-canonical",
+        inner(&set(&cert, 86, &non_canonical_ed25519_key()), &padded, &m()),
+    );
+    // Step 7.
+    let other_root = ed25519_public_of_seed(&[0x60; 32]);
+    sealed_open_reject(
+        cases,
+        "policy: the roots lack the issuer",
+        bob_seed,
+        env.clone(),
+        &[other_root],
+        &[],
+        META_NOW,
+    );
+    sealed_open_reject(cases, "policy: no roots", bob_seed, env.clone(), &[], &[], META_NOW);
+    sealed_open_reject(
+        cases,
+        "policy: the serial is revoked",
+        bob_seed,
+        env.clone(),
+        &[root],
+        &[s.serial],
+        META_NOW,
+    );
+    sealed_open_reject(cases, "policy: now = expires", bob_seed, env.clone(), &[root], &[], s.expires);
+    o(
+        cases,
+        "inside: the certificate's signature bit flipped",
+        inner(&flip(&cert, 150, 0x01), &padded, &m()),
+    );
+    o(
+        cases,
+        "inside: the certificate's expiry changed after signing",
+        inner(&set(&cert, 10, &u64::MAX.to_be_bytes()), &padded, &m()),
+    );
+    // Step 8: malformed padding, correctly encrypted.
+    let mut bad = padded.clone();
+    bad[159] = 0x01;
+    o(cases, "inside: padding with a non-zero byte after the marker", inner(&cert, &bad, &m()));
+    o(
+        cases,
+        "inside: padding one zero short (159 bytes, Padmé floor 160)",
+        inner(&cert, &padded[..159], &m()),
+    );
+    o(
+        cases,
+        "inside: padding one zero too many (161 bytes)",
+        inner(&cert, &[&padded[..], &[0]].concat(), &m()),
+    );
+    o(cases, "inside: padding of unknown kind 0x03", inner(&cert, &set(&padded, 0, &[0x03]), &m()));
+    o(cases, "inside: padding without a marker (four zeros)", inner(&cert, &[0, 0, 0, 0], &m()));
+    o(
+        cases,
+        "inside: Padmé floor 160 padding relabelled as blocks 16",
+        inner(&cert, &set(&padded, 0, &[0x01, 0x00, 0x10]), &m()),
+    );
+    // The order of steps 6-8.
+    sealed_open_reject(
+        cases,
+        "order: AT flipped and the issuer untrusted (Auth: step 6 before 7)",
+        bob_seed,
+        flip(&env, 66, 0x01),
+        &[other_root],
+        &[],
+        META_NOW,
+    );
+    sealed_open_reject(
+        cases,
+        "order: a malformed certificate and a flipped AT (the certificate's error: step 5 before 6)",
+        bob_seed,
+        flip(&inner(&set(&cert, 1, &[0x02]), &padded, &m()), 66, 0x01),
+        &[root],
+        &[],
+        META_NOW,
+    );
+    sealed_open_reject(
+        cases,
+        "order: expired and malformed padding (CertificateExpired: step 7 before 8)",
+        bob_seed,
+        inner(&cert, &bad, &m()),
+        &[root],
+        &[],
+        s.expires,
+    );
+    sealed_open_reject(
+        cases,
+        "order: a bad certificate signature and malformed padding (BadSignature)",
+        bob_seed,
+        inner(&flip(&cert, 150, 0x01), &bad, &m()),
+        &[root],
+        &[],
+        META_NOW,
+    );
+    sealed_open_reject(
+        cases,
+        "order: low-order E and a flipped C (NonContributory: step 2 first)",
+        bob_seed,
+        flip(&set(&env, 2, &[0u8; 32]), 34, 0x01),
+        &[root],
+        &[],
+        META_NOW,
+    );
+
+    // The server's decoder (split) of the multi-recipient form.
+    let me = multi.multi_envelope();
+    let sp = sealed_split_reject;
+    let payload = &multi.payload;
+    let entry = |i: usize| -> Vec<u8> {
+        let p = &multi.parts[i];
+        [&p.recipient[..], &p.c[..], &p.at[..]].concat()
+    };
+    let header =
+        |n: u16| -> Vec<u8> { [&[0x6D, 0x01][..], &multi.ephemeral[..], &n.to_be_bytes()[..]].concat() };
+    sp(cases, "empty", vec![]);
+    sp(cases, "tag 0x73 (a sealed envelope)", env.clone());
+    sp(cases, "version 0x02", set(&me, 1, &[0x02]));
+    sp(cases, "E with bit 255 set", flip(&me, 33, 0x80));
+    sp(cases, "n = 0", [header(0), payload.clone()].concat());
+    sp(cases, "n = 1025", [header(1025), entry(0), entry(1), payload.clone()].concat());
+    sp(cases, "n = 65535", [header(u16::MAX), entry(0), payload.clone()].concat());
+    sp(cases, "recipients out of order", [header(2), entry(1), entry(0), payload.clone()].concat());
+    sp(cases, "a recipient repeated", [header(2), entry(0), entry(0), payload.clone()].concat());
+    sp(cases, "a recipient key of order 1", set(&me, 36, &small));
+    sp(cases, "a recipient key non-canonical", set(&me, 36 + 80, &non_canonical_ed25519_key()));
+    sp(cases, "truncated inside n", me[..35].to_vec());
+    sp(cases, "truncated inside the second entry", me[..36 + 80 + 40].to_vec());
+    sp(cases, "n = 2, one entry and a payload (the payload's first 32 bytes, read as the second key, are no strict key)", [header(2), entry(0), payload.clone()].concat());
+    sp(cases, "a 201-byte payload", [header(2), entry(0), entry(1), payload[..201].to_vec()].concat());
+    sp(
+        cases,
+        "order: n = 0 and a non-canonical E (InvalidPublicKey)",
+        flip(&[header(0), payload.clone()].concat(), 33, 0x80),
+    );
+    sp(
+        cases,
+        "order: a repeated recipient cut short after its key (InvalidValue)",
+        [header(2), entry(0), entry(0)[..32].to_vec()].concat(),
+    );
+    sp(
+        cases,
+        "order: out of order and a short payload (InvalidValue)",
+        [header(2), entry(1), entry(0), payload[..10].to_vec()].concat(),
+    );
+}
+
+fn metadata_vectors(dir: &Path) {
+    let mut cases = Vec::new();
+    padding_vectors(&mut cases);
+    padding_rejects(&mut cases);
+    certificate_vectors(&mut cases);
+    use spec_impl::PaddingPolicy as P;
+    let bob = [0xB1; 32];
+    let texts: Vec<u8> = (0..1000u32).map(|i| (i * 7 % 256) as u8).collect();
+    for (description, content, policy, seed) in [
+        ("Padmé floor 160 (the default): a 14-byte text", &b"sealed for Bob"[..], P::Padme(160), 0x90),
+        ("Padmé floor 160: a 157-byte content (the next class, 176)", &texts[..157], P::Padme(160), 0x91),
+        ("Padmé floor 0: a 1000-byte content (1024)", &texts[..1000], P::Padme(0), 0x92),
+        ("blocks of 160: a 156-byte content (one block)", &texts[..156], P::Blocks(160), 0x93),
+        ("blocks of 16: an empty content", &b""[..], P::Blocks(16), 0x94),
+        ("blocks of 1: a 3-byte content", &b"abc"[..], P::Blocks(1), 0x95),
+        ("none (a session message already padded by its record): 100 bytes", &texts[..100], P::None, 0x96),
+        ("none: an empty content (the shortest envelope, 284 bytes)", &b""[..], P::None, 0x97),
+    ] {
+        cases.push(sealed_case(description, bob, content, policy, seed));
+    }
+    cases.push(sealed_multi_case(
+        "one recipient, in the multi-recipient form",
+        &[bob],
+        b"to one",
+        P::None,
+        0xA0,
+    ));
+    cases.push(sealed_multi_case(
+        "two recipients, blocks of 160",
+        &[[0xB2; 32], bob],
+        b"to two devices",
+        P::Blocks(160),
+        0xA1,
+    ));
+    cases.push(sealed_multi_case(
+        "five recipients given unsorted, Padmé floor 160",
+        &[[0xB3; 32], [0xB4; 32], bob, [0xB5; 32], [0xB2; 32]],
+        &texts[..300],
+        P::Padme(160),
+        0xA2,
+    ));
+    sealed_rejects(&mut cases);
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for c in &cases {
+        *counts.entry(c["kind"].as_str().unwrap_or_default().to_string()).or_default() += 1;
+    }
+    write(
+        dir,
+        "metadata.json",
+        "Metadata protection (SPEC.md 26-27): padding of boundary lengths per policy and malformed paddings, sender certificates with their validation and malformed encodings, sealed envelopes for one and many recipients with every recipient's view and the server's split, and envelopes that must be refused; every case has a kind",
+        cases,
+    );
+    println!("metadata kinds: {counts:?}");
+}
+
 fn main() -> Result<(), Error> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors/protocol");
     fs::create_dir_all(&dir).expect("create test-vectors/protocol");
@@ -2781,6 +3766,7 @@ fn main() -> Result<(), Error> {
     safety_number_vectors(&dir)?;
     messenger_vectors(&dir)?;
     media_vectors(&dir);
+    metadata_vectors(&dir);
     let mut counts: BTreeMap<String, usize> = BTreeMap::new();
     for r in &rejects {
         *counts.entry(r["kind"].as_str().unwrap_or_default().to_string()).or_default() += 1;

@@ -4,7 +4,10 @@
 //! reject and version-1 receive vectors through chatcrypt's public API as
 //! well, and every messenger vector (`messenger.json`, SPEC.md §17-§21)
 //! through both, and every media vector (`media.json`, SPEC.md §22-§25)
-//! through `chatcrypt::media` and the second implementation.
+//! through `chatcrypt::media` and the second implementation, and every
+//! metadata vector (`metadata.json`, SPEC.md §26-§27: padding, sender
+//! certificates, sealed envelopes) through `chatcrypt::padding` /
+//! `chatcrypt::sealed` and the second implementation.
 //!
 //! Every test prints how many cases it ran and fails if that differs from the
 //! file's `number_of_cases` or from the length of its `cases` array.
@@ -2023,4 +2026,390 @@ fn media() {
     listed.sort();
     println!("media.json kinds: {listed:?}");
     finish("media.json", &file, count);
+}
+
+// ---------------------------------------------------------------------------
+// Metadata vectors (SPEC.md §26-§27): metadata.json, through
+// `chatcrypt::padding` / `chatcrypt::sealed` and through spec_impl.
+
+use chatcrypt::{padding, sealed};
+
+/// A padding policy object `{kind, param}`, for both implementations.
+fn padding_policy_of(v: &Value) -> (spec_impl::PaddingPolicy, padding::PaddingPolicy) {
+    let param = u16::try_from(u64_of(&v["param"])).expect("u16 param");
+    match text(&v["kind"]) {
+        "none" => {
+            assert_eq!(param, 0);
+            (spec_impl::PaddingPolicy::None, padding::PaddingPolicy::None)
+        }
+        "blocks" => (
+            spec_impl::PaddingPolicy::Blocks(param),
+            padding::PaddingPolicy::Blocks(std::num::NonZeroU16::new(param).expect("blocks ≥ 1")),
+        ),
+        "padme" => (spec_impl::PaddingPolicy::Padme(param), padding::PaddingPolicy::Padme { floor: param }),
+        k => panic!("unknown padding kind {k}"),
+    }
+}
+
+fn check_padding(case: &Value, what: &str) {
+    let (spec, lib) = padding_policy_of(&case["policy"]);
+    let content = bytes(&case["content"]);
+    let padded = bytes(&case["padded"]);
+    let n = content.len();
+    assert_eq!(u64_of(&case["content_len"]) as usize, n, "{what}: content_len");
+    assert_eq!(u64_of(&case["unpadded_len"]) as usize, n + 4, "{what}: unpadded_len");
+    assert_eq!(u64_of(&case["padded_len"]) as usize, padded.len(), "{what}: padded_len");
+    assert_eq!(bytes(&case["header"]), spec.header(), "{what}: header (spec)");
+    assert_eq!(padded[..3], spec.header(), "{what}: the padded bytes start with the header");
+    // Library.
+    assert_eq!(lib.padded_len(n), Some(padded.len()), "{what}: library padded_len");
+    assert_eq!(padding::pad(lib, &content, padded.len()).unwrap(), padded, "{what}: library pad");
+    assert_eq!(
+        padding::pad(lib, &content, padded.len() - 1),
+        Err(chatcrypt::Error::TooLarge { len: padded.len(), max: padded.len() - 1 }),
+        "{what}: library pad under a limit one byte short"
+    );
+    assert_eq!(padding::unpad(&padded).unwrap(), &content[..], "{what}: library unpad");
+    // spec_impl.
+    assert_eq!(spec.padded_len(n), padded.len(), "{what}: spec P(u)");
+    assert_eq!(spec_impl::pad(spec, &content), padded, "{what}: spec pad");
+    assert_eq!(spec_impl::unpad(&padded).unwrap(), (spec, content), "{what}: spec unpad");
+}
+
+fn check_padding_reject(case: &Value, what: &str) {
+    let input = bytes(&case["input"]);
+    let expected = text(&case["error"]);
+    let lib = padding::unpad(&input).err().map(|e| format!("{e:?}"));
+    let spec = spec_impl::unpad(&input).err().map(|e| format!("{e:?}"));
+    assert_eq!(lib.as_deref(), Some(expected), "{what}: library");
+    assert_eq!(spec.as_deref(), Some(expected), "{what}: spec");
+}
+
+fn check_sender_certificate(case: &Value, what: &str) {
+    let server_seed = b32(&case["server_seed"]);
+    let account_seed = b32(&case["account_seed"]);
+    let identity_seed = b32(&case["identity_seed"]);
+    let (serial, expires, device) =
+        (u64_of(&case["serial"]), u64_of(&case["expires"]), u32_of(&case["device_id"]));
+    let certificate = bytes(&case["certificate"]);
+    // spec_impl: the keys from their seeds, the signed message, the encoding.
+    let server_key = spec_impl::ed25519_public_of(&server_seed);
+    let account_key = spec_impl::ed25519_public_of(&account_seed);
+    let identity_key = spec_impl::ed25519_public_of(&identity_seed);
+    assert_eq!(b32(&case["server_key"]), server_key, "{what}: server_key");
+    assert_eq!(b32(&case["account_key"]), account_key, "{what}: account_key");
+    assert_eq!(b32(&case["identity_key"]), identity_key, "{what}: identity_key");
+    let spec = spec_impl::SenderCertificate::issue(
+        &server_seed,
+        serial,
+        expires,
+        &account_key,
+        device,
+        &identity_key,
+    );
+    let signed = [spec_impl::LABEL_SENDER_CERTIFICATE, &spec.body()].concat();
+    assert_eq!(signed.len(), 149, "{what}: §27.1 signed message length");
+    assert_eq!(bytes(&case["signed_message"]), signed, "{what}: signed_message");
+    assert_eq!(spec.encode(), certificate, "{what}: spec certificate");
+    assert_eq!(spec_impl::SenderCertificate::decode(&certificate).unwrap(), spec, "{what}: spec decode");
+    assert!(
+        spec_impl::verify_strict(&server_key, &signed, &certificate[118..].try_into().unwrap()),
+        "{what}: SIG_S verifies strictly"
+    );
+    // Library.
+    let server = sealed::ServerKeyPair::from_seed(&server_seed);
+    assert_eq!(server.public_key().as_bytes(), &server_key, "{what}: library server key");
+    let account = chatcrypt::AccountKeyPair::from_seed(&account_seed);
+    let identity = chatcrypt::IdentityKeyPair::from_seed(&identity_seed);
+    let cert = server.issue(
+        serial,
+        expires,
+        account.public_key(),
+        chatcrypt::DeviceId::new(device),
+        identity.public_key(),
+    );
+    assert_eq!(cert.to_bytes().to_vec(), certificate, "{what}: library certificate");
+    let decoded = sealed::SenderCertificate::from_bytes(&certificate).unwrap();
+    assert_eq!(decoded, cert, "{what}: library decode");
+    assert_eq!((decoded.serial(), decoded.expires(), decoded.device().get()), (serial, expires, device));
+    assert_eq!(decoded.account_key().as_bytes(), &account_key);
+    assert_eq!(decoded.identity().as_bytes(), &identity_key);
+    assert_eq!(decoded.issuer().as_bytes(), &server_key);
+}
+
+/// A certificate policy `{roots, revoked, now}`: spec_impl's, and the
+/// library's parts (its `CertificatePolicy` borrows them).
+fn certificate_policy_of(v: &Value) -> (spec_impl::CertificatePolicy, Vec<sealed::ServerKey>, Vec<u64>, u64) {
+    let roots: Vec<[u8; 32]> = v["roots"].as_array().expect("roots").iter().map(b32).collect();
+    let revoked: Vec<u64> = v["revoked"].as_array().expect("revoked").iter().map(u64_of).collect();
+    let now = u64_of(&v["now"]);
+    let lib_roots = roots.iter().map(|r| sealed::ServerKey::from_bytes(r).expect("strict root")).collect();
+    (spec_impl::CertificatePolicy { roots, revoked: revoked.clone(), now }, lib_roots, revoked, now)
+}
+
+fn check_certificate_validation(case: &Value, what: &str) {
+    let certificate = bytes(&case["certificate"]);
+    let (spec_policy, roots, revoked, now) = certificate_policy_of(&case["policy"]);
+    let expected = text(&case["result"]);
+    let show = |r: Result<(), String>| r.err().unwrap_or_else(|| "ok".to_string());
+    let lib = sealed::SenderCertificate::from_bytes(&certificate)
+        .unwrap()
+        .validate(&sealed::CertificatePolicy::new(&roots, &revoked, now))
+        .map_err(|e| format!("{e:?}"));
+    let spec = spec_impl::SenderCertificate::decode(&certificate)
+        .unwrap()
+        .validate(&spec_policy)
+        .map_err(|e| format!("{e:?}"));
+    assert_eq!(show(lib), expected, "{what}: library");
+    assert_eq!(show(spec), expected, "{what}: spec");
+}
+
+fn check_certificate_reject(case: &Value, what: &str) {
+    let input = bytes(&case["input"]);
+    let expected = text(&case["error"]);
+    let lib = sealed::SenderCertificate::from_bytes(&input).err().map(|e| format!("{e:?}"));
+    let spec = spec_impl::SenderCertificate::decode(&input).err().map(|e| format!("{e:?}"));
+    assert_eq!(lib.as_deref(), Some(expected), "{what}: library");
+    assert_eq!(spec.as_deref(), Some(expected), "{what}: spec");
+}
+
+/// Opens `envelope` as `recipient_seed` under `policy` in both
+/// implementations; both must give the `view` (certificate and content).
+fn check_view(recipient_seed: &[u8; 32], envelope: &[u8], policy: &Value, view: &Value, what: &str) {
+    let (spec_policy, roots, revoked, now) = certificate_policy_of(policy);
+    let recipient = chatcrypt::IdentityKeyPair::from_seed(recipient_seed);
+    let opened = sealed::open(&recipient, envelope, &sealed::CertificatePolicy::new(&roots, &revoked, now))
+        .unwrap_or_else(|e| panic!("{what}: library open: {e:?}"));
+    assert_eq!(opened.certificate().to_bytes().to_vec(), bytes(&view["certificate"]), "{what}: library view");
+    assert_eq!(opened.content(), &bytes(&view["content"])[..], "{what}: library view content");
+    let spec = spec_impl::open(&Identity::from_seed(recipient_seed), envelope, &spec_policy)
+        .unwrap_or_else(|e| panic!("{what}: spec open: {e:?}"));
+    assert_eq!(spec.certificate.encode(), bytes(&view["certificate"]), "{what}: spec view");
+    assert_eq!(spec.content, bytes(&view["content"]), "{what}: spec view content");
+}
+
+/// The sender, its certificate, the content, the padding and `M` of a
+/// sealing case, checked for consistency.
+struct SealInputs {
+    sender_seed: [u8; 32],
+    certificate: Vec<u8>,
+    content: Vec<u8>,
+    padding: (spec_impl::PaddingPolicy, padding::PaddingPolicy),
+    draws: Vec<Vec<u8>>,
+    m: [u8; 32],
+}
+
+fn seal_inputs(case: &Value, what: &str) -> SealInputs {
+    let sender_seed = b32(&case["sender_identity_seed"]);
+    assert_eq!(
+        b32(&case["sender_identity_key"]),
+        Identity::from_seed(&sender_seed).public,
+        "{what}: sender_identity_key"
+    );
+    let draws = any_draws(&case["rng_draws"]);
+    assert_eq!(draws.len(), 1, "{what}: one draw, M (§27.2 step 1)");
+    let m = b32(&case["m"]);
+    assert_eq!(draws[0], m, "{what}: the draw is M");
+    SealInputs {
+        sender_seed,
+        certificate: bytes(&case["certificate"]),
+        content: bytes(&case["content"]),
+        padding: padding_policy_of(&case["padding"]),
+        draws,
+        m,
+    }
+}
+
+/// Checks `e`, `k`, `ephemeral` and `q` of a case against spec_impl's sealing.
+fn check_seal_intermediates(case: &Value, spec: &spec_impl::Sealed, inputs: &SealInputs, what: &str) {
+    assert_eq!(b32(&case["e"]), spec.e, "{what}: e");
+    assert_eq!(b32(&case["k"]), spec.k, "{what}: K");
+    assert_eq!(b32(&case["ephemeral"]), spec.ephemeral, "{what}: E");
+    assert_eq!(x25519_base(&spec.e), spec.ephemeral, "{what}: E = X25519_BASE(e)");
+    let q = bytes(&case["q"]);
+    assert_eq!(q, spec.q, "{what}: Q");
+    assert_eq!(q[..182], inputs.certificate[..], "{what}: Q starts with the certificate");
+    assert_eq!(
+        q[182..],
+        spec_impl::pad(inputs.padding.0, &inputs.content)[..],
+        "{what}: then the padded content"
+    );
+}
+
+fn check_sealed(case: &Value, what: &str) {
+    let inputs = seal_inputs(case, what);
+    let recipient_seed = b32(&case["recipient_identity_seed"]);
+    let recipient = Identity::from_seed(&recipient_seed);
+    assert_eq!(b32(&case["recipient_identity_key"]), recipient.public, "{what}: recipient_identity_key");
+    let envelope = bytes(&case["envelope"]);
+    assert_eq!(u64_of(&case["envelope_len"]) as usize, envelope.len(), "{what}: envelope_len");
+    // spec_impl: every intermediate value and the envelope.
+    let spec = spec_impl::seal(
+        &Identity::from_seed(&inputs.sender_seed),
+        &inputs.certificate,
+        &[recipient.public],
+        &inputs.content,
+        inputs.padding.0,
+        &inputs.m,
+    )
+    .unwrap();
+    check_seal_intermediates(case, &spec, &inputs, what);
+    assert_eq!(b32(&case["c"]), spec.parts[0].c, "{what}: C");
+    assert_eq!(bytes(&case["at"]), spec.parts[0].at, "{what}: AT");
+    assert_eq!(spec.wire(), envelope, "{what}: spec envelope");
+    assert_eq!(envelope.len(), 82 + 182 + spec_impl::pad(inputs.padding.0, &inputs.content).len() + 16);
+    // Library, with M from a scripted RNG.
+    let sender = chatcrypt::IdentityKeyPair::from_seed(&inputs.sender_seed);
+    let cert = sealed::SenderCertificate::from_bytes(&inputs.certificate).unwrap();
+    let lib_recipient = chatcrypt::IdentityKeyPair::from_seed(&recipient_seed);
+    let mut rng = ListRng::new(&inputs.draws);
+    let lib =
+        sealed::seal(&sender, &cert, lib_recipient.public_key(), &inputs.content, inputs.padding.1, &mut rng)
+            .unwrap();
+    assert_eq!(rng.draws_used(), 1, "{what}: library draws");
+    assert_eq!(lib, envelope, "{what}: library envelope");
+    // The recipient's view.
+    check_view(&recipient_seed, &envelope, &case["policy"], &case["view"], what);
+    assert_eq!(bytes(&case["view"]["content"]), inputs.content, "{what}: the view is the content");
+}
+
+fn check_sealed_multi(case: &Value, what: &str) {
+    let inputs = seal_inputs(case, what);
+    let seeds: Vec<[u8; 32]> =
+        case["recipient_identity_seeds"].as_array().expect("seeds").iter().map(b32).collect();
+    let keys: Vec<[u8; 32]> = seeds.iter().map(|s| Identity::from_seed(s).public).collect();
+    let envelope = bytes(&case["envelope"]);
+    assert_eq!(u64_of(&case["envelope_len"]) as usize, envelope.len(), "{what}: envelope_len");
+    // spec_impl.
+    let spec = spec_impl::seal(
+        &Identity::from_seed(&inputs.sender_seed),
+        &inputs.certificate,
+        &keys,
+        &inputs.content,
+        inputs.padding.0,
+        &inputs.m,
+    )
+    .unwrap();
+    check_seal_intermediates(case, &spec, &inputs, what);
+    let entries = case["entries"].as_array().expect("entries");
+    assert_eq!(entries.len(), seeds.len(), "{what}: one entry per recipient");
+    for (entry, part) in entries.iter().zip(&spec.parts) {
+        assert_eq!(b32(&entry["recipient_identity_key"]), part.recipient, "{what}: R_i (sorted)");
+        assert_eq!(b32(&entry["c"]), part.c, "{what}: C_i");
+        assert_eq!(bytes(&entry["at"]), part.at, "{what}: AT_i");
+    }
+    assert_eq!(spec.multi_envelope(), envelope, "{what}: spec envelope");
+    assert_eq!(envelope.len(), 36 + 80 * seeds.len() + spec.payload.len(), "{what}: 80 bytes per recipient");
+    // Library.
+    let sender = chatcrypt::IdentityKeyPair::from_seed(&inputs.sender_seed);
+    let cert = sealed::SenderCertificate::from_bytes(&inputs.certificate).unwrap();
+    let lib_keys: Vec<chatcrypt::IdentityKey> =
+        seeds.iter().map(|s| chatcrypt::IdentityKeyPair::from_seed(s).public_key().clone()).collect();
+    let mut rng = ListRng::new(&inputs.draws);
+    let lib =
+        sealed::seal_multi(&sender, &cert, &lib_keys, &inputs.content, inputs.padding.1, &mut rng).unwrap();
+    assert_eq!(rng.draws_used(), 1, "{what}: library draws");
+    assert_eq!(lib, envelope, "{what}: library envelope");
+    // The server's split, both ways.
+    let split = case["split"].as_array().expect("split");
+    let spec_split = spec_impl::MultiEnvelope::decode(&envelope).unwrap().split();
+    let lib_split = sealed::MultiRecipientEnvelope::from_bytes(&envelope).unwrap();
+    assert_eq!(lib_split.recipient_count(), split.len(), "{what}: library recipient count");
+    assert_eq!(spec_split.len(), split.len(), "{what}: spec recipient count");
+    for (i, ((s, (spec_key, spec_env)), (lib_key, lib_env))) in
+        split.iter().zip(&spec_split).zip(lib_split.envelopes()).enumerate()
+    {
+        let key = b32(&s["recipient_identity_key"]);
+        let env = bytes(&s["envelope"]);
+        assert_eq!((spec_key, spec_env), (&key, &env), "{what}: spec split {i}");
+        assert_eq!((lib_key.as_bytes(), &lib_env), (&key, &env), "{what}: library split {i}");
+        assert_eq!(env, spec.envelope(i), "{what}: split {i} is the single form of part {i}");
+    }
+    // Every recipient's view.
+    let views = case["views"].as_array().expect("views");
+    assert_eq!(views.len(), split.len(), "{what}: one view per recipient");
+    for (i, (s, view)) in split.iter().zip(views).enumerate() {
+        let seed = b32(&view["recipient_identity_seed"]);
+        assert_eq!(
+            Identity::from_seed(&seed).public,
+            b32(&s["recipient_identity_key"]),
+            "{what}: view {i}'s recipient"
+        );
+        check_view(&seed, &bytes(&s["envelope"]), &case["policy"], view, &format!("{what}, recipient {i}"));
+        assert_eq!(bytes(&view["content"]), inputs.content, "{what}: view {i} is the content");
+    }
+}
+
+fn check_sealed_reject(case: &Value, what: &str) -> String {
+    let envelope = bytes(&case["envelope"]);
+    let expected = text(&case["error"]);
+    let operation = text(&case["operation"]);
+    let (lib, spec) = match operation {
+        "open" => {
+            let seed = b32(&case["recipient_identity_seed"]);
+            let (spec_policy, roots, revoked, now) = certificate_policy_of(&case["policy"]);
+            let recipient = chatcrypt::IdentityKeyPair::from_seed(&seed);
+            (
+                sealed::open(&recipient, &envelope, &sealed::CertificatePolicy::new(&roots, &revoked, now))
+                    .err(),
+                spec_impl::open(&Identity::from_seed(&seed), &envelope, &spec_policy).err(),
+            )
+        }
+        "split" => (
+            sealed::MultiRecipientEnvelope::from_bytes(&envelope).err(),
+            spec_impl::MultiEnvelope::decode(&envelope).err(),
+        ),
+        o => panic!("{what}: unknown operation {o}"),
+    };
+    assert_eq!(lib.map(|e| format!("{e:?}")).as_deref(), Some(expected), "{what}: library");
+    assert_eq!(spec.map(|e| format!("{e:?}")).as_deref(), Some(expected), "{what}: spec");
+    operation.to_string()
+}
+
+#[test]
+fn metadata() {
+    let file = load("metadata.json");
+    let mut count = 0;
+    let mut kinds: HashMap<String, usize> = HashMap::new();
+    for case in cases(&file) {
+        let what = &format!("{} ({})", text(&case["description"]), text(&case["kind"]));
+        let kind = match text(&case["kind"]) {
+            "padding" => {
+                check_padding(case, what);
+                "padding".to_string()
+            }
+            "padding_reject" => {
+                check_padding_reject(case, what);
+                "padding_reject".to_string()
+            }
+            "sender_certificate" => {
+                check_sender_certificate(case, what);
+                "sender_certificate".to_string()
+            }
+            "certificate_validation" => {
+                check_certificate_validation(case, what);
+                "certificate_validation".to_string()
+            }
+            "certificate_reject" => {
+                check_certificate_reject(case, what);
+                "certificate_reject".to_string()
+            }
+            "sealed" => {
+                check_sealed(case, what);
+                "sealed".to_string()
+            }
+            "sealed_multi" => {
+                check_sealed_multi(case, what);
+                "sealed_multi".to_string()
+            }
+            "sealed_reject" => format!("sealed_reject {}", check_sealed_reject(case, what)),
+            k => panic!("{what}: unknown kind {k}"),
+        };
+        *kinds.entry(kind).or_default() += 1;
+        count += 1;
+    }
+    let mut listed: Vec<_> = kinds.into_iter().collect();
+    listed.sort();
+    println!("metadata.json kinds: {listed:?}");
+    finish("metadata.json", &file, count);
 }

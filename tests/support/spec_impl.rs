@@ -15,8 +15,10 @@
 //! vectors, which the library (a v2 sender only) cannot produce.
 //!
 //! It also implements the messenger formats (§17-§21: device certificates
-//! and device lists, prekey uploads, retry messages, session records; at
-//! the end of the file), not from the library's code.
+//! and device lists, prekey uploads, retry messages, session records), the
+//! media side (§22-§25), padding (§26) and sealed sender (§27: sender
+//! certificates, sealing for one or many recipients, the server's split,
+//! opening), at the end of the file, not from the library's code.
 //!
 //! It is deliberately small and direct: plain byte arrays, `Vec`s and one
 //! error enum whose `Debug` form follows the names of SPEC.md §11. Comments
@@ -203,6 +205,16 @@ pub enum Error {
     StreamFinished,
     /// §22.2 step 3, §22.5 (finishing).
     StreamIncomplete,
+    /// §26.2: an unpadded plaintext that is not exactly what its policy gives.
+    Padding,
+    /// §27.1 validation step 1.
+    UntrustedCertificate,
+    /// §27.1 validation step 3.
+    CertificateRevoked,
+    /// §27.1 validation step 4.
+    CertificateExpired,
+    /// §27.5.
+    SenderMismatch,
 }
 
 impl From<DecodeError> for Error {
@@ -3420,4 +3432,568 @@ impl MediaKeyMessage {
         r.finish()?;
         Ok(MediaKeyMessage { call_id, suite, kid, activate_at, key })
     }
+}
+
+// ---------------------------------------------------------------------------
+// Padding (§26) and sealed sender (§27), written from SPEC.md §26-§27 on the
+// raw crates (x25519-dalek, ed25519-dalek, hkdf, aes-gcm), not from
+// `src/padding.rs` or `src/sealed/`.
+
+/// §26.1 policy kinds.
+pub const PADDING_NONE: u8 = 0x00;
+pub const PADDING_BLOCKS: u8 = 0x01;
+pub const PADDING_PADME: u8 = 0x02;
+/// §26.2: the three header bytes and the `0x80` marker.
+pub const PADDING_OVERHEAD: usize = 4;
+
+/// A padding policy (§26.1): `Blocks(B)` with `1 ≤ B`, `Padme(F)` with the floor `F`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PaddingPolicy {
+    None,
+    Blocks(u16),
+    Padme(u16),
+}
+
+impl PaddingPolicy {
+    /// `kind || u16(param)` (§26.2 offsets 0-2).
+    pub fn header(self) -> [u8; 3] {
+        let (kind, param) = match self {
+            PaddingPolicy::None => (PADDING_NONE, 0),
+            PaddingPolicy::Blocks(b) => (PADDING_BLOCKS, b),
+            PaddingPolicy::Padme(f) => (PADDING_PADME, f),
+        };
+        let p = param.to_be_bytes();
+        [kind, p[0], p[1]]
+    }
+
+    /// §26.2 unpad step 2: the kind is known; `none` has `param = 0`,
+    /// `blocks` has `param ≥ 1`; else `Padding`.
+    pub fn from_header(kind: u8, param: u16) -> Result<Self> {
+        match (kind, param) {
+            (PADDING_NONE, 0) => Ok(PaddingPolicy::None),
+            (PADDING_BLOCKS, b) if b >= 1 => Ok(PaddingPolicy::Blocks(b)),
+            (PADDING_PADME, f) => Ok(PaddingPolicy::Padme(f)),
+            _ => Err(Error::Padding),
+        }
+    }
+
+    /// `P(u)` of §26.1 for an unpadded length `u` (content + 4).
+    pub fn padded_len_of_unpadded(self, u: usize) -> usize {
+        match self {
+            PaddingPolicy::None => u,
+            PaddingPolicy::Blocks(b) => {
+                let b = usize::from(b);
+                b * u.div_ceil(b)
+            }
+            PaddingPolicy::Padme(f) => usize::from(f).max(padme(u)),
+        }
+    }
+
+    /// The padded length of a content of `n` bytes: `P(n + 4)`.
+    pub fn padded_len(self, n: usize) -> usize {
+        self.padded_len_of_unpadded(n + PADDING_OVERHEAD)
+    }
+}
+
+/// `⌊log2 x⌋` for `x ≥ 1`, by halving.
+fn floor_log2(mut x: usize) -> u32 {
+    assert!(x >= 1);
+    let mut k = 0;
+    while x > 1 {
+        x >>= 1;
+        k += 1;
+    }
+    k
+}
+
+/// `padme(L)` of §26.1 for `L ≥ 2`: `E = ⌊log2 L⌋`, `S = ⌊log2 E⌋ + 1`,
+/// `b = E - S`, `2^b · ⌈L / 2^b⌉`.
+pub fn padme(l: usize) -> usize {
+    assert!(l >= 2, "§26.1 defines padme for L ≥ 2 (here u ≥ 4)");
+    let e = floor_log2(l);
+    let s = floor_log2(e as usize) + 1;
+    let b = e - s;
+    let step = 1usize << b;
+    step * l.div_ceil(step)
+}
+
+/// §26.2: `kind || u16(param) || content || 0x80 || 0x00 * z`, `z = P(u) - u`.
+pub fn pad(policy: PaddingPolicy, content: &[u8]) -> Vec<u8> {
+    let len = policy.padded_len(content.len());
+    let mut x = policy.header().to_vec();
+    x.extend_from_slice(content);
+    x.push(0x80);
+    x.resize(len, 0x00);
+    x
+}
+
+/// §26.2 "Pad" under a layer's limit: `TooLarge { len: P(u), max }`.
+pub fn pad_limited(policy: PaddingPolicy, content: &[u8], max: usize) -> Result<Vec<u8>> {
+    let len = policy.padded_len(content.len());
+    if len > max {
+        return Err(Error::TooLarge { len, max });
+    }
+    Ok(pad(policy, content))
+}
+
+/// §26.2 "Unpad", steps 1-4 in order; every failure is `Padding`. Returns
+/// the policy stated in `x` and the content.
+pub fn unpad(x: &[u8]) -> Result<(PaddingPolicy, Vec<u8>)> {
+    // 1.
+    if x.len() < 4 {
+        return Err(Error::Padding);
+    }
+    // 2.
+    let policy = PaddingPolicy::from_header(x[0], u16::from_be_bytes([x[1], x[2]]))?;
+    // 3. the last byte that is not 0x00.
+    let mut i = x.len();
+    loop {
+        if i == 0 {
+            return Err(Error::Padding);
+        }
+        i -= 1;
+        if x[i] != 0x00 {
+            break;
+        }
+    }
+    if i < 3 || x[i] != 0x80 {
+        return Err(Error::Padding);
+    }
+    // 4.
+    if policy.padded_len_of_unpadded(i + 1) != x.len() {
+        return Err(Error::Padding);
+    }
+    Ok((policy, x[3..i].to_vec()))
+}
+
+// §27.1 Sender certificates.
+
+/// 's', 'c', 'm': the sealed envelope, the certificate, the multi-recipient envelope.
+pub const TAG_SEALED: u8 = 0x73;
+pub const TAG_SENDER_CERTIFICATE: u8 = 0x63;
+pub const TAG_SEALED_MULTI: u8 = 0x6D;
+/// The version byte of §27's formats.
+pub const SEALED_VERSION: u8 = 0x01;
+pub const SENDER_CERTIFICATE_LEN: usize = 182;
+pub const LABEL_SENDER_CERTIFICATE: &[u8] = b"chatcrypt v3 sender certificate";
+/// §27.6.
+pub const MAX_SEALED_RECIPIENTS: usize = 1024;
+pub const MAX_SEALED_PADDED_LEN: usize = 2_097_152;
+/// §27.3: the shortest payload, `182 + 4 + 16`.
+pub const MIN_SEALED_PAYLOAD_LEN: usize = SENDER_CERTIFICATE_LEN + PADDING_OVERHEAD + TAG_LEN;
+pub const SEALED_HEADER_LEN: usize = 2 + 32 + 32 + 16;
+pub const SEALED_ENTRY_LEN: usize = 32 + 32 + 16;
+pub const LABEL_SEALED_KEYS: &[u8] = b"chatcrypt v3 sealed keys";
+pub const LABEL_SEALED_KEY: &[u8] = b"chatcrypt v3 sealed key";
+pub const LABEL_SEALED_SENDER: &[u8] = b"chatcrypt v3 sealed sender";
+pub const LABEL_SEALED_PAYLOAD: &[u8] = b"chatcrypt v3 sealed payload";
+
+/// A sender certificate (§27.1).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SenderCertificate {
+    pub serial: u64,
+    pub expires: u64,
+    pub account: [u8; 32],
+    pub device: u32,
+    /// `IK_S`.
+    pub identity: [u8; 32],
+    /// The issuing server key.
+    pub server: [u8; 32],
+    pub signature: [u8; 64],
+}
+
+/// What validation trusts (§27.1): roots, revoked serials, the caller's time.
+#[derive(Clone, Debug, Default)]
+pub struct CertificatePolicy {
+    pub roots: Vec<[u8; 32]>,
+    pub revoked: Vec<u64>,
+    pub now: u64,
+}
+
+/// Byte-wise equality without early exit (the constant-time comparisons of §27).
+pub fn ct_equal(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+impl SenderCertificate {
+    /// `C[0..118]`.
+    pub fn body(&self) -> Vec<u8> {
+        let mut b = vec![TAG_SENDER_CERTIFICATE, SEALED_VERSION];
+        b.extend_from_slice(&self.serial.to_be_bytes());
+        b.extend_from_slice(&self.expires.to_be_bytes());
+        b.extend_from_slice(&self.account);
+        b.extend_from_slice(&self.device.to_be_bytes());
+        b.extend_from_slice(&self.identity);
+        b.extend_from_slice(&self.server);
+        assert_eq!(b.len(), 118);
+        b
+    }
+
+    /// Issued by the server key of `server_seed`:
+    /// `SIG_S = Ed25519_Sign(seed, "chatcrypt v3 sender certificate" || C[0..118])`.
+    pub fn issue(
+        server_seed: &[u8; 32],
+        serial: u64,
+        expires: u64,
+        account: &[u8; 32],
+        device: u32,
+        identity: &[u8; 32],
+    ) -> Self {
+        let mut c = SenderCertificate {
+            serial,
+            expires,
+            account: *account,
+            device,
+            identity: *identity,
+            server: ed25519_public_of(server_seed),
+            signature: [0; 64],
+        };
+        c.signature = sign_labelled(server_seed, LABEL_SENDER_CERTIFICATE, &c.body());
+        c
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        let mut b = self.body();
+        b.extend_from_slice(&self.signature);
+        assert_eq!(b.len(), SENDER_CERTIFICATE_LEN);
+        b
+    }
+
+    /// §27.1 decoding, in layout order; the signature is not verified.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        read_tag_version(&mut r, TAG_SENDER_CERTIFICATE, SEALED_VERSION)?;
+        let serial = r.u64()?;
+        let expires = r.u64()?;
+        let account = read_ed25519_key(&mut r)?;
+        let device = r.u32()?;
+        let identity = read_ed25519_key(&mut r)?;
+        let server = read_ed25519_key(&mut r)?;
+        let signature = r.arr64()?;
+        r.finish()?;
+        Ok(SenderCertificate { serial, expires, account, device, identity, server, signature })
+    }
+
+    /// §27.1 validation, steps 1-4 in order.
+    pub fn validate(&self, policy: &CertificatePolicy) -> Result<()> {
+        // 1. every root compared, no early exit.
+        let trusted = policy.roots.iter().fold(false, |found, root| found | ct_equal(root, &self.server));
+        if !trusted {
+            return Err(Error::UntrustedCertificate);
+        }
+        // 2.
+        verify_labelled(&self.server, LABEL_SENDER_CERTIFICATE, &self.body(), &self.signature)?;
+        // 3.
+        if policy.revoked.contains(&self.serial) {
+            return Err(Error::CertificateRevoked);
+        }
+        // 4. valid while now < expires.
+        if policy.now >= self.expires {
+            return Err(Error::CertificateExpired);
+        }
+        Ok(())
+    }
+}
+
+// §27.2 Sealing.
+
+/// `e || K = HKDF("", M, "chatcrypt v3 sealed keys", 64)`; returns `(e, K, E)`.
+pub fn sealed_keys(m: &[u8; 32]) -> ([u8; 32], [u8; 32], [u8; 32]) {
+    let mut okm = [0u8; 64];
+    hkdf(&[], m, LABEL_SEALED_KEYS, &mut okm);
+    let e = split32(&okm, 0);
+    let k = split32(&okm, 1);
+    (e, k, x25519_base(&e))
+}
+
+/// The key stream over `M` for one recipient:
+/// `HKDF("", dh, "chatcrypt v3 sealed key" || E || R, 32)`.
+fn sealed_key_mask(dh: &[u8; 32], ephemeral: &[u8; 32], recipient: &[u8; 32]) -> [u8; 32] {
+    let mut info = LABEL_SEALED_KEY.to_vec();
+    info.extend_from_slice(ephemeral);
+    info.extend_from_slice(recipient);
+    let mut out = [0u8; 32];
+    hkdf(&[], dh, &info, &mut out);
+    out
+}
+
+/// `AT = HKDF("", dh, "chatcrypt v3 sealed sender" || E || C || IK_S || R, 16)`.
+fn sealed_sender_tag(
+    dh: &[u8; 32],
+    ephemeral: &[u8; 32],
+    c: &[u8; 32],
+    sender: &[u8; 32],
+    recipient: &[u8; 32],
+) -> [u8; 16] {
+    let mut info = LABEL_SEALED_SENDER.to_vec();
+    info.extend_from_slice(ephemeral);
+    info.extend_from_slice(c);
+    info.extend_from_slice(sender);
+    info.extend_from_slice(recipient);
+    let mut out = [0u8; 16];
+    hkdf(&[], dh, &info, &mut out);
+    out
+}
+
+/// The associated data of the payload: `"chatcrypt v3 sealed payload" || E`.
+fn sealed_payload_ad(ephemeral: &[u8; 32]) -> Vec<u8> {
+    let mut ad = LABEL_SEALED_PAYLOAD.to_vec();
+    ad.extend_from_slice(ephemeral);
+    ad
+}
+
+fn xor32(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
+    core::array::from_fn(|i| a[i] ^ b[i])
+}
+
+/// One recipient's part (§27.2 step 3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealedPart {
+    /// `R_i`, the recipient's Ed25519 identity key.
+    pub recipient: [u8; 32],
+    pub c: [u8; 32],
+    pub at: [u8; 16],
+}
+
+/// Everything §27.2 computes, with the intermediate values.
+#[derive(Clone, Debug)]
+pub struct Sealed {
+    pub m: [u8; 32],
+    pub e: [u8; 32],
+    pub k: [u8; 32],
+    /// `E`.
+    pub ephemeral: [u8; 32],
+    /// In increasing bytewise order of `R_i`.
+    pub parts: Vec<SealedPart>,
+    /// `certificate || Pad(policy, content)`.
+    pub q: Vec<u8>,
+    pub payload: Vec<u8>,
+}
+
+/// §27.2 with the drawn `M` given. `certificate` is the 182-byte encoding
+/// (its `IK_S` must be the sender's key); `recipients` are Ed25519 identity
+/// keys in any order.
+///
+/// §27.2: in the HKDF infos `IK_S` and `R_i` are the 32-byte Ed25519
+/// encodings; the X25519 operations take their X25519 forms (§3). The
+/// checks run in this order: the certificate's identity (`WrongIdentity`),
+/// no recipient (`InvalidValue`), too many (`TooLarge { len: n, max:
+/// 1024 }`), a repeated one (`InvalidValue`), the padded length
+/// (`TooLarge`). GUESS: §27.2 lists the recipient checks without an order
+/// between "too many" and "repeated"; this is the library's.
+pub fn seal(
+    sender: &Identity,
+    certificate: &[u8],
+    recipients: &[[u8; 32]],
+    content: &[u8],
+    policy: PaddingPolicy,
+    m: &[u8; 32],
+) -> Result<Sealed> {
+    let cert = SenderCertificate::decode(certificate)?;
+    if cert.identity != sender.public {
+        return Err(Error::WrongIdentity);
+    }
+    if recipients.is_empty() {
+        return Err(DecodeError::InvalidValue.into());
+    }
+    if recipients.len() > MAX_SEALED_RECIPIENTS {
+        return Err(Error::TooLarge { len: recipients.len(), max: MAX_SEALED_RECIPIENTS });
+    }
+    let mut sorted = recipients.to_vec();
+    sorted.sort();
+    if sorted.windows(2).any(|w| w[0] == w[1]) {
+        return Err(DecodeError::InvalidValue.into());
+    }
+    let padded = pad_limited(policy, content, MAX_SEALED_PADDED_LEN)?;
+    seal_padded(sender, certificate, &sorted, &padded, m)
+}
+
+/// §27.2 steps 1-5 without the checks, with `Q = certificate || padded`
+/// for any bytes `padded` (the rejection vectors use it to encrypt a
+/// malformed padding correctly). `recipients` in the order their parts
+/// are to be written.
+pub fn seal_padded(
+    sender: &Identity,
+    certificate: &[u8],
+    recipients: &[[u8; 32]],
+    padded: &[u8],
+    m: &[u8; 32],
+) -> Result<Sealed> {
+    // 1-2.
+    let (e, k, ephemeral) = sealed_keys(m);
+    // 3.
+    let mut parts = Vec::with_capacity(recipients.len());
+    for r in recipients {
+        let r_x = identity_x25519_public(r)?;
+        let c = xor32(m, &sealed_key_mask(&x25519(&e, &r_x)?, &ephemeral, r));
+        let at = sealed_sender_tag(&x25519(&sender.x25519_private, &r_x)?, &ephemeral, &c, &sender.public, r);
+        parts.push(SealedPart { recipient: *r, c, at });
+    }
+    // 4-5.
+    let mut q = certificate.to_vec();
+    q.extend_from_slice(padded);
+    let payload = aead_seal(&k, &[0u8; 12], &sealed_payload_ad(&ephemeral), &q);
+    Ok(Sealed { m: *m, e, k, ephemeral, parts, q, payload })
+}
+
+/// `0x73 || 0x01 || E || C || AT || payload` (§27.3).
+pub fn sealed_envelope(ephemeral: &[u8; 32], c: &[u8; 32], at: &[u8; 16], payload: &[u8]) -> Vec<u8> {
+    let mut b = vec![TAG_SEALED, SEALED_VERSION];
+    b.extend_from_slice(ephemeral);
+    b.extend_from_slice(c);
+    b.extend_from_slice(at);
+    b.extend_from_slice(payload);
+    b
+}
+
+impl Sealed {
+    /// The sealed envelope of part `i`.
+    pub fn envelope(&self, i: usize) -> Vec<u8> {
+        let p = &self.parts[i];
+        sealed_envelope(&self.ephemeral, &p.c, &p.at, &self.payload)
+    }
+
+    /// The multi-recipient envelope (§27.3).
+    pub fn multi_envelope(&self) -> Vec<u8> {
+        let mut b = vec![TAG_SEALED_MULTI, SEALED_VERSION];
+        b.extend_from_slice(&self.ephemeral);
+        b.extend_from_slice(&u16::try_from(self.parts.len()).expect("n ≤ 1024").to_be_bytes());
+        for p in &self.parts {
+            b.extend_from_slice(&p.recipient);
+            b.extend_from_slice(&p.c);
+            b.extend_from_slice(&p.at);
+        }
+        b.extend_from_slice(&self.payload);
+        b
+    }
+
+    /// The sealed envelope for one recipient (what §27.3's `seal` returns),
+    /// else the multi-recipient envelope (what `seal_multi` returns; it
+    /// returns that form for one recipient too: `multi_envelope`).
+    pub fn wire(&self) -> Vec<u8> {
+        if self.parts.len() == 1 {
+            self.envelope(0)
+        } else {
+            self.multi_envelope()
+        }
+    }
+}
+
+/// §27.3: the payload is the rest; shorter than 202 bytes is `Truncated`,
+/// longer than `max = 182 + MAX_SEALED_PADDED_LEN + 16` is `TooLarge {
+/// len, max }` with the payload's length (no vector has such an input: it
+/// would take 2 MiB).
+fn read_sealed_payload(r: &mut Reader<'_>) -> Result<Vec<u8>> {
+    let len = r.remaining();
+    if len < MIN_SEALED_PAYLOAD_LEN {
+        return Err(DecodeError::Truncated.into());
+    }
+    let max = SENDER_CERTIFICATE_LEN + MAX_SEALED_PADDED_LEN + TAG_LEN;
+    if len > max {
+        return Err(Error::TooLarge { len, max });
+    }
+    Ok(r.take(len)?.to_vec())
+}
+
+/// A decoded sealed envelope (§27.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealedEnvelope {
+    pub ephemeral: [u8; 32],
+    pub c: [u8; 32],
+    pub at: [u8; 16],
+    pub payload: Vec<u8>,
+}
+
+impl SealedEnvelope {
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        read_tag_version(&mut r, TAG_SEALED, SEALED_VERSION)?;
+        let ephemeral = r.x25519_key()?;
+        let c = r.arr32()?;
+        let at = r.arr16()?;
+        let payload = read_sealed_payload(&mut r)?;
+        Ok(SealedEnvelope { ephemeral, c, at, payload })
+    }
+}
+
+/// A decoded multi-recipient envelope (§27.3).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MultiEnvelope {
+    pub ephemeral: [u8; 32],
+    pub parts: Vec<SealedPart>,
+    pub payload: Vec<u8>,
+}
+
+impl MultiEnvelope {
+    /// §27.3 decoding, in layout order.
+    pub fn decode(bytes: &[u8]) -> Result<Self> {
+        let mut r = Reader::new(bytes);
+        read_tag_version(&mut r, TAG_SEALED_MULTI, SEALED_VERSION)?;
+        let ephemeral = r.x25519_key()?;
+        let n = usize::from(r.u16()?);
+        if n == 0 || n > MAX_SEALED_RECIPIENTS {
+            return Err(DecodeError::InvalidValue.into());
+        }
+        let mut parts: Vec<SealedPart> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let recipient = read_ed25519_key(&mut r)?;
+            if let Some(prev) = parts.last() {
+                if recipient <= prev.recipient {
+                    return Err(DecodeError::InvalidValue.into());
+                }
+            }
+            let c = r.arr32()?;
+            let at = r.arr16()?;
+            parts.push(SealedPart { recipient, c, at });
+        }
+        let payload = read_sealed_payload(&mut r)?;
+        Ok(MultiEnvelope { ephemeral, parts, payload })
+    }
+
+    /// The server's split (§27.3): each recipient with its sealed envelope, in order.
+    pub fn split(&self) -> Vec<([u8; 32], Vec<u8>)> {
+        self.parts
+            .iter()
+            .map(|p| (p.recipient, sealed_envelope(&self.ephemeral, &p.c, &p.at, &self.payload)))
+            .collect()
+    }
+}
+
+/// What `open` gives (§27.4).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Opened {
+    pub certificate: SenderCertificate,
+    /// The policy the padded content stated (§26.2).
+    pub padding: PaddingPolicy,
+    pub content: Vec<u8>,
+}
+
+/// §27.4, steps 1-8 in order.
+pub fn open(recipient: &Identity, envelope: &[u8], policy: &CertificatePolicy) -> Result<Opened> {
+    // 1.
+    let env = SealedEnvelope::decode(envelope)?;
+    // 2.
+    let dh = x25519(&recipient.x25519_private, &env.ephemeral)?;
+    let m = xor32(&env.c, &sealed_key_mask(&dh, &env.ephemeral, &recipient.public));
+    // 3.
+    let (_e, k, ephemeral) = sealed_keys(&m);
+    if !ct_equal(&ephemeral, &env.ephemeral) {
+        return Err(Error::Auth);
+    }
+    // 4.
+    let q = aead_open(&k, &[0u8; 12], &sealed_payload_ad(&env.ephemeral), &env.payload)?;
+    // 5.
+    let certificate = SenderCertificate::decode(&q[..SENDER_CERTIFICATE_LEN])?;
+    // 6.
+    let sender_x = identity_x25519_public(&certificate.identity)?;
+    let dh = x25519(&recipient.x25519_private, &sender_x)?;
+    let at = sealed_sender_tag(&dh, &env.ephemeral, &env.c, &certificate.identity, &recipient.public);
+    if !ct_equal(&at, &env.at) {
+        return Err(Error::Auth);
+    }
+    // 7.
+    certificate.validate(policy)?;
+    // 8.
+    let (padding, content) = unpad(&q[SENDER_CERTIFICATE_LEN..])?;
+    Ok(Opened { certificate, padding, content })
 }
