@@ -287,7 +287,9 @@ impl fmt::Display for Error {
             Error::StreamFinished => f.write_str("the attachment's final chunk was already processed"),
             Error::StreamIncomplete => f.write_str("the attachment stream ended before its final chunk"),
             Error::Padding => f.write_str("the plaintext's padding is malformed"),
-            Error::UntrustedCertificate => f.write_str("the sender certificate is not issued by a trusted server key"),
+            Error::UntrustedCertificate => {
+                f.write_str("the sender certificate is not issued by a trusted server key")
+            }
             Error::CertificateRevoked => f.write_str("the sender certificate is revoked"),
             Error::CertificateExpired => f.write_str("the sender certificate has expired"),
             Error::SenderMismatch => {

@@ -205,7 +205,6 @@ mod keys;
 pub mod media;
 mod message;
 pub mod padding;
-pub mod sealed;
 mod prekey;
 #[cfg(test)]
 mod primitive_vectors;
@@ -213,6 +212,7 @@ mod primitives;
 mod record;
 mod recovery;
 mod safety_number;
+pub mod sealed;
 mod session;
 mod skipped;
 mod state;

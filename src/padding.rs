@@ -157,7 +157,8 @@ pub(crate) fn pad_into(policy: PaddingPolicy, content: &[u8], len: usize, out: &
 /// [`Error::Padding`] for anything else.
 pub fn unpad(padded: &[u8]) -> Result<&[u8], Error> {
     let [kind, p0, p1, ..] = *padded else { return Err(Error::Padding) };
-    let policy = PaddingPolicy::from_kind_and_param(kind, u16::from_be_bytes([p0, p1])).ok_or(Error::Padding)?;
+    let policy =
+        PaddingPolicy::from_kind_and_param(kind, u16::from_be_bytes([p0, p1])).ok_or(Error::Padding)?;
     let marker = padded.iter().rposition(|&b| b != 0).ok_or(Error::Padding)?;
     if marker < 3 || padded[marker] != MARKER {
         return Err(Error::Padding);
@@ -215,9 +216,13 @@ mod tests {
 
     #[test]
     fn round_trip_at_every_boundary() {
-        let policies = [PaddingPolicy::None, blocks(1), blocks(160), PaddingPolicy::DEFAULT, PaddingPolicy::Padme {
-            floor: 0,
-        }];
+        let policies = [
+            PaddingPolicy::None,
+            blocks(1),
+            blocks(160),
+            PaddingPolicy::DEFAULT,
+            PaddingPolicy::Padme { floor: 0 },
+        ];
         for policy in policies {
             for n in (0..600).chain([1019, 1020, 1021, 4092, 4093, 65_000]) {
                 // Content ending in zeros and in the marker value.

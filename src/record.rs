@@ -335,7 +335,8 @@ impl SessionRecord {
     ///
     /// # Errors
     /// [`Error::WrongIdentity`] if `certificate` names another identity
-    /// key than `local`'s (checked first); then
+    /// key than `local`'s (checked first); [`Error::CertificateExpired`]
+    /// if it has expired at `now` (renew it before it does); then
     /// [`encrypt`](Self::encrypt)'s. Nothing changes on error.
     pub fn encrypt_sealed<R: CryptoRng + ?Sized>(
         &mut self,
@@ -348,6 +349,11 @@ impl SessionRecord {
     ) -> Result<Vec<u8>, Error> {
         if certificate.identity() != local.identity.public_key() {
             return Err(Error::WrongIdentity);
+        }
+        // Every recipient would refuse it, and could not even tell whom to
+        // ask for a retry: the message would be lost.
+        if now >= certificate.expires() {
+            return Err(Error::CertificateExpired);
         }
         let recipient = match &self.current {
             Some(entry) => entry.session.remote_identity().clone(),
@@ -369,9 +375,11 @@ impl SessionRecord {
     /// [`Error::SenderMismatch`] if the certificate names another account
     /// than `peer`'s pinned key or another device than the record's, if a
     /// new PreKeyMessage comes from another identity key than the
-    /// certificate's (before its prekeys are looked up), or if no session
-    /// with the certificate's identity key is left to try; otherwise
-    /// [`decrypt`](Self::decrypt)'s. Nothing changes on error.
+    /// certificate's (before its prekeys are looked up); in the trial of
+    /// existing sessions, a session with another identity key is skipped
+    /// with [`Error::SenderMismatch`] noted as its error, and the first
+    /// error noted in trial order is returned, as
+    /// [`decrypt`](Self::decrypt) does. Nothing changes on error.
     pub fn decrypt_sealed<R: CryptoRng + ?Sized>(
         &mut self,
         local: &mut LocalDevice,
@@ -451,7 +459,11 @@ impl SessionRecord {
             rng,
         )?;
         // Authenticated: only now may the device list judge the identity.
-        peer.authorize(self.device, accepted.session.remote_identity())?;
+        let mut accepted = accepted;
+        if let Err(e) = peer.authorize(self.device, accepted.session.remote_identity()) {
+            accepted.plaintext.zeroize();
+            return Err(e);
+        }
         let plaintext = strip_padding(accepted.plaintext)?;
         let entry = Entry::new(accepted.session, now)?;
         // Commit.
@@ -511,6 +523,8 @@ impl SessionRecord {
                 (false, None) => Error::NoSession,
             });
         };
+        // Cannot fail: the session checked this padding before it committed.
+        let plaintext = strip_padding(padded)?;
         if self.current.is_none() || slot > 0 {
             let archived_index = slot - usize::from(self.current.is_some());
             let candidate = &self.archived[archived_index];
@@ -521,7 +535,6 @@ impl SessionRecord {
                 }
             }
         }
-        let plaintext = strip_padding(padded)?;
         Ok(Decrypted { plaintext, id, new_session: false })
     }
 

@@ -904,8 +904,9 @@ fn forged_envelopes_fail_with_auth_and_change_nothing() {
 fn the_forgery_path_rebuilds_the_construction() {
     let mut w = world(81);
     let mut at = [0u8; 16];
-    // AT = HKDF("", X25519(r, IK_S), "chatcrypt v3 sealed sender" || E || C || IK_S || R, 16),
-    // computed with Bob's key: build once with a dummy AT to learn E and C.
+    // AT = HKDF("", X25519(r, IK_S), "chatcrypt v3 sealed sender" || E || C || IK_S || R
+    // || SHA-256(payload), 16), computed with Bob's key: build once with a
+    // dummy AT to learn E, C and the payload (which do not depend on AT).
     let dummy = forge_with_known_m(w.bob.public_key(), &w.alice.cert, at, &mut w.rng.clone());
     let r = x25519_dalek::StaticSecret::from(bob_x25519_private(&w.bob));
     let dh = r.diffie_hellman(&x25519_dalek::PublicKey::from(*w.alice.identity.public_key().x25519_bytes()));
@@ -917,6 +918,7 @@ fn the_forgery_path_rebuilds_the_construction() {
             &dummy[34..66],
             w.alice.identity.public_key().as_bytes(),
             w.bob.public_key().as_bytes(),
+            &<Sha256 as sha2::Digest>::digest(&dummy[82..]),
         ],
         &mut at,
     );
@@ -931,4 +933,52 @@ fn the_forgery_path_rebuilds_the_construction() {
 fn bob_x25519_private(identity: &IdentityKeyPair) -> [u8; 32] {
     use sha2::{Digest, Sha512};
     Sha512::digest(&identity.seed()[..])[..32].try_into().unwrap()
+}
+
+/// A co-recipient of a multi-recipient envelope knows `M` and `K`, so it
+/// can encrypt any payload under `K` (AES-GCM gives no protection against
+/// a key holder). Each part's `AT` covers SHA-256 of the payload, so such
+/// a payload put under another recipient's part does not open (the review
+/// of issue #15 found the earlier construction accepted it, in the real
+/// sender's name).
+#[test]
+fn a_co_recipient_cannot_replace_the_payload_for_the_others() {
+    let mut w = world(91);
+    let carol = IdentityKeyPair::generate(&mut w.rng);
+    let recipients = [w.bob.public_key().clone(), carol.public_key().clone()];
+    let upload = seal_multi(
+        &w.alice.identity,
+        &w.alice.cert,
+        &recipients,
+        b"meet at 8",
+        PaddingPolicy::DEFAULT,
+        &mut w.rng,
+    )
+    .unwrap();
+    let split = MultiRecipientEnvelope::from_bytes(&upload).unwrap();
+    let index = |k: &IdentityKey| split.recipients().position(|r| r == k).unwrap();
+    let for_bob = split.envelope_for(index(w.bob.public_key())).unwrap();
+    let for_carol = split.envelope_for(index(carol.public_key())).unwrap();
+    let opened = open(&w.bob, &for_bob, &w.policy()).unwrap();
+    // Bob recovers M and then K with his own key (SPEC.md §27.4 steps 2-3).
+    let e: [u8; 32] = for_bob[2..34].try_into().unwrap();
+    let r = x25519_dalek::StaticSecret::from(bob_x25519_private(&w.bob));
+    let dh = r.diffie_hellman(&x25519_dalek::PublicKey::from(e));
+    let mut mask = [0u8; 32];
+    hkdf(dh.as_bytes(), &[b"chatcrypt v3 sealed key", &e, w.bob.public_key().as_bytes()], &mut mask);
+    let m: Vec<u8> = for_bob[34..66].iter().zip(mask).map(|(a, b)| a ^ b).collect();
+    let mut ek = [0u8; 64];
+    hkdf(&m, &[b"chatcrypt v3 sealed keys"], &mut ek);
+    let k: [u8; 32] = ek[32..].try_into().unwrap();
+    // A new payload in Alice's name, under Carol's untouched part.
+    let mut q = opened.certificate().to_bytes().to_vec();
+    q.extend_from_slice(&pad(PaddingPolicy::DEFAULT, b"send the money to Bob", 1 << 21).unwrap());
+    let ad = [&b"chatcrypt v3 sealed payload"[..], &e].concat();
+    let tag = Aes256Gcm::new((&k).into())
+        .encrypt_inout_detached((&[0u8; 12]).into(), &ad, InOutBuf::from(&mut q[..]))
+        .unwrap();
+    let forged = [&for_carol[..82], &q, &tag[..]].concat();
+    assert_eq!(open(&carol, &forged, &w.policy()).map(|_| ()), Err(Error::Auth));
+    // Carol's genuine envelope still opens.
+    assert_eq!(open(&carol, &for_carol, &w.policy()).unwrap().content(), b"meet at 8");
 }

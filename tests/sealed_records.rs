@@ -210,3 +210,22 @@ fn the_certificate_must_name_the_session_that_decrypts() {
     .unwrap();
     assert_eq!(w.bob_decrypts(&w.bob_opens(&env).unwrap()).unwrap(), b"again");
 }
+
+#[test]
+fn an_expired_certificate_is_refused_before_anything_is_sent() {
+    let mut w = World::new(4);
+    let bob_peer = w.bob.as_peer();
+    let identity = w.alice.device.identity().public_key();
+    let expired = w.server.issue(8, NOW, w.alice.account.public_key(), DeviceId::new(1), identity);
+    let before = w.alice_rec.to_bytes();
+    assert_eq!(
+        w.alice_rec.encrypt_sealed(&w.alice.device, &bob_peer, &expired, b"lost", NOW, &mut w.rng),
+        Err(Error::CertificateExpired)
+    );
+    assert_eq!(*w.alice_rec.to_bytes(), *before);
+    // One second earlier it was still valid.
+    assert!(w
+        .alice_rec
+        .encrypt_sealed(&w.alice.device, &bob_peer, &expired, b"ok", NOW - 1, &mut w.rng)
+        .is_ok());
+}

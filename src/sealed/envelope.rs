@@ -102,19 +102,29 @@ fn key_mask(dh: &[u8; 32], e: &[u8; 32], recipient: &[u8; 32]) -> Result<Zeroizi
     Ok(mask)
 }
 
-/// `HKDF("", dh, "chatcrypt v3 sealed sender" || E || C || IK_S || R, 16)`.
+/// `HKDF("", dh, "chatcrypt v3 sealed sender" || E || C || IK_S || R ||
+/// SHA-256(payload), 16)`: binds the part to its recipient, the sender and
+/// the whole payload (ciphertext and tag), so that no co-recipient, who
+/// knows `K`, can put another payload under it.
 fn sender_tag(
     dh: &[u8; 32],
     e: &[u8; 32],
     c: &[u8; 32],
     sender: &[u8; 32],
     recipient: &[u8; 32],
+    payload_digest: &[u8; 32],
 ) -> Result<Zeroizing<[u8; 16]>, Error> {
-    let mut info = [0u8; 26 + 4 * 32];
-    concat_into(&mut info, &[LABEL_SENDER, e, c, sender, recipient]);
+    let mut info = [0u8; 26 + 5 * 32];
+    concat_into(&mut info, &[LABEL_SENDER, e, c, sender, recipient, payload_digest]);
     let mut at = Zeroizing::new([0u8; 16]);
     hkdf(&[], dh, &info, &mut at[..])?;
     Ok(at)
+}
+
+/// `SHA-256(payload)`, the payload with its tag.
+fn payload_digest(payload: &[u8]) -> [u8; 32] {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(payload).into()
 }
 
 /// `"chatcrypt v3 sealed payload" || E`, the payload's associated data.
@@ -147,7 +157,8 @@ fn xor32(a: &[u8; 32], b: &[u8; 32]) -> [u8; 32] {
 struct Entry<'a> {
     recipient: &'a IdentityKey,
     c: [u8; 32],
-    at: Zeroizing<[u8; 16]>,
+    /// `X25519(s, r_i)`, for the tag once the payload is known.
+    static_dh: Zeroizing<[u8; 32]>,
 }
 
 /// Checks shared by both forms and everything up to the payload: the
@@ -180,15 +191,13 @@ fn seal_keys<'r, R: CryptoRng + ?Sized>(
     let mut m = Zeroizing::new([0u8; 32]);
     rng.fill_bytes(&mut m[..]);
     let keys = envelope_keys(&m)?;
-    let sender = identity.public_key().as_bytes();
     let mut entries = Vec::with_capacity(recipients.len());
     for &recipient in recipients {
         let dh = x25519(&keys.e, recipient.x25519_bytes())?;
         let mask = key_mask(&dh, &keys.e_public, recipient.as_bytes())?;
         let c = xor32(&m, &mask);
-        let dh = x25519(identity.dh_secret(), recipient.x25519_bytes())?;
-        let at = sender_tag(&dh, &keys.e_public, &c, sender, recipient.as_bytes())?;
-        entries.push(Entry { recipient, c, at });
+        let static_dh = x25519(identity.dh_secret(), recipient.x25519_bytes())?;
+        entries.push(Entry { recipient, c, static_dh });
     }
     Ok((keys, entries))
 }
@@ -244,10 +253,42 @@ pub fn seal<R: CryptoRng + ?Sized>(
     out.put(&keys.e_public);
     for entry in &entries {
         out.put(&entry.c);
-        out.put(&entry.at[..]);
+        out.put(&[0u8; 16]); // AT, once the payload is known
     }
     write_payload(&keys, certificate, content, padding, padded_len, &mut out)?;
+    write_tags(identity, &keys, &entries, &mut out, HEADER_LEN, HEADER_LEN - 16, 0)?;
     Ok(core::mem::take(&mut *out))
+}
+
+/// SPEC.md §27.2 step 6: each entry's `AT`, over the payload at
+/// `out[payload_start..]`, written at `first + i * stride` (the AT fields
+/// were reserved).
+fn write_tags(
+    identity: &IdentityKeyPair,
+    keys: &EnvelopeKeys,
+    entries: &[Entry<'_>],
+    out: &mut [u8],
+    payload_start: usize,
+    first: usize,
+    stride: usize,
+) -> Result<(), Error> {
+    let digest = payload_digest(out.get(payload_start..).unwrap_or_default());
+    let sender = identity.public_key().as_bytes();
+    for (i, entry) in entries.iter().enumerate() {
+        let at = sender_tag(
+            &entry.static_dh,
+            &keys.e_public,
+            &entry.c,
+            sender,
+            entry.recipient.as_bytes(),
+            &digest,
+        )?;
+        let at_offset = first + i * stride;
+        if let Some(field) = out.get_mut(at_offset..at_offset + 16) {
+            field.copy_from_slice(&at[..]);
+        }
+    }
+    Ok(())
 }
 
 /// Seals `content` once for every device in `recipients` (in any order):
@@ -306,9 +347,12 @@ pub fn seal_multi<R: CryptoRng + ?Sized>(
     for entry in &entries {
         out.put(entry.recipient.as_bytes());
         out.put(&entry.c);
-        out.put(&entry.at[..]);
+        out.put(&[0u8; 16]); // AT, once the payload is known
     }
+    let payload_start = out.len();
     write_payload(&keys, certificate, content, padding, padded_len, &mut out)?;
+    let first = MULTI_HEADER_LEN + SEALED_RECIPIENT_ENTRY_LEN - 16;
+    write_tags(identity, &keys, &entries, &mut out, payload_start, first, SEALED_RECIPIENT_ENTRY_LEN)?;
     Ok(core::mem::take(&mut *out))
 }
 
@@ -546,7 +590,8 @@ pub fn open(
     let certificate = SenderCertificate::from_bytes(cert_bytes)?;
     // Step 6: the sender's tag.
     let dh = x25519(identity.dh_secret(), certificate.identity().x25519_bytes())?;
-    let at = sender_tag(&dh, &sealed.e, &sealed.c, certificate.identity().as_bytes(), own)?;
+    let digest = payload_digest(sealed.payload);
+    let at = sender_tag(&dh, &sealed.e, &sealed.c, certificate.identity().as_bytes(), own, &digest)?;
     if !ct_eq(&at[..], &sealed.at) {
         return Err(Error::Auth);
     }
@@ -614,17 +659,28 @@ mod tests {
         let dh1 = x25519(&e, r.x25519_bytes()).unwrap();
         let mask = hkdf_vec(&dh1[..], &[b"chatcrypt v3 sealed key", &e_pub, r.as_bytes()], 32);
         let c: Vec<u8> = m.iter().zip(&mask).map(|(a, b)| a ^ b).collect();
-        let dh2 = x25519(f.alice.dh_secret(), r.x25519_bytes()).unwrap();
-        let at = hkdf_vec(
-            &dh2[..],
-            &[b"chatcrypt v3 sealed sender", &e_pub, &c, f.alice.public_key().as_bytes(), r.as_bytes()],
-            16,
-        );
         let mut q = f.cert.to_bytes().to_vec();
         q.extend_from_slice(&crate::padding::pad(PaddingPolicy::DEFAULT, b"hello", 1 << 21).unwrap());
         let k: [u8; 32] = ek[32..].try_into().unwrap();
         let tag =
             aead_seal(&k, &[0; 12], &[&b"chatcrypt v3 sealed payload"[..], &e_pub].concat(), &mut q).unwrap();
+        let digest: [u8; 32] = {
+            use sha2::{Digest, Sha256};
+            Sha256::digest([&q[..], &tag[..]].concat()).into()
+        };
+        let dh2 = x25519(f.alice.dh_secret(), r.x25519_bytes()).unwrap();
+        let at = hkdf_vec(
+            &dh2[..],
+            &[
+                b"chatcrypt v3 sealed sender",
+                &e_pub,
+                &c,
+                f.alice.public_key().as_bytes(),
+                r.as_bytes(),
+                &digest,
+            ],
+            16,
+        );
 
         let expected = [&[0x73, 0x01][..], &e_pub, &c, &at, &q, &tag].concat();
         assert_eq!(envelope, expected);

@@ -37,18 +37,23 @@
 //!   after its two header bytes is a fresh X25519 public key, pseudorandom
 //!   or ciphertext; two envelopes from different senders to one recipient
 //!   differ, for the relay, only in length (and padding makes the length a
-//!   class).
+//!   class; the inner session message's own shape still shows through it,
+//!   see below).
 //! * **The sender is authenticated.** An envelope that [`open`] accepts was
 //!   made by the holder of the certificate's identity key (or of the
 //!   recipient's own key) for this recipient, and the certificate was
 //!   signed by a trusted server key, is not revoked and has not expired.
 //! * **Parts do not move.** A recipient's part of a multi-recipient
 //!   envelope moved to another recipient or onto another payload fails
-//!   with [`Error::Auth`](crate::Error::Auth); every recipient that accepts
-//!   a multi-recipient envelope reads the same certificate and content.
+//!   with [`Error::Auth`](crate::Error::Auth): each part's tag covers the
+//!   SHA-256 of the payload, so even a co-recipient, who knows the payload
+//!   key, cannot hand the others another payload; every recipient that
+//!   accepts a multi-recipient envelope reads the same certificate and
+//!   content.
 //! * **No state, bounded work.** Opening changes nothing; a forged
-//!   envelope costs at most three X25519 operations, three HKDFs and one
-//!   AEAD opening of at most its own size before it fails.
+//!   envelope costs at most two X25519 operations and one X25519 base-point
+//!   multiplication, three HKDFs, and one AEAD opening and one SHA-256 of
+//!   at most its own size before it fails.
 //!
 //! # What it does not hide
 //!
@@ -65,8 +70,12 @@
 //!   Martiny et al., NDSS 2021). Send receipts sealed too, delay them by a
 //!   random amount and batch them (or let the user turn them off), and do
 //!   not answer automatically at once;
-//! * **the kind of message by its length**: a session start is longer
-//!   than a plain message.
+//! * **the shape of the session message inside, by its length**: a
+//!   session start is longer than a plain message, and a session with
+//!   header encryption sends messages 16 bytes longer than one without.
+//!
+//! Revocation is by serial: a server must not reuse a serial under any of
+//! its keys.
 //!
 //! Whoever later obtains a recipient's identity key and kept its envelopes
 //! learns their senders, and can forge envelopes to it that claim any

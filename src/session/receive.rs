@@ -13,6 +13,7 @@
 use alloc::{vec, vec::Vec};
 
 use rand_core::CryptoRng;
+use zeroize::Zeroizing;
 
 use super::{Received, ReceivingChain, SendingChain, Session};
 use crate::{
@@ -154,9 +155,11 @@ impl Session {
         check: &dyn Fn(&[u8]) -> Result<(), Error>,
     ) -> Result<(Vec<u8>, MessageId), Error> {
         let wire = WireMessage::parse(message)?;
-        let mut out = vec![0u8; wire.ciphertext.len()];
+        // Zeroed on every error, also when `check` refuses a plaintext
+        // that authenticated.
+        let mut out = Zeroizing::new(vec![0u8; wire.ciphertext.len()]);
         let received = self.decrypt_wire(&wire, &mut out, rng, check)?;
-        Ok((out, received.id))
+        Ok((core::mem::take(&mut *out), received.id))
     }
 
     /// Decrypts into `out`; returns the plaintext length and the message's

@@ -3717,19 +3717,23 @@ fn sealed_key_mask(dh: &[u8; 32], ephemeral: &[u8; 32], recipient: &[u8; 32]) ->
     out
 }
 
-/// `AT = HKDF("", dh, "chatcrypt v3 sealed sender" || E || C || IK_S || R, 16)`.
+/// `AT = HKDF("", dh, "chatcrypt v3 sealed sender" || E || C || IK_S || R ||
+/// SHA-256(payload), 16)`.
 fn sealed_sender_tag(
     dh: &[u8; 32],
     ephemeral: &[u8; 32],
     c: &[u8; 32],
     sender: &[u8; 32],
     recipient: &[u8; 32],
+    payload: &[u8],
 ) -> [u8; 16] {
+    use sha2::Digest;
     let mut info = LABEL_SEALED_SENDER.to_vec();
     info.extend_from_slice(ephemeral);
     info.extend_from_slice(c);
     info.extend_from_slice(sender);
     info.extend_from_slice(recipient);
+    info.extend_from_slice(&sha2::Sha256::digest(payload));
     let mut out = [0u8; 16];
     hkdf(&[], dh, &info, &mut out);
     out
@@ -3808,7 +3812,7 @@ pub fn seal(
     seal_padded(sender, certificate, &sorted, &padded, m)
 }
 
-/// §27.2 steps 1-5 without the checks, with `Q = certificate || padded`
+/// §27.2 steps 1-6 without the checks, with `Q = certificate || padded`
 /// for any bytes `padded` (the rejection vectors use it to encrypt a
 /// malformed padding correctly). `recipients` in the order their parts
 /// are to be written.
@@ -3821,18 +3825,24 @@ pub fn seal_padded(
 ) -> Result<Sealed> {
     // 1-2.
     let (e, k, ephemeral) = sealed_keys(m);
-    // 3.
-    let mut parts = Vec::with_capacity(recipients.len());
+    // 3: C_i.
+    let mut cs = Vec::with_capacity(recipients.len());
     for r in recipients {
         let r_x = identity_x25519_public(r)?;
-        let c = xor32(m, &sealed_key_mask(&x25519(&e, &r_x)?, &ephemeral, r));
-        let at = sealed_sender_tag(&x25519(&sender.x25519_private, &r_x)?, &ephemeral, &c, &sender.public, r);
-        parts.push(SealedPart { recipient: *r, c, at });
+        cs.push(xor32(m, &sealed_key_mask(&x25519(&e, &r_x)?, &ephemeral, r)));
     }
     // 4-5.
     let mut q = certificate.to_vec();
     q.extend_from_slice(padded);
     let payload = aead_seal(&k, &[0u8; 12], &sealed_payload_ad(&ephemeral), &q);
+    // 6: AT_i over the payload.
+    let mut parts = Vec::with_capacity(recipients.len());
+    for (r, c) in recipients.iter().zip(cs) {
+        let r_x = identity_x25519_public(r)?;
+        let dh = x25519(&sender.x25519_private, &r_x)?;
+        let at = sealed_sender_tag(&dh, &ephemeral, &c, &sender.public, r, &payload);
+        parts.push(SealedPart { recipient: *r, c, at });
+    }
     Ok(Sealed { m: *m, e, k, ephemeral, parts, q, payload })
 }
 
@@ -3987,7 +3997,14 @@ pub fn open(recipient: &Identity, envelope: &[u8], policy: &CertificatePolicy) -
     // 6.
     let sender_x = identity_x25519_public(&certificate.identity)?;
     let dh = x25519(&recipient.x25519_private, &sender_x)?;
-    let at = sealed_sender_tag(&dh, &env.ephemeral, &env.c, &certificate.identity, &recipient.public);
+    let at = sealed_sender_tag(
+        &dh,
+        &env.ephemeral,
+        &env.c,
+        &certificate.identity,
+        &recipient.public,
+        &env.payload,
+    );
     if !ct_equal(&at, &env.at) {
         return Err(Error::Auth);
     }
