@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Builds the npm package in bindings/wasm/pkg: the release .wasm
+# (wasm32-unknown-unknown, opt-level "s"), the JavaScript glue and the
+# TypeScript types of wasm-bindgen for node (pkg/node, CommonJS) and for
+# browsers and bundlers (pkg/web, ES module), and wasm-opt -Oz on the .wasm
+# when a recent enough wasm-opt is found (see below). The hand-written files of
+# pkg/ (package.json, README.md, index.js, index.d.ts, chatcrypt_error.js)
+# are left as they are.
+#
+# Needs: the wasm32-unknown-unknown target and wasm-bindgen-cli at exactly
+# the version of the wasm-bindgen crate in Cargo.lock (ci.sh installs both).
+# Usage: bash bindings/wasm/build.sh   (from anywhere; honours CARGO_TARGET_DIR)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
+PKG="$HERE/pkg"
+
+# Size over speed for the shipped module, without touching the workspace's
+# profiles (the root Cargo.toml owns them): the crypto's hot loops keep
+# most of their speed at "s", and the file is about a third smaller.
+export CARGO_PROFILE_RELEASE_OPT_LEVEL="${CARGO_PROFILE_RELEASE_OPT_LEVEL:-s}"
+export CARGO_PROFILE_RELEASE_LTO="${CARGO_PROFILE_RELEASE_LTO:-true}"
+export CARGO_PROFILE_RELEASE_CODEGEN_UNITS="${CARGO_PROFILE_RELEASE_CODEGEN_UNITS:-1}"
+export CARGO_PROFILE_RELEASE_PANIC="${CARGO_PROFILE_RELEASE_PANIC:-abort}"
+
+cd "$ROOT"
+cargo build --release -p chatcrypt-wasm --target wasm32-unknown-unknown
+WASM="$TARGET/wasm32-unknown-unknown/release/chatcrypt_wasm.wasm"
+
+for t in node web; do
+    target=$([ "$t" = node ] && echo nodejs || echo web)
+    rm -f "$PKG/$t/chatcrypt_wasm.js" "$PKG/$t/chatcrypt_wasm_bg.wasm" "$PKG/$t/chatcrypt_wasm_bg.wasm.d.ts"
+    wasm-bindgen --target "$target" --out-dir "$PKG/$t" "$WASM"
+    # The low-level exports' types are of no use to callers.
+    rm -f "$PKG/$t/chatcrypt_wasm_bg.wasm.d.ts"
+done
+
+# wasm-opt: $WASM_OPT, else the one on PATH; version 117 or later (Debian
+# 12's binaryen 108 turns wasm-bindgen's externref table into a funcref one
+# and the module fails to load). ci.sh installs npm's binaryen@132.0.0.
+WASM_OPT="${WASM_OPT:-$(command -v wasm-opt || true)}"
+opt_version=$([ -n "$WASM_OPT" ] && "$WASM_OPT" --version 2>/dev/null | grep -o '[0-9][0-9]*' | head -1 || echo 0)
+if [ -n "$WASM_OPT" ] && [ "${opt_version:-0}" -ge 117 ]; then
+    # Both targets get the same module from wasm-bindgen: optimise it once.
+    "$WASM_OPT" -Oz "$PKG/node/chatcrypt_wasm_bg.wasm" -o "$PKG/node/chatcrypt_wasm_bg.wasm.opt"
+    mv "$PKG/node/chatcrypt_wasm_bg.wasm.opt" "$PKG/node/chatcrypt_wasm_bg.wasm"
+    cp "$PKG/node/chatcrypt_wasm_bg.wasm" "$PKG/web/chatcrypt_wasm_bg.wasm"
+    echo "wasm-opt -Oz ($("$WASM_OPT" --version)) applied"
+else
+    echo "note: no wasm-opt >= 117 (found: ${WASM_OPT:-none} ${opt_version:-}), the .wasm is not post-optimised"
+fi
+cmp -s "$PKG/node/chatcrypt_wasm_bg.wasm" "$PKG/web/chatcrypt_wasm_bg.wasm"
+size=$(wc -c <"$PKG/node/chatcrypt_wasm_bg.wasm")
+gz=$(gzip -9 -c "$PKG/node/chatcrypt_wasm_bg.wasm" | wc -c)
+echo "chatcrypt_wasm_bg.wasm: $size bytes, $gz gzip -9"

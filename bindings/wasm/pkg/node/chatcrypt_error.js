@@ -1,0 +1,23 @@
+'use strict';
+// The class every chatcrypt failure is thrown as (CommonJS, for node).
+// pkg/web/chatcrypt_error.js is the same class as an ES module: keep the two
+// identical but for the export line.
+
+/** A chatcrypt call failed; nothing was changed by the call. */
+class ChatcryptError extends Error {
+  /**
+   * @param {number} code the stable number (ErrorCode), negative
+   * @param {string} codeName the code's name, "AUTH"
+   * @param {string} detail the error with its fields, "UnknownPreKey { id: 7 }"
+   * @param {string} message a sentence for people
+   */
+  constructor(code, codeName, detail, message) {
+    super(`${codeName}: ${message}`);
+    this.name = 'ChatcryptError';
+    this.code = code;
+    this.codeName = codeName;
+    this.detail = detail;
+  }
+}
+
+module.exports = { ChatcryptError };
