@@ -1,1 +1,1129 @@
-//! Placeholder: the binding is being written.
+//! chatcrypt for Python, Kotlin and Swift: a proc-macro UniFFI layer over
+//! [`chatcrypt_bindings_core`], the facade that every binding wraps.
+//!
+//! This crate adds only UniFFI's calling convention: objects held in `Arc`s
+//! (with a `Mutex` inside where the facade needs `&mut`), byte strings in
+//! and out as `Vec<u8>` (Python `bytes`, Kotlin `ByteArray`, Swift `Data`),
+//! records for multi-part results, and one error enum, [`ChatcryptError`],
+//! that becomes an exception (Python, Kotlin) or a thrown `Error` (Swift)
+//! with the facade's stable numeric code. No behaviour of its own.
+//!
+//! The foreign module is named `chatcrypt` (`uniffi::setup_scaffolding!`'s
+//! namespace); the shared library is `libchatcrypt_uniffi`. Generate the
+//! bindings with this crate's own `uniffi-bindgen` binary (see README.md).
+//!
+//! # Locks
+//! Objects are safe to share between threads: each call on a [`Session`],
+//! [`Rng`], [`OneTimePreKey`] or [`KemPreKey`] holds that object's lock for
+//! the whole call, so calls on one object run one at a time. A call that
+//! takes several lockable objects always locks them in one order (session,
+//! then prekeys, then the generator), so two calls cannot deadlock.
+
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+
+use chatcrypt_bindings_core as facade;
+use zeroize::Zeroizing;
+
+uniffi::setup_scaffolding!("chatcrypt");
+
+// ---------------------------------------------------------------------------
+// Errors
+
+macro_rules! errors {
+    ($($(#[doc = $doc:literal])* $name:ident,)*) => {
+        /// Every way a chatcrypt call fails: one variant per stable error
+        /// code of chatcrypt-bindings-core, each carrying the code's number
+        /// (`code`, negative, never reused) and the error with its fields
+        /// (`detail`, e.g. `"UnknownPreKey { id: 7 }"`, the form the test
+        /// vectors use).
+        ///
+        /// Python: `except ChatcryptError.Auth as e` (or `ChatcryptError`
+        /// for all; every variant has `e.code` and `e.detail`). Kotlin:
+        /// `catch (e: ChatcryptException.Auth)`. Swift:
+        /// `catch ChatcryptError.Auth(let code, let detail)`.
+        #[derive(Debug, Clone, PartialEq, Eq, uniffi::Error)]
+        #[non_exhaustive]
+        pub enum ChatcryptError {
+            $(
+                $(#[doc = $doc])*
+                $name {
+                    /// The stable number (`ErrorCode` of chatcrypt-bindings-core).
+                    code: i32,
+                    /// The error with its fields, for logs and tests.
+                    detail: String,
+                },
+            )*
+        }
+
+        impl ChatcryptError {
+            fn from_code(c: facade::ErrorCode, detail: String) -> Self {
+                let code = c.as_i32();
+                match c {
+                    $(facade::ErrorCode::$name => ChatcryptError::$name { code, detail },)*
+                }
+            }
+
+            fn parts(&self) -> (i32, &str) {
+                match self {
+                    $(ChatcryptError::$name { code, detail } => (*code, detail),)*
+                }
+            }
+        }
+    };
+}
+
+errors! {
+    /// A wrong length, an unknown enum value (the detail says which).
+    InvalidArgument,
+    /// An output buffer is too small (only the C ABI has those).
+    BufferTooSmall,
+    /// A panic was caught (a bug; please report it).
+    Panic,
+    /// The operating system's random generator failed.
+    RngFailure,
+    /// A scripted generator has fewer bytes left than were asked for.
+    RngExhausted,
+    /// The one-time prekey was consumed by an earlier accept.
+    Consumed,
+    /// The session was lost to a failure of the OS generator mid-call:
+    /// restore it from its last stored form.
+    Unusable,
+    /// A signature does not verify.
+    BadSignature,
+    /// A Diffie-Hellman output is all zeros (a low-order key).
+    NonContributory,
+    /// The message names a prekey we do not have.
+    UnknownPreKey,
+    /// The message is not from the identity this session is with.
+    WrongIdentity,
+    /// A PreKeyMessage does not match the handshake of this session.
+    HandshakeMismatch,
+    /// Authentication failed: forged, corrupted or not for this session.
+    Auth,
+    /// The message was already decrypted (drop it silently).
+    Duplicate,
+    /// The message is further ahead than the session skips.
+    TooFarAhead,
+    /// A plaintext or message is larger than allowed.
+    TooLarge,
+    /// The session's message counter is used up.
+    CounterExhausted,
+    /// The responder's policy refuses the initiator's mode.
+    ModeNotAllowed,
+    /// The policy requires the hybrid post-quantum handshake.
+    PostQuantumRequired,
+    /// chatcrypt's `UnknownDevice` (messenger layer, not bound yet).
+    UnknownDevice,
+    /// chatcrypt's `AccountKeyChanged` (messenger layer, not bound yet).
+    AccountKeyChanged,
+    /// chatcrypt's `NoPendingChange` (messenger layer, not bound yet).
+    NoPendingChange,
+    /// chatcrypt's `DeviceListRollback` (messenger layer, not bound yet).
+    DeviceListRollback,
+    /// chatcrypt's `DeviceListConflict` (messenger layer, not bound yet).
+    DeviceListConflict,
+    /// chatcrypt's `NoSession` (messenger layer, not bound yet).
+    NoSession,
+    /// chatcrypt's `SessionExpired` (messenger layer, not bound yet).
+    SessionExpired,
+    /// chatcrypt's `NotPersisted` (messenger layer, not bound yet).
+    NotPersisted,
+    /// chatcrypt's `UsedKey` (media layer, not bound yet).
+    UsedKey,
+    /// chatcrypt's `UnknownKeyId` (media layer, not bound yet).
+    UnknownKeyId,
+    /// chatcrypt's `CounterTooOld` (media layer, not bound yet).
+    CounterTooOld,
+    /// chatcrypt's `NoRatchet` (media layer, not bound yet).
+    NoRatchet,
+    /// chatcrypt's `ChunkLength` (media layer, not bound yet).
+    ChunkLength,
+    /// chatcrypt's `StreamFinished` (media layer, not bound yet).
+    StreamFinished,
+    /// chatcrypt's `StreamIncomplete` (media layer, not bound yet).
+    StreamIncomplete,
+    /// chatcrypt's `Padding` (invalid padding).
+    Padding,
+    /// chatcrypt's `UntrustedCertificate` (sealed sender, not bound yet).
+    UntrustedCertificate,
+    /// chatcrypt's `CertificateRevoked` (sealed sender, not bound yet).
+    CertificateRevoked,
+    /// chatcrypt's `CertificateExpired` (sealed sender, not bound yet).
+    CertificateExpired,
+    /// chatcrypt's `SenderMismatch` (sealed sender, not bound yet).
+    SenderMismatch,
+    /// An error of a newer chatcrypt than this binding.
+    Other,
+    /// Malformed bytes: too short.
+    DecodeTruncated,
+    /// Malformed bytes: data after the end.
+    DecodeTrailingBytes,
+    /// Malformed bytes: a version this chatcrypt does not read.
+    DecodeUnsupportedVersion,
+    /// Malformed bytes: another kind of message or object.
+    DecodeUnexpectedType,
+    /// Malformed bytes: unknown flags.
+    DecodeInvalidFlags,
+    /// Malformed bytes: an invalid public key.
+    DecodeInvalidPublicKey,
+    /// Malformed bytes: a field out of range.
+    DecodeInvalidValue,
+    /// Malformed bytes: an unknown key type.
+    DecodeUnknownKeyType,
+    /// A decode error of a newer chatcrypt than this binding.
+    DecodeOther,
+}
+
+impl From<facade::Error> for ChatcryptError {
+    fn from(e: facade::Error) -> Self {
+        ChatcryptError::from_code(e.code(), e.detail())
+    }
+}
+
+impl std::fmt::Display for ChatcryptError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let (code, detail) = self.parts();
+        let name = facade::ErrorCode::from_i32(code).map_or("?", facade::ErrorCode::name);
+        write!(f, "{name} ({code}): {detail}")
+    }
+}
+
+impl std::error::Error for ChatcryptError {}
+
+#[uniffi::export]
+impl ChatcryptError {
+    /// The stable number (also the `code` field of every variant).
+    pub fn error_code(&self) -> i32 {
+        self.parts().0
+    }
+
+    /// The code's stable name in upper snake case (`"AUTH"`), as the C
+    /// binding's `CHATCRYPT_ERR_` constants spell it.
+    pub fn error_name(&self) -> String {
+        facade::ErrorCode::from_i32(self.parts().0).map_or("?", facade::ErrorCode::name).to_owned()
+    }
+}
+
+/// The stable name (`"AUTH"`) of an error code, `None` for a number that
+/// is no code.
+#[uniffi::export]
+pub fn error_code_name(code: i32) -> Option<String> {
+    facade::ErrorCode::from_i32(code).map(|c| c.name().to_owned())
+}
+
+type Result<T> = std::result::Result<T, ChatcryptError>;
+
+/// Locks an object's state. A poisoned lock (a panic in an earlier call,
+/// which the facade never does) still gives the state: every facade call
+/// is transactional, so the state is consistent.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn len(n: usize) -> u64 {
+    n as u64
+}
+
+// ---------------------------------------------------------------------------
+// Constants
+
+/// The sizes a caller may want to check against.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Constants {
+    /// An identity public key, a seed, a sealing key, an X25519 prekey.
+    pub key_len: u64,
+    /// An Ed25519 signature.
+    pub signature_len: u64,
+    /// A message id.
+    pub message_id_len: u64,
+    /// A KEM prekey's public encoding (ML-KEM-1024).
+    pub kem_prekey_public_len: u64,
+    /// What `seal` adds to a stored form.
+    pub sealed_overhead: u64,
+    /// The largest plaintext of one message.
+    pub max_plaintext_len: u64,
+    /// The largest message.
+    pub max_message_len: u64,
+    /// Digits of a safety number.
+    pub safety_number_digits: u64,
+}
+
+/// The sizes of keys, ids and messages.
+#[uniffi::export]
+pub fn constants() -> Constants {
+    Constants {
+        key_len: len(facade::KEY_LEN),
+        signature_len: len(facade::SIGNATURE_LEN),
+        message_id_len: len(facade::MESSAGE_ID_LEN),
+        kem_prekey_public_len: len(facade::KEM_PREKEY_PUBLIC_LEN),
+        sealed_overhead: len(facade::SEALED_OVERHEAD),
+        max_plaintext_len: len(facade::MAX_PLAINTEXT_LEN),
+        max_message_len: len(facade::MAX_MESSAGE_LEN),
+        safety_number_digits: len(facade::SAFETY_NUMBER_DIGITS),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Randomness
+
+/// Where a call's randomness comes from: `Rng::os` in applications,
+/// `Rng::scripted` to replay test vectors.
+#[derive(Debug, uniffi::Object)]
+pub struct Rng(Mutex<facade::Rng>);
+
+#[uniffi::export]
+impl Rng {
+    /// The operating system's generator.
+    #[uniffi::constructor]
+    pub fn os() -> Arc<Self> {
+        Arc::new(Self(Mutex::new(facade::Rng::os())))
+    }
+
+    /// A generator that yields exactly `bytes`, in order, then fails every
+    /// request with `RngExhausted` (a request it cannot fill in full takes
+    /// nothing). For replaying test vectors; never for real messages.
+    #[uniffi::constructor]
+    pub fn scripted(bytes: Vec<u8>) -> Arc<Self> {
+        let bytes = Zeroizing::new(bytes);
+        Arc::new(Self(Mutex::new(facade::Rng::scripted(&bytes))))
+    }
+
+    /// Whether this is a scripted generator.
+    pub fn is_scripted(&self) -> bool {
+        lock(&self.0).is_scripted()
+    }
+
+    /// How many scripted bytes are left; `None` for the OS generator.
+    pub fn remaining(&self) -> Option<u64> {
+        lock(&self.0).remaining().map(len)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Enums
+
+/// How a session's headers travel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum Mode {
+    /// Headers in clear.
+    Plain,
+    /// Headers encrypted (SPEC.md §14).
+    HeaderEncryption,
+}
+
+impl From<Mode> for facade::Mode {
+    fn from(m: Mode) -> Self {
+        match m {
+            Mode::Plain => facade::Mode::Plain,
+            Mode::HeaderEncryption => facade::Mode::HeaderEncryption,
+        }
+    }
+}
+
+impl From<facade::Mode> for Mode {
+    fn from(m: facade::Mode) -> Self {
+        match m {
+            facade::Mode::Plain => Mode::Plain,
+            facade::Mode::HeaderEncryption => Mode::HeaderEncryption,
+        }
+    }
+}
+
+/// Which modes a responder accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ModePolicy {
+    /// Either mode.
+    Any,
+    /// Only header encryption.
+    HeaderEncryptionOnly,
+    /// Only plain headers.
+    PlainOnly,
+}
+
+impl From<ModePolicy> for facade::ModePolicy {
+    fn from(m: ModePolicy) -> Self {
+        match m {
+            ModePolicy::Any => facade::ModePolicy::Any,
+            ModePolicy::HeaderEncryptionOnly => facade::ModePolicy::HeaderEncryptionOnly,
+            ModePolicy::PlainOnly => facade::ModePolicy::PlainOnly,
+        }
+    }
+}
+
+/// Whether the handshake must be hybrid post-quantum.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum PqPolicy {
+    /// Only the hybrid handshake (chatcrypt's default).
+    Required,
+    /// The classical handshake too.
+    AllowClassical,
+}
+
+impl From<PqPolicy> for facade::PqPolicy {
+    fn from(p: PqPolicy) -> Self {
+        match p {
+            PqPolicy::Required => facade::PqPolicy::Required,
+            PqPolicy::AllowClassical => facade::PqPolicy::AllowClassical,
+        }
+    }
+}
+
+/// The two kinds of wire message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum MessageType {
+    /// Carries the handshake: the first one from a new peer goes to
+    /// `accept_session`.
+    PreKey,
+    /// An ordinary message for an existing session.
+    Message,
+}
+
+/// Reads a message's version and type bytes only.
+///
+/// # Errors
+/// A `Decode*` error if they are missing or unknown.
+#[uniffi::export]
+pub fn message_type(message: Vec<u8>) -> Result<MessageType> {
+    Ok(match facade::message_type(&message)? {
+        facade::MessageType::PreKey => MessageType::PreKey,
+        facade::MessageType::Message => MessageType::Message,
+    })
+}
+
+// ---------------------------------------------------------------------------
+// Identity
+
+/// This device's long-term identity key pair.
+#[derive(uniffi::Object)]
+pub struct IdentityKeyPair(facade::IdentityKeyPair);
+
+#[uniffi::export]
+impl IdentityKeyPair {
+    /// A new key pair (draws 32 bytes).
+    ///
+    /// # Errors
+    /// A generator failure.
+    #[uniffi::constructor]
+    pub fn generate(rng: &Rng) -> Result<Arc<Self>> {
+        Ok(Arc::new(Self(facade::IdentityKeyPair::generate(&mut lock(&rng.0))?)))
+    }
+
+    /// The key pair of a 32-byte seed.
+    ///
+    /// # Errors
+    /// `InvalidArgument` if `seed` is not 32 bytes.
+    #[uniffi::constructor]
+    pub fn from_seed(seed: Vec<u8>) -> Result<Arc<Self>> {
+        let seed = Zeroizing::new(seed);
+        Ok(Arc::new(Self(facade::IdentityKeyPair::from_seed(&seed)?)))
+    }
+
+    /// Restores `to_bytes`' output.
+    ///
+    /// # Errors
+    /// A `Decode*` error.
+    #[uniffi::constructor]
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Arc<Self>> {
+        let bytes = Zeroizing::new(bytes);
+        Ok(Arc::new(Self(facade::IdentityKeyPair::from_bytes(&bytes)?)))
+    }
+
+    /// Opens `seal`'s output with the same 32-byte key.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a wrong key length, `Auth`, a `Decode*` error.
+    #[uniffi::constructor]
+    pub fn open(key: Vec<u8>, sealed: Vec<u8>) -> Result<Arc<Self>> {
+        let key = Zeroizing::new(key);
+        Ok(Arc::new(Self(facade::IdentityKeyPair::open(&key, &sealed)?)))
+    }
+
+    /// The 32-byte seed (secret).
+    pub fn seed(&self) -> Vec<u8> {
+        self.0.seed().to_vec()
+    }
+
+    /// The Ed25519 public key (32 bytes).
+    pub fn public_key(&self) -> Vec<u8> {
+        self.0.public_key().to_vec()
+    }
+
+    /// The stored form (secret).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.0.to_bytes().to_vec()
+    }
+
+    /// The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a wrong key length; a generator failure.
+    pub fn seal(&self, key: Vec<u8>, rng: &Rng) -> Result<Vec<u8>> {
+        let key = Zeroizing::new(key);
+        Ok(self.0.seal(&key, &mut lock(&rng.0))?)
+    }
+}
+
+/// Checks that `key` is a valid identity public key.
+///
+/// # Errors
+/// `InvalidArgument` for a wrong length; a `Decode*` error.
+#[uniffi::export]
+pub fn identity_key_check(key: Vec<u8>) -> Result<()> {
+    Ok(facade::identity_key_check(&key)?)
+}
+
+// ---------------------------------------------------------------------------
+// Prekeys
+
+/// A signed prekey with its secret.
+#[derive(uniffi::Object)]
+pub struct SignedPreKey(facade::SignedPreKey);
+
+#[uniffi::export]
+impl SignedPreKey {
+    /// A new signed prekey, signed by `identity` (draws 32 bytes).
+    ///
+    /// # Errors
+    /// A generator failure.
+    #[uniffi::constructor]
+    pub fn generate(identity: &IdentityKeyPair, id: u32, rng: &Rng) -> Result<Arc<Self>> {
+        Ok(Arc::new(Self(facade::SignedPreKey::generate(&identity.0, id, &mut lock(&rng.0))?)))
+    }
+
+    /// Restores `to_bytes`' output.
+    ///
+    /// # Errors
+    /// A `Decode*` error.
+    #[uniffi::constructor]
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Arc<Self>> {
+        let bytes = Zeroizing::new(bytes);
+        Ok(Arc::new(Self(facade::SignedPreKey::from_bytes(&bytes)?)))
+    }
+
+    /// Its id.
+    pub fn id(&self) -> u32 {
+        self.0.id()
+    }
+
+    /// Its X25519 public key (32 bytes).
+    pub fn public_key(&self) -> Vec<u8> {
+        self.0.public_key().to_vec()
+    }
+
+    /// The identity key's signature over it (64 bytes).
+    pub fn signature(&self) -> Vec<u8> {
+        self.0.signature().to_vec()
+    }
+
+    /// The stored form (secret).
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.0.to_bytes().to_vec()
+    }
+}
+
+/// A one-time prekey with its secret; a successful `accept_session`
+/// consumes it (every call then fails with `Consumed`).
+#[derive(uniffi::Object)]
+pub struct OneTimePreKey(Mutex<facade::OneTimePreKey>);
+
+#[uniffi::export]
+impl OneTimePreKey {
+    /// A new one-time prekey (draws 32 bytes).
+    ///
+    /// # Errors
+    /// A generator failure.
+    #[uniffi::constructor]
+    pub fn generate(id: u32, rng: &Rng) -> Result<Arc<Self>> {
+        Ok(Arc::new(Self(Mutex::new(facade::OneTimePreKey::generate(id, &mut lock(&rng.0))?))))
+    }
+
+    /// Restores `to_bytes`' output.
+    ///
+    /// # Errors
+    /// A `Decode*` error.
+    #[uniffi::constructor]
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Arc<Self>> {
+        let bytes = Zeroizing::new(bytes);
+        Ok(Arc::new(Self(Mutex::new(facade::OneTimePreKey::from_bytes(&bytes)?))))
+    }
+
+    /// Whether an accept consumed it.
+    pub fn is_consumed(&self) -> bool {
+        lock(&self.0).is_consumed()
+    }
+
+    /// Its id.
+    ///
+    /// # Errors
+    /// `Consumed`.
+    pub fn id(&self) -> Result<u32> {
+        Ok(lock(&self.0).id()?)
+    }
+
+    /// Its X25519 public key (32 bytes).
+    ///
+    /// # Errors
+    /// `Consumed`.
+    pub fn public_key(&self) -> Result<Vec<u8>> {
+        Ok(lock(&self.0).public_key()?.to_vec())
+    }
+
+    /// The stored form (secret).
+    ///
+    /// # Errors
+    /// `Consumed`.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        Ok(lock(&self.0).to_bytes()?.to_vec())
+    }
+}
+
+/// An ML-KEM-1024 prekey with its seed. Used as a one-time KEM prekey
+/// (`KemPreKeyUse::OneTime`), a successful `accept_session` consumes it.
+#[derive(uniffi::Object)]
+pub struct KemPreKey(Mutex<facade::KemPreKey>);
+
+#[uniffi::export]
+impl KemPreKey {
+    /// A new KEM prekey signed by `identity` (draws 64 bytes).
+    ///
+    /// # Errors
+    /// A generator failure.
+    #[uniffi::constructor]
+    pub fn generate(identity: &IdentityKeyPair, id: u32, rng: &Rng) -> Result<Arc<Self>> {
+        Ok(Arc::new(Self(Mutex::new(facade::KemPreKey::generate(&identity.0, id, &mut lock(&rng.0))?))))
+    }
+
+    /// Restores `to_bytes`' output.
+    ///
+    /// # Errors
+    /// A `Decode*` error.
+    #[uniffi::constructor]
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Arc<Self>> {
+        let bytes = Zeroizing::new(bytes);
+        Ok(Arc::new(Self(Mutex::new(facade::KemPreKey::from_bytes(&bytes)?))))
+    }
+
+    /// Whether an accept consumed it (as a one-time KEM prekey).
+    pub fn is_consumed(&self) -> bool {
+        lock(&self.0).is_consumed()
+    }
+
+    /// Its id.
+    ///
+    /// # Errors
+    /// `Consumed`.
+    pub fn id(&self) -> Result<u32> {
+        Ok(lock(&self.0).id()?)
+    }
+
+    /// Its KEM type byte (1: ML-KEM-1024).
+    ///
+    /// # Errors
+    /// `Consumed`.
+    pub fn kem_type(&self) -> Result<u8> {
+        Ok(lock(&self.0).kem_type()?)
+    }
+
+    /// The public encoding that goes into bundles and uploads.
+    ///
+    /// # Errors
+    /// `Consumed`.
+    pub fn public_bytes(&self) -> Result<Vec<u8>> {
+        Ok(lock(&self.0).public_bytes()?)
+    }
+
+    /// The stored form (secret).
+    ///
+    /// # Errors
+    /// `Consumed`.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        Ok(lock(&self.0).to_bytes()?.to_vec())
+    }
+}
+
+/// How `accept_session` uses a KEM prekey.
+#[derive(uniffi::Enum)]
+pub enum KemPreKeyUse {
+    /// A one-time KEM prekey: consumed by a successful accept.
+    OneTime {
+        /// The key.
+        key: Arc<KemPreKey>,
+    },
+    /// The last-resort KEM prekey: only read.
+    LastResort {
+        /// The key.
+        key: Arc<KemPreKey>,
+    },
+}
+
+/// A one-time prekey's public part, as a key server publishes it.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct OneTimePreKeyPublic {
+    /// Its id.
+    pub id: u32,
+    /// Its X25519 public key (32 bytes).
+    pub key: Vec<u8>,
+}
+
+/// A KEM prekey's type byte and id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct KemPreKeyId {
+    /// The KEM type byte (1: ML-KEM-1024).
+    pub kem_type: u8,
+    /// The prekey's id.
+    pub id: u32,
+}
+
+/// A prekey bundle: what an initiator needs to start a session.
+#[derive(uniffi::Object)]
+pub struct PreKeyBundle(facade::PreKeyBundle);
+
+#[uniffi::export]
+impl PreKeyBundle {
+    /// The bundle of our own keys, to publish.
+    ///
+    /// # Errors
+    /// `Consumed` if a prekey was consumed.
+    #[uniffi::constructor]
+    pub fn new(
+        identity: &IdentityKeyPair,
+        signed_prekey: &SignedPreKey,
+        one_time_prekey: Option<Arc<OneTimePreKey>>,
+        kem_prekey: Option<Arc<KemPreKey>>,
+    ) -> Result<Arc<Self>> {
+        let opk = one_time_prekey.as_ref().map(|k| lock(&k.0));
+        let kem = kem_prekey.as_ref().map(|k| lock(&k.0));
+        Ok(Arc::new(Self(facade::PreKeyBundle::new(
+            &identity.0,
+            &signed_prekey.0,
+            opk.as_deref(),
+            kem.as_deref(),
+        )?)))
+    }
+
+    /// A bundle from published public parts (a key server's view): the
+    /// identity key (32 bytes), the signed prekey's id, key (32 bytes) and
+    /// signature (64 bytes), optionally a one-time prekey and a KEM
+    /// prekey's public encoding. Not verified: see `verify`.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for wrong lengths; a `Decode*` error for an invalid
+    /// identity key or KEM prekey encoding.
+    #[uniffi::constructor]
+    pub fn from_parts(
+        identity_key: Vec<u8>,
+        signed_prekey_id: u32,
+        signed_prekey: Vec<u8>,
+        signature: Vec<u8>,
+        one_time_prekey: Option<OneTimePreKeyPublic>,
+        kem_prekey: Option<Vec<u8>>,
+    ) -> Result<Arc<Self>> {
+        Ok(Arc::new(Self(facade::PreKeyBundle::from_parts(
+            &identity_key,
+            signed_prekey_id,
+            &signed_prekey,
+            &signature,
+            one_time_prekey.as_ref().map(|k| (k.id, k.key.as_slice())),
+            kem_prekey.as_deref(),
+        )?)))
+    }
+
+    /// Decodes a bundle (not verified: see `verify`).
+    ///
+    /// # Errors
+    /// A `Decode*` error.
+    #[uniffi::constructor]
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Arc<Self>> {
+        Ok(Arc::new(Self(facade::PreKeyBundle::from_bytes(&bytes)?)))
+    }
+
+    /// The wire encoding.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.0.to_bytes()
+    }
+
+    /// Checks the prekeys' encodings and signatures.
+    ///
+    /// # Errors
+    /// A `Decode*` error, `BadSignature`.
+    pub fn verify(&self) -> Result<()> {
+        Ok(self.0.verify()?)
+    }
+
+    /// The owner's identity key (32 bytes).
+    pub fn identity_key(&self) -> Vec<u8> {
+        self.0.identity_key().to_vec()
+    }
+
+    /// The signed prekey's id.
+    pub fn signed_prekey_id(&self) -> u32 {
+        self.0.signed_prekey_id()
+    }
+
+    /// The one-time prekey's id, if the bundle has one.
+    pub fn one_time_prekey_id(&self) -> Option<u32> {
+        self.0.one_time_prekey_id()
+    }
+
+    /// The KEM prekey's id, if the bundle has one.
+    pub fn kem_prekey_id(&self) -> Option<u32> {
+        self.0.kem_prekey_id()
+    }
+}
+
+/// A decoded PreKeyMessage, to look up the prekeys it names before
+/// `accept_session`.
+#[derive(uniffi::Object)]
+pub struct PreKeyMessage(facade::PreKeyMessage);
+
+#[uniffi::export]
+impl PreKeyMessage {
+    /// Decodes a PreKeyMessage.
+    ///
+    /// # Errors
+    /// A `Decode*` error.
+    #[uniffi::constructor]
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Arc<Self>> {
+        Ok(Arc::new(Self(facade::PreKeyMessage::from_bytes(&bytes)?)))
+    }
+
+    /// The sender's identity key (32 bytes; authenticated only once accept
+    /// succeeds).
+    pub fn sender_identity(&self) -> Vec<u8> {
+        self.0.sender_identity().to_vec()
+    }
+
+    /// The signed prekey's id.
+    pub fn signed_prekey_id(&self) -> u32 {
+        self.0.signed_prekey_id()
+    }
+
+    /// The one-time prekey's id, if it names one.
+    pub fn one_time_prekey_id(&self) -> Option<u32> {
+        self.0.one_time_prekey_id()
+    }
+
+    /// The KEM prekey's type and id, if the handshake is hybrid.
+    pub fn kem_prekey_id(&self) -> Option<KemPreKeyId> {
+        self.0.kem_prekey_id().map(|(kem_type, id)| KemPreKeyId { kem_type, id })
+    }
+
+    /// The initiator's base key (32 bytes; for the last-resort replay
+    /// check, SPEC.md §16.7).
+    pub fn base_key(&self) -> Vec<u8> {
+        self.0.base_key().to_vec()
+    }
+
+    /// Whether the handshake is hybrid.
+    pub fn is_post_quantum(&self) -> bool {
+        self.0.is_post_quantum()
+    }
+
+    /// The mode the initiator chose.
+    pub fn mode(&self) -> Mode {
+        self.0.mode().into()
+    }
+
+    /// The message bytes.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        self.0.as_bytes().to_vec()
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Session
+
+/// What `accept_session` returns.
+#[derive(uniffi::Record)]
+pub struct Accepted {
+    /// The new session: store its `to_bytes` now.
+    pub session: Arc<Session>,
+    /// The first message's plaintext.
+    pub plaintext: Vec<u8>,
+    /// The first message's id.
+    pub message_id: Vec<u8>,
+}
+
+/// A decrypted message.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct Decrypted {
+    /// The plaintext.
+    pub plaintext: Vec<u8>,
+    /// The message's id.
+    pub message_id: Vec<u8>,
+}
+
+/// Accepts a session from a peer's first PreKeyMessage and decrypts it.
+/// A one-time prekey passed here (and a `KemPreKeyUse::OneTime`) is
+/// consumed if this succeeds, and left as it was if it fails.
+///
+/// # Errors
+/// As chatcrypt's (`UnknownPreKey`, `Auth`, `ModeNotAllowed`, ...);
+/// `Consumed`; a generator failure.
+#[allow(clippy::too_many_arguments)]
+#[uniffi::export]
+pub fn accept_session(
+    identity: &IdentityKeyPair,
+    signed_prekey: &SignedPreKey,
+    one_time_prekey: Option<Arc<OneTimePreKey>>,
+    kem_prekey: Option<KemPreKeyUse>,
+    message: &PreKeyMessage,
+    mode_policy: ModePolicy,
+    pq_policy: PqPolicy,
+    rng: &Rng,
+) -> Result<Accepted> {
+    let mut opk = one_time_prekey.as_ref().map(|k| lock(&k.0));
+    let mut kem = kem_prekey.as_ref().map(|u| match u {
+        KemPreKeyUse::OneTime { key } | KemPreKeyUse::LastResort { key } => lock(&key.0),
+    });
+    let kem_use = match (&kem_prekey, kem.as_deref_mut()) {
+        (Some(KemPreKeyUse::OneTime { .. }), Some(k)) => Some(facade::KemPreKeyUse::OneTime(k)),
+        (Some(KemPreKeyUse::LastResort { .. }), Some(k)) => Some(facade::KemPreKeyUse::LastResort(k)),
+        _ => None,
+    };
+    let accepted = facade::Session::accept(
+        &identity.0,
+        &signed_prekey.0,
+        opk.as_deref_mut(),
+        kem_use,
+        &message.0,
+        mode_policy.into(),
+        pq_policy.into(),
+        &mut lock(&rng.0),
+    )?;
+    Ok(Accepted {
+        session: Arc::new(Session(Mutex::new(accepted.session))),
+        plaintext: accepted.plaintext.to_vec(),
+        message_id: accepted.message_id.to_vec(),
+    })
+}
+
+/// A Double Ratchet session with one peer device. After every successful
+/// call that changes it (encrypt, decrypt), store `to_bytes`;
+/// a call that fails changes nothing.
+#[derive(uniffi::Object)]
+pub struct Session(Mutex<facade::Session>);
+
+#[uniffi::export]
+impl Session {
+    /// Starts a session from a peer's bundle (verified here).
+    ///
+    /// # Errors
+    /// As chatcrypt's (`BadSignature`, `PostQuantumRequired`, ...); a
+    /// generator failure.
+    #[uniffi::constructor]
+    pub fn initiate(
+        identity: &IdentityKeyPair,
+        bundle: &PreKeyBundle,
+        mode: Mode,
+        pq_policy: PqPolicy,
+        rng: &Rng,
+    ) -> Result<Arc<Self>> {
+        let s = facade::Session::initiate(
+            &identity.0,
+            &bundle.0,
+            mode.into(),
+            pq_policy.into(),
+            &mut lock(&rng.0),
+        )?;
+        Ok(Arc::new(Self(Mutex::new(s))))
+    }
+
+    /// Restores a stored session.
+    ///
+    /// # Errors
+    /// A `Decode*` error.
+    #[uniffi::constructor]
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Arc<Self>> {
+        let bytes = Zeroizing::new(bytes);
+        Ok(Arc::new(Self(Mutex::new(facade::Session::from_bytes(&bytes)?))))
+    }
+
+    /// Opens `seal`'s output with the same 32-byte key.
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a wrong key length; `Auth`; a `Decode*` error.
+    #[uniffi::constructor]
+    pub fn open(key: Vec<u8>, sealed: Vec<u8>) -> Result<Arc<Self>> {
+        let key = Zeroizing::new(key);
+        Ok(Arc::new(Self(Mutex::new(facade::Session::open(&key, &sealed)?))))
+    }
+
+    /// Encrypts a message (draws a 16-byte reuse guard).
+    ///
+    /// # Errors
+    /// `TooLarge`, `CounterExhausted`; a generator failure.
+    pub fn encrypt(&self, plaintext: Vec<u8>, rng: &Rng) -> Result<Vec<u8>> {
+        let plaintext = Zeroizing::new(plaintext);
+        let mut s = lock(&self.0);
+        Ok(s.encrypt(&plaintext, &mut lock(&rng.0))?)
+    }
+
+    /// The length of the message that encrypting `plaintext_len` bytes
+    /// gives now.
+    ///
+    /// # Errors
+    /// `TooLarge`; `Unusable`.
+    pub fn encrypted_len(&self, plaintext_len: u64) -> Result<u64> {
+        let n = usize::try_from(plaintext_len)
+            .map_err(|_| ChatcryptError::from(facade::Error::InvalidArgument("plaintext length")))?;
+        Ok(len(lock(&self.0).encrypted_len(n)?))
+    }
+
+    /// Decrypts a message (draws 32 bytes on a new ratchet step).
+    ///
+    /// # Errors
+    /// `Auth`, `Duplicate`, `TooFarAhead`, a `Decode*` error, ...; a
+    /// generator failure. The session is unchanged.
+    pub fn decrypt(&self, message: Vec<u8>, rng: &Rng) -> Result<Vec<u8>> {
+        let mut s = lock(&self.0);
+        Ok(s.decrypt(&message, &mut lock(&rng.0))?.to_vec())
+    }
+
+    /// As `decrypt`, with the message's id.
+    ///
+    /// # Errors
+    /// As `decrypt`.
+    pub fn decrypt_with_id(&self, message: Vec<u8>, rng: &Rng) -> Result<Decrypted> {
+        let mut s = lock(&self.0);
+        let (plaintext, id) = s.decrypt_with_id(&message, &mut lock(&rng.0))?;
+        Ok(Decrypted { plaintext: plaintext.to_vec(), message_id: id.to_vec() })
+    }
+
+    /// The stored form (secret): store it after every successful call.
+    ///
+    /// # Errors
+    /// `Unusable`.
+    pub fn to_bytes(&self) -> Result<Vec<u8>> {
+        Ok(lock(&self.0).to_bytes()?.to_vec())
+    }
+
+    /// The length of `to_bytes`' output.
+    ///
+    /// # Errors
+    /// `Unusable`.
+    pub fn encoded_len(&self) -> Result<u64> {
+        Ok(len(lock(&self.0).encoded_len()?))
+    }
+
+    /// The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+    ///
+    /// # Errors
+    /// `InvalidArgument` for a wrong key length; a generator failure;
+    /// `Unusable`.
+    pub fn seal(&self, key: Vec<u8>, rng: &Rng) -> Result<Vec<u8>> {
+        let key = Zeroizing::new(key);
+        let s = lock(&self.0);
+        Ok(s.seal(&key, &mut lock(&rng.0))?)
+    }
+
+    /// The session's mode.
+    ///
+    /// # Errors
+    /// `Unusable`.
+    pub fn mode(&self) -> Result<Mode> {
+        Ok(lock(&self.0).mode()?.into())
+    }
+
+    /// Whether this side started the session.
+    ///
+    /// # Errors
+    /// `Unusable`.
+    pub fn is_initiator(&self) -> Result<bool> {
+        Ok(lock(&self.0).is_initiator()?)
+    }
+
+    /// Whether our messages still carry the handshake (no reply yet).
+    ///
+    /// # Errors
+    /// `Unusable`.
+    pub fn awaiting_reply(&self) -> Result<bool> {
+        Ok(lock(&self.0).awaiting_reply()?)
+    }
+
+    /// Whether the handshake was hybrid post-quantum.
+    ///
+    /// # Errors
+    /// `Unusable`.
+    pub fn is_post_quantum(&self) -> Result<bool> {
+        Ok(lock(&self.0).is_post_quantum()?)
+    }
+
+    /// How many skipped message keys are stored.
+    ///
+    /// # Errors
+    /// `Unusable`.
+    pub fn skipped_key_count(&self) -> Result<u64> {
+        Ok(len(lock(&self.0).skipped_key_count()?))
+    }
+
+    /// Our identity key (32 bytes).
+    ///
+    /// # Errors
+    /// `Unusable`.
+    pub fn local_identity(&self) -> Result<Vec<u8>> {
+        Ok(lock(&self.0).local_identity()?.to_vec())
+    }
+
+    /// The peer's identity key (32 bytes).
+    ///
+    /// # Errors
+    /// `Unusable`.
+    pub fn remote_identity(&self) -> Result<Vec<u8>> {
+        Ok(lock(&self.0).remote_identity()?.to_vec())
+    }
+
+    /// Whether `message` belongs to the handshake that made this
+    /// (responder) session, so it goes to `decrypt`
+    /// rather than to a new `accept_session`.
+    ///
+    /// # Errors
+    /// `Unusable`.
+    pub fn matches(&self, message: &PreKeyMessage) -> Result<bool> {
+        Ok(lock(&self.0).matches(&message.0)?)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Safety numbers
+
+/// A safety number between two identity keys, for users to compare.
+#[derive(uniffi::Object)]
+pub struct SafetyNumber(facade::SafetyNumber);
+
+#[uniffi::export]
+impl SafetyNumber {
+    /// Computes it from each side's stable id (at most 255 bytes) and
+    /// identity key (32 bytes).
+    ///
+    /// # Errors
+    /// `InvalidArgument` for wrong key lengths; a `Decode*` error for an
+    /// invalid key; `TooLarge` for a longer id.
+    #[uniffi::constructor]
+    pub fn new(
+        local_id: Vec<u8>,
+        local_key: Vec<u8>,
+        remote_id: Vec<u8>,
+        remote_key: Vec<u8>,
+    ) -> Result<Arc<Self>> {
+        Ok(Arc::new(Self(facade::SafetyNumber::new(&local_id, &local_key, &remote_id, &remote_key)?)))
+    }
+
+    /// The 60 digits to display.
+    pub fn displayable(&self) -> String {
+        self.0.displayable().to_owned()
+    }
+
+    /// The QR code payload.
+    pub fn scannable(&self) -> Vec<u8> {
+        self.0.scannable().to_vec()
+    }
+
+    /// Checks the other device's scanned payload.
+    ///
+    /// # Errors
+    /// A `Decode*` error for a malformed payload.
+    pub fn compare_scanned(&self, scanned: Vec<u8>) -> Result<bool> {
+        Ok(self.0.compare_scanned(&scanned)?)
+    }
+}
