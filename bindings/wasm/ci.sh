@@ -1,0 +1,141 @@
+#!/usr/bin/env bash
+# The WebAssembly binding's whole CI, on a clean machine: installs what is
+# missing (the wasm32-unknown-unknown target; wasm-bindgen-cli at exactly
+# the version of the wasm-bindgen crate in Cargo.lock; Debian's chromium;
+# npm's binaryen for wasm-opt, into a local tool directory), builds the npm
+# package (build.sh: one release build), fails if the committed TypeScript
+# types differ from the fresh ones, runs every node test (the conversation,
+# the package's entry points, the session.json/reject.json vector runner and
+# the demo page in headless Chromium), and checks that the vector runner
+# fails on a corrupted vector. Prints the time of every step.
+#
+# A registry that refuses an install gives a loud "!!! ... SKIPPED" line:
+# for the target or wasm-bindgen-cli the whole binding is skipped (exit 0);
+# for chromium only the browser test; for binaryen only the wasm-opt pass.
+#
+# Usage: bash bindings/wasm/ci.sh   (from anywhere; honours CARGO_TARGET_DIR)
+set -euo pipefail
+
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+WORK="$(mktemp -d)"
+trap 'rm -rf "$WORK"' EXIT
+TOOLS="${CHATCRYPT_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/chatcrypt-wasm-tools}"
+BINARYEN_VERSION=132.0.0
+START=$SECONDS
+T=$SECONDS
+CURRENT=""
+TIMES=""
+
+# Starts a step, closing the one before with its time.
+step() {
+    if [ -n "$CURRENT" ]; then
+        TIMES+="$(printf '%6ss  %s' "$((SECONDS - T))" "$CURRENT")"$'\n'
+    fi
+    CURRENT="$*"
+    T=$SECONDS
+    printf '\n== wasm binding: %s\n' "$*"
+}
+skipped() { printf '\n!!! %s SKIPPED !!!\n\n' "$*" >&2; }
+
+step "rust target wasm32-unknown-unknown"
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+    if ! rustup target add wasm32-unknown-unknown; then
+        skipped "wasm binding: rustup could not install the wasm32-unknown-unknown target; the WHOLE wasm binding was"
+        exit 0
+    fi
+fi
+
+step "wasm-bindgen-cli (the version of the wasm-bindgen crate in Cargo.lock)"
+WB_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$ROOT/Cargo.lock")
+[ -n "$WB_VERSION" ] || { echo "error: no wasm-bindgen in Cargo.lock" >&2; exit 1; }
+if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WB_VERSION" ]; then
+    # Without its default TLS feature (only wasm-bindgen-test-runner's
+    # downloads use it): no ring/rustls to compile. Its own lock file pins a
+    # webpki-roots that crates.io no longer offers, so --locked can fail.
+    if ! cargo install wasm-bindgen-cli --version "$WB_VERSION" --no-default-features --locked; then
+        echo "note: cargo install --locked failed; installing without --locked"
+        if ! cargo install wasm-bindgen-cli --version "$WB_VERSION" --no-default-features; then
+            skipped "wasm binding: crates.io refused wasm-bindgen-cli $WB_VERSION; the WHOLE wasm binding was"
+            exit 0
+        fi
+    fi
+fi
+wasm-bindgen --version
+
+step "chromium (Debian) for the demo page test"
+CHROMIUM=/usr/bin/chromium
+BROWSER=1
+if [ ! -x "$CHROMIUM" ]; then
+    if [ "$(id -u)" = 0 ] && { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }; then
+        :
+    else
+        skipped "wasm binding: Debian's chromium could not be installed; the headless browser test of demo/ was"
+        BROWSER=0
+    fi
+fi
+[ "$BROWSER" = 1 ] && "$CHROMIUM" --version
+
+step "wasm-opt (npm binaryen@$BINARYEN_VERSION, into $TOOLS)"
+WASM_OPT="$TOOLS/binaryen-$BINARYEN_VERSION/node_modules/binaryen/bin/wasm-opt"
+if [ ! -x "$WASM_OPT" ]; then
+    mkdir -p "$TOOLS/binaryen-$BINARYEN_VERSION"
+    if ! npm install --prefix "$TOOLS/binaryen-$BINARYEN_VERSION" --no-audit --no-fund --no-save --silent "binaryen@$BINARYEN_VERSION"; then
+        skipped "wasm binding: npm refused binaryen@$BINARYEN_VERSION; the wasm-opt pass (smaller .wasm) was"
+        WASM_OPT=""
+    fi
+fi
+export WASM_OPT
+
+step "build the npm package (build.sh)"
+for t in node web; do cp "$HERE/pkg/$t/chatcrypt_wasm.d.ts" "$WORK/$t.d.ts"; done
+bash "$HERE/build.sh"
+
+step "TypeScript types drift check (pkg/*/chatcrypt_wasm.d.ts)"
+for t in node web; do
+    if ! diff -u "$WORK/$t.d.ts" "$HERE/pkg/$t/chatcrypt_wasm.d.ts"; then
+        echo "error: bindings/wasm/pkg/$t/chatcrypt_wasm.d.ts is out of date: run bash bindings/wasm/build.sh and commit it" >&2
+        exit 1
+    fi
+done
+echo "types up to date"
+
+step "node tests (conversation, package entry points, vectors, demo in headless Chromium)"
+cd "$HERE"
+CHATCRYPT_REQUIRE_CHROMIUM=$BROWSER node --test tests/
+
+step "the vector runner fails on a corrupted vector"
+python3 - "$ROOT/test-vectors/protocol" "$WORK" <<'EOF'
+import json, sys
+src, out = sys.argv[1], sys.argv[2]
+def flip_last_byte(d):
+    # The last byte of the third message sent in the fourth case.
+    e = [e for e in d["cases"][3]["events"] if e["op"] == "send"][2]
+    e["message"] = e["message"][:-2] + "%02x" % (int(e["message"][-2:], 16) ^ 1)
+
+def change_detail(d):
+    d["cases"][5]["error"] += "X"
+
+for name, corrupt in [("session", flip_last_byte), ("reject", change_detail)]:
+    for which in ("session", "reject"):
+        with open(f"{src}/{which}.json") as f:
+            data = json.load(f)
+        if which == name:
+            corrupt(data)
+        with open(f"{out}/{name}-{which}.json", "w") as f:
+            json.dump(data, f)
+EOF
+for name in session reject; do
+    mkdir -p "$WORK/$name"
+    mv "$WORK/$name-session.json" "$WORK/$name/session.json"
+    mv "$WORK/$name-reject.json" "$WORK/$name/reject.json"
+    if CHATCRYPT_VECTORS="$WORK/$name" node --test tests/vectors.test.mjs >"$WORK/$name.log" 2>&1; then
+        echo "error: the vector runner passed with a corrupted $name.json" >&2
+        exit 1
+    fi
+    grep -E "^# (pass|fail) " "$WORK/$name.log" | tr '\n' ' '
+    echo "<- corrupted $name.json fails the runner, as it must"
+done
+
+step "done"
+printf 'wasm binding: step times\n%s%6ss  total\n' "$TIMES" "$((SECONDS - START))"
