@@ -7,9 +7,9 @@
 # runner over test-vectors/protocol/session.json and reject.json).
 #
 # With CHATCRYPT_KOTLIN=1 it also compiles and runs the Kotlin test
-# (kotlin/test/, against the generated kotlin/chatcrypt/chatcrypt.kt) with
-# a Kotlin compiler and JNA fetched from Maven Central by mvn: not in the
-# default path, since a cold fetch and compile costs minutes.
+# (kotlin/test/run.sh: the generated kotlin/chatcrypt/chatcrypt.kt with
+# kotlin/test/ChatcryptTest.kt, a conversation and the vector runner), with
+# the Kotlin compiler from the npm registry and JNA from Debian.
 #
 # Usage: bash bindings/uniffi/ci.sh   (from anywhere; honours CARGO_TARGET_DIR)
 set -euo pipefail
@@ -71,7 +71,7 @@ if [ "${CHATCRYPT_KOTLIN:-0}" = 1 ]; then
     bash "$HERE/kotlin/test/run.sh" "$LIB"
 else
     step ""
-    echo "(Kotlin test not run: set CHATCRYPT_KOTLIN=1 to fetch a Kotlin compiler from Maven and run kotlin/test/)"
+    echo "(Kotlin test not run: CHATCRYPT_KOTLIN=1 runs kotlin/test/run.sh, which fetches kotlinc from npm)"
 fi
 
 step ""

@@ -197,6 +197,11 @@ impl ChatcryptError {
         self.parts().0
     }
 
+    /// The error with its fields (also the `detail` field of every variant).
+    pub fn error_detail(&self) -> String {
+        self.parts().1.to_owned()
+    }
+
     /// The code's stable name in upper snake case (`"AUTH"`), as the C
     /// binding's `CHATCRYPT_ERR_` constants spell it.
     pub fn error_name(&self) -> String {

@@ -3989,6 +3989,18 @@ public func errorCode() -> Int32  {
 }
     
     /**
+     * The error with its fields (also the `detail` field of every variant).
+     */
+public func errorDetail() -> String  {
+    return try!  FfiConverterString.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail(
+            FfiConverterTypeChatcryptError_lower(self),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * The code's stable name in upper snake case (`"AUTH"`), as the C
      * binding's `CHATCRYPT_ERR_` constants spell it.
      */

@@ -1027,6 +1027,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Int
+    external fun uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_chatcrypt_uniffi_fn_func_accept_session(`identity`: Long,`signedPrekey`: Long,`oneTimePrekey`: RustBuffer.ByValue,`kemPrekey`: RustBuffer.ByValue,`message`: Long,`modePolicy`: RustBuffer.ByValue,`pqPolicy`: RustBuffer.ByValue,`rng`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -6873,6 +6875,19 @@ sealed class ChatcryptException: kotlin.Exception() {
             return FfiConverterInt.lift(
     uniffiRustCall() { _status ->
     UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code(FfiConverterTypeChatcryptError.lower(this),
+        _status)
+}
+    )
+    }
+    
+
+    
+        /**
+         * The error with its fields (also the `detail` field of every variant).
+         */ fun `errorDetail`(): kotlin.String {
+            return FfiConverterString.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail(FfiConverterTypeChatcryptError.lower(this),
         _status)
 }
     )

@@ -1358,6 +1358,11 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code.argtypes 
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code.restype = ctypes.c_int32
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name.argtypes = (
     _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1597,6 +1602,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -1641,6 +1661,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -1691,6 +1726,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -1735,6 +1785,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -1785,6 +1850,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -1829,6 +1909,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -1880,6 +1975,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -1924,6 +2034,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -1974,6 +2099,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -2018,6 +2158,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -2068,6 +2223,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -2112,6 +2282,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -2162,6 +2347,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -2206,6 +2406,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -2256,6 +2471,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -2300,6 +2530,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -2350,6 +2595,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -2394,6 +2654,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -2444,6 +2719,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -2488,6 +2778,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -2538,6 +2843,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -2582,6 +2902,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -2632,6 +2967,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -2676,6 +3026,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -2726,6 +3091,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -2770,6 +3150,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -2820,6 +3215,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -2864,6 +3274,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -2914,6 +3339,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -2958,6 +3398,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -3008,6 +3463,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -3052,6 +3522,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -3102,6 +3587,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -3146,6 +3646,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -3196,6 +3711,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -3240,6 +3770,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -3290,6 +3835,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -3334,6 +3894,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -3384,6 +3959,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -3428,6 +4018,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -3478,6 +4083,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -3522,6 +4142,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -3572,6 +4207,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -3616,6 +4266,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -3666,6 +4331,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -3710,6 +4390,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -3760,6 +4455,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -3807,6 +4517,21 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
         def error_name(self, ) -> str:
             """
             The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -3851,6 +4576,21 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_detail(self, ) -> str:
+            """
+            The error with its fields (also the `detail` field of every variant).
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterString.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)

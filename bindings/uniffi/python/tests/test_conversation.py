@@ -108,6 +108,7 @@ class Conversation(unittest.TestCase):
         self.assertEqual(e.error_code(), -15)
         self.assertEqual(e.error_name(), "AUTH")
         self.assertEqual(e.detail, "Auth")
+        self.assertEqual(e.error_detail(), "Auth")
         self.assertEqual(sb.to_bytes(), before)
         m[-1] ^= 1
         self.assertEqual(sb.decrypt(bytes(m), self.rng), b"secret")
