@@ -16,11 +16,14 @@
 //!   getrandom's `wasm_js` backend) when it is left out, a `Rng.scripted`
 //!   to replay test vectors byte for byte.
 //!
-//! Secret bytes (seeds and stored forms) are copied straight from
-//! chatcrypt's wiping buffers into a fresh `Uint8Array`; nothing secret is
-//! left behind in the WebAssembly memory once a call returns. Call
-//! `free()` on objects that hold secrets when done with them: that wipes
-//! them at once (a `FinalizationRegistry` frees the forgotten ones later).
+//! Secret bytes leave as chatcrypt hands them out (seeds, stored forms,
+//! plaintexts), copied straight from its wiping buffers into a fresh
+//! `Uint8Array`. Secret arguments (seeds, stored forms, storage keys,
+//! plaintexts to encrypt) are wiped from the WebAssembly memory when the
+//! call returns (`Secret` below): the binding keeps no copy of a secret
+//! beyond the call; only chatcrypt's own objects hold them. Call `free()`
+//! on objects that hold secrets when done with them: that wipes them at
+//! once (a `FinalizationRegistry` frees the forgotten ones later).
 
 #![forbid(unsafe_code)]
 
@@ -29,6 +32,7 @@ use std::{cell::RefCell, rc::Rc};
 
 use js_sys::{Function, Object, Reflect, Uint8Array};
 use wasm_bindgen::{convert::TryFromJsValue, prelude::*, JsCast};
+use zeroize::Zeroizing;
 
 // ---------------------------------------------------------------------------
 // Errors
@@ -53,6 +57,17 @@ type JsResult<T> = Result<T, JsValue>;
 
 fn js<T>(r: core_api::Result<T>) -> JsResult<T> {
     r.map_err(to_js)
+}
+
+/// A secret argument (a seed, a stored form, a storage key, a plaintext):
+/// wasm-bindgen copies it into the WebAssembly memory for the call, and
+/// this owns that copy so that it is wiped afterwards (a `&[u8]` argument's
+/// copy would be freed as it is).
+type Secret = Box<[u8]>;
+
+/// Wipes a secret argument's copy once the call is done with it.
+fn secret(b: Secret) -> Zeroizing<Box<[u8]>> {
+    Zeroizing::new(b)
 }
 
 /// Copies bytes into a new `Uint8Array` (the source, if secret, wipes itself).
@@ -339,8 +354,8 @@ impl Rng {
     /// A generator that yields exactly `bytes`, in order, and then fails
     /// every request with `RNG_EXHAUSTED` (a request it cannot fill in full
     /// takes nothing). For replaying test vectors; never for real messages.
-    pub fn scripted(bytes: &[u8]) -> Rng {
-        Rng(Rc::new(RefCell::new(core_api::Rng::scripted(bytes))))
+    pub fn scripted(bytes: Secret) -> Rng {
+        Rng(Rc::new(RefCell::new(core_api::Rng::scripted(&secret(bytes)))))
     }
 
     /// Whether this is a scripted generator.
@@ -380,8 +395,8 @@ impl IdentityKeyPair {
 
     /// The key pair of a 32-byte seed.
     #[wasm_bindgen(js_name = fromSeed)]
-    pub fn from_seed(seed: &[u8]) -> JsResult<IdentityKeyPair> {
-        js(core_api::IdentityKeyPair::from_seed(seed)).map(Self)
+    pub fn from_seed(seed: Secret) -> JsResult<IdentityKeyPair> {
+        js(core_api::IdentityKeyPair::from_seed(&secret(seed))).map(Self)
     }
 
     /// The 32-byte seed (secret).
@@ -403,22 +418,23 @@ impl IdentityKeyPair {
 
     /// Restores `toBytes()`' output.
     #[wasm_bindgen(js_name = fromBytes)]
-    pub fn from_bytes(stored: &[u8]) -> JsResult<IdentityKeyPair> {
-        js(core_api::IdentityKeyPair::from_bytes(stored)).map(Self)
+    pub fn from_bytes(stored: Secret) -> JsResult<IdentityKeyPair> {
+        js(core_api::IdentityKeyPair::from_bytes(&secret(stored))).map(Self)
     }
 
     /// The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
     pub fn seal(
         &self,
-        key: &[u8],
+        key: Secret,
         #[wasm_bindgen(unchecked_optional_param_type = "Rng")] rng: Option<JsValue>,
     ) -> JsResult<Uint8Array> {
-        with_rng(rng, |r| self.0.seal(key, r)).map(|v| bytes(&v))
+        let key = secret(key);
+        with_rng(rng, |r| self.0.seal(&key, r)).map(|v| bytes(&v))
     }
 
     /// Opens `seal()`'s output.
-    pub fn open(key: &[u8], sealed: &[u8]) -> JsResult<IdentityKeyPair> {
-        js(core_api::IdentityKeyPair::open(key, sealed)).map(Self)
+    pub fn open(key: Secret, sealed: &[u8]) -> JsResult<IdentityKeyPair> {
+        js(core_api::IdentityKeyPair::open(&secret(key), sealed)).map(Self)
     }
 }
 
@@ -463,8 +479,8 @@ impl SignedPreKey {
 
     /// Restores `toBytes()`' output.
     #[wasm_bindgen(js_name = fromBytes)]
-    pub fn from_bytes(stored: &[u8]) -> JsResult<SignedPreKey> {
-        js(core_api::SignedPreKey::from_bytes(stored)).map(Self)
+    pub fn from_bytes(stored: Secret) -> JsResult<SignedPreKey> {
+        js(core_api::SignedPreKey::from_bytes(&secret(stored))).map(Self)
     }
 }
 
@@ -515,8 +531,8 @@ impl OneTimePreKey {
 
     /// Restores `toBytes()`' output.
     #[wasm_bindgen(js_name = fromBytes)]
-    pub fn from_bytes(stored: &[u8]) -> JsResult<OneTimePreKey> {
-        js(core_api::OneTimePreKey::from_bytes(stored)).map(Self::wrap)
+    pub fn from_bytes(stored: Secret) -> JsResult<OneTimePreKey> {
+        js(core_api::OneTimePreKey::from_bytes(&secret(stored))).map(Self::wrap)
     }
 
     #[doc(hidden)]
@@ -582,8 +598,8 @@ impl KemPreKey {
 
     /// Restores `toBytes()`' output.
     #[wasm_bindgen(js_name = fromBytes)]
-    pub fn from_bytes(stored: &[u8]) -> JsResult<KemPreKey> {
-        js(core_api::KemPreKey::from_bytes(stored)).map(Self::wrap)
+    pub fn from_bytes(stored: Secret) -> JsResult<KemPreKey> {
+        js(core_api::KemPreKey::from_bytes(&secret(stored))).map(Self::wrap)
     }
 
     #[doc(hidden)]
@@ -883,8 +899,8 @@ impl Session {
 
     /// Restores a stored session (`toBytes()`' output).
     #[wasm_bindgen(js_name = fromBytes)]
-    pub fn from_bytes(stored: &[u8]) -> JsResult<Session> {
-        js(core_api::Session::from_bytes(stored)).map(Self)
+    pub fn from_bytes(stored: Secret) -> JsResult<Session> {
+        js(core_api::Session::from_bytes(&secret(stored))).map(Self)
     }
 
     /// The stored form (secret): store it after every call that changed
@@ -897,15 +913,16 @@ impl Session {
     /// The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
     pub fn seal(
         &self,
-        key: &[u8],
+        key: Secret,
         #[wasm_bindgen(unchecked_optional_param_type = "Rng")] rng: Option<JsValue>,
     ) -> JsResult<Uint8Array> {
-        with_rng(rng, |r| self.0.seal(key, r)).map(|v| bytes(&v))
+        let key = secret(key);
+        with_rng(rng, |r| self.0.seal(&key, r)).map(|v| bytes(&v))
     }
 
     /// Opens `seal()`'s output.
-    pub fn open(key: &[u8], sealed: &[u8]) -> JsResult<Session> {
-        js(core_api::Session::open(key, sealed)).map(Self)
+    pub fn open(key: Secret, sealed: &[u8]) -> JsResult<Session> {
+        js(core_api::Session::open(&secret(key), sealed)).map(Self)
     }
 
     /// The length of the message that encrypting `plaintextLength` bytes gives now.
@@ -918,10 +935,11 @@ impl Session {
     /// Encrypts a message (draws 16 bytes, and 32 more on a ratchet step).
     pub fn encrypt(
         &mut self,
-        plaintext: &[u8],
+        plaintext: Secret,
         #[wasm_bindgen(unchecked_optional_param_type = "Rng")] rng: Option<JsValue>,
     ) -> JsResult<Uint8Array> {
-        with_rng(rng, |r| self.0.encrypt(plaintext, r)).map(|v| bytes(&v))
+        let plaintext = secret(plaintext);
+        with_rng(rng, |r| self.0.encrypt(&plaintext, r)).map(|v| bytes(&v))
     }
 
     /// Decrypts a message (draws 32 bytes on a new ratchet step). Throws
