@@ -27,9 +27,9 @@
 
 #![forbid(unsafe_code)]
 
-use chatcrypt_bindings_core as core_api;
 use std::{cell::RefCell, rc::Rc};
 
+use chatcrypt_bindings_core as core_api;
 use js_sys::{Function, Object, Reflect, Uint8Array};
 use wasm_bindgen::{convert::TryFromJsValue, prelude::*, JsCast};
 use zeroize::Zeroizing;
