@@ -16,7 +16,11 @@ use std::{cell::RefCell, fs, path::Path};
 
 use chatcrypt::Mode;
 use messenger_model::{from_bytes, record_bound, run_bytes, session_bound, Config, Event, Stats, World};
-use proptest::{collection::vec, prelude::*, test_runner::TestRunner};
+use proptest::{
+    collection::vec,
+    prelude::*,
+    test_runner::{RngAlgorithm, TestRng, TestRunner},
+};
 
 fn config() -> impl Strategy<Value = Config> {
     // At most one device starts with one-time prekeys (20 ML-KEM keys
@@ -75,11 +79,14 @@ fn cases() -> u32 {
 /// at least once (the counts are printed).
 #[test]
 fn messages_arrive_once_sessions_converge_records_stay_bounded_and_trust_waits_for_the_caller() {
-    let mut runner = TestRunner::new(ProptestConfig {
-        cases: cases(),
-        failure_persistence: None,
-        ..ProptestConfig::default()
-    });
+    // A fixed seed: the reachability check below must not depend on the
+    // luck of one run (a random seed once produced no restore-then-replay
+    // case in 2000). The fuzz target `messenger_model` explores beyond
+    // these cases.
+    let mut runner = TestRunner::new_with_rng(
+        ProptestConfig { cases: cases(), failure_persistence: None, ..ProptestConfig::default() },
+        TestRng::deterministic_rng(RngAlgorithm::ChaCha),
+    );
     let totals = RefCell::new(Stats::default());
     let result = runner.run(&(config(), vec(event(), 0..12)), |(config, events)| {
         totals.borrow_mut().absorb(&World::run(config, &events));
@@ -94,7 +101,6 @@ fn messages_arrive_once_sessions_converge_records_stay_bounded_and_trust_waits_f
         for (what, n) in [
             ("decrypted", t.decrypted),
             ("replays rejected as Duplicate", t.replays_duplicate),
-            ("replays dropped by remembered id", t.replays_dropped_by_id),
             ("retries sent", t.retries_sent),
             ("restarts after a retry", t.restarts),
             ("payloads resent", t.resent),
@@ -153,6 +159,39 @@ fn a_scripted_run_reaches_every_recovery_path() {
     assert_eq!(stats.restores, 1);
     assert_eq!(stats.simultaneous, 1);
     assert_eq!(stats.pairs_verified, 3);
+}
+
+/// A device restored from a snapshot older than a message it read decrypts
+/// that message again when the network replays it; the app drops it by its
+/// remembered message id. (Rare in generated runs, so scripted here rather
+/// than required of the proptest's seed.)
+#[test]
+fn a_restored_device_reads_a_replay_again_and_the_app_drops_it_by_id() {
+    use Event::*;
+    for mode in [Mode::Plain, Mode::HeaderEncryption] {
+        // user0 = {0, 1}, user1 = {2}.
+        let events = vec![
+            Persist(2),
+            Send { from: 0, to_user: 1, len: 3 },
+            Deliver(0),
+            Deliver(0),
+            Send { from: 0, to_user: 1, len: 2 },
+            Deliver(0),
+            Deliver(0),
+            Restore(2, 0),
+            Duplicate(0),
+            Duplicate(1),
+            Duplicate(2),
+            Duplicate(3),
+            Deliver(0),
+            Deliver(0),
+            Deliver(0),
+            Deliver(0),
+        ];
+        let stats = World::run(cfg(2, [2, 1, 1], mode, 11), &events);
+        assert_eq!(stats.restores, 1, "{stats:?}");
+        assert!(stats.replays_dropped_by_id >= 1, "{stats:?}");
+    }
 }
 
 #[test]
