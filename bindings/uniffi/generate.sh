@@ -12,7 +12,7 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 TARGET="${CARGO_TARGET_DIR:-$ROOT/target}"
 
 cd "$ROOT"
-cargo build -p chatcrypt-uniffi
+cargo build -p chatcrypt-uniffi --config "$HERE/build-profile.toml"
 LIB="$TARGET/debug/libchatcrypt_uniffi.so"
 rm -rf "$HERE/kotlin/chatcrypt" "$HERE/swift"
 "$TARGET/debug/uniffi-bindgen" generate --library "$LIB" --language python --no-format --out-dir "$HERE/python/chatcrypt"
