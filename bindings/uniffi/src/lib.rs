@@ -272,7 +272,9 @@ pub fn constants() -> Constants {
 // Randomness
 
 /// Where a call's randomness comes from: `Rng::os` in applications,
-/// `Rng::scripted` to replay test vectors.
+/// `Rng::scripted` to replay test vectors. Every call that draws takes an
+/// optional `rng` as its last argument; without one it uses the operating
+/// system's generator.
 #[derive(Debug, uniffi::Object)]
 pub struct Rng(Mutex<facade::Rng>);
 
@@ -301,6 +303,40 @@ impl Rng {
     /// How many scripted bytes are left; `None` for the OS generator.
     pub fn remaining(&self) -> Option<u64> {
         lock(&self.0).remaining().map(len)
+    }
+}
+
+/// The generator a call draws from: the caller's, locked for the call, or
+/// the operating system's when the caller gave none.
+enum RngGuard<'a> {
+    Given(MutexGuard<'a, facade::Rng>),
+    Os(facade::Rng),
+}
+
+impl std::ops::Deref for RngGuard<'_> {
+    type Target = facade::Rng;
+
+    fn deref(&self) -> &facade::Rng {
+        match self {
+            RngGuard::Given(g) => g,
+            RngGuard::Os(r) => r,
+        }
+    }
+}
+
+impl std::ops::DerefMut for RngGuard<'_> {
+    fn deref_mut(&mut self) -> &mut facade::Rng {
+        match self {
+            RngGuard::Given(g) => g,
+            RngGuard::Os(r) => r,
+        }
+    }
+}
+
+fn rng_of(rng: &Option<Arc<Rng>>) -> RngGuard<'_> {
+    match rng {
+        Some(r) => RngGuard::Given(lock(&r.0)),
+        None => RngGuard::Os(facade::Rng::os()),
     }
 }
 
@@ -408,9 +444,9 @@ impl IdentityKeyPair {
     ///
     /// # Errors
     /// A generator failure.
-    #[uniffi::constructor]
-    pub fn generate(rng: &Rng) -> Result<Arc<Self>> {
-        Ok(Arc::new(Self(facade::IdentityKeyPair::generate(&mut lock(&rng.0))?)))
+    #[uniffi::constructor(default(rng = None))]
+    pub fn generate(rng: Option<Arc<Rng>>) -> Result<Arc<Self>> {
+        Ok(Arc::new(Self(facade::IdentityKeyPair::generate(&mut rng_of(&rng))?)))
     }
 
     /// The key pair of a 32-byte seed.
@@ -462,9 +498,10 @@ impl IdentityKeyPair {
     ///
     /// # Errors
     /// `InvalidArgument` for a wrong key length; a generator failure.
-    pub fn seal(&self, key: Vec<u8>, rng: &Rng) -> Result<Vec<u8>> {
+    #[uniffi::method(default(rng = None))]
+    pub fn seal(&self, key: Vec<u8>, rng: Option<Arc<Rng>>) -> Result<Vec<u8>> {
         let key = Zeroizing::new(key);
-        Ok(self.0.seal(&key, &mut lock(&rng.0))?)
+        Ok(self.0.seal(&key, &mut rng_of(&rng))?)
     }
 }
 
@@ -490,9 +527,9 @@ impl SignedPreKey {
     ///
     /// # Errors
     /// A generator failure.
-    #[uniffi::constructor]
-    pub fn generate(identity: &IdentityKeyPair, id: u32, rng: &Rng) -> Result<Arc<Self>> {
-        Ok(Arc::new(Self(facade::SignedPreKey::generate(&identity.0, id, &mut lock(&rng.0))?)))
+    #[uniffi::constructor(default(rng = None))]
+    pub fn generate(identity: &IdentityKeyPair, id: u32, rng: Option<Arc<Rng>>) -> Result<Arc<Self>> {
+        Ok(Arc::new(Self(facade::SignedPreKey::generate(&identity.0, id, &mut rng_of(&rng))?)))
     }
 
     /// Restores `to_bytes`' output.
@@ -537,9 +574,9 @@ impl OneTimePreKey {
     ///
     /// # Errors
     /// A generator failure.
-    #[uniffi::constructor]
-    pub fn generate(id: u32, rng: &Rng) -> Result<Arc<Self>> {
-        Ok(Arc::new(Self(Mutex::new(facade::OneTimePreKey::generate(id, &mut lock(&rng.0))?))))
+    #[uniffi::constructor(default(rng = None))]
+    pub fn generate(id: u32, rng: Option<Arc<Rng>>) -> Result<Arc<Self>> {
+        Ok(Arc::new(Self(Mutex::new(facade::OneTimePreKey::generate(id, &mut rng_of(&rng))?))))
     }
 
     /// Restores `to_bytes`' output.
@@ -593,9 +630,9 @@ impl KemPreKey {
     ///
     /// # Errors
     /// A generator failure.
-    #[uniffi::constructor]
-    pub fn generate(identity: &IdentityKeyPair, id: u32, rng: &Rng) -> Result<Arc<Self>> {
-        Ok(Arc::new(Self(Mutex::new(facade::KemPreKey::generate(&identity.0, id, &mut lock(&rng.0))?))))
+    #[uniffi::constructor(default(rng = None))]
+    pub fn generate(identity: &IdentityKeyPair, id: u32, rng: Option<Arc<Rng>>) -> Result<Arc<Self>> {
+        Ok(Arc::new(Self(Mutex::new(facade::KemPreKey::generate(&identity.0, id, &mut rng_of(&rng))?))))
     }
 
     /// Restores `to_bytes`' output.
@@ -866,7 +903,7 @@ pub struct Decrypted {
 /// As chatcrypt's (`UnknownPreKey`, `Auth`, `ModeNotAllowed`, ...);
 /// `Consumed`; a generator failure.
 #[allow(clippy::too_many_arguments)]
-#[uniffi::export]
+#[uniffi::export(default(rng = None))]
 pub fn accept_session(
     identity: &IdentityKeyPair,
     signed_prekey: &SignedPreKey,
@@ -875,7 +912,7 @@ pub fn accept_session(
     message: &PreKeyMessage,
     mode_policy: ModePolicy,
     pq_policy: PqPolicy,
-    rng: &Rng,
+    rng: Option<Arc<Rng>>,
 ) -> Result<Accepted> {
     let mut opk = one_time_prekey.as_ref().map(|k| lock(&k.0));
     let mut kem = kem_prekey.as_ref().map(|u| match u {
@@ -894,7 +931,7 @@ pub fn accept_session(
         &message.0,
         mode_policy.into(),
         pq_policy.into(),
-        &mut lock(&rng.0),
+        &mut rng_of(&rng),
     )?;
     Ok(Accepted {
         session: Arc::new(Session(Mutex::new(accepted.session))),
@@ -916,20 +953,20 @@ impl Session {
     /// # Errors
     /// As chatcrypt's (`BadSignature`, `PostQuantumRequired`, ...); a
     /// generator failure.
-    #[uniffi::constructor]
+    #[uniffi::constructor(default(rng = None))]
     pub fn initiate(
         identity: &IdentityKeyPair,
         bundle: &PreKeyBundle,
         mode: Mode,
         pq_policy: PqPolicy,
-        rng: &Rng,
+        rng: Option<Arc<Rng>>,
     ) -> Result<Arc<Self>> {
         let s = facade::Session::initiate(
             &identity.0,
             &bundle.0,
             mode.into(),
             pq_policy.into(),
-            &mut lock(&rng.0),
+            &mut rng_of(&rng),
         )?;
         Ok(Arc::new(Self(Mutex::new(s))))
     }
@@ -958,10 +995,11 @@ impl Session {
     ///
     /// # Errors
     /// `TooLarge`, `CounterExhausted`; a generator failure.
-    pub fn encrypt(&self, plaintext: Vec<u8>, rng: &Rng) -> Result<Vec<u8>> {
+    #[uniffi::method(default(rng = None))]
+    pub fn encrypt(&self, plaintext: Vec<u8>, rng: Option<Arc<Rng>>) -> Result<Vec<u8>> {
         let plaintext = Zeroizing::new(plaintext);
         let mut s = lock(&self.0);
-        Ok(s.encrypt(&plaintext, &mut lock(&rng.0))?)
+        Ok(s.encrypt(&plaintext, &mut rng_of(&rng))?)
     }
 
     /// The length of the message that encrypting `plaintext_len` bytes
@@ -980,18 +1018,20 @@ impl Session {
     /// # Errors
     /// `Auth`, `Duplicate`, `TooFarAhead`, a `Decode*` error, ...; a
     /// generator failure. The session is unchanged.
-    pub fn decrypt(&self, message: Vec<u8>, rng: &Rng) -> Result<Vec<u8>> {
+    #[uniffi::method(default(rng = None))]
+    pub fn decrypt(&self, message: Vec<u8>, rng: Option<Arc<Rng>>) -> Result<Vec<u8>> {
         let mut s = lock(&self.0);
-        Ok(s.decrypt(&message, &mut lock(&rng.0))?.to_vec())
+        Ok(s.decrypt(&message, &mut rng_of(&rng))?.to_vec())
     }
 
     /// As `decrypt`, with the message's id.
     ///
     /// # Errors
     /// As `decrypt`.
-    pub fn decrypt_with_id(&self, message: Vec<u8>, rng: &Rng) -> Result<Decrypted> {
+    #[uniffi::method(default(rng = None))]
+    pub fn decrypt_with_id(&self, message: Vec<u8>, rng: Option<Arc<Rng>>) -> Result<Decrypted> {
         let mut s = lock(&self.0);
-        let (plaintext, id) = s.decrypt_with_id(&message, &mut lock(&rng.0))?;
+        let (plaintext, id) = s.decrypt_with_id(&message, &mut rng_of(&rng))?;
         Ok(Decrypted { plaintext: plaintext.to_vec(), message_id: id.to_vec() })
     }
 
@@ -1016,10 +1056,11 @@ impl Session {
     /// # Errors
     /// `InvalidArgument` for a wrong key length; a generator failure;
     /// `Unusable`.
-    pub fn seal(&self, key: Vec<u8>, rng: &Rng) -> Result<Vec<u8>> {
+    #[uniffi::method(default(rng = None))]
+    pub fn seal(&self, key: Vec<u8>, rng: Option<Arc<Rng>>) -> Result<Vec<u8>> {
         let key = Zeroizing::new(key);
         let s = lock(&self.0);
-        Ok(s.seal(&key, &mut lock(&rng.0))?)
+        Ok(s.seal(&key, &mut rng_of(&rng))?)
     }
 
     /// The session's mode.

@@ -633,7 +633,7 @@ public protocol IdentityKeyPairProtocol: AnyObject, Sendable {
      * # Errors
      * `InvalidArgument` for a wrong key length; a generator failure.
      */
-    func seal(key: Data, rng: Rng) throws  -> Data
+    func seal(key: Data, rng: Rng?) throws  -> Data
     
     /**
      * The 32-byte seed (secret).
@@ -736,11 +736,11 @@ public static func fromSeed(seed: Data)throws  -> IdentityKeyPair  {
      * # Errors
      * A generator failure.
      */
-public static func generate(rng: Rng)throws  -> IdentityKeyPair  {
+public static func generate(rng: Rng? = nil)throws  -> IdentityKeyPair  {
     return try  FfiConverterTypeIdentityKeyPair_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
         uniffiCallStatus in
     uniffi_chatcrypt_uniffi_fn_constructor_identitykeypair_generate(
-        FfiConverterTypeRng_lower(rng),uniffiCallStatus
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
     )
 })
 }
@@ -781,13 +781,13 @@ open func publicKey() -> Data  {
      * # Errors
      * `InvalidArgument` for a wrong key length; a generator failure.
      */
-open func seal(key: Data, rng: Rng)throws  -> Data  {
+open func seal(key: Data, rng: Rng? = nil)throws  -> Data  {
     return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
         uniffiCallStatus in
     uniffi_chatcrypt_uniffi_fn_method_identitykeypair_seal(
             self.uniffiCloneHandle(),
         FfiConverterData.lower(key),
-        FfiConverterTypeRng_lower(rng),uniffiCallStatus
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
     )
 })
 }
@@ -986,13 +986,13 @@ public static func fromBytes(bytes: Data)throws  -> KemPreKey  {
      * # Errors
      * A generator failure.
      */
-public static func generate(identity: IdentityKeyPair, id: UInt32, rng: Rng)throws  -> KemPreKey  {
+public static func generate(identity: IdentityKeyPair, id: UInt32, rng: Rng? = nil)throws  -> KemPreKey  {
     return try  FfiConverterTypeKemPreKey_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
         uniffiCallStatus in
     uniffi_chatcrypt_uniffi_fn_constructor_kemprekey_generate(
         FfiConverterTypeIdentityKeyPair_lower(identity),
         FfiConverterUInt32.lower(id),
-        FfiConverterTypeRng_lower(rng),uniffiCallStatus
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
     )
 })
 }
@@ -1233,12 +1233,12 @@ public static func fromBytes(bytes: Data)throws  -> OneTimePreKey  {
      * # Errors
      * A generator failure.
      */
-public static func generate(id: UInt32, rng: Rng)throws  -> OneTimePreKey  {
+public static func generate(id: UInt32, rng: Rng? = nil)throws  -> OneTimePreKey  {
     return try  FfiConverterTypeOneTimePreKey_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
         uniffiCallStatus in
     uniffi_chatcrypt_uniffi_fn_constructor_onetimeprekey_generate(
         FfiConverterUInt32.lower(id),
-        FfiConverterTypeRng_lower(rng),uniffiCallStatus
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
     )
 })
 }
@@ -1899,7 +1899,9 @@ public func FfiConverterTypePreKeyMessage_lower(_ value: PreKeyMessage) -> UInt6
 
 /**
  * Where a call's randomness comes from: `Rng::os` in applications,
- * `Rng::scripted` to replay test vectors.
+ * `Rng::scripted` to replay test vectors. Every call that draws takes an
+ * optional `rng` as its last argument; without one it uses the operating
+ * system's generator.
  */
 public protocol RngProtocol: AnyObject, Sendable {
     
@@ -1916,7 +1918,9 @@ public protocol RngProtocol: AnyObject, Sendable {
 }
 /**
  * Where a call's randomness comes from: `Rng::os` in applications,
- * `Rng::scripted` to replay test vectors.
+ * `Rng::scripted` to replay test vectors. Every call that draws takes an
+ * optional `rng` as its last argument; without one it uses the operating
+ * system's generator.
  */
 open class Rng: RngProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -2282,7 +2286,7 @@ public protocol SessionProtocol: AnyObject, Sendable {
      * `Auth`, `Duplicate`, `TooFarAhead`, a `Decode*` error, ...; a
      * generator failure. The session is unchanged.
      */
-    func decrypt(message: Data, rng: Rng) throws  -> Data
+    func decrypt(message: Data, rng: Rng?) throws  -> Data
     
     /**
      * As `decrypt`, with the message's id.
@@ -2290,7 +2294,7 @@ public protocol SessionProtocol: AnyObject, Sendable {
      * # Errors
      * As `decrypt`.
      */
-    func decryptWithId(message: Data, rng: Rng) throws  -> Decrypted
+    func decryptWithId(message: Data, rng: Rng?) throws  -> Decrypted
     
     /**
      * The length of `to_bytes`' output.
@@ -2306,7 +2310,7 @@ public protocol SessionProtocol: AnyObject, Sendable {
      * # Errors
      * `TooLarge`, `CounterExhausted`; a generator failure.
      */
-    func encrypt(plaintext: Data, rng: Rng) throws  -> Data
+    func encrypt(plaintext: Data, rng: Rng?) throws  -> Data
     
     /**
      * The length of the message that encrypting `plaintext_len` bytes
@@ -2374,7 +2378,7 @@ public protocol SessionProtocol: AnyObject, Sendable {
      * `InvalidArgument` for a wrong key length; a generator failure;
      * `Unusable`.
      */
-    func seal(key: Data, rng: Rng) throws  -> Data
+    func seal(key: Data, rng: Rng?) throws  -> Data
     
     /**
      * How many skipped message keys are stored.
@@ -2471,7 +2475,7 @@ public static func fromBytes(bytes: Data)throws  -> Session  {
      * As chatcrypt's (`BadSignature`, `PostQuantumRequired`, ...); a
      * generator failure.
      */
-public static func initiate(identity: IdentityKeyPair, bundle: PreKeyBundle, mode: Mode, pqPolicy: PqPolicy, rng: Rng)throws  -> Session  {
+public static func initiate(identity: IdentityKeyPair, bundle: PreKeyBundle, mode: Mode, pqPolicy: PqPolicy, rng: Rng? = nil)throws  -> Session  {
     return try  FfiConverterTypeSession_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
         uniffiCallStatus in
     uniffi_chatcrypt_uniffi_fn_constructor_session_initiate(
@@ -2479,7 +2483,7 @@ public static func initiate(identity: IdentityKeyPair, bundle: PreKeyBundle, mod
         FfiConverterTypePreKeyBundle_lower(bundle),
         FfiConverterTypeMode_lower(mode),
         FfiConverterTypePqPolicy_lower(pqPolicy),
-        FfiConverterTypeRng_lower(rng),uniffiCallStatus
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
     )
 })
 }
@@ -2524,13 +2528,13 @@ open func awaitingReply()throws  -> Bool  {
      * `Auth`, `Duplicate`, `TooFarAhead`, a `Decode*` error, ...; a
      * generator failure. The session is unchanged.
      */
-open func decrypt(message: Data, rng: Rng)throws  -> Data  {
+open func decrypt(message: Data, rng: Rng? = nil)throws  -> Data  {
     return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
         uniffiCallStatus in
     uniffi_chatcrypt_uniffi_fn_method_session_decrypt(
             self.uniffiCloneHandle(),
         FfiConverterData.lower(message),
-        FfiConverterTypeRng_lower(rng),uniffiCallStatus
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
     )
 })
 }
@@ -2541,13 +2545,13 @@ open func decrypt(message: Data, rng: Rng)throws  -> Data  {
      * # Errors
      * As `decrypt`.
      */
-open func decryptWithId(message: Data, rng: Rng)throws  -> Decrypted  {
+open func decryptWithId(message: Data, rng: Rng? = nil)throws  -> Decrypted  {
     return try  FfiConverterTypeDecrypted_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
         uniffiCallStatus in
     uniffi_chatcrypt_uniffi_fn_method_session_decrypt_with_id(
             self.uniffiCloneHandle(),
         FfiConverterData.lower(message),
-        FfiConverterTypeRng_lower(rng),uniffiCallStatus
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
     )
 })
 }
@@ -2573,13 +2577,13 @@ open func encodedLen()throws  -> UInt64  {
      * # Errors
      * `TooLarge`, `CounterExhausted`; a generator failure.
      */
-open func encrypt(plaintext: Data, rng: Rng)throws  -> Data  {
+open func encrypt(plaintext: Data, rng: Rng? = nil)throws  -> Data  {
     return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
         uniffiCallStatus in
     uniffi_chatcrypt_uniffi_fn_method_session_encrypt(
             self.uniffiCloneHandle(),
         FfiConverterData.lower(plaintext),
-        FfiConverterTypeRng_lower(rng),uniffiCallStatus
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
     )
 })
 }
@@ -2701,13 +2705,13 @@ open func remoteIdentity()throws  -> Data  {
      * `InvalidArgument` for a wrong key length; a generator failure;
      * `Unusable`.
      */
-open func seal(key: Data, rng: Rng)throws  -> Data  {
+open func seal(key: Data, rng: Rng? = nil)throws  -> Data  {
     return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
         uniffiCallStatus in
     uniffi_chatcrypt_uniffi_fn_method_session_seal(
             self.uniffiCloneHandle(),
         FfiConverterData.lower(key),
-        FfiConverterTypeRng_lower(rng),uniffiCallStatus
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
     )
 })
 }
@@ -2893,13 +2897,13 @@ public static func fromBytes(bytes: Data)throws  -> SignedPreKey  {
      * # Errors
      * A generator failure.
      */
-public static func generate(identity: IdentityKeyPair, id: UInt32, rng: Rng)throws  -> SignedPreKey  {
+public static func generate(identity: IdentityKeyPair, id: UInt32, rng: Rng? = nil)throws  -> SignedPreKey  {
     return try  FfiConverterTypeSignedPreKey_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
         uniffiCallStatus in
     uniffi_chatcrypt_uniffi_fn_constructor_signedprekey_generate(
         FfiConverterTypeIdentityKeyPair_lower(identity),
         FfiConverterUInt32.lower(id),
-        FfiConverterTypeRng_lower(rng),uniffiCallStatus
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
     )
 })
 }
@@ -5105,6 +5109,30 @@ fileprivate struct FfiConverterOptionTypeOneTimePreKey: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeRng: FfiConverterRustBuffer {
+    typealias SwiftType = Rng?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeRng.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeRng.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeKemPreKeyId: FfiConverterRustBuffer {
     typealias SwiftType = KemPreKeyId?
 
@@ -5182,7 +5210,7 @@ fileprivate struct FfiConverterOptionTypeKemPreKeyUse: FfiConverterRustBuffer {
  * As chatcrypt's (`UnknownPreKey`, `Auth`, `ModeNotAllowed`, ...);
  * `Consumed`; a generator failure.
  */
-public func acceptSession(identity: IdentityKeyPair, signedPrekey: SignedPreKey, oneTimePrekey: OneTimePreKey?, kemPrekey: KemPreKeyUse?, message: PreKeyMessage, modePolicy: ModePolicy, pqPolicy: PqPolicy, rng: Rng)throws  -> Accepted  {
+public func acceptSession(identity: IdentityKeyPair, signedPrekey: SignedPreKey, oneTimePrekey: OneTimePreKey?, kemPrekey: KemPreKeyUse?, message: PreKeyMessage, modePolicy: ModePolicy, pqPolicy: PqPolicy, rng: Rng? = nil)throws  -> Accepted  {
     return try  FfiConverterTypeAccepted_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
         uniffiCallStatus in
     uniffi_chatcrypt_uniffi_fn_func_accept_session(
@@ -5193,7 +5221,7 @@ public func acceptSession(identity: IdentityKeyPair, signedPrekey: SignedPreKey,
         FfiConverterTypePreKeyMessage_lower(message),
         FfiConverterTypeModePolicy_lower(modePolicy),
         FfiConverterTypePqPolicy_lower(pqPolicy),
-        FfiConverterTypeRng_lower(rng),uniffiCallStatus
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
     )
 })
 }
@@ -5262,7 +5290,7 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_chatcrypt_uniffi_checksum_func_accept_session() != 3039) {
+    if (uniffi_chatcrypt_uniffi_checksum_func_accept_session() != 6162) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatcrypt_uniffi_checksum_func_constants() != 37713) {
@@ -5280,7 +5308,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatcrypt_uniffi_checksum_method_identitykeypair_public_key() != 21362) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatcrypt_uniffi_checksum_method_identitykeypair_seal() != 26527) {
+    if (uniffi_chatcrypt_uniffi_checksum_method_identitykeypair_seal() != 10788) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatcrypt_uniffi_checksum_method_identitykeypair_seed() != 53317) {
@@ -5376,16 +5404,16 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatcrypt_uniffi_checksum_method_session_awaiting_reply() != 23886) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatcrypt_uniffi_checksum_method_session_decrypt() != 62310) {
+    if (uniffi_chatcrypt_uniffi_checksum_method_session_decrypt() != 16241) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatcrypt_uniffi_checksum_method_session_decrypt_with_id() != 59659) {
+    if (uniffi_chatcrypt_uniffi_checksum_method_session_decrypt_with_id() != 6817) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatcrypt_uniffi_checksum_method_session_encoded_len() != 42301) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatcrypt_uniffi_checksum_method_session_encrypt() != 12538) {
+    if (uniffi_chatcrypt_uniffi_checksum_method_session_encrypt() != 17968) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatcrypt_uniffi_checksum_method_session_encrypted_len() != 32708) {
@@ -5409,7 +5437,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatcrypt_uniffi_checksum_method_session_remote_identity() != 45678) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatcrypt_uniffi_checksum_method_session_seal() != 4127) {
+    if (uniffi_chatcrypt_uniffi_checksum_method_session_seal() != 11921) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatcrypt_uniffi_checksum_method_session_skipped_key_count() != 7199) {
@@ -5436,7 +5464,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatcrypt_uniffi_checksum_constructor_identitykeypair_from_seed() != 52987) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatcrypt_uniffi_checksum_constructor_identitykeypair_generate() != 44830) {
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_identitykeypair_generate() != 28036) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatcrypt_uniffi_checksum_constructor_identitykeypair_open() != 24531) {
@@ -5445,13 +5473,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatcrypt_uniffi_checksum_constructor_kemprekey_from_bytes() != 45728) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatcrypt_uniffi_checksum_constructor_kemprekey_generate() != 42791) {
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_kemprekey_generate() != 7141) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatcrypt_uniffi_checksum_constructor_onetimeprekey_from_bytes() != 46197) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatcrypt_uniffi_checksum_constructor_onetimeprekey_generate() != 20139) {
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_onetimeprekey_generate() != 60161) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatcrypt_uniffi_checksum_constructor_prekeybundle_from_bytes() != 60269) {
@@ -5478,7 +5506,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatcrypt_uniffi_checksum_constructor_session_from_bytes() != 41423) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatcrypt_uniffi_checksum_constructor_session_initiate() != 63450) {
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_session_initiate() != 38836) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatcrypt_uniffi_checksum_constructor_session_open() != 14970) {
@@ -5487,7 +5515,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatcrypt_uniffi_checksum_constructor_signedprekey_from_bytes() != 6561) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatcrypt_uniffi_checksum_constructor_signedprekey_generate() != 18046) {
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_signedprekey_generate() != 63601) {
         return InitializationResult.apiChecksumMismatch
     }
 

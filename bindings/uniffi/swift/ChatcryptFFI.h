@@ -265,7 +265,7 @@ uint64_t uniffi_chatcrypt_uniffi_fn_constructor_identitykeypair_from_seed(RustBu
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_CONSTRUCTOR_IDENTITYKEYPAIR_GENERATE
 #define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_CONSTRUCTOR_IDENTITYKEYPAIR_GENERATE
-uint64_t uniffi_chatcrypt_uniffi_fn_constructor_identitykeypair_generate(uint64_t rng, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_chatcrypt_uniffi_fn_constructor_identitykeypair_generate(RustBuffer rng, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_CONSTRUCTOR_IDENTITYKEYPAIR_OPEN
@@ -280,7 +280,7 @@ RustBuffer uniffi_chatcrypt_uniffi_fn_method_identitykeypair_public_key(uint64_t
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_IDENTITYKEYPAIR_SEAL
 #define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_IDENTITYKEYPAIR_SEAL
-RustBuffer uniffi_chatcrypt_uniffi_fn_method_identitykeypair_seal(uint64_t ptr, RustBuffer key, uint64_t rng, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_chatcrypt_uniffi_fn_method_identitykeypair_seal(uint64_t ptr, RustBuffer key, RustBuffer rng, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_IDENTITYKEYPAIR_SEED
@@ -310,7 +310,7 @@ uint64_t uniffi_chatcrypt_uniffi_fn_constructor_kemprekey_from_bytes(RustBuffer 
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_CONSTRUCTOR_KEMPREKEY_GENERATE
 #define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_CONSTRUCTOR_KEMPREKEY_GENERATE
-uint64_t uniffi_chatcrypt_uniffi_fn_constructor_kemprekey_generate(uint64_t identity, uint32_t id, uint64_t rng, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_chatcrypt_uniffi_fn_constructor_kemprekey_generate(uint64_t identity, uint32_t id, RustBuffer rng, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_KEMPREKEY_ID
@@ -355,7 +355,7 @@ uint64_t uniffi_chatcrypt_uniffi_fn_constructor_onetimeprekey_from_bytes(RustBuf
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_CONSTRUCTOR_ONETIMEPREKEY_GENERATE
 #define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_CONSTRUCTOR_ONETIMEPREKEY_GENERATE
-uint64_t uniffi_chatcrypt_uniffi_fn_constructor_onetimeprekey_generate(uint32_t id, uint64_t rng, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_chatcrypt_uniffi_fn_constructor_onetimeprekey_generate(uint32_t id, RustBuffer rng, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_ONETIMEPREKEY_ID
@@ -566,7 +566,7 @@ uint64_t uniffi_chatcrypt_uniffi_fn_constructor_session_from_bytes(RustBuffer by
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_CONSTRUCTOR_SESSION_INITIATE
 #define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_CONSTRUCTOR_SESSION_INITIATE
-uint64_t uniffi_chatcrypt_uniffi_fn_constructor_session_initiate(uint64_t identity, uint64_t bundle, RustBuffer mode, RustBuffer pq_policy, uint64_t rng, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_chatcrypt_uniffi_fn_constructor_session_initiate(uint64_t identity, uint64_t bundle, RustBuffer mode, RustBuffer pq_policy, RustBuffer rng, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_CONSTRUCTOR_SESSION_OPEN
@@ -581,12 +581,12 @@ int8_t uniffi_chatcrypt_uniffi_fn_method_session_awaiting_reply(uint64_t ptr, Ru
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_SESSION_DECRYPT
 #define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_SESSION_DECRYPT
-RustBuffer uniffi_chatcrypt_uniffi_fn_method_session_decrypt(uint64_t ptr, RustBuffer message, uint64_t rng, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_chatcrypt_uniffi_fn_method_session_decrypt(uint64_t ptr, RustBuffer message, RustBuffer rng, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_SESSION_DECRYPT_WITH_ID
 #define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_SESSION_DECRYPT_WITH_ID
-RustBuffer uniffi_chatcrypt_uniffi_fn_method_session_decrypt_with_id(uint64_t ptr, RustBuffer message, uint64_t rng, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_chatcrypt_uniffi_fn_method_session_decrypt_with_id(uint64_t ptr, RustBuffer message, RustBuffer rng, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_SESSION_ENCODED_LEN
@@ -596,7 +596,7 @@ uint64_t uniffi_chatcrypt_uniffi_fn_method_session_encoded_len(uint64_t ptr, Rus
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_SESSION_ENCRYPT
 #define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_SESSION_ENCRYPT
-RustBuffer uniffi_chatcrypt_uniffi_fn_method_session_encrypt(uint64_t ptr, RustBuffer plaintext, uint64_t rng, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_chatcrypt_uniffi_fn_method_session_encrypt(uint64_t ptr, RustBuffer plaintext, RustBuffer rng, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_SESSION_ENCRYPTED_LEN
@@ -636,7 +636,7 @@ RustBuffer uniffi_chatcrypt_uniffi_fn_method_session_remote_identity(uint64_t pt
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_SESSION_SEAL
 #define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_SESSION_SEAL
-RustBuffer uniffi_chatcrypt_uniffi_fn_method_session_seal(uint64_t ptr, RustBuffer key, uint64_t rng, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_chatcrypt_uniffi_fn_method_session_seal(uint64_t ptr, RustBuffer key, RustBuffer rng, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_SESSION_SKIPPED_KEY_COUNT
@@ -666,7 +666,7 @@ uint64_t uniffi_chatcrypt_uniffi_fn_constructor_signedprekey_from_bytes(RustBuff
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_CONSTRUCTOR_SIGNEDPREKEY_GENERATE
 #define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_CONSTRUCTOR_SIGNEDPREKEY_GENERATE
-uint64_t uniffi_chatcrypt_uniffi_fn_constructor_signedprekey_generate(uint64_t identity, uint32_t id, uint64_t rng, RustCallStatus *_Nonnull out_status
+uint64_t uniffi_chatcrypt_uniffi_fn_constructor_signedprekey_generate(uint64_t identity, uint32_t id, RustBuffer rng, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_SIGNEDPREKEY_ID
@@ -706,7 +706,7 @@ RustBuffer uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name(RustBuffe
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_FUNC_ACCEPT_SESSION
 #define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_FUNC_ACCEPT_SESSION
-RustBuffer uniffi_chatcrypt_uniffi_fn_func_accept_session(uint64_t identity, uint64_t signed_prekey, RustBuffer one_time_prekey, RustBuffer kem_prekey, uint64_t message, RustBuffer mode_policy, RustBuffer pq_policy, uint64_t rng, RustCallStatus *_Nonnull out_status
+RustBuffer uniffi_chatcrypt_uniffi_fn_func_accept_session(uint64_t identity, uint64_t signed_prekey, RustBuffer one_time_prekey, RustBuffer kem_prekey, uint64_t message, RustBuffer mode_policy, RustBuffer pq_policy, RustBuffer rng, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_FUNC_CONSTANTS

@@ -855,13 +855,13 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_chatcrypt_uniffi_fn_constructor_identitykeypair_from_seed(`seed`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_chatcrypt_uniffi_fn_constructor_identitykeypair_generate(`rng`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_identitykeypair_generate(`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_chatcrypt_uniffi_fn_constructor_identitykeypair_open(`key`: RustBuffer.ByValue,`sealed`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_chatcrypt_uniffi_fn_method_identitykeypair_public_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_chatcrypt_uniffi_fn_method_identitykeypair_seal(`ptr`: Long,`key`: RustBuffer.ByValue,`rng`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_chatcrypt_uniffi_fn_method_identitykeypair_seal(`ptr`: Long,`key`: RustBuffer.ByValue,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_chatcrypt_uniffi_fn_method_identitykeypair_seed(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -873,7 +873,7 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_chatcrypt_uniffi_fn_constructor_kemprekey_from_bytes(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_chatcrypt_uniffi_fn_constructor_kemprekey_generate(`identity`: Long,`id`: Int,`rng`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_kemprekey_generate(`identity`: Long,`id`: Int,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_chatcrypt_uniffi_fn_method_kemprekey_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Int
@@ -891,7 +891,7 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_chatcrypt_uniffi_fn_constructor_onetimeprekey_from_bytes(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_chatcrypt_uniffi_fn_constructor_onetimeprekey_generate(`id`: Int,`rng`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_onetimeprekey_generate(`id`: Int,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_chatcrypt_uniffi_fn_method_onetimeprekey_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Int
@@ -975,19 +975,19 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_chatcrypt_uniffi_fn_constructor_session_from_bytes(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_chatcrypt_uniffi_fn_constructor_session_initiate(`identity`: Long,`bundle`: Long,`mode`: RustBuffer.ByValue,`pqPolicy`: RustBuffer.ByValue,`rng`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_session_initiate(`identity`: Long,`bundle`: Long,`mode`: RustBuffer.ByValue,`pqPolicy`: RustBuffer.ByValue,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_chatcrypt_uniffi_fn_constructor_session_open(`key`: RustBuffer.ByValue,`sealed`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_chatcrypt_uniffi_fn_method_session_awaiting_reply(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
-    external fun uniffi_chatcrypt_uniffi_fn_method_session_decrypt(`ptr`: Long,`message`: RustBuffer.ByValue,`rng`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_chatcrypt_uniffi_fn_method_session_decrypt(`ptr`: Long,`message`: RustBuffer.ByValue,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_chatcrypt_uniffi_fn_method_session_decrypt_with_id(`ptr`: Long,`message`: RustBuffer.ByValue,`rng`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_chatcrypt_uniffi_fn_method_session_decrypt_with_id(`ptr`: Long,`message`: RustBuffer.ByValue,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_chatcrypt_uniffi_fn_method_session_encoded_len(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_chatcrypt_uniffi_fn_method_session_encrypt(`ptr`: Long,`plaintext`: RustBuffer.ByValue,`rng`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_chatcrypt_uniffi_fn_method_session_encrypt(`ptr`: Long,`plaintext`: RustBuffer.ByValue,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_chatcrypt_uniffi_fn_method_session_encrypted_len(`ptr`: Long,`plaintextLen`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1003,7 +1003,7 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_chatcrypt_uniffi_fn_method_session_remote_identity(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_chatcrypt_uniffi_fn_method_session_seal(`ptr`: Long,`key`: RustBuffer.ByValue,`rng`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_chatcrypt_uniffi_fn_method_session_seal(`ptr`: Long,`key`: RustBuffer.ByValue,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_chatcrypt_uniffi_fn_method_session_skipped_key_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1015,7 +1015,7 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_chatcrypt_uniffi_fn_constructor_signedprekey_from_bytes(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
-    external fun uniffi_chatcrypt_uniffi_fn_constructor_signedprekey_generate(`identity`: Long,`id`: Int,`rng`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_signedprekey_generate(`identity`: Long,`id`: Int,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
     external fun uniffi_chatcrypt_uniffi_fn_method_signedprekey_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Int
@@ -1031,7 +1031,7 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
-    external fun uniffi_chatcrypt_uniffi_fn_func_accept_session(`identity`: Long,`signedPrekey`: Long,`oneTimePrekey`: RustBuffer.ByValue,`kemPrekey`: RustBuffer.ByValue,`message`: Long,`modePolicy`: RustBuffer.ByValue,`pqPolicy`: RustBuffer.ByValue,`rng`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    external fun uniffi_chatcrypt_uniffi_fn_func_accept_session(`identity`: Long,`signedPrekey`: Long,`oneTimePrekey`: RustBuffer.ByValue,`kemPrekey`: RustBuffer.ByValue,`message`: Long,`modePolicy`: RustBuffer.ByValue,`pqPolicy`: RustBuffer.ByValue,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_chatcrypt_uniffi_fn_func_constants(uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1160,7 +1160,7 @@ private fun uniffiCheckContractApiVersion(lib: IntegrityCheckingUniffiLib) {
 }
 @Suppress("UNUSED_PARAMETER")
 private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
-    if ((lib.uniffi_chatcrypt_uniffi_checksum_func_accept_session() and 0xFFFF) != 3039) {
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_func_accept_session() and 0xFFFF) != 6162) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_func_constants() and 0xFFFF) != 37713) {
@@ -1178,7 +1178,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_identitykeypair_public_key() and 0xFFFF) != 21362) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_identitykeypair_seal() and 0xFFFF) != 26527) {
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_identitykeypair_seal() and 0xFFFF) != 10788) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_identitykeypair_seed() and 0xFFFF) != 53317) {
@@ -1274,16 +1274,16 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_session_awaiting_reply() and 0xFFFF) != 23886) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_session_decrypt() and 0xFFFF) != 62310) {
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_session_decrypt() and 0xFFFF) != 16241) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_session_decrypt_with_id() and 0xFFFF) != 59659) {
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_session_decrypt_with_id() and 0xFFFF) != 6817) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_session_encoded_len() and 0xFFFF) != 42301) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_session_encrypt() and 0xFFFF) != 12538) {
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_session_encrypt() and 0xFFFF) != 17968) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_session_encrypted_len() and 0xFFFF) != 32708) {
@@ -1307,7 +1307,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_session_remote_identity() and 0xFFFF) != 45678) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_session_seal() and 0xFFFF) != 4127) {
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_session_seal() and 0xFFFF) != 11921) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_session_skipped_key_count() and 0xFFFF) != 7199) {
@@ -1334,7 +1334,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_identitykeypair_from_seed() and 0xFFFF) != 52987) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_identitykeypair_generate() and 0xFFFF) != 44830) {
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_identitykeypair_generate() and 0xFFFF) != 28036) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_identitykeypair_open() and 0xFFFF) != 24531) {
@@ -1343,13 +1343,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_kemprekey_from_bytes() and 0xFFFF) != 45728) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_kemprekey_generate() and 0xFFFF) != 42791) {
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_kemprekey_generate() and 0xFFFF) != 7141) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_onetimeprekey_from_bytes() and 0xFFFF) != 46197) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_onetimeprekey_generate() and 0xFFFF) != 20139) {
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_onetimeprekey_generate() and 0xFFFF) != 60161) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_prekeybundle_from_bytes() and 0xFFFF) != 60269) {
@@ -1376,7 +1376,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_session_from_bytes() and 0xFFFF) != 41423) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_session_initiate() and 0xFFFF) != 63450) {
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_session_initiate() and 0xFFFF) != 38836) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_session_open() and 0xFFFF) != 14970) {
@@ -1385,7 +1385,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_signedprekey_from_bytes() and 0xFFFF) != 6561) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_signedprekey_generate() and 0xFFFF) != 18046) {
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_signedprekey_generate() and 0xFFFF) != 63601) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -1852,7 +1852,7 @@ public interface IdentityKeyPairInterface {
      * # Errors
      * `InvalidArgument` for a wrong key length; a generator failure.
      */
-    fun `seal`(`key`: kotlin.ByteArray, `rng`: Rng): kotlin.ByteArray
+    fun `seal`(`key`: kotlin.ByteArray, `rng`: Rng? = null): kotlin.ByteArray
     
     /**
      * The 32-byte seed (secret).
@@ -1994,7 +1994,7 @@ open class IdentityKeyPair: Disposable, AutoCloseable, IdentityKeyPairInterface
      * # Errors
      * `InvalidArgument` for a wrong key length; a generator failure.
      */
-    @Throws(ChatcryptException::class)override fun `seal`(`key`: kotlin.ByteArray, `rng`: Rng): kotlin.ByteArray {
+    @Throws(ChatcryptException::class)override fun `seal`(`key`: kotlin.ByteArray, `rng`: Rng?): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
     callWithHandle {
     uniffiRustCallWithError(ChatcryptException) { _status ->
@@ -2002,7 +2002,7 @@ open class IdentityKeyPair: Disposable, AutoCloseable, IdentityKeyPairInterface
         it,
         
         FfiConverterByteArray.lower(`key`),
-        FfiConverterTypeRng.lower(`rng`),_status)
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
 }
     }
     )
@@ -2093,13 +2093,13 @@ open class IdentityKeyPair: Disposable, AutoCloseable, IdentityKeyPairInterface
      * # Errors
      * A generator failure.
      */
-    @Throws(ChatcryptException::class) fun `generate`(`rng`: Rng): IdentityKeyPair {
+    @Throws(ChatcryptException::class) fun `generate`(`rng`: Rng? = null): IdentityKeyPair {
             return FfiConverterTypeIdentityKeyPair.lift(
     uniffiRustCallWithError(ChatcryptException) { _status ->
     UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_identitykeypair_generate(
     
         
-        FfiConverterTypeRng.lower(`rng`),_status)
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
 }
     )
     }
@@ -2530,7 +2530,7 @@ open class KemPreKey: Disposable, AutoCloseable, KemPreKeyInterface
      * # Errors
      * A generator failure.
      */
-    @Throws(ChatcryptException::class) fun `generate`(`identity`: IdentityKeyPair, `id`: kotlin.UInt, `rng`: Rng): KemPreKey {
+    @Throws(ChatcryptException::class) fun `generate`(`identity`: IdentityKeyPair, `id`: kotlin.UInt, `rng`: Rng? = null): KemPreKey {
             return FfiConverterTypeKemPreKey.lift(
     uniffiRustCallWithError(ChatcryptException) { _status ->
     UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_kemprekey_generate(
@@ -2538,7 +2538,7 @@ open class KemPreKey: Disposable, AutoCloseable, KemPreKeyInterface
         
         FfiConverterTypeIdentityKeyPair.lower(`identity`),
         FfiConverterUInt.lower(`id`),
-        FfiConverterTypeRng.lower(`rng`),_status)
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
 }
     )
     }
@@ -2921,14 +2921,14 @@ open class OneTimePreKey: Disposable, AutoCloseable, OneTimePreKeyInterface
      * # Errors
      * A generator failure.
      */
-    @Throws(ChatcryptException::class) fun `generate`(`id`: kotlin.UInt, `rng`: Rng): OneTimePreKey {
+    @Throws(ChatcryptException::class) fun `generate`(`id`: kotlin.UInt, `rng`: Rng? = null): OneTimePreKey {
             return FfiConverterTypeOneTimePreKey.lift(
     uniffiRustCallWithError(ChatcryptException) { _status ->
     UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_onetimeprekey_generate(
     
         
         FfiConverterUInt.lower(`id`),
-        FfiConverterTypeRng.lower(`rng`),_status)
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
 }
     )
     }
@@ -3939,7 +3939,9 @@ public object FfiConverterTypePreKeyMessage: FfiConverter<PreKeyMessage, Long> {
 
 /**
  * Where a call's randomness comes from: `Rng::os` in applications,
- * `Rng::scripted` to replay test vectors.
+ * `Rng::scripted` to replay test vectors. Every call that draws takes an
+ * optional `rng` as its last argument; without one it uses the operating
+ * system's generator.
  */
 public interface RngInterface {
     
@@ -3958,7 +3960,9 @@ public interface RngInterface {
 
 /**
  * Where a call's randomness comes from: `Rng::os` in applications,
- * `Rng::scripted` to replay test vectors.
+ * `Rng::scripted` to replay test vectors. Every call that draws takes an
+ * optional `rng` as its last argument; without one it uses the operating
+ * system's generator.
  */
 open class Rng: Disposable, AutoCloseable, RngInterface
 {
@@ -4615,7 +4619,7 @@ public interface SessionInterface {
      * `Auth`, `Duplicate`, `TooFarAhead`, a `Decode*` error, ...; a
      * generator failure. The session is unchanged.
      */
-    fun `decrypt`(`message`: kotlin.ByteArray, `rng`: Rng): kotlin.ByteArray
+    fun `decrypt`(`message`: kotlin.ByteArray, `rng`: Rng? = null): kotlin.ByteArray
     
     /**
      * As `decrypt`, with the message's id.
@@ -4623,7 +4627,7 @@ public interface SessionInterface {
      * # Errors
      * As `decrypt`.
      */
-    fun `decryptWithId`(`message`: kotlin.ByteArray, `rng`: Rng): Decrypted
+    fun `decryptWithId`(`message`: kotlin.ByteArray, `rng`: Rng? = null): Decrypted
     
     /**
      * The length of `to_bytes`' output.
@@ -4639,7 +4643,7 @@ public interface SessionInterface {
      * # Errors
      * `TooLarge`, `CounterExhausted`; a generator failure.
      */
-    fun `encrypt`(`plaintext`: kotlin.ByteArray, `rng`: Rng): kotlin.ByteArray
+    fun `encrypt`(`plaintext`: kotlin.ByteArray, `rng`: Rng? = null): kotlin.ByteArray
     
     /**
      * The length of the message that encrypting `plaintext_len` bytes
@@ -4707,7 +4711,7 @@ public interface SessionInterface {
      * `InvalidArgument` for a wrong key length; a generator failure;
      * `Unusable`.
      */
-    fun `seal`(`key`: kotlin.ByteArray, `rng`: Rng): kotlin.ByteArray
+    fun `seal`(`key`: kotlin.ByteArray, `rng`: Rng? = null): kotlin.ByteArray
     
     /**
      * How many skipped message keys are stored.
@@ -4862,7 +4866,7 @@ open class Session: Disposable, AutoCloseable, SessionInterface
      * `Auth`, `Duplicate`, `TooFarAhead`, a `Decode*` error, ...; a
      * generator failure. The session is unchanged.
      */
-    @Throws(ChatcryptException::class)override fun `decrypt`(`message`: kotlin.ByteArray, `rng`: Rng): kotlin.ByteArray {
+    @Throws(ChatcryptException::class)override fun `decrypt`(`message`: kotlin.ByteArray, `rng`: Rng?): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
     callWithHandle {
     uniffiRustCallWithError(ChatcryptException) { _status ->
@@ -4870,7 +4874,7 @@ open class Session: Disposable, AutoCloseable, SessionInterface
         it,
         
         FfiConverterByteArray.lower(`message`),
-        FfiConverterTypeRng.lower(`rng`),_status)
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
 }
     }
     )
@@ -4884,7 +4888,7 @@ open class Session: Disposable, AutoCloseable, SessionInterface
      * # Errors
      * As `decrypt`.
      */
-    @Throws(ChatcryptException::class)override fun `decryptWithId`(`message`: kotlin.ByteArray, `rng`: Rng): Decrypted {
+    @Throws(ChatcryptException::class)override fun `decryptWithId`(`message`: kotlin.ByteArray, `rng`: Rng?): Decrypted {
             return FfiConverterTypeDecrypted.lift(
     callWithHandle {
     uniffiRustCallWithError(ChatcryptException) { _status ->
@@ -4892,7 +4896,7 @@ open class Session: Disposable, AutoCloseable, SessionInterface
         it,
         
         FfiConverterByteArray.lower(`message`),
-        FfiConverterTypeRng.lower(`rng`),_status)
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
 }
     }
     )
@@ -4926,7 +4930,7 @@ open class Session: Disposable, AutoCloseable, SessionInterface
      * # Errors
      * `TooLarge`, `CounterExhausted`; a generator failure.
      */
-    @Throws(ChatcryptException::class)override fun `encrypt`(`plaintext`: kotlin.ByteArray, `rng`: Rng): kotlin.ByteArray {
+    @Throws(ChatcryptException::class)override fun `encrypt`(`plaintext`: kotlin.ByteArray, `rng`: Rng?): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
     callWithHandle {
     uniffiRustCallWithError(ChatcryptException) { _status ->
@@ -4934,7 +4938,7 @@ open class Session: Disposable, AutoCloseable, SessionInterface
         it,
         
         FfiConverterByteArray.lower(`plaintext`),
-        FfiConverterTypeRng.lower(`rng`),_status)
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
 }
     }
     )
@@ -5094,7 +5098,7 @@ open class Session: Disposable, AutoCloseable, SessionInterface
      * `InvalidArgument` for a wrong key length; a generator failure;
      * `Unusable`.
      */
-    @Throws(ChatcryptException::class)override fun `seal`(`key`: kotlin.ByteArray, `rng`: Rng): kotlin.ByteArray {
+    @Throws(ChatcryptException::class)override fun `seal`(`key`: kotlin.ByteArray, `rng`: Rng?): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
     callWithHandle {
     uniffiRustCallWithError(ChatcryptException) { _status ->
@@ -5102,7 +5106,7 @@ open class Session: Disposable, AutoCloseable, SessionInterface
         it,
         
         FfiConverterByteArray.lower(`key`),
-        FfiConverterTypeRng.lower(`rng`),_status)
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
 }
     }
     )
@@ -5183,7 +5187,7 @@ open class Session: Disposable, AutoCloseable, SessionInterface
      * As chatcrypt's (`BadSignature`, `PostQuantumRequired`, ...); a
      * generator failure.
      */
-    @Throws(ChatcryptException::class) fun `initiate`(`identity`: IdentityKeyPair, `bundle`: PreKeyBundle, `mode`: Mode, `pqPolicy`: PqPolicy, `rng`: Rng): Session {
+    @Throws(ChatcryptException::class) fun `initiate`(`identity`: IdentityKeyPair, `bundle`: PreKeyBundle, `mode`: Mode, `pqPolicy`: PqPolicy, `rng`: Rng? = null): Session {
             return FfiConverterTypeSession.lift(
     uniffiRustCallWithError(ChatcryptException) { _status ->
     UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_session_initiate(
@@ -5193,7 +5197,7 @@ open class Session: Disposable, AutoCloseable, SessionInterface
         FfiConverterTypePreKeyBundle.lower(`bundle`),
         FfiConverterTypeMode.lower(`mode`),
         FfiConverterTypePqPolicy.lower(`pqPolicy`),
-        FfiConverterTypeRng.lower(`rng`),_status)
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
 }
     )
     }
@@ -5573,7 +5577,7 @@ open class SignedPreKey: Disposable, AutoCloseable, SignedPreKeyInterface
      * # Errors
      * A generator failure.
      */
-    @Throws(ChatcryptException::class) fun `generate`(`identity`: IdentityKeyPair, `id`: kotlin.UInt, `rng`: Rng): SignedPreKey {
+    @Throws(ChatcryptException::class) fun `generate`(`identity`: IdentityKeyPair, `id`: kotlin.UInt, `rng`: Rng? = null): SignedPreKey {
             return FfiConverterTypeSignedPreKey.lift(
     uniffiRustCallWithError(ChatcryptException) { _status ->
     UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_signedprekey_generate(
@@ -5581,7 +5585,7 @@ open class SignedPreKey: Disposable, AutoCloseable, SignedPreKeyInterface
         
         FfiConverterTypeIdentityKeyPair.lower(`identity`),
         FfiConverterUInt.lower(`id`),
-        FfiConverterTypeRng.lower(`rng`),_status)
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
 }
     )
     }
@@ -8219,6 +8223,38 @@ public object FfiConverterOptionalTypeOneTimePreKey: FfiConverterRustBuffer<OneT
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeRng: FfiConverterRustBuffer<Rng?> {
+    override fun read(buf: ByteBuffer): Rng? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeRng.read(buf)
+    }
+
+    override fun allocationSize(value: Rng?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeRng.allocationSize(value)
+        }
+    }
+
+    override fun write(value: Rng?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeRng.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeKemPreKeyId: FfiConverterRustBuffer<KemPreKeyId?> {
     override fun read(buf: ByteBuffer): KemPreKeyId? {
         if (buf.get().toInt() == 0) {
@@ -8317,7 +8353,7 @@ public object FfiConverterOptionalTypeKemPreKeyUse: FfiConverterRustBuffer<KemPr
          * As chatcrypt's (`UnknownPreKey`, `Auth`, `ModeNotAllowed`, ...);
          * `Consumed`; a generator failure.
          */
-    @Throws(ChatcryptException::class) fun `acceptSession`(`identity`: IdentityKeyPair, `signedPrekey`: SignedPreKey, `oneTimePrekey`: OneTimePreKey?, `kemPrekey`: KemPreKeyUse?, `message`: PreKeyMessage, `modePolicy`: ModePolicy, `pqPolicy`: PqPolicy, `rng`: Rng): Accepted {
+    @Throws(ChatcryptException::class) fun `acceptSession`(`identity`: IdentityKeyPair, `signedPrekey`: SignedPreKey, `oneTimePrekey`: OneTimePreKey?, `kemPrekey`: KemPreKeyUse?, `message`: PreKeyMessage, `modePolicy`: ModePolicy, `pqPolicy`: PqPolicy, `rng`: Rng? = null): Accepted {
             return FfiConverterTypeAccepted.lift(
     uniffiRustCallWithError(ChatcryptException) { _status ->
     UniffiLib.uniffi_chatcrypt_uniffi_fn_func_accept_session(
@@ -8330,7 +8366,7 @@ public object FfiConverterOptionalTypeKemPreKeyUse: FfiConverterRustBuffer<KemPr
         FfiConverterTypePreKeyMessage.lower(`message`),
         FfiConverterTypeModePolicy.lower(`modePolicy`),
         FfiConverterTypePqPolicy.lower(`pqPolicy`),
-        FfiConverterTypeRng.lower(`rng`),_status)
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
 }
     )
     }

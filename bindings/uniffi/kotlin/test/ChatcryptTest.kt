@@ -90,6 +90,10 @@ fun conversation() {
     expect<ChatcryptException.InvalidArgument>("short sealing key", -1) { Session.open(ByteArray(31), ByteArray(0)) }
     expect<ChatcryptException.RngExhausted>("dry scripted rng", -5) { sa2.encrypt(ByteArray(1), Rng.scripted(ByteArray(15))) }
 
+    // Without an Rng, calls use the operating system's generator.
+    val sc = Session.initiate(IdentityKeyPair.generate(), published, Mode.PLAIN, PqPolicy.REQUIRED)
+    check(!same(sc.encrypt(ByteArray(3)), sc.encrypt(ByteArray(3)))) { "the OS generator by default" }
+
     val n1 = SafetyNumber("alice".toByteArray(), alice.publicKey(), "bob".toByteArray(), bobId.publicKey())
     val n2 = SafetyNumber("bob".toByteArray(), bobId.publicKey(), "alice".toByteArray(), alice.publicKey())
     check(n1.displayable() == n2.displayable() && n1.compareScanned(n2.scannable())) { "safety numbers" }

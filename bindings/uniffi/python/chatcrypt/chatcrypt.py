@@ -524,7 +524,7 @@ def _uniffi_check_contract_api_version(lib):
         raise InternalError("UniFFI contract version mismatch: try cleaning and rebuilding your project")
 
 def _uniffi_check_api_checksums(lib):
-    if lib.uniffi_chatcrypt_uniffi_checksum_func_accept_session() != 3039:
+    if lib.uniffi_chatcrypt_uniffi_checksum_func_accept_session() != 6162:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_func_constants() != 37713:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -536,7 +536,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_identitykeypair_public_key() != 21362:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_chatcrypt_uniffi_checksum_method_identitykeypair_seal() != 26527:
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_identitykeypair_seal() != 10788:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_identitykeypair_seed() != 53317:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -546,7 +546,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_constructor_identitykeypair_from_seed() != 52987:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_identitykeypair_generate() != 44830:
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_identitykeypair_generate() != 28036:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_constructor_identitykeypair_open() != 24531:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -562,7 +562,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_constructor_kemprekey_from_bytes() != 45728:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_kemprekey_generate() != 42791:
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_kemprekey_generate() != 7141:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_onetimeprekey_id() != 29352:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -574,7 +574,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_constructor_onetimeprekey_from_bytes() != 46197:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_onetimeprekey_generate() != 20139:
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_onetimeprekey_generate() != 60161:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_prekeybundle_identity_key() != 7415:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -630,13 +630,13 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_session_awaiting_reply() != 23886:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_chatcrypt_uniffi_checksum_method_session_decrypt() != 62310:
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_session_decrypt() != 16241:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_chatcrypt_uniffi_checksum_method_session_decrypt_with_id() != 59659:
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_session_decrypt_with_id() != 6817:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_session_encoded_len() != 42301:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_chatcrypt_uniffi_checksum_method_session_encrypt() != 12538:
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_session_encrypt() != 17968:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_session_encrypted_len() != 32708:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -652,7 +652,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_session_remote_identity() != 45678:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_chatcrypt_uniffi_checksum_method_session_seal() != 4127:
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_session_seal() != 11921:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_session_skipped_key_count() != 7199:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -660,7 +660,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_constructor_session_from_bytes() != 41423:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_session_initiate() != 63450:
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_session_initiate() != 38836:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_constructor_session_open() != 14970:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -674,7 +674,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_constructor_signedprekey_from_bytes() != 6561:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_signedprekey_generate() != 18046:
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_signedprekey_generate() != 63601:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
 
 # A ctypes library to expose the extern-C FFI definitions.
@@ -941,7 +941,7 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_func_accept_session.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
     _UniffiRustBuffer,
-    ctypes.c_uint64,
+    _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_func_accept_session.restype = _UniffiRustBuffer
@@ -972,7 +972,7 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_identitykeypair_public_key.restype 
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_identitykeypair_seal.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
-    ctypes.c_uint64,
+    _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_identitykeypair_seal.restype = _UniffiRustBuffer
@@ -997,7 +997,7 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_identitykeypair_from_seed.argt
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_identitykeypair_from_seed.restype = ctypes.c_uint64
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_identitykeypair_generate.argtypes = (
-    ctypes.c_uint64,
+    _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_identitykeypair_generate.restype = ctypes.c_uint64
@@ -1040,7 +1040,7 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_kemprekey_from_bytes.restype =
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_kemprekey_generate.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint32,
-    ctypes.c_uint64,
+    _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_kemprekey_generate.restype = ctypes.c_uint64
@@ -1071,7 +1071,7 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_onetimeprekey_from_bytes.argty
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_onetimeprekey_from_bytes.restype = ctypes.c_uint64
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_onetimeprekey_generate.argtypes = (
     ctypes.c_uint32,
-    ctypes.c_uint64,
+    _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_onetimeprekey_generate.restype = ctypes.c_uint64
@@ -1224,14 +1224,14 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_session_awaiting_reply.restype = ct
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_session_decrypt.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
-    ctypes.c_uint64,
+    _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_session_decrypt.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_session_decrypt_with_id.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
-    ctypes.c_uint64,
+    _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_session_decrypt_with_id.restype = _UniffiRustBuffer
@@ -1243,7 +1243,7 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_session_encoded_len.restype = ctype
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_session_encrypt.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
-    ctypes.c_uint64,
+    _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_session_encrypt.restype = _UniffiRustBuffer
@@ -1287,7 +1287,7 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_session_remote_identity.restype = _
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_session_seal.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
-    ctypes.c_uint64,
+    _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_session_seal.restype = _UniffiRustBuffer
@@ -1311,7 +1311,7 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_session_initiate.argtypes = (
     ctypes.c_uint64,
     _UniffiRustBuffer,
     _UniffiRustBuffer,
-    ctypes.c_uint64,
+    _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_session_initiate.restype = ctypes.c_uint64
@@ -1349,7 +1349,7 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_signedprekey_from_bytes.restyp
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_signedprekey_generate.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint32,
-    ctypes.c_uint64,
+    _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_signedprekey_generate.restype = ctypes.c_uint64
@@ -5327,7 +5327,9 @@ class _UniffiFfiConverterOptionalUInt64(_UniffiConverterRustBuffer):
 class RngProtocol(typing.Protocol):
     """
     Where a call's randomness comes from: `Rng::os` in applications,
-    `Rng::scripted` to replay test vectors.
+    `Rng::scripted` to replay test vectors. Every call that draws takes an
+    optional `rng` as its last argument; without one it uses the operating
+    system's generator.
 """
     
     def is_scripted(self, ) -> bool:
@@ -5344,7 +5346,9 @@ class RngProtocol(typing.Protocol):
 class Rng(RngProtocol):
     """
     Where a call's randomness comes from: `Rng::os` in applications,
-    `Rng::scripted` to replay test vectors.
+    `Rng::scripted` to replay test vectors. Every call that draws takes an
+    optional `rng` as its last argument; without one it uses the operating
+    system's generator.
 """
     
     _handle: ctypes.c_uint64
@@ -5463,6 +5467,31 @@ class _UniffiFfiConverterTypeRng:
     @classmethod
     def write(cls, value: Rng, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
+
+class _UniffiFfiConverterOptionalTypeRng(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeRng.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeRng.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeRng.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
 
 @dataclass
 class Decrypted:
@@ -5934,7 +5963,7 @@ class SessionProtocol(typing.Protocol):
         `Unusable`.
 """
         raise NotImplementedError
-    def decrypt(self, message: bytes,rng: Rng) -> bytes:
+    def decrypt(self, message: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
         """
         Decrypts a message (draws 32 bytes on a new ratchet step).
 
@@ -5943,7 +5972,7 @@ class SessionProtocol(typing.Protocol):
         generator failure. The session is unchanged.
 """
         raise NotImplementedError
-    def decrypt_with_id(self, message: bytes,rng: Rng) -> Decrypted:
+    def decrypt_with_id(self, message: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> Decrypted:
         """
         As `decrypt`, with the message's id.
 
@@ -5959,7 +5988,7 @@ class SessionProtocol(typing.Protocol):
         `Unusable`.
 """
         raise NotImplementedError
-    def encrypt(self, plaintext: bytes,rng: Rng) -> bytes:
+    def encrypt(self, plaintext: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
         """
         Encrypts a message (draws a 16-byte reuse guard).
 
@@ -6026,7 +6055,7 @@ class SessionProtocol(typing.Protocol):
         `Unusable`.
 """
         raise NotImplementedError
-    def seal(self, key: bytes,rng: Rng) -> bytes:
+    def seal(self, key: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
         """
         The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
 
@@ -6082,7 +6111,7 @@ class Session(SessionProtocol):
         )
         return cls._uniffi_make_instance(_uniffi_ffi_result)
     @classmethod
-    def initiate(cls, identity: IdentityKeyPair,bundle: PreKeyBundle,mode: Mode,pq_policy: PqPolicy,rng: Rng) -> Session:
+    def initiate(cls, identity: IdentityKeyPair,bundle: PreKeyBundle,mode: Mode,pq_policy: PqPolicy,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> Session:
         """
         Starts a session from a peer's bundle (verified here).
 
@@ -6099,13 +6128,15 @@ class Session(SessionProtocol):
 
         _UniffiFfiConverterTypePqPolicy.check_lower(pq_policy)
 
-        _UniffiFfiConverterTypeRng.check_lower(rng)
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
         _uniffi_lowered_args = (
             _UniffiFfiConverterTypeIdentityKeyPair.lower(identity),
             _UniffiFfiConverterTypePreKeyBundle.lower(bundle),
             _UniffiFfiConverterTypeMode.lower(mode),
             _UniffiFfiConverterTypePqPolicy.lower(pq_policy),
-            _UniffiFfiConverterTypeRng.lower(rng),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypeSession.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
@@ -6178,7 +6209,7 @@ class Session(SessionProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
-    def decrypt(self, message: bytes,rng: Rng) -> bytes:
+    def decrypt(self, message: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
         """
         Decrypts a message (draws 32 bytes on a new ratchet step).
 
@@ -6189,11 +6220,13 @@ class Session(SessionProtocol):
         
         _UniffiFfiConverterBytes.check_lower(message)
 
-        _UniffiFfiConverterTypeRng.check_lower(rng)
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
             _UniffiFfiConverterBytes.lower(message),
-            _UniffiFfiConverterTypeRng.lower(rng),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
         )
         _uniffi_lift_return = _UniffiFfiConverterBytes.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
@@ -6203,7 +6236,7 @@ class Session(SessionProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
-    def decrypt_with_id(self, message: bytes,rng: Rng) -> Decrypted:
+    def decrypt_with_id(self, message: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> Decrypted:
         """
         As `decrypt`, with the message's id.
 
@@ -6213,11 +6246,13 @@ class Session(SessionProtocol):
         
         _UniffiFfiConverterBytes.check_lower(message)
 
-        _UniffiFfiConverterTypeRng.check_lower(rng)
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
             _UniffiFfiConverterBytes.lower(message),
-            _UniffiFfiConverterTypeRng.lower(rng),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypeDecrypted.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
@@ -6245,7 +6280,7 @@ class Session(SessionProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
-    def encrypt(self, plaintext: bytes,rng: Rng) -> bytes:
+    def encrypt(self, plaintext: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
         """
         Encrypts a message (draws a 16-byte reuse guard).
 
@@ -6255,11 +6290,13 @@ class Session(SessionProtocol):
         
         _UniffiFfiConverterBytes.check_lower(plaintext)
 
-        _UniffiFfiConverterTypeRng.check_lower(rng)
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
             _UniffiFfiConverterBytes.lower(plaintext),
-            _UniffiFfiConverterTypeRng.lower(rng),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
         )
         _uniffi_lift_return = _UniffiFfiConverterBytes.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
@@ -6404,7 +6441,7 @@ class Session(SessionProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
-    def seal(self, key: bytes,rng: Rng) -> bytes:
+    def seal(self, key: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
         """
         The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
 
@@ -6415,11 +6452,13 @@ class Session(SessionProtocol):
         
         _UniffiFfiConverterBytes.check_lower(key)
 
-        _UniffiFfiConverterTypeRng.check_lower(rng)
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
             _UniffiFfiConverterBytes.lower(key),
-            _UniffiFfiConverterTypeRng.lower(rng),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
         )
         _uniffi_lift_return = _UniffiFfiConverterBytes.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
@@ -6728,7 +6767,7 @@ class KemPreKey(KemPreKeyProtocol):
         )
         return cls._uniffi_make_instance(_uniffi_ffi_result)
     @classmethod
-    def generate(cls, identity: IdentityKeyPair,id: int,rng: Rng) -> KemPreKey:
+    def generate(cls, identity: IdentityKeyPair,id: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> KemPreKey:
         """
         A new KEM prekey signed by `identity` (draws 64 bytes).
 
@@ -6740,11 +6779,13 @@ class KemPreKey(KemPreKeyProtocol):
 
         _UniffiFfiConverterUInt32.check_lower(id)
 
-        _UniffiFfiConverterTypeRng.check_lower(rng)
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
         _uniffi_lowered_args = (
             _UniffiFfiConverterTypeIdentityKeyPair.lower(identity),
             _UniffiFfiConverterUInt32.lower(id),
-            _UniffiFfiConverterTypeRng.lower(rng),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypeKemPreKey.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
@@ -7193,7 +7234,7 @@ class IdentityKeyPairProtocol(typing.Protocol):
         The Ed25519 public key (32 bytes).
 """
         raise NotImplementedError
-    def seal(self, key: bytes,rng: Rng) -> bytes:
+    def seal(self, key: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
         """
         The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
 
@@ -7261,7 +7302,7 @@ class IdentityKeyPair(IdentityKeyPairProtocol):
         )
         return cls._uniffi_make_instance(_uniffi_ffi_result)
     @classmethod
-    def generate(cls, rng: Rng) -> IdentityKeyPair:
+    def generate(cls, rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> IdentityKeyPair:
         """
         A new key pair (draws 32 bytes).
 
@@ -7269,9 +7310,11 @@ class IdentityKeyPair(IdentityKeyPairProtocol):
         A generator failure.
 """
         
-        _UniffiFfiConverterTypeRng.check_lower(rng)
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
         _uniffi_lowered_args = (
-            _UniffiFfiConverterTypeRng.lower(rng),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypeIdentityKeyPair.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
@@ -7341,7 +7384,7 @@ class IdentityKeyPair(IdentityKeyPairProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
-    def seal(self, key: bytes,rng: Rng) -> bytes:
+    def seal(self, key: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
         """
         The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
 
@@ -7351,11 +7394,13 @@ class IdentityKeyPair(IdentityKeyPairProtocol):
         
         _UniffiFfiConverterBytes.check_lower(key)
 
-        _UniffiFfiConverterTypeRng.check_lower(rng)
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
         _uniffi_lowered_args = (
             self._uniffi_clone_handle(),
             _UniffiFfiConverterBytes.lower(key),
-            _UniffiFfiConverterTypeRng.lower(rng),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
         )
         _uniffi_lift_return = _UniffiFfiConverterBytes.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
@@ -7491,7 +7536,7 @@ class OneTimePreKey(OneTimePreKeyProtocol):
         )
         return cls._uniffi_make_instance(_uniffi_ffi_result)
     @classmethod
-    def generate(cls, id: int,rng: Rng) -> OneTimePreKey:
+    def generate(cls, id: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> OneTimePreKey:
         """
         A new one-time prekey (draws 32 bytes).
 
@@ -7501,10 +7546,12 @@ class OneTimePreKey(OneTimePreKeyProtocol):
         
         _UniffiFfiConverterUInt32.check_lower(id)
 
-        _UniffiFfiConverterTypeRng.check_lower(rng)
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
         _uniffi_lowered_args = (
             _UniffiFfiConverterUInt32.lower(id),
-            _UniffiFfiConverterTypeRng.lower(rng),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypeOneTimePreKey.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
@@ -8127,7 +8174,7 @@ class SignedPreKey(SignedPreKeyProtocol):
         )
         return cls._uniffi_make_instance(_uniffi_ffi_result)
     @classmethod
-    def generate(cls, identity: IdentityKeyPair,id: int,rng: Rng) -> SignedPreKey:
+    def generate(cls, identity: IdentityKeyPair,id: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> SignedPreKey:
         """
         A new signed prekey, signed by `identity` (draws 32 bytes).
 
@@ -8139,11 +8186,13 @@ class SignedPreKey(SignedPreKeyProtocol):
 
         _UniffiFfiConverterUInt32.check_lower(id)
 
-        _UniffiFfiConverterTypeRng.check_lower(rng)
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
         _uniffi_lowered_args = (
             _UniffiFfiConverterTypeIdentityKeyPair.lower(identity),
             _UniffiFfiConverterUInt32.lower(id),
-            _UniffiFfiConverterTypeRng.lower(rng),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
         )
         _uniffi_lift_return = _UniffiFfiConverterTypeSignedPreKey.lift
         _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
@@ -8413,7 +8462,7 @@ class _UniffiFfiConverterOptionalTypeKemPreKey(_UniffiConverterRustBuffer):
             return _UniffiFfiConverterTypeKemPreKey.read(buf)
         else:
             raise InternalError("Unexpected flag byte for optional type")
-def accept_session(identity: IdentityKeyPair,signed_prekey: SignedPreKey,one_time_prekey: typing.Optional[OneTimePreKey],kem_prekey: typing.Optional[KemPreKeyUse],message: PreKeyMessage,mode_policy: ModePolicy,pq_policy: PqPolicy,rng: Rng) -> Accepted:
+def accept_session(identity: IdentityKeyPair,signed_prekey: SignedPreKey,one_time_prekey: typing.Optional[OneTimePreKey],kem_prekey: typing.Optional[KemPreKeyUse],message: PreKeyMessage,mode_policy: ModePolicy,pq_policy: PqPolicy,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> Accepted:
     """
     Accepts a session from a peer's first PreKeyMessage and decrypts it.
     A one-time prekey passed here (and a `KemPreKeyUse::OneTime`) is
@@ -8438,7 +8487,9 @@ def accept_session(identity: IdentityKeyPair,signed_prekey: SignedPreKey,one_tim
 
     _UniffiFfiConverterTypePqPolicy.check_lower(pq_policy)
 
-    _UniffiFfiConverterTypeRng.check_lower(rng)
+    if rng is _DEFAULT:
+        rng = None
+    _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
     _uniffi_lowered_args = (
         _UniffiFfiConverterTypeIdentityKeyPair.lower(identity),
         _UniffiFfiConverterTypeSignedPreKey.lower(signed_prekey),
@@ -8447,7 +8498,7 @@ def accept_session(identity: IdentityKeyPair,signed_prekey: SignedPreKey,one_tim
         _UniffiFfiConverterTypePreKeyMessage.lower(message),
         _UniffiFfiConverterTypeModePolicy.lower(mode_policy),
         _UniffiFfiConverterTypePqPolicy.lower(pq_policy),
-        _UniffiFfiConverterTypeRng.lower(rng),
+        _UniffiFfiConverterOptionalTypeRng.lower(rng),
     )
     _uniffi_lift_return = _UniffiFfiConverterTypeAccepted.lift
     _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError

@@ -275,6 +275,18 @@ class Conversation(unittest.TestCase):
         sb.decrypt(sa.encrypt(b"x", enough), self.rng)
         self.assertEqual(enough.remaining(), 0)
 
+    def test_without_an_rng_every_call_uses_the_os_generator(self):
+        alice, bob = cc.IdentityKeyPair.generate(), Bob(self.rng)
+        bundle = cc.PreKeyBundle(bob.identity, cc.SignedPreKey.generate(bob.identity, 8), cc.OneTimePreKey.generate(9), bob.kem)
+        sa = cc.Session.initiate(alice, bundle, cc.Mode.PLAIN, cc.PqPolicy.REQUIRED)
+        pkm = cc.PreKeyMessage.from_bytes(sa.encrypt(b"no rng"))
+        self.assertNotEqual(sa.encrypt(b"same"), sa.encrypt(b"same"))
+        kem = cc.KemPreKeyUse.ONE_TIME(key=bob.kem)
+        with self.assertRaises(ChatcryptError.UnknownPreKey) as ctx:  # the signed prekey is not Bob's 7
+            cc.accept_session(bob.identity, bob.spk, None, kem, pkm, cc.ModePolicy.ANY, cc.PqPolicy.REQUIRED)
+        self.assertEqual(ctx.exception.detail, "UnknownPreKey { id: 8 }")
+        self.assertEqual(len(alice.seal(bytes(32))), len(alice.to_bytes()) + cc.constants().sealed_overhead)
+
     def test_wrong_argument_types_are_refused_before_the_call(self):
         with self.assertRaises(TypeError):
             cc.IdentityKeyPair.from_seed("not bytes")
