@@ -146,3 +146,31 @@ for size, label in [(1 << 20, "1 MiB"), (64 << 20, "64 MiB")]:
         floor = median_ns("attachment", f"floor_{op}_{size}") or median_ns("attachment", f"floor_{op}/{size}")
         print(f"| {op} {label} | {fmt(ours)} | {gib_s(size, ours)} | {fmt(floor)} | {gib_s(size, floor)} "
               f"| {ratio(floor, ours)} |")
+
+# Sealed sender (benches/protocol.rs `sealed`, SPEC.md §27): sealing and
+# opening one envelope around a session message of a 160-byte padded text,
+# beside the session message itself; the envelope's extra cost as a ratio to
+# one receiving DH ratchet step (`floor/ratchet_step`: a key generation, two
+# X25519 and two KDF_RK) in the same run.
+print()
+print("| sealed sender | time | extra over the session message | extra / floor ratchet_step |")
+print("|---|---|---|---|")
+step = median_ns("floor", "ratchet_step")
+for op, base in [("seal", "session_encrypt"), ("open", "session_decrypt")]:
+    ours, plain = median_ns("sealed", op), median_ns("sealed", base)
+    extra = None if ours is None or plain is None else ours - plain
+    print(f"| {op} (session message {fmt(plain)}) | {fmt(ours)} | {fmt(extra)} | {ratio(extra, step)} |")
+for case in ["forged_open", "forged_open_max"]:
+    ours = median_ns("sealed", case)
+    print(f"| {case} | {fmt(ours)} | | {ratio(ours, step)} |")
+print()
+print("| recipients | seal_multi | per recipient | separate envelopes | per recipient | multi / separate |")
+print("|---|---|---|---|---|---|")
+for n in [1, 10, 100]:
+    multi = median_ns("sealed", f"multi_{n}") or median_ns("sealed", f"multi/{n}")
+    sep = median_ns("sealed", f"separate_{n}") or median_ns("sealed", f"separate/{n}")
+    per_m = None if multi is None else multi / n
+    per_s = None if sep is None else sep / n
+    print(f"| {n} | {fmt(multi)} | {fmt(per_m)} | {fmt(sep)} | {fmt(per_s)} | {ratio(multi, sep)} |")
+split = median_ns("sealed", "split_100") or median_ns("sealed", "split/100")
+print(f"\nserver split of a 100-recipient envelope: {fmt(split)} ({fmt(None if split is None else split / 100)} per recipient)")
