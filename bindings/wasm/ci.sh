@@ -56,7 +56,9 @@ if [ "$(wasm-bindgen --version 2>/dev/null)" != "wasm-bindgen $WB_VERSION" ]; th
     # debug tool still takes under a second per module, with the same
     # output. Its own lock file pins a webpki-roots that crates.io no
     # longer offers, so --locked can fail.
-    WB_INSTALL=(cargo install wasm-bindgen-cli --version "$WB_VERSION" --no-default-features --debug)
+    # --force: cargo's own record may still list the tool when its binary
+    # is gone or of another version, and would then install nothing.
+    WB_INSTALL=(cargo install wasm-bindgen-cli --version "$WB_VERSION" --no-default-features --debug --force)
     if ! "${WB_INSTALL[@]}" --locked; then
         echo "note: cargo install --locked failed; installing without --locked"
         if ! "${WB_INSTALL[@]}"; then
