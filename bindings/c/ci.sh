@@ -29,6 +29,9 @@ step "build and Rust tests (chatcrypt-bindings-core, chatcrypt-c)"
 cd "$ROOT"
 cargo build -p chatcrypt-c
 cargo test -p chatcrypt-bindings-core -p chatcrypt-c
+# The crates' own deny-lints (unwrap, panic, indexing, undocumented unsafe):
+# the root's clippy step covers only the root crate.
+cargo clippy -p chatcrypt-bindings-core -p chatcrypt-c --all-targets -- -D warnings
 
 step "header drift check (include/chatcrypt.h)"
 cd "$HERE"

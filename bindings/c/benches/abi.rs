@@ -14,6 +14,8 @@
 //!
 //! Run: `cargo bench -p chatcrypt-c --bench abi`.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, clippy::indexing_slicing, missing_docs)]
+
 use std::{hint::black_box, ptr};
 
 use chatcrypt::{

@@ -706,7 +706,8 @@ int chatcrypt_session_initiate(const struct ChatcryptIdentity *identity,
 // from storage as you store the session); on failure they are unchanged.
 // `plaintext` needs at least the message's length in capacity (checked
 // before any work; `*plaintext_len` gets the plaintext's length);
-// `message_id` is NULL or has `message_id_cap` >= `CHATCRYPT_MESSAGE_ID_LEN`.
+// `message_id` is NULL or has `message_id_cap` >= `CHATCRYPT_MESSAGE_ID_LEN`;
+// no two output buffers may overlap (`CHATCRYPT_ERR_INVALID_ARGUMENT`).
 // Draws 32 bytes.
 //
 // # Safety
@@ -739,7 +740,9 @@ int chatcrypt_session_encrypted_len(const struct ChatcryptSession *session,
 
 // Encrypts `plaintext` into `out` (capacity from
 // `chatcrypt_session_encrypted_len`; a smaller one fails before anything
-// is drawn or changed). Draws 16 bytes. Store the session afterwards.
+// is drawn or changed). `out` must not overlap `plaintext` or `out_len`:
+// in-place encryption is refused with `CHATCRYPT_ERR_INVALID_ARGUMENT`.
+// Draws 16 bytes. Store the session afterwards.
 //
 // # Safety
 // `session` and `rng` are live; buffers are valid for their lengths;
@@ -752,7 +755,8 @@ int chatcrypt_session_encrypt(struct ChatcryptSession *session,
                               size_t out_cap,
                               size_t *out_len);
 
-// Decrypts `message` into `out` (a capacity of the message's length
+// Decrypts `message` into `out` (no two buffers may overlap: refused with
+// `CHATCRYPT_ERR_INVALID_ARGUMENT`; a capacity of the message's length
 // always suffices; too small fails before any work with the exact need in
 // `*out_len`). `message_id` is NULL or has `message_id_cap` >=
 // `CHATCRYPT_MESSAGE_ID_LEN`. Draws 32 bytes on a new ratchet step. On

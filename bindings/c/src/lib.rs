@@ -1304,7 +1304,8 @@ pub unsafe extern "C" fn chatcrypt_session_initiate(
 /// from storage as you store the session); on failure they are unchanged.
 /// `plaintext` needs at least the message's length in capacity (checked
 /// before any work; `*plaintext_len` gets the plaintext's length);
-/// `message_id` is NULL or has `message_id_cap` >= `CHATCRYPT_MESSAGE_ID_LEN`.
+/// `message_id` is NULL or has `message_id_cap` >= `CHATCRYPT_MESSAGE_ID_LEN`;
+/// no two output buffers may overlap (`CHATCRYPT_ERR_INVALID_ARGUMENT`).
 /// Draws 32 bytes.
 ///
 /// # Safety
@@ -1337,6 +1338,12 @@ pub unsafe extern "C" fn chatcrypt_session_accept(
             let spk = raw::obj(signed_prekey)?;
             let opk = raw::opt_obj_mut(one_time_prekey)?;
             let kem = raw::opt_obj_mut(kem_prekey)?;
+            raw::disjoint(&[
+                (plaintext.cast_const(), plaintext_cap),
+                (message_id.cast_const(), message_id_cap),
+                (plaintext_len.cast_const().cast(), core::mem::size_of::<usize>()),
+                (out.cast_const().cast(), core::mem::size_of::<*mut ChatcryptSession>()),
+            ])?;
             let message = raw::obj(message)?;
             let rng = raw::obj_mut(rng)?;
             let mode_policy = core_api::ModePolicy::from_u32(mode_policy)?;
@@ -1411,7 +1418,9 @@ pub unsafe extern "C" fn chatcrypt_session_encrypted_len(
 
 /// Encrypts `plaintext` into `out` (capacity from
 /// `chatcrypt_session_encrypted_len`; a smaller one fails before anything
-/// is drawn or changed). Draws 16 bytes. Store the session afterwards.
+/// is drawn or changed). `out` must not overlap `plaintext` or `out_len`:
+/// in-place encryption is refused with `CHATCRYPT_ERR_INVALID_ARGUMENT`.
+/// Draws 16 bytes. Store the session afterwards.
 ///
 /// # Safety
 /// `session` and `rng` are live; buffers are valid for their lengths;
@@ -1429,6 +1438,11 @@ pub unsafe extern "C" fn chatcrypt_session_encrypt(
     ffi(|| {
         // SAFETY: forwarded from the caller.
         unsafe {
+            raw::disjoint(&[
+                (plaintext, plaintext_len),
+                (out.cast_const(), out_cap),
+                (out_len.cast_const().cast(), core::mem::size_of::<usize>()),
+            ])?;
             let s = raw::obj_mut(session)?;
             let rng = raw::obj_mut(rng)?;
             let pt = raw::bytes(plaintext, plaintext_len)?;
@@ -1444,7 +1458,8 @@ pub unsafe extern "C" fn chatcrypt_session_encrypt(
     })
 }
 
-/// Decrypts `message` into `out` (a capacity of the message's length
+/// Decrypts `message` into `out` (no two buffers may overlap: refused with
+/// `CHATCRYPT_ERR_INVALID_ARGUMENT`; a capacity of the message's length
 /// always suffices; too small fails before any work with the exact need in
 /// `*out_len`). `message_id` is NULL or has `message_id_cap` >=
 /// `CHATCRYPT_MESSAGE_ID_LEN`. Draws 32 bytes on a new ratchet step. On
@@ -1469,6 +1484,12 @@ pub unsafe extern "C" fn chatcrypt_session_decrypt(
     ffi(|| {
         // SAFETY: forwarded from the caller.
         unsafe {
+            raw::disjoint(&[
+                (message, message_len),
+                (out.cast_const(), out_cap),
+                (message_id.cast_const(), message_id_cap),
+                (out_len.cast_const().cast(), core::mem::size_of::<usize>()),
+            ])?;
             let s = raw::obj_mut(session)?;
             let rng = raw::obj_mut(rng)?;
             let m = raw::bytes(message, message_len)?;

@@ -167,3 +167,25 @@ pub(crate) unsafe fn put(src: &[u8], out: *mut u8, cap: usize, out_len: *mut usi
     dst.copy_from_slice(src);
     Ok(())
 }
+
+/// Refuses caller memory regions that overlap: `(address, length)` pairs,
+/// empty ones and NULL ones ignored. Inputs and outputs of one call must be
+/// disjoint (a `&[u8]` and a `&mut [u8]` over the same bytes would be
+/// undefined behaviour, and the library writes an output before it has read
+/// all of an input), so in-place use is [`Error::InvalidArgument`]. Only
+/// addresses are compared; nothing is dereferenced.
+pub(crate) fn disjoint(regions: &[(*const u8, usize)]) -> Result<(), Error> {
+    let spans: Vec<(usize, usize)> = regions
+        .iter()
+        .filter(|(p, len)| !p.is_null() && *len > 0)
+        .map(|&(p, len)| (p as usize, (p as usize).saturating_add(len)))
+        .collect();
+    for (i, a) in spans.iter().enumerate() {
+        for b in spans.iter().skip(i + 1) {
+            if a.0 < b.1 && b.0 < a.1 {
+                return Err(Error::InvalidArgument("input and output buffers overlap"));
+            }
+        }
+    }
+    Ok(())
+}

@@ -189,6 +189,32 @@ int main(void) {
     CHECK(bytes_eq(&after, before.data, before.len), "a tampered message leaves the session unchanged");
     bytes_free(&after);
     a3.data[a3.len - 1] ^= 0x01;
+    /* Overlapping buffers (in place) are refused before any work, and
+     * nothing changes: decrypting into the message, encrypting into the
+     * plaintext. */
+    {
+        bytes_t in_place = {xmalloc(a3.len), a3.len};
+        memcpy(in_place.data, a3.data, a3.len);
+        CHECK_RC(chatcrypt_session_decrypt(b, rng, in_place.data, in_place.len, in_place.data, in_place.len,
+                                           &out_len, NULL, 0),
+                 CHATCRYPT_ERR_INVALID_ARGUMENT);
+        CHECK(memcmp(in_place.data, a3.data, a3.len) == 0, "an in-place decrypt wrote nothing");
+        bytes_t unchanged = stored(b);
+        CHECK(bytes_eq(&unchanged, before.data, before.len), "an in-place decrypt leaves the session unchanged");
+        bytes_free(&unchanged);
+        size_t need = 0, len = 0;
+        CHECK_OK(chatcrypt_session_encrypted_len(a, 5, &need));
+        uint8_t *buf = xmalloc(need);
+        memcpy(buf, "hello", 5);
+        bytes_t a_before = stored(a);
+        CHECK_RC(chatcrypt_session_encrypt(a, rng, buf, 5, buf, need, &len), CHATCRYPT_ERR_INVALID_ARGUMENT);
+        bytes_t a_after = stored(a);
+        CHECK(bytes_eq(&a_after, a_before.data, a_before.len), "an in-place encrypt leaves the session unchanged");
+        bytes_free(&a_before);
+        bytes_free(&a_after);
+        free(buf);
+        bytes_free(&in_place);
+    }
     /* Too small a buffer: the exact need, nothing changed. */
     CHECK_RC(chatcrypt_session_decrypt(b, rng, a3.data, a3.len, pt, 2, &out_len, NULL, 0),
              CHATCRYPT_ERR_BUFFER_TOO_SMALL);
