@@ -108,7 +108,7 @@ echo "types up to date"
 
 step "node tests (conversation, package entry points, vectors, demo in headless Chromium)"
 cd "$HERE"
-CHATCRYPT_REQUIRE_CHROMIUM=$BROWSER node --test tests/
+CHATCRYPT_REQUIRE_CHROMIUM=$BROWSER node --test tests/*.test.mjs
 
 step "the vector runner fails on a corrupted vector"
 python3 - "$ROOT/test-vectors/protocol" "$WORK" <<'EOF'
