@@ -29,7 +29,10 @@ echo "== native and C ABI (criterion)"
 cargo bench -p chatcrypt-c --bench abi 2>&1 | grep -E "^binding/|time:" || true
 
 echo "== WebAssembly under node"
-bash bindings/wasm/build.sh >/dev/null
+# The package as shipped: wasm-opt -Oz when bindings/wasm/ci.sh installed it.
+TOOLS="${CHATCRYPT_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/chatcrypt-wasm-tools}"
+opt=$(find "$TOOLS" -path '*/binaryen/bin/wasm-opt' -type f 2>/dev/null | head -n 1 || true)
+WASM_OPT="${WASM_OPT:-$opt}" bash bindings/wasm/build.sh | grep -E "wasm-opt|note" || true
 node bindings/wasm/bench/bench.mjs | tee "$WORK/wasm.txt"
 
 echo "== Python"
