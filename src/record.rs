@@ -487,6 +487,7 @@ impl SessionRecord {
         rng: &mut R,
     ) -> Result<Decrypted, Error> {
         let mut first_error = None;
+        let content_len = core::cell::Cell::new(0usize);
         let mut duplicate = false;
         let mut hit = None;
         let slots = usize::from(self.current.is_some()) + self.archived.len();
@@ -502,7 +503,10 @@ impl SessionRecord {
                 continue;
             }
             let entry = self.slot_mut(slot);
-            match entry.session.decrypt_checked(message, rng, &|p| padding::unpad(p).map(|_| ())) {
+            // The check before the session commits is the only unpadding:
+            // it records the content's length for the strip below.
+            let check = |p: &[u8]| padding::unpad(p).map(|c| content_len.set(c.len()));
+            match entry.session.decrypt_checked(message, rng, &check) {
                 Ok(r) => {
                     hit = Some((slot, r));
                     break;
@@ -523,8 +527,8 @@ impl SessionRecord {
                 (false, None) => Error::NoSession,
             });
         };
-        // Cannot fail: the session checked this padding before it committed.
-        let plaintext = strip_padding(padded)?;
+        // The length the check measured on this plaintext before the commit.
+        let plaintext = take_content(padded, content_len.get());
         if self.current.is_none() || slot > 0 {
             let archived_index = slot - usize::from(self.current.is_some());
             let candidate = &self.archived[archived_index];
@@ -654,22 +658,33 @@ where
         .collect()
 }
 
-/// The content of a padded plaintext, moved to the front of its buffer;
-/// the rest is zeroed before it is cut off.
+/// Unpads `padded` (SPEC.md §26.2) and returns its content
+/// ([`take_content`]); on error the buffer is zeroed.
 fn strip_padding(mut padded: Vec<u8>) -> Result<Vec<u8>, Error> {
-    let len = match padding::unpad(&padded) {
-        Ok(content) => content.len(),
+    match padding::unpad(&padded) {
+        Ok(content) => {
+            let len = content.len();
+            Ok(take_content(padded, len))
+        }
         Err(e) => {
             padded.zeroize();
-            return Err(e);
+            Err(e)
         }
-    };
-    padded.copy_within(3..3 + len, 0);
+    }
+}
+
+/// The content of a padded plaintext that unpadded to `len` bytes, moved to
+/// the front of its buffer; the rest is zeroed before it is cut off.
+fn take_content(mut padded: Vec<u8>, len: usize) -> Vec<u8> {
+    // `unpad` returned `padded[3..3 + len]`: the range is in the buffer.
+    if let Some(end) = len.checked_add(3).filter(|&end| end <= padded.len()) {
+        padded.copy_within(3..end, 0);
+    }
     if let Some(tail) = padded.get_mut(len..) {
         tail.zeroize();
     }
     padded.truncate(len);
-    Ok(padded)
+    padded
 }
 
 /// Encoding (SPEC.md §20.4), used by the state module.
