@@ -109,6 +109,35 @@ impl DeviceLink {
         let key = ed25519_public(self.identity.as_bytes())?;
         ed25519_verify(&key, &consent_message(account, self.device), &self.consent)
     }
+
+    /// The [`DEVICE_LIST_ENTRY_LEN`]-byte encoding the device hands to the
+    /// account's signer, the same bytes as its device list entry (SPEC.md
+    /// §17.3): `u32(device) || identity key || consent`.
+    pub fn to_bytes(&self) -> [u8; DEVICE_LIST_ENTRY_LEN] {
+        let mut out = [0u8; DEVICE_LIST_ENTRY_LEN];
+        out[..4].copy_from_slice(&self.device.get().to_be_bytes());
+        out[4..36].copy_from_slice(self.identity.as_bytes());
+        out[36..].copy_from_slice(&self.consent);
+        out
+    }
+
+    /// Decodes a device link. The consent is not checked here (it is for an
+    /// account key the link does not name): [`verify`](Self::verify) it, as
+    /// [`AccountKeyPair::sign_device_list`] does.
+    ///
+    /// # Errors
+    /// [`Error::Decode`]: [`DecodeError::Truncated`] or
+    /// [`DecodeError::TrailingBytes`] for another length than
+    /// [`DEVICE_LIST_ENTRY_LEN`], [`DecodeError::InvalidPublicKey`] for an
+    /// identity key that is not a strict Ed25519 key.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        let mut r = Reader::new(bytes);
+        let device = DeviceId(r.u32()?);
+        let identity = IdentityKey::parse(&r.array()?)?;
+        let consent = r.array()?;
+        r.finish()?;
+        Ok(DeviceLink { device, identity, consent })
+    }
 }
 
 impl fmt::Debug for DeviceLink {

@@ -1050,3 +1050,54 @@ fn write_seed_corpus() {
     }
     std::fs::write(CORPUS, out).unwrap();
 }
+
+#[test]
+fn device_link_is_its_list_entry_and_decodes_strictly() {
+    let s = samples();
+    let list_bytes = s.list.to_bytes();
+    let links = s.list.links();
+    assert_eq!(links.len(), 3);
+    for (i, link) in links.iter().enumerate() {
+        // SPEC.md §17.3: the link's bytes are its entry at 43 + 100 i.
+        let entry = &list_bytes[43 + 100 * i..43 + 100 * (i + 1)];
+        let bytes = link.to_bytes();
+        assert_eq!(&bytes[..], entry);
+        assert_eq!(bytes.len(), chatcrypt::DEVICE_LIST_ENTRY_LEN);
+        let back = chatcrypt::DeviceLink::from_bytes(&bytes).unwrap();
+        assert!(&back == link);
+        back.verify(s.list.account_key()).unwrap();
+        // Every other length is refused.
+        for len in 0..bytes.len() {
+            assert_eq!(
+                chatcrypt::DeviceLink::from_bytes(&bytes[..len]).err(),
+                Some(Error::Decode(DecodeError::Truncated)),
+                "length {len}"
+            );
+        }
+        let mut longer = bytes.to_vec();
+        longer.push(0);
+        assert_eq!(
+            chatcrypt::DeviceLink::from_bytes(&longer).err(),
+            Some(Error::Decode(DecodeError::TrailingBytes))
+        );
+        // A non-canonical identity key (y = p) is refused.
+        let mut bad = bytes;
+        bad[4..36].copy_from_slice(&{
+            let mut p = [0xffu8; 32];
+            p[0] = 0xed;
+            p[31] = 0x7f;
+            p
+        });
+        assert_eq!(
+            chatcrypt::DeviceLink::from_bytes(&bad).err(),
+            Some(Error::Decode(DecodeError::InvalidPublicKey))
+        );
+        // A flipped consent decodes but does not verify, and no list is
+        // signed with it.
+        let mut forged = bytes;
+        forged[99] ^= 1;
+        let forged = chatcrypt::DeviceLink::from_bytes(&forged).unwrap();
+        assert_eq!(forged.verify(s.list.account_key()), Err(Error::BadSignature));
+        assert_eq!(s.account.sign_device_list(9, &[forged]).err(), Some(Error::BadSignature));
+    }
+}
