@@ -131,6 +131,12 @@ impl DeviceLink {
     /// [`DEVICE_LIST_ENTRY_LEN`], [`DecodeError::InvalidPublicKey`] for an
     /// identity key that is not a strict Ed25519 key.
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, Error> {
+        // The length first (SPEC.md §17.3), then the key.
+        match bytes.len() {
+            DEVICE_LIST_ENTRY_LEN => {}
+            n if n < DEVICE_LIST_ENTRY_LEN => return Err(DecodeError::Truncated.into()),
+            _ => return Err(DecodeError::TrailingBytes.into()),
+        }
         let mut r = Reader::new(bytes);
         let device = DeviceId(r.u32()?);
         let identity = IdentityKey::parse(&r.array()?)?;

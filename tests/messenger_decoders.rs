@@ -1074,6 +1074,11 @@ fn device_link_is_its_list_entry_and_decodes_strictly() {
                 "length {len}"
             );
         }
+        // The length is checked before the key (SPEC.md §17.3).
+        assert_eq!(
+            chatcrypt::DeviceLink::from_bytes(&[0u8; 99]).err(),
+            Some(Error::Decode(DecodeError::Truncated))
+        );
         let mut longer = bytes.to_vec();
         longer.push(0);
         assert_eq!(

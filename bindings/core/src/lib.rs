@@ -1197,6 +1197,12 @@ impl Session {
                 policy,
                 r,
             )
+            // Wrapped inside the call, so that a plaintext dropped on a
+            // generator failure is wiped too.
+            .map(|a| {
+                let chatcrypt::Accepted { session, plaintext, id, .. } = a;
+                (session, Zeroizing::new(plaintext), id)
+            })
         })?;
         // Success: the one-time prekeys are used up.
         if let Some(k) = one_time_prekey {
@@ -1205,12 +1211,8 @@ impl Session {
         if let Some(KemPreKeyUse::OneTime(k)) = kem_prekey {
             k.0 = None;
         }
-        let chatcrypt::Accepted { session, plaintext, id, .. } = accepted;
-        Ok(Accepted {
-            session: Self(Some(session)),
-            plaintext: Zeroizing::new(plaintext),
-            message_id: *id.as_bytes(),
-        })
+        let (session, plaintext, id) = accepted;
+        Ok(Accepted { session: Self(Some(session)), plaintext, message_id: *id.as_bytes() })
     }
 
     fn inner(&self) -> Result<&chatcrypt::Session> {
@@ -1280,8 +1282,10 @@ impl Session {
         message: &[u8],
         rng: &mut Rng,
     ) -> Result<(Zeroizing<Vec<u8>>, [u8; MESSAGE_ID_LEN])> {
-        self.mutate(rng, |s, r| s.decrypt_with_id(message, r))
-            .map(|(p, id)| (Zeroizing::new(p), *id.as_bytes()))
+        // Wrapped inside the call, so that a plaintext dropped on a
+        // generator failure is wiped too.
+        self.mutate(rng, |s, r| s.decrypt_with_id(message, r).map(|(p, id)| (Zeroizing::new(p), id)))
+            .map(|(p, id)| (p, *id.as_bytes()))
     }
 
     /// Decrypts into `out`, which needs as many bytes as the message's
@@ -1460,5 +1464,11 @@ impl SafetyNumber {
     }
 }
 
+mod messenger;
+
+pub use messenger::*;
+
+#[cfg(test)]
+mod messenger_tests;
 #[cfg(test)]
 mod tests;
