@@ -401,6 +401,15 @@ impl Error {
         }
     }
 
+    /// The prekey id an [`ErrorCode::UnknownPreKey`] names (for
+    /// [`LocalDevice::retry_for_code`]).
+    pub fn prekey_id(&self) -> Option<u32> {
+        match self {
+            Error::Protocol(chatcrypt::Error::UnknownPreKey { id }) => Some(*id),
+            _ => None,
+        }
+    }
+
     /// The buffer length needed, for [`Error::BufferTooSmall`] (also when
     /// chatcrypt reports it).
     pub fn needed(&self) -> Option<usize> {

@@ -26,7 +26,8 @@ use chatcrypt::sealed as cs;
 use zeroize::Zeroizing;
 
 use crate::{
-    array, fresh, Draw, Error, IdentityKeyPair, Mode, ModePolicy, PqPolicy, PreKeyBundle, Result, Rng,
+    array, fresh, Draw, Error, ErrorCode, IdentityKeyPair, Mode, ModePolicy, PqPolicy, PreKeyBundle, Result,
+    Rng,
 };
 
 /// Bytes of an encoded [`DeviceCertificate`].
@@ -505,6 +506,35 @@ impl LocalDevice {
         let Error::Protocol(e) = error else { return Ok(None) };
         Ok(chatcrypt::RetryMessage::for_failure(self.inner()?.identity(), &sender, failed, *e, now)
             .map(RetryMessage))
+    }
+
+    /// As [`retry_for`](Self::retry_for), from the failure's stable code
+    /// (and, for [`ErrorCode::UnknownPreKey`], the id
+    /// [`Error::prekey_id`] reported), for bindings that hand errors over as
+    /// codes: [`ErrorCode::Auth`], [`ErrorCode::NoSession`] and
+    /// [`ErrorCode::UnknownPreKey`] may call for a retry, no other code does.
+    ///
+    /// # Errors
+    /// As [`retry_for`](Self::retry_for).
+    pub fn retry_for_code(
+        &self,
+        sender_identity: &[u8],
+        failed: &[u8],
+        code: ErrorCode,
+        prekey_id: u32,
+        now: u64,
+    ) -> Result<Option<RetryMessage>> {
+        let error = match code {
+            ErrorCode::Auth => chatcrypt::Error::Auth,
+            ErrorCode::NoSession => chatcrypt::Error::NoSession,
+            ErrorCode::UnknownPreKey => chatcrypt::Error::UnknownPreKey { id: prekey_id },
+            _ => {
+                identity_key(sender_identity)?;
+                self.inner()?;
+                return Ok(None);
+            }
+        };
+        self.retry_for(sender_identity, failed, &Error::Protocol(error), now)
     }
 }
 

@@ -222,6 +222,14 @@ fn a_failed_message_brings_a_retry_and_a_new_session() {
     assert_eq!(err.code(), ErrorCode::Auth);
     let a_key = p.alice.devices[0].identity_key().unwrap();
     let retry = p.bob.devices[0].retry_for(&a_key, &second, &err, NOW).unwrap().unwrap();
+    // The same retry from the code alone (bindings hand errors over as codes).
+    let by_code = p.bob.devices[0].retry_for_code(&a_key, &second, err.code(), 0, NOW).unwrap().unwrap();
+    assert_eq!(by_code.to_bytes(), retry.to_bytes());
+    assert!(p.bob.devices[0]
+        .retry_for_code(&a_key, &second, ErrorCode::Duplicate, 0, NOW)
+        .unwrap()
+        .is_none());
+    assert_eq!(err.prekey_id(), None);
     let retry = RetryMessage::from_bytes(&retry.to_bytes()).unwrap();
     assert_eq!(retry.to_bytes().len(), RETRY_MESSAGE_LEN);
     // Alice's messages still carry the handshake: a failed handshake.
