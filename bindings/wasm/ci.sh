@@ -2,15 +2,18 @@
 # The WebAssembly binding's whole CI, on a clean machine: installs what is
 # missing (the wasm32-unknown-unknown target; wasm-bindgen-cli at exactly
 # the version of the wasm-bindgen crate in Cargo.lock; Debian's chromium;
-# npm's binaryen for wasm-opt, into a local tool directory), builds the npm
-# package (build.sh: one release build), fails if the committed TypeScript
-# types differ from the fresh ones, runs every node test (the conversation,
-# the package's entry points, the session.json/reject.json vector runner and
-# the demo page in headless Chromium), and checks that the vector runner
-# fails on a corrupted vector. Prints the time of every step.
+# npm's binaryen for wasm-opt, into a local tool directory; Debian's nodejs
+# if node is missing or older than 20), builds the npm package (build.sh:
+# one release build), runs clippy -D warnings on the crate for wasm32, fails
+# if the committed TypeScript types differ from the fresh ones, runs every
+# node test (the conversation, the package's entry points, the
+# session.json/reject.json vector runner and the demo page in headless
+# Chromium), and checks that the vector runner fails on a corrupted vector
+# and on a file with one case removed. Prints the time of every step.
 #
 # A registry that refuses an install gives a loud "!!! ... SKIPPED" line:
-# for the target or wasm-bindgen-cli the whole binding is skipped (exit 0);
+# for node >= 20, the target or wasm-bindgen-cli the whole binding is
+# skipped (exit 0);
 # for chromium only the browser test; for binaryen only the wasm-opt pass.
 #
 # Usage: bash bindings/wasm/ci.sh   (from anywhere; honours CARGO_TARGET_DIR)
@@ -37,6 +40,21 @@ step() {
     printf '\n== wasm binding: %s\n' "$*"
 }
 skipped() { printf '\n!!! %s SKIPPED !!!\n\n' "$*" >&2; }
+
+step "node >= 20 (the tests use node:test, import.meta.resolve and the test files' glob)"
+node_major() { node --version 2>/dev/null | sed -n 's/^v\([0-9][0-9]*\)\..*/\1/p'; }
+if [ "$(node_major)" = "" ] || [ "$(node_major)" -lt 20 ]; then
+    # This machine kind ships Node.js 20 (Debian package nodejs); try apt on
+    # a machine that lacks it or has an older one.
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm || true
+    fi
+fi
+if [ "$(node_major)" = "" ] || [ "$(node_major)" -lt 20 ]; then
+    skipped "wasm binding: node >= 20 is needed and could not be installed (found: $(node --version 2>/dev/null || echo none)); the WHOLE wasm binding was"
+    exit 0
+fi
+node --version
 
 step "rust target wasm32-unknown-unknown"
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
@@ -97,6 +115,11 @@ step "build the npm package (build.sh)"
 for t in node web; do cp "$HERE/pkg/$t/chatcrypt_wasm.d.ts" "$WORK/$t.d.ts"; done
 bash "$HERE/build.sh"
 
+step "clippy -D warnings (chatcrypt-wasm, wasm32-unknown-unknown, all targets)"
+# The crate's deny-lints (unwrap, panic, indexing) and clippy's defaults:
+# the root's clippy step covers only the root crate.
+(cd "$ROOT" && cargo clippy -p chatcrypt-wasm --all-targets --target wasm32-unknown-unknown -- -D warnings)
+
 step "TypeScript types drift check (pkg/*/chatcrypt_wasm.d.ts)"
 for t in node web; do
     if ! diff -u "$WORK/$t.d.ts" "$HERE/pkg/$t/chatcrypt_wasm.d.ts"; then
@@ -122,25 +145,38 @@ def flip_last_byte(d):
 def change_detail(d):
     d["cases"][5]["error"] += "X"
 
-for name, corrupt in [("session", flip_last_byte), ("reject", change_detail)]:
+# One case fewer, number_of_cases kept consistent: only the pinned totals
+# can catch it.
+def drop_case(d):
+    del d["cases"][-1]
+    d["number_of_cases"] -= 1
+
+CORRUPTIONS = {
+    "session": ("session", flip_last_byte),
+    "reject": ("reject", change_detail),
+    "session-case": ("session", drop_case),
+    "reject-case": ("reject", drop_case),
+}
+for name, (target, corrupt) in CORRUPTIONS.items():
     for which in ("session", "reject"):
         with open(f"{src}/{which}.json") as f:
             data = json.load(f)
-        if which == name:
+        if which == target:
             corrupt(data)
         with open(f"{out}/{name}-{which}.json", "w") as f:
             json.dump(data, f)
 EOF
-for name in session reject; do
+for name in session reject session-case reject-case; do
     mkdir -p "$WORK/$name"
     mv "$WORK/$name-session.json" "$WORK/$name/session.json"
     mv "$WORK/$name-reject.json" "$WORK/$name/reject.json"
     if CHATCRYPT_VECTORS="$WORK/$name" node --test tests/vectors.test.mjs >"$WORK/$name.log" 2>&1; then
-        echo "error: the vector runner passed with a corrupted $name.json" >&2
+        echo "error: the vector runner passed with a corrupted vector file ($name)" >&2
         exit 1
     fi
     grep -E "^# (pass|fail) " "$WORK/$name.log" | tr '\n' ' '
-    echo "<- corrupted $name.json fails the runner, as it must"
+    grep -m1 -oE "(pinned|differs from the vector|detail)[^']*" "$WORK/$name.log" | tr '\n' ' ' || true
+    echo "<- corrupted vector file ($name) fails the runner, as it must"
 done
 
 step "done"

@@ -9,14 +9,14 @@
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
-const { IdentityKeyPair, KemPreKey, PreKeyBundle, PreKeyMessage, Session, SignedPreKey } = require('../pkg/node/index.js');
+const { IdentityKeyPair, KemPreKey, Mode, ModePolicy, PqPolicy, PreKeyBundle, PreKeyMessage, Session, SignedPreKey } = require('../pkg/node/index.js');
 
 function pair() {
   const bob = IdentityKeyPair.generate();
   const spk = SignedPreKey.generate(bob, 1);
   const kem = KemPreKey.generate(bob, 1);
-  const a = Session.initiate(IdentityKeyPair.generate(), new PreKeyBundle(bob, spk, undefined, kem));
-  const { session: b } = Session.accept(bob, spk, PreKeyMessage.fromBytes(a.encrypt(new Uint8Array(1))), undefined, kem);
+  const a = Session.initiate(IdentityKeyPair.generate(), new PreKeyBundle(bob, spk, undefined, kem), Mode.Plain, PqPolicy.Required);
+  const { session: b } = Session.accept(bob, spk, PreKeyMessage.fromBytes(a.encrypt(new Uint8Array(1))), undefined, kem, false, ModePolicy.Any, PqPolicy.Required);
   a.decrypt(b.encrypt(new Uint8Array(1)));
   return { a, b };
 }

@@ -10,7 +10,10 @@ import init, {
   IdentityKeyPair,
   KemPreKey,
   MessageType,
+  Mode,
+  ModePolicy,
   OneTimePreKey,
+  PqPolicy,
   PreKeyBundle,
   PreKeyMessage,
   SafetyNumber,
@@ -96,7 +99,7 @@ class Party {
 
   startSessionWith(peerName) {
     const bundle = PreKeyBundle.fromBytes(server.fetch(peerName));
-    this.session = Session.initiate(this.identity, bundle);
+    this.session = Session.initiate(this.identity, bundle, Mode.Plain, PqPolicy.Required);
     bundle.free();
     this.log(`session started from ${peerName}'s bundle (post-quantum: ${this.session.isPostQuantum})`, 'sys');
   }
@@ -124,6 +127,9 @@ class Party {
           pkm,
           pkm.oneTimePreKeyId === this.oneTimePreKey.id ? this.oneTimePreKey : undefined,
           pkm.kemPreKeyId === 1 ? this.kemPreKey : undefined,
+          false, // the demo's KEM prekey is a one-time one
+          ModePolicy.Any,
+          PqPolicy.Required,
         );
         pkm.free();
         this.session = accepted.session;

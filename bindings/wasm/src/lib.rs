@@ -282,7 +282,30 @@ pub enum MessageType {
     Message = 2,
 }
 
+/// An enum argument: JavaScript passes a number, and wasm-bindgen's own
+/// conversion would turn `undefined`, `null`, `1.5` or `"1"` into 0 (the
+/// first variant) without a word. So enum arguments arrive as raw values and
+/// only an integer that names a variant passes; anything else, a missing
+/// argument included, is `INVALID_ARGUMENT`. There are no defaults: the
+/// caller says which mode and which policy it means.
+fn enum_arg<T>(value: &JsValue, what: &'static str, from: impl Fn(u32) -> Option<T>) -> JsResult<T> {
+    value
+        .as_f64()
+        .filter(|v| v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(v))
+        // In range and integral: the cast is exact.
+        .and_then(|v| from(v as u32))
+        .ok_or_else(|| invalid(what))
+}
+
 impl Mode {
+    fn from_js(value: &JsValue) -> JsResult<Mode> {
+        enum_arg(value, "mode must be a Mode (Mode.Plain or Mode.HeaderEncryption)", |n| match n {
+            0 => Some(Mode::Plain),
+            1 => Some(Mode::HeaderEncryption),
+            _ => None,
+        })
+    }
+
     fn to_core(self) -> core_api::Mode {
         match self {
             Mode::Plain => core_api::Mode::Plain,
@@ -299,6 +322,17 @@ impl Mode {
 }
 
 impl ModePolicy {
+    fn from_js(value: &JsValue) -> JsResult<ModePolicy> {
+        enum_arg(value, "modePolicy must be a ModePolicy (Any, HeaderEncryptionOnly or PlainOnly)", |n| {
+            match n {
+                0 => Some(ModePolicy::Any),
+                1 => Some(ModePolicy::HeaderEncryptionOnly),
+                2 => Some(ModePolicy::PlainOnly),
+                _ => None,
+            }
+        })
+    }
+
     fn to_core(self) -> core_api::ModePolicy {
         match self {
             ModePolicy::Any => core_api::ModePolicy::Any,
@@ -309,6 +343,14 @@ impl ModePolicy {
 }
 
 impl PqPolicy {
+    fn from_js(value: &JsValue) -> JsResult<PqPolicy> {
+        enum_arg(value, "pqPolicy must be a PqPolicy (Required or AllowClassical)", |n| match n {
+            0 => Some(PqPolicy::Required),
+            1 => Some(PqPolicy::AllowClassical),
+            _ => None,
+        })
+    }
+
     fn to_core(self) -> core_api::PqPolicy {
         match self {
             PqPolicy::Required => core_api::PqPolicy::Required,
@@ -822,58 +864,66 @@ pub struct Session(core_api::Session);
 
 #[wasm_bindgen]
 impl Session {
-    /// Starts a session from a peer's bundle (verified here): `mode`
-    /// defaults to `Mode.Plain`, `pqPolicy` to `PqPolicy.Required` (a
-    /// bundle without a KEM prekey then throws `POST_QUANTUM_REQUIRED`).
+    /// Starts a session from a peer's bundle (verified here) in `mode`
+    /// (`Mode.Plain` or `Mode.HeaderEncryption`) under `pqPolicy`
+    /// (`PqPolicy.Required`: a bundle without a KEM prekey throws
+    /// `POST_QUANTUM_REQUIRED`; `PqPolicy.AllowClassical`). Both are
+    /// required: a missing or unknown value throws `INVALID_ARGUMENT`.
     /// Draws 64 bytes (96 if hybrid).
     pub fn initiate(
         identity: &IdentityKeyPair,
         bundle: &PreKeyBundle,
-        #[wasm_bindgen(unchecked_optional_param_type = "Mode")] mode: Option<Mode>,
-        #[wasm_bindgen(unchecked_optional_param_type = "PqPolicy", js_name = pqPolicy)] pq_policy: Option<
-            PqPolicy,
-        >,
+        #[wasm_bindgen(unchecked_param_type = "Mode")] mode: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "PqPolicy", js_name = pqPolicy)] pq_policy: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "Rng")] rng: Option<JsValue>,
     ) -> JsResult<Session> {
-        let mode = mode.unwrap_or(Mode::Plain).to_core();
-        let pq = pq_policy.unwrap_or(PqPolicy::Required).to_core();
+        let mode = Mode::from_js(&mode)?.to_core();
+        let pq = PqPolicy::from_js(&pq_policy)?.to_core();
         with_rng(rng, |r| core_api::Session::initiate(&identity.0, &bundle.0, mode, pq, r)).map(Self)
     }
 
     /// Accepts a session from a peer's first PreKeyMessage and decrypts it.
     /// Pass the prekeys the message names (`PreKeyMessage`'s ids say which;
-    /// `undefined` for those it does not name); `kemLastResort` says
-    /// whether `kemPreKey` is the last-resort KEM prekey (only borrowed)
-    /// rather than a one-time one. A one-time prekey (and a one-time KEM
-    /// prekey) is consumed if this succeeds and left as it was if it
-    /// throws. `modePolicy` defaults to `ModePolicy.Any`, `pqPolicy` to
-    /// `PqPolicy.Required`. Returns `{ session, plaintext, messageId }`.
+    /// `undefined` for those it does not name). With a `kemPreKey`,
+    /// `kemLastResort` is required: `true` if it is the last-resort KEM
+    /// prekey (only borrowed), `false` if it is a one-time one (consumed);
+    /// a missing or non-boolean flag throws `INVALID_ARGUMENT` (without a
+    /// KEM prekey it may be `undefined`). A one-time prekey (and a one-time
+    /// KEM prekey) is consumed if this succeeds and left as it was if it
+    /// throws. `modePolicy` and `pqPolicy` are required (a missing or
+    /// unknown value throws `INVALID_ARGUMENT`). Returns
+    /// `{ session, plaintext, messageId }`.
     #[allow(clippy::too_many_arguments)]
     #[wasm_bindgen(unchecked_return_type = "Accepted")]
     pub fn accept(
         identity: &IdentityKeyPair,
         #[wasm_bindgen(js_name = signedPreKey)] signed_pre_key: &SignedPreKey,
         message: &PreKeyMessage,
-        #[wasm_bindgen(unchecked_optional_param_type = "OneTimePreKey", js_name = oneTimePreKey)]
+        #[wasm_bindgen(unchecked_param_type = "OneTimePreKey | null | undefined", js_name = oneTimePreKey)]
         one_time_pre_key: Option<JsValue>,
-        #[wasm_bindgen(unchecked_optional_param_type = "KemPreKey", js_name = kemPreKey)] kem_pre_key: Option<
-            JsValue,
-        >,
-        #[wasm_bindgen(unchecked_optional_param_type = "boolean", js_name = kemLastResort)]
-        kem_last_resort: Option<bool>,
-        #[wasm_bindgen(unchecked_optional_param_type = "ModePolicy", js_name = modePolicy)]
-        mode_policy: Option<ModePolicy>,
-        #[wasm_bindgen(unchecked_optional_param_type = "PqPolicy", js_name = pqPolicy)] pq_policy: Option<
-            PqPolicy,
-        >,
+        #[wasm_bindgen(unchecked_param_type = "KemPreKey | null | undefined", js_name = kemPreKey)]
+        kem_pre_key: Option<JsValue>,
+        #[wasm_bindgen(unchecked_param_type = "boolean | undefined", js_name = kemLastResort)]
+        kem_last_resort: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "ModePolicy", js_name = modePolicy)] mode_policy: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "PqPolicy", js_name = pqPolicy)] pq_policy: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "Rng")] rng: Option<JsValue>,
     ) -> JsResult<JsValue> {
+        let mode_policy = ModePolicy::from_js(&mode_policy)?.to_core();
+        let pq_policy = PqPolicy::from_js(&pq_policy)?.to_core();
         let opk: Option<OneTimePreKey> = optional(one_time_pre_key, "oneTimePreKey must be a OneTimePreKey")?;
         let kem: Option<KemPreKey> = optional(kem_pre_key, "kemPreKey must be a KemPreKey")?;
+        let last_resort = match (&kem, kem_last_resort.as_bool()) {
+            (_, Some(flag)) => flag,
+            (None, None) if kem_last_resort.is_undefined() || kem_last_resort.is_null() => false,
+            _ => return Err(invalid(
+                "kemLastResort must be true (last-resort KEM prekey) or false (one-time) with a kemPreKey",
+            )),
+        };
         let mut opk = opk.as_ref().map(|k| k.0.borrow_mut());
         let mut kem = kem.as_ref().map(|k| k.0.borrow_mut());
         let kem_use = match kem.as_deref_mut() {
-            Some(k) if kem_last_resort.unwrap_or(false) => Some(core_api::KemPreKeyUse::LastResort(k)),
+            Some(k) if last_resort => Some(core_api::KemPreKeyUse::LastResort(k)),
             Some(k) => Some(core_api::KemPreKeyUse::OneTime(k)),
             None => None,
         };
@@ -884,8 +934,8 @@ impl Session {
                 opk.as_deref_mut(),
                 kem_use,
                 &message.0,
-                mode_policy.unwrap_or(ModePolicy::Any).to_core(),
-                pq_policy.unwrap_or(PqPolicy::Required).to_core(),
+                mode_policy,
+                pq_policy,
                 r,
             )
         })?;
@@ -932,7 +982,12 @@ impl Session {
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
-    /// Encrypts a message (draws 16 bytes, and 32 more on a ratchet step).
+    /// Encrypts a message. Draws exactly 16 bytes per message, the
+    /// message's reuse guard (SPEC.md §6.3), and nothing else: the
+    /// ratchet's new key pairs are drawn by `decrypt`. A scripted `Rng`
+    /// that runs dry throws `RNG_EXHAUSTED` and leaves the session as it
+    /// was; an OS generator failure throws and leaves the session unusable
+    /// (`UNUSABLE` afterwards: restore it from its stored form).
     pub fn encrypt(
         &mut self,
         plaintext: Secret,
@@ -942,9 +997,12 @@ impl Session {
         with_rng(rng, |r| self.0.encrypt(&plaintext, r)).map(|v| bytes(&v))
     }
 
-    /// Decrypts a message (draws 32 bytes on a new ratchet step). Throws
+    /// Decrypts a message. Draws 32 bytes (the next ratchet key pair) when
+    /// the message starts a new ratchet step, nothing otherwise. Throws
     /// `AUTH` for a forged or tampered message, `DUPLICATE` for a replay;
-    /// the session is then unchanged.
+    /// the session is then unchanged. An OS generator failure in the
+    /// middle of the call leaves the session unusable (`UNUSABLE`
+    /// afterwards: restore it from its stored form).
     pub fn decrypt(
         &mut self,
         message: &[u8],

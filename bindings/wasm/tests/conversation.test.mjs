@@ -81,7 +81,7 @@ function accept(bob, wire) {
   assert.equal(pkm.signedPreKeyId, bob.spk.id);
   const opk = pkm.oneTimePreKeyId === bob.opk.id ? bob.opk : undefined;
   const kem = pkm.kemPreKeyId === 200 ? bob.kem : undefined;
-  const accepted = Session.accept(bob.identity, bob.spk, pkm, opk, kem);
+  const accepted = Session.accept(bob.identity, bob.spk, pkm, opk, kem, false, ModePolicy.Any, PqPolicy.Required);
   pkm.free();
   return accepted;
 }
@@ -93,7 +93,7 @@ function handshake(mode = Mode.Plain) {
   // Alice fetched the bundle from a server.
   const bundle = PreKeyBundle.fromBytes(bundleBytes);
   bundle.verify();
-  const a = Session.initiate(alice.identity, bundle, mode);
+  const a = Session.initiate(alice.identity, bundle, mode, PqPolicy.Required);
   const first = a.encrypt(utf8.encode('hello Bob'));
   const { session: b, plaintext, messageId } = accept(bob, first);
   assert.equal(text(plaintext), 'hello Bob');
@@ -215,7 +215,7 @@ test('a replayed PreKeyMessage is refused: the one-time prekeys are consumed onc
   throwsCode(() => bob.opk.toBytes(), 'CONSUMED');
   throwsCode(() => bob.kem.publicKey, 'CONSUMED');
   const pkm = PreKeyMessage.fromBytes(first);
-  throwsCode(() => Session.accept(bob.identity, bob.spk, pkm, bob.opk, bob.kem), 'CONSUMED');
+  throwsCode(() => Session.accept(bob.identity, bob.spk, pkm, bob.opk, bob.kem, false, ModePolicy.Any, PqPolicy.Required), 'CONSUMED');
   throwsCode(() => new PreKeyBundle(bob.identity, bob.spk, bob.opk), 'CONSUMED');
 });
 
@@ -223,20 +223,20 @@ test('a failed accept leaves the one-time prekeys as they were', () => {
   const alice = device('alice');
   const bob = device('bob');
   const bundle = new PreKeyBundle(bob.identity, bob.spk, bob.opk, bob.kem);
-  const wire = Session.initiate(alice.identity, bundle).encrypt(utf8.encode('hi'));
+  const wire = Session.initiate(alice.identity, bundle, Mode.Plain, PqPolicy.Required).encrypt(utf8.encode('hi'));
   const bad = wire.slice();
   bad[bad.length - 1] ^= 0x80;
   const pkm = PreKeyMessage.fromBytes(bad);
-  throwsCode(() => Session.accept(bob.identity, bob.spk, pkm, bob.opk, bob.kem), 'AUTH');
+  throwsCode(() => Session.accept(bob.identity, bob.spk, pkm, bob.opk, bob.kem, false, ModePolicy.Any, PqPolicy.Required), 'AUTH');
   assert.equal(bob.opk.isConsumed, false);
   assert.equal(bob.kem.isConsumed, false);
   // Another identity's signed prekey under the same id: the handshake fails.
   const other = SignedPreKey.generate(IdentityKeyPair.generate(), bob.spk.id);
   throwsCode(
-    () => Session.accept(bob.identity, other, PreKeyMessage.fromBytes(wire), bob.opk, bob.kem),
+    () => Session.accept(bob.identity, other, PreKeyMessage.fromBytes(wire), bob.opk, bob.kem, false, ModePolicy.Any, PqPolicy.Required),
     'AUTH',
   );
-  const ok = Session.accept(bob.identity, bob.spk, PreKeyMessage.fromBytes(wire), bob.opk, bob.kem);
+  const ok = Session.accept(bob.identity, bob.spk, PreKeyMessage.fromBytes(wire), bob.opk, bob.kem, false, ModePolicy.Any, PqPolicy.Required);
   assert.equal(text(ok.plaintext), 'hi');
 });
 
@@ -244,14 +244,14 @@ test('policies: a classical bundle needs PqPolicy.AllowClassical on both sides',
   const alice = device('alice');
   const bob = device('bob');
   const classical = new PreKeyBundle(bob.identity, bob.spk, bob.opk);
-  const e = throwsCode(() => Session.initiate(alice.identity, classical), 'POST_QUANTUM_REQUIRED');
+  const e = throwsCode(() => Session.initiate(alice.identity, classical, Mode.Plain, PqPolicy.Required), 'POST_QUANTUM_REQUIRED');
   assert.equal(e.detail, 'PostQuantumRequired');
   const a = Session.initiate(alice.identity, classical, Mode.Plain, PqPolicy.AllowClassical);
   assert.equal(a.isPostQuantum, false);
   const pkm = PreKeyMessage.fromBytes(a.encrypt(utf8.encode('classical')));
   assert.equal(pkm.isPostQuantum, false);
   assert.equal(pkm.kemPreKeyId, undefined);
-  throwsCode(() => Session.accept(bob.identity, bob.spk, pkm, bob.opk), 'POST_QUANTUM_REQUIRED');
+  throwsCode(() => Session.accept(bob.identity, bob.spk, pkm, bob.opk, undefined, undefined, ModePolicy.Any, PqPolicy.Required), 'POST_QUANTUM_REQUIRED');
   throwsCode(
     () => Session.accept(bob.identity, bob.spk, pkm, bob.opk, undefined, false, ModePolicy.HeaderEncryptionOnly, PqPolicy.AllowClassical),
     'MODE_NOT_ALLOWED',
@@ -267,9 +267,9 @@ test('a last-resort KEM prekey is only borrowed', () => {
   assert.equal(bundle.oneTimePreKeyId, undefined);
   assert.equal(bundle.kemPreKeyId, 200);
   for (const who of ['first', 'second']) {
-    const a = Session.initiate(alice.identity, bundle);
+    const a = Session.initiate(alice.identity, bundle, Mode.Plain, PqPolicy.Required);
     const pkm = PreKeyMessage.fromBytes(a.encrypt(utf8.encode(who)));
-    const ok = Session.accept(bob.identity, bob.spk, pkm, null, bob.kem, true);
+    const ok = Session.accept(bob.identity, bob.spk, pkm, null, bob.kem, true, ModePolicy.Any, PqPolicy.Required);
     assert.equal(text(ok.plaintext), who);
     assert.equal(bob.kem.isConsumed, false);
   }
@@ -382,4 +382,89 @@ test('safety numbers agree on both sides and compare scanned codes', () => {
   const eve = new SafetyNumber(utf8.encode('+14155550100'), alice.publicKey, utf8.encode('+14155550199'), IdentityKeyPair.generate().publicKey);
   assert.equal(mine.compareScanned(eve.scannable), false);
   throwsCode(() => mine.compareScanned(new Uint8Array(3)), 'DECODE_TRUNCATED');
+});
+
+test('enum arguments: a missing, unknown or non-integer value throws INVALID_ARGUMENT, never a default', () => {
+  const alice = device('alice');
+  const bob = device('bob');
+  const bundle = new PreKeyBundle(bob.identity, bob.spk, bob.opk, bob.kem);
+  // wasm-bindgen's own conversion turned each of these into 0 (Mode.Plain,
+  // PqPolicy.Required, ModePolicy.Any) or a default.
+  const bad = [undefined, null, -1, 2, 7, 0.5, 1.5, NaN, Infinity, '0', '1', true, {}, 2 ** 32];
+  for (const v of bad) {
+    const m = throwsCode(() => Session.initiate(alice.identity, bundle, v, PqPolicy.Required), 'INVALID_ARGUMENT');
+    assert.match(m.detail, /mode must be a Mode/);
+    const p = throwsCode(() => Session.initiate(alice.identity, bundle, Mode.Plain, v), 'INVALID_ARGUMENT');
+    assert.match(p.detail, /pqPolicy must be a PqPolicy/);
+  }
+  throwsCode(() => Session.initiate(alice.identity, bundle), 'INVALID_ARGUMENT');
+  throwsCode(() => Session.initiate(alice.identity, bundle, Mode.Plain), 'INVALID_ARGUMENT');
+  // Nothing was drawn or changed: the valid values work, each as itself.
+  for (const mode of [Mode.Plain, Mode.HeaderEncryption]) {
+    for (const pq of [PqPolicy.Required, PqPolicy.AllowClassical]) {
+      const a = Session.initiate(alice.identity, bundle, mode, pq);
+      assert.equal(a.mode, mode);
+      assert.equal(a.isPostQuantum, true);
+    }
+  }
+  const classical = new PreKeyBundle(bob.identity, bob.spk, bob.opk);
+  throwsCode(() => Session.initiate(alice.identity, classical, Mode.Plain, PqPolicy.Required), 'POST_QUANTUM_REQUIRED');
+  assert.equal(Session.initiate(alice.identity, classical, Mode.Plain, PqPolicy.AllowClassical).isPostQuantum, false);
+
+  const a = Session.initiate(alice.identity, bundle, Mode.HeaderEncryption, PqPolicy.Required);
+  const wire = a.encrypt(utf8.encode('policies'));
+  const pkm = PreKeyMessage.fromBytes(wire);
+  const args = (mp, pq) => [bob.identity, bob.spk, pkm, bob.opk, bob.kem, false, mp, pq];
+  for (const v of [...bad, 3]) {
+    if (v === 2) continue; // ModePolicy.PlainOnly
+    const m = throwsCode(() => Session.accept(...args(v, PqPolicy.Required)), 'INVALID_ARGUMENT');
+    assert.match(m.detail, /modePolicy must be a ModePolicy/);
+    const p = throwsCode(() => Session.accept(...args(ModePolicy.Any, v)), 'INVALID_ARGUMENT');
+    assert.match(p.detail, /pqPolicy must be a PqPolicy/);
+  }
+  throwsCode(() => Session.accept(bob.identity, bob.spk, pkm, bob.opk, bob.kem, false), 'INVALID_ARGUMENT');
+  throwsCode(() => Session.accept(bob.identity, bob.spk, pkm, bob.opk, bob.kem, false, ModePolicy.Any), 'INVALID_ARGUMENT');
+  assert.equal(bob.opk.isConsumed, false);
+  assert.equal(bob.kem.isConsumed, false);
+  // Each valid policy is taken as itself: PlainOnly refuses this
+  // header-encrypted handshake, HeaderEncryptionOnly accepts it.
+  throwsCode(() => Session.accept(...args(ModePolicy.PlainOnly, PqPolicy.Required)), 'MODE_NOT_ALLOWED');
+  const ok = Session.accept(...args(ModePolicy.HeaderEncryptionOnly, PqPolicy.AllowClassical));
+  assert.equal(text(ok.plaintext), 'policies');
+  assert.equal(ok.session.mode, Mode.HeaderEncryption);
+});
+
+test('accept: kemLastResort is required with a KEM prekey, and taken as given', () => {
+  const alice = device('alice');
+  const bob = device('bob');
+  const bundle = new PreKeyBundle(bob.identity, bob.spk, undefined, bob.kem);
+  const pkm = PreKeyMessage.fromBytes(
+    Session.initiate(alice.identity, bundle, Mode.Plain, PqPolicy.Required).encrypt(utf8.encode('kem')),
+  );
+  for (const v of [undefined, null, 0, 1, 'true', {}]) {
+    const e = throwsCode(
+      () => Session.accept(bob.identity, bob.spk, pkm, undefined, bob.kem, v, ModePolicy.Any, PqPolicy.Required),
+      'INVALID_ARGUMENT',
+    );
+    assert.match(e.detail, /kemLastResort must be true/);
+    assert.equal(bob.kem.isConsumed, false);
+  }
+  // true borrows the KEM prekey, false consumes it.
+  const borrowed = Session.accept(bob.identity, bob.spk, pkm, undefined, bob.kem, true, ModePolicy.Any, PqPolicy.Required);
+  assert.equal(text(borrowed.plaintext), 'kem');
+  assert.equal(bob.kem.isConsumed, false);
+  const consumed = Session.accept(bob.identity, bob.spk, pkm, undefined, bob.kem, false, ModePolicy.Any, PqPolicy.Required);
+  assert.equal(text(consumed.plaintext), 'kem');
+  assert.equal(bob.kem.isConsumed, true);
+  // Without a KEM prekey the flag may be left out (or be a boolean), but not be something else.
+  const classical = new PreKeyBundle(bob.identity, bob.spk, bob.opk);
+  const cpkm = PreKeyMessage.fromBytes(
+    Session.initiate(alice.identity, classical, Mode.Plain, PqPolicy.AllowClassical).encrypt(utf8.encode('c')),
+  );
+  throwsCode(
+    () => Session.accept(bob.identity, bob.spk, cpkm, bob.opk, undefined, 1, ModePolicy.Any, PqPolicy.AllowClassical),
+    'INVALID_ARGUMENT',
+  );
+  const c = Session.accept(bob.identity, bob.spk, cpkm, bob.opk, undefined, undefined, ModePolicy.Any, PqPolicy.AllowClassical);
+  assert.equal(text(c.plaintext), 'c');
 });

@@ -17,7 +17,7 @@ import { randomBytes } from 'node:crypto';
 
 const web = await import('../pkg/web/index.js');
 const wasm = web.initSync({ module: readFileSync(new URL('../pkg/web/chatcrypt_wasm_bg.wasm', import.meta.url)) });
-const { IdentityKeyPair, KemPreKey, PreKeyBundle, PreKeyMessage, Rng, Session, SignedPreKey, messageType } = web;
+const { IdentityKeyPair, KemPreKey, Mode, ModePolicy, PqPolicy, PreKeyBundle, PreKeyMessage, Rng, Session, SignedPreKey, messageType } = web;
 
 const STACK_END = 1 << 20;
 
@@ -30,8 +30,8 @@ function pair() {
   const bob = IdentityKeyPair.generate();
   const spk = SignedPreKey.generate(bob, 1);
   const kem = KemPreKey.generate(bob, 1);
-  const a = Session.initiate(IdentityKeyPair.generate(), new PreKeyBundle(bob, spk, undefined, kem));
-  const { session: b } = Session.accept(bob, spk, PreKeyMessage.fromBytes(a.encrypt(new Uint8Array(1))), undefined, kem);
+  const a = Session.initiate(IdentityKeyPair.generate(), new PreKeyBundle(bob, spk, undefined, kem), Mode.Plain, PqPolicy.Required);
+  const { session: b } = Session.accept(bob, spk, PreKeyMessage.fromBytes(a.encrypt(new Uint8Array(1))), undefined, kem, false, ModePolicy.Any, PqPolicy.Required);
   a.decrypt(b.encrypt(new Uint8Array(1)));
   return { a, b };
 }

@@ -28,9 +28,9 @@ function withInstalled(f) {
 const SCRIPT = `
   const a = cc.IdentityKeyPair.generate(), b = cc.IdentityKeyPair.generate();
   const spk = cc.SignedPreKey.generate(b, 1), kem = cc.KemPreKey.generate(b, 2);
-  const s = cc.Session.initiate(a, new cc.PreKeyBundle(b, spk, undefined, kem));
+  const s = cc.Session.initiate(a, new cc.PreKeyBundle(b, spk, undefined, kem), cc.Mode.Plain, cc.PqPolicy.Required);
   const wire = s.encrypt(new TextEncoder().encode('hi'));
-  const got = cc.Session.accept(b, spk, cc.PreKeyMessage.fromBytes(wire), undefined, kem);
+  const got = cc.Session.accept(b, spk, cc.PreKeyMessage.fromBytes(wire), undefined, kem, false, cc.ModePolicy.Any, cc.PqPolicy.Required);
   let code;
   try { got.session.decrypt(wire.slice(0, 40)); } catch (e) { code = e instanceof cc.ChatcryptError && e instanceof Error && e.codeName; }
   console.log(new TextDecoder().decode(got.plaintext), code);
@@ -56,7 +56,7 @@ test('require("chatcrypt") in node: CommonJS, the whole API and ChatcryptError',
 
 test('import { ... } from "chatcrypt" in node: named exports from an ES module', () => {
   withInstalled((dir) => {
-    const names = 'IdentityKeyPair, SignedPreKey, KemPreKey, Session, PreKeyBundle, PreKeyMessage, ChatcryptError';
+    const names = 'IdentityKeyPair, SignedPreKey, KemPreKey, Session, PreKeyBundle, PreKeyMessage, Mode, ModePolicy, PqPolicy, ChatcryptError';
     const code = `import { ${names} } from 'chatcrypt'; const cc = { ${names} };${SCRIPT}`;
     const out = execFileSync(process.execPath, ['--input-type=module', '-e', code], { cwd: dir, encoding: 'utf8' });
     assert.equal(out.trim(), 'hi DECODE_TRUNCATED');

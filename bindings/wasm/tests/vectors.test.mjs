@@ -44,6 +44,14 @@ const DIR = process.env.CHATCRYPT_VECTORS
   ? new URL(`file://${process.env.CHATCRYPT_VECTORS.replace(/\/?$/, '/')}`)
   : new URL('../../../test-vectors/protocol/', import.meta.url);
 
+// The totals the files hold, pinned: a file that lost (or gained) a case or
+// an event fails the runner instead of replaying less than it should.
+// Change these only together with the files (and the other bindings'
+// runners, which pin the same numbers).
+const SESSION_CASES = 7;
+const SESSION_EVENTS = 164;
+const REJECT_CASES = 99;
+
 function load(name) {
   const data = JSON.parse(readFileSync(new URL(name, DIR), 'utf8'));
   assert.equal(data.number_of_cases, data.cases.length, name);
@@ -176,6 +184,8 @@ test('session.json: every case and event through the JavaScript API', () => {
   }
   const total = data.cases.reduce((n, c) => n + c.events.length, 0);
   assert.equal(events, total);
+  assert.equal(data.cases.length, SESSION_CASES, 'session.json: cases replayed (pinned)');
+  assert.equal(events, SESSION_EVENTS, 'session.json: events replayed (pinned)');
   console.log(`session.json: ${data.cases.length} cases, ${events} events replayed through the JavaScript API`);
 });
 
@@ -234,6 +244,8 @@ test('reject.json: every case throws its ChatcryptError, takes its draws and cha
     after();
     kinds[c.kind] = (kinds[c.kind] ?? 0) + 1;
   }
-  assert.equal(Object.values(kinds).reduce((a, b) => a + b, 0), data.cases.length);
+  const rejected = Object.values(kinds).reduce((a, b) => a + b, 0);
+  assert.equal(rejected, data.cases.length);
+  assert.equal(rejected, REJECT_CASES, 'reject.json: cases rejected (pinned)');
   console.log(`reject.json: ${data.cases.length} cases rejected with the expected code and detail ${JSON.stringify(kinds)}`);
 });

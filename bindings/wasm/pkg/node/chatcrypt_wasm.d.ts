@@ -562,26 +562,37 @@ export class Session {
     /**
      * Accepts a session from a peer's first PreKeyMessage and decrypts it.
      * Pass the prekeys the message names (`PreKeyMessage`'s ids say which;
-     * `undefined` for those it does not name); `kemLastResort` says
-     * whether `kemPreKey` is the last-resort KEM prekey (only borrowed)
-     * rather than a one-time one. A one-time prekey (and a one-time KEM
-     * prekey) is consumed if this succeeds and left as it was if it
-     * throws. `modePolicy` defaults to `ModePolicy.Any`, `pqPolicy` to
-     * `PqPolicy.Required`. Returns `{ session, plaintext, messageId }`.
+     * `undefined` for those it does not name). With a `kemPreKey`,
+     * `kemLastResort` is required: `true` if it is the last-resort KEM
+     * prekey (only borrowed), `false` if it is a one-time one (consumed);
+     * a missing or non-boolean flag throws `INVALID_ARGUMENT` (without a
+     * KEM prekey it may be `undefined`). A one-time prekey (and a one-time
+     * KEM prekey) is consumed if this succeeds and left as it was if it
+     * throws. `modePolicy` and `pqPolicy` are required (a missing or
+     * unknown value throws `INVALID_ARGUMENT`). Returns
+     * `{ session, plaintext, messageId }`.
      */
-    static accept(identity: IdentityKeyPair, signedPreKey: SignedPreKey, message: PreKeyMessage, oneTimePreKey?: OneTimePreKey, kemPreKey?: KemPreKey, kemLastResort?: boolean, modePolicy?: ModePolicy, pqPolicy?: PqPolicy, rng?: Rng): Accepted;
+    static accept(identity: IdentityKeyPair, signedPreKey: SignedPreKey, message: PreKeyMessage, oneTimePreKey: OneTimePreKey | null | undefined, kemPreKey: KemPreKey | null | undefined, kemLastResort: boolean | undefined, modePolicy: ModePolicy, pqPolicy: PqPolicy, rng?: Rng): Accepted;
     /**
      * As `decrypt`, with the message's id: `{ plaintext, messageId }`.
      */
     decryptWithId(message: Uint8Array | number[], rng?: Rng): Decrypted;
     /**
-     * Decrypts a message (draws 32 bytes on a new ratchet step). Throws
+     * Decrypts a message. Draws 32 bytes (the next ratchet key pair) when
+     * the message starts a new ratchet step, nothing otherwise. Throws
      * `AUTH` for a forged or tampered message, `DUPLICATE` for a replay;
-     * the session is then unchanged.
+     * the session is then unchanged. An OS generator failure in the
+     * middle of the call leaves the session unusable (`UNUSABLE`
+     * afterwards: restore it from its stored form).
      */
     decrypt(message: Uint8Array | number[], rng?: Rng): Uint8Array;
     /**
-     * Encrypts a message (draws 16 bytes, and 32 more on a ratchet step).
+     * Encrypts a message. Draws exactly 16 bytes per message, the
+     * message's reuse guard (SPEC.md §6.3), and nothing else: the
+     * ratchet's new key pairs are drawn by `decrypt`. A scripted `Rng`
+     * that runs dry throws `RNG_EXHAUSTED` and leaves the session as it
+     * was; an OS generator failure throws and leaves the session unusable
+     * (`UNUSABLE` afterwards: restore it from its stored form).
      */
     encrypt(plaintext: Uint8Array | number[], rng?: Rng): Uint8Array;
     /**
@@ -593,12 +604,14 @@ export class Session {
      */
     static fromBytes(stored: Uint8Array | number[]): Session;
     /**
-     * Starts a session from a peer's bundle (verified here): `mode`
-     * defaults to `Mode.Plain`, `pqPolicy` to `PqPolicy.Required` (a
-     * bundle without a KEM prekey then throws `POST_QUANTUM_REQUIRED`).
+     * Starts a session from a peer's bundle (verified here) in `mode`
+     * (`Mode.Plain` or `Mode.HeaderEncryption`) under `pqPolicy`
+     * (`PqPolicy.Required`: a bundle without a KEM prekey throws
+     * `POST_QUANTUM_REQUIRED`; `PqPolicy.AllowClassical`). Both are
+     * required: a missing or unknown value throws `INVALID_ARGUMENT`.
      * Draws 64 bytes (96 if hybrid).
      */
-    static initiate(identity: IdentityKeyPair, bundle: PreKeyBundle, mode?: Mode, pqPolicy?: PqPolicy, rng?: Rng): Session;
+    static initiate(identity: IdentityKeyPair, bundle: PreKeyBundle, mode: Mode, pqPolicy: PqPolicy, rng?: Rng): Session;
     /**
      * Whether `message` belongs to the handshake that made this
      * (responder) session, so it goes to `decrypt` rather than `accept`.
