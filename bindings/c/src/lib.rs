@@ -1420,7 +1420,10 @@ pub unsafe extern "C" fn chatcrypt_session_encrypted_len(
 /// `chatcrypt_session_encrypted_len`; a smaller one fails before anything
 /// is drawn or changed). `out` must not overlap `plaintext` or `out_len`:
 /// in-place encryption is refused with `CHATCRYPT_ERR_INVALID_ARGUMENT`.
-/// Draws 16 bytes. Store the session afterwards.
+/// Draws 16 bytes (the message's reuse guard). Store the session
+/// afterwards. If the OS generator fails in the middle of the call, the
+/// session is left unusable (`CHATCRYPT_ERR_UNUSABLE` afterwards: restore
+/// it from its stored form); on any other error it is unchanged.
 ///
 /// # Safety
 /// `session` and `rng` are live; buffers are valid for their lengths;
@@ -1462,8 +1465,14 @@ pub unsafe extern "C" fn chatcrypt_session_encrypt(
 /// `CHATCRYPT_ERR_INVALID_ARGUMENT`; a capacity of the message's length
 /// always suffices; too small fails before any work with the exact need in
 /// `*out_len`). `message_id` is NULL or has `message_id_cap` >=
-/// `CHATCRYPT_MESSAGE_ID_LEN`. Draws 32 bytes on a new ratchet step. On
-/// any error the session is unchanged.
+/// `CHATCRYPT_MESSAGE_ID_LEN`. Draws 32 bytes (the next ratchet key pair)
+/// when the message starts a new ratchet step, nothing otherwise. On any
+/// error the session is unchanged, with one exception: if the OS generator
+/// (`chatcrypt_rng_os`) fails in the middle of the call, the session is
+/// left unusable: this and every later call on it returns
+/// `CHATCRYPT_ERR_UNUSABLE`; free it and restore it from its stored form
+/// (`chatcrypt_session_from_bytes` / `chatcrypt_session_open`). A scripted
+/// generator that runs dry leaves the session as it was.
 ///
 /// # Safety
 /// `session` and `rng` are live; buffers are valid for their lengths;

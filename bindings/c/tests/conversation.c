@@ -335,6 +335,62 @@ int main(void) {
     for (int c = -1; c >= -100; c--) named += strcmp(chatcrypt_error_name(c), "UNKNOWN") != 0;
     CHECK(named == 49, "49 named error codes, got %d", named);
 
+    /* ---- Refusals with their exact codes (the tampered message (AUTH)
+     * and the consumed one-time prekey (CONSUMED) are checked above) ---- */
+    {
+        /* Keys of the wrong length. */
+        ChatcryptBundle *nb = NULL;
+        CHECK_RC(chatcrypt_bundle_from_parts(ik.data, 31, 1, spk_pub.data, spk_pub.len, spk_sig.data, spk_sig.len, 0, NULL,
+                                             0, kem_pub.data, kem_pub.len, &nb),
+                 CHATCRYPT_ERR_INVALID_ARGUMENT);
+        CHECK_RC(chatcrypt_bundle_from_parts(ik.data, ik.len, 1, spk_pub.data, 33, spk_sig.data, spk_sig.len, 0, NULL, 0,
+                                             kem_pub.data, kem_pub.len, &nb),
+                 CHATCRYPT_ERR_INVALID_ARGUMENT);
+        CHECK_RC(chatcrypt_bundle_from_parts(ik.data, ik.len, 1, spk_pub.data, spk_pub.len, spk_sig.data, spk_sig.len, 0,
+                                             NULL, 0, kem_pub.data, kem_pub.len - 1, &nb),
+                 CHATCRYPT_ERR_DECODE_TRUNCATED); /* the KEM key is an encoding (type byte, key) */
+        CHECK(nb == NULL, "no bundle from wrong-length keys");
+        ChatcryptSafetyNumber *sn = NULL;
+        CHECK_RC(chatcrypt_safety_number_new(MSG("alice"), alice_pub.data, 31, MSG("bob"), ik.data, ik.len, &sn),
+                 CHATCRYPT_ERR_INVALID_ARGUMENT);
+        ChatcryptSession *ns = NULL;
+        uint8_t short_key[31] = {0};
+        CHECK_RC(chatcrypt_session_open(short_key, sizeof short_key, before.data, before.len, &ns),
+                 CHATCRYPT_ERR_INVALID_ARGUMENT);
+        CHECK(ns == NULL, "no session from a wrong-length storage key");
+
+        /* A truncated message: a decode error, the session unchanged. */
+        bytes_t m = encrypt(a, rng, "cut short");
+        bytes_t kept = stored(b);
+        CHECK_RC(chatcrypt_session_decrypt(b, rng, m.data, 10, pt, sizeof pt, &out_len, NULL, 0),
+                 CHATCRYPT_ERR_DECODE_TRUNCATED);
+        CHECK_RC(chatcrypt_session_decrypt(b, rng, m.data, m.len - 1, pt, sizeof pt, &out_len, NULL, 0),
+                 CHATCRYPT_ERR_AUTH);
+        bytes_t now = stored(b);
+        CHECK(bytes_eq(&now, kept.data, kept.len), "a truncated message leaves the session unchanged");
+        expect_plaintext(b, rng, &m, "cut short");
+
+        /* Unknown enum values: refused before any work. */
+        ChatcryptBundle *fresh = NULL;
+        CHECK_OK(chatcrypt_bundle_from_bytes(parts_bytes.data, parts_bytes.len, &fresh));
+        CHECK_RC(chatcrypt_session_initiate(alice, fresh, 2, CHATCRYPT_PQ_REQUIRED, rng, &ns),
+                 CHATCRYPT_ERR_INVALID_ARGUMENT);
+        CHECK_RC(chatcrypt_session_initiate(alice, fresh, CHATCRYPT_MODE_PLAIN, 2, rng, &ns),
+                 CHATCRYPT_ERR_INVALID_ARGUMENT);
+        CHECK(ns == NULL, "no session from an unknown mode or policy");
+        CHECK_RC(chatcrypt_session_accept(bob, spk, NULL, NULL, 0, pkm, 3, CHATCRYPT_PQ_REQUIRED, rng, &ns, pt, sizeof pt,
+                                          &pt_len, NULL, 0),
+                 CHATCRYPT_ERR_INVALID_ARGUMENT);
+        CHECK_RC(chatcrypt_session_accept(bob, spk, NULL, NULL, 0, pkm, CHATCRYPT_MODE_POLICY_ANY, 2, rng, &ns, pt,
+                                          sizeof pt, &pt_len, NULL, 0),
+                 CHATCRYPT_ERR_INVALID_ARGUMENT);
+        CHECK(ns == NULL, "no session from an unknown accept policy");
+        chatcrypt_bundle_free(fresh);
+        bytes_free(&m);
+        bytes_free(&kept);
+        bytes_free(&now);
+    }
+
     /* ---- Safety numbers ---- */
     ChatcryptSafetyNumber *on_a = NULL, *on_b = NULL;
     CHECK_OK(chatcrypt_safety_number_new(MSG("alice"), alice_pub.data, alice_pub.len, MSG("bob"), ik.data, ik.len, &on_a));

@@ -17,6 +17,13 @@
 #include "common.h"
 
 #define MAX_TOKENS 12
+/* The totals the files hold, pinned: a file that lost (or gained) a case
+ * or an event fails the runner instead of replaying less than it should.
+ * Change these only together with the files (and the other bindings'
+ * runners, which pin the same numbers). */
+#define SESSION_CASES 7
+#define SESSION_EVENTS 164
+#define REJECT_CASES 99
 #define MAX_SENT 256
 
 /* Splits `line` at spaces into at most `max` tokens; the last one keeps
@@ -309,6 +316,8 @@ static void run_session(const char *path) {
     }
     free(buf);
     fclose(f);
+    CHECK(cases == SESSION_CASES, "session: %d cases replayed, %d pinned", cases, SESSION_CASES);
+    CHECK(events == SESSION_EVENTS, "session: %d events replayed, %d pinned", events, SESSION_EVENTS);
     printf("session.json: %d cases, %d events replayed through the C API\n", cases, events);
 }
 
@@ -437,6 +446,7 @@ static void run_reject(const char *path) {
     chatcrypt_rng_free(rng);
     free(buf);
     fclose(f);
+    CHECK(cases == REJECT_CASES, "reject: %d cases replayed, %d pinned", cases, REJECT_CASES);
     printf("reject.json: %d cases rejected with the expected code and detail\n", cases);
 }
 
