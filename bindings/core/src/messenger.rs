@@ -978,6 +978,28 @@ impl SessionRecord {
         self.mutate(None, false, rng, |rec, _, r| rec.initiate(local, peer, &bundle.0, &policy, now, r))
     }
 
+    /// The length of the message [`encrypt_padded`](Self::encrypt_padded)
+    /// gives now for `plaintext_len` bytes padded with `padding` (so a
+    /// caller can size its buffer before the record changes); add
+    /// [`SEALED_ENVELOPE_OVERHEAD`] + 4 for
+    /// [`encrypt_sealed`](Self::encrypt_sealed) (default padding).
+    ///
+    /// # Errors
+    /// [`chatcrypt::Error::NoSession`] without a current session;
+    /// [`chatcrypt::Error::TooLarge`] if the padded plaintext would exceed
+    /// [`crate::MAX_PLAINTEXT_LEN`]; [`Error::Unusable`].
+    pub fn encrypted_len(&self, plaintext_len: usize, padding: Padding) -> Result<usize> {
+        let session = self.inner()?.current_session().ok_or(chatcrypt::Error::NoSession)?;
+        let padded = padding.padded_len(plaintext_len)?;
+        if padded > crate::MAX_PLAINTEXT_LEN {
+            return Err(Error::Protocol(chatcrypt::Error::TooLarge {
+                len: padded,
+                max: crate::MAX_PLAINTEXT_LEN,
+            }));
+        }
+        Ok(session.encrypted_len(padded)?)
+    }
+
     /// Encrypts `plaintext` on the current session, padded with the
     /// default policy (draws a 16-byte reuse guard).
     ///

@@ -89,7 +89,9 @@ fn pair(rng: &mut Rng) -> Pair {
 fn a_conversation_between_two_users() {
     let rng = &mut Rng::os();
     let mut p = pair(rng);
+    let expected = p.a_rec.encrypted_len(9, Padding::default()).unwrap();
     let first = p.a_rec.encrypt(&p.a_peer, b"hello Bob", NOW, rng).unwrap();
+    assert_eq!(first.len(), expected);
     // The default padding: 160 bytes of padded plaintext, whatever the text.
     let other = {
         let mut q = pair(rng);
@@ -123,7 +125,11 @@ fn a_conversation_between_two_users() {
     let mut a_rec = SessionRecord::open(&key, &p.a_rec.seal(&key, rng).unwrap()).unwrap();
     let mut b_dev = LocalDevice::from_bytes(&p.bob.devices[0].to_bytes().unwrap()).unwrap();
     let b_peer = PeerAccount::open(&key, &p.b_peer.seal(&key, rng).unwrap()).unwrap();
-    let m = a_rec.encrypt_padded(&p.a_peer, b"x", Padding::new(0, 0).unwrap(), NOW, rng).unwrap();
+    let none = Padding::new(0, 0).unwrap();
+    let expected = a_rec.encrypted_len(1, none).unwrap();
+    let m = a_rec.encrypt_padded(&p.a_peer, b"x", none, NOW, rng).unwrap();
+    assert_eq!(m.len(), expected);
+    assert_eq!(code(a_rec.encrypted_len(MAX_PLAINTEXT_LEN, none)), ErrorCode::TooLarge);
     let got = p.b_rec.decrypt(&mut b_dev, &b_peer, &m, SessionPolicy::default(), NOW, rng).unwrap();
     assert_eq!(&got.plaintext[..], b"x");
     // Both users compute the same account safety number.
@@ -151,7 +157,9 @@ fn sealed_sender_through_records() {
         .unwrap();
     let cert = SenderCertificate::from_bytes(&cert.to_bytes()).unwrap();
     assert_eq!(cert.to_bytes().len(), SENDER_CERTIFICATE_LEN);
+    let inner = p.a_rec.encrypted_len(12, Padding::default()).unwrap();
     let envelope = p.a_rec.encrypt_sealed(a_dev, &p.a_peer, &cert, b"sealed hello", NOW, rng).unwrap();
+    assert_eq!(envelope.len(), SEALED_ENVELOPE_OVERHEAD + 4 + inner);
     let b_identity = p.bob.devices[0].identity().unwrap();
     let mut policy = CertificatePolicy::new(NOW);
     // No root: untrusted.
@@ -254,6 +262,7 @@ fn a_failed_message_brings_a_retry_and_a_new_session() {
     assert_eq!(p.a_rec.archived_count().unwrap(), 1);
     assert!(p.a_rec.needs_new_session(NOW).unwrap());
     assert_eq!(code(p.a_rec.encrypt(&p.a_peer, b"three", NOW, rng)), ErrorCode::NoSession);
+    assert_eq!(code(p.a_rec.encrypted_len(5, Padding::default())), ErrorCode::NoSession);
 }
 
 #[test]
