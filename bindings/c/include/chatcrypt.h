@@ -76,31 +76,31 @@
 // The handshake would be classical where the policy requires hybrid.
 #define CHATCRYPT_ERR_POST_QUANTUM_REQUIRED -21
 
-// Messenger layer (not bound yet): device not on the list.
+// The device is not on the peer account's device list.
 #define CHATCRYPT_ERR_UNKNOWN_DEVICE -22
 
-// Messenger layer (not bound yet): account key changed.
+// The peer's device list is signed by another account key, pending the caller's decision (or the key passed is not the pending one).
 #define CHATCRYPT_ERR_ACCOUNT_KEY_CHANGED -23
 
-// Messenger layer (not bound yet): no pending change.
+// No account key change is pending.
 #define CHATCRYPT_ERR_NO_PENDING_CHANGE -24
 
-// Messenger layer (not bound yet): device list rollback.
+// A device list with an older epoch than the one held.
 #define CHATCRYPT_ERR_DEVICE_LIST_ROLLBACK -25
 
-// Messenger layer (not bound yet): device list conflict.
+// Another device list with the same epoch as the one held.
 #define CHATCRYPT_ERR_DEVICE_LIST_CONFLICT -26
 
-// Messenger layer (not bound yet): no session can take the message.
+// No session of the record can take the message (or none to send on).
 #define CHATCRYPT_ERR_NO_SESSION -27
 
-// Messenger layer (not bound yet): session expired.
+// Our session is unanswered and too old to send on: start a new one.
 #define CHATCRYPT_ERR_SESSION_EXPIRED -28
 
-// Messenger layer (not bound yet): state not persisted.
+// The bytes passed are not the device's current stored form: persist, then upload.
 #define CHATCRYPT_ERR_NOT_PERSISTED -29
 
-// Messenger layer (not bound yet): an already used key.
+// The message names an already used key but is no exact replay.
 #define CHATCRYPT_ERR_USED_KEY -30
 
 // Media layer (not bound yet): unknown SFrame key id.
@@ -924,6 +924,16 @@ int chatcrypt_safety_number_compare(const struct ChatcryptSafetyNumber *number,
 // # Safety
 // `handle` is NULL or live, and not used afterwards.
 void chatcrypt_safety_number_free(struct ChatcryptSafetyNumber *handle);
+
+// The prekey id that this thread's last failed call named: after
+// `CHATCRYPT_ERR_UNKNOWN_PREKEY`, `*has_prekey_id` = 1 and `*prekey_id` =
+// the id the message named (pass both to
+// `chatcrypt_local_device_retry_for_code`); after any other error, or
+// before any, 0 and 0.
+//
+// # Safety
+// Both out-pointers are valid.
+int chatcrypt_last_error_prekey_id(int *has_prekey_id, uint32_t *prekey_id);
 
 #ifdef __cplusplus
 }  // extern "C"

@@ -16,7 +16,10 @@
 #[cfg(panic = "abort")]
 compile_error!("chatcrypt-c turns panics into CHATCRYPT_ERR_PANIC and needs panic = \"unwind\"");
 
+mod messenger;
 mod raw;
+
+pub use messenger::*;
 
 use std::{
     cell::RefCell,
@@ -70,23 +73,23 @@ pub const CHATCRYPT_ERR_COUNTER_EXHAUSTED: c_int = -19;
 pub const CHATCRYPT_ERR_MODE_NOT_ALLOWED: c_int = -20;
 /// The handshake would be classical where the policy requires hybrid.
 pub const CHATCRYPT_ERR_POST_QUANTUM_REQUIRED: c_int = -21;
-/// Messenger layer (not bound yet): device not on the list.
+/// The device is not on the peer account's device list.
 pub const CHATCRYPT_ERR_UNKNOWN_DEVICE: c_int = -22;
-/// Messenger layer (not bound yet): account key changed.
+/// The peer's device list is signed by another account key, pending the caller's decision (or the key passed is not the pending one).
 pub const CHATCRYPT_ERR_ACCOUNT_KEY_CHANGED: c_int = -23;
-/// Messenger layer (not bound yet): no pending change.
+/// No account key change is pending.
 pub const CHATCRYPT_ERR_NO_PENDING_CHANGE: c_int = -24;
-/// Messenger layer (not bound yet): device list rollback.
+/// A device list with an older epoch than the one held.
 pub const CHATCRYPT_ERR_DEVICE_LIST_ROLLBACK: c_int = -25;
-/// Messenger layer (not bound yet): device list conflict.
+/// Another device list with the same epoch as the one held.
 pub const CHATCRYPT_ERR_DEVICE_LIST_CONFLICT: c_int = -26;
-/// Messenger layer (not bound yet): no session can take the message.
+/// No session of the record can take the message (or none to send on).
 pub const CHATCRYPT_ERR_NO_SESSION: c_int = -27;
-/// Messenger layer (not bound yet): session expired.
+/// Our session is unanswered and too old to send on: start a new one.
 pub const CHATCRYPT_ERR_SESSION_EXPIRED: c_int = -28;
-/// Messenger layer (not bound yet): state not persisted.
+/// The bytes passed are not the device's current stored form: persist, then upload.
 pub const CHATCRYPT_ERR_NOT_PERSISTED: c_int = -29;
-/// Messenger layer (not bound yet): an already used key.
+/// The message names an already used key but is no exact replay.
 pub const CHATCRYPT_ERR_USED_KEY: c_int = -30;
 /// Media layer (not bound yet): unknown SFrame key id.
 pub const CHATCRYPT_ERR_UNKNOWN_KEY_ID: c_int = -31;
@@ -243,10 +246,12 @@ fn ffi(body: impl FnOnce() -> Result<(), Error>) -> c_int {
             let code = e.code().as_i32();
             let detail = catch_unwind(AssertUnwindSafe(|| e.detail())).unwrap_or_default();
             set_last_error(detail);
+            messenger::note_prekey_id(e.prekey_id());
             code
         }
         Err(_) => {
             set_last_error(String::from("Panic"));
+            messenger::note_prekey_id(None);
             CHATCRYPT_ERR_PANIC
         }
     }
