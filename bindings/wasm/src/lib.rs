@@ -27,6 +27,8 @@
 
 #![forbid(unsafe_code)]
 
+mod messenger;
+
 use std::{cell::RefCell, rc::Rc};
 
 use chatcrypt_bindings_core as core_api;
@@ -48,9 +50,18 @@ extern "C" {
 }
 
 /// The facade's error as a thrown `ChatcryptError`.
+///
+/// An `UNKNOWN_PREKEY` error also carries `prekeyId`, the id the message
+/// named (what `LocalDevice.retryFor` needs to answer it with a retry).
 fn to_js(e: core_api::Error) -> JsValue {
     let code = e.code();
-    JsChatcryptError::new(code.as_i32(), code.name(), &e.detail(), &e.to_string()).into()
+    let error: JsValue =
+        JsChatcryptError::new(code.as_i32(), code.name(), &e.detail(), &e.to_string()).into();
+    if let Some(id) = e.prekey_id() {
+        // Setting a property on a fresh Error object cannot fail.
+        let _ = Reflect::set(&error, &JsValue::from_str("prekeyId"), &JsValue::from(id));
+    }
+    error
 }
 
 type JsResult<T> = Result<T, JsValue>;
