@@ -12,6 +12,17 @@
 //! namespace); the shared library is `libchatcrypt_uniffi`. Generate the
 //! bindings with this crate's own `uniffi-bindgen` binary (see README.md).
 //!
+//! # Copies of secrets
+//! Byte strings cross UniFFI as copies in `RustBuffer`s (arguments in,
+//! results out), and UniFFI frees those buffers without wiping them: a
+//! plaintext, a seed or a stored form passed or returned may remain in
+//! freed memory on the Rust side of the boundary, and in the foreign
+//! runtime's own byte objects (Python's immutable `bytes`, Kotlin's
+//! `ByteArray`, Swift's `Data`), which its collector frees unwiped. This
+//! crate wipes its own copies (`Zeroizing`) and the facade wipes the
+//! objects' keys; README.md ("Copies that are not wiped") says what a
+//! caller can do about the rest.
+//!
 //! # Locks
 //! Objects are safe to share between threads: each call on a [`Session`],
 //! [`Rng`], [`OneTimePreKey`] or [`KemPreKey`] holds that object's lock for
@@ -942,7 +953,14 @@ pub fn accept_session(
 
 /// A Double Ratchet session with one peer device. After every successful
 /// call that changes it (encrypt, decrypt), store `to_bytes`;
-/// a call that fails changes nothing.
+/// a call that fails changes nothing, except an OS generator failure in the
+/// middle of a call, which leaves the session unusable (`Unusable`
+/// afterwards: restore it from its stored form).
+///
+/// Plaintexts and stored forms cross the language boundary as copies that
+/// are not wiped (UniFFI's `RustBuffer`s on the Rust side, the runtime's
+/// own byte objects on this side): see the binding's README, "Copies that
+/// are not wiped".
 #[derive(uniffi::Object)]
 pub struct Session(Mutex<facade::Session>);
 
@@ -991,10 +1009,12 @@ impl Session {
         Ok(Arc::new(Self(Mutex::new(facade::Session::open(&key, &sealed)?))))
     }
 
-    /// Encrypts a message (draws a 16-byte reuse guard).
+    /// Encrypts a message (draws a 16-byte reuse guard per message, and
+    /// nothing else).
     ///
     /// # Errors
-    /// `TooLarge`, `CounterExhausted`; a generator failure.
+    /// `TooLarge`, `CounterExhausted`; a generator failure (the OS generator
+    /// failing leaves the session unusable, as for `decrypt`).
     #[uniffi::method(default(rng = None))]
     pub fn encrypt(&self, plaintext: Vec<u8>, rng: Option<Arc<Rng>>) -> Result<Vec<u8>> {
         let plaintext = Zeroizing::new(plaintext);
@@ -1016,8 +1036,10 @@ impl Session {
     /// Decrypts a message (draws 32 bytes on a new ratchet step).
     ///
     /// # Errors
-    /// `Auth`, `Duplicate`, `TooFarAhead`, a `Decode*` error, ...; a
-    /// generator failure. The session is unchanged.
+    /// `Auth`, `Duplicate`, `TooFarAhead`, a `Decode*` error, ...: the
+    /// session is unchanged. A generator failure: a scripted one that runs
+    /// dry leaves the session unchanged; the OS generator failing leaves it
+    /// unusable (`Unusable` afterwards: restore it from its stored form).
     #[uniffi::method(default(rng = None))]
     pub fn decrypt(&self, message: Vec<u8>, rng: Option<Arc<Rng>>) -> Result<Vec<u8>> {
         let mut s = lock(&self.0);

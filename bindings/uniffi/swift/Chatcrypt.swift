@@ -2267,7 +2267,14 @@ public func FfiConverterTypeSafetyNumber_lower(_ value: SafetyNumber) -> UInt64 
 /**
  * A Double Ratchet session with one peer device. After every successful
  * call that changes it (encrypt, decrypt), store `to_bytes`;
- * a call that fails changes nothing.
+ * a call that fails changes nothing, except an OS generator failure in the
+ * middle of a call, which leaves the session unusable (`Unusable`
+ * afterwards: restore it from its stored form).
+ *
+ * Plaintexts and stored forms cross the language boundary as copies that
+ * are not wiped (UniFFI's `RustBuffer`s on the Rust side, the runtime's
+ * own byte objects on this side): see the binding's README, "Copies that
+ * are not wiped".
  */
 public protocol SessionProtocol: AnyObject, Sendable {
     
@@ -2283,8 +2290,10 @@ public protocol SessionProtocol: AnyObject, Sendable {
      * Decrypts a message (draws 32 bytes on a new ratchet step).
      *
      * # Errors
-     * `Auth`, `Duplicate`, `TooFarAhead`, a `Decode*` error, ...; a
-     * generator failure. The session is unchanged.
+     * `Auth`, `Duplicate`, `TooFarAhead`, a `Decode*` error, ...: the
+     * session is unchanged. A generator failure: a scripted one that runs
+     * dry leaves the session unchanged; the OS generator failing leaves it
+     * unusable (`Unusable` afterwards: restore it from its stored form).
      */
     func decrypt(message: Data, rng: Rng?) throws  -> Data
     
@@ -2305,10 +2314,12 @@ public protocol SessionProtocol: AnyObject, Sendable {
     func encodedLen() throws  -> UInt64
     
     /**
-     * Encrypts a message (draws a 16-byte reuse guard).
+     * Encrypts a message (draws a 16-byte reuse guard per message, and
+     * nothing else).
      *
      * # Errors
-     * `TooLarge`, `CounterExhausted`; a generator failure.
+     * `TooLarge`, `CounterExhausted`; a generator failure (the OS generator
+     * failing leaves the session unusable, as for `decrypt`).
      */
     func encrypt(plaintext: Data, rng: Rng?) throws  -> Data
     
@@ -2400,7 +2411,14 @@ public protocol SessionProtocol: AnyObject, Sendable {
 /**
  * A Double Ratchet session with one peer device. After every successful
  * call that changes it (encrypt, decrypt), store `to_bytes`;
- * a call that fails changes nothing.
+ * a call that fails changes nothing, except an OS generator failure in the
+ * middle of a call, which leaves the session unusable (`Unusable`
+ * afterwards: restore it from its stored form).
+ *
+ * Plaintexts and stored forms cross the language boundary as copies that
+ * are not wiped (UniFFI's `RustBuffer`s on the Rust side, the runtime's
+ * own byte objects on this side): see the binding's README, "Copies that
+ * are not wiped".
  */
 open class Session: SessionProtocol, @unchecked Sendable {
     fileprivate let handle: UInt64
@@ -2525,8 +2543,10 @@ open func awaitingReply()throws  -> Bool  {
      * Decrypts a message (draws 32 bytes on a new ratchet step).
      *
      * # Errors
-     * `Auth`, `Duplicate`, `TooFarAhead`, a `Decode*` error, ...; a
-     * generator failure. The session is unchanged.
+     * `Auth`, `Duplicate`, `TooFarAhead`, a `Decode*` error, ...: the
+     * session is unchanged. A generator failure: a scripted one that runs
+     * dry leaves the session unchanged; the OS generator failing leaves it
+     * unusable (`Unusable` afterwards: restore it from its stored form).
      */
 open func decrypt(message: Data, rng: Rng? = nil)throws  -> Data  {
     return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
@@ -2572,10 +2592,12 @@ open func encodedLen()throws  -> UInt64  {
 }
     
     /**
-     * Encrypts a message (draws a 16-byte reuse guard).
+     * Encrypts a message (draws a 16-byte reuse guard per message, and
+     * nothing else).
      *
      * # Errors
-     * `TooLarge`, `CounterExhausted`; a generator failure.
+     * `TooLarge`, `CounterExhausted`; a generator failure (the OS generator
+     * failing leaves the session unusable, as for `decrypt`).
      */
 open func encrypt(plaintext: Data, rng: Rng? = nil)throws  -> Data  {
     return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
@@ -5404,7 +5426,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatcrypt_uniffi_checksum_method_session_awaiting_reply() != 23886) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatcrypt_uniffi_checksum_method_session_decrypt() != 16241) {
+    if (uniffi_chatcrypt_uniffi_checksum_method_session_decrypt() != 8899) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatcrypt_uniffi_checksum_method_session_decrypt_with_id() != 6817) {
@@ -5413,7 +5435,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatcrypt_uniffi_checksum_method_session_encoded_len() != 42301) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatcrypt_uniffi_checksum_method_session_encrypt() != 17968) {
+    if (uniffi_chatcrypt_uniffi_checksum_method_session_encrypt() != 54762) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatcrypt_uniffi_checksum_method_session_encrypted_len() != 32708) {

@@ -1274,7 +1274,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_session_awaiting_reply() and 0xFFFF) != 23886) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_session_decrypt() and 0xFFFF) != 16241) {
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_session_decrypt() and 0xFFFF) != 8899) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_session_decrypt_with_id() and 0xFFFF) != 6817) {
@@ -1283,7 +1283,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_session_encoded_len() and 0xFFFF) != 42301) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_session_encrypt() and 0xFFFF) != 17968) {
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_session_encrypt() and 0xFFFF) != 54762) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_session_encrypted_len() and 0xFFFF) != 32708) {
@@ -4600,7 +4600,14 @@ public object FfiConverterTypeSafetyNumber: FfiConverter<SafetyNumber, Long> {
 /**
  * A Double Ratchet session with one peer device. After every successful
  * call that changes it (encrypt, decrypt), store `to_bytes`;
- * a call that fails changes nothing.
+ * a call that fails changes nothing, except an OS generator failure in the
+ * middle of a call, which leaves the session unusable (`Unusable`
+ * afterwards: restore it from its stored form).
+ *
+ * Plaintexts and stored forms cross the language boundary as copies that
+ * are not wiped (UniFFI's `RustBuffer`s on the Rust side, the runtime's
+ * own byte objects on this side): see the binding's README, "Copies that
+ * are not wiped".
  */
 public interface SessionInterface {
     
@@ -4616,8 +4623,10 @@ public interface SessionInterface {
      * Decrypts a message (draws 32 bytes on a new ratchet step).
      *
      * # Errors
-     * `Auth`, `Duplicate`, `TooFarAhead`, a `Decode*` error, ...; a
-     * generator failure. The session is unchanged.
+     * `Auth`, `Duplicate`, `TooFarAhead`, a `Decode*` error, ...: the
+     * session is unchanged. A generator failure: a scripted one that runs
+     * dry leaves the session unchanged; the OS generator failing leaves it
+     * unusable (`Unusable` afterwards: restore it from its stored form).
      */
     fun `decrypt`(`message`: kotlin.ByteArray, `rng`: Rng? = null): kotlin.ByteArray
     
@@ -4638,10 +4647,12 @@ public interface SessionInterface {
     fun `encodedLen`(): kotlin.ULong
     
     /**
-     * Encrypts a message (draws a 16-byte reuse guard).
+     * Encrypts a message (draws a 16-byte reuse guard per message, and
+     * nothing else).
      *
      * # Errors
-     * `TooLarge`, `CounterExhausted`; a generator failure.
+     * `TooLarge`, `CounterExhausted`; a generator failure (the OS generator
+     * failing leaves the session unusable, as for `decrypt`).
      */
     fun `encrypt`(`plaintext`: kotlin.ByteArray, `rng`: Rng? = null): kotlin.ByteArray
     
@@ -4735,7 +4746,14 @@ public interface SessionInterface {
 /**
  * A Double Ratchet session with one peer device. After every successful
  * call that changes it (encrypt, decrypt), store `to_bytes`;
- * a call that fails changes nothing.
+ * a call that fails changes nothing, except an OS generator failure in the
+ * middle of a call, which leaves the session unusable (`Unusable`
+ * afterwards: restore it from its stored form).
+ *
+ * Plaintexts and stored forms cross the language boundary as copies that
+ * are not wiped (UniFFI's `RustBuffer`s on the Rust side, the runtime's
+ * own byte objects on this side): see the binding's README, "Copies that
+ * are not wiped".
  */
 open class Session: Disposable, AutoCloseable, SessionInterface
 {
@@ -4863,8 +4881,10 @@ open class Session: Disposable, AutoCloseable, SessionInterface
      * Decrypts a message (draws 32 bytes on a new ratchet step).
      *
      * # Errors
-     * `Auth`, `Duplicate`, `TooFarAhead`, a `Decode*` error, ...; a
-     * generator failure. The session is unchanged.
+     * `Auth`, `Duplicate`, `TooFarAhead`, a `Decode*` error, ...: the
+     * session is unchanged. A generator failure: a scripted one that runs
+     * dry leaves the session unchanged; the OS generator failing leaves it
+     * unusable (`Unusable` afterwards: restore it from its stored form).
      */
     @Throws(ChatcryptException::class)override fun `decrypt`(`message`: kotlin.ByteArray, `rng`: Rng?): kotlin.ByteArray {
             return FfiConverterByteArray.lift(
@@ -4925,10 +4945,12 @@ open class Session: Disposable, AutoCloseable, SessionInterface
 
     
     /**
-     * Encrypts a message (draws a 16-byte reuse guard).
+     * Encrypts a message (draws a 16-byte reuse guard per message, and
+     * nothing else).
      *
      * # Errors
-     * `TooLarge`, `CounterExhausted`; a generator failure.
+     * `TooLarge`, `CounterExhausted`; a generator failure (the OS generator
+     * failing leaves the session unusable, as for `decrypt`).
      */
     @Throws(ChatcryptException::class)override fun `encrypt`(`plaintext`: kotlin.ByteArray, `rng`: Rng?): kotlin.ByteArray {
             return FfiConverterByteArray.lift(

@@ -14,6 +14,14 @@
 import chatcrypt.*
 import java.io.File
 
+// The totals the files hold, pinned: a file that lost (or gained) a case or
+// an event fails the runner instead of replaying less than it should.
+// Change these only together with the files (and the other bindings'
+// runners, which pin the same numbers).
+const val SESSION_CASES = 7
+const val SESSION_EVENTS = 164
+const val REJECT_CASES = 99
+
 var passed = 0
 var failed = 0
 
@@ -89,6 +97,30 @@ fun conversation() {
     check(String(sb2.decrypt(sa2.encrypt("after restore".toByteArray(), rng), rng)) == "after restore") { "restored" }
     expect<ChatcryptException.InvalidArgument>("short sealing key", -1) { Session.open(ByteArray(31), ByteArray(0)) }
     expect<ChatcryptException.RngExhausted>("dry scripted rng", -5) { sa2.encrypt(ByteArray(1), Rng.scripted(ByteArray(15))) }
+
+    // Refusals with their exact exception: keys of the wrong length, a
+    // truncated message (the session unchanged). (An unknown enum value
+    // cannot be written in Kotlin: Mode, ModePolicy and PqPolicy are enums.)
+    val ik = bobId.publicKey()
+    expect<ChatcryptException.InvalidArgument>("31-byte identity key", -1) {
+        PreKeyBundle.fromParts(ik.copyOf(31), 7u, spk.publicKey(), spk.signature(), null, null)
+    }
+    expect<ChatcryptException.InvalidArgument>("31-byte signed prekey", -1) {
+        PreKeyBundle.fromParts(ik, 7u, spk.publicKey().copyOf(31), spk.signature(), null, null)
+    }
+    expect<ChatcryptException.InvalidArgument>("63-byte signature", -1) {
+        PreKeyBundle.fromParts(ik, 7u, spk.publicKey(), spk.signature().copyOf(63), null, null)
+    }
+    expect<ChatcryptException.InvalidArgument>("31-byte seed", -1) { IdentityKeyPair.fromSeed(ByteArray(31)) }
+    expect<ChatcryptException.InvalidArgument>("31-byte safety number key", -1) {
+        SafetyNumber("a".toByteArray(), ik.copyOf(31), "b".toByteArray(), ik)
+    }
+    val whole = sa2.encrypt("cut short".toByteArray(), rng)
+    val kept = sb2.toBytes()
+    expect<ChatcryptException.DecodeTruncated>("truncated message", -70) { sb2.decrypt(whole.copyOf(10), rng) }
+    expect<ChatcryptException.Auth>("message one byte short", -15) { sb2.decrypt(whole.copyOf(whole.size - 1), rng) }
+    check(same(sb2.toBytes(), kept)) { "a truncated message changed the session" }
+    check(String(sb2.decrypt(whole, rng)) == "cut short") { "the whole message after the truncated ones" }
 
     // Without an Rng, calls use the operating system's generator.
     val sc = Session.initiate(IdentityKeyPair.generate(), published, Mode.PLAIN, PqPolicy.REQUIRED)
@@ -221,6 +253,9 @@ fun session(file: File) {
             else -> check(false) { "malformed line in session.txt: $line" }
         }
     }
+    check(cases == SESSION_CASES && events == SESSION_EVENTS) {
+        "session: $cases cases, $events events replayed, $SESSION_CASES and $SESSION_EVENTS pinned"
+    }
     println("session.json: $cases cases, $events events replayed through the Kotlin API")
 }
 
@@ -249,19 +284,29 @@ fun reject(file: File) {
                 error = null; state = null; session = null; opk = null
             }
             "bundle" -> attempt { PreKeyBundle.fromBytes(unhex(t[1])).verify() }
-            "initiate" -> attempt {
+            // The setup (the parties' keys from their stored forms, the
+            // stored session) runs outside attempt {}: a setup failure throws
+            // out of reject() and fails the test, it never counts as the
+            // expected rejection. Only the call the case rejects (decoding
+            // and using the rejected bundle or message) runs inside.
+            "initiate" -> {
                 val id = IdentityKeyPair.fromSeed(unhex(t[1]))
                 val pq = if (t[2] == "0") PqPolicy.REQUIRED else PqPolicy.ALLOW_CLASSICAL
-                Session.initiate(id, PreKeyBundle.fromBytes(unhex(t[3])), Mode.PLAIN, pq, rng)
+                attempt { Session.initiate(id, PreKeyBundle.fromBytes(unhex(t[3])), Mode.PLAIN, pq, rng) }
             }
-            "accept" -> attempt {
+            "accept" -> {
                 val id = IdentityKeyPair.fromSeed(unhex(t[1]))
                 val spk = SignedPreKey.fromBytes(unhex(t[2]))
                 if (t[3] != "-") opk = OneTimePreKey.fromBytes(unhex(t[3]))
                 val kem = if (t[4] != "-") KemPreKeyUse.LastResort(KemPreKey.fromBytes(unhex(t[4]))) else null
-                val policy = when (t[5]) { "0" -> ModePolicy.ANY; "1" -> ModePolicy.HEADER_ENCRYPTION_ONLY; else -> ModePolicy.PLAIN_ONLY }
+                val policy = when (t[5]) {
+                    "0" -> ModePolicy.ANY
+                    "1" -> ModePolicy.HEADER_ENCRYPTION_ONLY
+                    "2" -> ModePolicy.PLAIN_ONLY
+                    else -> error("unknown mode policy ${t[5]}")
+                }
                 val pq = if (t[6] == "0") PqPolicy.REQUIRED else PqPolicy.ALLOW_CLASSICAL
-                acceptSession(id, spk, opk, kem, PreKeyMessage.fromBytes(unhex(t[7])), policy, pq, rng)
+                attempt { acceptSession(id, spk, opk, kem, PreKeyMessage.fromBytes(unhex(t[7])), policy, pq, rng) }
             }
             "decrypt" -> {
                 state = unhex(t[1])
@@ -284,6 +329,7 @@ fun reject(file: File) {
             else -> check(false) { "malformed line in reject.txt: $line" }
         }
     }
+    check(cases == REJECT_CASES) { "reject: $cases cases replayed, $REJECT_CASES pinned" }
     println("reject.json: $cases cases rejected with the expected exception, code and detail")
 }
 

@@ -630,13 +630,13 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_session_awaiting_reply() != 23886:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_chatcrypt_uniffi_checksum_method_session_decrypt() != 16241:
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_session_decrypt() != 8899:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_session_decrypt_with_id() != 6817:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_session_encoded_len() != 42301:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_chatcrypt_uniffi_checksum_method_session_encrypt() != 17968:
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_session_encrypt() != 54762:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_session_encrypted_len() != 32708:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -5952,7 +5952,14 @@ class SessionProtocol(typing.Protocol):
     """
     A Double Ratchet session with one peer device. After every successful
     call that changes it (encrypt, decrypt), store `to_bytes`;
-    a call that fails changes nothing.
+    a call that fails changes nothing, except an OS generator failure in the
+    middle of a call, which leaves the session unusable (`Unusable`
+    afterwards: restore it from its stored form).
+
+    Plaintexts and stored forms cross the language boundary as copies that
+    are not wiped (UniFFI's `RustBuffer`s on the Rust side, the runtime's
+    own byte objects on this side): see the binding's README, "Copies that
+    are not wiped".
 """
     
     def awaiting_reply(self, ) -> bool:
@@ -5968,8 +5975,10 @@ class SessionProtocol(typing.Protocol):
         Decrypts a message (draws 32 bytes on a new ratchet step).
 
         # Errors
-        `Auth`, `Duplicate`, `TooFarAhead`, a `Decode*` error, ...; a
-        generator failure. The session is unchanged.
+        `Auth`, `Duplicate`, `TooFarAhead`, a `Decode*` error, ...: the
+        session is unchanged. A generator failure: a scripted one that runs
+        dry leaves the session unchanged; the OS generator failing leaves it
+        unusable (`Unusable` afterwards: restore it from its stored form).
 """
         raise NotImplementedError
     def decrypt_with_id(self, message: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> Decrypted:
@@ -5990,10 +5999,12 @@ class SessionProtocol(typing.Protocol):
         raise NotImplementedError
     def encrypt(self, plaintext: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
         """
-        Encrypts a message (draws a 16-byte reuse guard).
+        Encrypts a message (draws a 16-byte reuse guard per message, and
+        nothing else).
 
         # Errors
-        `TooLarge`, `CounterExhausted`; a generator failure.
+        `TooLarge`, `CounterExhausted`; a generator failure (the OS generator
+        failing leaves the session unusable, as for `decrypt`).
 """
         raise NotImplementedError
     def encrypted_len(self, plaintext_len: int) -> int:
@@ -6085,7 +6096,14 @@ class Session(SessionProtocol):
     """
     A Double Ratchet session with one peer device. After every successful
     call that changes it (encrypt, decrypt), store `to_bytes`;
-    a call that fails changes nothing.
+    a call that fails changes nothing, except an OS generator failure in the
+    middle of a call, which leaves the session unusable (`Unusable`
+    afterwards: restore it from its stored form).
+
+    Plaintexts and stored forms cross the language boundary as copies that
+    are not wiped (UniFFI's `RustBuffer`s on the Rust side, the runtime's
+    own byte objects on this side): see the binding's README, "Copies that
+    are not wiped".
 """
     
     _handle: ctypes.c_uint64
@@ -6214,8 +6232,10 @@ class Session(SessionProtocol):
         Decrypts a message (draws 32 bytes on a new ratchet step).
 
         # Errors
-        `Auth`, `Duplicate`, `TooFarAhead`, a `Decode*` error, ...; a
-        generator failure. The session is unchanged.
+        `Auth`, `Duplicate`, `TooFarAhead`, a `Decode*` error, ...: the
+        session is unchanged. A generator failure: a scripted one that runs
+        dry leaves the session unchanged; the OS generator failing leaves it
+        unusable (`Unusable` afterwards: restore it from its stored form).
 """
         
         _UniffiFfiConverterBytes.check_lower(message)
@@ -6282,10 +6302,12 @@ class Session(SessionProtocol):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def encrypt(self, plaintext: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
         """
-        Encrypts a message (draws a 16-byte reuse guard).
+        Encrypts a message (draws a 16-byte reuse guard per message, and
+        nothing else).
 
         # Errors
-        `TooLarge`, `CounterExhausted`; a generator failure.
+        `TooLarge`, `CounterExhausted`; a generator failure (the OS generator
+        failing leaves the session unusable, as for `decrypt`).
 """
         
         _UniffiFfiConverterBytes.check_lower(plaintext)

@@ -291,6 +291,82 @@ class Conversation(unittest.TestCase):
         with self.assertRaises(TypeError):
             cc.IdentityKeyPair.from_seed("not bytes")
 
+    def test_refusals_raise_their_exact_exception(self):
+        """Wrong-length keys, a truncated message, unknown enum values, a
+        consumed one-time prekey and a tampered message, each with its
+        exact exception type (and code)."""
+        rng = self.rng
+        bob = Bob(rng)
+        ik, spk_pub, sig = bob.identity.public_key(), bob.spk.public_key(), bob.spk.signature()
+        kem_pub = bob.kem.public_bytes()
+        # Keys of the wrong length.
+        for args in [
+            (ik[:31], 7, spk_pub, sig, None, kem_pub),
+            (ik + b"\x00", 7, spk_pub, sig, None, kem_pub),
+            (ik, 7, spk_pub[:31], sig, None, kem_pub),
+            (ik, 7, spk_pub, sig[:63], None, kem_pub),
+            (ik, 7, spk_pub, sig, cc.OneTimePreKeyPublic(id=1, key=bytes(31)), kem_pub),
+        ]:
+            with self.assertRaises(ChatcryptError.InvalidArgument) as ctx:
+                cc.PreKeyBundle.from_parts(*args)
+            self.assertEqual(ctx.exception.code, -1)
+        with self.assertRaises(ChatcryptError.DecodeTruncated):  # the KEM key is an encoding
+            cc.PreKeyBundle.from_parts(ik, 7, spk_pub, sig, None, kem_pub[:-1])
+        with self.assertRaises(ChatcryptError.InvalidArgument):
+            cc.SafetyNumber(b"alice", ik[:31], b"bob", ik)
+        with self.assertRaises(ChatcryptError.InvalidArgument):
+            cc.IdentityKeyPair.from_seed(bytes(31))
+
+        # Unknown enum values: refused by the generated code before the call.
+        alice = cc.IdentityKeyPair.generate(rng)
+        bundle = cc.PreKeyBundle.from_bytes(bob.bundle.to_bytes())
+        for bad in [0, 1, 7, None, "PLAIN"]:
+            with self.assertRaises(ValueError):
+                cc.Session.initiate(alice, bundle, bad, cc.PqPolicy.REQUIRED, rng)
+            with self.assertRaises(ValueError):
+                cc.Session.initiate(alice, bundle, cc.Mode.PLAIN, bad, rng)
+        sa = cc.Session.initiate(alice, bundle, cc.Mode.PLAIN, cc.PqPolicy.REQUIRED, rng)
+        first = sa.encrypt(b"first", rng)
+        pkm = cc.PreKeyMessage.from_bytes(first)
+        kem_use = cc.KemPreKeyUse.ONE_TIME(key=bob.kem)
+        for bad in [0, 3, None]:
+            with self.assertRaises(ValueError):
+                cc.accept_session(bob.identity, bob.spk, bob.opk, kem_use, pkm, bad, cc.PqPolicy.REQUIRED, rng)
+        self.assertFalse(bob.opk.is_consumed())
+
+        # A tampered first message: Auth, the prekeys kept.
+        bad = bytearray(first)
+        bad[-1] ^= 1
+        with self.assertRaises(ChatcryptError.Auth):
+            cc.accept_session(
+                bob.identity, bob.spk, bob.opk, kem_use, cc.PreKeyMessage.from_bytes(bytes(bad)),
+                cc.ModePolicy.ANY, cc.PqPolicy.REQUIRED, rng,
+            )
+        self.assertFalse(bob.opk.is_consumed())
+        self.assertFalse(bob.kem.is_consumed())
+        accepted = cc.accept_session(
+            bob.identity, bob.spk, bob.opk, kem_use, pkm, cc.ModePolicy.ANY, cc.PqPolicy.REQUIRED, rng
+        )
+        sb = accepted.session
+        # The one-time prekey is consumed: a second accept is refused.
+        with self.assertRaises(ChatcryptError.Consumed) as ctx:
+            cc.accept_session(
+                bob.identity, bob.spk, bob.opk, None, pkm, cc.ModePolicy.ANY, cc.PqPolicy.REQUIRED, rng
+            )
+        self.assertEqual(ctx.exception.error_name(), "CONSUMED")
+
+        # A truncated message: a decode error (or Auth when only the tag is
+        # short), the session unchanged; the whole message still decrypts.
+        m = sa.encrypt(b"cut short", rng)
+        before = sb.to_bytes()
+        with self.assertRaises(ChatcryptError.DecodeTruncated) as ctx:
+            sb.decrypt(m[:10], rng)
+        self.assertEqual(ctx.exception.code, -70)
+        with self.assertRaises(ChatcryptError.Auth):
+            sb.decrypt(m[:-1], rng)
+        self.assertEqual(sb.to_bytes(), before)
+        self.assertEqual(sb.decrypt(m, rng), b"cut short")
+
     def test_safety_numbers_agree_on_both_sides(self):
         rng = self.rng
         a, b = cc.IdentityKeyPair.generate(rng), cc.IdentityKeyPair.generate(rng)

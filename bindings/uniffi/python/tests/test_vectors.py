@@ -32,6 +32,14 @@ ROOT = Path(__file__).resolve().parents[4]
 VECTORS = Path(os.environ.get("CHATCRYPT_VECTORS", ROOT / "test-vectors" / "protocol"))
 HEADER = ROOT / "bindings" / "c" / "include" / "chatcrypt.h"
 
+# The totals the files hold, pinned: a file that lost (or gained) a case or
+# an event fails the runner instead of replaying less than it should.
+# Change these only together with the files (and the other bindings'
+# runners, which pin the same numbers).
+SESSION_CASES = 7
+SESSION_EVENTS = 164
+REJECT_CASES = 99
+
 
 def load(name):
     with open(VECTORS / name) as f:
@@ -212,7 +220,7 @@ class Vectors(unittest.TestCase):
             )
             cases += 1
         self.assertEqual(cases, len(data["cases"]))
-        self.assertGreater(events, 0)
+        self.assertEqual((cases, events), (SESSION_CASES, SESSION_EVENTS), "session.json: cases and events (pinned)")
         print("\nsession.json: %d cases, %d events replayed through the Python API" % (cases, events))
 
     def test_reject_json_raises_each_error_with_its_code_and_detail(self):
@@ -226,38 +234,62 @@ class Vectors(unittest.TestCase):
             rng = cc.Rng.scripted(draws)
             consumed = 0
             state = session = opk = None
-            with self.assertRaises(ChatcryptError, msg="%s: no error" % what) as ctx:
-                if kind == "bundle":
+            # The setup (the parties' keys from their stored forms, the
+            # stored session) runs here, outside the region that expects the
+            # error: a setup failure is a test error, never a rejection. Only
+            # the call the case rejects (decoding and using the rejected
+            # input) runs under assertRaises.
+            if kind == "bundle":
+
+                def run():
+                    # A bundle case rejects the decoding or the signature:
+                    # both are the calls under test (no setup).
                     cc.PreKeyBundle.from_bytes(unhex(case["bundle"])).verify()
-                elif kind == "initiate":
-                    ident = cc.IdentityKeyPair.from_seed(unhex(case["initiator_seed"]))
-                    if error == "NonContributory":
-                        # initiate draws ek_A (and, hybrid, the KEM message)
-                        # before its DHs fail: tests/protocol_vectors.rs.
-                        hybrid = unhex(case["bundle"])[1] & 0x02 != 0
-                        consumed = 32 * (1 + int(hybrid))
+
+            elif kind == "initiate":
+                ident = cc.IdentityKeyPair.from_seed(unhex(case["initiator_seed"]))
+                if error == "NonContributory":
+                    # initiate draws ek_A (and, hybrid, the KEM message)
+                    # before its DHs fail: tests/protocol_vectors.rs.
+                    hybrid = unhex(case["bundle"])[1] & 0x02 != 0
+                    consumed = 32 * (1 + int(hybrid))
+
+                def run():
+                    # The bundle is the input the case rejects: decoding it
+                    # is part of the call under test.
                     bundle = cc.PreKeyBundle.from_bytes(unhex(case["bundle"]))
                     cc.Session.initiate(ident, bundle, cc.Mode.PLAIN, pq_of(case), rng)
-                elif kind == "accept":
-                    r = case["responder"]
-                    ident = cc.IdentityKeyPair.from_seed(unhex(r["identity"]["seed"]))
-                    spk = cc.SignedPreKey.from_bytes(spk_stored(r["signed_prekey"]))
-                    if r.get("one_time_prekey"):
-                        opk = cc.OneTimePreKey.from_bytes(opk_stored(r["one_time_prekey"]))
-                    kem = None
-                    if r.get("kem_prekey"):
-                        # The last-resort KEM prekey, as tests/protocol_vectors.rs.
-                        kem = cc.KemPreKeyUse.LAST_RESORT(key=cc.KemPreKey.from_bytes(kem_stored(r["kem_prekey"])))
+
+            elif kind == "accept":
+                r = case["responder"]
+                ident = cc.IdentityKeyPair.from_seed(unhex(r["identity"]["seed"]))
+                spk = cc.SignedPreKey.from_bytes(spk_stored(r["signed_prekey"]))
+                if r.get("one_time_prekey"):
+                    opk = cc.OneTimePreKey.from_bytes(opk_stored(r["one_time_prekey"]))
+                kem = None
+                if r.get("kem_prekey"):
+                    # The last-resort KEM prekey, as tests/protocol_vectors.rs.
+                    kem = cc.KemPreKeyUse.LAST_RESORT(key=cc.KemPreKey.from_bytes(kem_stored(r["kem_prekey"])))
+                policy = MODE_POLICY[case["policy"]]
+
+                def run():
+                    # The message is the input the case rejects: decoding it
+                    # is part of the call under test (many cases are decode
+                    # errors of the PreKeyMessage).
                     pkm = cc.PreKeyMessage.from_bytes(unhex(case["message"]))
-                    cc.accept_session(
-                        ident, spk, opk, kem, pkm, MODE_POLICY[case["policy"]], pq_of(case), rng
-                    )
-                elif kind == "decrypt":
-                    state = unhex(case["state"])
-                    session = cc.Session.from_bytes(state)
+                    cc.accept_session(ident, spk, opk, kem, pkm, policy, pq_of(case), rng)
+
+            elif kind == "decrypt":
+                state = unhex(case["state"])
+                session = cc.Session.from_bytes(state)
+
+                def run():
                     session.decrypt(unhex(case["message"]), rng)
-                else:
-                    self.fail("unknown kind %r" % kind)
+
+            else:
+                self.fail("unknown kind %r" % kind)
+            with self.assertRaises(ChatcryptError, msg="%s: no error" % what) as ctx:
+                run()
             e = ctx.exception
             variant, name = expected_error(error)
             self.assertIsInstance(e, getattr(ChatcryptError, variant), "%s: raised %r" % (what, e))
@@ -271,6 +303,7 @@ class Vectors(unittest.TestCase):
                 self.assertEqual(session.to_bytes(), state, "%s: a failed decrypt changed the session" % what)
             cases += 1
         self.assertEqual(cases, len(data["cases"]))
+        self.assertEqual(cases, REJECT_CASES, "reject.json: cases (pinned)")
         print("\nreject.json: %d cases rejected with the expected exception, code and detail" % cases)
 
 
