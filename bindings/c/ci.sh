@@ -3,6 +3,7 @@
 # missing, builds chatcrypt-c and chatcrypt-bindings-core and runs their Rust
 # tests, fails if the committed header differs from a fresh cbindgen run,
 # compiles the C tests with the system cc (-Wall -Wextra -Werror), runs them,
+# checks that the vector runner fails on corrupted copies of the vectors,
 # and runs them again under AddressSanitizer + UndefinedBehaviorSanitizer
 # when this cc can build and run such programs (a loud skip otherwise).
 #
@@ -61,6 +62,45 @@ fi
 step "run the C tests"
 "$WORK/conversation"
 "$WORK/vectors" "$WORK"
+
+step "the vector runner fails on corrupted vector files"
+# An expected error changed, and a case removed from each file
+# (number_of_cases kept consistent: only the pinned totals catch it).
+python3 - "$ROOT/test-vectors/protocol" "$WORK/corrupt" <<'EOF'
+import json, os, sys
+src, out = sys.argv[1], sys.argv[2]
+
+def change_error(s, r):
+    r["cases"][5]["error"] = "Duplicate" if r["cases"][5]["error"] == "Auth" else "Auth"
+
+def drop_session_case(s, r):
+    del s["cases"][-1]
+    s["number_of_cases"] -= 1
+
+def drop_reject_case(s, r):
+    del r["cases"][-1]
+    r["number_of_cases"] -= 1
+
+for f in (change_error, drop_session_case, drop_reject_case):
+    d = os.path.join(out, f.__name__)
+    os.makedirs(d)
+    files = {}
+    for name in ("session", "reject"):
+        with open(os.path.join(src, name + ".json")) as fh:
+            files[name] = json.load(fh)
+    f(files["session"], files["reject"])
+    for name, data in files.items():
+        with open(os.path.join(d, name + ".json"), "w") as fh:
+            json.dump(data, fh)
+EOF
+for d in "$WORK"/corrupt/*; do
+    python3 tests/vectors_to_lines.py "$d" "$d" >/dev/null
+    if "$WORK/vectors" "$d" >"$d.log" 2>&1; then
+        echo "error: the C vector runner passed on corrupted vectors ($(basename "$d"))" >&2
+        exit 1
+    fi
+    echo "$(basename "$d"): $(tail -1 "$d.log") <- fails, as it must"
+done
 
 step "AddressSanitizer + UndefinedBehaviorSanitizer"
 SAN=(-g -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined)
