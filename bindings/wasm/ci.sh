@@ -175,7 +175,7 @@ for name in session reject session-case reject-case; do
         exit 1
     fi
     grep -E "^# (pass|fail) " "$WORK/$name.log" | tr '\n' ' '
-    grep -m1 -oE "(pinned|differs from the vector|detail)[^']*" "$WORK/$name.log" | tr '\n' ' ' || true
+    grep -m1 -A1 "^  error:" "$WORK/$name.log" | tail -1 | sed 's/^ *//' | tr '\n' ' ' || true
     echo "<- corrupted vector file ($name) fails the runner, as it must"
 done
 
