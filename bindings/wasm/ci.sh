@@ -44,10 +44,13 @@ skipped() { printf '\n!!! %s SKIPPED !!!\n\n' "$*" >&2; }
 step "node >= 20 (the tests use node:test, import.meta.resolve and the test files' glob)"
 node_major() { node --version 2>/dev/null | sed -n 's/^v\([0-9][0-9]*\)\..*/\1/p'; }
 if [ "$(node_major)" = "" ] || [ "$(node_major)" -lt 20 ]; then
-    # This machine kind ships Node.js 20 (Debian package nodejs); try apt on
-    # a machine that lacks it or has an older one.
+    # This machine kind ships Node.js 20 (package nodejs 20.x from the
+    # machine's apt sources, with npm inside); try apt on a machine that
+    # lacks it or has an older one. Only nodejs: that package conflicts with
+    # Debian's separate npm package, and Debian 12's own nodejs is 18 (too
+    # old), so the version check below decides.
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm || true
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs || true
     fi
 fi
 if [ "$(node_major)" = "" ] || [ "$(node_major)" -lt 20 ]; then
