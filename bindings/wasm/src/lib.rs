@@ -4,8 +4,10 @@
 //!
 //! * classes (`IdentityKeyPair`, `SignedPreKey`, `OneTimePreKey`,
 //!   `KemPreKey`, `PreKeyBundle`, `PreKeyMessage`, `Session`,
-//!   `SafetyNumber`, `Rng`) whose methods take and return `Uint8Array`s,
-//!   numbers, booleans and strings;
+//!   `SafetyNumber`, `Rng`, and the messenger layer's in `messenger.rs`:
+//!   accounts, devices, peers, session records, retries, padding, sealed
+//!   sender) whose methods take and return `Uint8Array`s, numbers,
+//!   bigints, booleans and strings;
 //! * every failure thrown as a `ChatcryptError` (a subclass of `Error`,
 //!   defined in `js/chatcrypt_error.{cjs,js}` and imported here) with
 //!   `code` (the facade's stable number), `codeName` (`"AUTH"`), `detail`
@@ -186,21 +188,21 @@ pub enum ErrorCode {
     ModeNotAllowed = -20,
     /// The handshake would be classical where the policy requires hybrid.
     PostQuantumRequired = -21,
-    /// Messenger layer (not bound yet).
+    /// A device not on the peer's device list.
     UnknownDevice = -22,
-    /// Messenger layer (not bound yet).
+    /// The peer's account key changed (pending: accept or reject it), or another key was expected.
     AccountKeyChanged = -23,
-    /// Messenger layer (not bound yet).
+    /// No account key change is pending.
     NoPendingChange = -24,
-    /// Messenger layer (not bound yet).
+    /// A device list older than the one held.
     DeviceListRollback = -25,
-    /// Messenger layer (not bound yet).
+    /// Another device list at the epoch already held.
     DeviceListConflict = -26,
-    /// Messenger layer (not bound yet).
+    /// No session to encrypt on, or none that decrypts the message.
     NoSession = -27,
-    /// Messenger layer (not bound yet).
+    /// Our session got no reply in time: fetch a bundle and start a new one.
     SessionExpired = -28,
-    /// Messenger layer (not bound yet).
+    /// The upload was asked for a stored form that is not the device's current one.
     NotPersisted = -29,
     /// Media layer (not bound yet).
     UsedKey = -30,
@@ -218,13 +220,13 @@ pub enum ErrorCode {
     StreamIncomplete = -36,
     /// A padded plaintext's padding is not canonical.
     Padding = -37,
-    /// Sealed sender (not bound yet).
+    /// A sender certificate from a server key the policy does not trust.
     UntrustedCertificate = -38,
-    /// Sealed sender (not bound yet).
+    /// A sender certificate whose serial the policy revokes.
     CertificateRevoked = -39,
-    /// Sealed sender (not bound yet).
+    /// A sender certificate expired at the policy's time.
     CertificateExpired = -40,
-    /// Sealed sender (not bound yet).
+    /// A sealed envelope's certificate names another device than the session's.
     SenderMismatch = -41,
     /// An error of a newer chatcrypt than this binding.
     Other = -60,

@@ -348,35 +348,35 @@ export enum ErrorCode {
      */
     PostQuantumRequired = -21,
     /**
-     * Messenger layer (not bound yet).
+     * A device not on the peer's device list.
      */
     UnknownDevice = -22,
     /**
-     * Messenger layer (not bound yet).
+     * The peer's account key changed (pending: accept or reject it), or another key was expected.
      */
     AccountKeyChanged = -23,
     /**
-     * Messenger layer (not bound yet).
+     * No account key change is pending.
      */
     NoPendingChange = -24,
     /**
-     * Messenger layer (not bound yet).
+     * A device list older than the one held.
      */
     DeviceListRollback = -25,
     /**
-     * Messenger layer (not bound yet).
+     * Another device list at the epoch already held.
      */
     DeviceListConflict = -26,
     /**
-     * Messenger layer (not bound yet).
+     * No session to encrypt on, or none that decrypts the message.
      */
     NoSession = -27,
     /**
-     * Messenger layer (not bound yet).
+     * Our session got no reply in time: fetch a bundle and start a new one.
      */
     SessionExpired = -28,
     /**
-     * Messenger layer (not bound yet).
+     * The upload was asked for a stored form that is not the device's current one.
      */
     NotPersisted = -29,
     /**
@@ -412,19 +412,19 @@ export enum ErrorCode {
      */
     Padding = -37,
     /**
-     * Sealed sender (not bound yet).
+     * A sender certificate from a server key the policy does not trust.
      */
     UntrustedCertificate = -38,
     /**
-     * Sealed sender (not bound yet).
+     * A sender certificate whose serial the policy revokes.
      */
     CertificateRevoked = -39,
     /**
-     * Sealed sender (not bound yet).
+     * A sender certificate expired at the policy's time.
      */
     CertificateExpired = -40,
     /**
-     * Sealed sender (not bound yet).
+     * A sealed envelope's certificate names another device than the session's.
      */
     SenderMismatch = -41,
     /**

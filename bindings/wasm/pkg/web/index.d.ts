@@ -11,4 +11,9 @@ export class ChatcryptError extends Error {
   readonly codeName: string;
   /** The error with its fields: "UnknownPreKey { id: 7 }". */
   readonly detail: string;
+  /**
+   * For UNKNOWN_PREKEY only: the prekey id the message named (what
+   * `LocalDevice.retryFor` puts in its retry); `undefined` otherwise.
+   */
+  readonly prekeyId?: number;
 }
