@@ -229,8 +229,101 @@
 // Message type: an ordinary message.
 #define CHATCRYPT_MESSAGE_TYPE_MESSAGE 2
 
+// Bytes of an encoded device certificate.
+#define CHATCRYPT_DEVICE_CERTIFICATE_LEN 134
+
+// Bytes of an encoded device link (a device list entry).
+#define CHATCRYPT_DEVICE_LINK_LEN 100
+
+// The most devices a device list names.
+#define CHATCRYPT_MAX_DEVICES 16
+
+// The longest stable user id, in bytes.
+#define CHATCRYPT_MAX_USER_ID_LEN 255
+
+// Bytes of an encoded retry message.
+#define CHATCRYPT_RETRY_MESSAGE_LEN 159
+
+// Bytes of a retry message's digest of the failed message.
+#define CHATCRYPT_MESSAGE_DIGEST_LEN 16
+
+// Bytes of an encoded sender certificate.
+#define CHATCRYPT_SENDER_CERTIFICATE_LEN 182
+
+// Bytes a sealed envelope adds to its padded content.
+#define CHATCRYPT_SEALED_ENVELOPE_OVERHEAD 280
+
+// The most recipients of one multi-recipient envelope.
+#define CHATCRYPT_MAX_SEALED_RECIPIENTS 1024
+
+// Padding kind: no rounding (parameter 0).
+#define CHATCRYPT_PADDING_NONE 0
+
+// Padding kind: round up to a multiple of the parameter (1 to 65 535).
+#define CHATCRYPT_PADDING_BLOCKS 1
+
+// Padding kind: Padmé with the parameter as the floor (0 to 65 535).
+#define CHATCRYPT_PADDING_PADME 2
+
+// The default padding's kind (what `chatcrypt_session_record_encrypt` uses).
+#define CHATCRYPT_PADDING_DEFAULT_KIND 2
+
+// The default padding's parameter.
+#define CHATCRYPT_PADDING_DEFAULT_PARAM 160
+
+// Trust level: the account key was trusted on first use.
+#define CHATCRYPT_TRUST_ON_FIRST_USE 0
+
+// Trust level: the users compared safety numbers.
+#define CHATCRYPT_TRUST_VERIFIED 1
+
+// Device list update: the list is the one already held.
+#define CHATCRYPT_DEVICE_LIST_UNCHANGED 0
+
+// Device list update: a newer list under the pinned key replaced the old one.
+#define CHATCRYPT_DEVICE_LIST_UPDATED 1
+
+// Device list update: signed by another account key, pending the
+// caller's decision (every device refused until then).
+#define CHATCRYPT_DEVICE_LIST_ACCOUNT_KEY_CHANGED 2
+
+// Retry reason: no session decrypts the message.
+#define CHATCRYPT_RETRY_NO_SESSION 1
+
+// Retry reason: a PreKeyMessage named a prekey the device does not hold.
+#define CHATCRYPT_RETRY_UNKNOWN_PREKEY 2
+
+// Retry reason: a PreKeyMessage named held prekeys but did not authenticate.
+#define CHATCRYPT_RETRY_HANDSHAKE_FAILED 3
+
+// Retry outcome: nothing to do.
+#define CHATCRYPT_RETRY_IGNORED 0
+
+// Retry outcome: the current session was archived: fetch a bundle,
+// initiate, resend.
+#define CHATCRYPT_RETRY_START_NEW_SESSION 1
+
+// A user's account key pair (secret): certifies devices, signs the device list.
+typedef struct ChatcryptAccount ChatcryptAccount;
+
 // A prekey bundle (public).
 typedef struct ChatcryptBundle ChatcryptBundle;
+
+// Which sender certificates a recipient accepts: trusted server keys,
+// revoked serials, the time.
+typedef struct ChatcryptCertificatePolicy ChatcryptCertificatePolicy;
+
+// A device's certificate from its account (public).
+typedef struct ChatcryptDeviceCertificate ChatcryptDeviceCertificate;
+
+// A device's consent to be listed by an account (public).
+typedef struct ChatcryptDeviceLink ChatcryptDeviceLink;
+
+// An account's signed device list (public).
+typedef struct ChatcryptDeviceList ChatcryptDeviceList;
+
+// What `chatcrypt_peer_account_update_device_list` did.
+typedef struct ChatcryptDeviceListUpdate ChatcryptDeviceListUpdate;
 
 // An identity key pair (secret).
 typedef struct ChatcryptIdentity ChatcryptIdentity;
@@ -239,11 +332,31 @@ typedef struct ChatcryptIdentity ChatcryptIdentity;
 // accept consumes it.
 typedef struct ChatcryptKemPreKey ChatcryptKemPreKey;
 
+// This device: identity, certificate and prekeys (secret).
+typedef struct ChatcryptLocalDevice ChatcryptLocalDevice;
+
 // A one-time prekey with its secret; emptied when an accept consumes it.
 typedef struct ChatcryptOneTimePreKey ChatcryptOneTimePreKey;
 
+// An opened sealed envelope: the validated sender certificate and the
+// content (secret).
+typedef struct ChatcryptOpenedEnvelope ChatcryptOpenedEnvelope;
+
+// What this device trusts about a peer account.
+typedef struct ChatcryptPeerAccount ChatcryptPeerAccount;
+
 // A decoded PreKeyMessage (public).
 typedef struct ChatcryptPreKeyMessage ChatcryptPreKeyMessage;
+
+// A device's signed prekey upload, as the server stores it (public).
+typedef struct ChatcryptPreKeyUpload ChatcryptPreKeyUpload;
+
+// The server's split of a multi-recipient envelope: one sealed envelope
+// per recipient.
+typedef struct ChatcryptRecipientEnvelopes ChatcryptRecipientEnvelopes;
+
+// A signed "I could not decrypt your message" (public).
+typedef struct ChatcryptRetryMessage ChatcryptRetryMessage;
 
 // A random generator: the OS's, or a scripted one for test vectors.
 typedef struct ChatcryptRng ChatcryptRng;
@@ -251,11 +364,34 @@ typedef struct ChatcryptRng ChatcryptRng;
 // A safety number between two identity keys.
 typedef struct ChatcryptSafetyNumber ChatcryptSafetyNumber;
 
+// A sender certificate (public).
+typedef struct ChatcryptSenderCertificate ChatcryptSenderCertificate;
+
+// The server's certificate-signing key pair (secret).
+typedef struct ChatcryptServerKey ChatcryptServerKey;
+
 // A Double Ratchet session (secret).
 typedef struct ChatcryptSession ChatcryptSession;
 
+// All sessions with one remote device (secret).
+typedef struct ChatcryptSessionRecord ChatcryptSessionRecord;
+
 // A signed prekey with its secret.
 typedef struct ChatcryptSignedPreKey ChatcryptSignedPreKey;
+
+// How a session record starts and accepts sessions.
+// `chatcrypt_session_policy_default` fills in chatcrypt's default; the
+// record functions take a NULL policy as that default.
+typedef struct ChatcryptSessionPolicy {
+  // The header mode of sessions this device starts (`CHATCRYPT_MODE_*`).
+  uint32_t mode;
+  // Whether this device may start a classical session (`CHATCRYPT_PQ_*`).
+  uint32_t pq;
+  // The modes accepted from initiators (`CHATCRYPT_MODE_POLICY_*`).
+  uint32_t accept_mode;
+  // Whether a classical session is accepted (`CHATCRYPT_PQ_*`).
+  uint32_t accept_pq;
+} ChatcryptSessionPolicy;
 
 #ifdef __cplusplus
 extern "C" {
@@ -934,6 +1070,1451 @@ void chatcrypt_safety_number_free(struct ChatcryptSafetyNumber *handle);
 // # Safety
 // Both out-pointers are valid.
 int chatcrypt_last_error_prekey_id(int *has_prekey_id, uint32_t *prekey_id);
+
+// A new account key pair (draws 32 bytes).
+//
+// # Safety
+// `rng` is live; `out` is valid.
+int chatcrypt_account_generate(struct ChatcryptRng *rng, struct ChatcryptAccount **out);
+
+// The account key pair of a `CHATCRYPT_KEY_LEN`-byte seed.
+//
+// # Safety
+// `seed` is valid for `seed_len` bytes; `out` is valid.
+int chatcrypt_account_from_seed(const uint8_t *seed,
+                                size_t seed_len,
+                                struct ChatcryptAccount **out);
+
+// The 32-byte seed (secret: store it as carefully as the key pair).
+//
+// # Safety
+// `account` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_account_seed(const struct ChatcryptAccount *account,
+                           uint8_t *out,
+                           size_t cap,
+                           size_t *out_len);
+
+// The 32-byte account key (Ed25519 public key).
+//
+// # Safety
+// `account` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_account_public_key(const struct ChatcryptAccount *account,
+                                 uint8_t *out,
+                                 size_t cap,
+                                 size_t *out_len);
+
+// Certifies that device `device` of this account has the identity key
+// `identity_key` (32 bytes): a new device's first step.
+//
+// # Safety
+// `account` is live; `identity_key` is valid for its length; `out` is valid.
+int chatcrypt_account_certify(const struct ChatcryptAccount *account,
+                              uint32_t device,
+                              const uint8_t *identity_key,
+                              size_t identity_key_len,
+                              struct ChatcryptDeviceCertificate **out);
+
+// Signs the account's device list at `epoch` (larger than every epoch
+// signed before: persist it first) from the devices' links, passed as
+// their concatenated encodings (n × `CHATCRYPT_DEVICE_LINK_LEN` bytes; a
+// length that is no multiple is `CHATCRYPT_ERR_INVALID_ARGUMENT`).
+//
+// Errors: `DECODE_*` for a malformed link; `DECODE_INVALID_VALUE` for
+// epoch 0, no or too many devices, a device id or identity key twice;
+// `BAD_SIGNATURE` for a link not made for this account.
+//
+// # Safety
+// `account` is live; `links` is valid for `links_len` bytes; `out` is valid.
+int chatcrypt_account_sign_device_list(const struct ChatcryptAccount *account,
+                                       uint64_t epoch,
+                                       const uint8_t *links,
+                                       size_t links_len,
+                                       struct ChatcryptDeviceList **out);
+
+// The stored form (secret).
+//
+// # Safety
+// `account` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_account_to_bytes(const struct ChatcryptAccount *account,
+                               uint8_t *out,
+                               size_t cap,
+                               size_t *out_len);
+
+// Restores a stored account key pair.
+//
+// # Safety
+// `bytes` is valid for `len` bytes; `out` is valid.
+int chatcrypt_account_from_bytes(const uint8_t *bytes, size_t len, struct ChatcryptAccount **out);
+
+// The stored form encrypted under a 32-byte key (the stored form's
+// length + `CHATCRYPT_SEALED_OVERHEAD` bytes, checked before anything is
+// drawn; draws 12).
+//
+// # Safety
+// `account` and `rng` are live; `key` is valid for `key_len` bytes, `out`
+// for `cap`; `out_len` is valid.
+int chatcrypt_account_seal(const struct ChatcryptAccount *account,
+                           const uint8_t *key,
+                           size_t key_len,
+                           struct ChatcryptRng *rng,
+                           uint8_t *out,
+                           size_t cap,
+                           size_t *out_len);
+
+// Opens a sealed account key pair.
+//
+// # Safety
+// `key` and `bytes` are valid for their lengths; `out` is valid.
+int chatcrypt_account_open(const uint8_t *key,
+                           size_t key_len,
+                           const uint8_t *bytes,
+                           size_t len,
+                           struct ChatcryptAccount **out);
+
+// Frees an account key pair and wipes its secrets (NULL: nothing).
+//
+// # Safety
+// `handle` is NULL or live, and not used afterwards.
+void chatcrypt_account_free(struct ChatcryptAccount *handle);
+
+// Decodes and verifies a device certificate (signed by the account key it names).
+//
+// # Safety
+// `bytes` is valid for `len` bytes; `out` is valid.
+int chatcrypt_device_certificate_from_bytes(const uint8_t *bytes,
+                                            size_t len,
+                                            struct ChatcryptDeviceCertificate **out);
+
+// The encoding (`CHATCRYPT_DEVICE_CERTIFICATE_LEN` bytes).
+//
+// # Safety
+// `cert` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_device_certificate_to_bytes(const struct ChatcryptDeviceCertificate *cert,
+                                          uint8_t *out,
+                                          size_t cap,
+                                          size_t *out_len);
+
+// The 32-byte account key that signed it.
+//
+// # Safety
+// `cert` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_device_certificate_account_key(const struct ChatcryptDeviceCertificate *cert,
+                                             uint8_t *out,
+                                             size_t cap,
+                                             size_t *out_len);
+
+// `*out` = the device id.
+//
+// # Safety
+// `cert` is live; `out` is valid.
+int chatcrypt_device_certificate_device(const struct ChatcryptDeviceCertificate *cert,
+                                        uint32_t *out);
+
+// The device's 32-byte identity key.
+//
+// # Safety
+// `cert` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_device_certificate_identity_key(const struct ChatcryptDeviceCertificate *cert,
+                                              uint8_t *out,
+                                              size_t cap,
+                                              size_t *out_len);
+
+// Checks that it was signed by `account_key` (32 bytes): `CHATCRYPT_OK` or
+// `CHATCRYPT_ERR_BAD_SIGNATURE`.
+//
+// # Safety
+// `cert` is live; `account_key` is valid for its length.
+int chatcrypt_device_certificate_verify(const struct ChatcryptDeviceCertificate *cert,
+                                        const uint8_t *account_key,
+                                        size_t account_key_len);
+
+// Frees a device certificate (NULL: nothing).
+//
+// # Safety
+// `handle` is NULL or live, and not used afterwards.
+void chatcrypt_device_certificate_free(struct ChatcryptDeviceCertificate *handle);
+
+// The consent of the device with key pair `identity` to be device
+// `device` of the account with key `account_key` (32 bytes). A device
+// makes its link with `chatcrypt_local_device_link`; this is for a
+// device that has no local device yet.
+//
+// # Safety
+// `identity` is live; `account_key` is valid for its length; `out` is valid.
+int chatcrypt_device_link_new(const struct ChatcryptIdentity *identity,
+                              const uint8_t *account_key,
+                              size_t account_key_len,
+                              uint32_t device,
+                              struct ChatcryptDeviceLink **out);
+
+// Decodes a link (`CHATCRYPT_DEVICE_LINK_LEN` bytes; its consent is
+// checked when a list is signed).
+//
+// # Safety
+// `bytes` is valid for `len` bytes; `out` is valid.
+int chatcrypt_device_link_from_bytes(const uint8_t *bytes,
+                                     size_t len,
+                                     struct ChatcryptDeviceLink **out);
+
+// The encoding (`CHATCRYPT_DEVICE_LINK_LEN` bytes), to hand to the
+// account's signer.
+//
+// # Safety
+// `link` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_device_link_to_bytes(const struct ChatcryptDeviceLink *link,
+                                   uint8_t *out,
+                                   size_t cap,
+                                   size_t *out_len);
+
+// `*out` = the device id.
+//
+// # Safety
+// `link` is live; `out` is valid.
+int chatcrypt_device_link_device(const struct ChatcryptDeviceLink *link, uint32_t *out);
+
+// The device's 32-byte identity key.
+//
+// # Safety
+// `link` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_device_link_identity_key(const struct ChatcryptDeviceLink *link,
+                                       uint8_t *out,
+                                       size_t cap,
+                                       size_t *out_len);
+
+// Frees a device link (NULL: nothing).
+//
+// # Safety
+// `handle` is NULL or live, and not used afterwards.
+void chatcrypt_device_link_free(struct ChatcryptDeviceLink *handle);
+
+// Decodes and verifies a device list (signed by the account key it
+// names; whether to trust that key is a peer account's decision).
+//
+// # Safety
+// `bytes` is valid for `len` bytes; `out` is valid.
+int chatcrypt_device_list_from_bytes(const uint8_t *bytes,
+                                     size_t len,
+                                     struct ChatcryptDeviceList **out);
+
+// The encoding.
+//
+// # Safety
+// `list` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_device_list_to_bytes(const struct ChatcryptDeviceList *list,
+                                   uint8_t *out,
+                                   size_t cap,
+                                   size_t *out_len);
+
+// The 32-byte account key that signed it.
+//
+// # Safety
+// `list` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_device_list_account_key(const struct ChatcryptDeviceList *list,
+                                      uint8_t *out,
+                                      size_t cap,
+                                      size_t *out_len);
+
+// `*out` = the epoch.
+//
+// # Safety
+// `list` is live; `out` is valid.
+int chatcrypt_device_list_epoch(const struct ChatcryptDeviceList *list, uint64_t *out);
+
+// The device ids, ascending, into `out` (`cap` elements;
+// `CHATCRYPT_MAX_DEVICES` always suffice); `*out_count` = how many.
+//
+// # Safety
+// `list` is live; `out` is valid for `cap` `uint32_t`s; `out_count` is valid.
+int chatcrypt_device_list_devices(const struct ChatcryptDeviceList *list,
+                                  uint32_t *out,
+                                  size_t cap,
+                                  size_t *out_count);
+
+// The 32-byte identity key of device `device`: `*listed` = 1 and the key,
+// or 0 and nothing (`*out_len` 0) if the list does not name it.
+//
+// # Safety
+// `list` is live; `out` is valid for `cap` bytes; `listed` and `out_len` are valid.
+int chatcrypt_device_list_identity_of(const struct ChatcryptDeviceList *list,
+                                      uint32_t device,
+                                      int *listed,
+                                      uint8_t *out,
+                                      size_t cap,
+                                      size_t *out_len);
+
+// The links, concatenated (n × `CHATCRYPT_DEVICE_LINK_LEN` bytes, in the
+// list's order): what the next list is signed from.
+//
+// # Safety
+// `list` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_device_list_links(const struct ChatcryptDeviceList *list,
+                                uint8_t *out,
+                                size_t cap,
+                                size_t *out_len);
+
+// Frees a device list (NULL: nothing).
+//
+// # Safety
+// `handle` is NULL or live, and not used afterwards.
+void chatcrypt_device_list_free(struct ChatcryptDeviceList *handle);
+
+// A new device for `identity`, certified by its account as `certificate`,
+// with a first signed and last-resort prekey made at `now` (draws 32 + 64
+// bytes) and no one-time prekeys yet (`chatcrypt_local_device_replenish`).
+// `CHATCRYPT_ERR_WRONG_IDENTITY` if the certificate is for another
+// identity key.
+//
+// # Safety
+// `identity`, `certificate` and `rng` are live; `out` is valid.
+int chatcrypt_local_device_new(const struct ChatcryptIdentity *identity,
+                               const struct ChatcryptDeviceCertificate *certificate,
+                               uint64_t now,
+                               struct ChatcryptRng *rng,
+                               struct ChatcryptLocalDevice **out);
+
+// A copy of the device's identity key pair (secret; to open sealed
+// envelopes and to seal).
+//
+// # Safety
+// `device` is live; `out` is valid.
+int chatcrypt_local_device_identity(const struct ChatcryptLocalDevice *device,
+                                    struct ChatcryptIdentity **out);
+
+// The device's 32-byte identity key.
+//
+// # Safety
+// `device` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_local_device_identity_key(const struct ChatcryptLocalDevice *device,
+                                        uint8_t *out,
+                                        size_t cap,
+                                        size_t *out_len);
+
+// `*out` = the device id.
+//
+// # Safety
+// `device` is live; `out` is valid.
+int chatcrypt_local_device_id(const struct ChatcryptLocalDevice *device, uint32_t *out);
+
+// The device's certificate.
+//
+// # Safety
+// `device` is live; `out` is valid.
+int chatcrypt_local_device_certificate(const struct ChatcryptLocalDevice *device,
+                                       struct ChatcryptDeviceCertificate **out);
+
+// This device's link for its account's device list.
+//
+// # Safety
+// `device` is live; `out` is valid.
+int chatcrypt_local_device_link(const struct ChatcryptLocalDevice *device,
+                                struct ChatcryptDeviceLink **out);
+
+// How many one-time X25519 (`*one_time`) and KEM (`*kem`) prekeys the
+// device holds.
+//
+// # Safety
+// `device` is live; both out-pointers are valid.
+int chatcrypt_local_device_one_time_prekey_counts(const struct ChatcryptLocalDevice *device,
+                                                  size_t *one_time,
+                                                  size_t *kem);
+
+// `*out` = 1 if the signed prekey is due for rotation at `now`, else 0.
+//
+// # Safety
+// `device` is live; `out` is valid.
+int chatcrypt_local_device_needs_rotation(const struct ChatcryptLocalDevice *device,
+                                          uint64_t now,
+                                          int *out);
+
+// `*out` = 1 if some keys are not yet in a confirmed upload, else 0.
+//
+// # Safety
+// `device` is live; `out` is valid.
+int chatcrypt_local_device_needs_upload(const struct ChatcryptLocalDevice *device, int *out);
+
+// Replaces the signed and last-resort prekeys (draws 32 + 64 bytes).
+// Persist, then upload. On a generator failure the device is as it was.
+//
+// # Safety
+// `device` and `rng` are live.
+int chatcrypt_local_device_rotate_signed_prekey(struct ChatcryptLocalDevice *device,
+                                                uint64_t now,
+                                                struct ChatcryptRng *rng);
+
+// Deletes retired prekeys whose grace period is over at `now`.
+//
+// # Safety
+// `device` is live.
+int chatcrypt_local_device_prune(struct ChatcryptLocalDevice *device, uint64_t now);
+
+// Makes one-time prekeys when the server reports fewer than the low water
+// mark (`server_one_time` X25519 and `server_kem` KEM prekeys left; draws
+// 32 bytes per X25519 and 64 per KEM prekey); `*made_one_time` and
+// `*made_kem` = how many it made (at most 100 and 20). Persist, then
+// upload. On a generator failure the device is as it was.
+//
+// # Safety
+// `device` and `rng` are live; both out-pointers are valid.
+int chatcrypt_local_device_replenish(struct ChatcryptLocalDevice *device,
+                                     uint32_t server_one_time,
+                                     uint32_t server_kem,
+                                     struct ChatcryptRng *rng,
+                                     uint32_t *made_one_time,
+                                     uint32_t *made_kem);
+
+// The prekey upload, for `persisted`: the bytes the caller stored for this
+// device (`chatcrypt_local_device_to_bytes`' output, also when what is
+// stored is its sealed form). `CHATCRYPT_ERR_NOT_PERSISTED` if they are
+// not the current stored form.
+//
+// # Safety
+// `device` is live; `persisted` is valid for its length; `out` is valid.
+int chatcrypt_local_device_upload(const struct ChatcryptLocalDevice *device,
+                                  const uint8_t *persisted,
+                                  size_t persisted_len,
+                                  struct ChatcryptPreKeyUpload **out);
+
+// Records that the server stored `upload`. Persist afterwards.
+//
+// # Safety
+// `device` and `upload` are live.
+int chatcrypt_local_device_mark_uploaded(struct ChatcryptLocalDevice *device,
+                                         const struct ChatcryptPreKeyUpload *upload);
+
+// The signed retry for `failed`, a message from the device with identity
+// key `sender_identity` (32 bytes) that failed to decrypt at `now` with
+// status `code` (a `CHATCRYPT_ERR_*` value, else
+// `CHATCRYPT_ERR_INVALID_ARGUMENT`) and, for
+// `CHATCRYPT_ERR_UNKNOWN_PREKEY`, the id `chatcrypt_last_error_prekey_id`
+// gave right after the failure (ignored for other codes). `AUTH`,
+// `NO_SESSION` and `UNKNOWN_PREKEY` may call for a retry; when the failure
+// calls for none, `*out` is NULL and the call returns `CHATCRYPT_OK`.
+//
+// # Safety
+// `device` is live; `sender_identity` and `failed` are valid for their
+// lengths; `out` is valid.
+int chatcrypt_local_device_retry_for_code(const struct ChatcryptLocalDevice *device,
+                                          const uint8_t *sender_identity,
+                                          size_t sender_identity_len,
+                                          const uint8_t *failed,
+                                          size_t failed_len,
+                                          int code,
+                                          uint32_t prekey_id,
+                                          uint64_t now,
+                                          struct ChatcryptRetryMessage **out);
+
+// The stored form (secret): store it after every change.
+//
+// # Safety
+// `device` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_local_device_to_bytes(const struct ChatcryptLocalDevice *device,
+                                    uint8_t *out,
+                                    size_t cap,
+                                    size_t *out_len);
+
+// Restores a stored local device.
+//
+// # Safety
+// `bytes` is valid for `len` bytes; `out` is valid.
+int chatcrypt_local_device_from_bytes(const uint8_t *bytes,
+                                      size_t len,
+                                      struct ChatcryptLocalDevice **out);
+
+// The stored form encrypted under a 32-byte key (the stored form's
+// length + `CHATCRYPT_SEALED_OVERHEAD` bytes, checked before anything is
+// drawn; draws 12).
+//
+// # Safety
+// `device` and `rng` are live; `key` is valid for `key_len` bytes, `out`
+// for `cap`; `out_len` is valid.
+int chatcrypt_local_device_seal(const struct ChatcryptLocalDevice *device,
+                                const uint8_t *key,
+                                size_t key_len,
+                                struct ChatcryptRng *rng,
+                                uint8_t *out,
+                                size_t cap,
+                                size_t *out_len);
+
+// Opens a sealed local device.
+//
+// # Safety
+// `key` and `bytes` are valid for their lengths; `out` is valid.
+int chatcrypt_local_device_open(const uint8_t *key,
+                                size_t key_len,
+                                const uint8_t *bytes,
+                                size_t len,
+                                struct ChatcryptLocalDevice **out);
+
+// Frees a local device and wipes its secrets (NULL: nothing).
+//
+// # Safety
+// `handle` is NULL or live, and not used afterwards.
+void chatcrypt_local_device_free(struct ChatcryptLocalDevice *handle);
+
+// Decodes and verifies an upload.
+//
+// # Safety
+// `bytes` is valid for `len` bytes; `out` is valid.
+int chatcrypt_prekey_upload_from_bytes(const uint8_t *bytes,
+                                       size_t len,
+                                       struct ChatcryptPreKeyUpload **out);
+
+// The encoding, to send to the server.
+//
+// # Safety
+// `upload` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_prekey_upload_to_bytes(const struct ChatcryptPreKeyUpload *upload,
+                                     uint8_t *out,
+                                     size_t cap,
+                                     size_t *out_len);
+
+// The device's certificate.
+//
+// # Safety
+// `upload` is live; `out` is valid.
+int chatcrypt_prekey_upload_certificate(const struct ChatcryptPreKeyUpload *upload,
+                                        struct ChatcryptDeviceCertificate **out);
+
+// The device's 32-byte identity key.
+//
+// # Safety
+// `upload` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_prekey_upload_identity_key(const struct ChatcryptPreKeyUpload *upload,
+                                         uint8_t *out,
+                                         size_t cap,
+                                         size_t *out_len);
+
+// How many one-time X25519 (`*one_time`) and KEM (`*kem`) prekeys it carries.
+//
+// # Safety
+// `upload` is live; both out-pointers are valid.
+int chatcrypt_prekey_upload_counts(const struct ChatcryptPreKeyUpload *upload,
+                                   size_t *one_time,
+                                   size_t *kem);
+
+// The bundle a server hands out: with the one-time X25519 prekey at index
+// `one_time_index` of this upload if `has_one_time` is non-zero (else
+// none), and the one-time KEM prekey at `kem_index` if `has_kem` is
+// non-zero (else the last-resort KEM prekey). An index out of range is an
+// error (`DECODE_INVALID_VALUE`).
+//
+// # Safety
+// `upload` is live; `out` is valid.
+int chatcrypt_prekey_upload_bundle(const struct ChatcryptPreKeyUpload *upload,
+                                   int has_one_time,
+                                   size_t one_time_index,
+                                   int has_kem,
+                                   size_t kem_index,
+                                   struct ChatcryptBundle **out);
+
+// Frees an upload (NULL: nothing).
+//
+// # Safety
+// `handle` is NULL or live, and not used afterwards.
+void chatcrypt_prekey_upload_free(struct ChatcryptPreKeyUpload *handle);
+
+// First contact, trusting on first use the account key that signed
+// `list`. `user_id` is the peer's stable user id (at most
+// `CHATCRYPT_MAX_USER_ID_LEN` bytes, else `CHATCRYPT_ERR_TOO_LARGE`).
+//
+// # Safety
+// `user_id` is valid for its length; `list` is live; `out` is valid.
+int chatcrypt_peer_account_trust_on_first_use(const uint8_t *user_id,
+                                              size_t user_id_len,
+                                              const struct ChatcryptDeviceList *list,
+                                              struct ChatcryptPeerAccount **out);
+
+// First contact with an account key (32 bytes) verified out of band;
+// `CHATCRYPT_ERR_ACCOUNT_KEY_CHANGED` if `list` is signed by another key.
+//
+// # Safety
+// `user_id` and `account_key` are valid for their lengths; `list` is
+// live; `out` is valid.
+int chatcrypt_peer_account_verified(const uint8_t *user_id,
+                                    size_t user_id_len,
+                                    const uint8_t *account_key,
+                                    size_t account_key_len,
+                                    const struct ChatcryptDeviceList *list,
+                                    struct ChatcryptPeerAccount **out);
+
+// The peer's stable user id.
+//
+// # Safety
+// `peer` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_peer_account_user_id(const struct ChatcryptPeerAccount *peer,
+                                   uint8_t *out,
+                                   size_t cap,
+                                   size_t *out_len);
+
+// The pinned 32-byte account key.
+//
+// # Safety
+// `peer` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_peer_account_account_key(const struct ChatcryptPeerAccount *peer,
+                                       uint8_t *out,
+                                       size_t cap,
+                                       size_t *out_len);
+
+// `*out` = how the account key was pinned (`CHATCRYPT_TRUST_*`).
+//
+// # Safety
+// `peer` is live; `out` is valid.
+int chatcrypt_peer_account_trust_level(const struct ChatcryptPeerAccount *peer, uint32_t *out);
+
+// The newest device list under the pinned key.
+//
+// # Safety
+// `peer` is live; `out` is valid.
+int chatcrypt_peer_account_device_list(const struct ChatcryptPeerAccount *peer,
+                                       struct ChatcryptDeviceList **out);
+
+// The account key of a change waiting for the caller's decision:
+// `*pending` = 1 and the 32-byte key, or 0 and nothing (`*out_len` 0).
+//
+// # Safety
+// `peer` is live; `out` is valid for `cap` bytes; `pending` and `out_len` are valid.
+int chatcrypt_peer_account_pending_account_key(const struct ChatcryptPeerAccount *peer,
+                                               int *pending,
+                                               uint8_t *out,
+                                               size_t cap,
+                                               size_t *out_len);
+
+// Records that the users compared safety numbers and they matched
+// (`CHATCRYPT_ERR_ACCOUNT_KEY_CHANGED` while a change is pending).
+//
+// # Safety
+// `peer` is live.
+int chatcrypt_peer_account_mark_verified(struct ChatcryptPeerAccount *peer);
+
+// Applies a device list fetched for this account; `*out` says what
+// changed. `CHATCRYPT_ERR_DEVICE_LIST_ROLLBACK` for an older epoch,
+// `CHATCRYPT_ERR_DEVICE_LIST_CONFLICT` for another list of the same
+// epoch; nothing changes on error.
+//
+// # Safety
+// `peer` and `list` are live; `out` is valid.
+int chatcrypt_peer_account_update_device_list(struct ChatcryptPeerAccount *peer,
+                                              const struct ChatcryptDeviceList *list,
+                                              struct ChatcryptDeviceListUpdate **out);
+
+// The caller's decision to trust the pending account key `expected` (32
+// bytes): `CHATCRYPT_ERR_NO_PENDING_CHANGE`, or
+// `CHATCRYPT_ERR_ACCOUNT_KEY_CHANGED` if the pending key is another.
+//
+// # Safety
+// `peer` is live; `expected` is valid for its length.
+int chatcrypt_peer_account_accept_account_key_change(struct ChatcryptPeerAccount *peer,
+                                                     const uint8_t *expected,
+                                                     size_t expected_len);
+
+// The caller's decision to keep the pinned key
+// (`CHATCRYPT_ERR_NO_PENDING_CHANGE` if none is pending).
+//
+// # Safety
+// `peer` is live.
+int chatcrypt_peer_account_reject_account_key_change(struct ChatcryptPeerAccount *peer);
+
+// The 32-byte identity key device `device` must have
+// (`CHATCRYPT_ERR_ACCOUNT_KEY_CHANGED`, `CHATCRYPT_ERR_UNKNOWN_DEVICE`).
+//
+// # Safety
+// `peer` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_peer_account_device_identity(const struct ChatcryptPeerAccount *peer,
+                                           uint32_t device,
+                                           uint8_t *out,
+                                           size_t cap,
+                                           size_t *out_len);
+
+// Whether device `device` with identity key `identity_key` (32 bytes) may
+// send and receive: `CHATCRYPT_OK`, or why not
+// (`CHATCRYPT_ERR_ACCOUNT_KEY_CHANGED`, `CHATCRYPT_ERR_UNKNOWN_DEVICE`,
+// `CHATCRYPT_ERR_WRONG_IDENTITY`).
+//
+// # Safety
+// `peer` is live; `identity_key` is valid for its length.
+int chatcrypt_peer_account_authorize(const struct ChatcryptPeerAccount *peer,
+                                     uint32_t device,
+                                     const uint8_t *identity_key,
+                                     size_t identity_key_len);
+
+// The safety number between the local user (stable id and 32-byte
+// account key) and this peer's pinned account key.
+//
+// # Safety
+// `peer` is live; the buffers are valid for their lengths; `out` is valid.
+int chatcrypt_peer_account_safety_number(const struct ChatcryptPeerAccount *peer,
+                                         const uint8_t *local_user_id,
+                                         size_t local_user_id_len,
+                                         const uint8_t *local_account_key,
+                                         size_t local_account_key_len,
+                                         struct ChatcryptSafetyNumber **out);
+
+// The stored form (secret): store it after every change.
+//
+// # Safety
+// `peer` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_peer_account_to_bytes(const struct ChatcryptPeerAccount *peer,
+                                    uint8_t *out,
+                                    size_t cap,
+                                    size_t *out_len);
+
+// Restores a stored peer account.
+//
+// # Safety
+// `bytes` is valid for `len` bytes; `out` is valid.
+int chatcrypt_peer_account_from_bytes(const uint8_t *bytes,
+                                      size_t len,
+                                      struct ChatcryptPeerAccount **out);
+
+// The stored form encrypted under a 32-byte key (the stored form's
+// length + `CHATCRYPT_SEALED_OVERHEAD` bytes, checked before anything is
+// drawn; draws 12).
+//
+// # Safety
+// `peer` and `rng` are live; `key` is valid for `key_len` bytes, `out`
+// for `cap`; `out_len` is valid.
+int chatcrypt_peer_account_seal(const struct ChatcryptPeerAccount *peer,
+                                const uint8_t *key,
+                                size_t key_len,
+                                struct ChatcryptRng *rng,
+                                uint8_t *out,
+                                size_t cap,
+                                size_t *out_len);
+
+// Opens a sealed peer account.
+//
+// # Safety
+// `key` and `bytes` are valid for their lengths; `out` is valid.
+int chatcrypt_peer_account_open(const uint8_t *key,
+                                size_t key_len,
+                                const uint8_t *bytes,
+                                size_t len,
+                                struct ChatcryptPeerAccount **out);
+
+// Frees a peer account and wipes it (NULL: nothing).
+//
+// # Safety
+// `handle` is NULL or live, and not used afterwards.
+void chatcrypt_peer_account_free(struct ChatcryptPeerAccount *handle);
+
+// `*out` = what the update did (`CHATCRYPT_DEVICE_LIST_*`).
+//
+// # Safety
+// `update` is live; `out` is valid.
+int chatcrypt_device_list_update_change(const struct ChatcryptDeviceListUpdate *update,
+                                        uint32_t *out);
+
+// The devices new on the list (`cap` elements; `*out_count` = how many).
+//
+// # Safety
+// `update` is live; `out` is valid for `cap` `uint32_t`s; `out_count` is valid.
+int chatcrypt_device_list_update_added(const struct ChatcryptDeviceListUpdate *update,
+                                       uint32_t *out,
+                                       size_t cap,
+                                       size_t *out_count);
+
+// The devices no longer on the list: delete their records (`cap`
+// elements; `*out_count` = how many).
+//
+// # Safety
+// `update` is live; `out` is valid for `cap` `uint32_t`s; `out_count` is valid.
+int chatcrypt_device_list_update_removed(const struct ChatcryptDeviceListUpdate *update,
+                                         uint32_t *out,
+                                         size_t cap,
+                                         size_t *out_count);
+
+// The devices listed with a new identity key (reinstalled) (`cap`
+// elements; `*out_count` = how many).
+//
+// # Safety
+// `update` is live; `out` is valid for `cap` `uint32_t`s; `out_count` is valid.
+int chatcrypt_device_list_update_reinstalled(const struct ChatcryptDeviceListUpdate *update,
+                                             uint32_t *out,
+                                             size_t cap,
+                                             size_t *out_count);
+
+// Frees a device list update (NULL: nothing).
+//
+// # Safety
+// `handle` is NULL or live, and not used afterwards.
+void chatcrypt_device_list_update_free(struct ChatcryptDeviceListUpdate *handle);
+
+// The safety number between two users' account keys (the one a
+// multi-device messenger shows): stable ids (at most
+// `CHATCRYPT_MAX_USER_ID_LEN` bytes) and 32-byte account keys.
+//
+// # Safety
+// Each pointer is valid for its length; `out` is valid.
+int chatcrypt_safety_number_for_accounts(const uint8_t *local_user_id,
+                                         size_t local_user_id_len,
+                                         const uint8_t *local_account_key,
+                                         size_t local_account_key_len,
+                                         const uint8_t *remote_user_id,
+                                         size_t remote_user_id_len,
+                                         const uint8_t *remote_account_key,
+                                         size_t remote_account_key_len,
+                                         struct ChatcryptSafetyNumber **out);
+
+// Fills `*out` with chatcrypt's default policy: plain headers, hybrid
+// post-quantum required, either mode accepted, hybrid required from
+// initiators.
+//
+// # Safety
+// `out` is valid.
+int chatcrypt_session_policy_default(struct ChatcryptSessionPolicy *out);
+
+// An empty record for the peer's device `device`.
+//
+// # Safety
+// `out` is valid.
+int chatcrypt_session_record_new(uint32_t device, struct ChatcryptSessionRecord **out);
+
+// `*out` = the peer's device id.
+//
+// # Safety
+// `record` is live; `out` is valid.
+int chatcrypt_session_record_device(const struct ChatcryptSessionRecord *record, uint32_t *out);
+
+// `*out` = 1 if there is no session to send on at `now` (fetch a bundle
+// and initiate), else 0.
+//
+// # Safety
+// `record` is live; `out` is valid.
+int chatcrypt_session_record_needs_new_session(const struct ChatcryptSessionRecord *record,
+                                               uint64_t now,
+                                               int *out);
+
+// The current session's 32-byte id (its handshake's base key): `*has` = 1
+// and the id, or 0 and nothing (`*out_len` 0) without a current session.
+//
+// # Safety
+// `record` is live; `out` is valid for `cap` bytes; `has` and `out_len` are valid.
+int chatcrypt_session_record_current_session_id(const struct ChatcryptSessionRecord *record,
+                                                int *has,
+                                                uint8_t *out,
+                                                size_t cap,
+                                                size_t *out_len);
+
+// `*out` = how many earlier sessions are kept.
+//
+// # Safety
+// `record` is live; `out` is valid.
+int chatcrypt_session_record_archived_count(const struct ChatcryptSessionRecord *record,
+                                            size_t *out);
+
+// `*out` = the length of the message that encrypting `plaintext_len`
+// bytes padded with (`padding_kind`, `padding_param`) gives now
+// (`CHATCRYPT_ERR_NO_SESSION` without a current session). A sealed
+// message (`chatcrypt_session_record_encrypt_sealed`) is that with the
+// default padding + `CHATCRYPT_SEALED_ENVELOPE_OVERHEAD` + 4.
+//
+// # Safety
+// `record` is live; `out` is valid.
+int chatcrypt_session_record_encrypted_len(const struct ChatcryptSessionRecord *record,
+                                           size_t plaintext_len,
+                                           uint32_t padding_kind,
+                                           uint32_t padding_param,
+                                           size_t *out);
+
+// Starts a session with the device from its `bundle`, authorized by
+// `peer`'s device list; it becomes the current session. `policy` NULL is
+// the default. Draws 32 + 32 bytes, 32 more if hybrid. Nothing changes on
+// error.
+//
+// # Safety
+// `record`, `local`, `peer`, `bundle` and `rng` are live; `policy` is NULL
+// or valid.
+int chatcrypt_session_record_initiate(struct ChatcryptSessionRecord *record,
+                                      const struct ChatcryptLocalDevice *local,
+                                      const struct ChatcryptPeerAccount *peer,
+                                      const struct ChatcryptBundle *bundle,
+                                      const struct ChatcryptSessionPolicy *policy,
+                                      uint64_t now,
+                                      struct ChatcryptRng *rng);
+
+// Encrypts `plaintext` on the current session, padded with the default
+// policy, into `out` (capacity from `chatcrypt_session_record_encrypted_len`
+// with `CHATCRYPT_PADDING_DEFAULT_*`; a smaller one fails before anything
+// is drawn or changed). Draws 16 bytes. Store the record afterwards.
+// Errors: `NO_SESSION`, `SESSION_EXPIRED`, the peer's authorization
+// (`ACCOUNT_KEY_CHANGED`, `UNKNOWN_DEVICE`, `WRONG_IDENTITY`), then the
+// session's; nothing changes on error (a scripted generator that runs
+// dry included).
+//
+// # Safety
+// `record`, `peer` and `rng` are live; buffers are valid for their
+// lengths and do not overlap; `out_len` is valid.
+int chatcrypt_session_record_encrypt(struct ChatcryptSessionRecord *record,
+                                     const struct ChatcryptPeerAccount *peer,
+                                     const uint8_t *plaintext,
+                                     size_t plaintext_len,
+                                     uint64_t now,
+                                     struct ChatcryptRng *rng,
+                                     uint8_t *out,
+                                     size_t cap,
+                                     size_t *out_len);
+
+// As `chatcrypt_session_record_encrypt`, padded with (`padding_kind`,
+// `padding_param`) (`CHATCRYPT_PADDING_*`).
+//
+// # Safety
+// As `chatcrypt_session_record_encrypt`.
+int chatcrypt_session_record_encrypt_padded(struct ChatcryptSessionRecord *record,
+                                            const struct ChatcryptPeerAccount *peer,
+                                            const uint8_t *plaintext,
+                                            size_t plaintext_len,
+                                            uint32_t padding_kind,
+                                            uint32_t padding_param,
+                                            uint64_t now,
+                                            struct ChatcryptRng *rng,
+                                            uint8_t *out,
+                                            size_t cap,
+                                            size_t *out_len);
+
+// Decrypts `message` from the record's device: a PreKeyMessage of a
+// session in the record, a new one (accepted with `local`'s prekeys, which
+// it consumes on success: store the device too), or a Message. `out`
+// needs a capacity of at least `message_len` (checked before any work;
+// `*out_len` = the plaintext's length); `message_id` is NULL or has
+// `message_id_cap` >= `CHATCRYPT_MESSAGE_ID_LEN`; `*new_session` (NULL to
+// skip) = 1 if the message started a new session. `policy` NULL is the
+// default. Draws 32 bytes on a new ratchet step. No two buffers may
+// overlap. Errors: `DUPLICATE` for an exact replay (drop it), `AUTH`,
+// `NO_SESSION`, `UNKNOWN_PREKEY` (the id: `chatcrypt_last_error_prekey_id`)
+// and the others of the session and the peer's authorization; nothing
+// changes on error (record and device; a scripted generator that runs
+// dry included).
+//
+// # Safety
+// `record`, `local`, `peer` and `rng` are live; `policy` is NULL or valid;
+// buffers are valid for their lengths; `out_len` is valid.
+int chatcrypt_session_record_decrypt(struct ChatcryptSessionRecord *record,
+                                     struct ChatcryptLocalDevice *local,
+                                     const struct ChatcryptPeerAccount *peer,
+                                     const uint8_t *message,
+                                     size_t message_len,
+                                     const struct ChatcryptSessionPolicy *policy,
+                                     uint64_t now,
+                                     struct ChatcryptRng *rng,
+                                     uint8_t *out,
+                                     size_t cap,
+                                     size_t *out_len,
+                                     uint8_t *message_id,
+                                     size_t message_id_cap,
+                                     int *new_session);
+
+// Encrypts `plaintext` on the current session (default padding) and seals
+// the message for the session's peer device with `certificate`, this
+// device's sender certificate, into `out` (capacity:
+// `chatcrypt_session_record_encrypted_len` with the default padding +
+// `CHATCRYPT_SEALED_ENVELOPE_OVERHEAD` + 4, checked before anything is
+// drawn or changed). Draws 16 + 32 bytes. `CHATCRYPT_ERR_WRONG_IDENTITY`
+// if the certificate names another identity key than `local`'s,
+// `CHATCRYPT_ERR_CERTIFICATE_EXPIRED` if it has expired at `now`, then the
+// errors of `chatcrypt_session_record_encrypt`; nothing changes on error.
+//
+// # Safety
+// `record`, `local`, `peer`, `certificate` and `rng` are live; buffers are
+// valid for their lengths and do not overlap; `out_len` is valid.
+int chatcrypt_session_record_encrypt_sealed(struct ChatcryptSessionRecord *record,
+                                            const struct ChatcryptLocalDevice *local,
+                                            const struct ChatcryptPeerAccount *peer,
+                                            const struct ChatcryptSenderCertificate *certificate,
+                                            const uint8_t *plaintext,
+                                            size_t plaintext_len,
+                                            uint64_t now,
+                                            struct ChatcryptRng *rng,
+                                            uint8_t *out,
+                                            size_t cap,
+                                            size_t *out_len);
+
+// Decrypts the content of an opened sealed envelope from the record's
+// device, as `chatcrypt_session_record_decrypt`, if the certificate names
+// the sender the inner session authenticates
+// (`CHATCRYPT_ERR_SENDER_MISMATCH` otherwise). `out` needs a capacity of
+// at least the opened content's length (`chatcrypt_opened_envelope_content`;
+// checked before any work). Nothing changes on error.
+//
+// # Safety
+// `record`, `local`, `peer`, `opened` and `rng` are live; `policy` is NULL
+// or valid; buffers are valid for their lengths; `out_len` is valid.
+int chatcrypt_session_record_decrypt_sealed(struct ChatcryptSessionRecord *record,
+                                            struct ChatcryptLocalDevice *local,
+                                            const struct ChatcryptPeerAccount *peer,
+                                            const struct ChatcryptOpenedEnvelope *opened,
+                                            const struct ChatcryptSessionPolicy *policy,
+                                            uint64_t now,
+                                            struct ChatcryptRng *rng,
+                                            uint8_t *out,
+                                            size_t cap,
+                                            size_t *out_len,
+                                            uint8_t *message_id,
+                                            size_t message_id_cap,
+                                            int *new_session);
+
+// Reacts to a retry message from the record's device: `*outcome` =
+// `CHATCRYPT_RETRY_START_NEW_SESSION` (the current session was archived:
+// fetch a bundle, initiate, resend; store the record) or
+// `CHATCRYPT_RETRY_IGNORED`.
+//
+// # Safety
+// `record`, `local`, `peer` and `retry` are live; `outcome` is valid.
+int chatcrypt_session_record_handle_retry(struct ChatcryptSessionRecord *record,
+                                          const struct ChatcryptLocalDevice *local,
+                                          const struct ChatcryptPeerAccount *peer,
+                                          const struct ChatcryptRetryMessage *retry,
+                                          uint32_t *outcome);
+
+// The stored form (secret): store it after every change.
+//
+// # Safety
+// `record` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_session_record_to_bytes(const struct ChatcryptSessionRecord *record,
+                                      uint8_t *out,
+                                      size_t cap,
+                                      size_t *out_len);
+
+// Restores a stored session record.
+//
+// # Safety
+// `bytes` is valid for `len` bytes; `out` is valid.
+int chatcrypt_session_record_from_bytes(const uint8_t *bytes,
+                                        size_t len,
+                                        struct ChatcryptSessionRecord **out);
+
+// The stored form encrypted under a 32-byte key (the stored form's
+// length + `CHATCRYPT_SEALED_OVERHEAD` bytes, checked before anything is
+// drawn; draws 12).
+//
+// # Safety
+// `record` and `rng` are live; `key` is valid for `key_len` bytes, `out`
+// for `cap`; `out_len` is valid.
+int chatcrypt_session_record_seal(const struct ChatcryptSessionRecord *record,
+                                  const uint8_t *key,
+                                  size_t key_len,
+                                  struct ChatcryptRng *rng,
+                                  uint8_t *out,
+                                  size_t cap,
+                                  size_t *out_len);
+
+// Opens a sealed session record.
+//
+// # Safety
+// `key` and `bytes` are valid for their lengths; `out` is valid.
+int chatcrypt_session_record_open(const uint8_t *key,
+                                  size_t key_len,
+                                  const uint8_t *bytes,
+                                  size_t len,
+                                  struct ChatcryptSessionRecord **out);
+
+// Frees a session record and wipes its secrets (NULL: nothing).
+//
+// # Safety
+// `handle` is NULL or live, and not used afterwards.
+void chatcrypt_session_record_free(struct ChatcryptSessionRecord *handle);
+
+// Decodes and verifies a retry message (`CHATCRYPT_RETRY_MESSAGE_LEN` bytes).
+//
+// # Safety
+// `bytes` is valid for `len` bytes; `out` is valid.
+int chatcrypt_retry_message_from_bytes(const uint8_t *bytes,
+                                       size_t len,
+                                       struct ChatcryptRetryMessage **out);
+
+// The encoding (`CHATCRYPT_RETRY_MESSAGE_LEN` bytes), to send to the
+// failed message's sender.
+//
+// # Safety
+// `retry` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_retry_message_to_bytes(const struct ChatcryptRetryMessage *retry,
+                                     uint8_t *out,
+                                     size_t cap,
+                                     size_t *out_len);
+
+// `*out` = why the message failed (`CHATCRYPT_RETRY_NO_SESSION`,
+// `_UNKNOWN_PREKEY`, `_HANDSHAKE_FAILED`).
+//
+// # Safety
+// `retry` is live; `out` is valid.
+int chatcrypt_retry_message_reason(const struct ChatcryptRetryMessage *retry, uint32_t *out);
+
+// `*out` = the unknown prekey's id, else 0.
+//
+// # Safety
+// `retry` is live; `out` is valid.
+int chatcrypt_retry_message_prekey_id(const struct ChatcryptRetryMessage *retry, uint32_t *out);
+
+// The failed message's digest (`CHATCRYPT_MESSAGE_DIGEST_LEN` bytes).
+//
+// # Safety
+// `retry` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_retry_message_message_digest(const struct ChatcryptRetryMessage *retry,
+                                           uint8_t *out,
+                                           size_t cap,
+                                           size_t *out_len);
+
+// `*out` = when the failure happened, on the author's clock.
+//
+// # Safety
+// `retry` is live; `out` is valid.
+int chatcrypt_retry_message_timestamp(const struct ChatcryptRetryMessage *retry, uint64_t *out);
+
+// The 32-byte identity key of the device that could not decrypt.
+//
+// # Safety
+// `retry` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_retry_message_author(const struct ChatcryptRetryMessage *retry,
+                                   uint8_t *out,
+                                   size_t cap,
+                                   size_t *out_len);
+
+// The 32-byte identity key of the device whose message failed.
+//
+// # Safety
+// `retry` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_retry_message_recipient(const struct ChatcryptRetryMessage *retry,
+                                      uint8_t *out,
+                                      size_t cap,
+                                      size_t *out_len);
+
+// Frees a retry message (NULL: nothing).
+//
+// # Safety
+// `handle` is NULL or live, and not used afterwards.
+void chatcrypt_retry_message_free(struct ChatcryptRetryMessage *handle);
+
+// Checks a padding policy (`padding_kind` one of `CHATCRYPT_PADDING_*`
+// and its parameter): `CHATCRYPT_ERR_INVALID_ARGUMENT` for an unknown
+// kind, `NONE` with a parameter, `BLOCKS` with 0, a parameter above 65 535.
+int chatcrypt_padding_check(uint32_t padding_kind, uint32_t padding_param);
+
+// `*out` = the padded length of `content_len` bytes (content, 4 bytes of
+// padding header and end mark, rounded as the policy says).
+//
+// # Safety
+// `out` is valid.
+int chatcrypt_padding_padded_len(uint32_t padding_kind,
+                                 uint32_t padding_param,
+                                 size_t content_len,
+                                 size_t *out);
+
+// Pads `content` (at most `max` bytes padded, else
+// `CHATCRYPT_ERR_TOO_LARGE`) into `out` (capacity from
+// `chatcrypt_padding_padded_len`). The buffers may not overlap.
+//
+// # Safety
+// Buffers are valid for their lengths; `out_len` is valid.
+int chatcrypt_pad(uint32_t padding_kind,
+                  uint32_t padding_param,
+                  const uint8_t *content,
+                  size_t content_len,
+                  size_t max,
+                  uint8_t *out,
+                  size_t cap,
+                  size_t *out_len);
+
+// Removes the padding, strictly (`CHATCRYPT_ERR_PADDING` for anything but
+// the exact padding its policy gives). `out` needs a capacity of at least
+// `padded_len` (checked first). The buffers may not overlap.
+//
+// # Safety
+// Buffers are valid for their lengths; `out_len` is valid.
+int chatcrypt_unpad(const uint8_t *padded,
+                    size_t padded_len,
+                    uint8_t *out,
+                    size_t cap,
+                    size_t *out_len);
+
+// A new server key pair (draws 32 bytes).
+//
+// # Safety
+// `rng` is live; `out` is valid.
+int chatcrypt_server_key_generate(struct ChatcryptRng *rng, struct ChatcryptServerKey **out);
+
+// The server key pair of a `CHATCRYPT_KEY_LEN`-byte seed.
+//
+// # Safety
+// `seed` is valid for `seed_len` bytes; `out` is valid.
+int chatcrypt_server_key_from_seed(const uint8_t *seed,
+                                   size_t seed_len,
+                                   struct ChatcryptServerKey **out);
+
+// The 32-byte seed (secret: the server's stored form).
+//
+// # Safety
+// `server` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_server_key_seed(const struct ChatcryptServerKey *server,
+                              uint8_t *out,
+                              size_t cap,
+                              size_t *out_len);
+
+// The 32-byte public key (what clients trust as a root).
+//
+// # Safety
+// `server` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_server_key_public_key(const struct ChatcryptServerKey *server,
+                                    uint8_t *out,
+                                    size_t cap,
+                                    size_t *out_len);
+
+// Issues certificate `serial`, valid while the recipient's clock is below
+// `expires`, for device `device` of the account with key `account_key`
+// and identity key `identity_key` (32 bytes each).
+//
+// # Safety
+// `server` is live; the keys are valid for their lengths; `out` is valid.
+int chatcrypt_server_key_issue(const struct ChatcryptServerKey *server,
+                               uint64_t serial,
+                               uint64_t expires,
+                               const uint8_t *account_key,
+                               size_t account_key_len,
+                               uint32_t device,
+                               const uint8_t *identity_key,
+                               size_t identity_key_len,
+                               struct ChatcryptSenderCertificate **out);
+
+// Frees a server key pair and wipes it (NULL: nothing).
+//
+// # Safety
+// `handle` is NULL or live, and not used afterwards.
+void chatcrypt_server_key_free(struct ChatcryptServerKey *handle);
+
+// Decodes a sender certificate (`CHATCRYPT_SENDER_CERTIFICATE_LEN` bytes;
+// validated against a policy when an envelope is opened).
+//
+// # Safety
+// `bytes` is valid for `len` bytes; `out` is valid.
+int chatcrypt_sender_certificate_from_bytes(const uint8_t *bytes,
+                                            size_t len,
+                                            struct ChatcryptSenderCertificate **out);
+
+// The encoding (`CHATCRYPT_SENDER_CERTIFICATE_LEN` bytes).
+//
+// # Safety
+// `cert` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_sender_certificate_to_bytes(const struct ChatcryptSenderCertificate *cert,
+                                          uint8_t *out,
+                                          size_t cap,
+                                          size_t *out_len);
+
+// `*out` = the serial number.
+//
+// # Safety
+// `cert` is live; `out` is valid.
+int chatcrypt_sender_certificate_serial(const struct ChatcryptSenderCertificate *cert,
+                                        uint64_t *out);
+
+// `*out` = the expiry time.
+//
+// # Safety
+// `cert` is live; `out` is valid.
+int chatcrypt_sender_certificate_expires(const struct ChatcryptSenderCertificate *cert,
+                                         uint64_t *out);
+
+// The sender's 32-byte account key.
+//
+// # Safety
+// `cert` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_sender_certificate_account_key(const struct ChatcryptSenderCertificate *cert,
+                                             uint8_t *out,
+                                             size_t cap,
+                                             size_t *out_len);
+
+// `*out` = the sender's device id.
+//
+// # Safety
+// `cert` is live; `out` is valid.
+int chatcrypt_sender_certificate_device(const struct ChatcryptSenderCertificate *cert,
+                                        uint32_t *out);
+
+// The sender device's 32-byte identity key.
+//
+// # Safety
+// `cert` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_sender_certificate_identity_key(const struct ChatcryptSenderCertificate *cert,
+                                              uint8_t *out,
+                                              size_t cap,
+                                              size_t *out_len);
+
+// The issuing 32-byte server key.
+//
+// # Safety
+// `cert` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_sender_certificate_issuer(const struct ChatcryptSenderCertificate *cert,
+                                        uint8_t *out,
+                                        size_t cap,
+                                        size_t *out_len);
+
+// Checks the certificate against `policy`: `CHATCRYPT_OK`,
+// `CHATCRYPT_ERR_UNTRUSTED_CERTIFICATE`, `_CERTIFICATE_REVOKED` or
+// `_CERTIFICATE_EXPIRED`.
+//
+// # Safety
+// `cert` and `policy` are live.
+int chatcrypt_sender_certificate_validate(const struct ChatcryptSenderCertificate *cert,
+                                          const struct ChatcryptCertificatePolicy *policy);
+
+// Frees a sender certificate (NULL: nothing).
+//
+// # Safety
+// `handle` is NULL or live, and not used afterwards.
+void chatcrypt_sender_certificate_free(struct ChatcryptSenderCertificate *handle);
+
+// A certificate policy at time `now` with no roots yet (it accepts nothing
+// until `chatcrypt_certificate_policy_add_root`).
+//
+// # Safety
+// `out` is valid.
+int chatcrypt_certificate_policy_new(uint64_t now, struct ChatcryptCertificatePolicy **out);
+
+// Trusts the 32-byte server key `root`.
+//
+// # Safety
+// `policy` is live; `root` is valid for its length.
+int chatcrypt_certificate_policy_add_root(struct ChatcryptCertificatePolicy *policy,
+                                          const uint8_t *root,
+                                          size_t root_len);
+
+// Refuses certificates with serial `serial`.
+//
+// # Safety
+// `policy` is live.
+int chatcrypt_certificate_policy_revoke(struct ChatcryptCertificatePolicy *policy, uint64_t serial);
+
+// Frees a certificate policy (NULL: nothing).
+//
+// # Safety
+// `handle` is NULL or live, and not used afterwards.
+void chatcrypt_certificate_policy_free(struct ChatcryptCertificatePolicy *handle);
+
+// Seals `content` for the device with identity key `recipient` (32 bytes),
+// as the sender `identity` with its `certificate`, padded with
+// (`padding_kind`, `padding_param`), into `out` (capacity:
+// `CHATCRYPT_SEALED_ENVELOPE_OVERHEAD` + `chatcrypt_padding_padded_len`,
+// checked before anything is drawn). Draws 32 bytes.
+// `CHATCRYPT_ERR_WRONG_IDENTITY` if the certificate is not `identity`'s.
+// The buffers may not overlap.
+//
+// # Safety
+// `identity`, `certificate` and `rng` are live; buffers are valid for
+// their lengths; `out_len` is valid.
+int chatcrypt_seal(const struct ChatcryptIdentity *identity,
+                   const struct ChatcryptSenderCertificate *certificate,
+                   const uint8_t *recipient,
+                   size_t recipient_len,
+                   const uint8_t *content,
+                   size_t content_len,
+                   uint32_t padding_kind,
+                   uint32_t padding_param,
+                   struct ChatcryptRng *rng,
+                   uint8_t *out,
+                   size_t cap,
+                   size_t *out_len);
+
+// Seals `content` once for every device in `recipients` (n × 32-byte
+// identity keys, concatenated; at most `CHATCRYPT_MAX_SEALED_RECIPIENTS`,
+// else `CHATCRYPT_ERR_TOO_LARGE`): the multi-recipient envelope the server
+// splits with `chatcrypt_split_multi_recipient`. Draws 32 bytes (also when
+// `out` turns out too small: then `*out_len` = the length needed and
+// nothing else is written). The buffers may not overlap.
+//
+// # Safety
+// `identity`, `certificate` and `rng` are live; buffers are valid for
+// their lengths; `out_len` is valid.
+int chatcrypt_seal_multi(const struct ChatcryptIdentity *identity,
+                         const struct ChatcryptSenderCertificate *certificate,
+                         const uint8_t *recipients,
+                         size_t recipients_len,
+                         const uint8_t *content,
+                         size_t content_len,
+                         uint32_t padding_kind,
+                         uint32_t padding_param,
+                         struct ChatcryptRng *rng,
+                         uint8_t *out,
+                         size_t cap,
+                         size_t *out_len);
+
+// The server's split of a multi-recipient envelope into one sealed
+// envelope per recipient (`chatcrypt_recipient_envelopes_*`).
+//
+// # Safety
+// `bytes` is valid for `len` bytes; `out` is valid.
+int chatcrypt_split_multi_recipient(const uint8_t *bytes,
+                                    size_t len,
+                                    struct ChatcryptRecipientEnvelopes **out);
+
+// `*out` = how many envelopes the split holds.
+//
+// # Safety
+// `envelopes` is live; `out` is valid.
+int chatcrypt_recipient_envelopes_count(const struct ChatcryptRecipientEnvelopes *envelopes,
+                                        size_t *out);
+
+// The 32-byte identity key of envelope `index`'s recipient (the server's
+// routing address); `CHATCRYPT_ERR_INVALID_ARGUMENT` for an index out of range.
+//
+// # Safety
+// `envelopes` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_recipient_envelopes_recipient(const struct ChatcryptRecipientEnvelopes *envelopes,
+                                            size_t index,
+                                            uint8_t *out,
+                                            size_t cap,
+                                            size_t *out_len);
+
+// Envelope `index`: the sealed envelope to deliver to its recipient;
+// `CHATCRYPT_ERR_INVALID_ARGUMENT` for an index out of range.
+//
+// # Safety
+// `envelopes` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_recipient_envelopes_envelope(const struct ChatcryptRecipientEnvelopes *envelopes,
+                                           size_t index,
+                                           uint8_t *out,
+                                           size_t cap,
+                                           size_t *out_len);
+
+// Frees a split (NULL: nothing).
+//
+// # Safety
+// `handle` is NULL or live, and not used afterwards.
+void chatcrypt_recipient_envelopes_free(struct ChatcryptRecipientEnvelopes *handle);
+
+// Opens a sealed envelope addressed to `identity`, validating its sender
+// certificate against `policy` (changes no state). Errors, in this order:
+// `DECODE_*`, `AUTH` (not for this identity, or tampered),
+// `UNTRUSTED_CERTIFICATE`, `CERTIFICATE_REVOKED`, `CERTIFICATE_EXPIRED`,
+// `PADDING`.
+//
+// # Safety
+// `identity` and `policy` are live; `envelope` is valid for its length;
+// `out` is valid.
+int chatcrypt_open(const struct ChatcryptIdentity *identity,
+                   const uint8_t *envelope,
+                   size_t envelope_len,
+                   const struct ChatcryptCertificatePolicy *policy,
+                   struct ChatcryptOpenedEnvelope **out);
+
+// The sender's validated certificate.
+//
+// # Safety
+// `opened` is live; `out` is valid.
+int chatcrypt_opened_envelope_certificate(const struct ChatcryptOpenedEnvelope *opened,
+                                          struct ChatcryptSenderCertificate **out);
+
+// The content without its padding (secret; for a session record's
+// message, pass the envelope to `chatcrypt_session_record_decrypt_sealed`).
+//
+// # Safety
+// `opened` is live; `out` is valid for `cap` bytes; `out_len` is valid.
+int chatcrypt_opened_envelope_content(const struct ChatcryptOpenedEnvelope *opened,
+                                      uint8_t *out,
+                                      size_t cap,
+                                      size_t *out_len);
+
+// Frees an opened envelope and wipes its content (NULL: nothing).
+//
+// # Safety
+// `handle` is NULL or live, and not used afterwards.
+void chatcrypt_opened_envelope_free(struct ChatcryptOpenedEnvelope *handle);
 
 #ifdef __cplusplus
 }  // extern "C"

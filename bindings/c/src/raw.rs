@@ -189,3 +189,34 @@ pub(crate) fn disjoint(regions: &[(*const u8, usize)]) -> Result<(), Error> {
     }
     Ok(())
 }
+
+/// Copies `src` into the caller's `uint32_t` array: `*out_count` is set to
+/// `src.len()` in every case, and a capacity (in elements) below it is
+/// [`Error::BufferTooSmall`] (nothing written).
+///
+/// # Safety
+/// A non-NULL `out` is valid for writes of `cap` `u32`s; `out_count` as
+/// [`write`].
+pub(crate) unsafe fn put_u32s(
+    src: &[u32],
+    out: *mut u32,
+    cap: usize,
+    out_count: *mut usize,
+) -> Result<(), Error> {
+    // SAFETY: forwarded from the caller.
+    unsafe { write(out_count, src.len()) }?;
+    if cap < src.len() {
+        return Err(Error::BufferTooSmall { needed: src.len() });
+    }
+    if src.is_empty() {
+        return Ok(());
+    }
+    if out.is_null() || !out.is_aligned() {
+        return Err(Error::InvalidArgument("NULL or misaligned output array"));
+    }
+    // SAFETY: non-NULL, aligned, and (caller) valid for `cap >= src.len()`
+    // exclusive `u32` writes; `src.len()` elements fit in isize (a Vec's).
+    let dst = unsafe { slice::from_raw_parts_mut(out, src.len()) };
+    dst.copy_from_slice(src);
+    Ok(())
+}
