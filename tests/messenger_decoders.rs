@@ -1085,7 +1085,8 @@ fn device_link_is_its_list_entry_and_decodes_strictly() {
             chatcrypt::DeviceLink::from_bytes(&longer).err(),
             Some(Error::Decode(DecodeError::TrailingBytes))
         );
-        // A non-canonical identity key (y = p) is refused.
+        // An identity key that is not a strict Ed25519 key (y = p: a
+        // non-canonical encoding of a small-order point) is refused.
         let mut bad = bytes;
         bad[4..36].copy_from_slice(&{
             let mut p = [0xffu8; 32];

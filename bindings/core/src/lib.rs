@@ -429,7 +429,9 @@ impl fmt::Display for Error {
             Error::RngFailure => f.write_str("the operating system's random generator failed"),
             Error::RngExhausted => f.write_str("the scripted random generator is exhausted"),
             Error::Consumed => f.write_str("the one-time prekey was already consumed"),
-            Error::Unusable => f.write_str("the session is unusable after a random generator failure"),
+            Error::Unusable => {
+                f.write_str("unusable after a random generator failure: restore it from its stored form")
+            }
             Error::Protocol(e) => fmt::Display::fmt(e, f),
         }
     }
@@ -460,7 +462,16 @@ pub struct Rng {
 
 enum RngKind {
     Os,
-    Scripted { bytes: Zeroizing<Vec<u8>>, used: usize },
+    Scripted {
+        bytes: Zeroizing<Vec<u8>>,
+        used: usize,
+    },
+    /// Behaves as the OS generator that fails after `left` more bytes
+    /// (tests of the unscripted failure path only).
+    #[cfg(test)]
+    FailingOs {
+        left: usize,
+    },
 }
 
 impl Rng {
@@ -478,6 +489,13 @@ impl Rng {
         Rng { kind: RngKind::Scripted { bytes: Zeroizing::new(bytes.to_vec()), used: 0 } }
     }
 
+    /// An OS-like generator (not scripted) that fails once asked for more
+    /// than `left` bytes in total.
+    #[cfg(test)]
+    pub(crate) fn failing_os(left: usize) -> Rng {
+        Rng { kind: RngKind::FailingOs { left } }
+    }
+
     /// Whether this is a [`scripted`](Self::scripted) generator.
     pub fn is_scripted(&self) -> bool {
         matches!(self.kind, RngKind::Scripted { .. })
@@ -487,6 +505,8 @@ impl Rng {
     pub fn remaining(&self) -> Option<usize> {
         match &self.kind {
             RngKind::Os => None,
+            #[cfg(test)]
+            RngKind::FailingOs { .. } => None,
             RngKind::Scripted { bytes, used } => Some(bytes.len().saturating_sub(*used)),
         }
     }
@@ -498,6 +518,14 @@ impl Rng {
     pub fn fill(&mut self, dst: &mut [u8]) -> Result<()> {
         let result = match &mut self.kind {
             RngKind::Os => getrandom::fill(dst).map_err(|_| Error::RngFailure),
+            #[cfg(test)]
+            RngKind::FailingOs { left } => match left.checked_sub(dst.len()) {
+                Some(rest) => {
+                    *left = rest;
+                    getrandom::fill(dst).map_err(|_| Error::RngFailure)
+                }
+                None => Err(Error::RngFailure),
+            },
             RngKind::Scripted { bytes, used } => {
                 let end = used.checked_add(dst.len()).ok_or(Error::RngExhausted)?;
                 match bytes.get(*used..end) {
@@ -521,6 +549,8 @@ impl fmt::Debug for Rng {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.kind {
             RngKind::Os => f.write_str("Rng::Os"),
+            #[cfg(test)]
+            RngKind::FailingOs { left } => write!(f, "Rng::FailingOs {{ left: {left} }}"),
             RngKind::Scripted { .. } => write!(f, "Rng::Scripted {{ remaining: {:?} }}", self.remaining()),
         }
     }

@@ -14,9 +14,10 @@
 //!   call, the objects are restored from a snapshot taken before it when
 //!   the generator is [`Rng::scripted`] or when the message starts a
 //!   session (so a device's prekeys are never lost to a failed call);
-//!   otherwise (the OS generator failing on an ordinary message, which does
-//!   not happen in practice) the record becomes unusable
-//!   ([`Error::Unusable`]): restore it from its last stored form.
+//!   otherwise (the OS generator failing while a record encrypts or
+//!   decrypts an ordinary message, which does not happen in practice) the
+//!   record becomes unusable ([`Error::Unusable`]): restore it from its
+//!   last stored form. A [`LocalDevice`] is always restored.
 //! * **Persist before publishing.** [`LocalDevice::upload`] takes the bytes
 //!   the caller stored, as chatcrypt does.
 //!
@@ -352,8 +353,18 @@ impl LocalDevice {
         fresh(rng, |r| chatcrypt::LocalDevice::new(own, certificate, now, r)).map(|d| Self(Some(d)))
     }
 
-    /// A copy of the identity key pair (to open sealed envelopes, sign
-    /// links and retries).
+    /// Opens a sealed envelope addressed to this device ([`open`] with its
+    /// identity, without a copy of the key pair).
+    ///
+    /// # Errors
+    /// As [`open`]; [`Error::Unusable`].
+    pub fn open_envelope(&self, envelope: &[u8], policy: &CertificatePolicy) -> Result<OpenedEnvelope> {
+        Ok(OpenedEnvelope(cs::open(self.inner()?.identity(), envelope, &policy.as_lib())?))
+    }
+
+    /// A copy of the identity key pair (to seal envelopes or sign links),
+    /// wiped when dropped; prefer the methods that use the device's own
+    /// ([`open_envelope`](Self::open_envelope)).
     ///
     /// # Errors
     /// [`Error::Unusable`].
@@ -491,7 +502,9 @@ impl LocalDevice {
     /// The signed retry for `failed`, a message from the device with
     /// identity key `sender_identity` that failed to decrypt at `now` with
     /// `error`; `None` if that failure calls for no retry
-    /// ([`chatcrypt::RetryMessage::for_failure`]).
+    /// ([`chatcrypt::RetryMessage::for_failure`]). For a sealed message,
+    /// `failed` is the opened envelope's content (the session message the
+    /// sender recorded), not the envelope.
     ///
     /// # Errors
     /// A wrong length or invalid identity key; [`Error::Unusable`].
@@ -515,7 +528,11 @@ impl LocalDevice {
     /// [`ErrorCode::UnknownPreKey`] may call for a retry, no other code does.
     ///
     /// # Errors
-    /// As [`retry_for`](Self::retry_for).
+    /// As [`retry_for`](Self::retry_for); [`Error::InvalidArgument`] if
+    /// `prekey_id` is not 0 for another code than
+    /// [`ErrorCode::UnknownPreKey`], or, for that code, is not one of the
+    /// prekey ids the failed PreKeyMessage names (a stale id would be signed
+    /// into the retry).
     pub fn retry_for_code(
         &self,
         sender_identity: &[u8],
@@ -524,10 +541,23 @@ impl LocalDevice {
         prekey_id: u32,
         now: u64,
     ) -> Result<Option<RetryMessage>> {
+        if code != ErrorCode::UnknownPreKey && prekey_id != 0 {
+            return Err(Error::InvalidArgument("a prekey id goes only with UNKNOWN_PREKEY"));
+        }
         let error = match code {
             ErrorCode::Auth => chatcrypt::Error::Auth,
             ErrorCode::NoSession => chatcrypt::Error::NoSession,
-            ErrorCode::UnknownPreKey => chatcrypt::Error::UnknownPreKey { id: prekey_id },
+            ErrorCode::UnknownPreKey => {
+                if let Ok(pkm) = chatcrypt::PreKeyMessage::from_bytes(failed) {
+                    let named = pkm.signed_prekey_id() == prekey_id
+                        || pkm.one_time_prekey_id() == Some(prekey_id)
+                        || pkm.kem_prekey_id().is_some_and(|(_, id)| id == prekey_id);
+                    if !named {
+                        return Err(Error::InvalidArgument("prekey id not named by the failed message"));
+                    }
+                }
+                chatcrypt::Error::UnknownPreKey { id: prekey_id }
+            }
             _ => {
                 identity_key(sender_identity)?;
                 self.inner()?;
@@ -921,7 +951,8 @@ impl SessionRecord {
 
     /// Runs a record call that may draw: on a generator failure the record
     /// and `device` are restored from before the call when `snapshot` or
-    /// the generator is scripted; otherwise the record is unusable (and
+    /// the generator is scripted, or left as they are when chatcrypt
+    /// refused the call anyway; otherwise the record is unusable (and
     /// `device` is as it was: without `snapshot` the call must not change
     /// it).
     fn mutate<T>(
@@ -950,6 +981,10 @@ impl SessionRecord {
         let mut draw = Draw::new(rng);
         let result = f(record, device_inner, &mut draw);
         let Some(e) = draw.failed else { return result.map_err(Error::Protocol) };
+        if result.is_err() {
+            // chatcrypt refused (after the failed draw): it changed nothing.
+            return Err(e);
+        }
         drop(result);
         self.0 = saved_record.and_then(|s| chatcrypt::SessionRecord::from_bytes(&s).ok());
         if let (Some(d), Some(s)) = (device, saved_device) {
@@ -975,7 +1010,8 @@ impl SessionRecord {
         let local = local.inner()?;
         let peer = peer.inner()?;
         let policy = policy.to_lib();
-        self.mutate(None, false, rng, |rec, _, r| rec.initiate(local, peer, &bundle.0, &policy, now, r))
+        // Rare and costly anyway: always restorable.
+        self.mutate(None, true, rng, |rec, _, r| rec.initiate(local, peer, &bundle.0, &policy, now, r))
     }
 
     /// The length of the message [`encrypt_padded`](Self::encrypt_padded)
@@ -1074,8 +1110,11 @@ impl SessionRecord {
         let local = local.inner()?;
         let peer = peer.inner()?;
         self.mutate(None, false, rng, |rec, _, r| {
-            rec.encrypt_sealed(local, peer, &certificate.0, plaintext, now, r)
+            // Wrapped inside the call: an envelope made from failed
+            // randomness is readable by anyone, so it is wiped when dropped.
+            rec.encrypt_sealed(local, peer, &certificate.0, plaintext, now, r).map(Zeroizing::new)
         })
+        .map(|mut z| core::mem::take(&mut *z))
     }
 
     /// Decrypts the content of an opened sealed envelope from the device,
@@ -1262,9 +1301,10 @@ impl Padding {
     /// # Errors
     /// [`chatcrypt::Error::TooLarge`] if it does not fit.
     pub fn padded_len(&self, content_len: usize) -> Result<usize> {
-        self.0
-            .padded_len(content_len)
-            .ok_or(Error::Protocol(chatcrypt::Error::TooLarge { len: content_len, max: usize::MAX }))
+        self.0.padded_len(content_len).ok_or(Error::Protocol(chatcrypt::Error::TooLarge {
+            len: usize::MAX,
+            max: crate::MAX_PLAINTEXT_LEN,
+        }))
     }
 
     /// Pads `content` (at most `max` bytes padded).
@@ -1406,8 +1446,22 @@ pub struct CertificatePolicy {
 
 impl CertificatePolicy {
     /// A policy at time `now` with no roots yet (which accepts nothing).
+    ///
+    /// The time is part of the policy: a policy kept across calls must be
+    /// moved on with [`set_now`](Self::set_now) before each
+    /// [`open`], or expired certificates pass.
     pub fn new(now: u64) -> Self {
         CertificatePolicy { roots: Vec::new(), revoked: Vec::new(), now }
+    }
+
+    /// Sets the time certificates are checked at.
+    pub fn set_now(&mut self, now: u64) {
+        self.now = now;
+    }
+
+    /// The time certificates are checked at.
+    pub fn now(&self) -> u64 {
+        self.now
     }
 
     /// Trusts the server key `root`.
@@ -1452,7 +1506,8 @@ impl OpenedEnvelope {
 /// sender `identity` with its `certificate` (draws 32 bytes).
 ///
 /// # Errors
-/// [`chatcrypt::sealed::seal`]'s; a wrong length or invalid key; a
+/// [`chatcrypt::sealed::seal`]'s, with a wrong length or invalid
+/// `recipient` key right after [`chatcrypt::Error::WrongIdentity`]; a
 /// generator failure.
 pub fn seal(
     identity: &IdentityKeyPair,
@@ -1462,8 +1517,16 @@ pub fn seal(
     padding: Padding,
     rng: &mut Rng,
 ) -> Result<Vec<u8>> {
+    if certificate.0.identity() != identity.0.public_key() {
+        return Err(Error::Protocol(chatcrypt::Error::WrongIdentity));
+    }
     let recipient = identity_key(recipient)?;
-    fresh(rng, |r| cs::seal(&identity.0, &certificate.0, &recipient, content, padding.0, r))
+    // Wrapped inside the call: an envelope made from failed randomness is
+    // readable by anyone, so it is wiped when dropped.
+    fresh(rng, |r| {
+        cs::seal(&identity.0, &certificate.0, &recipient, content, padding.0, r).map(Zeroizing::new)
+    })
+    .map(|mut z| core::mem::take(&mut *z))
 }
 
 /// Seals `content` once for every device in `recipients` (32-byte identity
@@ -1471,8 +1534,8 @@ pub fn seal(
 /// with [`split_multi_recipient`].
 ///
 /// # Errors
-/// [`chatcrypt::sealed::seal_multi`]'s; a wrong length or invalid key; a
-/// generator failure.
+/// [`chatcrypt::sealed::seal_multi`]'s, with a wrong length or invalid
+/// recipient key after the count; a generator failure.
 pub fn seal_multi(
     identity: &IdentityKeyPair,
     certificate: &SenderCertificate,
@@ -1481,6 +1544,9 @@ pub fn seal_multi(
     padding: Padding,
     rng: &mut Rng,
 ) -> Result<Vec<u8>> {
+    if certificate.0.identity() != identity.0.public_key() {
+        return Err(Error::Protocol(chatcrypt::Error::WrongIdentity));
+    }
     if recipients.len() > MAX_SEALED_RECIPIENTS {
         return Err(Error::Protocol(chatcrypt::Error::TooLarge {
             len: recipients.len(),
@@ -1488,7 +1554,10 @@ pub fn seal_multi(
         }));
     }
     let keys = recipients.iter().map(|k| identity_key(k)).collect::<Result<Vec<_>>>()?;
-    fresh(rng, |r| cs::seal_multi(&identity.0, &certificate.0, &keys, content, padding.0, r))
+    fresh(rng, |r| {
+        cs::seal_multi(&identity.0, &certificate.0, &keys, content, padding.0, r).map(Zeroizing::new)
+    })
+    .map(|mut z| core::mem::take(&mut *z))
 }
 
 /// One recipient's part of a split multi-recipient envelope.
@@ -1500,15 +1569,49 @@ pub struct RecipientEnvelope {
     pub envelope: Vec<u8>,
 }
 
+/// The most bytes of envelopes one split returns (32 MiB): each recipient's
+/// envelope repeats the payload, so a 2 MiB upload for 1 024 recipients
+/// would otherwise make 2 GiB at once.
+pub const MAX_SPLIT_LEN: usize = 32 * 1024 * 1024;
+
 /// The server's split of a multi-recipient envelope into one sealed
-/// envelope per recipient ([`chatcrypt::sealed::MultiRecipientEnvelope`]).
+/// envelope per recipient ([`chatcrypt::sealed::MultiRecipientEnvelope`]),
+/// if they take at most [`MAX_SPLIT_LEN`] bytes together; otherwise split
+/// in ranges with [`split_multi_recipient_range`].
 ///
 /// # Errors
-/// [`chatcrypt::sealed::MultiRecipientEnvelope::from_bytes`]'s.
+/// [`chatcrypt::sealed::MultiRecipientEnvelope::from_bytes`]'s;
+/// [`chatcrypt::Error::TooLarge`] with the total length, before anything
+/// is built.
 pub fn split_multi_recipient(bytes: &[u8]) -> Result<Vec<RecipientEnvelope>> {
+    split_multi_recipient_range(bytes, 0, MAX_SEALED_RECIPIENTS)
+}
+
+/// The envelopes of recipients `first`, `first + 1`, ... (at most `count`
+/// of them, fewer at the end of the list; none from `first` on past the
+/// end), in the envelope's order. Each call decodes the whole upload again
+/// (about 20 µs per recipient): choose `count` so that `count` envelopes
+/// fit in memory and in [`MAX_SPLIT_LEN`].
+///
+/// # Errors
+/// [`chatcrypt::sealed::MultiRecipientEnvelope::from_bytes`]'s;
+/// [`chatcrypt::Error::TooLarge`] if the envelopes asked for exceed
+/// [`MAX_SPLIT_LEN`] bytes together, before anything is built.
+pub fn split_multi_recipient_range(
+    bytes: &[u8],
+    first: usize,
+    count: usize,
+) -> Result<Vec<RecipientEnvelope>> {
     let multi = cs::MultiRecipientEnvelope::from_bytes(bytes)?;
+    let n = multi.recipient_count().saturating_sub(first).min(count);
+    let total = n.saturating_mul(multi.envelope_len());
+    if total > MAX_SPLIT_LEN {
+        return Err(Error::Protocol(chatcrypt::Error::TooLarge { len: total, max: MAX_SPLIT_LEN }));
+    }
     Ok(multi
         .envelopes()
+        .skip(first)
+        .take(n)
         .map(|(k, envelope)| RecipientEnvelope { recipient: k.to_bytes(), envelope })
         .collect())
 }

@@ -67,6 +67,8 @@ struct Pair {
     /// Alice's record for Bob's device 1, Bob's (device 1) for Alice's.
     a_rec: SessionRecord,
     b_rec: SessionRecord,
+    /// The bundle Alice's session started from.
+    bundle: PreKeyBundle,
 }
 
 fn pair(rng: &mut Rng) -> Pair {
@@ -82,7 +84,7 @@ fn pair(rng: &mut Rng) -> Pair {
     assert!(a_rec.needs_new_session(NOW).unwrap());
     a_rec.initiate(&alice.devices[0], &a_peer, &bundle, SessionPolicy::default(), NOW, rng).unwrap();
     let b_rec = SessionRecord::new(1);
-    Pair { alice, bob, a_peer, b_peer, a_rec, b_rec }
+    Pair { alice, bob, a_peer, b_peer, a_rec, b_rec, bundle }
 }
 
 #[test]
@@ -190,15 +192,31 @@ fn sealed_sender_through_records() {
     let mut revoked = policy.clone();
     revoked.revoke(41);
     assert_eq!(code(open(&b_identity, &envelope, &revoked)), ErrorCode::CertificateRevoked);
-    let mut late = CertificatePolicy::new(NOW + 86_400);
-    late.add_root(&server.public_key()).unwrap();
+    let mut late = policy.clone();
+    late.set_now(NOW + 86_400);
+    assert_eq!(late.now(), NOW + 86_400);
     assert_eq!(code(open(&b_identity, &envelope, &late)), ErrorCode::CertificateExpired);
+    late.set_now(NOW + 86_399);
+    assert!(open(&b_identity, &envelope, &late).is_ok());
+    // A certificate whose signature does not verify under its (trusted) issuer.
+    let mut forged = cert.to_bytes();
+    let last = forged.len() - 1;
+    forged[last] ^= 1;
+    let forged = SenderCertificate::from_bytes(&forged).unwrap();
+    assert_eq!(code(forged.validate(&policy)), ErrorCode::BadSignature);
+    cert.validate(&policy).unwrap();
+    // The device opens it with its own key, without a copy.
+    let own = p.bob.devices[0].open_envelope(&envelope, &policy).unwrap();
+    assert_eq!(own.certificate().serial(), 41);
     // Multi-recipient: sealed once, split by the server, opened by each.
     let recipients = [p.bob.devices[0].identity_key().unwrap(), p.bob.devices[1].identity_key().unwrap()];
     let a_identity = p.alice.devices[0].identity().unwrap();
     let multi = seal_multi(&a_identity, &cert, &recipients, b"to both", Padding::default(), rng).unwrap();
     let parts = split_multi_recipient(&multi).unwrap();
     assert_eq!(parts.len(), 2);
+    assert_eq!(split_multi_recipient_range(&multi, 1, 5).unwrap(), parts[1..].to_vec());
+    assert_eq!(split_multi_recipient_range(&multi, 0, 1).unwrap(), parts[..1].to_vec());
+    assert!(split_multi_recipient_range(&multi, 2, 5).unwrap().is_empty());
     for (i, d) in p.bob.devices.iter().enumerate() {
         let part = parts.iter().find(|x| x.recipient == recipients[i]).unwrap();
         let opened = open(&d.identity().unwrap(), &part.envelope, &policy).unwrap();
@@ -210,6 +228,14 @@ fn sealed_sender_through_records() {
     // A single envelope with a certificate of someone else is refused before sealing.
     assert_eq!(
         code(seal(&b_identity, &cert, &recipients[1], b"x", Padding::default(), rng)),
+        ErrorCode::WrongIdentity
+    );
+    assert_eq!(
+        code(seal(&b_identity, &cert, &[0u8; 3], b"x", Padding::default(), rng)),
+        ErrorCode::WrongIdentity
+    );
+    assert_eq!(
+        code(seal_multi(&b_identity, &cert, &[[0u8; 32]], b"x", Padding::default(), rng)),
         ErrorCode::WrongIdentity
     );
 }
@@ -238,6 +264,10 @@ fn a_failed_message_brings_a_retry_and_a_new_session() {
         .unwrap()
         .is_none());
     assert_eq!(err.prekey_id(), None);
+    assert_eq!(
+        code(p.bob.devices[0].retry_for_code(&a_key, &second, ErrorCode::Auth, 7, NOW)),
+        ErrorCode::InvalidArgument
+    );
     let retry = RetryMessage::from_bytes(&retry.to_bytes()).unwrap();
     assert_eq!(retry.to_bytes().len(), RETRY_MESSAGE_LEN);
     // Alice's messages still carry the handshake: a failed handshake.
@@ -278,8 +308,19 @@ fn device_list_changes_and_account_key_changes() {
     assert!(update.removed.is_empty() && update.reinstalled.is_empty());
     assert_eq!(p.a_peer.device_list().unwrap().devices(), vec![1, 2, 3]);
     assert_eq!(p.a_peer.update_device_list(&p.bob.list(2)).unwrap().change, DeviceListChange::Unchanged);
+    // Bob removes device 2 and reinstalls device 3 (new identity key).
+    p.bob.devices.remove(1);
+    p.bob.devices[1] = device(&p.bob.account, 3, rng);
+    let update = p.a_peer.update_device_list(&p.bob.list(3)).unwrap();
+    assert_eq!(update.change, DeviceListChange::Updated);
+    assert!(update.added.is_empty());
+    assert_eq!(update.removed, vec![2]);
+    assert_eq!(update.reinstalled, vec![3]);
+    assert_eq!(p.a_peer.device_identity(3).unwrap(), p.bob.devices[1].identity_key().unwrap());
+    assert_eq!(code(p.a_peer.device_identity(2)), ErrorCode::UnknownDevice);
     // A rollback is refused.
     assert_eq!(code(p.a_peer.update_device_list(&p.bob.list(1))), ErrorCode::DeviceListRollback);
+    assert_eq!(code(p.a_peer.update_device_list(&p.bob.list(2))), ErrorCode::DeviceListRollback);
     // A new account key: pending, every device refused until the decision.
     let other = user("bob", 1, rng);
     let update = p.a_peer.update_device_list(&other.list(1)).unwrap();
@@ -303,13 +344,13 @@ fn device_list_changes_and_account_key_changes() {
     assert_eq!(p.a_peer.trust_level().unwrap(), TrustLevel::Verified);
     // Verified first contact needs the list's key.
     assert_eq!(
-        code(PeerAccount::verified(&p.bob.id, &p.alice.account.public_key().unwrap(), &p.bob.list(3))),
+        code(PeerAccount::verified(&p.bob.id, &p.alice.account.public_key().unwrap(), &p.bob.list(4))),
         ErrorCode::AccountKeyChanged
     );
     // Links and keys of the wrong length.
     assert_eq!(code(DeviceLink::from_bytes(&[0u8; 99])), ErrorCode::DecodeTruncated);
     assert_eq!(code(p.alice.account.certify(1, &[0u8; 31])), ErrorCode::InvalidArgument);
-    assert_eq!(code(PeerAccount::trust_on_first_use(&[b'x'; 256], &p.bob.list(4))), ErrorCode::TooLarge);
+    assert_eq!(code(PeerAccount::trust_on_first_use(&[b'x'; 256], &p.bob.list(5))), ErrorCode::TooLarge);
 }
 
 #[test]
@@ -325,7 +366,7 @@ fn upload_needs_the_persisted_form() {
     d.mark_uploaded(&up).unwrap();
     assert!(!d.needs_upload().unwrap());
     assert_eq!(d.replenish(100, 20, rng).unwrap(), Replenished { one_time: 0, kem: 0 });
-    assert!(code(up.bundle(Some(100), None)) != ErrorCode::Panic);
+    assert_eq!(code(up.bundle(Some(100), None)), ErrorCode::DecodeInvalidValue);
 }
 
 #[test]
@@ -419,4 +460,129 @@ fn padding_policies() {
     bad[31] = 1;
     assert_eq!(unpad(&bad).unwrap_err().code(), ErrorCode::Padding);
     assert_eq!(blocks.pad(&[0u8; 40], 32).unwrap_err().code(), ErrorCode::TooLarge);
+}
+
+#[test]
+fn an_unknown_prekey_brings_a_retry_naming_it() {
+    let rng = &mut Rng::os();
+    let mut p = pair(rng);
+    // Two starts from the same bundle (the server handed it out twice):
+    // the second names a one-time prekey the first consumed.
+    let bundle = p.bundle.clone();
+    let first = p.a_rec.encrypt(&p.a_peer, b"one", NOW, rng).unwrap();
+    p.b_rec.decrypt(&mut p.bob.devices[0], &p.b_peer, &first, SessionPolicy::default(), NOW, rng).unwrap();
+    let mut again = SessionRecord::new(1);
+    again.initiate(&p.alice.devices[0], &p.a_peer, &bundle, SessionPolicy::default(), NOW, rng).unwrap();
+    let second = again.encrypt(&p.a_peer, b"two", NOW, rng).unwrap();
+    let pkm = PreKeyMessage::from_bytes(&second).unwrap();
+    let used = pkm.one_time_prekey_id().unwrap();
+    let before = (p.b_rec.to_bytes().unwrap(), p.bob.devices[0].to_bytes().unwrap());
+    let err = p
+        .b_rec
+        .decrypt(&mut p.bob.devices[0], &p.b_peer, &second, SessionPolicy::default(), NOW, rng)
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::UnknownPreKey);
+    assert_eq!(err.prekey_id(), Some(used));
+    assert_eq!((p.b_rec.to_bytes().unwrap(), p.bob.devices[0].to_bytes().unwrap()), before);
+    let a_key = p.alice.devices[0].identity_key().unwrap();
+    let retry = p.bob.devices[0].retry_for_code(&a_key, &second, err.code(), used, NOW).unwrap().unwrap();
+    assert_eq!(retry.reason(), RetryReason::UnknownPreKey);
+    assert_eq!(retry.prekey_id(), used);
+    assert_eq!(
+        retry.to_bytes(),
+        p.bob.devices[0].retry_for(&a_key, &second, &err, NOW).unwrap().unwrap().to_bytes()
+    );
+    // An id the message does not name is refused.
+    assert_eq!(
+        code(p.bob.devices[0].retry_for_code(&a_key, &second, ErrorCode::UnknownPreKey, used + 1000, NOW)),
+        ErrorCode::InvalidArgument
+    );
+}
+
+#[test]
+fn an_os_generator_failure_restores_prekeys_and_drops_only_the_record() {
+    let rng = &mut Rng::os();
+    let mut p = pair(rng);
+    let first = p.a_rec.encrypt(&p.a_peer, b"hello", NOW, rng).unwrap();
+    // A first message: record and device restored (the prekeys it would
+    // consume are kept), not unusable.
+    let before = (p.b_rec.to_bytes().unwrap(), p.bob.devices[0].to_bytes().unwrap());
+    let mut failing = Rng::failing_os(8);
+    assert_eq!(
+        code(p.b_rec.decrypt(
+            &mut p.bob.devices[0],
+            &p.b_peer,
+            &first,
+            SessionPolicy::default(),
+            NOW,
+            &mut failing
+        )),
+        ErrorCode::RngFailure
+    );
+    assert_eq!((p.b_rec.to_bytes().unwrap(), p.bob.devices[0].to_bytes().unwrap()), before);
+    p.b_rec.decrypt(&mut p.bob.devices[0], &p.b_peer, &first, SessionPolicy::default(), NOW, rng).unwrap();
+    // An ordinary message: the record is dropped (unusable), the device is
+    // untouched; the stored record brings it back.
+    let reply = p.b_rec.encrypt(&p.b_peer, b"reply", NOW, rng).unwrap();
+    let stored = p.a_rec.to_bytes().unwrap();
+    let device_before = p.alice.devices[0].to_bytes().unwrap();
+    let mut failing = Rng::failing_os(0);
+    assert_eq!(
+        code(p.a_rec.decrypt(
+            &mut p.alice.devices[0],
+            &p.a_peer,
+            &reply,
+            SessionPolicy::default(),
+            NOW,
+            &mut failing
+        )),
+        ErrorCode::RngFailure
+    );
+    assert_eq!(code(p.a_rec.to_bytes()), ErrorCode::Unusable);
+    assert_eq!(p.alice.devices[0].to_bytes().unwrap(), device_before);
+    let mut a_rec = SessionRecord::from_bytes(&stored).unwrap();
+    let got = a_rec
+        .decrypt(&mut p.alice.devices[0], &p.a_peer, &reply, SessionPolicy::default(), NOW, rng)
+        .unwrap();
+    assert_eq!(&got.plaintext[..], b"reply");
+    // A refusal by chatcrypt after the failed draw keeps the record: a
+    // replay draws nothing and is a duplicate.
+    let mut failing = Rng::failing_os(0);
+    assert_eq!(
+        code(a_rec.decrypt(
+            &mut p.alice.devices[0],
+            &p.a_peer,
+            &reply,
+            SessionPolicy::default(),
+            NOW,
+            &mut failing
+        )),
+        ErrorCode::Duplicate
+    );
+    assert!(a_rec.to_bytes().is_ok());
+    // Initiating is always restorable.
+    let up = p.bob.upload(1);
+    let bundle = up.bundle(Some(0), None).unwrap();
+    let mut rec = SessionRecord::new(2);
+    let empty = rec.to_bytes().unwrap();
+    let mut failing = Rng::failing_os(40);
+    assert_eq!(
+        code(rec.initiate(
+            &p.alice.devices[0],
+            &p.a_peer,
+            &bundle,
+            SessionPolicy::default(),
+            NOW,
+            &mut failing
+        )),
+        ErrorCode::RngFailure
+    );
+    assert_eq!(rec.to_bytes().unwrap(), empty);
+    // The device's own calls are restored too.
+    let d = p.bob.devices[1].to_bytes().unwrap();
+    assert_eq!(
+        code(p.bob.devices[1].rotate_signed_prekey(NOW + 5, &mut Rng::failing_os(40))),
+        ErrorCode::RngFailure
+    );
+    assert_eq!(p.bob.devices[1].to_bytes().unwrap(), d);
 }
