@@ -51,8 +51,9 @@ LIB="$TARGET/debug"
 CFLAGS=(-std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Werror -Iinclude)
 LIBS=(-lpthread -ldl -lm)
 
-step "compile the C tests with $CC (conversation against the shared library, vectors against the static one)"
+step "compile the C tests with $CC (conversation against the shared library, vectors and messenger against the static one)"
 "$CC" "${CFLAGS[@]}" tests/conversation.c -L"$LIB" -Wl,-rpath,"$LIB" -lchatcrypt_c "${LIBS[@]}" -o "$WORK/conversation"
+"$CC" "${CFLAGS[@]}" tests/messenger.c "$LIB/libchatcrypt_c.a" "${LIBS[@]}" -o "$WORK/messenger"
 "$CC" "${CFLAGS[@]}" tests/vectors.c "$LIB/libchatcrypt_c.a" "${LIBS[@]}" -o "$WORK/vectors"
 if command -v c++ >/dev/null 2>&1; then
     c++ -fsyntax-only -Wall -Wextra -Werror -x c++ include/chatcrypt.h
@@ -61,6 +62,7 @@ fi
 
 step "run the C tests"
 "$WORK/conversation"
+"$WORK/messenger"
 "$WORK/vectors" "$WORK"
 
 step "the vector runner fails on corrupted vector files"
@@ -108,7 +110,9 @@ printf 'int main(void){return 0;}\n' >"$WORK/probe.c"
 if "$CC" "${SAN[@]}" "$WORK/probe.c" -o "$WORK/probe" 2>/dev/null && "$WORK/probe" 2>/dev/null; then
     "$CC" "${CFLAGS[@]}" "${SAN[@]}" tests/conversation.c "$LIB/libchatcrypt_c.a" "${LIBS[@]}" -o "$WORK/conversation-asan"
     "$CC" "${CFLAGS[@]}" "${SAN[@]}" tests/vectors.c "$LIB/libchatcrypt_c.a" "${LIBS[@]}" -o "$WORK/vectors-asan"
+    "$CC" "${CFLAGS[@]}" "${SAN[@]}" tests/messenger.c "$LIB/libchatcrypt_c.a" "${LIBS[@]}" -o "$WORK/messenger-asan"
     ASAN_OPTIONS=detect_leaks=1 "$WORK/conversation-asan"
+    ASAN_OPTIONS=detect_leaks=1 "$WORK/messenger-asan"
     ASAN_OPTIONS=detect_leaks=1 "$WORK/vectors-asan" "$WORK"
 else
     echo "SKIPPED: $CC cannot build and run -fsanitize=address,undefined programs here; the C tests ran without sanitizers only" >&2
