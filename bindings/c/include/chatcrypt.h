@@ -1934,8 +1934,10 @@ int chatcrypt_session_record_initiate(struct ChatcryptSessionRecord *record,
 
 // Encrypts `plaintext` on the current session, padded with the default
 // policy, into `out` (capacity from `chatcrypt_session_record_encrypted_len`
-// with `CHATCRYPT_PADDING_DEFAULT_*`; a smaller one fails before anything
-// is drawn or changed). Draws 16 bytes. Store the record afterwards.
+// with `CHATCRYPT_PADDING_DEFAULT_*`; a smaller one fails with
+// `CHATCRYPT_ERR_BUFFER_TOO_SMALL` and the length in `*out_len` before
+// anything is drawn or changed, and before the errors below are looked
+// for). Draws 16 bytes. Store the record afterwards.
 // Errors: `NO_SESSION`, `SESSION_EXPIRED`, the peer's authorization
 // (`ACCOUNT_KEY_CHANGED`, `UNKNOWN_DEVICE`, `WRONG_IDENTITY`), then the
 // session's; nothing changes on error (a scripted generator that runs
@@ -2007,8 +2009,8 @@ int chatcrypt_session_record_decrypt(struct ChatcryptSessionRecord *record,
 // the message for the session's peer device with `certificate`, this
 // device's sender certificate, into `out` (capacity:
 // `chatcrypt_session_record_encrypted_len` with the default padding +
-// `CHATCRYPT_SEALED_ENVELOPE_OVERHEAD` + 4, checked before anything is
-// drawn or changed). Draws 16 + 32 bytes. `CHATCRYPT_ERR_WRONG_IDENTITY`
+// `CHATCRYPT_SEALED_ENVELOPE_OVERHEAD` + 4, checked first, before
+// anything is drawn or changed). Draws 16 + 32 bytes. `CHATCRYPT_ERR_WRONG_IDENTITY`
 // if the certificate names another identity key than `local`'s,
 // `CHATCRYPT_ERR_CERTIFICATE_EXPIRED` if it has expired at `now`, then the
 // errors of `chatcrypt_session_record_encrypt`; nothing changes on error.

@@ -2035,8 +2035,10 @@ pub unsafe extern "C" fn chatcrypt_session_record_initiate(
 
 /// Encrypts `plaintext` on the current session, padded with the default
 /// policy, into `out` (capacity from `chatcrypt_session_record_encrypted_len`
-/// with `CHATCRYPT_PADDING_DEFAULT_*`; a smaller one fails before anything
-/// is drawn or changed). Draws 16 bytes. Store the record afterwards.
+/// with `CHATCRYPT_PADDING_DEFAULT_*`; a smaller one fails with
+/// `CHATCRYPT_ERR_BUFFER_TOO_SMALL` and the length in `*out_len` before
+/// anything is drawn or changed, and before the errors below are looked
+/// for). Draws 16 bytes. Store the record afterwards.
 /// Errors: `NO_SESSION`, `SESSION_EXPIRED`, the peer's authorization
 /// (`ACCOUNT_KEY_CHANGED`, `UNKNOWN_DEVICE`, `WRONG_IDENTITY`), then the
 /// session's; nothing changes on error (a scripted generator that runs
@@ -2191,8 +2193,8 @@ pub unsafe extern "C" fn chatcrypt_session_record_decrypt(
 /// the message for the session's peer device with `certificate`, this
 /// device's sender certificate, into `out` (capacity:
 /// `chatcrypt_session_record_encrypted_len` with the default padding +
-/// `CHATCRYPT_SEALED_ENVELOPE_OVERHEAD` + 4, checked before anything is
-/// drawn or changed). Draws 16 + 32 bytes. `CHATCRYPT_ERR_WRONG_IDENTITY`
+/// `CHATCRYPT_SEALED_ENVELOPE_OVERHEAD` + 4, checked first, before
+/// anything is drawn or changed). Draws 16 + 32 bytes. `CHATCRYPT_ERR_WRONG_IDENTITY`
 /// if the certificate names another identity key than `local`'s,
 /// `CHATCRYPT_ERR_CERTIFICATE_EXPIRED` if it has expired at `now`, then the
 /// errors of `chatcrypt_session_record_encrypt`; nothing changes on error.
@@ -3213,4 +3215,40 @@ pub unsafe extern "C" fn chatcrypt_opened_envelope_content(
 pub unsafe extern "C" fn chatcrypt_opened_envelope_free(handle: *mut ChatcryptOpenedEnvelope) {
     // SAFETY: forwarded from the caller.
     unsafe { release(handle) }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::indexing_slicing, clippy::panic)]
+
+    use super::*;
+
+    #[test]
+    fn the_default_padding_constants_are_the_facades() {
+        let d = core_api::Padding::default();
+        assert_eq!(d.kind() as u32, CHATCRYPT_PADDING_DEFAULT_KIND);
+        assert_eq!(d.param(), CHATCRYPT_PADDING_DEFAULT_PARAM);
+    }
+
+    #[test]
+    fn the_unknown_prekey_id_is_kept_until_the_next_error() {
+        let (mut has, mut id) = (-1, 99u32);
+        let unknown = || Err(Error::Protocol(chatcrypt::Error::UnknownPreKey { id: 7 }));
+        assert_eq!(ffi(unknown), crate::CHATCRYPT_ERR_UNKNOWN_PREKEY);
+        // SAFETY: two valid out-pointers.
+        assert_eq!(unsafe { chatcrypt_last_error_prekey_id(&mut has, &mut id) }, CHATCRYPT_OK);
+        assert_eq!((has, id), (1, 7));
+        // A success leaves it; another error clears it.
+        assert_eq!(ffi(|| Ok(())), CHATCRYPT_OK);
+        // SAFETY: as above.
+        assert_eq!(unsafe { chatcrypt_last_error_prekey_id(&mut has, &mut id) }, CHATCRYPT_OK);
+        assert_eq!((has, id), (1, 7));
+        assert_eq!(ffi(|| Err(Error::Protocol(chatcrypt::Error::Auth))), crate::CHATCRYPT_ERR_AUTH);
+        // SAFETY: as above.
+        assert_eq!(unsafe { chatcrypt_last_error_prekey_id(&mut has, &mut id) }, CHATCRYPT_OK);
+        assert_eq!((has, id), (0, 0));
+        // SAFETY: a NULL out-pointer is refused, not written.
+        let rc = unsafe { chatcrypt_last_error_prekey_id(std::ptr::null_mut(), &mut id) };
+        assert_eq!(rc, crate::CHATCRYPT_ERR_INVALID_ARGUMENT);
+    }
 }
