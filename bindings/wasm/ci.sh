@@ -8,8 +8,9 @@
 # if the committed TypeScript types differ from the fresh ones, runs every
 # node test (the conversation, the package's entry points, the
 # session.json/reject.json vector runner and the demo page in headless
-# Chromium), and checks that the vector runner fails on a corrupted vector
-# and on a file with one case removed. Prints the time of every step.
+# Chromium), and checks that the vector runners (session/reject and
+# messenger/metadata) fail on a corrupted vector and on a file with one
+# case removed. Prints the time of every step.
 #
 # A registry that refuses an install gives a loud "!!! ... SKIPPED" line:
 # for node >= 20, the target or wasm-bindgen-cli the whole binding is
@@ -132,7 +133,7 @@ for t in node web; do
 done
 echo "types up to date"
 
-step "node tests (conversation, package entry points, vectors, demo in headless Chromium)"
+step "node tests (conversation, messenger, package entry points, vectors, memory, demo pages in headless Chromium)"
 cd "$HERE"
 CHATCRYPT_REQUIRE_CHROMIUM=$BROWSER node --test tests/*.test.mjs
 
@@ -180,6 +181,39 @@ for name in session reject session-case reject-case; do
     grep -E "^# (pass|fail) " "$WORK/$name.log" | tr '\n' ' '
     grep -m1 -A1 "^  error:" "$WORK/$name.log" | tail -1 | sed 's/^ *//' | tr '\n' ' ' || true
     echo "<- corrupted vector file ($name) fails the runner, as it must"
+done
+
+step "the messenger vector runner fails on a corrupted vector"
+# messenger.json and metadata.json: a flipped byte of a device certificate,
+# and one padding case removed (only the pinned totals can catch it).
+python3 - "$ROOT/test-vectors/protocol" "$WORK" <<'EOF'
+import json, sys
+src, out = sys.argv[1], sys.argv[2]
+def flip(d):
+    c = [c for c in d["cases"] if c["kind"] == "device_certificate"][0]
+    c["certificate"] = c["certificate"][:-2] + "%02x" % (int(c["certificate"][-2:], 16) ^ 1)
+def drop(d):
+    del d["cases"][[i for i, c in enumerate(d["cases"]) if c["kind"] == "padding"][5]]
+    d["number_of_cases"] -= 1
+for name, target, corrupt in (("m-flip", "messenger", flip), ("m-drop", "metadata", drop)):
+    for which in ("messenger", "metadata"):
+        with open(f"{src}/{which}.json") as f:
+            data = json.load(f)
+        if which == target:
+            corrupt(data)
+        with open(f"{out}/{name}-{which}.json", "w") as f:
+            json.dump(data, f)
+EOF
+for name in m-flip m-drop; do
+    mkdir -p "$WORK/$name"
+    mv "$WORK/$name-messenger.json" "$WORK/$name/messenger.json"
+    mv "$WORK/$name-metadata.json" "$WORK/$name/metadata.json"
+    if CHATCRYPT_VECTORS="$WORK/$name" node --test tests/messenger_vectors.test.mjs >"$WORK/$name.log" 2>&1; then
+        echo "error: the messenger vector runner passed with a corrupted vector file ($name)" >&2
+        exit 1
+    fi
+    grep -E "^# (pass|fail) " "$WORK/$name.log" | tr '\n' ' '
+    echo "<- corrupted vector file ($name) fails the messenger runner, as it must"
 done
 
 step "done"
