@@ -25,10 +25,20 @@
 //!
 //! # Locks
 //! Objects are safe to share between threads: each call on a [`Session`],
-//! [`Rng`], [`OneTimePreKey`] or [`KemPreKey`] holds that object's lock for
-//! the whole call, so calls on one object run one at a time. A call that
-//! takes several lockable objects always locks them in one order (session,
-//! then prekeys, then the generator), so two calls cannot deadlock.
+//! [`Rng`], [`OneTimePreKey`], [`KemPreKey`] or on a changing messenger
+//! object ([`SessionRecord`], [`LocalDevice`], [`PeerAccount`],
+//! [`CertificatePolicy`]) holds that object's lock for the whole call, so
+//! calls on one object run one at a time. A call that takes several
+//! lockable objects always locks them in one order (session or session
+//! record, then the local device, then prekeys, then the peer account,
+//! then the certificate policy, then the generator), so two calls cannot
+//! deadlock.
+//!
+//! # The messenger layer
+//! Accounts, device lists, the local device with its prekeys, peers'
+//! accounts and their trust, session records (all sessions with one peer
+//! device), retries, account safety numbers, sealed sender and padding:
+//! the facade's `messenger` module, bound in `src/messenger.rs`.
 
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
@@ -37,16 +47,24 @@ use zeroize::Zeroizing;
 
 uniffi::setup_scaffolding!("chatcrypt");
 
+mod messenger;
+
+pub use messenger::*;
+
 // ---------------------------------------------------------------------------
 // Errors
 
 macro_rules! errors {
-    ($($(#[doc = $doc:literal])* $name:ident,)*) => {
+    ($($(#[doc = $doc:literal])* $name:ident $({
+        $(#[doc = $fdoc:literal])* $field:ident: $fty:ty = $get:expr
+    })?,)*) => {
         /// Every way a chatcrypt call fails: one variant per stable error
         /// code of chatcrypt-bindings-core, each carrying the code's number
         /// (`code`, negative, never reused) and the error with its fields
         /// (`detail`, e.g. `"UnknownPreKey { id: 7 }"`, the form the test
-        /// vectors use).
+        /// vectors use); `UnknownPreKey` also carries the prekey's id
+        /// (`prekey_id`), to answer the message with a retry
+        /// (`LocalDevice.retry_for`).
         ///
         /// Python: `except ChatcryptError.Auth as e` (or `ChatcryptError`
         /// for all; every variant has `e.code` and `e.detail`). Kotlin:
@@ -62,21 +80,27 @@ macro_rules! errors {
                     code: i32,
                     /// The error with its fields, for logs and tests.
                     detail: String,
+                    $($(#[doc = $fdoc])* $field: $fty,)?
                 },
             )*
         }
 
         impl ChatcryptError {
-            fn from_code(c: facade::ErrorCode, detail: String) -> Self {
-                let code = c.as_i32();
-                match c {
-                    $(facade::ErrorCode::$name => ChatcryptError::$name { code, detail },)*
+            fn from_error(e: &facade::Error) -> Self {
+                let code = e.code().as_i32();
+                let detail = e.detail();
+                match e.code() {
+                    $(facade::ErrorCode::$name => ChatcryptError::$name {
+                        code,
+                        detail,
+                        $($field: ($get)(e),)?
+                    },)*
                 }
             }
 
             fn parts(&self) -> (i32, &str) {
                 match self {
-                    $(ChatcryptError::$name { code, detail } => (*code, detail),)*
+                    $(ChatcryptError::$name { code, detail, .. } => (*code, detail),)*
                 }
             }
         }
@@ -103,8 +127,12 @@ errors! {
     BadSignature,
     /// A Diffie-Hellman output is all zeros (a low-order key).
     NonContributory,
-    /// The message names a prekey we do not have.
-    UnknownPreKey,
+    /// The message names a prekey we do not have (answer it with a retry:
+    /// `LocalDevice.retry_for`).
+    UnknownPreKey {
+        /// The id of the prekey the message names.
+        prekey_id: u32 = |e: &facade::Error| e.prekey_id().unwrap_or(0)
+    },
     /// The message is not from the identity this session is with.
     WrongIdentity,
     /// A PreKeyMessage does not match the handshake of this session.
@@ -123,21 +151,26 @@ errors! {
     ModeNotAllowed,
     /// The policy requires the hybrid post-quantum handshake.
     PostQuantumRequired,
-    /// chatcrypt's `UnknownDevice` (messenger layer, not bound yet).
+    /// The device is not on the peer account's device list (or has another
+    /// identity key there).
     UnknownDevice,
-    /// chatcrypt's `AccountKeyChanged` (messenger layer, not bound yet).
+    /// The peer's device list is signed by another account key: held as
+    /// pending until `PeerAccount.accept_account_key_change` or
+    /// `reject_account_key_change`.
     AccountKeyChanged,
-    /// chatcrypt's `NoPendingChange` (messenger layer, not bound yet).
+    /// No account key change is pending.
     NoPendingChange,
-    /// chatcrypt's `DeviceListRollback` (messenger layer, not bound yet).
+    /// A device list older than the one held.
     DeviceListRollback,
-    /// chatcrypt's `DeviceListConflict` (messenger layer, not bound yet).
+    /// Another device list with the epoch of the one held.
     DeviceListConflict,
-    /// chatcrypt's `NoSession` (messenger layer, not bound yet).
+    /// The session record has no session to send on (or none that
+    /// decrypts the message): fetch a bundle and `initiate`.
     NoSession,
-    /// chatcrypt's `SessionExpired` (messenger layer, not bound yet).
+    /// The session is too old to send on: start a new one.
     SessionExpired,
-    /// chatcrypt's `NotPersisted` (messenger layer, not bound yet).
+    /// `LocalDevice.upload` was given something other than the device's
+    /// current stored form: persist `to_bytes`, then upload.
     NotPersisted,
     /// chatcrypt's `UsedKey` (media layer, not bound yet).
     UsedKey,
@@ -155,13 +188,15 @@ errors! {
     StreamIncomplete,
     /// chatcrypt's `Padding` (invalid padding).
     Padding,
-    /// chatcrypt's `UntrustedCertificate` (sealed sender, not bound yet).
+    /// A sender certificate from a server key that is not a root of the
+    /// `CertificatePolicy` (sealed sender).
     UntrustedCertificate,
-    /// chatcrypt's `CertificateRevoked` (sealed sender, not bound yet).
+    /// A sender certificate whose serial is revoked (sealed sender).
     CertificateRevoked,
-    /// chatcrypt's `CertificateExpired` (sealed sender, not bound yet).
+    /// A sender certificate past its expiry (sealed sender).
     CertificateExpired,
-    /// chatcrypt's `SenderMismatch` (sealed sender, not bound yet).
+    /// A sealed envelope's certificate names another sender than the
+    /// session authenticates.
     SenderMismatch,
     /// An error of a newer chatcrypt than this binding.
     Other,
@@ -187,7 +222,7 @@ errors! {
 
 impl From<facade::Error> for ChatcryptError {
     fn from(e: facade::Error) -> Self {
-        ChatcryptError::from_code(e.code(), e.detail())
+        ChatcryptError::from_error(&e)
     }
 }
 
@@ -211,6 +246,15 @@ impl ChatcryptError {
     /// The error with its fields (also the `detail` field of every variant).
     pub fn error_detail(&self) -> String {
         self.parts().1.to_owned()
+    }
+
+    /// The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+    /// field), `None` for every other error.
+    pub fn error_prekey_id(&self) -> Option<u32> {
+        match self {
+            ChatcryptError::UnknownPreKey { prekey_id, .. } => Some(*prekey_id),
+            _ => None,
+        }
     }
 
     /// The code's stable name in upper snake case (`"AUTH"`), as the C
@@ -243,7 +287,8 @@ fn len(n: usize) -> u64 {
 // ---------------------------------------------------------------------------
 // Constants
 
-/// The sizes a caller may want to check against.
+/// The sizes a caller may want to check against (the messenger layer's
+/// too).
 #[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
 pub struct Constants {
     /// An identity public key, a seed, a sealing key, an X25519 prekey.
@@ -262,6 +307,22 @@ pub struct Constants {
     pub max_message_len: u64,
     /// Digits of a safety number.
     pub safety_number_digits: u64,
+    /// An encoded `DeviceCertificate`.
+    pub device_certificate_len: u64,
+    /// An encoded `DeviceLink`.
+    pub device_link_len: u64,
+    /// The most devices a `DeviceList` names.
+    pub max_devices: u64,
+    /// The longest stable user id, in bytes.
+    pub max_user_id_len: u64,
+    /// An encoded `RetryMessage`.
+    pub retry_message_len: u64,
+    /// An encoded `SenderCertificate`.
+    pub sender_certificate_len: u64,
+    /// What a sealed envelope adds to the padded content.
+    pub sealed_envelope_overhead: u64,
+    /// The most recipients of one `seal_multi` envelope.
+    pub max_sealed_recipients: u64,
 }
 
 /// The sizes of keys, ids and messages.
@@ -276,6 +337,14 @@ pub fn constants() -> Constants {
         max_plaintext_len: len(facade::MAX_PLAINTEXT_LEN),
         max_message_len: len(facade::MAX_MESSAGE_LEN),
         safety_number_digits: len(facade::SAFETY_NUMBER_DIGITS),
+        device_certificate_len: len(facade::DEVICE_CERTIFICATE_LEN),
+        device_link_len: len(facade::DEVICE_LINK_LEN),
+        max_devices: len(facade::MAX_DEVICES),
+        max_user_id_len: len(facade::MAX_USER_ID_LEN),
+        retry_message_len: len(facade::RETRY_MESSAGE_LEN),
+        sender_certificate_len: len(facade::SENDER_CERTIFICATE_LEN),
+        sealed_envelope_overhead: len(facade::SEALED_ENVELOPE_OVERHEAD),
+        max_sealed_recipients: len(facade::MAX_SEALED_RECIPIENTS),
     }
 }
 

@@ -618,6 +618,1162 @@ fileprivate struct FfiConverterData: FfiConverterRustBuffer {
 
 
 /**
+ * A user's account key pair: certifies the user's devices and signs
+ * their device list. Its seed and stored forms are secret.
+ */
+public protocol AccountKeyPairProtocol: AnyObject, Sendable {
+    
+    /**
+     * Certifies that device `device` of this account has identity key
+     * `identity_key` (32 bytes): a new device's first step
+     * (`LocalDevice(identity, certificate, now)`).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong length; a `Decode*` error for an
+     * invalid key.
+     */
+    func certify(device: UInt32, identityKey: Data) throws  -> DeviceCertificate
+    
+    /**
+     * The account key (Ed25519, 32 bytes).
+     *
+     * # Errors
+     * `Unusable` (never, for an account key pair).
+     */
+    func publicKey() throws  -> Data
+    
+    /**
+     * The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; a generator failure;
+     * `Unusable`.
+     */
+    func seal(key: Data, rng: Rng?) throws  -> Data
+    
+    /**
+     * The 32-byte seed (secret).
+     *
+     * # Errors
+     * `Unusable` (never, for an account key pair).
+     */
+    func seed() throws  -> Data
+    
+    /**
+     * Signs the account's device list at `epoch` (larger than every epoch
+     * signed before: persist it first) from the devices' links.
+     *
+     * # Errors
+     * `DecodeInvalidValue` for epoch 0, no or too many devices, a device
+     * id or identity key twice; `BadSignature` for a link not made for
+     * this account.
+     */
+    func signDeviceList(epoch: UInt64, links: [DeviceLink]) throws  -> DeviceList
+    
+    /**
+     * The stored form (secret): store it after every change.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    func toBytes() throws  -> Data
+    
+}
+/**
+ * A user's account key pair: certifies the user's devices and signs
+ * their device list. Its seed and stored forms are secret.
+ */
+open class AccountKeyPair: AccountKeyPairProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_chatcrypt_uniffi_fn_clone_accountkeypair(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_chatcrypt_uniffi_fn_free_accountkeypair(handle, $0) }
+    }
+
+    
+    /**
+     * Restores `to_bytes`' output.
+     *
+     * # Errors
+     * A `Decode*` error.
+     */
+public static func fromBytes(bytes: Data)throws  -> AccountKeyPair  {
+    return try  FfiConverterTypeAccountKeyPair_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_from_bytes(
+        FfiConverterData.lower(bytes),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The key pair of a 32-byte seed.
+     *
+     * # Errors
+     * `InvalidArgument` if `seed` is not 32 bytes.
+     */
+public static func fromSeed(seed: Data)throws  -> AccountKeyPair  {
+    return try  FfiConverterTypeAccountKeyPair_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_from_seed(
+        FfiConverterData.lower(seed),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A new account key pair (draws 32 bytes).
+     *
+     * # Errors
+     * A generator failure.
+     */
+public static func generate(rng: Rng? = nil)throws  -> AccountKeyPair  {
+    return try  FfiConverterTypeAccountKeyPair_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_generate(
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Opens `seal`'s output with the same 32-byte key.
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; `Auth`; a `Decode*` error.
+     */
+public static func `open`(key: Data, sealed: Data)throws  -> AccountKeyPair  {
+    return try  FfiConverterTypeAccountKeyPair_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_open(
+        FfiConverterData.lower(key),
+        FfiConverterData.lower(sealed),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * Certifies that device `device` of this account has identity key
+     * `identity_key` (32 bytes): a new device's first step
+     * (`LocalDevice(identity, certificate, now)`).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong length; a `Decode*` error for an
+     * invalid key.
+     */
+open func certify(device: UInt32, identityKey: Data)throws  -> DeviceCertificate  {
+    return try  FfiConverterTypeDeviceCertificate_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_accountkeypair_certify(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(device),
+        FfiConverterData.lower(identityKey),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The account key (Ed25519, 32 bytes).
+     *
+     * # Errors
+     * `Unusable` (never, for an account key pair).
+     */
+open func publicKey()throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_accountkeypair_public_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; a generator failure;
+     * `Unusable`.
+     */
+open func seal(key: Data, rng: Rng? = nil)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_accountkeypair_seal(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(key),
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The 32-byte seed (secret).
+     *
+     * # Errors
+     * `Unusable` (never, for an account key pair).
+     */
+open func seed()throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_accountkeypair_seed(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Signs the account's device list at `epoch` (larger than every epoch
+     * signed before: persist it first) from the devices' links.
+     *
+     * # Errors
+     * `DecodeInvalidValue` for epoch 0, no or too many devices, a device
+     * id or identity key twice; `BadSignature` for a link not made for
+     * this account.
+     */
+open func signDeviceList(epoch: UInt64, links: [DeviceLink])throws  -> DeviceList  {
+    return try  FfiConverterTypeDeviceList_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_accountkeypair_sign_device_list(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(epoch),
+        FfiConverterSequenceTypeDeviceLink.lower(links),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The stored form (secret): store it after every change.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+open func toBytes()throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_accountkeypair_to_bytes(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeAccountKeyPair: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = AccountKeyPair
+
+    public static func lift(_ handle: UInt64) throws -> AccountKeyPair {
+        return AccountKeyPair(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: AccountKeyPair) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> AccountKeyPair {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: AccountKeyPair, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccountKeyPair_lift(_ handle: UInt64) throws -> AccountKeyPair {
+    return try FfiConverterTypeAccountKeyPair.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeAccountKeyPair_lower(_ value: AccountKeyPair) -> UInt64 {
+    return FfiConverterTypeAccountKeyPair.lower(value)
+}
+
+
+
+
+
+
+/**
+ * Which sender certificates a recipient accepts: the trusted server keys
+ * (roots), the revoked serials and the time.
+ */
+public protocol CertificatePolicyProtocol: AnyObject, Sendable {
+    
+    /**
+     * Trusts the server key `root` (32 bytes).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong length; a `Decode*` error for an
+     * invalid key.
+     */
+    func addRoot(root: Data) throws 
+    
+    /**
+     * Refuses certificates with serial `serial`.
+     */
+    func revoke(serial: UInt64) 
+    
+}
+/**
+ * Which sender certificates a recipient accepts: the trusted server keys
+ * (roots), the revoked serials and the time.
+ */
+open class CertificatePolicy: CertificatePolicyProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_chatcrypt_uniffi_fn_clone_certificatepolicy(self.handle, $0) }
+    }
+    /**
+     * A policy at time `now` with no roots yet (which accepts nothing:
+     * `UntrustedCertificate`).
+     */
+public convenience init(now: UInt64) {
+    let handle =
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_certificatepolicy_new(
+        FfiConverterUInt64.lower(now),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_chatcrypt_uniffi_fn_free_certificatepolicy(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * Trusts the server key `root` (32 bytes).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong length; a `Decode*` error for an
+     * invalid key.
+     */
+open func addRoot(root: Data)throws   {try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_add_root(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(root),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Refuses certificates with serial `serial`.
+     */
+open func revoke(serial: UInt64)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_revoke(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(serial),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCertificatePolicy: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = CertificatePolicy
+
+    public static func lift(_ handle: UInt64) throws -> CertificatePolicy {
+        return CertificatePolicy(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: CertificatePolicy) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CertificatePolicy {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: CertificatePolicy, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCertificatePolicy_lift(_ handle: UInt64) throws -> CertificatePolicy {
+    return try FfiConverterTypeCertificatePolicy.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCertificatePolicy_lower(_ value: CertificatePolicy) -> UInt64 {
+    return FfiConverterTypeCertificatePolicy.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A device's certificate from its account: account key, device id and
+ * the device's identity key, signed by the account key.
+ */
+public protocol DeviceCertificateProtocol: AnyObject, Sendable {
+    
+    /**
+     * The account key that signed it (32 bytes).
+     */
+    func accountKey()  -> Data
+    
+    /**
+     * The device id.
+     */
+    func device()  -> UInt32
+    
+    /**
+     * The device's identity key (32 bytes).
+     */
+    func identityKey()  -> Data
+    
+    /**
+     * The encoding (`constants().device_certificate_len` bytes).
+     */
+    func toBytes()  -> Data
+    
+    /**
+     * Checks that it was signed by `account_key` (32 bytes; the signature
+     * itself was checked by `from_bytes`).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong length; a `Decode*` error for an
+     * invalid key; `WrongIdentity` if another account key signed it.
+     */
+    func verify(accountKey: Data) throws 
+    
+}
+/**
+ * A device's certificate from its account: account key, device id and
+ * the device's identity key, signed by the account key.
+ */
+open class DeviceCertificate: DeviceCertificateProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_chatcrypt_uniffi_fn_clone_devicecertificate(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_chatcrypt_uniffi_fn_free_devicecertificate(handle, $0) }
+    }
+
+    
+    /**
+     * Decodes and verifies a certificate (signed by the account key it names).
+     *
+     * # Errors
+     * A `Decode*` error; `BadSignature`.
+     */
+public static func fromBytes(bytes: Data)throws  -> DeviceCertificate  {
+    return try  FfiConverterTypeDeviceCertificate_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_devicecertificate_from_bytes(
+        FfiConverterData.lower(bytes),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * The account key that signed it (32 bytes).
+     */
+open func accountKey() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_devicecertificate_account_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The device id.
+     */
+open func device() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_devicecertificate_device(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The device's identity key (32 bytes).
+     */
+open func identityKey() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_devicecertificate_identity_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The encoding (`constants().device_certificate_len` bytes).
+     */
+open func toBytes() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_devicecertificate_to_bytes(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Checks that it was signed by `account_key` (32 bytes; the signature
+     * itself was checked by `from_bytes`).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong length; a `Decode*` error for an
+     * invalid key; `WrongIdentity` if another account key signed it.
+     */
+open func verify(accountKey: Data)throws   {try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_devicecertificate_verify(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(accountKey),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDeviceCertificate: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = DeviceCertificate
+
+    public static func lift(_ handle: UInt64) throws -> DeviceCertificate {
+        return DeviceCertificate(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: DeviceCertificate) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DeviceCertificate {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: DeviceCertificate, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceCertificate_lift(_ handle: UInt64) throws -> DeviceCertificate {
+    return try FfiConverterTypeDeviceCertificate.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceCertificate_lower(_ value: DeviceCertificate) -> UInt64 {
+    return FfiConverterTypeDeviceCertificate.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A device's consent to be listed by an account: travels as bytes from
+ * the device to the account's signer (`AccountKeyPair.sign_device_list`).
+ */
+public protocol DeviceLinkProtocol: AnyObject, Sendable {
+    
+    /**
+     * The device id.
+     */
+    func device()  -> UInt32
+    
+    /**
+     * The device's identity key (32 bytes).
+     */
+    func identityKey()  -> Data
+    
+    /**
+     * The encoding (`constants().device_link_len` bytes).
+     */
+    func toBytes()  -> Data
+    
+}
+/**
+ * A device's consent to be listed by an account: travels as bytes from
+ * the device to the account's signer (`AccountKeyPair.sign_device_list`).
+ */
+open class DeviceLink: DeviceLinkProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_chatcrypt_uniffi_fn_clone_devicelink(self.handle, $0) }
+    }
+    /**
+     * The consent of the device with key pair `identity` to be device
+     * `device` of the account with key `account_key` (32 bytes).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong length; a `Decode*` error for an
+     * invalid key.
+     */
+public convenience init(identity: IdentityKeyPair, accountKey: Data, device: UInt32)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_devicelink_new(
+        FfiConverterTypeIdentityKeyPair_lower(identity),
+        FfiConverterData.lower(accountKey),
+        FfiConverterUInt32.lower(device),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_chatcrypt_uniffi_fn_free_devicelink(handle, $0) }
+    }
+
+    
+    /**
+     * Decodes a link (its consent is checked when a list is signed).
+     *
+     * # Errors
+     * A `Decode*` error (`DecodeTruncated` for a short one).
+     */
+public static func fromBytes(bytes: Data)throws  -> DeviceLink  {
+    return try  FfiConverterTypeDeviceLink_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_devicelink_from_bytes(
+        FfiConverterData.lower(bytes),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * The device id.
+     */
+open func device() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_devicelink_device(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The device's identity key (32 bytes).
+     */
+open func identityKey() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_devicelink_identity_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The encoding (`constants().device_link_len` bytes).
+     */
+open func toBytes() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_devicelink_to_bytes(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDeviceLink: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = DeviceLink
+
+    public static func lift(_ handle: UInt64) throws -> DeviceLink {
+        return DeviceLink(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: DeviceLink) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DeviceLink {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: DeviceLink, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceLink_lift(_ handle: UInt64) throws -> DeviceLink {
+    return try FfiConverterTypeDeviceLink.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceLink_lower(_ value: DeviceLink) -> UInt64 {
+    return FfiConverterTypeDeviceLink.lower(value)
+}
+
+
+
+
+
+
+/**
+ * An account's signed device list.
+ */
+public protocol DeviceListProtocol: AnyObject, Sendable {
+    
+    /**
+     * The account key that signed it (32 bytes).
+     */
+    func accountKey()  -> Data
+    
+    /**
+     * The device ids, ascending.
+     */
+    func devices()  -> [UInt32]
+    
+    /**
+     * Its epoch.
+     */
+    func epoch()  -> UInt64
+    
+    /**
+     * The identity key of device `device` (32 bytes), if listed.
+     */
+    func identityOf(device: UInt32)  -> Data?
+    
+    /**
+     * The links (to sign the next list from).
+     */
+    func links()  -> [DeviceLink]
+    
+    /**
+     * The encoding.
+     */
+    func toBytes()  -> Data
+    
+}
+/**
+ * An account's signed device list.
+ */
+open class DeviceList: DeviceListProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_chatcrypt_uniffi_fn_clone_devicelist(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_chatcrypt_uniffi_fn_free_devicelist(handle, $0) }
+    }
+
+    
+    /**
+     * Decodes and verifies a device list (signed by the account key it
+     * names; whether to trust that key is a `PeerAccount`'s decision).
+     *
+     * # Errors
+     * A `Decode*` error; `BadSignature`.
+     */
+public static func fromBytes(bytes: Data)throws  -> DeviceList  {
+    return try  FfiConverterTypeDeviceList_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_devicelist_from_bytes(
+        FfiConverterData.lower(bytes),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * The account key that signed it (32 bytes).
+     */
+open func accountKey() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_devicelist_account_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The device ids, ascending.
+     */
+open func devices() -> [UInt32]  {
+    return try!  FfiConverterSequenceUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_devicelist_devices(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Its epoch.
+     */
+open func epoch() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_devicelist_epoch(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The identity key of device `device` (32 bytes), if listed.
+     */
+open func identityOf(device: UInt32) -> Data?  {
+    return try!  FfiConverterOptionData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_devicelist_identity_of(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(device),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The links (to sign the next list from).
+     */
+open func links() -> [DeviceLink]  {
+    return try!  FfiConverterSequenceTypeDeviceLink.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_devicelist_links(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The encoding.
+     */
+open func toBytes() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_devicelist_to_bytes(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDeviceList: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = DeviceList
+
+    public static func lift(_ handle: UInt64) throws -> DeviceList {
+        return DeviceList(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: DeviceList) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DeviceList {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: DeviceList, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceList_lift(_ handle: UInt64) throws -> DeviceList {
+    return try FfiConverterTypeDeviceList.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceList_lower(_ value: DeviceList) -> UInt64 {
+    return FfiConverterTypeDeviceList.lower(value)
+}
+
+
+
+
+
+
+/**
  * This device's long-term identity key pair.
  */
 public protocol IdentityKeyPairProtocol: AnyObject, Sendable {
@@ -1122,6 +2278,611 @@ public func FfiConverterTypeKemPreKey_lower(_ value: KemPreKey) -> UInt64 {
 
 
 /**
+ * This device: its identity, its certificate from the account and its
+ * prekeys. After every call that changes it (replenish, rotate, prune,
+ * mark_uploaded, a session record's decrypt of a first message), store
+ * `to_bytes` (secret); upload prekeys only from what is stored (`upload`).
+ */
+public protocol LocalDeviceProtocol: AnyObject, Sendable {
+    
+    /**
+     * The device certificate.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    func certificate() throws  -> DeviceCertificate
+    
+    /**
+     * The device id.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    func deviceId() throws  -> UInt32
+    
+    /**
+     * A copy of the identity key pair (to open sealed envelopes, sign
+     * links).
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    func identity() throws  -> IdentityKeyPair
+    
+    /**
+     * The identity key (32 bytes).
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    func identityKey() throws  -> Data
+    
+    /**
+     * This device's link for its account's device list.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    func link() throws  -> DeviceLink
+    
+    /**
+     * Records that the server stored `upload`. Persist afterwards.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    func markUploaded(upload: PreKeyUpload) throws 
+    
+    /**
+     * Whether the signed prekey is due for rotation at `now`.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    func needsRotation(now: UInt64) throws  -> Bool
+    
+    /**
+     * Whether some keys are not yet in a confirmed upload.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    func needsUpload() throws  -> Bool
+    
+    /**
+     * How many one-time X25519 and KEM prekeys the device holds.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    func oneTimePrekeyCounts() throws  -> PreKeyCounts
+    
+    /**
+     * Deletes retired prekeys whose grace period is over at `now`.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    func prune(now: UInt64) throws 
+    
+    /**
+     * Makes one-time prekeys when the server reports fewer than the low
+     * water mark (draws 32 bytes per X25519 and 64 per KEM prekey).
+     * Persist, then `upload`.
+     *
+     * # Errors
+     * `CounterExhausted`; a generator failure (the device unchanged).
+     */
+    func replenish(serverOneTime: UInt32, serverKem: UInt32, rng: Rng?) throws  -> Replenished
+    
+    /**
+     * The signed retry for `failed`, a message from the device with
+     * identity key `sender_identity` that failed to decrypt at `now` with
+     * `error` (the exception the decrypt raised); `None` if that failure
+     * calls for no retry (only `Auth`, `NoSession` and `UnknownPreKey`
+     * may).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong length; a `Decode*` error for an
+     * invalid key; `Unusable`.
+     */
+    func retryFor(senderIdentity: Data, failed: Data, error: ChatcryptError, now: UInt64) throws  -> RetryMessage?
+    
+    /**
+     * As `retry_for`, from the failure's stable code (`error_code()`) and,
+     * for `UnknownPreKey`, the prekey id it carries (`prekey_id`; 0
+     * otherwise).
+     *
+     * # Errors
+     * As `retry_for`; `InvalidArgument` for a number that is no code.
+     */
+    func retryForCode(senderIdentity: Data, failed: Data, code: Int32, prekeyId: UInt32, now: UInt64) throws  -> RetryMessage?
+    
+    /**
+     * Replaces the signed and last-resort prekeys (draws 32 + 64 bytes).
+     * Persist, then `upload`.
+     *
+     * # Errors
+     * `CounterExhausted`; a generator failure (the device unchanged).
+     */
+    func rotateSignedPrekey(now: UInt64, rng: Rng?) throws 
+    
+    /**
+     * The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; a generator failure;
+     * `Unusable`.
+     */
+    func seal(key: Data, rng: Rng?) throws  -> Data
+    
+    /**
+     * The stored form (secret): store it after every change.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    func toBytes() throws  -> Data
+    
+    /**
+     * The prekey upload, for `persisted`: the caller's stored form of this
+     * device (`to_bytes`, also when what is stored is its sealed form).
+     *
+     * # Errors
+     * `NotPersisted` if `persisted` is not the current stored form.
+     */
+    func upload(persisted: Data) throws  -> PreKeyUpload
+    
+}
+/**
+ * This device: its identity, its certificate from the account and its
+ * prekeys. After every call that changes it (replenish, rotate, prune,
+ * mark_uploaded, a session record's decrypt of a first message), store
+ * `to_bytes` (secret); upload prekeys only from what is stored (`upload`).
+ */
+open class LocalDevice: LocalDeviceProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_chatcrypt_uniffi_fn_clone_localdevice(self.handle, $0) }
+    }
+    /**
+     * A new device for `identity`, certified by its account as
+     * `certificate`, with a first signed and last-resort prekey made at
+     * `now` (seconds; draws 32 + 64 bytes) and no one-time prekeys yet
+     * (call `replenish`).
+     *
+     * # Errors
+     * `WrongIdentity` if the certificate is for another identity key; a
+     * generator failure.
+     */
+public convenience init(identity: IdentityKeyPair, certificate: DeviceCertificate, now: UInt64, rng: Rng? = nil)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_localdevice_new(
+        FfiConverterTypeIdentityKeyPair_lower(identity),
+        FfiConverterTypeDeviceCertificate_lower(certificate),
+        FfiConverterUInt64.lower(now),
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_chatcrypt_uniffi_fn_free_localdevice(handle, $0) }
+    }
+
+    
+    /**
+     * Restores `to_bytes`' output.
+     *
+     * # Errors
+     * A `Decode*` error.
+     */
+public static func fromBytes(bytes: Data)throws  -> LocalDevice  {
+    return try  FfiConverterTypeLocalDevice_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_localdevice_from_bytes(
+        FfiConverterData.lower(bytes),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Opens `seal`'s output with the same 32-byte key.
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; `Auth`; a `Decode*` error.
+     */
+public static func `open`(key: Data, sealed: Data)throws  -> LocalDevice  {
+    return try  FfiConverterTypeLocalDevice_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_localdevice_open(
+        FfiConverterData.lower(key),
+        FfiConverterData.lower(sealed),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * The device certificate.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+open func certificate()throws  -> DeviceCertificate  {
+    return try  FfiConverterTypeDeviceCertificate_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_localdevice_certificate(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The device id.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+open func deviceId()throws  -> UInt32  {
+    return try  FfiConverterUInt32.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_localdevice_device_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A copy of the identity key pair (to open sealed envelopes, sign
+     * links).
+     *
+     * # Errors
+     * `Unusable`.
+     */
+open func identity()throws  -> IdentityKeyPair  {
+    return try  FfiConverterTypeIdentityKeyPair_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_localdevice_identity(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The identity key (32 bytes).
+     *
+     * # Errors
+     * `Unusable`.
+     */
+open func identityKey()throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_localdevice_identity_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * This device's link for its account's device list.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+open func link()throws  -> DeviceLink  {
+    return try  FfiConverterTypeDeviceLink_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_localdevice_link(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Records that the server stored `upload`. Persist afterwards.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+open func markUploaded(upload: PreKeyUpload)throws   {try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_localdevice_mark_uploaded(
+            self.uniffiCloneHandle(),
+        FfiConverterTypePreKeyUpload_lower(upload),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Whether the signed prekey is due for rotation at `now`.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+open func needsRotation(now: UInt64)throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_localdevice_needs_rotation(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether some keys are not yet in a confirmed upload.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+open func needsUpload()throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_localdevice_needs_upload(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * How many one-time X25519 and KEM prekeys the device holds.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+open func oneTimePrekeyCounts()throws  -> PreKeyCounts  {
+    return try  FfiConverterTypePreKeyCounts_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_localdevice_one_time_prekey_counts(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Deletes retired prekeys whose grace period is over at `now`.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+open func prune(now: UInt64)throws   {try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_localdevice_prune(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(now),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Makes one-time prekeys when the server reports fewer than the low
+     * water mark (draws 32 bytes per X25519 and 64 per KEM prekey).
+     * Persist, then `upload`.
+     *
+     * # Errors
+     * `CounterExhausted`; a generator failure (the device unchanged).
+     */
+open func replenish(serverOneTime: UInt32, serverKem: UInt32, rng: Rng? = nil)throws  -> Replenished  {
+    return try  FfiConverterTypeReplenished_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_localdevice_replenish(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(serverOneTime),
+        FfiConverterUInt32.lower(serverKem),
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The signed retry for `failed`, a message from the device with
+     * identity key `sender_identity` that failed to decrypt at `now` with
+     * `error` (the exception the decrypt raised); `None` if that failure
+     * calls for no retry (only `Auth`, `NoSession` and `UnknownPreKey`
+     * may).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong length; a `Decode*` error for an
+     * invalid key; `Unusable`.
+     */
+open func retryFor(senderIdentity: Data, failed: Data, error: ChatcryptError, now: UInt64)throws  -> RetryMessage?  {
+    return try  FfiConverterOptionTypeRetryMessage.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_localdevice_retry_for(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(senderIdentity),
+        FfiConverterData.lower(failed),
+        FfiConverterTypeChatcryptError_lower(error),
+        FfiConverterUInt64.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * As `retry_for`, from the failure's stable code (`error_code()`) and,
+     * for `UnknownPreKey`, the prekey id it carries (`prekey_id`; 0
+     * otherwise).
+     *
+     * # Errors
+     * As `retry_for`; `InvalidArgument` for a number that is no code.
+     */
+open func retryForCode(senderIdentity: Data, failed: Data, code: Int32, prekeyId: UInt32, now: UInt64)throws  -> RetryMessage?  {
+    return try  FfiConverterOptionTypeRetryMessage.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_localdevice_retry_for_code(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(senderIdentity),
+        FfiConverterData.lower(failed),
+        FfiConverterInt32.lower(code),
+        FfiConverterUInt32.lower(prekeyId),
+        FfiConverterUInt64.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Replaces the signed and last-resort prekeys (draws 32 + 64 bytes).
+     * Persist, then `upload`.
+     *
+     * # Errors
+     * `CounterExhausted`; a generator failure (the device unchanged).
+     */
+open func rotateSignedPrekey(now: UInt64, rng: Rng? = nil)throws   {try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_localdevice_rotate_signed_prekey(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(now),
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; a generator failure;
+     * `Unusable`.
+     */
+open func seal(key: Data, rng: Rng? = nil)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_localdevice_seal(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(key),
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The stored form (secret): store it after every change.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+open func toBytes()throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_localdevice_to_bytes(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The prekey upload, for `persisted`: the caller's stored form of this
+     * device (`to_bytes`, also when what is stored is its sealed form).
+     *
+     * # Errors
+     * `NotPersisted` if `persisted` is not the current stored form.
+     */
+open func upload(persisted: Data)throws  -> PreKeyUpload  {
+    return try  FfiConverterTypePreKeyUpload_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_localdevice_upload(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(persisted),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeLocalDevice: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = LocalDevice
+
+    public static func lift(_ handle: UInt64) throws -> LocalDevice {
+        return LocalDevice(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: LocalDevice) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> LocalDevice {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: LocalDevice, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLocalDevice_lift(_ handle: UInt64) throws -> LocalDevice {
+    return try FfiConverterTypeLocalDevice.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeLocalDevice_lower(_ value: LocalDevice) -> UInt64 {
+    return FfiConverterTypeLocalDevice.lower(value)
+}
+
+
+
+
+
+
+/**
  * A one-time prekey with its secret; a successful `accept_session`
  * consumes it (every call then fails with `Consumed`).
  */
@@ -1345,6 +3106,907 @@ public func FfiConverterTypeOneTimePreKey_lift(_ handle: UInt64) throws -> OneTi
 #endif
 public func FfiConverterTypeOneTimePreKey_lower(_ value: OneTimePreKey) -> UInt64 {
     return FfiConverterTypeOneTimePreKey.lower(value)
+}
+
+
+
+
+
+
+/**
+ * An opened sealed envelope: the validated sender certificate and the
+ * content.
+ */
+public protocol OpenedEnvelopeProtocol: AnyObject, Sendable {
+    
+    /**
+     * The sender's certificate.
+     */
+    func certificate()  -> SenderCertificate
+    
+    /**
+     * The content without its padding (for a session record's message,
+     * give the envelope to `SessionRecord.decrypt_sealed`).
+     */
+    func content()  -> Data
+    
+}
+/**
+ * An opened sealed envelope: the validated sender certificate and the
+ * content.
+ */
+open class OpenedEnvelope: OpenedEnvelopeProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_chatcrypt_uniffi_fn_clone_openedenvelope(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_chatcrypt_uniffi_fn_free_openedenvelope(handle, $0) }
+    }
+
+    
+
+    
+    /**
+     * The sender's certificate.
+     */
+open func certificate() -> SenderCertificate  {
+    return try!  FfiConverterTypeSenderCertificate_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_openedenvelope_certificate(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The content without its padding (for a session record's message,
+     * give the envelope to `SessionRecord.decrypt_sealed`).
+     */
+open func content() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_openedenvelope_content(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeOpenedEnvelope: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = OpenedEnvelope
+
+    public static func lift(_ handle: UInt64) throws -> OpenedEnvelope {
+        return OpenedEnvelope(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: OpenedEnvelope) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> OpenedEnvelope {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: OpenedEnvelope, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOpenedEnvelope_lift(_ handle: UInt64) throws -> OpenedEnvelope {
+    return try FfiConverterTypeOpenedEnvelope.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeOpenedEnvelope_lower(_ value: OpenedEnvelope) -> UInt64 {
+    return FfiConverterTypeOpenedEnvelope.lower(value)
+}
+
+
+
+
+
+
+/**
+ * How a plaintext is padded before it is encrypted or sealed (SPEC.md §26).
+ */
+public protocol PaddingProtocol: AnyObject, Sendable {
+    
+    /**
+     * The kind.
+     */
+    func kind()  -> PaddingKind
+    
+    /**
+     * Pads `content` (at most `max` bytes padded).
+     *
+     * # Errors
+     * `TooLarge`.
+     */
+    func pad(content: Data, max: UInt64) throws  -> Data
+    
+    /**
+     * The padded length of `content_len` bytes.
+     *
+     * # Errors
+     * `TooLarge` if it does not fit.
+     */
+    func paddedLen(contentLen: UInt64) throws  -> UInt64
+    
+    /**
+     * The parameter.
+     */
+    func param()  -> UInt32
+    
+}
+/**
+ * How a plaintext is padded before it is encrypted or sealed (SPEC.md §26).
+ */
+open class Padding: PaddingProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_chatcrypt_uniffi_fn_clone_padding(self.handle, $0) }
+    }
+    /**
+     * The policy of a kind and its parameter.
+     *
+     * # Errors
+     * `InvalidArgument` for a parameter out of range (`None` with a
+     * parameter, `Blocks` with 0, a parameter above 65 535).
+     */
+public convenience init(kind: PaddingKind, param: UInt32)throws  {
+    let handle =
+        try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_padding_new(
+        FfiConverterTypePaddingKind_lower(kind),
+        FfiConverterUInt32.lower(param),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_chatcrypt_uniffi_fn_free_padding(handle, $0) }
+    }
+
+    
+    /**
+     * chatcrypt's default policy (Padmé with a 160-byte floor), the one
+     * `SessionRecord.encrypt` uses.
+     */
+public static func defaultPolicy() -> Padding  {
+    return try!  FfiConverterTypePadding_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_padding_default_policy(uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * The kind.
+     */
+open func kind() -> PaddingKind  {
+    return try!  FfiConverterTypePaddingKind_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_padding_kind(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Pads `content` (at most `max` bytes padded).
+     *
+     * # Errors
+     * `TooLarge`.
+     */
+open func pad(content: Data, max: UInt64)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_padding_pad(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(content),
+        FfiConverterUInt64.lower(max),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The padded length of `content_len` bytes.
+     *
+     * # Errors
+     * `TooLarge` if it does not fit.
+     */
+open func paddedLen(contentLen: UInt64)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_padding_padded_len(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(contentLen),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The parameter.
+     */
+open func param() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_padding_param(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePadding: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = Padding
+
+    public static func lift(_ handle: UInt64) throws -> Padding {
+        return Padding(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: Padding) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Padding {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: Padding, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePadding_lift(_ handle: UInt64) throws -> Padding {
+    return try FfiConverterTypePadding.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePadding_lower(_ value: Padding) -> UInt64 {
+    return FfiConverterTypePadding.lower(value)
+}
+
+
+
+
+
+
+/**
+ * What this device trusts about a peer account: its user id, the pinned
+ * account key and the newest device list. Store `to_bytes` (secret)
+ * after every change.
+ */
+public protocol PeerAccountProtocol: AnyObject, Sendable {
+    
+    /**
+     * The caller's decision to trust the pending account key `expected`
+     * (32 bytes).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong length, a `Decode*` error for an
+     * invalid key; `NoPendingChange`; `AccountKeyChanged` if the pending
+     * key is another.
+     */
+    func acceptAccountKeyChange(expected: Data) throws 
+    
+    /**
+     * The pinned account key (32 bytes).
+     *
+     * # Errors
+     * `Unusable` (never, for a peer account).
+     */
+    func accountKey() throws  -> Data
+    
+    /**
+     * Whether device `device` with identity key `identity_key` may send
+     * and receive (returns if so).
+     *
+     * # Errors
+     * `AccountKeyChanged`, `UnknownDevice`, `WrongIdentity`; a wrong
+     * length or invalid key.
+     */
+    func authorize(device: UInt32, identityKey: Data) throws 
+    
+    /**
+     * The identity key (32 bytes) device `device` must have.
+     *
+     * # Errors
+     * `AccountKeyChanged`, `UnknownDevice`.
+     */
+    func deviceIdentity(device: UInt32) throws  -> Data
+    
+    /**
+     * The newest device list under the pinned key.
+     *
+     * # Errors
+     * `Unusable` (never, for a peer account).
+     */
+    func deviceList() throws  -> DeviceList
+    
+    /**
+     * Records that the users compared safety numbers and they matched.
+     *
+     * # Errors
+     * `AccountKeyChanged` while a change is pending.
+     */
+    func markVerified() throws 
+    
+    /**
+     * The account key (32 bytes) of a change waiting for the caller's
+     * decision, if any.
+     *
+     * # Errors
+     * `Unusable` (never, for a peer account).
+     */
+    func pendingAccountKey() throws  -> Data?
+    
+    /**
+     * The caller's decision to keep the pinned key.
+     *
+     * # Errors
+     * `NoPendingChange`.
+     */
+    func rejectAccountKeyChange() throws 
+    
+    /**
+     * The safety number between the local user (`local_user_id`,
+     * `local_account_key`) and this peer's pinned account key: the one a
+     * multi-device messenger shows.
+     *
+     * # Errors
+     * A wrong length or invalid key; `TooLarge` for a longer user id.
+     */
+    func safetyNumber(localUserId: Data, localAccountKey: Data) throws  -> SafetyNumber
+    
+    /**
+     * The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; a generator failure;
+     * `Unusable`.
+     */
+    func seal(key: Data, rng: Rng?) throws  -> Data
+    
+    /**
+     * The stored form (secret): store it after every change.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    func toBytes() throws  -> Data
+    
+    /**
+     * How the account key was pinned.
+     *
+     * # Errors
+     * `Unusable` (never, for a peer account).
+     */
+    func trustLevel() throws  -> TrustLevel
+    
+    /**
+     * Applies a device list fetched for this account.
+     *
+     * # Errors
+     * `DeviceListRollback`, `DeviceListConflict`; nothing changes on error.
+     */
+    func updateDeviceList(list: DeviceList) throws  -> DeviceListUpdate
+    
+    /**
+     * The peer's stable user id.
+     *
+     * # Errors
+     * `Unusable` (never, for a peer account).
+     */
+    func userId() throws  -> Data
+    
+}
+/**
+ * What this device trusts about a peer account: its user id, the pinned
+ * account key and the newest device list. Store `to_bytes` (secret)
+ * after every change.
+ */
+open class PeerAccount: PeerAccountProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_chatcrypt_uniffi_fn_clone_peeraccount(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_chatcrypt_uniffi_fn_free_peeraccount(handle, $0) }
+    }
+
+    
+    /**
+     * Restores `to_bytes`' output.
+     *
+     * # Errors
+     * A `Decode*` error.
+     */
+public static func fromBytes(bytes: Data)throws  -> PeerAccount  {
+    return try  FfiConverterTypePeerAccount_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_from_bytes(
+        FfiConverterData.lower(bytes),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Opens `seal`'s output with the same 32-byte key.
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; `Auth`; a `Decode*` error.
+     */
+public static func `open`(key: Data, sealed: Data)throws  -> PeerAccount  {
+    return try  FfiConverterTypePeerAccount_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_open(
+        FfiConverterData.lower(key),
+        FfiConverterData.lower(sealed),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * First contact, trusting on first use the account key that signed `list`.
+     *
+     * # Errors
+     * `TooLarge` for a user id over `constants().max_user_id_len` bytes.
+     */
+public static func trustOnFirstUse(userId: Data, list: DeviceList)throws  -> PeerAccount  {
+    return try  FfiConverterTypePeerAccount_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_trust_on_first_use(
+        FfiConverterData.lower(userId),
+        FfiConverterTypeDeviceList_lower(list),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * First contact with an account key (32 bytes) verified out of band.
+     *
+     * # Errors
+     * As `trust_on_first_use`; `InvalidArgument` for a wrong length, a
+     * `Decode*` error for an invalid key; `AccountKeyChanged` if `list` is
+     * signed by another key.
+     */
+public static func verified(userId: Data, accountKey: Data, list: DeviceList)throws  -> PeerAccount  {
+    return try  FfiConverterTypePeerAccount_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_verified(
+        FfiConverterData.lower(userId),
+        FfiConverterData.lower(accountKey),
+        FfiConverterTypeDeviceList_lower(list),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * The caller's decision to trust the pending account key `expected`
+     * (32 bytes).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong length, a `Decode*` error for an
+     * invalid key; `NoPendingChange`; `AccountKeyChanged` if the pending
+     * key is another.
+     */
+open func acceptAccountKeyChange(expected: Data)throws   {try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_peeraccount_accept_account_key_change(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(expected),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The pinned account key (32 bytes).
+     *
+     * # Errors
+     * `Unusable` (never, for a peer account).
+     */
+open func accountKey()throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_peeraccount_account_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Whether device `device` with identity key `identity_key` may send
+     * and receive (returns if so).
+     *
+     * # Errors
+     * `AccountKeyChanged`, `UnknownDevice`, `WrongIdentity`; a wrong
+     * length or invalid key.
+     */
+open func authorize(device: UInt32, identityKey: Data)throws   {try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_peeraccount_authorize(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(device),
+        FfiConverterData.lower(identityKey),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The identity key (32 bytes) device `device` must have.
+     *
+     * # Errors
+     * `AccountKeyChanged`, `UnknownDevice`.
+     */
+open func deviceIdentity(device: UInt32)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_peeraccount_device_identity(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt32.lower(device),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The newest device list under the pinned key.
+     *
+     * # Errors
+     * `Unusable` (never, for a peer account).
+     */
+open func deviceList()throws  -> DeviceList  {
+    return try  FfiConverterTypeDeviceList_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_peeraccount_device_list(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Records that the users compared safety numbers and they matched.
+     *
+     * # Errors
+     * `AccountKeyChanged` while a change is pending.
+     */
+open func markVerified()throws   {try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_peeraccount_mark_verified(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The account key (32 bytes) of a change waiting for the caller's
+     * decision, if any.
+     *
+     * # Errors
+     * `Unusable` (never, for a peer account).
+     */
+open func pendingAccountKey()throws  -> Data?  {
+    return try  FfiConverterOptionData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_peeraccount_pending_account_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The caller's decision to keep the pinned key.
+     *
+     * # Errors
+     * `NoPendingChange`.
+     */
+open func rejectAccountKeyChange()throws   {try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_peeraccount_reject_account_key_change(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * The safety number between the local user (`local_user_id`,
+     * `local_account_key`) and this peer's pinned account key: the one a
+     * multi-device messenger shows.
+     *
+     * # Errors
+     * A wrong length or invalid key; `TooLarge` for a longer user id.
+     */
+open func safetyNumber(localUserId: Data, localAccountKey: Data)throws  -> SafetyNumber  {
+    return try  FfiConverterTypeSafetyNumber_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_peeraccount_safety_number(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(localUserId),
+        FfiConverterData.lower(localAccountKey),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; a generator failure;
+     * `Unusable`.
+     */
+open func seal(key: Data, rng: Rng? = nil)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_peeraccount_seal(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(key),
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The stored form (secret): store it after every change.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+open func toBytes()throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_peeraccount_to_bytes(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * How the account key was pinned.
+     *
+     * # Errors
+     * `Unusable` (never, for a peer account).
+     */
+open func trustLevel()throws  -> TrustLevel  {
+    return try  FfiConverterTypeTrustLevel_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_peeraccount_trust_level(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Applies a device list fetched for this account.
+     *
+     * # Errors
+     * `DeviceListRollback`, `DeviceListConflict`; nothing changes on error.
+     */
+open func updateDeviceList(list: DeviceList)throws  -> DeviceListUpdate  {
+    return try  FfiConverterTypeDeviceListUpdate_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_peeraccount_update_device_list(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeDeviceList_lower(list),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The peer's stable user id.
+     *
+     * # Errors
+     * `Unusable` (never, for a peer account).
+     */
+open func userId()throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_peeraccount_user_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePeerAccount: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = PeerAccount
+
+    public static func lift(_ handle: UInt64) throws -> PeerAccount {
+        return PeerAccount(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: PeerAccount) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PeerAccount {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: PeerAccount, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePeerAccount_lift(_ handle: UInt64) throws -> PeerAccount {
+    return try FfiConverterTypePeerAccount.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePeerAccount_lower(_ value: PeerAccount) -> UInt64 {
+    return FfiConverterTypePeerAccount.lower(value)
 }
 
 
@@ -1898,6 +4560,501 @@ public func FfiConverterTypePreKeyMessage_lower(_ value: PreKeyMessage) -> UInt6
 
 
 /**
+ * A device's signed prekey upload: what the server stores and hands out
+ * bundles from.
+ */
+public protocol PreKeyUploadProtocol: AnyObject, Sendable {
+    
+    /**
+     * The bundle a server hands out: with the one-time X25519 prekey at
+     * index `one_time` and the one-time KEM prekey at index `kem` of this
+     * upload, or without (`None`: no one-time prekey; the last-resort KEM
+     * prekey).
+     *
+     * # Errors
+     * An index out of range.
+     */
+    func bundle(oneTime: UInt64?, kem: UInt64?) throws  -> PreKeyBundle
+    
+    /**
+     * The device's certificate.
+     */
+    func certificate()  -> DeviceCertificate
+    
+    /**
+     * The device's identity key (32 bytes).
+     */
+    func identityKey()  -> Data
+    
+    /**
+     * How many one-time KEM prekeys it carries.
+     */
+    func kemPrekeyCount()  -> UInt64
+    
+    /**
+     * How many one-time X25519 prekeys it carries.
+     */
+    func oneTimePrekeyCount()  -> UInt64
+    
+    /**
+     * The encoding.
+     */
+    func toBytes()  -> Data
+    
+}
+/**
+ * A device's signed prekey upload: what the server stores and hands out
+ * bundles from.
+ */
+open class PreKeyUpload: PreKeyUploadProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_chatcrypt_uniffi_fn_clone_prekeyupload(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_chatcrypt_uniffi_fn_free_prekeyupload(handle, $0) }
+    }
+
+    
+    /**
+     * Decodes and verifies an upload (the server's side).
+     *
+     * # Errors
+     * A `Decode*` error; `BadSignature`.
+     */
+public static func fromBytes(bytes: Data)throws  -> PreKeyUpload  {
+    return try  FfiConverterTypePreKeyUpload_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_prekeyupload_from_bytes(
+        FfiConverterData.lower(bytes),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * The bundle a server hands out: with the one-time X25519 prekey at
+     * index `one_time` and the one-time KEM prekey at index `kem` of this
+     * upload, or without (`None`: no one-time prekey; the last-resort KEM
+     * prekey).
+     *
+     * # Errors
+     * An index out of range.
+     */
+open func bundle(oneTime: UInt64? = nil, kem: UInt64? = nil)throws  -> PreKeyBundle  {
+    return try  FfiConverterTypePreKeyBundle_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_prekeyupload_bundle(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionUInt64.lower(oneTime),
+        FfiConverterOptionUInt64.lower(kem),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The device's certificate.
+     */
+open func certificate() -> DeviceCertificate  {
+    return try!  FfiConverterTypeDeviceCertificate_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_prekeyupload_certificate(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The device's identity key (32 bytes).
+     */
+open func identityKey() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_prekeyupload_identity_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * How many one-time KEM prekeys it carries.
+     */
+open func kemPrekeyCount() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_prekeyupload_kem_prekey_count(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * How many one-time X25519 prekeys it carries.
+     */
+open func oneTimePrekeyCount() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_prekeyupload_one_time_prekey_count(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The encoding.
+     */
+open func toBytes() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_prekeyupload_to_bytes(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePreKeyUpload: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = PreKeyUpload
+
+    public static func lift(_ handle: UInt64) throws -> PreKeyUpload {
+        return PreKeyUpload(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: PreKeyUpload) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PreKeyUpload {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: PreKeyUpload, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePreKeyUpload_lift(_ handle: UInt64) throws -> PreKeyUpload {
+    return try FfiConverterTypePreKeyUpload.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePreKeyUpload_lower(_ value: PreKeyUpload) -> UInt64 {
+    return FfiConverterTypePreKeyUpload.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A signed "I could not decrypt your message", from the device that
+ * failed to the sender (`LocalDevice.retry_for`, then
+ * `SessionRecord.handle_retry` on the sender's side).
+ */
+public protocol RetryMessageProtocol: AnyObject, Sendable {
+    
+    /**
+     * The identity key of the device that could not decrypt (32 bytes).
+     */
+    func author()  -> Data
+    
+    /**
+     * The failed message's digest (16 bytes).
+     */
+    func messageDigest()  -> Data
+    
+    /**
+     * The unknown prekey's id, else 0.
+     */
+    func prekeyId()  -> UInt32
+    
+    /**
+     * Why the message failed.
+     */
+    func reason()  -> RetryReason
+    
+    /**
+     * The identity key of the device whose message failed (32 bytes).
+     */
+    func recipient()  -> Data
+    
+    /**
+     * When the failure happened, on the author's clock.
+     */
+    func timestamp()  -> UInt64
+    
+    /**
+     * The encoding (`constants().retry_message_len` bytes).
+     */
+    func toBytes()  -> Data
+    
+}
+/**
+ * A signed "I could not decrypt your message", from the device that
+ * failed to the sender (`LocalDevice.retry_for`, then
+ * `SessionRecord.handle_retry` on the sender's side).
+ */
+open class RetryMessage: RetryMessageProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_chatcrypt_uniffi_fn_clone_retrymessage(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_chatcrypt_uniffi_fn_free_retrymessage(handle, $0) }
+    }
+
+    
+    /**
+     * Decodes and verifies a retry message.
+     *
+     * # Errors
+     * A `Decode*` error; `BadSignature`.
+     */
+public static func fromBytes(bytes: Data)throws  -> RetryMessage  {
+    return try  FfiConverterTypeRetryMessage_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_retrymessage_from_bytes(
+        FfiConverterData.lower(bytes),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * The identity key of the device that could not decrypt (32 bytes).
+     */
+open func author() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_retrymessage_author(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The failed message's digest (16 bytes).
+     */
+open func messageDigest() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_retrymessage_message_digest(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The unknown prekey's id, else 0.
+     */
+open func prekeyId() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_retrymessage_prekey_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Why the message failed.
+     */
+open func reason() -> RetryReason  {
+    return try!  FfiConverterTypeRetryReason_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_retrymessage_reason(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The identity key of the device whose message failed (32 bytes).
+     */
+open func recipient() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_retrymessage_recipient(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * When the failure happened, on the author's clock.
+     */
+open func timestamp() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_retrymessage_timestamp(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The encoding (`constants().retry_message_len` bytes).
+     */
+open func toBytes() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_retrymessage_to_bytes(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRetryMessage: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = RetryMessage
+
+    public static func lift(_ handle: UInt64) throws -> RetryMessage {
+        return RetryMessage(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: RetryMessage) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RetryMessage {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: RetryMessage, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRetryMessage_lift(_ handle: UInt64) throws -> RetryMessage {
+    return try FfiConverterTypeRetryMessage.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRetryMessage_lower(_ value: RetryMessage) -> UInt64 {
+    return FfiConverterTypeRetryMessage.lower(value)
+}
+
+
+
+
+
+
+/**
  * Where a call's randomness comes from: `Rng::os` in applications,
  * `Rng::scripted` to replay test vectors. Every call that draws takes an
  * optional `rng` as its last argument; without one it uses the operating
@@ -2172,6 +5329,27 @@ public convenience init(localId: Data, localKey: Data, remoteId: Data, remoteKey
     }
 
     
+    /**
+     * The safety number between two users' account keys (32 bytes each):
+     * the one a multi-device messenger shows (both sides compute the same
+     * digits).
+     *
+     * # Errors
+     * `InvalidArgument` for wrong key lengths; a `Decode*` error for an
+     * invalid key; `TooLarge` for a longer user id.
+     */
+public static func forAccounts(localUserId: Data, localAccountKey: Data, remoteUserId: Data, remoteAccountKey: Data)throws  -> SafetyNumber  {
+    return try  FfiConverterTypeSafetyNumber_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_safetynumber_for_accounts(
+        FfiConverterData.lower(localUserId),
+        FfiConverterData.lower(localAccountKey),
+        FfiConverterData.lower(remoteUserId),
+        FfiConverterData.lower(remoteAccountKey),uniffiCallStatus
+    )
+})
+}
+    
 
     
     /**
@@ -2257,6 +5435,489 @@ public func FfiConverterTypeSafetyNumber_lift(_ handle: UInt64) throws -> Safety
 #endif
 public func FfiConverterTypeSafetyNumber_lower(_ value: SafetyNumber) -> UInt64 {
     return FfiConverterTypeSafetyNumber.lower(value)
+}
+
+
+
+
+
+
+/**
+ * A sender certificate: the server's statement of who a sealed
+ * envelope's sender is, until when.
+ */
+public protocol SenderCertificateProtocol: AnyObject, Sendable {
+    
+    /**
+     * The sender's account key (32 bytes).
+     */
+    func accountKey()  -> Data
+    
+    /**
+     * The sender's device id.
+     */
+    func device()  -> UInt32
+    
+    /**
+     * The expiry time.
+     */
+    func expires()  -> UInt64
+    
+    /**
+     * The sender device's identity key (32 bytes).
+     */
+    func identityKey()  -> Data
+    
+    /**
+     * The issuing server key (32 bytes).
+     */
+    func issuer()  -> Data
+    
+    /**
+     * The serial number.
+     */
+    func serial()  -> UInt64
+    
+    /**
+     * The encoding (`constants().sender_certificate_len` bytes).
+     */
+    func toBytes()  -> Data
+    
+    /**
+     * Checks the certificate against `policy`.
+     *
+     * # Errors
+     * `UntrustedCertificate`, `CertificateRevoked`, `CertificateExpired`,
+     * `BadSignature`.
+     */
+    func validate(policy: CertificatePolicy) throws 
+    
+}
+/**
+ * A sender certificate: the server's statement of who a sealed
+ * envelope's sender is, until when.
+ */
+open class SenderCertificate: SenderCertificateProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_chatcrypt_uniffi_fn_clone_sendercertificate(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_chatcrypt_uniffi_fn_free_sendercertificate(handle, $0) }
+    }
+
+    
+    /**
+     * Decodes a certificate (validated against a policy when opened).
+     *
+     * # Errors
+     * A `Decode*` error.
+     */
+public static func fromBytes(bytes: Data)throws  -> SenderCertificate  {
+    return try  FfiConverterTypeSenderCertificate_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_sendercertificate_from_bytes(
+        FfiConverterData.lower(bytes),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * The sender's account key (32 bytes).
+     */
+open func accountKey() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_sendercertificate_account_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The sender's device id.
+     */
+open func device() -> UInt32  {
+    return try!  FfiConverterUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_sendercertificate_device(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The expiry time.
+     */
+open func expires() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_sendercertificate_expires(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The sender device's identity key (32 bytes).
+     */
+open func identityKey() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_sendercertificate_identity_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The issuing server key (32 bytes).
+     */
+open func issuer() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_sendercertificate_issuer(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The serial number.
+     */
+open func serial() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_sendercertificate_serial(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The encoding (`constants().sender_certificate_len` bytes).
+     */
+open func toBytes() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_sendercertificate_to_bytes(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Checks the certificate against `policy`.
+     *
+     * # Errors
+     * `UntrustedCertificate`, `CertificateRevoked`, `CertificateExpired`,
+     * `BadSignature`.
+     */
+open func validate(policy: CertificatePolicy)throws   {try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_sendercertificate_validate(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeCertificatePolicy_lower(policy),uniffiCallStatus
+    )
+}
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSenderCertificate: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = SenderCertificate
+
+    public static func lift(_ handle: UInt64) throws -> SenderCertificate {
+        return SenderCertificate(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: SenderCertificate) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SenderCertificate {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SenderCertificate, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSenderCertificate_lift(_ handle: UInt64) throws -> SenderCertificate {
+    return try FfiConverterTypeSenderCertificate.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSenderCertificate_lower(_ value: SenderCertificate) -> UInt64 {
+    return FfiConverterTypeSenderCertificate.lower(value)
+}
+
+
+
+
+
+
+/**
+ * The server's certificate-signing key pair (sealed sender). Its seed is
+ * secret.
+ */
+public protocol ServerKeyPairProtocol: AnyObject, Sendable {
+    
+    /**
+     * Issues certificate `serial`, valid while the recipient's clock is
+     * below `expires`, for device `device` of account `account_key` with
+     * identity key `identity_key` (32 bytes each).
+     *
+     * # Errors
+     * `InvalidArgument` for wrong lengths; a `Decode*` error for invalid keys.
+     */
+    func issue(serial: UInt64, expires: UInt64, accountKey: Data, device: UInt32, identityKey: Data) throws  -> SenderCertificate
+    
+    /**
+     * The public key (32 bytes; what clients trust as a root).
+     */
+    func publicKey()  -> Data
+    
+    /**
+     * The 32-byte seed (secret).
+     */
+    func seed()  -> Data
+    
+}
+/**
+ * The server's certificate-signing key pair (sealed sender). Its seed is
+ * secret.
+ */
+open class ServerKeyPair: ServerKeyPairProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_chatcrypt_uniffi_fn_clone_serverkeypair(self.handle, $0) }
+    }
+    // No primary constructor declared for this class.
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_chatcrypt_uniffi_fn_free_serverkeypair(handle, $0) }
+    }
+
+    
+    /**
+     * The key pair of a 32-byte seed.
+     *
+     * # Errors
+     * `InvalidArgument` if `seed` is not 32 bytes.
+     */
+public static func fromSeed(seed: Data)throws  -> ServerKeyPair  {
+    return try  FfiConverterTypeServerKeyPair_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_serverkeypair_from_seed(
+        FfiConverterData.lower(seed),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A new key pair (draws 32 bytes).
+     *
+     * # Errors
+     * A generator failure.
+     */
+public static func generate(rng: Rng? = nil)throws  -> ServerKeyPair  {
+    return try  FfiConverterTypeServerKeyPair_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_serverkeypair_generate(
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * Issues certificate `serial`, valid while the recipient's clock is
+     * below `expires`, for device `device` of account `account_key` with
+     * identity key `identity_key` (32 bytes each).
+     *
+     * # Errors
+     * `InvalidArgument` for wrong lengths; a `Decode*` error for invalid keys.
+     */
+open func issue(serial: UInt64, expires: UInt64, accountKey: Data, device: UInt32, identityKey: Data)throws  -> SenderCertificate  {
+    return try  FfiConverterTypeSenderCertificate_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_serverkeypair_issue(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(serial),
+        FfiConverterUInt64.lower(expires),
+        FfiConverterData.lower(accountKey),
+        FfiConverterUInt32.lower(device),
+        FfiConverterData.lower(identityKey),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The public key (32 bytes; what clients trust as a root).
+     */
+open func publicKey() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_serverkeypair_public_key(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The 32-byte seed (secret).
+     */
+open func seed() -> Data  {
+    return try!  FfiConverterData.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_serverkeypair_seed(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeServerKeyPair: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = ServerKeyPair
+
+    public static func lift(_ handle: UInt64) throws -> ServerKeyPair {
+        return ServerKeyPair(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: ServerKeyPair) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ServerKeyPair {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: ServerKeyPair, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServerKeyPair_lift(_ handle: UInt64) throws -> ServerKeyPair {
+    return try FfiConverterTypeServerKeyPair.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeServerKeyPair_lower(_ value: ServerKeyPair) -> UInt64 {
+    return FfiConverterTypeServerKeyPair.lower(value)
 }
 
 
@@ -2819,6 +6480,571 @@ public func FfiConverterTypeSession_lower(_ value: Session) -> UInt64 {
 
 
 /**
+ * All sessions with one peer device: the current one and a few earlier
+ * ones. After every call that changes it, store `to_bytes` (secret); a
+ * call that fails changes neither the record nor the local device.
+ *
+ * Every call takes the `PeerAccount` that authorizes the device (its
+ * device list and pinned account key): a device no longer listed, or
+ * listed with another identity key, is refused.
+ */
+public protocol SessionRecordProtocol: AnyObject, Sendable {
+    
+    /**
+     * How many earlier sessions are kept.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    func archivedCount() throws  -> UInt64
+    
+    /**
+     * The current session's id (its handshake's base key, 32 bytes), if any.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    func currentSessionId() throws  -> Data?
+    
+    /**
+     * Decrypts a message from the device; a new PreKeyMessage is accepted
+     * with `local`'s prekeys, which it consumes on success
+     * (`new_session`: store the device too). Draws 32 bytes on a new
+     * ratchet step.
+     *
+     * # Errors
+     * `Auth`, `Duplicate` (drop it), `UnknownPreKey`, `NoSession`,
+     * `UnknownDevice`, `WrongIdentity`, a `Decode*` error, ...; a
+     * generator failure. Nothing changes on error; answer `Auth`,
+     * `NoSession` and `UnknownPreKey` with `LocalDevice.retry_for`.
+     */
+    func decrypt(local: LocalDevice, peer: PeerAccount, message: Data, policy: SessionPolicy, now: UInt64, rng: Rng?) throws  -> RecordDecrypted
+    
+    /**
+     * Decrypts the content of an opened sealed envelope from the device,
+     * if its certificate names the sender the inner session authenticates.
+     *
+     * # Errors
+     * `SenderMismatch`; as `decrypt`. Nothing changes on error.
+     */
+    func decryptSealed(local: LocalDevice, peer: PeerAccount, opened: OpenedEnvelope, policy: SessionPolicy, now: UInt64, rng: Rng?) throws  -> RecordDecrypted
+    
+    /**
+     * The peer's device id.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    func device() throws  -> UInt32
+    
+    /**
+     * Encrypts `plaintext` on the current session, padded with the
+     * default policy (draws a 16-byte reuse guard).
+     *
+     * # Errors
+     * `NoSession`, `SessionExpired`, `AccountKeyChanged`, `UnknownDevice`,
+     * `WrongIdentity`, `TooLarge`; a generator failure.
+     */
+    func encrypt(peer: PeerAccount, plaintext: Data, now: UInt64, rng: Rng?) throws  -> Data
+    
+    /**
+     * As `encrypt`, padded with `padding`.
+     *
+     * # Errors
+     * As `encrypt`.
+     */
+    func encryptPadded(peer: PeerAccount, plaintext: Data, padding: Padding, now: UInt64, rng: Rng?) throws  -> Data
+    
+    /**
+     * Encrypts `plaintext` on the current session (default padding) and
+     * seals the message for the session's peer device with `certificate`,
+     * this device's sender certificate (draws 16 + 32 bytes).
+     *
+     * # Errors
+     * As `encrypt`; `WrongIdentity` for a certificate of another device.
+     */
+    func encryptSealed(local: LocalDevice, peer: PeerAccount, certificate: SenderCertificate, plaintext: Data, now: UInt64, rng: Rng?) throws  -> Data
+    
+    /**
+     * The length of the message `encrypt_padded` gives now for
+     * `plaintext_len` bytes padded with `padding`; add
+     * `constants().sealed_envelope_overhead` + 4 for `encrypt_sealed`
+     * (default padding).
+     *
+     * # Errors
+     * `NoSession` without a current session; `TooLarge`; `Unusable`.
+     */
+    func encryptedLen(plaintextLen: UInt64, padding: Padding) throws  -> UInt64
+    
+    /**
+     * Reacts to a retry message from the device.
+     *
+     * # Errors
+     * `UnknownDevice`, `WrongIdentity`, `AccountKeyChanged`; `Unusable`.
+     */
+    func handleRetry(local: LocalDevice, peer: PeerAccount, retry: RetryMessage) throws  -> RetryOutcome
+    
+    /**
+     * Starts a session with the device from its `bundle`, authorized by
+     * `peer`'s device list; it becomes the current session.
+     *
+     * # Errors
+     * `UnknownDevice`, `WrongIdentity`, `AccountKeyChanged`,
+     * `BadSignature`, `PostQuantumRequired`, ...; a generator failure.
+     */
+    func initiate(local: LocalDevice, peer: PeerAccount, bundle: PreKeyBundle, policy: SessionPolicy, now: UInt64, rng: Rng?) throws 
+    
+    /**
+     * Whether there is no session to send on at `now`: fetch a bundle and
+     * `initiate`.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    func needsNewSession(now: UInt64) throws  -> Bool
+    
+    /**
+     * The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; a generator failure;
+     * `Unusable`.
+     */
+    func seal(key: Data, rng: Rng?) throws  -> Data
+    
+    /**
+     * The stored form (secret): store it after every change.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    func toBytes() throws  -> Data
+    
+}
+/**
+ * All sessions with one peer device: the current one and a few earlier
+ * ones. After every call that changes it, store `to_bytes` (secret); a
+ * call that fails changes neither the record nor the local device.
+ *
+ * Every call takes the `PeerAccount` that authorizes the device (its
+ * device list and pinned account key): a device no longer listed, or
+ * listed with another identity key, is refused.
+ */
+open class SessionRecord: SessionRecordProtocol, @unchecked Sendable {
+    fileprivate let handle: UInt64
+
+    /// Used to instantiate a [FFIObject] without an actual handle, for fakes in tests, mostly.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public struct NoHandle {
+        public init() {}
+    }
+
+    // TODO: We'd like this to be `private` but for Swifty reasons,
+    // we can't implement `FfiConverter` without making this `required` and we can't
+    // make it `required` without making it `public`.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    required public init(unsafeFromHandle handle: UInt64) {
+        self.handle = handle
+    }
+
+    // This constructor can be used to instantiate a fake object.
+    // - Parameter noHandle: Placeholder value so we can have a constructor separate from the default empty one that may be implemented for classes extending [FFIObject].
+    //
+    // - Warning:
+    //     Any object instantiated with this constructor cannot be passed to an actual Rust-backed object. Since there isn't a backing handle the FFI lower functions will crash.
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public init(noHandle: NoHandle) {
+        self.handle = 0
+    }
+
+#if swift(>=5.8)
+    @_documentation(visibility: private)
+#endif
+    public func uniffiCloneHandle() -> UInt64 {
+        return try! rustCall { uniffi_chatcrypt_uniffi_fn_clone_sessionrecord(self.handle, $0) }
+    }
+    /**
+     * An empty record for the peer's device `device`.
+     */
+public convenience init(device: UInt32) {
+    let handle =
+        try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_sessionrecord_new(
+        FfiConverterUInt32.lower(device),uniffiCallStatus
+    )
+}
+    self.init(unsafeFromHandle: handle)
+}
+
+    deinit {
+        if handle == 0 {
+            // Mock objects have handle=0 don't try to free them
+            return
+        }
+
+        try! rustCall { uniffi_chatcrypt_uniffi_fn_free_sessionrecord(handle, $0) }
+    }
+
+    
+    /**
+     * Restores `to_bytes`' output.
+     *
+     * # Errors
+     * A `Decode*` error.
+     */
+public static func fromBytes(bytes: Data)throws  -> SessionRecord  {
+    return try  FfiConverterTypeSessionRecord_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_sessionrecord_from_bytes(
+        FfiConverterData.lower(bytes),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Opens `seal`'s output with the same 32-byte key.
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; `Auth`; a `Decode*` error.
+     */
+public static func `open`(key: Data, sealed: Data)throws  -> SessionRecord  {
+    return try  FfiConverterTypeSessionRecord_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_constructor_sessionrecord_open(
+        FfiConverterData.lower(key),
+        FfiConverterData.lower(sealed),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+    /**
+     * How many earlier sessions are kept.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+open func archivedCount()throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_sessionrecord_archived_count(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The current session's id (its handshake's base key, 32 bytes), if any.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+open func currentSessionId()throws  -> Data?  {
+    return try  FfiConverterOptionData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_sessionrecord_current_session_id(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Decrypts a message from the device; a new PreKeyMessage is accepted
+     * with `local`'s prekeys, which it consumes on success
+     * (`new_session`: store the device too). Draws 32 bytes on a new
+     * ratchet step.
+     *
+     * # Errors
+     * `Auth`, `Duplicate` (drop it), `UnknownPreKey`, `NoSession`,
+     * `UnknownDevice`, `WrongIdentity`, a `Decode*` error, ...; a
+     * generator failure. Nothing changes on error; answer `Auth`,
+     * `NoSession` and `UnknownPreKey` with `LocalDevice.retry_for`.
+     */
+open func decrypt(local: LocalDevice, peer: PeerAccount, message: Data, policy: SessionPolicy, now: UInt64, rng: Rng? = nil)throws  -> RecordDecrypted  {
+    return try  FfiConverterTypeRecordDecrypted_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_sessionrecord_decrypt(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLocalDevice_lower(local),
+        FfiConverterTypePeerAccount_lower(peer),
+        FfiConverterData.lower(message),
+        FfiConverterTypeSessionPolicy_lower(policy),
+        FfiConverterUInt64.lower(now),
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Decrypts the content of an opened sealed envelope from the device,
+     * if its certificate names the sender the inner session authenticates.
+     *
+     * # Errors
+     * `SenderMismatch`; as `decrypt`. Nothing changes on error.
+     */
+open func decryptSealed(local: LocalDevice, peer: PeerAccount, opened: OpenedEnvelope, policy: SessionPolicy, now: UInt64, rng: Rng? = nil)throws  -> RecordDecrypted  {
+    return try  FfiConverterTypeRecordDecrypted_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_sessionrecord_decrypt_sealed(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLocalDevice_lower(local),
+        FfiConverterTypePeerAccount_lower(peer),
+        FfiConverterTypeOpenedEnvelope_lower(opened),
+        FfiConverterTypeSessionPolicy_lower(policy),
+        FfiConverterUInt64.lower(now),
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The peer's device id.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+open func device()throws  -> UInt32  {
+    return try  FfiConverterUInt32.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_sessionrecord_device(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Encrypts `plaintext` on the current session, padded with the
+     * default policy (draws a 16-byte reuse guard).
+     *
+     * # Errors
+     * `NoSession`, `SessionExpired`, `AccountKeyChanged`, `UnknownDevice`,
+     * `WrongIdentity`, `TooLarge`; a generator failure.
+     */
+open func encrypt(peer: PeerAccount, plaintext: Data, now: UInt64, rng: Rng? = nil)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypt(
+            self.uniffiCloneHandle(),
+        FfiConverterTypePeerAccount_lower(peer),
+        FfiConverterData.lower(plaintext),
+        FfiConverterUInt64.lower(now),
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * As `encrypt`, padded with `padding`.
+     *
+     * # Errors
+     * As `encrypt`.
+     */
+open func encryptPadded(peer: PeerAccount, plaintext: Data, padding: Padding, now: UInt64, rng: Rng? = nil)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypt_padded(
+            self.uniffiCloneHandle(),
+        FfiConverterTypePeerAccount_lower(peer),
+        FfiConverterData.lower(plaintext),
+        FfiConverterTypePadding_lower(padding),
+        FfiConverterUInt64.lower(now),
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Encrypts `plaintext` on the current session (default padding) and
+     * seals the message for the session's peer device with `certificate`,
+     * this device's sender certificate (draws 16 + 32 bytes).
+     *
+     * # Errors
+     * As `encrypt`; `WrongIdentity` for a certificate of another device.
+     */
+open func encryptSealed(local: LocalDevice, peer: PeerAccount, certificate: SenderCertificate, plaintext: Data, now: UInt64, rng: Rng? = nil)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypt_sealed(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLocalDevice_lower(local),
+        FfiConverterTypePeerAccount_lower(peer),
+        FfiConverterTypeSenderCertificate_lower(certificate),
+        FfiConverterData.lower(plaintext),
+        FfiConverterUInt64.lower(now),
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The length of the message `encrypt_padded` gives now for
+     * `plaintext_len` bytes padded with `padding`; add
+     * `constants().sealed_envelope_overhead` + 4 for `encrypt_sealed`
+     * (default padding).
+     *
+     * # Errors
+     * `NoSession` without a current session; `TooLarge`; `Unusable`.
+     */
+open func encryptedLen(plaintextLen: UInt64, padding: Padding)throws  -> UInt64  {
+    return try  FfiConverterUInt64.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypted_len(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(plaintextLen),
+        FfiConverterTypePadding_lower(padding),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Reacts to a retry message from the device.
+     *
+     * # Errors
+     * `UnknownDevice`, `WrongIdentity`, `AccountKeyChanged`; `Unusable`.
+     */
+open func handleRetry(local: LocalDevice, peer: PeerAccount, retry: RetryMessage)throws  -> RetryOutcome  {
+    return try  FfiConverterTypeRetryOutcome_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_sessionrecord_handle_retry(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLocalDevice_lower(local),
+        FfiConverterTypePeerAccount_lower(peer),
+        FfiConverterTypeRetryMessage_lower(retry),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Starts a session with the device from its `bundle`, authorized by
+     * `peer`'s device list; it becomes the current session.
+     *
+     * # Errors
+     * `UnknownDevice`, `WrongIdentity`, `AccountKeyChanged`,
+     * `BadSignature`, `PostQuantumRequired`, ...; a generator failure.
+     */
+open func initiate(local: LocalDevice, peer: PeerAccount, bundle: PreKeyBundle, policy: SessionPolicy, now: UInt64, rng: Rng? = nil)throws   {try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_sessionrecord_initiate(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeLocalDevice_lower(local),
+        FfiConverterTypePeerAccount_lower(peer),
+        FfiConverterTypePreKeyBundle_lower(bundle),
+        FfiConverterTypeSessionPolicy_lower(policy),
+        FfiConverterUInt64.lower(now),
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Whether there is no session to send on at `now`: fetch a bundle and
+     * `initiate`.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+open func needsNewSession(now: UInt64)throws  -> Bool  {
+    return try  FfiConverterBool.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_sessionrecord_needs_new_session(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(now),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; a generator failure;
+     * `Unusable`.
+     */
+open func seal(key: Data, rng: Rng? = nil)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_sessionrecord_seal(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(key),
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * The stored form (secret): store it after every change.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+open func toBytes()throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_sessionrecord_to_bytes(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+
+    
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSessionRecord: FfiConverter {
+    typealias FfiType = UInt64
+    typealias SwiftType = SessionRecord
+
+    public static func lift(_ handle: UInt64) throws -> SessionRecord {
+        return SessionRecord(unsafeFromHandle: handle)
+    }
+
+    public static func lower(_ value: SessionRecord) -> UInt64 {
+        return value.uniffiCloneHandle()
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SessionRecord {
+        let handle: UInt64 = try readInt(&buf)
+        return try lift(handle)
+    }
+
+    public static func write(_ value: SessionRecord, into buf: inout [UInt8]) {
+        writeInt(&buf, lower(value))
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSessionRecord_lift(_ handle: UInt64) throws -> SessionRecord {
+    return try FfiConverterTypeSessionRecord.lift(handle)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSessionRecord_lower(_ value: SessionRecord) -> UInt64 {
+    return FfiConverterTypeSessionRecord.lower(value)
+}
+
+
+
+
+
+
+/**
  * A signed prekey with its secret.
  */
 public protocol SignedPreKeyProtocol: AnyObject, Sendable {
@@ -3108,7 +7334,8 @@ public func FfiConverterTypeAccepted_lower(_ value: Accepted) -> RustBuffer {
 
 
 /**
- * The sizes a caller may want to check against.
+ * The sizes a caller may want to check against (the messenger layer's
+ * too).
  */
 public struct Constants: Equatable, Hashable {
     /**
@@ -3143,6 +7370,38 @@ public struct Constants: Equatable, Hashable {
      * Digits of a safety number.
      */
     public var safetyNumberDigits: UInt64
+    /**
+     * An encoded `DeviceCertificate`.
+     */
+    public var deviceCertificateLen: UInt64
+    /**
+     * An encoded `DeviceLink`.
+     */
+    public var deviceLinkLen: UInt64
+    /**
+     * The most devices a `DeviceList` names.
+     */
+    public var maxDevices: UInt64
+    /**
+     * The longest stable user id, in bytes.
+     */
+    public var maxUserIdLen: UInt64
+    /**
+     * An encoded `RetryMessage`.
+     */
+    public var retryMessageLen: UInt64
+    /**
+     * An encoded `SenderCertificate`.
+     */
+    public var senderCertificateLen: UInt64
+    /**
+     * What a sealed envelope adds to the padded content.
+     */
+    public var sealedEnvelopeOverhead: UInt64
+    /**
+     * The most recipients of one `seal_multi` envelope.
+     */
+    public var maxSealedRecipients: UInt64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3170,7 +7429,31 @@ public struct Constants: Equatable, Hashable {
          */maxMessageLen: UInt64, 
         /**
          * Digits of a safety number.
-         */safetyNumberDigits: UInt64) {
+         */safetyNumberDigits: UInt64, 
+        /**
+         * An encoded `DeviceCertificate`.
+         */deviceCertificateLen: UInt64, 
+        /**
+         * An encoded `DeviceLink`.
+         */deviceLinkLen: UInt64, 
+        /**
+         * The most devices a `DeviceList` names.
+         */maxDevices: UInt64, 
+        /**
+         * The longest stable user id, in bytes.
+         */maxUserIdLen: UInt64, 
+        /**
+         * An encoded `RetryMessage`.
+         */retryMessageLen: UInt64, 
+        /**
+         * An encoded `SenderCertificate`.
+         */senderCertificateLen: UInt64, 
+        /**
+         * What a sealed envelope adds to the padded content.
+         */sealedEnvelopeOverhead: UInt64, 
+        /**
+         * The most recipients of one `seal_multi` envelope.
+         */maxSealedRecipients: UInt64) {
         self.keyLen = keyLen
         self.signatureLen = signatureLen
         self.messageIdLen = messageIdLen
@@ -3179,6 +7462,14 @@ public struct Constants: Equatable, Hashable {
         self.maxPlaintextLen = maxPlaintextLen
         self.maxMessageLen = maxMessageLen
         self.safetyNumberDigits = safetyNumberDigits
+        self.deviceCertificateLen = deviceCertificateLen
+        self.deviceLinkLen = deviceLinkLen
+        self.maxDevices = maxDevices
+        self.maxUserIdLen = maxUserIdLen
+        self.retryMessageLen = retryMessageLen
+        self.senderCertificateLen = senderCertificateLen
+        self.sealedEnvelopeOverhead = sealedEnvelopeOverhead
+        self.maxSealedRecipients = maxSealedRecipients
     }
 
     
@@ -3204,7 +7495,15 @@ public struct FfiConverterTypeConstants: FfiConverterRustBuffer {
                 sealedOverhead: FfiConverterUInt64.read(from: &buf), 
                 maxPlaintextLen: FfiConverterUInt64.read(from: &buf), 
                 maxMessageLen: FfiConverterUInt64.read(from: &buf), 
-                safetyNumberDigits: FfiConverterUInt64.read(from: &buf)
+                safetyNumberDigits: FfiConverterUInt64.read(from: &buf), 
+                deviceCertificateLen: FfiConverterUInt64.read(from: &buf), 
+                deviceLinkLen: FfiConverterUInt64.read(from: &buf), 
+                maxDevices: FfiConverterUInt64.read(from: &buf), 
+                maxUserIdLen: FfiConverterUInt64.read(from: &buf), 
+                retryMessageLen: FfiConverterUInt64.read(from: &buf), 
+                senderCertificateLen: FfiConverterUInt64.read(from: &buf), 
+                sealedEnvelopeOverhead: FfiConverterUInt64.read(from: &buf), 
+                maxSealedRecipients: FfiConverterUInt64.read(from: &buf)
         )
     }
 
@@ -3217,6 +7516,14 @@ public struct FfiConverterTypeConstants: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.maxPlaintextLen, into: &buf)
         FfiConverterUInt64.write(value.maxMessageLen, into: &buf)
         FfiConverterUInt64.write(value.safetyNumberDigits, into: &buf)
+        FfiConverterUInt64.write(value.deviceCertificateLen, into: &buf)
+        FfiConverterUInt64.write(value.deviceLinkLen, into: &buf)
+        FfiConverterUInt64.write(value.maxDevices, into: &buf)
+        FfiConverterUInt64.write(value.maxUserIdLen, into: &buf)
+        FfiConverterUInt64.write(value.retryMessageLen, into: &buf)
+        FfiConverterUInt64.write(value.senderCertificateLen, into: &buf)
+        FfiConverterUInt64.write(value.sealedEnvelopeOverhead, into: &buf)
+        FfiConverterUInt64.write(value.maxSealedRecipients, into: &buf)
     }
 }
 
@@ -3302,6 +7609,95 @@ public func FfiConverterTypeDecrypted_lift(_ buf: RustBuffer) throws -> Decrypte
 #endif
 public func FfiConverterTypeDecrypted_lower(_ value: Decrypted) -> RustBuffer {
     return FfiConverterTypeDecrypted.lower(value)
+}
+
+
+/**
+ * `PeerAccount.update_device_list`'s result.
+ */
+public struct DeviceListUpdate: Equatable, Hashable {
+    /**
+     * What happened.
+     */
+    public var change: DeviceListChange
+    /**
+     * Devices new on the list.
+     */
+    public var added: [UInt32]
+    /**
+     * Devices no longer on the list: delete their records.
+     */
+    public var removed: [UInt32]
+    /**
+     * Devices with a new identity key (reinstalled).
+     */
+    public var reinstalled: [UInt32]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * What happened.
+         */change: DeviceListChange, 
+        /**
+         * Devices new on the list.
+         */added: [UInt32], 
+        /**
+         * Devices no longer on the list: delete their records.
+         */removed: [UInt32], 
+        /**
+         * Devices with a new identity key (reinstalled).
+         */reinstalled: [UInt32]) {
+        self.change = change
+        self.added = added
+        self.removed = removed
+        self.reinstalled = reinstalled
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DeviceListUpdate: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDeviceListUpdate: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DeviceListUpdate {
+        return
+            try DeviceListUpdate(
+                change: FfiConverterTypeDeviceListChange.read(from: &buf), 
+                added: FfiConverterSequenceUInt32.read(from: &buf), 
+                removed: FfiConverterSequenceUInt32.read(from: &buf), 
+                reinstalled: FfiConverterSequenceUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DeviceListUpdate, into buf: inout [UInt8]) {
+        FfiConverterTypeDeviceListChange.write(value.change, into: &buf)
+        FfiConverterSequenceUInt32.write(value.added, into: &buf)
+        FfiConverterSequenceUInt32.write(value.removed, into: &buf)
+        FfiConverterSequenceUInt32.write(value.reinstalled, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceListUpdate_lift(_ buf: RustBuffer) throws -> DeviceListUpdate {
+    return try FfiConverterTypeDeviceListUpdate.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceListUpdate_lower(_ value: DeviceListUpdate) -> RustBuffer {
+    return FfiConverterTypeDeviceListUpdate.lower(value)
 }
 
 
@@ -3444,11 +7840,394 @@ public func FfiConverterTypeOneTimePreKeyPublic_lower(_ value: OneTimePreKeyPubl
 
 
 /**
+ * How many one-time prekeys a device holds.
+ */
+public struct PreKeyCounts: Equatable, Hashable {
+    /**
+     * One-time X25519 prekeys.
+     */
+    public var oneTime: UInt64
+    /**
+     * One-time KEM prekeys.
+     */
+    public var kem: UInt64
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * One-time X25519 prekeys.
+         */oneTime: UInt64, 
+        /**
+         * One-time KEM prekeys.
+         */kem: UInt64) {
+        self.oneTime = oneTime
+        self.kem = kem
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension PreKeyCounts: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePreKeyCounts: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PreKeyCounts {
+        return
+            try PreKeyCounts(
+                oneTime: FfiConverterUInt64.read(from: &buf), 
+                kem: FfiConverterUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: PreKeyCounts, into buf: inout [UInt8]) {
+        FfiConverterUInt64.write(value.oneTime, into: &buf)
+        FfiConverterUInt64.write(value.kem, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePreKeyCounts_lift(_ buf: RustBuffer) throws -> PreKeyCounts {
+    return try FfiConverterTypePreKeyCounts.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePreKeyCounts_lower(_ value: PreKeyCounts) -> RustBuffer {
+    return FfiConverterTypePreKeyCounts.lower(value)
+}
+
+
+/**
+ * One recipient's part of a split multi-recipient envelope.
+ */
+public struct RecipientEnvelope: Equatable, Hashable {
+    /**
+     * The recipient device's identity key (32 bytes; the server's
+     * routing address).
+     */
+    public var recipient: Data
+    /**
+     * The sealed envelope to deliver to it (for `open_envelope`).
+     */
+    public var envelope: Data
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The recipient device's identity key (32 bytes; the server's
+         * routing address).
+         */recipient: Data, 
+        /**
+         * The sealed envelope to deliver to it (for `open_envelope`).
+         */envelope: Data) {
+        self.recipient = recipient
+        self.envelope = envelope
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RecipientEnvelope: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRecipientEnvelope: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RecipientEnvelope {
+        return
+            try RecipientEnvelope(
+                recipient: FfiConverterData.read(from: &buf), 
+                envelope: FfiConverterData.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RecipientEnvelope, into buf: inout [UInt8]) {
+        FfiConverterData.write(value.recipient, into: &buf)
+        FfiConverterData.write(value.envelope, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRecipientEnvelope_lift(_ buf: RustBuffer) throws -> RecipientEnvelope {
+    return try FfiConverterTypeRecipientEnvelope.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRecipientEnvelope_lower(_ value: RecipientEnvelope) -> RustBuffer {
+    return FfiConverterTypeRecipientEnvelope.lower(value)
+}
+
+
+/**
+ * A message a `SessionRecord` decrypted.
+ */
+public struct RecordDecrypted: Equatable, Hashable {
+    /**
+     * The plaintext, without its padding.
+     */
+    public var plaintext: Data
+    /**
+     * The message's id.
+     */
+    public var messageId: Data
+    /**
+     * Whether the message started a new session (the local device's
+     * prekeys it used are consumed: store the device too).
+     */
+    public var newSession: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The plaintext, without its padding.
+         */plaintext: Data, 
+        /**
+         * The message's id.
+         */messageId: Data, 
+        /**
+         * Whether the message started a new session (the local device's
+         * prekeys it used are consumed: store the device too).
+         */newSession: Bool) {
+        self.plaintext = plaintext
+        self.messageId = messageId
+        self.newSession = newSession
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension RecordDecrypted: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRecordDecrypted: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RecordDecrypted {
+        return
+            try RecordDecrypted(
+                plaintext: FfiConverterData.read(from: &buf), 
+                messageId: FfiConverterData.read(from: &buf), 
+                newSession: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: RecordDecrypted, into buf: inout [UInt8]) {
+        FfiConverterData.write(value.plaintext, into: &buf)
+        FfiConverterData.write(value.messageId, into: &buf)
+        FfiConverterBool.write(value.newSession, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRecordDecrypted_lift(_ buf: RustBuffer) throws -> RecordDecrypted {
+    return try FfiConverterTypeRecordDecrypted.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRecordDecrypted_lower(_ value: RecordDecrypted) -> RustBuffer {
+    return FfiConverterTypeRecordDecrypted.lower(value)
+}
+
+
+/**
+ * What `LocalDevice.replenish` made.
+ */
+public struct Replenished: Equatable, Hashable {
+    /**
+     * One-time X25519 prekeys made.
+     */
+    public var oneTime: UInt32
+    /**
+     * One-time KEM prekeys made.
+     */
+    public var kem: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * One-time X25519 prekeys made.
+         */oneTime: UInt32, 
+        /**
+         * One-time KEM prekeys made.
+         */kem: UInt32) {
+        self.oneTime = oneTime
+        self.kem = kem
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Replenished: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeReplenished: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Replenished {
+        return
+            try Replenished(
+                oneTime: FfiConverterUInt32.read(from: &buf), 
+                kem: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Replenished, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.oneTime, into: &buf)
+        FfiConverterUInt32.write(value.kem, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReplenished_lift(_ buf: RustBuffer) throws -> Replenished {
+    return try FfiConverterTypeReplenished.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeReplenished_lower(_ value: Replenished) -> RustBuffer {
+    return FfiConverterTypeReplenished.lower(value)
+}
+
+
+/**
+ * How a `SessionRecord` starts and accepts sessions
+ * (`default_session_policy()`: plain headers, hybrid post-quantum
+ * required, either mode accepted).
+ */
+public struct SessionPolicy: Equatable, Hashable {
+    /**
+     * The header mode of sessions this device starts.
+     */
+    public var mode: Mode
+    /**
+     * Whether this device may start a classical session.
+     */
+    public var pq: PqPolicy
+    /**
+     * The modes accepted from initiators.
+     */
+    public var acceptMode: ModePolicy
+    /**
+     * Whether a classical session is accepted.
+     */
+    public var acceptPq: PqPolicy
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The header mode of sessions this device starts.
+         */mode: Mode, 
+        /**
+         * Whether this device may start a classical session.
+         */pq: PqPolicy, 
+        /**
+         * The modes accepted from initiators.
+         */acceptMode: ModePolicy, 
+        /**
+         * Whether a classical session is accepted.
+         */acceptPq: PqPolicy) {
+        self.mode = mode
+        self.pq = pq
+        self.acceptMode = acceptMode
+        self.acceptPq = acceptPq
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension SessionPolicy: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSessionPolicy: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SessionPolicy {
+        return
+            try SessionPolicy(
+                mode: FfiConverterTypeMode.read(from: &buf), 
+                pq: FfiConverterTypePqPolicy.read(from: &buf), 
+                acceptMode: FfiConverterTypeModePolicy.read(from: &buf), 
+                acceptPq: FfiConverterTypePqPolicy.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: SessionPolicy, into buf: inout [UInt8]) {
+        FfiConverterTypeMode.write(value.mode, into: &buf)
+        FfiConverterTypePqPolicy.write(value.pq, into: &buf)
+        FfiConverterTypeModePolicy.write(value.acceptMode, into: &buf)
+        FfiConverterTypePqPolicy.write(value.acceptPq, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSessionPolicy_lift(_ buf: RustBuffer) throws -> SessionPolicy {
+    return try FfiConverterTypeSessionPolicy.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSessionPolicy_lower(_ value: SessionPolicy) -> RustBuffer {
+    return FfiConverterTypeSessionPolicy.lower(value)
+}
+
+
+/**
  * Every way a chatcrypt call fails: one variant per stable error
  * code of chatcrypt-bindings-core, each carrying the code's number
  * (`code`, negative, never reused) and the error with its fields
  * (`detail`, e.g. `"UnknownPreKey { id: 7 }"`, the form the test
- * vectors use).
+ * vectors use); `UnknownPreKey` also carries the prekey's id
+ * (`prekey_id`), to answer the message with a retry
+ * (`LocalDevice.retry_for`).
  *
  * Python: `except ChatcryptError.Auth as e` (or `ChatcryptError`
  * for all; every variant has `e.code` and `e.detail`). Kotlin:
@@ -3561,7 +8340,8 @@ enum ChatcryptError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError
          */detail: String
     )
     /**
-     * The message names a prekey we do not have.
+     * The message names a prekey we do not have (answer it with a retry:
+     * `LocalDevice.retry_for`).
      */
     case UnknownPreKey(
         /**
@@ -3569,7 +8349,10 @@ enum ChatcryptError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError
          */code: Int32, 
         /**
          * The error with its fields, for logs and tests.
-         */detail: String
+         */detail: String, 
+        /**
+         * The id of the prekey the message names.
+         */prekeyId: UInt32
     )
     /**
      * The message is not from the identity this session is with.
@@ -3671,7 +8454,8 @@ enum ChatcryptError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError
          */detail: String
     )
     /**
-     * chatcrypt's `UnknownDevice` (messenger layer, not bound yet).
+     * The device is not on the peer account's device list (or has another
+     * identity key there).
      */
     case UnknownDevice(
         /**
@@ -3682,7 +8466,9 @@ enum ChatcryptError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError
          */detail: String
     )
     /**
-     * chatcrypt's `AccountKeyChanged` (messenger layer, not bound yet).
+     * The peer's device list is signed by another account key: held as
+     * pending until `PeerAccount.accept_account_key_change` or
+     * `reject_account_key_change`.
      */
     case AccountKeyChanged(
         /**
@@ -3693,7 +8479,7 @@ enum ChatcryptError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError
          */detail: String
     )
     /**
-     * chatcrypt's `NoPendingChange` (messenger layer, not bound yet).
+     * No account key change is pending.
      */
     case NoPendingChange(
         /**
@@ -3704,7 +8490,7 @@ enum ChatcryptError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError
          */detail: String
     )
     /**
-     * chatcrypt's `DeviceListRollback` (messenger layer, not bound yet).
+     * A device list older than the one held.
      */
     case DeviceListRollback(
         /**
@@ -3715,7 +8501,7 @@ enum ChatcryptError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError
          */detail: String
     )
     /**
-     * chatcrypt's `DeviceListConflict` (messenger layer, not bound yet).
+     * Another device list with the epoch of the one held.
      */
     case DeviceListConflict(
         /**
@@ -3726,7 +8512,8 @@ enum ChatcryptError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError
          */detail: String
     )
     /**
-     * chatcrypt's `NoSession` (messenger layer, not bound yet).
+     * The session record has no session to send on (or none that
+     * decrypts the message): fetch a bundle and `initiate`.
      */
     case NoSession(
         /**
@@ -3737,7 +8524,7 @@ enum ChatcryptError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError
          */detail: String
     )
     /**
-     * chatcrypt's `SessionExpired` (messenger layer, not bound yet).
+     * The session is too old to send on: start a new one.
      */
     case SessionExpired(
         /**
@@ -3748,7 +8535,8 @@ enum ChatcryptError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError
          */detail: String
     )
     /**
-     * chatcrypt's `NotPersisted` (messenger layer, not bound yet).
+     * `LocalDevice.upload` was given something other than the device's
+     * current stored form: persist `to_bytes`, then upload.
      */
     case NotPersisted(
         /**
@@ -3847,7 +8635,8 @@ enum ChatcryptError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError
          */detail: String
     )
     /**
-     * chatcrypt's `UntrustedCertificate` (sealed sender, not bound yet).
+     * A sender certificate from a server key that is not a root of the
+     * `CertificatePolicy` (sealed sender).
      */
     case UntrustedCertificate(
         /**
@@ -3858,7 +8647,7 @@ enum ChatcryptError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError
          */detail: String
     )
     /**
-     * chatcrypt's `CertificateRevoked` (sealed sender, not bound yet).
+     * A sender certificate whose serial is revoked (sealed sender).
      */
     case CertificateRevoked(
         /**
@@ -3869,7 +8658,7 @@ enum ChatcryptError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError
          */detail: String
     )
     /**
-     * chatcrypt's `CertificateExpired` (sealed sender, not bound yet).
+     * A sender certificate past its expiry (sealed sender).
      */
     case CertificateExpired(
         /**
@@ -3880,7 +8669,8 @@ enum ChatcryptError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError
          */detail: String
     )
     /**
-     * chatcrypt's `SenderMismatch` (sealed sender, not bound yet).
+     * A sealed envelope's certificate names another sender than the
+     * session authenticates.
      */
     case SenderMismatch(
         /**
@@ -4039,6 +8829,19 @@ public func errorName() -> String  {
 })
 }
     
+    /**
+     * The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+     * field), `None` for every other error.
+     */
+public func errorPrekeyId() -> UInt32?  {
+    return try!  FfiConverterOptionUInt32.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id(
+            FfiConverterTypeChatcryptError_lower(self),uniffiCallStatus
+    )
+})
+}
+    
 
     
 
@@ -4104,7 +8907,8 @@ public struct FfiConverterTypeChatcryptError: FfiConverterRustBuffer {
             )
         case 10: return .UnknownPreKey(
             code: try FfiConverterInt32.read(from: &buf), 
-            detail: try FfiConverterString.read(from: &buf)
+            detail: try FfiConverterString.read(from: &buf), 
+            prekeyId: try FfiConverterUInt32.read(from: &buf)
             )
         case 11: return .WrongIdentity(
             code: try FfiConverterInt32.read(from: &buf), 
@@ -4328,10 +9132,11 @@ public struct FfiConverterTypeChatcryptError: FfiConverterRustBuffer {
             FfiConverterString.write(detail, into: &buf)
             
         
-        case let .UnknownPreKey(code,detail):
+        case let .UnknownPreKey(code,detail,prekeyId):
             writeInt(&buf, Int32(10))
             FfiConverterInt32.write(code, into: &buf)
             FfiConverterString.write(detail, into: &buf)
+            FfiConverterUInt32.write(prekeyId, into: &buf)
             
         
         case let .WrongIdentity(code,detail):
@@ -4585,6 +9390,93 @@ public func FfiConverterTypeChatcryptError_lift(_ buf: RustBuffer) throws -> Cha
 public func FfiConverterTypeChatcryptError_lower(_ value: ChatcryptError) -> RustBuffer {
     return FfiConverterTypeChatcryptError.lower(value)
 }
+
+
+/**
+ * What `PeerAccount.update_device_list` did.
+ */
+
+public enum DeviceListChange: Equatable, Hashable {
+    
+    /**
+     * The list is the one already held.
+     */
+    case unchanged
+    /**
+     * A newer list under the pinned account key replaced the old one.
+     */
+    case updated
+    /**
+     * The list is signed by another account key: held as pending, every
+     * device refused (`AccountKeyChanged`) until the caller decides
+     * (`accept_account_key_change`, `reject_account_key_change`).
+     */
+    case accountKeyChanged
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension DeviceListChange: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDeviceListChange: FfiConverterRustBuffer {
+    typealias SwiftType = DeviceListChange
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DeviceListChange {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .unchanged
+        
+        case 2: return .updated
+        
+        case 3: return .accountKeyChanged
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: DeviceListChange, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .unchanged:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .updated:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .accountKeyChanged:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceListChange_lift(_ buf: RustBuffer) throws -> DeviceListChange {
+    return try FfiConverterTypeDeviceListChange.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDeviceListChange_lower(_ value: DeviceListChange) -> RustBuffer {
+    return FfiConverterTypeDeviceListChange.lower(value)
+}
+
 
 
 /**
@@ -4911,6 +9803,91 @@ public func FfiConverterTypeModePolicy_lower(_ value: ModePolicy) -> RustBuffer 
 
 
 /**
+ * The kinds of `Padding`.
+ */
+
+public enum PaddingKind: Equatable, Hashable {
+    
+    /**
+     * No rounding (parameter 0).
+     */
+    case none
+    /**
+     * Round up to a multiple of the parameter (1 to 65 535).
+     */
+    case blocks
+    /**
+     * Padmé with the parameter as the floor (0 to 65 535).
+     */
+    case padme
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension PaddingKind: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypePaddingKind: FfiConverterRustBuffer {
+    typealias SwiftType = PaddingKind
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> PaddingKind {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .none
+        
+        case 2: return .blocks
+        
+        case 3: return .padme
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: PaddingKind, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .none:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .blocks:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .padme:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePaddingKind_lift(_ buf: RustBuffer) throws -> PaddingKind {
+    return try FfiConverterTypePaddingKind.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypePaddingKind_lower(_ value: PaddingKind) -> RustBuffer {
+    return FfiConverterTypePaddingKind.lower(value)
+}
+
+
+
+/**
  * Whether the handshake must be hybrid post-quantum.
  */
 
@@ -4981,6 +9958,241 @@ public func FfiConverterTypePqPolicy_lift(_ buf: RustBuffer) throws -> PqPolicy 
 #endif
 public func FfiConverterTypePqPolicy_lower(_ value: PqPolicy) -> RustBuffer {
     return FfiConverterTypePqPolicy.lower(value)
+}
+
+
+
+/**
+ * What `SessionRecord.handle_retry` decided.
+ */
+
+public enum RetryOutcome: Equatable, Hashable {
+    
+    /**
+     * Nothing to do.
+     */
+    case ignored
+    /**
+     * The current session was archived: fetch a bundle, initiate, resend.
+     */
+    case startNewSession
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension RetryOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRetryOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = RetryOutcome
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RetryOutcome {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .ignored
+        
+        case 2: return .startNewSession
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: RetryOutcome, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .ignored:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .startNewSession:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRetryOutcome_lift(_ buf: RustBuffer) throws -> RetryOutcome {
+    return try FfiConverterTypeRetryOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRetryOutcome_lower(_ value: RetryOutcome) -> RustBuffer {
+    return FfiConverterTypeRetryOutcome.lower(value)
+}
+
+
+
+/**
+ * Why a message could not be decrypted.
+ */
+
+public enum RetryReason: Equatable, Hashable {
+    
+    /**
+     * No session decrypts the message.
+     */
+    case noSession
+    /**
+     * A PreKeyMessage named a prekey the device does not hold.
+     */
+    case unknownPreKey
+    /**
+     * A PreKeyMessage named held prekeys but did not authenticate.
+     */
+    case handshakeFailed
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension RetryReason: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeRetryReason: FfiConverterRustBuffer {
+    typealias SwiftType = RetryReason
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> RetryReason {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .noSession
+        
+        case 2: return .unknownPreKey
+        
+        case 3: return .handshakeFailed
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: RetryReason, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .noSession:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .unknownPreKey:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .handshakeFailed:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRetryReason_lift(_ buf: RustBuffer) throws -> RetryReason {
+    return try FfiConverterTypeRetryReason.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeRetryReason_lower(_ value: RetryReason) -> RustBuffer {
+    return FfiConverterTypeRetryReason.lower(value)
+}
+
+
+
+/**
+ * How a peer's account key was pinned.
+ */
+
+public enum TrustLevel: Equatable, Hashable {
+    
+    /**
+     * Trusted on first use, not compared out of band.
+     */
+    case trustedOnFirstUse
+    /**
+     * The users compared safety numbers.
+     */
+    case verified
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension TrustLevel: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeTrustLevel: FfiConverterRustBuffer {
+    typealias SwiftType = TrustLevel
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> TrustLevel {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .trustedOnFirstUse
+        
+        case 2: return .verified
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: TrustLevel, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .trustedOnFirstUse:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .verified:
+            writeInt(&buf, Int32(2))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrustLevel_lift(_ buf: RustBuffer) throws -> TrustLevel {
+    return try FfiConverterTypeTrustLevel.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeTrustLevel_lower(_ value: TrustLevel) -> RustBuffer {
+    return FfiConverterTypeTrustLevel.lower(value)
 }
 
 
@@ -5131,6 +10343,30 @@ fileprivate struct FfiConverterOptionTypeOneTimePreKey: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeRetryMessage: FfiConverterRustBuffer {
+    typealias SwiftType = RetryMessage?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeRetryMessage.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeRetryMessage.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeRng: FfiConverterRustBuffer {
     typealias SwiftType = Rng?
 
@@ -5223,6 +10459,106 @@ fileprivate struct FfiConverterOptionTypeKemPreKeyUse: FfiConverterRustBuffer {
         }
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceUInt32: FfiConverterRustBuffer {
+    typealias SwiftType = [UInt32]
+
+    public static func write(_ value: [UInt32], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterUInt32.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [UInt32] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [UInt32]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterUInt32.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceData: FfiConverterRustBuffer {
+    typealias SwiftType = [Data]
+
+    public static func write(_ value: [Data], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterData.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Data] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Data]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterData.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeDeviceLink: FfiConverterRustBuffer {
+    typealias SwiftType = [DeviceLink]
+
+    public static func write(_ value: [DeviceLink], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDeviceLink.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [DeviceLink] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [DeviceLink]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDeviceLink.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeRecipientEnvelope: FfiConverterRustBuffer {
+    typealias SwiftType = [RecipientEnvelope]
+
+    public static func write(_ value: [RecipientEnvelope], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeRecipientEnvelope.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [RecipientEnvelope] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [RecipientEnvelope]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeRecipientEnvelope.read(from: &buf))
+        }
+        return seq
+    }
+}
 /**
  * Accepts a session from a peer's first PreKeyMessage and decrypts it.
  * A one-time prekey passed here (and a `KemPreKeyUse::OneTime`) is
@@ -5296,6 +10632,110 @@ public func messageType(message: Data)throws  -> MessageType  {
     )
 })
 }
+/**
+ * chatcrypt's default session policy: plain headers, hybrid post-quantum
+ * required, either mode accepted.
+ */
+public func defaultSessionPolicy() -> SessionPolicy  {
+    return try!  FfiConverterTypeSessionPolicy_lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_func_default_session_policy(uniffiCallStatus
+    )
+})
+}
+/**
+ * Opens a sealed envelope addressed to `identity`, validating its sender
+ * certificate against `policy` (changes no state).
+ *
+ * # Errors
+ * `Auth` (not for this identity, or tampered), `UntrustedCertificate`,
+ * `CertificateRevoked`, `CertificateExpired`, a `Decode*` error, in
+ * chatcrypt's order.
+ */
+public func openEnvelope(identity: IdentityKeyPair, envelope: Data, policy: CertificatePolicy)throws  -> OpenedEnvelope  {
+    return try  FfiConverterTypeOpenedEnvelope_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_func_open_envelope(
+        FfiConverterTypeIdentityKeyPair_lower(identity),
+        FfiConverterData.lower(envelope),
+        FfiConverterTypeCertificatePolicy_lower(policy),uniffiCallStatus
+    )
+})
+}
+/**
+ * Seals `content` for the device with identity key `recipient` (32
+ * bytes), as the sender `identity` with its `certificate` (draws 32
+ * bytes). Named `seal_envelope` rather than `seal`, as `open_envelope`
+ * is: a module-level `open` would shadow Python's built-in `open` on
+ * `from chatcrypt import *`.
+ *
+ * # Errors
+ * `WrongIdentity` for a certificate of another identity; `TooLarge`;
+ * a wrong length or invalid key; a generator failure.
+ */
+public func sealEnvelope(identity: IdentityKeyPair, certificate: SenderCertificate, recipient: Data, content: Data, padding: Padding, rng: Rng? = nil)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_func_seal_envelope(
+        FfiConverterTypeIdentityKeyPair_lower(identity),
+        FfiConverterTypeSenderCertificate_lower(certificate),
+        FfiConverterData.lower(recipient),
+        FfiConverterData.lower(content),
+        FfiConverterTypePadding_lower(padding),
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
+    )
+})
+}
+/**
+ * Seals `content` once for every device in `recipients` (32-byte identity
+ * keys, at most `constants().max_sealed_recipients`; draws 32 bytes): the
+ * multi-recipient envelope the server splits with `split_multi_recipient`.
+ *
+ * # Errors
+ * As `seal_envelope`; `TooLarge` for too many recipients.
+ */
+public func sealMulti(identity: IdentityKeyPair, certificate: SenderCertificate, recipients: [Data], content: Data, padding: Padding, rng: Rng? = nil)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_func_seal_multi(
+        FfiConverterTypeIdentityKeyPair_lower(identity),
+        FfiConverterTypeSenderCertificate_lower(certificate),
+        FfiConverterSequenceData.lower(recipients),
+        FfiConverterData.lower(content),
+        FfiConverterTypePadding_lower(padding),
+        FfiConverterOptionTypeRng.lower(rng),uniffiCallStatus
+    )
+})
+}
+/**
+ * The server's split of a multi-recipient envelope into one sealed
+ * envelope per recipient.
+ *
+ * # Errors
+ * A `Decode*` error.
+ */
+public func splitMultiRecipient(bytes: Data)throws  -> [RecipientEnvelope]  {
+    return try  FfiConverterSequenceTypeRecipientEnvelope.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_func_split_multi_recipient(
+        FfiConverterData.lower(bytes),uniffiCallStatus
+    )
+})
+}
+/**
+ * Removes `Padding.pad`'s padding (strictly).
+ *
+ * # Errors
+ * `Padding` for anything `pad` does not make.
+ */
+public func unpad(padded: Data)throws  -> Data  {
+    return try  FfiConverterData.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_func_unpad(
+        FfiConverterData.lower(padded),uniffiCallStatus
+    )
+})
+}
 
 private enum InitializationResult {
     case ok
@@ -5325,6 +10765,24 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatcrypt_uniffi_checksum_func_message_type() != 23610) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_func_default_session_policy() != 29484) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_func_open_envelope() != 10932) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_func_seal_envelope() != 57870) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_func_seal_multi() != 19139) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_func_split_multi_recipient() != 32757) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_func_unpad() != 53286) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatcrypt_uniffi_checksum_method_identitykeypair_public_key() != 21362) {
@@ -5480,6 +10938,297 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatcrypt_uniffi_checksum_method_signedprekey_to_bytes() != 37254) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_certify() != 6152) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_public_key() != 51511) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_seal() != 61535) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_seed() != 57287) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_sign_device_list() != 49416) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_to_bytes() != 970) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_add_root() != 37383) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_revoke() != 65476) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_account_key() != 35211) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_device() != 22609) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_identity_key() != 58716) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_to_bytes() != 40668) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_verify() != 33735) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_devicelink_device() != 29992) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_devicelink_identity_key() != 13304) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_devicelink_to_bytes() != 62985) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_devicelist_account_key() != 40301) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_devicelist_devices() != 1762) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_devicelist_epoch() != 52829) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_devicelist_identity_of() != 26960) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_devicelist_links() != 6243) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_devicelist_to_bytes() != 490) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_certificate() != 43161) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_device_id() != 46663) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_identity() != 57869) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_identity_key() != 42308) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_link() != 56776) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_mark_uploaded() != 23671) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_needs_rotation() != 46062) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_needs_upload() != 33845) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_one_time_prekey_counts() != 44141) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_prune() != 44568) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_replenish() != 18123) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_retry_for() != 36980) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_retry_for_code() != 84) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_rotate_signed_prekey() != 7629) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_seal() != 205) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_to_bytes() != 15673) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_upload() != 35133) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_openedenvelope_certificate() != 2924) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_openedenvelope_content() != 63784) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_padding_kind() != 3563) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_padding_pad() != 60545) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_padding_padded_len() != 9302) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_padding_param() != 6241) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_peeraccount_accept_account_key_change() != 26232) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_peeraccount_account_key() != 9640) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_peeraccount_authorize() != 13618) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_peeraccount_device_identity() != 26502) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_peeraccount_device_list() != 49484) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_peeraccount_mark_verified() != 56159) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_peeraccount_pending_account_key() != 39321) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_peeraccount_reject_account_key_change() != 48280) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_peeraccount_safety_number() != 60092) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_peeraccount_seal() != 36233) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_peeraccount_to_bytes() != 39619) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_peeraccount_trust_level() != 33589) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_peeraccount_update_device_list() != 58936) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_peeraccount_user_id() != 38925) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_bundle() != 7026) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_certificate() != 45020) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_identity_key() != 7976) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_kem_prekey_count() != 51768) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_one_time_prekey_count() != 45284) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_to_bytes() != 16609) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_retrymessage_author() != 64342) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_retrymessage_message_digest() != 45516) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_retrymessage_prekey_id() != 9127) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_retrymessage_reason() != 19270) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_retrymessage_recipient() != 49101) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_retrymessage_timestamp() != 26975) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_retrymessage_to_bytes() != 63578) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_account_key() != 50762) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_device() != 1635) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_expires() != 20641) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_identity_key() != 28581) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_issuer() != 23165) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_serial() != 17983) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_to_bytes() != 44379) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_validate() != 32173) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_serverkeypair_issue() != 871) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_serverkeypair_public_key() != 1993) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_serverkeypair_seed() != 7579) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_archived_count() != 55789) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_current_session_id() != 11129) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_decrypt() != 5698) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_decrypt_sealed() != 37227) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_device() != 53661) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypt() != 63515) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypt_padded() != 23044) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypt_sealed() != 5598) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypted_len() != 40223) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_handle_retry() != 46524) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_initiate() != 8049) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_needs_new_session() != 6732) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_seal() != 17776) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_to_bytes() != 58468) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_chatcrypt_uniffi_checksum_constructor_identitykeypair_from_bytes() != 13940) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5525,6 +11274,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatcrypt_uniffi_checksum_constructor_safetynumber_new() != 27927) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_safetynumber_for_accounts() != 62974) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_chatcrypt_uniffi_checksum_constructor_session_from_bytes() != 41423) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -5538,6 +11290,84 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatcrypt_uniffi_checksum_constructor_signedprekey_generate() != 63601) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_from_bytes() != 24926) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_from_seed() != 58573) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_generate() != 63506) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_open() != 50551) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_certificatepolicy_new() != 11877) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_devicecertificate_from_bytes() != 19150) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_devicelink_from_bytes() != 56277) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_devicelink_new() != 4517) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_devicelist_from_bytes() != 19434) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_localdevice_from_bytes() != 44389) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_localdevice_new() != 56307) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_localdevice_open() != 3733) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_padding_default_policy() != 12744) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_padding_new() != 24812) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_from_bytes() != 64948) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_open() != 41426) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_trust_on_first_use() != 57365) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_verified() != 4793) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_prekeyupload_from_bytes() != 13718) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_retrymessage_from_bytes() != 35666) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_sendercertificate_from_bytes() != 21213) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_serverkeypair_from_seed() != 16103) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_serverkeypair_generate() != 65346) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_sessionrecord_from_bytes() != 21485) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_sessionrecord_new() != 27046) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_sessionrecord_open() != 57772) {
         return InitializationResult.apiChecksumMismatch
     }
 

@@ -685,6 +685,18 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_chatcrypt_uniffi_checksum_func_message_type(
     ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_func_default_session_policy(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_func_open_envelope(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_func_seal_envelope(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_func_seal_multi(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_func_split_multi_recipient(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_func_unpad(
+    ): Int
     external fun uniffi_chatcrypt_uniffi_checksum_method_identitykeypair_public_key(
     ): Int
     external fun uniffi_chatcrypt_uniffi_checksum_method_identitykeypair_seal(
@@ -787,6 +799,200 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_chatcrypt_uniffi_checksum_method_signedprekey_to_bytes(
     ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_certify(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_public_key(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_seal(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_seed(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_sign_device_list(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_to_bytes(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_add_root(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_revoke(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_account_key(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_device(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_identity_key(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_to_bytes(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_verify(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_devicelink_device(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_devicelink_identity_key(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_devicelink_to_bytes(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_devicelist_account_key(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_devicelist_devices(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_devicelist_epoch(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_devicelist_identity_of(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_devicelist_links(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_devicelist_to_bytes(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_localdevice_certificate(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_localdevice_device_id(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_localdevice_identity(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_localdevice_identity_key(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_localdevice_link(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_localdevice_mark_uploaded(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_localdevice_needs_rotation(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_localdevice_needs_upload(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_localdevice_one_time_prekey_counts(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_localdevice_prune(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_localdevice_replenish(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_localdevice_retry_for(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_localdevice_retry_for_code(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_localdevice_rotate_signed_prekey(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_localdevice_seal(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_localdevice_to_bytes(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_localdevice_upload(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_openedenvelope_certificate(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_openedenvelope_content(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_padding_kind(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_padding_pad(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_padding_padded_len(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_padding_param(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_peeraccount_accept_account_key_change(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_peeraccount_account_key(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_peeraccount_authorize(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_peeraccount_device_identity(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_peeraccount_device_list(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_peeraccount_mark_verified(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_peeraccount_pending_account_key(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_peeraccount_reject_account_key_change(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_peeraccount_safety_number(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_peeraccount_seal(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_peeraccount_to_bytes(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_peeraccount_trust_level(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_peeraccount_update_device_list(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_peeraccount_user_id(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_bundle(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_certificate(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_identity_key(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_kem_prekey_count(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_one_time_prekey_count(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_to_bytes(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_retrymessage_author(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_retrymessage_message_digest(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_retrymessage_prekey_id(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_retrymessage_reason(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_retrymessage_recipient(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_retrymessage_timestamp(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_retrymessage_to_bytes(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_account_key(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_device(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_expires(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_identity_key(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_issuer(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_serial(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_to_bytes(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_validate(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_serverkeypair_issue(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_serverkeypair_public_key(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_serverkeypair_seed(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_archived_count(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_current_session_id(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_decrypt(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_decrypt_sealed(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_device(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypt(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypt_padded(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypt_sealed(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypted_len(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_handle_retry(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_initiate(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_needs_new_session(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_seal(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_to_bytes(
+    ): Int
     external fun uniffi_chatcrypt_uniffi_checksum_constructor_identitykeypair_from_bytes(
     ): Int
     external fun uniffi_chatcrypt_uniffi_checksum_constructor_identitykeypair_from_seed(
@@ -817,6 +1023,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_chatcrypt_uniffi_checksum_constructor_safetynumber_new(
     ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_safetynumber_for_accounts(
+    ): Int
     external fun uniffi_chatcrypt_uniffi_checksum_constructor_session_from_bytes(
     ): Int
     external fun uniffi_chatcrypt_uniffi_checksum_constructor_session_initiate(
@@ -826,6 +1034,58 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_chatcrypt_uniffi_checksum_constructor_signedprekey_from_bytes(
     ): Int
     external fun uniffi_chatcrypt_uniffi_checksum_constructor_signedprekey_generate(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_from_bytes(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_from_seed(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_generate(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_open(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_certificatepolicy_new(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_devicecertificate_from_bytes(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_devicelink_from_bytes(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_devicelink_new(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_devicelist_from_bytes(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_localdevice_from_bytes(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_localdevice_new(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_localdevice_open(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_padding_default_policy(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_padding_new(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_from_bytes(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_open(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_trust_on_first_use(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_verified(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_prekeyupload_from_bytes(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_retrymessage_from_bytes(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_sendercertificate_from_bytes(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_serverkeypair_from_seed(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_serverkeypair_generate(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_sessionrecord_from_bytes(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_sessionrecord_new(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_constructor_sessionrecord_open(
     ): Int
     external fun ffi_chatcrypt_uniffi_uniffi_contract_version(
     ): Int
@@ -963,6 +1223,8 @@ internal object UniffiLib {
     ): Unit
     external fun uniffi_chatcrypt_uniffi_fn_constructor_safetynumber_new(`localId`: RustBuffer.ByValue,`localKey`: RustBuffer.ByValue,`remoteId`: RustBuffer.ByValue,`remoteKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_safetynumber_for_accounts(`localUserId`: RustBuffer.ByValue,`localAccountKey`: RustBuffer.ByValue,`remoteUserId`: RustBuffer.ByValue,`remoteAccountKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_chatcrypt_uniffi_fn_method_safetynumber_compare_scanned(`ptr`: Long,`scanned`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Byte
     external fun uniffi_chatcrypt_uniffi_fn_method_safetynumber_displayable(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1025,11 +1287,315 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_chatcrypt_uniffi_fn_method_signedprekey_to_bytes(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_clone_accountkeypair(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_free_accountkeypair(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_from_bytes(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_from_seed(`seed`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_generate(`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_open(`key`: RustBuffer.ByValue,`sealed`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_accountkeypair_certify(`ptr`: Long,`device`: Int,`identityKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_accountkeypair_public_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_accountkeypair_seal(`ptr`: Long,`key`: RustBuffer.ByValue,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_accountkeypair_seed(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_accountkeypair_sign_device_list(`ptr`: Long,`epoch`: Long,`links`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_accountkeypair_to_bytes(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_clone_certificatepolicy(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_free_certificatepolicy(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_certificatepolicy_new(`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_add_root(`ptr`: Long,`root`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_revoke(`ptr`: Long,`serial`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_clone_devicecertificate(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_free_devicecertificate(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_devicecertificate_from_bytes(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_devicecertificate_account_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_devicecertificate_device(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_fn_method_devicecertificate_identity_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_devicecertificate_to_bytes(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_devicecertificate_verify(`ptr`: Long,`accountKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_clone_devicelink(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_free_devicelink(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_devicelink_from_bytes(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_devicelink_new(`identity`: Long,`accountKey`: RustBuffer.ByValue,`device`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_devicelink_device(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_fn_method_devicelink_identity_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_devicelink_to_bytes(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_clone_devicelist(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_free_devicelist(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_devicelist_from_bytes(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_devicelist_account_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_devicelist_devices(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_devicelist_epoch(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_devicelist_identity_of(`ptr`: Long,`device`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_devicelist_links(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_devicelist_to_bytes(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_clone_localdevice(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_free_localdevice(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_localdevice_from_bytes(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_localdevice_new(`identity`: Long,`certificate`: Long,`now`: Long,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_localdevice_open(`key`: RustBuffer.ByValue,`sealed`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_localdevice_certificate(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_localdevice_device_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_fn_method_localdevice_identity(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_localdevice_identity_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_localdevice_link(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_localdevice_mark_uploaded(`ptr`: Long,`upload`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_method_localdevice_needs_rotation(`ptr`: Long,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_chatcrypt_uniffi_fn_method_localdevice_needs_upload(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_chatcrypt_uniffi_fn_method_localdevice_one_time_prekey_counts(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_localdevice_prune(`ptr`: Long,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_method_localdevice_replenish(`ptr`: Long,`serverOneTime`: Int,`serverKem`: Int,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_localdevice_retry_for(`ptr`: Long,`senderIdentity`: RustBuffer.ByValue,`failed`: RustBuffer.ByValue,`error`: RustBuffer.ByValue,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_localdevice_retry_for_code(`ptr`: Long,`senderIdentity`: RustBuffer.ByValue,`failed`: RustBuffer.ByValue,`code`: Int,`prekeyId`: Int,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_localdevice_rotate_signed_prekey(`ptr`: Long,`now`: Long,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_method_localdevice_seal(`ptr`: Long,`key`: RustBuffer.ByValue,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_localdevice_to_bytes(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_localdevice_upload(`ptr`: Long,`persisted`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_clone_openedenvelope(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_free_openedenvelope(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_method_openedenvelope_certificate(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_openedenvelope_content(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_clone_padding(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_free_padding(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_padding_default_policy(uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_padding_new(`kind`: RustBuffer.ByValue,`param`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_padding_kind(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_padding_pad(`ptr`: Long,`content`: RustBuffer.ByValue,`max`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_padding_padded_len(`ptr`: Long,`contentLen`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_padding_param(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_fn_clone_peeraccount(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_free_peeraccount(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_from_bytes(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_open(`key`: RustBuffer.ByValue,`sealed`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_trust_on_first_use(`userId`: RustBuffer.ByValue,`list`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_verified(`userId`: RustBuffer.ByValue,`accountKey`: RustBuffer.ByValue,`list`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_peeraccount_accept_account_key_change(`ptr`: Long,`expected`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_method_peeraccount_account_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_peeraccount_authorize(`ptr`: Long,`device`: Int,`identityKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_method_peeraccount_device_identity(`ptr`: Long,`device`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_peeraccount_device_list(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_peeraccount_mark_verified(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_method_peeraccount_pending_account_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_peeraccount_reject_account_key_change(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_method_peeraccount_safety_number(`ptr`: Long,`localUserId`: RustBuffer.ByValue,`localAccountKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_peeraccount_seal(`ptr`: Long,`key`: RustBuffer.ByValue,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_peeraccount_to_bytes(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_peeraccount_trust_level(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_peeraccount_update_device_list(`ptr`: Long,`list`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_peeraccount_user_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_clone_prekeyupload(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_free_prekeyupload(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_prekeyupload_from_bytes(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_prekeyupload_bundle(`ptr`: Long,`oneTime`: RustBuffer.ByValue,`kem`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_prekeyupload_certificate(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_prekeyupload_identity_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_prekeyupload_kem_prekey_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_prekeyupload_one_time_prekey_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_prekeyupload_to_bytes(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_clone_retrymessage(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_free_retrymessage(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_retrymessage_from_bytes(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_retrymessage_author(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_retrymessage_message_digest(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_retrymessage_prekey_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_fn_method_retrymessage_reason(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_retrymessage_recipient(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_retrymessage_timestamp(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_retrymessage_to_bytes(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_clone_sendercertificate(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_free_sendercertificate(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_sendercertificate_from_bytes(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_sendercertificate_account_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_sendercertificate_device(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_fn_method_sendercertificate_expires(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_sendercertificate_identity_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_sendercertificate_issuer(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_sendercertificate_serial(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_sendercertificate_to_bytes(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_sendercertificate_validate(`ptr`: Long,`policy`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_clone_serverkeypair(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_free_serverkeypair(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_serverkeypair_from_seed(`seed`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_serverkeypair_generate(`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_serverkeypair_issue(`ptr`: Long,`serial`: Long,`expires`: Long,`accountKey`: RustBuffer.ByValue,`device`: Int,`identityKey`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_serverkeypair_public_key(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_serverkeypair_seed(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_clone_sessionrecord(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_free_sessionrecord(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_sessionrecord_from_bytes(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_sessionrecord_new(`device`: Int,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_constructor_sessionrecord_open(`key`: RustBuffer.ByValue,`sealed`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_sessionrecord_archived_count(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_sessionrecord_current_session_id(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_sessionrecord_decrypt(`ptr`: Long,`local`: Long,`peer`: Long,`message`: RustBuffer.ByValue,`policy`: RustBuffer.ByValue,`now`: Long,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_sessionrecord_decrypt_sealed(`ptr`: Long,`local`: Long,`peer`: Long,`opened`: Long,`policy`: RustBuffer.ByValue,`now`: Long,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_sessionrecord_device(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypt(`ptr`: Long,`peer`: Long,`plaintext`: RustBuffer.ByValue,`now`: Long,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypt_padded(`ptr`: Long,`peer`: Long,`plaintext`: RustBuffer.ByValue,`padding`: Long,`now`: Long,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypt_sealed(`ptr`: Long,`local`: Long,`peer`: Long,`certificate`: Long,`plaintext`: RustBuffer.ByValue,`now`: Long,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypted_len(`ptr`: Long,`plaintextLen`: Long,`padding`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_method_sessionrecord_handle_retry(`ptr`: Long,`local`: Long,`peer`: Long,`retry`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_sessionrecord_initiate(`ptr`: Long,`local`: Long,`peer`: Long,`bundle`: Long,`policy`: RustBuffer.ByValue,`now`: Long,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_method_sessionrecord_needs_new_session(`ptr`: Long,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Byte
+    external fun uniffi_chatcrypt_uniffi_fn_method_sessionrecord_seal(`ptr`: Long,`key`: RustBuffer.ByValue,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_sessionrecord_to_bytes(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_code(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Int
     external fun uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_detail(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id(`ptr`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun uniffi_chatcrypt_uniffi_fn_func_accept_session(`identity`: Long,`signedPrekey`: Long,`oneTimePrekey`: RustBuffer.ByValue,`kemPrekey`: RustBuffer.ByValue,`message`: Long,`modePolicy`: RustBuffer.ByValue,`pqPolicy`: RustBuffer.ByValue,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1040,6 +1606,18 @@ internal object UniffiLib {
     external fun uniffi_chatcrypt_uniffi_fn_func_identity_key_check(`key`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_chatcrypt_uniffi_fn_func_message_type(`message`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_func_default_session_policy(uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_func_open_envelope(`identity`: Long,`envelope`: RustBuffer.ByValue,`policy`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
+    external fun uniffi_chatcrypt_uniffi_fn_func_seal_envelope(`identity`: Long,`certificate`: Long,`recipient`: RustBuffer.ByValue,`content`: RustBuffer.ByValue,`padding`: Long,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_func_seal_multi(`identity`: Long,`certificate`: Long,`recipients`: RustBuffer.ByValue,`content`: RustBuffer.ByValue,`padding`: Long,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_func_split_multi_recipient(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_func_unpad(`padded`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_chatcrypt_uniffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
@@ -1173,6 +1751,24 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_func_message_type() and 0xFFFF) != 23610) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_func_default_session_policy() and 0xFFFF) != 29484) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_func_open_envelope() and 0xFFFF) != 10932) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_func_seal_envelope() and 0xFFFF) != 57870) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_func_seal_multi() and 0xFFFF) != 19139) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_func_split_multi_recipient() and 0xFFFF) != 32757) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_func_unpad() and 0xFFFF) != 53286) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_identitykeypair_public_key() and 0xFFFF) != 21362) {
@@ -1328,6 +1924,297 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_signedprekey_to_bytes() and 0xFFFF) != 37254) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_certify() and 0xFFFF) != 6152) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_public_key() and 0xFFFF) != 51511) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_seal() and 0xFFFF) != 61535) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_seed() and 0xFFFF) != 57287) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_sign_device_list() and 0xFFFF) != 49416) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_to_bytes() and 0xFFFF) != 970) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_add_root() and 0xFFFF) != 37383) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_revoke() and 0xFFFF) != 65476) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_account_key() and 0xFFFF) != 35211) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_device() and 0xFFFF) != 22609) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_identity_key() and 0xFFFF) != 58716) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_to_bytes() and 0xFFFF) != 40668) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_verify() and 0xFFFF) != 33735) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_devicelink_device() and 0xFFFF) != 29992) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_devicelink_identity_key() and 0xFFFF) != 13304) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_devicelink_to_bytes() and 0xFFFF) != 62985) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_account_key() and 0xFFFF) != 40301) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_devices() and 0xFFFF) != 1762) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_epoch() and 0xFFFF) != 52829) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_identity_of() and 0xFFFF) != 26960) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_links() and 0xFFFF) != 6243) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_to_bytes() and 0xFFFF) != 490) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_certificate() and 0xFFFF) != 43161) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_device_id() and 0xFFFF) != 46663) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_identity() and 0xFFFF) != 57869) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_identity_key() and 0xFFFF) != 42308) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_link() and 0xFFFF) != 56776) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_mark_uploaded() and 0xFFFF) != 23671) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_needs_rotation() and 0xFFFF) != 46062) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_needs_upload() and 0xFFFF) != 33845) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_one_time_prekey_counts() and 0xFFFF) != 44141) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_prune() and 0xFFFF) != 44568) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_replenish() and 0xFFFF) != 18123) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_retry_for() and 0xFFFF) != 36980) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_retry_for_code() and 0xFFFF) != 84) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_rotate_signed_prekey() and 0xFFFF) != 7629) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_seal() and 0xFFFF) != 205) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_to_bytes() and 0xFFFF) != 15673) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_upload() and 0xFFFF) != 35133) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_openedenvelope_certificate() and 0xFFFF) != 2924) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_openedenvelope_content() and 0xFFFF) != 63784) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_padding_kind() and 0xFFFF) != 3563) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_padding_pad() and 0xFFFF) != 60545) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_padding_padded_len() and 0xFFFF) != 9302) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_padding_param() and 0xFFFF) != 6241) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_accept_account_key_change() and 0xFFFF) != 26232) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_account_key() and 0xFFFF) != 9640) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_authorize() and 0xFFFF) != 13618) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_device_identity() and 0xFFFF) != 26502) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_device_list() and 0xFFFF) != 49484) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_mark_verified() and 0xFFFF) != 56159) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_pending_account_key() and 0xFFFF) != 39321) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_reject_account_key_change() and 0xFFFF) != 48280) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_safety_number() and 0xFFFF) != 60092) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_seal() and 0xFFFF) != 36233) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_to_bytes() and 0xFFFF) != 39619) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_trust_level() and 0xFFFF) != 33589) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_update_device_list() and 0xFFFF) != 58936) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_user_id() and 0xFFFF) != 38925) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_bundle() and 0xFFFF) != 7026) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_certificate() and 0xFFFF) != 45020) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_identity_key() and 0xFFFF) != 7976) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_kem_prekey_count() and 0xFFFF) != 51768) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_one_time_prekey_count() and 0xFFFF) != 45284) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_to_bytes() and 0xFFFF) != 16609) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_author() and 0xFFFF) != 64342) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_message_digest() and 0xFFFF) != 45516) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_prekey_id() and 0xFFFF) != 9127) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_reason() and 0xFFFF) != 19270) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_recipient() and 0xFFFF) != 49101) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_timestamp() and 0xFFFF) != 26975) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_to_bytes() and 0xFFFF) != 63578) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_account_key() and 0xFFFF) != 50762) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_device() and 0xFFFF) != 1635) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_expires() and 0xFFFF) != 20641) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_identity_key() and 0xFFFF) != 28581) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_issuer() and 0xFFFF) != 23165) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_serial() and 0xFFFF) != 17983) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_to_bytes() and 0xFFFF) != 44379) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_validate() and 0xFFFF) != 32173) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_serverkeypair_issue() and 0xFFFF) != 871) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_serverkeypair_public_key() and 0xFFFF) != 1993) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_serverkeypair_seed() and 0xFFFF) != 7579) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_archived_count() and 0xFFFF) != 55789) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_current_session_id() and 0xFFFF) != 11129) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_decrypt() and 0xFFFF) != 5698) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_decrypt_sealed() and 0xFFFF) != 37227) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_device() and 0xFFFF) != 53661) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypt() and 0xFFFF) != 63515) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypt_padded() and 0xFFFF) != 23044) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypt_sealed() and 0xFFFF) != 5598) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypted_len() and 0xFFFF) != 40223) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_handle_retry() and 0xFFFF) != 46524) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_initiate() and 0xFFFF) != 8049) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_needs_new_session() and 0xFFFF) != 6732) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_seal() and 0xFFFF) != 17776) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_to_bytes() and 0xFFFF) != 58468) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_identitykeypair_from_bytes() and 0xFFFF) != 13940) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1373,6 +2260,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_safetynumber_new() and 0xFFFF) != 27927) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_safetynumber_for_accounts() and 0xFFFF) != 62974) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_session_from_bytes() and 0xFFFF) != 41423) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -1386,6 +2276,84 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_signedprekey_generate() and 0xFFFF) != 63601) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_from_bytes() and 0xFFFF) != 24926) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_from_seed() and 0xFFFF) != 58573) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_generate() and 0xFFFF) != 63506) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_open() and 0xFFFF) != 50551) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_certificatepolicy_new() and 0xFFFF) != 11877) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_devicecertificate_from_bytes() and 0xFFFF) != 19150) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_devicelink_from_bytes() and 0xFFFF) != 56277) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_devicelink_new() and 0xFFFF) != 4517) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_devicelist_from_bytes() and 0xFFFF) != 19434) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_localdevice_from_bytes() and 0xFFFF) != 44389) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_localdevice_new() and 0xFFFF) != 56307) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_localdevice_open() and 0xFFFF) != 3733) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_padding_default_policy() and 0xFFFF) != 12744) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_padding_new() and 0xFFFF) != 24812) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_from_bytes() and 0xFFFF) != 64948) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_open() and 0xFFFF) != 41426) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_trust_on_first_use() and 0xFFFF) != 57365) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_verified() and 0xFFFF) != 4793) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_prekeyupload_from_bytes() and 0xFFFF) != 13718) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_retrymessage_from_bytes() and 0xFFFF) != 35666) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_sendercertificate_from_bytes() and 0xFFFF) != 21213) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_serverkeypair_from_seed() and 0xFFFF) != 16103) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_serverkeypair_generate() and 0xFFFF) != 65346) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_sessionrecord_from_bytes() and 0xFFFF) != 21485) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_sessionrecord_new() and 0xFFFF) != 27046) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_sessionrecord_open() and 0xFFFF) != 57772) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
 }
@@ -1737,6 +2705,1948 @@ public object FfiConverterByteArray: FfiConverterRustBuffer<ByteArray> {
     override fun write(value: ByteArray, buf: ByteBuffer) {
         buf.putInt(value.size)
         buf.put(value)
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A user's account key pair: certifies the user's devices and signs
+ * their device list. Its seed and stored forms are secret.
+ */
+public interface AccountKeyPairInterface {
+    
+    /**
+     * Certifies that device `device` of this account has identity key
+     * `identity_key` (32 bytes): a new device's first step
+     * (`LocalDevice(identity, certificate, now)`).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong length; a `Decode*` error for an
+     * invalid key.
+     */
+    fun `certify`(`device`: kotlin.UInt, `identityKey`: kotlin.ByteArray): DeviceCertificate
+    
+    /**
+     * The account key (Ed25519, 32 bytes).
+     *
+     * # Errors
+     * `Unusable` (never, for an account key pair).
+     */
+    fun `publicKey`(): kotlin.ByteArray
+    
+    /**
+     * The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; a generator failure;
+     * `Unusable`.
+     */
+    fun `seal`(`key`: kotlin.ByteArray, `rng`: Rng? = null): kotlin.ByteArray
+    
+    /**
+     * The 32-byte seed (secret).
+     *
+     * # Errors
+     * `Unusable` (never, for an account key pair).
+     */
+    fun `seed`(): kotlin.ByteArray
+    
+    /**
+     * Signs the account's device list at `epoch` (larger than every epoch
+     * signed before: persist it first) from the devices' links.
+     *
+     * # Errors
+     * `DecodeInvalidValue` for epoch 0, no or too many devices, a device
+     * id or identity key twice; `BadSignature` for a link not made for
+     * this account.
+     */
+    fun `signDeviceList`(`epoch`: kotlin.ULong, `links`: List<DeviceLink>): DeviceList
+    
+    /**
+     * The stored form (secret): store it after every change.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    fun `toBytes`(): kotlin.ByteArray
+    
+    companion object
+}
+
+/**
+ * A user's account key pair: certifies the user's devices and signs
+ * their device list. Its seed and stored forms are secret.
+ */
+open class AccountKeyPair: Disposable, AutoCloseable, AccountKeyPairInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_chatcrypt_uniffi_fn_free_accountkeypair(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_accountkeypair(handle, status)
+        }
+    }
+
+    
+    /**
+     * Certifies that device `device` of this account has identity key
+     * `identity_key` (32 bytes): a new device's first step
+     * (`LocalDevice(identity, certificate, now)`).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong length; a `Decode*` error for an
+     * invalid key.
+     */
+    @Throws(ChatcryptException::class)override fun `certify`(`device`: kotlin.UInt, `identityKey`: kotlin.ByteArray): DeviceCertificate {
+            return FfiConverterTypeDeviceCertificate.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_certify(
+        it,
+        
+        FfiConverterUInt.lower(`device`),
+        FfiConverterByteArray.lower(`identityKey`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The account key (Ed25519, 32 bytes).
+     *
+     * # Errors
+     * `Unusable` (never, for an account key pair).
+     */
+    @Throws(ChatcryptException::class)override fun `publicKey`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_public_key(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; a generator failure;
+     * `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `seal`(`key`: kotlin.ByteArray, `rng`: Rng?): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_seal(
+        it,
+        
+        FfiConverterByteArray.lower(`key`),
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The 32-byte seed (secret).
+     *
+     * # Errors
+     * `Unusable` (never, for an account key pair).
+     */
+    @Throws(ChatcryptException::class)override fun `seed`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_seed(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Signs the account's device list at `epoch` (larger than every epoch
+     * signed before: persist it first) from the devices' links.
+     *
+     * # Errors
+     * `DecodeInvalidValue` for epoch 0, no or too many devices, a device
+     * id or identity key twice; `BadSignature` for a link not made for
+     * this account.
+     */
+    @Throws(ChatcryptException::class)override fun `signDeviceList`(`epoch`: kotlin.ULong, `links`: List<DeviceLink>): DeviceList {
+            return FfiConverterTypeDeviceList.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_sign_device_list(
+        it,
+        
+        FfiConverterULong.lower(`epoch`),
+        FfiConverterSequenceTypeDeviceLink.lower(`links`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The stored form (secret): store it after every change.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `toBytes`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_to_bytes(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Restores `to_bytes`' output.
+     *
+     * # Errors
+     * A `Decode*` error.
+     */
+    @Throws(ChatcryptException::class) fun `fromBytes`(`bytes`: kotlin.ByteArray): AccountKeyPair {
+            return FfiConverterTypeAccountKeyPair.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_from_bytes(
+    
+        
+        FfiConverterByteArray.lower(`bytes`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * The key pair of a 32-byte seed.
+     *
+     * # Errors
+     * `InvalidArgument` if `seed` is not 32 bytes.
+     */
+    @Throws(ChatcryptException::class) fun `fromSeed`(`seed`: kotlin.ByteArray): AccountKeyPair {
+            return FfiConverterTypeAccountKeyPair.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_from_seed(
+    
+        
+        FfiConverterByteArray.lower(`seed`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * A new account key pair (draws 32 bytes).
+     *
+     * # Errors
+     * A generator failure.
+     */
+    @Throws(ChatcryptException::class) fun `generate`(`rng`: Rng? = null): AccountKeyPair {
+            return FfiConverterTypeAccountKeyPair.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_generate(
+    
+        
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * Opens `seal`'s output with the same 32-byte key.
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; `Auth`; a `Decode*` error.
+     */
+    @Throws(ChatcryptException::class) fun `open`(`key`: kotlin.ByteArray, `sealed`: kotlin.ByteArray): AccountKeyPair {
+            return FfiConverterTypeAccountKeyPair.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_open(
+    
+        
+        FfiConverterByteArray.lower(`key`),
+        FfiConverterByteArray.lower(`sealed`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeAccountKeyPair: FfiConverter<AccountKeyPair, Long> {
+    override fun lower(value: AccountKeyPair): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): AccountKeyPair {
+        return AccountKeyPair(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): AccountKeyPair {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: AccountKeyPair) = 8UL
+
+    override fun write(value: AccountKeyPair, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * Which sender certificates a recipient accepts: the trusted server keys
+ * (roots), the revoked serials and the time.
+ */
+public interface CertificatePolicyInterface {
+    
+    /**
+     * Trusts the server key `root` (32 bytes).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong length; a `Decode*` error for an
+     * invalid key.
+     */
+    fun `addRoot`(`root`: kotlin.ByteArray)
+    
+    /**
+     * Refuses certificates with serial `serial`.
+     */
+    fun `revoke`(`serial`: kotlin.ULong)
+    
+    companion object
+}
+
+/**
+ * Which sender certificates a recipient accepts: the trusted server keys
+ * (roots), the revoked serials and the time.
+ */
+open class CertificatePolicy: Disposable, AutoCloseable, CertificatePolicyInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * A policy at time `now` with no roots yet (which accepts nothing:
+     * `UntrustedCertificate`).
+     */
+    constructor(`now`: kotlin.ULong) :
+        this(UniffiWithHandle, 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_certificatepolicy_new(
+    
+        
+        FfiConverterULong.lower(`now`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_chatcrypt_uniffi_fn_free_certificatepolicy(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_certificatepolicy(handle, status)
+        }
+    }
+
+    
+    /**
+     * Trusts the server key `root` (32 bytes).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong length; a `Decode*` error for an
+     * invalid key.
+     */
+    @Throws(ChatcryptException::class)override fun `addRoot`(`root`: kotlin.ByteArray)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_add_root(
+        it,
+        
+        FfiConverterByteArray.lower(`root`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Refuses certificates with serial `serial`.
+     */override fun `revoke`(`serial`: kotlin.ULong)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_revoke(
+        it,
+        
+        FfiConverterULong.lower(`serial`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeCertificatePolicy: FfiConverter<CertificatePolicy, Long> {
+    override fun lower(value: CertificatePolicy): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): CertificatePolicy {
+        return CertificatePolicy(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): CertificatePolicy {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: CertificatePolicy) = 8UL
+
+    override fun write(value: CertificatePolicy, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A device's certificate from its account: account key, device id and
+ * the device's identity key, signed by the account key.
+ */
+public interface DeviceCertificateInterface {
+    
+    /**
+     * The account key that signed it (32 bytes).
+     */
+    fun `accountKey`(): kotlin.ByteArray
+    
+    /**
+     * The device id.
+     */
+    fun `device`(): kotlin.UInt
+    
+    /**
+     * The device's identity key (32 bytes).
+     */
+    fun `identityKey`(): kotlin.ByteArray
+    
+    /**
+     * The encoding (`constants().device_certificate_len` bytes).
+     */
+    fun `toBytes`(): kotlin.ByteArray
+    
+    /**
+     * Checks that it was signed by `account_key` (32 bytes; the signature
+     * itself was checked by `from_bytes`).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong length; a `Decode*` error for an
+     * invalid key; `WrongIdentity` if another account key signed it.
+     */
+    fun `verify`(`accountKey`: kotlin.ByteArray)
+    
+    companion object
+}
+
+/**
+ * A device's certificate from its account: account key, device id and
+ * the device's identity key, signed by the account key.
+ */
+open class DeviceCertificate: Disposable, AutoCloseable, DeviceCertificateInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_chatcrypt_uniffi_fn_free_devicecertificate(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_devicecertificate(handle, status)
+        }
+    }
+
+    
+    /**
+     * The account key that signed it (32 bytes).
+     */override fun `accountKey`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicecertificate_account_key(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The device id.
+     */override fun `device`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicecertificate_device(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The device's identity key (32 bytes).
+     */override fun `identityKey`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicecertificate_identity_key(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The encoding (`constants().device_certificate_len` bytes).
+     */override fun `toBytes`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicecertificate_to_bytes(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Checks that it was signed by `account_key` (32 bytes; the signature
+     * itself was checked by `from_bytes`).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong length; a `Decode*` error for an
+     * invalid key; `WrongIdentity` if another account key signed it.
+     */
+    @Throws(ChatcryptException::class)override fun `verify`(`accountKey`: kotlin.ByteArray)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicecertificate_verify(
+        it,
+        
+        FfiConverterByteArray.lower(`accountKey`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Decodes and verifies a certificate (signed by the account key it names).
+     *
+     * # Errors
+     * A `Decode*` error; `BadSignature`.
+     */
+    @Throws(ChatcryptException::class) fun `fromBytes`(`bytes`: kotlin.ByteArray): DeviceCertificate {
+            return FfiConverterTypeDeviceCertificate.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_devicecertificate_from_bytes(
+    
+        
+        FfiConverterByteArray.lower(`bytes`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDeviceCertificate: FfiConverter<DeviceCertificate, Long> {
+    override fun lower(value: DeviceCertificate): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): DeviceCertificate {
+        return DeviceCertificate(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): DeviceCertificate {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: DeviceCertificate) = 8UL
+
+    override fun write(value: DeviceCertificate, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A device's consent to be listed by an account: travels as bytes from
+ * the device to the account's signer (`AccountKeyPair.sign_device_list`).
+ */
+public interface DeviceLinkInterface {
+    
+    /**
+     * The device id.
+     */
+    fun `device`(): kotlin.UInt
+    
+    /**
+     * The device's identity key (32 bytes).
+     */
+    fun `identityKey`(): kotlin.ByteArray
+    
+    /**
+     * The encoding (`constants().device_link_len` bytes).
+     */
+    fun `toBytes`(): kotlin.ByteArray
+    
+    companion object
+}
+
+/**
+ * A device's consent to be listed by an account: travels as bytes from
+ * the device to the account's signer (`AccountKeyPair.sign_device_list`).
+ */
+open class DeviceLink: Disposable, AutoCloseable, DeviceLinkInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * The consent of the device with key pair `identity` to be device
+     * `device` of the account with key `account_key` (32 bytes).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong length; a `Decode*` error for an
+     * invalid key.
+     */
+    constructor(`identity`: IdentityKeyPair, `accountKey`: kotlin.ByteArray, `device`: kotlin.UInt) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_devicelink_new(
+    
+        
+        FfiConverterTypeIdentityKeyPair.lower(`identity`),
+        FfiConverterByteArray.lower(`accountKey`),
+        FfiConverterUInt.lower(`device`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_chatcrypt_uniffi_fn_free_devicelink(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_devicelink(handle, status)
+        }
+    }
+
+    
+    /**
+     * The device id.
+     */override fun `device`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelink_device(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The device's identity key (32 bytes).
+     */override fun `identityKey`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelink_identity_key(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The encoding (`constants().device_link_len` bytes).
+     */override fun `toBytes`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelink_to_bytes(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Decodes a link (its consent is checked when a list is signed).
+     *
+     * # Errors
+     * A `Decode*` error (`DecodeTruncated` for a short one).
+     */
+    @Throws(ChatcryptException::class) fun `fromBytes`(`bytes`: kotlin.ByteArray): DeviceLink {
+            return FfiConverterTypeDeviceLink.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_devicelink_from_bytes(
+    
+        
+        FfiConverterByteArray.lower(`bytes`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDeviceLink: FfiConverter<DeviceLink, Long> {
+    override fun lower(value: DeviceLink): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): DeviceLink {
+        return DeviceLink(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): DeviceLink {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: DeviceLink) = 8UL
+
+    override fun write(value: DeviceLink, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * An account's signed device list.
+ */
+public interface DeviceListInterface {
+    
+    /**
+     * The account key that signed it (32 bytes).
+     */
+    fun `accountKey`(): kotlin.ByteArray
+    
+    /**
+     * The device ids, ascending.
+     */
+    fun `devices`(): List<kotlin.UInt>
+    
+    /**
+     * Its epoch.
+     */
+    fun `epoch`(): kotlin.ULong
+    
+    /**
+     * The identity key of device `device` (32 bytes), if listed.
+     */
+    fun `identityOf`(`device`: kotlin.UInt): kotlin.ByteArray?
+    
+    /**
+     * The links (to sign the next list from).
+     */
+    fun `links`(): List<DeviceLink>
+    
+    /**
+     * The encoding.
+     */
+    fun `toBytes`(): kotlin.ByteArray
+    
+    companion object
+}
+
+/**
+ * An account's signed device list.
+ */
+open class DeviceList: Disposable, AutoCloseable, DeviceListInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_chatcrypt_uniffi_fn_free_devicelist(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_devicelist(handle, status)
+        }
+    }
+
+    
+    /**
+     * The account key that signed it (32 bytes).
+     */override fun `accountKey`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_account_key(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The device ids, ascending.
+     */override fun `devices`(): List<kotlin.UInt> {
+            return FfiConverterSequenceUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_devices(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Its epoch.
+     */override fun `epoch`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_epoch(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The identity key of device `device` (32 bytes), if listed.
+     */override fun `identityOf`(`device`: kotlin.UInt): kotlin.ByteArray? {
+            return FfiConverterOptionalByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_identity_of(
+        it,
+        
+        FfiConverterUInt.lower(`device`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The links (to sign the next list from).
+     */override fun `links`(): List<DeviceLink> {
+            return FfiConverterSequenceTypeDeviceLink.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_links(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The encoding.
+     */override fun `toBytes`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_to_bytes(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Decodes and verifies a device list (signed by the account key it
+     * names; whether to trust that key is a `PeerAccount`'s decision).
+     *
+     * # Errors
+     * A `Decode*` error; `BadSignature`.
+     */
+    @Throws(ChatcryptException::class) fun `fromBytes`(`bytes`: kotlin.ByteArray): DeviceList {
+            return FfiConverterTypeDeviceList.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_devicelist_from_bytes(
+    
+        
+        FfiConverterByteArray.lower(`bytes`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDeviceList: FfiConverter<DeviceList, Long> {
+    override fun lower(value: DeviceList): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): DeviceList {
+        return DeviceList(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): DeviceList {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: DeviceList) = 8UL
+
+    override fun write(value: DeviceList, buf: ByteBuffer) {
+        buf.putLong(lower(value))
     }
 }
 
@@ -2670,6 +5580,836 @@ public object FfiConverterTypeKemPreKey: FfiConverter<KemPreKey, Long> {
 
 
 /**
+ * This device: its identity, its certificate from the account and its
+ * prekeys. After every call that changes it (replenish, rotate, prune,
+ * mark_uploaded, a session record's decrypt of a first message), store
+ * `to_bytes` (secret); upload prekeys only from what is stored (`upload`).
+ */
+public interface LocalDeviceInterface {
+    
+    /**
+     * The device certificate.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    fun `certificate`(): DeviceCertificate
+    
+    /**
+     * The device id.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    fun `deviceId`(): kotlin.UInt
+    
+    /**
+     * A copy of the identity key pair (to open sealed envelopes, sign
+     * links).
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    fun `identity`(): IdentityKeyPair
+    
+    /**
+     * The identity key (32 bytes).
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    fun `identityKey`(): kotlin.ByteArray
+    
+    /**
+     * This device's link for its account's device list.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    fun `link`(): DeviceLink
+    
+    /**
+     * Records that the server stored `upload`. Persist afterwards.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    fun `markUploaded`(`upload`: PreKeyUpload)
+    
+    /**
+     * Whether the signed prekey is due for rotation at `now`.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    fun `needsRotation`(`now`: kotlin.ULong): kotlin.Boolean
+    
+    /**
+     * Whether some keys are not yet in a confirmed upload.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    fun `needsUpload`(): kotlin.Boolean
+    
+    /**
+     * How many one-time X25519 and KEM prekeys the device holds.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    fun `oneTimePrekeyCounts`(): PreKeyCounts
+    
+    /**
+     * Deletes retired prekeys whose grace period is over at `now`.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    fun `prune`(`now`: kotlin.ULong)
+    
+    /**
+     * Makes one-time prekeys when the server reports fewer than the low
+     * water mark (draws 32 bytes per X25519 and 64 per KEM prekey).
+     * Persist, then `upload`.
+     *
+     * # Errors
+     * `CounterExhausted`; a generator failure (the device unchanged).
+     */
+    fun `replenish`(`serverOneTime`: kotlin.UInt, `serverKem`: kotlin.UInt, `rng`: Rng? = null): Replenished
+    
+    /**
+     * The signed retry for `failed`, a message from the device with
+     * identity key `sender_identity` that failed to decrypt at `now` with
+     * `error` (the exception the decrypt raised); `None` if that failure
+     * calls for no retry (only `Auth`, `NoSession` and `UnknownPreKey`
+     * may).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong length; a `Decode*` error for an
+     * invalid key; `Unusable`.
+     */
+    fun `retryFor`(`senderIdentity`: kotlin.ByteArray, `failed`: kotlin.ByteArray, `error`: ChatcryptException, `now`: kotlin.ULong): RetryMessage?
+    
+    /**
+     * As `retry_for`, from the failure's stable code (`error_code()`) and,
+     * for `UnknownPreKey`, the prekey id it carries (`prekey_id`; 0
+     * otherwise).
+     *
+     * # Errors
+     * As `retry_for`; `InvalidArgument` for a number that is no code.
+     */
+    fun `retryForCode`(`senderIdentity`: kotlin.ByteArray, `failed`: kotlin.ByteArray, `code`: kotlin.Int, `prekeyId`: kotlin.UInt, `now`: kotlin.ULong): RetryMessage?
+    
+    /**
+     * Replaces the signed and last-resort prekeys (draws 32 + 64 bytes).
+     * Persist, then `upload`.
+     *
+     * # Errors
+     * `CounterExhausted`; a generator failure (the device unchanged).
+     */
+    fun `rotateSignedPrekey`(`now`: kotlin.ULong, `rng`: Rng? = null)
+    
+    /**
+     * The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; a generator failure;
+     * `Unusable`.
+     */
+    fun `seal`(`key`: kotlin.ByteArray, `rng`: Rng? = null): kotlin.ByteArray
+    
+    /**
+     * The stored form (secret): store it after every change.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    fun `toBytes`(): kotlin.ByteArray
+    
+    /**
+     * The prekey upload, for `persisted`: the caller's stored form of this
+     * device (`to_bytes`, also when what is stored is its sealed form).
+     *
+     * # Errors
+     * `NotPersisted` if `persisted` is not the current stored form.
+     */
+    fun `upload`(`persisted`: kotlin.ByteArray): PreKeyUpload
+    
+    companion object
+}
+
+/**
+ * This device: its identity, its certificate from the account and its
+ * prekeys. After every call that changes it (replenish, rotate, prune,
+ * mark_uploaded, a session record's decrypt of a first message), store
+ * `to_bytes` (secret); upload prekeys only from what is stored (`upload`).
+ */
+open class LocalDevice: Disposable, AutoCloseable, LocalDeviceInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * A new device for `identity`, certified by its account as
+     * `certificate`, with a first signed and last-resort prekey made at
+     * `now` (seconds; draws 32 + 64 bytes) and no one-time prekeys yet
+     * (call `replenish`).
+     *
+     * # Errors
+     * `WrongIdentity` if the certificate is for another identity key; a
+     * generator failure.
+     */
+    constructor(`identity`: IdentityKeyPair, `certificate`: DeviceCertificate, `now`: kotlin.ULong, `rng`: Rng? = null) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_localdevice_new(
+    
+        
+        FfiConverterTypeIdentityKeyPair.lower(`identity`),
+        FfiConverterTypeDeviceCertificate.lower(`certificate`),
+        FfiConverterULong.lower(`now`),
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_chatcrypt_uniffi_fn_free_localdevice(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_localdevice(handle, status)
+        }
+    }
+
+    
+    /**
+     * The device certificate.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `certificate`(): DeviceCertificate {
+            return FfiConverterTypeDeviceCertificate.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_certificate(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The device id.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `deviceId`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_device_id(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * A copy of the identity key pair (to open sealed envelopes, sign
+     * links).
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `identity`(): IdentityKeyPair {
+            return FfiConverterTypeIdentityKeyPair.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_identity(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The identity key (32 bytes).
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `identityKey`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_identity_key(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * This device's link for its account's device list.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `link`(): DeviceLink {
+            return FfiConverterTypeDeviceLink.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_link(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Records that the server stored `upload`. Persist afterwards.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `markUploaded`(`upload`: PreKeyUpload)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_mark_uploaded(
+        it,
+        
+        FfiConverterTypePreKeyUpload.lower(`upload`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Whether the signed prekey is due for rotation at `now`.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `needsRotation`(`now`: kotlin.ULong): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_needs_rotation(
+        it,
+        
+        FfiConverterULong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Whether some keys are not yet in a confirmed upload.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `needsUpload`(): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_needs_upload(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * How many one-time X25519 and KEM prekeys the device holds.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `oneTimePrekeyCounts`(): PreKeyCounts {
+            return FfiConverterTypePreKeyCounts.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_one_time_prekey_counts(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Deletes retired prekeys whose grace period is over at `now`.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `prune`(`now`: kotlin.ULong)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_prune(
+        it,
+        
+        FfiConverterULong.lower(`now`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Makes one-time prekeys when the server reports fewer than the low
+     * water mark (draws 32 bytes per X25519 and 64 per KEM prekey).
+     * Persist, then `upload`.
+     *
+     * # Errors
+     * `CounterExhausted`; a generator failure (the device unchanged).
+     */
+    @Throws(ChatcryptException::class)override fun `replenish`(`serverOneTime`: kotlin.UInt, `serverKem`: kotlin.UInt, `rng`: Rng?): Replenished {
+            return FfiConverterTypeReplenished.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_replenish(
+        it,
+        
+        FfiConverterUInt.lower(`serverOneTime`),
+        FfiConverterUInt.lower(`serverKem`),
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The signed retry for `failed`, a message from the device with
+     * identity key `sender_identity` that failed to decrypt at `now` with
+     * `error` (the exception the decrypt raised); `None` if that failure
+     * calls for no retry (only `Auth`, `NoSession` and `UnknownPreKey`
+     * may).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong length; a `Decode*` error for an
+     * invalid key; `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `retryFor`(`senderIdentity`: kotlin.ByteArray, `failed`: kotlin.ByteArray, `error`: ChatcryptException, `now`: kotlin.ULong): RetryMessage? {
+            return FfiConverterOptionalTypeRetryMessage.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_retry_for(
+        it,
+        
+        FfiConverterByteArray.lower(`senderIdentity`),
+        FfiConverterByteArray.lower(`failed`),
+        FfiConverterTypeChatcryptError.lower(`error`),
+        FfiConverterULong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * As `retry_for`, from the failure's stable code (`error_code()`) and,
+     * for `UnknownPreKey`, the prekey id it carries (`prekey_id`; 0
+     * otherwise).
+     *
+     * # Errors
+     * As `retry_for`; `InvalidArgument` for a number that is no code.
+     */
+    @Throws(ChatcryptException::class)override fun `retryForCode`(`senderIdentity`: kotlin.ByteArray, `failed`: kotlin.ByteArray, `code`: kotlin.Int, `prekeyId`: kotlin.UInt, `now`: kotlin.ULong): RetryMessage? {
+            return FfiConverterOptionalTypeRetryMessage.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_retry_for_code(
+        it,
+        
+        FfiConverterByteArray.lower(`senderIdentity`),
+        FfiConverterByteArray.lower(`failed`),
+        FfiConverterInt.lower(`code`),
+        FfiConverterUInt.lower(`prekeyId`),
+        FfiConverterULong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Replaces the signed and last-resort prekeys (draws 32 + 64 bytes).
+     * Persist, then `upload`.
+     *
+     * # Errors
+     * `CounterExhausted`; a generator failure (the device unchanged).
+     */
+    @Throws(ChatcryptException::class)override fun `rotateSignedPrekey`(`now`: kotlin.ULong, `rng`: Rng?)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_rotate_signed_prekey(
+        it,
+        
+        FfiConverterULong.lower(`now`),
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; a generator failure;
+     * `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `seal`(`key`: kotlin.ByteArray, `rng`: Rng?): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_seal(
+        it,
+        
+        FfiConverterByteArray.lower(`key`),
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The stored form (secret): store it after every change.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `toBytes`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_to_bytes(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The prekey upload, for `persisted`: the caller's stored form of this
+     * device (`to_bytes`, also when what is stored is its sealed form).
+     *
+     * # Errors
+     * `NotPersisted` if `persisted` is not the current stored form.
+     */
+    @Throws(ChatcryptException::class)override fun `upload`(`persisted`: kotlin.ByteArray): PreKeyUpload {
+            return FfiConverterTypePreKeyUpload.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_upload(
+        it,
+        
+        FfiConverterByteArray.lower(`persisted`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Restores `to_bytes`' output.
+     *
+     * # Errors
+     * A `Decode*` error.
+     */
+    @Throws(ChatcryptException::class) fun `fromBytes`(`bytes`: kotlin.ByteArray): LocalDevice {
+            return FfiConverterTypeLocalDevice.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_localdevice_from_bytes(
+    
+        
+        FfiConverterByteArray.lower(`bytes`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * Opens `seal`'s output with the same 32-byte key.
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; `Auth`; a `Decode*` error.
+     */
+    @Throws(ChatcryptException::class) fun `open`(`key`: kotlin.ByteArray, `sealed`: kotlin.ByteArray): LocalDevice {
+            return FfiConverterTypeLocalDevice.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_localdevice_open(
+    
+        
+        FfiConverterByteArray.lower(`key`),
+        FfiConverterByteArray.lower(`sealed`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeLocalDevice: FfiConverter<LocalDevice, Long> {
+    override fun lower(value: LocalDevice): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): LocalDevice {
+        return LocalDevice(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): LocalDevice {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: LocalDevice) = 8UL
+
+    override fun write(value: LocalDevice, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * A one-time prekey with its secret; a successful `accept_session`
  * consumes it (every call then fails with `Consumed`).
  */
@@ -2959,6 +6699,1420 @@ public object FfiConverterTypeOneTimePreKey: FfiConverter<OneTimePreKey, Long> {
     override fun allocationSize(value: OneTimePreKey) = 8UL
 
     override fun write(value: OneTimePreKey, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * An opened sealed envelope: the validated sender certificate and the
+ * content.
+ */
+public interface OpenedEnvelopeInterface {
+    
+    /**
+     * The sender's certificate.
+     */
+    fun `certificate`(): SenderCertificate
+    
+    /**
+     * The content without its padding (for a session record's message,
+     * give the envelope to `SessionRecord.decrypt_sealed`).
+     */
+    fun `content`(): kotlin.ByteArray
+    
+    companion object
+}
+
+/**
+ * An opened sealed envelope: the validated sender certificate and the
+ * content.
+ */
+open class OpenedEnvelope: Disposable, AutoCloseable, OpenedEnvelopeInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_chatcrypt_uniffi_fn_free_openedenvelope(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_openedenvelope(handle, status)
+        }
+    }
+
+    
+    /**
+     * The sender's certificate.
+     */override fun `certificate`(): SenderCertificate {
+            return FfiConverterTypeSenderCertificate.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_openedenvelope_certificate(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The content without its padding (for a session record's message,
+     * give the envelope to `SessionRecord.decrypt_sealed`).
+     */override fun `content`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_openedenvelope_content(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    
+    /**
+     * @suppress
+     */
+    companion object
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeOpenedEnvelope: FfiConverter<OpenedEnvelope, Long> {
+    override fun lower(value: OpenedEnvelope): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): OpenedEnvelope {
+        return OpenedEnvelope(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): OpenedEnvelope {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: OpenedEnvelope) = 8UL
+
+    override fun write(value: OpenedEnvelope, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * How a plaintext is padded before it is encrypted or sealed (SPEC.md §26).
+ */
+public interface PaddingInterface {
+    
+    /**
+     * The kind.
+     */
+    fun `kind`(): PaddingKind
+    
+    /**
+     * Pads `content` (at most `max` bytes padded).
+     *
+     * # Errors
+     * `TooLarge`.
+     */
+    fun `pad`(`content`: kotlin.ByteArray, `max`: kotlin.ULong): kotlin.ByteArray
+    
+    /**
+     * The padded length of `content_len` bytes.
+     *
+     * # Errors
+     * `TooLarge` if it does not fit.
+     */
+    fun `paddedLen`(`contentLen`: kotlin.ULong): kotlin.ULong
+    
+    /**
+     * The parameter.
+     */
+    fun `param`(): kotlin.UInt
+    
+    companion object
+}
+
+/**
+ * How a plaintext is padded before it is encrypted or sealed (SPEC.md §26).
+ */
+open class Padding: Disposable, AutoCloseable, PaddingInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * The policy of a kind and its parameter.
+     *
+     * # Errors
+     * `InvalidArgument` for a parameter out of range (`None` with a
+     * parameter, `Blocks` with 0, a parameter above 65 535).
+     */
+    constructor(`kind`: PaddingKind, `param`: kotlin.UInt) :
+        this(UniffiWithHandle, 
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_padding_new(
+    
+        
+        FfiConverterTypePaddingKind.lower(`kind`),
+        FfiConverterUInt.lower(`param`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_chatcrypt_uniffi_fn_free_padding(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_padding(handle, status)
+        }
+    }
+
+    
+    /**
+     * The kind.
+     */override fun `kind`(): PaddingKind {
+            return FfiConverterTypePaddingKind.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_padding_kind(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Pads `content` (at most `max` bytes padded).
+     *
+     * # Errors
+     * `TooLarge`.
+     */
+    @Throws(ChatcryptException::class)override fun `pad`(`content`: kotlin.ByteArray, `max`: kotlin.ULong): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_padding_pad(
+        it,
+        
+        FfiConverterByteArray.lower(`content`),
+        FfiConverterULong.lower(`max`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The padded length of `content_len` bytes.
+     *
+     * # Errors
+     * `TooLarge` if it does not fit.
+     */
+    @Throws(ChatcryptException::class)override fun `paddedLen`(`contentLen`: kotlin.ULong): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_padding_padded_len(
+        it,
+        
+        FfiConverterULong.lower(`contentLen`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The parameter.
+     */override fun `param`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_padding_param(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * chatcrypt's default policy (Padmé with a 160-byte floor), the one
+     * `SessionRecord.encrypt` uses.
+     */ fun `defaultPolicy`(): Padding {
+            return FfiConverterTypePadding.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_padding_default_policy(
+    
+        _status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePadding: FfiConverter<Padding, Long> {
+    override fun lower(value: Padding): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): Padding {
+        return Padding(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): Padding {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: Padding) = 8UL
+
+    override fun write(value: Padding, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * What this device trusts about a peer account: its user id, the pinned
+ * account key and the newest device list. Store `to_bytes` (secret)
+ * after every change.
+ */
+public interface PeerAccountInterface {
+    
+    /**
+     * The caller's decision to trust the pending account key `expected`
+     * (32 bytes).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong length, a `Decode*` error for an
+     * invalid key; `NoPendingChange`; `AccountKeyChanged` if the pending
+     * key is another.
+     */
+    fun `acceptAccountKeyChange`(`expected`: kotlin.ByteArray)
+    
+    /**
+     * The pinned account key (32 bytes).
+     *
+     * # Errors
+     * `Unusable` (never, for a peer account).
+     */
+    fun `accountKey`(): kotlin.ByteArray
+    
+    /**
+     * Whether device `device` with identity key `identity_key` may send
+     * and receive (returns if so).
+     *
+     * # Errors
+     * `AccountKeyChanged`, `UnknownDevice`, `WrongIdentity`; a wrong
+     * length or invalid key.
+     */
+    fun `authorize`(`device`: kotlin.UInt, `identityKey`: kotlin.ByteArray)
+    
+    /**
+     * The identity key (32 bytes) device `device` must have.
+     *
+     * # Errors
+     * `AccountKeyChanged`, `UnknownDevice`.
+     */
+    fun `deviceIdentity`(`device`: kotlin.UInt): kotlin.ByteArray
+    
+    /**
+     * The newest device list under the pinned key.
+     *
+     * # Errors
+     * `Unusable` (never, for a peer account).
+     */
+    fun `deviceList`(): DeviceList
+    
+    /**
+     * Records that the users compared safety numbers and they matched.
+     *
+     * # Errors
+     * `AccountKeyChanged` while a change is pending.
+     */
+    fun `markVerified`()
+    
+    /**
+     * The account key (32 bytes) of a change waiting for the caller's
+     * decision, if any.
+     *
+     * # Errors
+     * `Unusable` (never, for a peer account).
+     */
+    fun `pendingAccountKey`(): kotlin.ByteArray?
+    
+    /**
+     * The caller's decision to keep the pinned key.
+     *
+     * # Errors
+     * `NoPendingChange`.
+     */
+    fun `rejectAccountKeyChange`()
+    
+    /**
+     * The safety number between the local user (`local_user_id`,
+     * `local_account_key`) and this peer's pinned account key: the one a
+     * multi-device messenger shows.
+     *
+     * # Errors
+     * A wrong length or invalid key; `TooLarge` for a longer user id.
+     */
+    fun `safetyNumber`(`localUserId`: kotlin.ByteArray, `localAccountKey`: kotlin.ByteArray): SafetyNumber
+    
+    /**
+     * The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; a generator failure;
+     * `Unusable`.
+     */
+    fun `seal`(`key`: kotlin.ByteArray, `rng`: Rng? = null): kotlin.ByteArray
+    
+    /**
+     * The stored form (secret): store it after every change.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    fun `toBytes`(): kotlin.ByteArray
+    
+    /**
+     * How the account key was pinned.
+     *
+     * # Errors
+     * `Unusable` (never, for a peer account).
+     */
+    fun `trustLevel`(): TrustLevel
+    
+    /**
+     * Applies a device list fetched for this account.
+     *
+     * # Errors
+     * `DeviceListRollback`, `DeviceListConflict`; nothing changes on error.
+     */
+    fun `updateDeviceList`(`list`: DeviceList): DeviceListUpdate
+    
+    /**
+     * The peer's stable user id.
+     *
+     * # Errors
+     * `Unusable` (never, for a peer account).
+     */
+    fun `userId`(): kotlin.ByteArray
+    
+    companion object
+}
+
+/**
+ * What this device trusts about a peer account: its user id, the pinned
+ * account key and the newest device list. Store `to_bytes` (secret)
+ * after every change.
+ */
+open class PeerAccount: Disposable, AutoCloseable, PeerAccountInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_chatcrypt_uniffi_fn_free_peeraccount(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_peeraccount(handle, status)
+        }
+    }
+
+    
+    /**
+     * The caller's decision to trust the pending account key `expected`
+     * (32 bytes).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong length, a `Decode*` error for an
+     * invalid key; `NoPendingChange`; `AccountKeyChanged` if the pending
+     * key is another.
+     */
+    @Throws(ChatcryptException::class)override fun `acceptAccountKeyChange`(`expected`: kotlin.ByteArray)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_accept_account_key_change(
+        it,
+        
+        FfiConverterByteArray.lower(`expected`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The pinned account key (32 bytes).
+     *
+     * # Errors
+     * `Unusable` (never, for a peer account).
+     */
+    @Throws(ChatcryptException::class)override fun `accountKey`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_account_key(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Whether device `device` with identity key `identity_key` may send
+     * and receive (returns if so).
+     *
+     * # Errors
+     * `AccountKeyChanged`, `UnknownDevice`, `WrongIdentity`; a wrong
+     * length or invalid key.
+     */
+    @Throws(ChatcryptException::class)override fun `authorize`(`device`: kotlin.UInt, `identityKey`: kotlin.ByteArray)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_authorize(
+        it,
+        
+        FfiConverterUInt.lower(`device`),
+        FfiConverterByteArray.lower(`identityKey`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The identity key (32 bytes) device `device` must have.
+     *
+     * # Errors
+     * `AccountKeyChanged`, `UnknownDevice`.
+     */
+    @Throws(ChatcryptException::class)override fun `deviceIdentity`(`device`: kotlin.UInt): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_device_identity(
+        it,
+        
+        FfiConverterUInt.lower(`device`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The newest device list under the pinned key.
+     *
+     * # Errors
+     * `Unusable` (never, for a peer account).
+     */
+    @Throws(ChatcryptException::class)override fun `deviceList`(): DeviceList {
+            return FfiConverterTypeDeviceList.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_device_list(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Records that the users compared safety numbers and they matched.
+     *
+     * # Errors
+     * `AccountKeyChanged` while a change is pending.
+     */
+    @Throws(ChatcryptException::class)override fun `markVerified`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_mark_verified(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The account key (32 bytes) of a change waiting for the caller's
+     * decision, if any.
+     *
+     * # Errors
+     * `Unusable` (never, for a peer account).
+     */
+    @Throws(ChatcryptException::class)override fun `pendingAccountKey`(): kotlin.ByteArray? {
+            return FfiConverterOptionalByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_pending_account_key(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The caller's decision to keep the pinned key.
+     *
+     * # Errors
+     * `NoPendingChange`.
+     */
+    @Throws(ChatcryptException::class)override fun `rejectAccountKeyChange`()
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_reject_account_key_change(
+        it,
+        _status)
+}
+    }
+    
+    
+
+    
+    /**
+     * The safety number between the local user (`local_user_id`,
+     * `local_account_key`) and this peer's pinned account key: the one a
+     * multi-device messenger shows.
+     *
+     * # Errors
+     * A wrong length or invalid key; `TooLarge` for a longer user id.
+     */
+    @Throws(ChatcryptException::class)override fun `safetyNumber`(`localUserId`: kotlin.ByteArray, `localAccountKey`: kotlin.ByteArray): SafetyNumber {
+            return FfiConverterTypeSafetyNumber.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_safety_number(
+        it,
+        
+        FfiConverterByteArray.lower(`localUserId`),
+        FfiConverterByteArray.lower(`localAccountKey`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; a generator failure;
+     * `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `seal`(`key`: kotlin.ByteArray, `rng`: Rng?): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_seal(
+        it,
+        
+        FfiConverterByteArray.lower(`key`),
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The stored form (secret): store it after every change.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `toBytes`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_to_bytes(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * How the account key was pinned.
+     *
+     * # Errors
+     * `Unusable` (never, for a peer account).
+     */
+    @Throws(ChatcryptException::class)override fun `trustLevel`(): TrustLevel {
+            return FfiConverterTypeTrustLevel.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_trust_level(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Applies a device list fetched for this account.
+     *
+     * # Errors
+     * `DeviceListRollback`, `DeviceListConflict`; nothing changes on error.
+     */
+    @Throws(ChatcryptException::class)override fun `updateDeviceList`(`list`: DeviceList): DeviceListUpdate {
+            return FfiConverterTypeDeviceListUpdate.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_update_device_list(
+        it,
+        
+        FfiConverterTypeDeviceList.lower(`list`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The peer's stable user id.
+     *
+     * # Errors
+     * `Unusable` (never, for a peer account).
+     */
+    @Throws(ChatcryptException::class)override fun `userId`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_user_id(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Restores `to_bytes`' output.
+     *
+     * # Errors
+     * A `Decode*` error.
+     */
+    @Throws(ChatcryptException::class) fun `fromBytes`(`bytes`: kotlin.ByteArray): PeerAccount {
+            return FfiConverterTypePeerAccount.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_from_bytes(
+    
+        
+        FfiConverterByteArray.lower(`bytes`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * Opens `seal`'s output with the same 32-byte key.
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; `Auth`; a `Decode*` error.
+     */
+    @Throws(ChatcryptException::class) fun `open`(`key`: kotlin.ByteArray, `sealed`: kotlin.ByteArray): PeerAccount {
+            return FfiConverterTypePeerAccount.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_open(
+    
+        
+        FfiConverterByteArray.lower(`key`),
+        FfiConverterByteArray.lower(`sealed`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * First contact, trusting on first use the account key that signed `list`.
+     *
+     * # Errors
+     * `TooLarge` for a user id over `constants().max_user_id_len` bytes.
+     */
+    @Throws(ChatcryptException::class) fun `trustOnFirstUse`(`userId`: kotlin.ByteArray, `list`: DeviceList): PeerAccount {
+            return FfiConverterTypePeerAccount.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_trust_on_first_use(
+    
+        
+        FfiConverterByteArray.lower(`userId`),
+        FfiConverterTypeDeviceList.lower(`list`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * First contact with an account key (32 bytes) verified out of band.
+     *
+     * # Errors
+     * As `trust_on_first_use`; `InvalidArgument` for a wrong length, a
+     * `Decode*` error for an invalid key; `AccountKeyChanged` if `list` is
+     * signed by another key.
+     */
+    @Throws(ChatcryptException::class) fun `verified`(`userId`: kotlin.ByteArray, `accountKey`: kotlin.ByteArray, `list`: DeviceList): PeerAccount {
+            return FfiConverterTypePeerAccount.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_verified(
+    
+        
+        FfiConverterByteArray.lower(`userId`),
+        FfiConverterByteArray.lower(`accountKey`),
+        FfiConverterTypeDeviceList.lower(`list`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePeerAccount: FfiConverter<PeerAccount, Long> {
+    override fun lower(value: PeerAccount): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): PeerAccount {
+        return PeerAccount(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): PeerAccount {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: PeerAccount) = 8UL
+
+    override fun write(value: PeerAccount, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -3938,6 +9092,826 @@ public object FfiConverterTypePreKeyMessage: FfiConverter<PreKeyMessage, Long> {
 
 
 /**
+ * A device's signed prekey upload: what the server stores and hands out
+ * bundles from.
+ */
+public interface PreKeyUploadInterface {
+    
+    /**
+     * The bundle a server hands out: with the one-time X25519 prekey at
+     * index `one_time` and the one-time KEM prekey at index `kem` of this
+     * upload, or without (`None`: no one-time prekey; the last-resort KEM
+     * prekey).
+     *
+     * # Errors
+     * An index out of range.
+     */
+    fun `bundle`(`oneTime`: kotlin.ULong? = null, `kem`: kotlin.ULong? = null): PreKeyBundle
+    
+    /**
+     * The device's certificate.
+     */
+    fun `certificate`(): DeviceCertificate
+    
+    /**
+     * The device's identity key (32 bytes).
+     */
+    fun `identityKey`(): kotlin.ByteArray
+    
+    /**
+     * How many one-time KEM prekeys it carries.
+     */
+    fun `kemPrekeyCount`(): kotlin.ULong
+    
+    /**
+     * How many one-time X25519 prekeys it carries.
+     */
+    fun `oneTimePrekeyCount`(): kotlin.ULong
+    
+    /**
+     * The encoding.
+     */
+    fun `toBytes`(): kotlin.ByteArray
+    
+    companion object
+}
+
+/**
+ * A device's signed prekey upload: what the server stores and hands out
+ * bundles from.
+ */
+open class PreKeyUpload: Disposable, AutoCloseable, PreKeyUploadInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_chatcrypt_uniffi_fn_free_prekeyupload(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_prekeyupload(handle, status)
+        }
+    }
+
+    
+    /**
+     * The bundle a server hands out: with the one-time X25519 prekey at
+     * index `one_time` and the one-time KEM prekey at index `kem` of this
+     * upload, or without (`None`: no one-time prekey; the last-resort KEM
+     * prekey).
+     *
+     * # Errors
+     * An index out of range.
+     */
+    @Throws(ChatcryptException::class)override fun `bundle`(`oneTime`: kotlin.ULong?, `kem`: kotlin.ULong?): PreKeyBundle {
+            return FfiConverterTypePreKeyBundle.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_bundle(
+        it,
+        
+        FfiConverterOptionalULong.lower(`oneTime`),
+        FfiConverterOptionalULong.lower(`kem`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The device's certificate.
+     */override fun `certificate`(): DeviceCertificate {
+            return FfiConverterTypeDeviceCertificate.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_certificate(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The device's identity key (32 bytes).
+     */override fun `identityKey`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_identity_key(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * How many one-time KEM prekeys it carries.
+     */override fun `kemPrekeyCount`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_kem_prekey_count(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * How many one-time X25519 prekeys it carries.
+     */override fun `oneTimePrekeyCount`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_one_time_prekey_count(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The encoding.
+     */override fun `toBytes`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_to_bytes(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Decodes and verifies an upload (the server's side).
+     *
+     * # Errors
+     * A `Decode*` error; `BadSignature`.
+     */
+    @Throws(ChatcryptException::class) fun `fromBytes`(`bytes`: kotlin.ByteArray): PreKeyUpload {
+            return FfiConverterTypePreKeyUpload.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_prekeyupload_from_bytes(
+    
+        
+        FfiConverterByteArray.lower(`bytes`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePreKeyUpload: FfiConverter<PreKeyUpload, Long> {
+    override fun lower(value: PreKeyUpload): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): PreKeyUpload {
+        return PreKeyUpload(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): PreKeyUpload {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: PreKeyUpload) = 8UL
+
+    override fun write(value: PreKeyUpload, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A signed "I could not decrypt your message", from the device that
+ * failed to the sender (`LocalDevice.retry_for`, then
+ * `SessionRecord.handle_retry` on the sender's side).
+ */
+public interface RetryMessageInterface {
+    
+    /**
+     * The identity key of the device that could not decrypt (32 bytes).
+     */
+    fun `author`(): kotlin.ByteArray
+    
+    /**
+     * The failed message's digest (16 bytes).
+     */
+    fun `messageDigest`(): kotlin.ByteArray
+    
+    /**
+     * The unknown prekey's id, else 0.
+     */
+    fun `prekeyId`(): kotlin.UInt
+    
+    /**
+     * Why the message failed.
+     */
+    fun `reason`(): RetryReason
+    
+    /**
+     * The identity key of the device whose message failed (32 bytes).
+     */
+    fun `recipient`(): kotlin.ByteArray
+    
+    /**
+     * When the failure happened, on the author's clock.
+     */
+    fun `timestamp`(): kotlin.ULong
+    
+    /**
+     * The encoding (`constants().retry_message_len` bytes).
+     */
+    fun `toBytes`(): kotlin.ByteArray
+    
+    companion object
+}
+
+/**
+ * A signed "I could not decrypt your message", from the device that
+ * failed to the sender (`LocalDevice.retry_for`, then
+ * `SessionRecord.handle_retry` on the sender's side).
+ */
+open class RetryMessage: Disposable, AutoCloseable, RetryMessageInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_chatcrypt_uniffi_fn_free_retrymessage(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_retrymessage(handle, status)
+        }
+    }
+
+    
+    /**
+     * The identity key of the device that could not decrypt (32 bytes).
+     */override fun `author`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_author(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The failed message's digest (16 bytes).
+     */override fun `messageDigest`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_message_digest(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The unknown prekey's id, else 0.
+     */override fun `prekeyId`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_prekey_id(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Why the message failed.
+     */override fun `reason`(): RetryReason {
+            return FfiConverterTypeRetryReason.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_reason(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The identity key of the device whose message failed (32 bytes).
+     */override fun `recipient`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_recipient(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * When the failure happened, on the author's clock.
+     */override fun `timestamp`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_timestamp(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The encoding (`constants().retry_message_len` bytes).
+     */override fun `toBytes`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_to_bytes(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Decodes and verifies a retry message.
+     *
+     * # Errors
+     * A `Decode*` error; `BadSignature`.
+     */
+    @Throws(ChatcryptException::class) fun `fromBytes`(`bytes`: kotlin.ByteArray): RetryMessage {
+            return FfiConverterTypeRetryMessage.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_retrymessage_from_bytes(
+    
+        
+        FfiConverterByteArray.lower(`bytes`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRetryMessage: FfiConverter<RetryMessage, Long> {
+    override fun lower(value: RetryMessage): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): RetryMessage {
+        return RetryMessage(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): RetryMessage {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: RetryMessage) = 8UL
+
+    override fun write(value: RetryMessage, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * Where a call's randomness comes from: `Rng::os` in applications,
  * `Rng::scripted` to replay test vectors. Every call that draws takes an
  * optional `rng` as its last argument; without one it uses the operating
@@ -4469,11 +10443,34 @@ open class SafetyNumber: Disposable, AutoCloseable, SafetyNumberInterface
 
 
     
-    
+    companion object {
+        
     /**
-     * @suppress
+     * The safety number between two users' account keys (32 bytes each):
+     * the one a multi-device messenger shows (both sides compute the same
+     * digits).
+     *
+     * # Errors
+     * `InvalidArgument` for wrong key lengths; a `Decode*` error for an
+     * invalid key; `TooLarge` for a longer user id.
      */
-    companion object
+    @Throws(ChatcryptException::class) fun `forAccounts`(`localUserId`: kotlin.ByteArray, `localAccountKey`: kotlin.ByteArray, `remoteUserId`: kotlin.ByteArray, `remoteAccountKey`: kotlin.ByteArray): SafetyNumber {
+            return FfiConverterTypeSafetyNumber.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_safetynumber_for_accounts(
+    
+        
+        FfiConverterByteArray.lower(`localUserId`),
+        FfiConverterByteArray.lower(`localAccountKey`),
+        FfiConverterByteArray.lower(`remoteUserId`),
+        FfiConverterByteArray.lower(`remoteAccountKey`),_status)
+}
+    )
+    }
+    
+
+        
+    }
     
 }
 
@@ -4497,6 +10494,811 @@ public object FfiConverterTypeSafetyNumber: FfiConverter<SafetyNumber, Long> {
     override fun allocationSize(value: SafetyNumber) = 8UL
 
     override fun write(value: SafetyNumber, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * A sender certificate: the server's statement of who a sealed
+ * envelope's sender is, until when.
+ */
+public interface SenderCertificateInterface {
+    
+    /**
+     * The sender's account key (32 bytes).
+     */
+    fun `accountKey`(): kotlin.ByteArray
+    
+    /**
+     * The sender's device id.
+     */
+    fun `device`(): kotlin.UInt
+    
+    /**
+     * The expiry time.
+     */
+    fun `expires`(): kotlin.ULong
+    
+    /**
+     * The sender device's identity key (32 bytes).
+     */
+    fun `identityKey`(): kotlin.ByteArray
+    
+    /**
+     * The issuing server key (32 bytes).
+     */
+    fun `issuer`(): kotlin.ByteArray
+    
+    /**
+     * The serial number.
+     */
+    fun `serial`(): kotlin.ULong
+    
+    /**
+     * The encoding (`constants().sender_certificate_len` bytes).
+     */
+    fun `toBytes`(): kotlin.ByteArray
+    
+    /**
+     * Checks the certificate against `policy`.
+     *
+     * # Errors
+     * `UntrustedCertificate`, `CertificateRevoked`, `CertificateExpired`,
+     * `BadSignature`.
+     */
+    fun `validate`(`policy`: CertificatePolicy)
+    
+    companion object
+}
+
+/**
+ * A sender certificate: the server's statement of who a sealed
+ * envelope's sender is, until when.
+ */
+open class SenderCertificate: Disposable, AutoCloseable, SenderCertificateInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_chatcrypt_uniffi_fn_free_sendercertificate(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_sendercertificate(handle, status)
+        }
+    }
+
+    
+    /**
+     * The sender's account key (32 bytes).
+     */override fun `accountKey`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_account_key(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The sender's device id.
+     */override fun `device`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_device(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The expiry time.
+     */override fun `expires`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_expires(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The sender device's identity key (32 bytes).
+     */override fun `identityKey`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_identity_key(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The issuing server key (32 bytes).
+     */override fun `issuer`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_issuer(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The serial number.
+     */override fun `serial`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_serial(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The encoding (`constants().sender_certificate_len` bytes).
+     */override fun `toBytes`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_to_bytes(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Checks the certificate against `policy`.
+     *
+     * # Errors
+     * `UntrustedCertificate`, `CertificateRevoked`, `CertificateExpired`,
+     * `BadSignature`.
+     */
+    @Throws(ChatcryptException::class)override fun `validate`(`policy`: CertificatePolicy)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_validate(
+        it,
+        
+        FfiConverterTypeCertificatePolicy.lower(`policy`),_status)
+}
+    }
+    
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Decodes a certificate (validated against a policy when opened).
+     *
+     * # Errors
+     * A `Decode*` error.
+     */
+    @Throws(ChatcryptException::class) fun `fromBytes`(`bytes`: kotlin.ByteArray): SenderCertificate {
+            return FfiConverterTypeSenderCertificate.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_sendercertificate_from_bytes(
+    
+        
+        FfiConverterByteArray.lower(`bytes`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSenderCertificate: FfiConverter<SenderCertificate, Long> {
+    override fun lower(value: SenderCertificate): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): SenderCertificate {
+        return SenderCertificate(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): SenderCertificate {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: SenderCertificate) = 8UL
+
+    override fun write(value: SenderCertificate, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
+ * The server's certificate-signing key pair (sealed sender). Its seed is
+ * secret.
+ */
+public interface ServerKeyPairInterface {
+    
+    /**
+     * Issues certificate `serial`, valid while the recipient's clock is
+     * below `expires`, for device `device` of account `account_key` with
+     * identity key `identity_key` (32 bytes each).
+     *
+     * # Errors
+     * `InvalidArgument` for wrong lengths; a `Decode*` error for invalid keys.
+     */
+    fun `issue`(`serial`: kotlin.ULong, `expires`: kotlin.ULong, `accountKey`: kotlin.ByteArray, `device`: kotlin.UInt, `identityKey`: kotlin.ByteArray): SenderCertificate
+    
+    /**
+     * The public key (32 bytes; what clients trust as a root).
+     */
+    fun `publicKey`(): kotlin.ByteArray
+    
+    /**
+     * The 32-byte seed (secret).
+     */
+    fun `seed`(): kotlin.ByteArray
+    
+    companion object
+}
+
+/**
+ * The server's certificate-signing key pair (sealed sender). Its seed is
+ * secret.
+ */
+open class ServerKeyPair: Disposable, AutoCloseable, ServerKeyPairInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_chatcrypt_uniffi_fn_free_serverkeypair(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_serverkeypair(handle, status)
+        }
+    }
+
+    
+    /**
+     * Issues certificate `serial`, valid while the recipient's clock is
+     * below `expires`, for device `device` of account `account_key` with
+     * identity key `identity_key` (32 bytes each).
+     *
+     * # Errors
+     * `InvalidArgument` for wrong lengths; a `Decode*` error for invalid keys.
+     */
+    @Throws(ChatcryptException::class)override fun `issue`(`serial`: kotlin.ULong, `expires`: kotlin.ULong, `accountKey`: kotlin.ByteArray, `device`: kotlin.UInt, `identityKey`: kotlin.ByteArray): SenderCertificate {
+            return FfiConverterTypeSenderCertificate.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_serverkeypair_issue(
+        it,
+        
+        FfiConverterULong.lower(`serial`),
+        FfiConverterULong.lower(`expires`),
+        FfiConverterByteArray.lower(`accountKey`),
+        FfiConverterUInt.lower(`device`),
+        FfiConverterByteArray.lower(`identityKey`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The public key (32 bytes; what clients trust as a root).
+     */override fun `publicKey`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_serverkeypair_public_key(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The 32-byte seed (secret).
+     */override fun `seed`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_serverkeypair_seed(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * The key pair of a 32-byte seed.
+     *
+     * # Errors
+     * `InvalidArgument` if `seed` is not 32 bytes.
+     */
+    @Throws(ChatcryptException::class) fun `fromSeed`(`seed`: kotlin.ByteArray): ServerKeyPair {
+            return FfiConverterTypeServerKeyPair.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_serverkeypair_from_seed(
+    
+        
+        FfiConverterByteArray.lower(`seed`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * A new key pair (draws 32 bytes).
+     *
+     * # Errors
+     * A generator failure.
+     */
+    @Throws(ChatcryptException::class) fun `generate`(`rng`: Rng? = null): ServerKeyPair {
+            return FfiConverterTypeServerKeyPair.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_serverkeypair_generate(
+    
+        
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeServerKeyPair: FfiConverter<ServerKeyPair, Long> {
+    override fun lower(value: ServerKeyPair): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): ServerKeyPair {
+        return ServerKeyPair(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): ServerKeyPair {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: ServerKeyPair) = 8UL
+
+    override fun write(value: ServerKeyPair, buf: ByteBuffer) {
         buf.putLong(lower(value))
     }
 }
@@ -5371,6 +12173,781 @@ public object FfiConverterTypeSession: FfiConverter<Session, Long> {
 
 
 /**
+ * All sessions with one peer device: the current one and a few earlier
+ * ones. After every call that changes it, store `to_bytes` (secret); a
+ * call that fails changes neither the record nor the local device.
+ *
+ * Every call takes the `PeerAccount` that authorizes the device (its
+ * device list and pinned account key): a device no longer listed, or
+ * listed with another identity key, is refused.
+ */
+public interface SessionRecordInterface {
+    
+    /**
+     * How many earlier sessions are kept.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    fun `archivedCount`(): kotlin.ULong
+    
+    /**
+     * The current session's id (its handshake's base key, 32 bytes), if any.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    fun `currentSessionId`(): kotlin.ByteArray?
+    
+    /**
+     * Decrypts a message from the device; a new PreKeyMessage is accepted
+     * with `local`'s prekeys, which it consumes on success
+     * (`new_session`: store the device too). Draws 32 bytes on a new
+     * ratchet step.
+     *
+     * # Errors
+     * `Auth`, `Duplicate` (drop it), `UnknownPreKey`, `NoSession`,
+     * `UnknownDevice`, `WrongIdentity`, a `Decode*` error, ...; a
+     * generator failure. Nothing changes on error; answer `Auth`,
+     * `NoSession` and `UnknownPreKey` with `LocalDevice.retry_for`.
+     */
+    fun `decrypt`(`local`: LocalDevice, `peer`: PeerAccount, `message`: kotlin.ByteArray, `policy`: SessionPolicy, `now`: kotlin.ULong, `rng`: Rng? = null): RecordDecrypted
+    
+    /**
+     * Decrypts the content of an opened sealed envelope from the device,
+     * if its certificate names the sender the inner session authenticates.
+     *
+     * # Errors
+     * `SenderMismatch`; as `decrypt`. Nothing changes on error.
+     */
+    fun `decryptSealed`(`local`: LocalDevice, `peer`: PeerAccount, `opened`: OpenedEnvelope, `policy`: SessionPolicy, `now`: kotlin.ULong, `rng`: Rng? = null): RecordDecrypted
+    
+    /**
+     * The peer's device id.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    fun `device`(): kotlin.UInt
+    
+    /**
+     * Encrypts `plaintext` on the current session, padded with the
+     * default policy (draws a 16-byte reuse guard).
+     *
+     * # Errors
+     * `NoSession`, `SessionExpired`, `AccountKeyChanged`, `UnknownDevice`,
+     * `WrongIdentity`, `TooLarge`; a generator failure.
+     */
+    fun `encrypt`(`peer`: PeerAccount, `plaintext`: kotlin.ByteArray, `now`: kotlin.ULong, `rng`: Rng? = null): kotlin.ByteArray
+    
+    /**
+     * As `encrypt`, padded with `padding`.
+     *
+     * # Errors
+     * As `encrypt`.
+     */
+    fun `encryptPadded`(`peer`: PeerAccount, `plaintext`: kotlin.ByteArray, `padding`: Padding, `now`: kotlin.ULong, `rng`: Rng? = null): kotlin.ByteArray
+    
+    /**
+     * Encrypts `plaintext` on the current session (default padding) and
+     * seals the message for the session's peer device with `certificate`,
+     * this device's sender certificate (draws 16 + 32 bytes).
+     *
+     * # Errors
+     * As `encrypt`; `WrongIdentity` for a certificate of another device.
+     */
+    fun `encryptSealed`(`local`: LocalDevice, `peer`: PeerAccount, `certificate`: SenderCertificate, `plaintext`: kotlin.ByteArray, `now`: kotlin.ULong, `rng`: Rng? = null): kotlin.ByteArray
+    
+    /**
+     * The length of the message `encrypt_padded` gives now for
+     * `plaintext_len` bytes padded with `padding`; add
+     * `constants().sealed_envelope_overhead` + 4 for `encrypt_sealed`
+     * (default padding).
+     *
+     * # Errors
+     * `NoSession` without a current session; `TooLarge`; `Unusable`.
+     */
+    fun `encryptedLen`(`plaintextLen`: kotlin.ULong, `padding`: Padding): kotlin.ULong
+    
+    /**
+     * Reacts to a retry message from the device.
+     *
+     * # Errors
+     * `UnknownDevice`, `WrongIdentity`, `AccountKeyChanged`; `Unusable`.
+     */
+    fun `handleRetry`(`local`: LocalDevice, `peer`: PeerAccount, `retry`: RetryMessage): RetryOutcome
+    
+    /**
+     * Starts a session with the device from its `bundle`, authorized by
+     * `peer`'s device list; it becomes the current session.
+     *
+     * # Errors
+     * `UnknownDevice`, `WrongIdentity`, `AccountKeyChanged`,
+     * `BadSignature`, `PostQuantumRequired`, ...; a generator failure.
+     */
+    fun `initiate`(`local`: LocalDevice, `peer`: PeerAccount, `bundle`: PreKeyBundle, `policy`: SessionPolicy, `now`: kotlin.ULong, `rng`: Rng? = null)
+    
+    /**
+     * Whether there is no session to send on at `now`: fetch a bundle and
+     * `initiate`.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    fun `needsNewSession`(`now`: kotlin.ULong): kotlin.Boolean
+    
+    /**
+     * The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; a generator failure;
+     * `Unusable`.
+     */
+    fun `seal`(`key`: kotlin.ByteArray, `rng`: Rng? = null): kotlin.ByteArray
+    
+    /**
+     * The stored form (secret): store it after every change.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    fun `toBytes`(): kotlin.ByteArray
+    
+    companion object
+}
+
+/**
+ * All sessions with one peer device: the current one and a few earlier
+ * ones. After every call that changes it, store `to_bytes` (secret); a
+ * call that fails changes neither the record nor the local device.
+ *
+ * Every call takes the `PeerAccount` that authorizes the device (its
+ * device list and pinned account key): a device no longer listed, or
+ * listed with another identity key, is refused.
+ */
+open class SessionRecord: Disposable, AutoCloseable, SessionRecordInterface
+{
+
+    @Suppress("UNUSED_PARAMETER")
+    /**
+     * @suppress
+     */
+    constructor(withHandle: UniffiWithHandle, handle: Long) {
+        this.handle = handle
+        this.cleanable = UniffiLib.CLEANER.register(this, UniffiCleanAction(handle))
+    }
+
+    /**
+     * @suppress
+     *
+     * This constructor can be used to instantiate a fake object. Only used for tests. Any
+     * attempt to actually use an object constructed this way will fail as there is no
+     * connected Rust object.
+     */
+    @Suppress("UNUSED_PARAMETER")
+    constructor(noHandle: NoHandle) {
+        this.handle = 0
+        this.cleanable = null
+    }
+    /**
+     * An empty record for the peer's device `device`.
+     */
+    constructor(`device`: kotlin.UInt) :
+        this(UniffiWithHandle, 
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_sessionrecord_new(
+    
+        
+        FfiConverterUInt.lower(`device`),_status)
+}
+    )
+
+    protected val handle: Long
+    protected val cleanable: UniffiCleaner.Cleanable?
+
+    private val wasDestroyed = AtomicBoolean(false)
+    private val callCounter = AtomicLong(1)
+
+    /**
+     * Whether the current object has been destroyed and its reference is gone in the Rust side.
+     */
+    val uniffiIsDestroyed: Boolean get() = wasDestroyed.get()
+
+    override fun destroy() {
+        // Only allow a single call to this method.
+        // TODO: maybe we should log a warning if called more than once?
+        if (this.wasDestroyed.compareAndSet(false, true)) {
+            // This decrement always matches the initial count of 1 given at creation time.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    @Synchronized
+    override fun close() {
+        this.destroy()
+    }
+
+    internal inline fun <R> callWithHandle(block: (handle: Long) -> R): R {
+        // Check and increment the call counter, to keep the object alive.
+        // This needs a compare-and-set retry loop in case of concurrent updates.
+        do {
+            val c = this.callCounter.get()
+            if (c == 0L) {
+                throw IllegalStateException("${this.javaClass.simpleName} object has already been destroyed")
+            }
+            if (c == Long.MAX_VALUE) {
+                throw IllegalStateException("${this.javaClass.simpleName} call counter would overflow")
+            }
+        } while (! this.callCounter.compareAndSet(c, c + 1L))
+        // Now we can safely do the method call without the handle being freed concurrently.
+        try {
+            return block(this.uniffiCloneHandle())
+        } finally {
+            // This decrement always matches the increment we performed above.
+            if (this.callCounter.decrementAndGet() == 0L) {
+                cleanable?.clean()
+            }
+        }
+    }
+
+    // Use a static inner class instead of a closure so as not to accidentally
+    // capture `this` as part of the cleanable's action.
+    private class UniffiCleanAction(private val handle: Long) : Runnable {
+        override fun run() {
+            if (handle == 0.toLong()) {
+                // Fake object created with `NoHandle`, don't try to free.
+                return;
+            }
+            uniffiRustCall { status ->
+                UniffiLib.uniffi_chatcrypt_uniffi_fn_free_sessionrecord(handle, status)
+            }
+        }
+    }
+
+    /**
+     * @suppress
+     */
+    fun uniffiCloneHandle(): Long {
+        if (handle == 0.toLong()) {
+            throw InternalException("uniffiCloneHandle() called on NoHandle object");
+        }
+        return uniffiRustCall() { status ->
+            UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_sessionrecord(handle, status)
+        }
+    }
+
+    
+    /**
+     * How many earlier sessions are kept.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `archivedCount`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_archived_count(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The current session's id (its handshake's base key, 32 bytes), if any.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `currentSessionId`(): kotlin.ByteArray? {
+            return FfiConverterOptionalByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_current_session_id(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Decrypts a message from the device; a new PreKeyMessage is accepted
+     * with `local`'s prekeys, which it consumes on success
+     * (`new_session`: store the device too). Draws 32 bytes on a new
+     * ratchet step.
+     *
+     * # Errors
+     * `Auth`, `Duplicate` (drop it), `UnknownPreKey`, `NoSession`,
+     * `UnknownDevice`, `WrongIdentity`, a `Decode*` error, ...; a
+     * generator failure. Nothing changes on error; answer `Auth`,
+     * `NoSession` and `UnknownPreKey` with `LocalDevice.retry_for`.
+     */
+    @Throws(ChatcryptException::class)override fun `decrypt`(`local`: LocalDevice, `peer`: PeerAccount, `message`: kotlin.ByteArray, `policy`: SessionPolicy, `now`: kotlin.ULong, `rng`: Rng?): RecordDecrypted {
+            return FfiConverterTypeRecordDecrypted.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_decrypt(
+        it,
+        
+        FfiConverterTypeLocalDevice.lower(`local`),
+        FfiConverterTypePeerAccount.lower(`peer`),
+        FfiConverterByteArray.lower(`message`),
+        FfiConverterTypeSessionPolicy.lower(`policy`),
+        FfiConverterULong.lower(`now`),
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Decrypts the content of an opened sealed envelope from the device,
+     * if its certificate names the sender the inner session authenticates.
+     *
+     * # Errors
+     * `SenderMismatch`; as `decrypt`. Nothing changes on error.
+     */
+    @Throws(ChatcryptException::class)override fun `decryptSealed`(`local`: LocalDevice, `peer`: PeerAccount, `opened`: OpenedEnvelope, `policy`: SessionPolicy, `now`: kotlin.ULong, `rng`: Rng?): RecordDecrypted {
+            return FfiConverterTypeRecordDecrypted.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_decrypt_sealed(
+        it,
+        
+        FfiConverterTypeLocalDevice.lower(`local`),
+        FfiConverterTypePeerAccount.lower(`peer`),
+        FfiConverterTypeOpenedEnvelope.lower(`opened`),
+        FfiConverterTypeSessionPolicy.lower(`policy`),
+        FfiConverterULong.lower(`now`),
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The peer's device id.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `device`(): kotlin.UInt {
+            return FfiConverterUInt.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_device(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Encrypts `plaintext` on the current session, padded with the
+     * default policy (draws a 16-byte reuse guard).
+     *
+     * # Errors
+     * `NoSession`, `SessionExpired`, `AccountKeyChanged`, `UnknownDevice`,
+     * `WrongIdentity`, `TooLarge`; a generator failure.
+     */
+    @Throws(ChatcryptException::class)override fun `encrypt`(`peer`: PeerAccount, `plaintext`: kotlin.ByteArray, `now`: kotlin.ULong, `rng`: Rng?): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypt(
+        it,
+        
+        FfiConverterTypePeerAccount.lower(`peer`),
+        FfiConverterByteArray.lower(`plaintext`),
+        FfiConverterULong.lower(`now`),
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * As `encrypt`, padded with `padding`.
+     *
+     * # Errors
+     * As `encrypt`.
+     */
+    @Throws(ChatcryptException::class)override fun `encryptPadded`(`peer`: PeerAccount, `plaintext`: kotlin.ByteArray, `padding`: Padding, `now`: kotlin.ULong, `rng`: Rng?): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypt_padded(
+        it,
+        
+        FfiConverterTypePeerAccount.lower(`peer`),
+        FfiConverterByteArray.lower(`plaintext`),
+        FfiConverterTypePadding.lower(`padding`),
+        FfiConverterULong.lower(`now`),
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Encrypts `plaintext` on the current session (default padding) and
+     * seals the message for the session's peer device with `certificate`,
+     * this device's sender certificate (draws 16 + 32 bytes).
+     *
+     * # Errors
+     * As `encrypt`; `WrongIdentity` for a certificate of another device.
+     */
+    @Throws(ChatcryptException::class)override fun `encryptSealed`(`local`: LocalDevice, `peer`: PeerAccount, `certificate`: SenderCertificate, `plaintext`: kotlin.ByteArray, `now`: kotlin.ULong, `rng`: Rng?): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypt_sealed(
+        it,
+        
+        FfiConverterTypeLocalDevice.lower(`local`),
+        FfiConverterTypePeerAccount.lower(`peer`),
+        FfiConverterTypeSenderCertificate.lower(`certificate`),
+        FfiConverterByteArray.lower(`plaintext`),
+        FfiConverterULong.lower(`now`),
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The length of the message `encrypt_padded` gives now for
+     * `plaintext_len` bytes padded with `padding`; add
+     * `constants().sealed_envelope_overhead` + 4 for `encrypt_sealed`
+     * (default padding).
+     *
+     * # Errors
+     * `NoSession` without a current session; `TooLarge`; `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `encryptedLen`(`plaintextLen`: kotlin.ULong, `padding`: Padding): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypted_len(
+        it,
+        
+        FfiConverterULong.lower(`plaintextLen`),
+        FfiConverterTypePadding.lower(`padding`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Reacts to a retry message from the device.
+     *
+     * # Errors
+     * `UnknownDevice`, `WrongIdentity`, `AccountKeyChanged`; `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `handleRetry`(`local`: LocalDevice, `peer`: PeerAccount, `retry`: RetryMessage): RetryOutcome {
+            return FfiConverterTypeRetryOutcome.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_handle_retry(
+        it,
+        
+        FfiConverterTypeLocalDevice.lower(`local`),
+        FfiConverterTypePeerAccount.lower(`peer`),
+        FfiConverterTypeRetryMessage.lower(`retry`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * Starts a session with the device from its `bundle`, authorized by
+     * `peer`'s device list; it becomes the current session.
+     *
+     * # Errors
+     * `UnknownDevice`, `WrongIdentity`, `AccountKeyChanged`,
+     * `BadSignature`, `PostQuantumRequired`, ...; a generator failure.
+     */
+    @Throws(ChatcryptException::class)override fun `initiate`(`local`: LocalDevice, `peer`: PeerAccount, `bundle`: PreKeyBundle, `policy`: SessionPolicy, `now`: kotlin.ULong, `rng`: Rng?)
+        = 
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_initiate(
+        it,
+        
+        FfiConverterTypeLocalDevice.lower(`local`),
+        FfiConverterTypePeerAccount.lower(`peer`),
+        FfiConverterTypePreKeyBundle.lower(`bundle`),
+        FfiConverterTypeSessionPolicy.lower(`policy`),
+        FfiConverterULong.lower(`now`),
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Whether there is no session to send on at `now`: fetch a bundle and
+     * `initiate`.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `needsNewSession`(`now`: kotlin.ULong): kotlin.Boolean {
+            return FfiConverterBoolean.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_needs_new_session(
+        it,
+        
+        FfiConverterULong.lower(`now`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; a generator failure;
+     * `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `seal`(`key`: kotlin.ByteArray, `rng`: Rng?): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_seal(
+        it,
+        
+        FfiConverterByteArray.lower(`key`),
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
+     * The stored form (secret): store it after every change.
+     *
+     * # Errors
+     * `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `toBytes`(): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_to_bytes(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+
+    
+
+
+    
+    companion object {
+        
+    /**
+     * Restores `to_bytes`' output.
+     *
+     * # Errors
+     * A `Decode*` error.
+     */
+    @Throws(ChatcryptException::class) fun `fromBytes`(`bytes`: kotlin.ByteArray): SessionRecord {
+            return FfiConverterTypeSessionRecord.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_sessionrecord_from_bytes(
+    
+        
+        FfiConverterByteArray.lower(`bytes`),_status)
+}
+    )
+    }
+    
+
+        
+    /**
+     * Opens `seal`'s output with the same 32-byte key.
+     *
+     * # Errors
+     * `InvalidArgument` for a wrong key length; `Auth`; a `Decode*` error.
+     */
+    @Throws(ChatcryptException::class) fun `open`(`key`: kotlin.ByteArray, `sealed`: kotlin.ByteArray): SessionRecord {
+            return FfiConverterTypeSessionRecord.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_sessionrecord_open(
+    
+        
+        FfiConverterByteArray.lower(`key`),
+        FfiConverterByteArray.lower(`sealed`),_status)
+}
+    )
+    }
+    
+
+        
+    }
+    
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSessionRecord: FfiConverter<SessionRecord, Long> {
+    override fun lower(value: SessionRecord): Long {
+        return value.uniffiCloneHandle()
+    }
+
+    override fun lift(value: Long): SessionRecord {
+        return SessionRecord(UniffiWithHandle, value)
+    }
+
+    override fun read(buf: ByteBuffer): SessionRecord {
+        return lift(buf.getLong())
+    }
+
+    override fun allocationSize(value: SessionRecord) = 8UL
+
+    override fun write(value: SessionRecord, buf: ByteBuffer) {
+        buf.putLong(lower(value))
+    }
+}
+
+
+// This template implements a class for working with a Rust struct via a handle
+// to the live Rust struct on the other side of the FFI.
+//
+// There's some subtlety here, because we have to be careful not to operate on a Rust
+// struct after it has been dropped, and because we must expose a public API for freeing
+// theq Kotlin wrapper object in lieu of reliable finalizers. The core requirements are:
+//
+//   * Each instance holds an opaque handle to the underlying Rust struct.
+//     Method calls need to read this handle from the object's state and pass it in to
+//     the Rust FFI.
+//
+//   * When an instance is no longer needed, its handle should be passed to a
+//     special destructor function provided by the Rust FFI, which will drop the
+//     underlying Rust struct.
+//
+//   * Given an instance, calling code is expected to call the special
+//     `destroy` method in order to free it after use, either by calling it explicitly
+//     or by using a higher-level helper like the `use` method. Failing to do so risks
+//     leaking the underlying Rust struct.
+//
+//   * We can't assume that calling code will do the right thing, and must be prepared
+//     to handle Kotlin method calls executing concurrently with or even after a call to
+//     `destroy`, and to handle multiple (possibly concurrent!) calls to `destroy`.
+//
+//   * We must never allow Rust code to operate on the underlying Rust struct after
+//     the destructor has been called, and must never call the destructor more than once.
+//     Doing so may trigger memory unsafety.
+//
+//   * To mitigate many of the risks of leaking memory and use-after-free unsafety, a `Cleaner`
+//     is implemented to call the destructor when the Kotlin object becomes unreachable.
+//     This is done in a background thread. This is not a panacea, and client code should be aware that
+//      1. the thread may starve if some there are objects that have poorly performing
+//     `drop` methods or do significant work in their `drop` methods.
+//      2. the thread is shared across the whole library. This can be tuned by using `android_cleaner = true`,
+//         or `android = true` in the [`kotlin` section of the `uniffi.toml` file](https://mozilla.github.io/uniffi-rs/kotlin/configuration.html).
+//
+// If we try to implement this with mutual exclusion on access to the handle, there is the
+// possibility of a race between a method call and a concurrent call to `destroy`:
+//
+//    * Thread A starts a method call, reads the value of the handle, but is interrupted
+//      before it can pass the handle over the FFI to Rust.
+//    * Thread B calls `destroy` and frees the underlying Rust struct.
+//    * Thread A resumes, passing the already-read handle value to Rust and triggering
+//      a use-after-free.
+//
+// One possible solution would be to use a `ReadWriteLock`, with each method call taking
+// a read lock (and thus allowed to run concurrently) and the special `destroy` method
+// taking a write lock (and thus blocking on live method calls). However, we aim not to
+// generate methods with any hidden blocking semantics, and a `destroy` method that might
+// block if called incorrectly seems to meet that bar.
+//
+// So, we achieve our goals by giving each instance an associated `AtomicLong` counter to track
+// the number of in-flight method calls, and an `AtomicBoolean` flag to indicate whether `destroy`
+// has been called. These are updated according to the following rules:
+//
+//    * The initial value of the counter is 1, indicating a live object with no in-flight calls.
+//      The initial value for the flag is false.
+//
+//    * At the start of each method call, we atomically check the counter.
+//      If it is 0 then the underlying Rust struct has already been destroyed and the call is aborted.
+//      If it is nonzero them we atomically increment it by 1 and proceed with the method call.
+//
+//    * At the end of each method call, we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+//    * When `destroy` is called, we atomically flip the flag from false to true.
+//      If the flag was already true we silently fail.
+//      Otherwise we atomically decrement and check the counter.
+//      If it has reached zero then we destroy the underlying Rust struct.
+//
+// Astute readers may observe that this all sounds very similar to the way that Rust's `Arc<T>` works,
+// and indeed it is, with the addition of a flag to guard against multiple calls to `destroy`.
+//
+// The overall effect is that the underlying Rust struct is destroyed only when `destroy` has been
+// called *and* all in-flight method calls have completed, avoiding violating any of the expectations
+// of the underlying Rust code.
+//
+// This makes a cleaner a better alternative to _not_ calling `destroy()` as
+// and when the object is finished with, but the abstraction is not perfect: if the Rust object's `drop`
+// method is slow, and/or there are many objects to cleanup, and it's on a low end Android device, then the cleaner
+// thread may be starved, and the app will leak memory.
+//
+// In this case, `destroy`ing manually may be a better solution.
+//
+// The cleaner can live side by side with the manual calling of `destroy`. In the order of responsiveness, uniffi objects
+// with Rust peers are reclaimed:
+//
+// 1. By calling the `destroy` method of the object, which calls `rustObject.free()`. If that doesn't happen:
+// 2. When the object becomes unreachable, AND the Cleaner thread gets to call `rustObject.free()`. If the thread is starved then:
+// 3. The memory is reclaimed when the process terminates.
+//
+// [1] https://stackoverflow.com/questions/24376768/can-java-finalize-an-object-when-it-is-still-in-scope/24380219
+//
+
+
+/**
  * A signed prekey with its secret.
  */
 public interface SignedPreKeyInterface {
@@ -5710,7 +13287,8 @@ public object FfiConverterTypeAccepted: FfiConverterRustBuffer<Accepted> {
 
 
 /**
- * The sizes a caller may want to check against.
+ * The sizes a caller may want to check against (the messenger layer's
+ * too).
  */
 data class Constants (
     /**
@@ -5752,6 +13330,46 @@ data class Constants (
      * Digits of a safety number.
      */
     var `safetyNumberDigits`: kotlin.ULong
+    , 
+    /**
+     * An encoded `DeviceCertificate`.
+     */
+    var `deviceCertificateLen`: kotlin.ULong
+    , 
+    /**
+     * An encoded `DeviceLink`.
+     */
+    var `deviceLinkLen`: kotlin.ULong
+    , 
+    /**
+     * The most devices a `DeviceList` names.
+     */
+    var `maxDevices`: kotlin.ULong
+    , 
+    /**
+     * The longest stable user id, in bytes.
+     */
+    var `maxUserIdLen`: kotlin.ULong
+    , 
+    /**
+     * An encoded `RetryMessage`.
+     */
+    var `retryMessageLen`: kotlin.ULong
+    , 
+    /**
+     * An encoded `SenderCertificate`.
+     */
+    var `senderCertificateLen`: kotlin.ULong
+    , 
+    /**
+     * What a sealed envelope adds to the padded content.
+     */
+    var `sealedEnvelopeOverhead`: kotlin.ULong
+    , 
+    /**
+     * The most recipients of one `seal_multi` envelope.
+     */
+    var `maxSealedRecipients`: kotlin.ULong
     
 ){
     
@@ -5776,6 +13394,14 @@ public object FfiConverterTypeConstants: FfiConverterRustBuffer<Constants> {
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
         )
     }
 
@@ -5787,7 +13413,15 @@ public object FfiConverterTypeConstants: FfiConverterRustBuffer<Constants> {
             FfiConverterULong.allocationSize(value.`sealedOverhead`) +
             FfiConverterULong.allocationSize(value.`maxPlaintextLen`) +
             FfiConverterULong.allocationSize(value.`maxMessageLen`) +
-            FfiConverterULong.allocationSize(value.`safetyNumberDigits`)
+            FfiConverterULong.allocationSize(value.`safetyNumberDigits`) +
+            FfiConverterULong.allocationSize(value.`deviceCertificateLen`) +
+            FfiConverterULong.allocationSize(value.`deviceLinkLen`) +
+            FfiConverterULong.allocationSize(value.`maxDevices`) +
+            FfiConverterULong.allocationSize(value.`maxUserIdLen`) +
+            FfiConverterULong.allocationSize(value.`retryMessageLen`) +
+            FfiConverterULong.allocationSize(value.`senderCertificateLen`) +
+            FfiConverterULong.allocationSize(value.`sealedEnvelopeOverhead`) +
+            FfiConverterULong.allocationSize(value.`maxSealedRecipients`)
     )
 
     override fun write(value: Constants, buf: ByteBuffer) {
@@ -5799,6 +13433,14 @@ public object FfiConverterTypeConstants: FfiConverterRustBuffer<Constants> {
             FfiConverterULong.write(value.`maxPlaintextLen`, buf)
             FfiConverterULong.write(value.`maxMessageLen`, buf)
             FfiConverterULong.write(value.`safetyNumberDigits`, buf)
+            FfiConverterULong.write(value.`deviceCertificateLen`, buf)
+            FfiConverterULong.write(value.`deviceLinkLen`, buf)
+            FfiConverterULong.write(value.`maxDevices`, buf)
+            FfiConverterULong.write(value.`maxUserIdLen`, buf)
+            FfiConverterULong.write(value.`retryMessageLen`, buf)
+            FfiConverterULong.write(value.`senderCertificateLen`, buf)
+            FfiConverterULong.write(value.`sealedEnvelopeOverhead`, buf)
+            FfiConverterULong.write(value.`maxSealedRecipients`, buf)
     }
 }
 
@@ -5846,6 +13488,69 @@ public object FfiConverterTypeDecrypted: FfiConverterRustBuffer<Decrypted> {
     override fun write(value: Decrypted, buf: ByteBuffer) {
             FfiConverterByteArray.write(value.`plaintext`, buf)
             FfiConverterByteArray.write(value.`messageId`, buf)
+    }
+}
+
+
+
+/**
+ * `PeerAccount.update_device_list`'s result.
+ */
+data class DeviceListUpdate (
+    /**
+     * What happened.
+     */
+    var `change`: DeviceListChange
+    , 
+    /**
+     * Devices new on the list.
+     */
+    var `added`: List<kotlin.UInt>
+    , 
+    /**
+     * Devices no longer on the list: delete their records.
+     */
+    var `removed`: List<kotlin.UInt>
+    , 
+    /**
+     * Devices with a new identity key (reinstalled).
+     */
+    var `reinstalled`: List<kotlin.UInt>
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDeviceListUpdate: FfiConverterRustBuffer<DeviceListUpdate> {
+    override fun read(buf: ByteBuffer): DeviceListUpdate {
+        return DeviceListUpdate(
+            FfiConverterTypeDeviceListChange.read(buf),
+            FfiConverterSequenceUInt.read(buf),
+            FfiConverterSequenceUInt.read(buf),
+            FfiConverterSequenceUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: DeviceListUpdate) = (
+            FfiConverterTypeDeviceListChange.allocationSize(value.`change`) +
+            FfiConverterSequenceUInt.allocationSize(value.`added`) +
+            FfiConverterSequenceUInt.allocationSize(value.`removed`) +
+            FfiConverterSequenceUInt.allocationSize(value.`reinstalled`)
+    )
+
+    override fun write(value: DeviceListUpdate, buf: ByteBuffer) {
+            FfiConverterTypeDeviceListChange.write(value.`change`, buf)
+            FfiConverterSequenceUInt.write(value.`added`, buf)
+            FfiConverterSequenceUInt.write(value.`removed`, buf)
+            FfiConverterSequenceUInt.write(value.`reinstalled`, buf)
     }
 }
 
@@ -5945,6 +13650,269 @@ public object FfiConverterTypeOneTimePreKeyPublic: FfiConverterRustBuffer<OneTim
 
 
 
+/**
+ * How many one-time prekeys a device holds.
+ */
+data class PreKeyCounts (
+    /**
+     * One-time X25519 prekeys.
+     */
+    var `oneTime`: kotlin.ULong
+    , 
+    /**
+     * One-time KEM prekeys.
+     */
+    var `kem`: kotlin.ULong
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePreKeyCounts: FfiConverterRustBuffer<PreKeyCounts> {
+    override fun read(buf: ByteBuffer): PreKeyCounts {
+        return PreKeyCounts(
+            FfiConverterULong.read(buf),
+            FfiConverterULong.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: PreKeyCounts) = (
+            FfiConverterULong.allocationSize(value.`oneTime`) +
+            FfiConverterULong.allocationSize(value.`kem`)
+    )
+
+    override fun write(value: PreKeyCounts, buf: ByteBuffer) {
+            FfiConverterULong.write(value.`oneTime`, buf)
+            FfiConverterULong.write(value.`kem`, buf)
+    }
+}
+
+
+
+/**
+ * One recipient's part of a split multi-recipient envelope.
+ */
+data class RecipientEnvelope (
+    /**
+     * The recipient device's identity key (32 bytes; the server's
+     * routing address).
+     */
+    var `recipient`: kotlin.ByteArray
+    , 
+    /**
+     * The sealed envelope to deliver to it (for `open_envelope`).
+     */
+    var `envelope`: kotlin.ByteArray
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRecipientEnvelope: FfiConverterRustBuffer<RecipientEnvelope> {
+    override fun read(buf: ByteBuffer): RecipientEnvelope {
+        return RecipientEnvelope(
+            FfiConverterByteArray.read(buf),
+            FfiConverterByteArray.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: RecipientEnvelope) = (
+            FfiConverterByteArray.allocationSize(value.`recipient`) +
+            FfiConverterByteArray.allocationSize(value.`envelope`)
+    )
+
+    override fun write(value: RecipientEnvelope, buf: ByteBuffer) {
+            FfiConverterByteArray.write(value.`recipient`, buf)
+            FfiConverterByteArray.write(value.`envelope`, buf)
+    }
+}
+
+
+
+/**
+ * A message a `SessionRecord` decrypted.
+ */
+data class RecordDecrypted (
+    /**
+     * The plaintext, without its padding.
+     */
+    var `plaintext`: kotlin.ByteArray
+    , 
+    /**
+     * The message's id.
+     */
+    var `messageId`: kotlin.ByteArray
+    , 
+    /**
+     * Whether the message started a new session (the local device's
+     * prekeys it used are consumed: store the device too).
+     */
+    var `newSession`: kotlin.Boolean
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRecordDecrypted: FfiConverterRustBuffer<RecordDecrypted> {
+    override fun read(buf: ByteBuffer): RecordDecrypted {
+        return RecordDecrypted(
+            FfiConverterByteArray.read(buf),
+            FfiConverterByteArray.read(buf),
+            FfiConverterBoolean.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: RecordDecrypted) = (
+            FfiConverterByteArray.allocationSize(value.`plaintext`) +
+            FfiConverterByteArray.allocationSize(value.`messageId`) +
+            FfiConverterBoolean.allocationSize(value.`newSession`)
+    )
+
+    override fun write(value: RecordDecrypted, buf: ByteBuffer) {
+            FfiConverterByteArray.write(value.`plaintext`, buf)
+            FfiConverterByteArray.write(value.`messageId`, buf)
+            FfiConverterBoolean.write(value.`newSession`, buf)
+    }
+}
+
+
+
+/**
+ * What `LocalDevice.replenish` made.
+ */
+data class Replenished (
+    /**
+     * One-time X25519 prekeys made.
+     */
+    var `oneTime`: kotlin.UInt
+    , 
+    /**
+     * One-time KEM prekeys made.
+     */
+    var `kem`: kotlin.UInt
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeReplenished: FfiConverterRustBuffer<Replenished> {
+    override fun read(buf: ByteBuffer): Replenished {
+        return Replenished(
+            FfiConverterUInt.read(buf),
+            FfiConverterUInt.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: Replenished) = (
+            FfiConverterUInt.allocationSize(value.`oneTime`) +
+            FfiConverterUInt.allocationSize(value.`kem`)
+    )
+
+    override fun write(value: Replenished, buf: ByteBuffer) {
+            FfiConverterUInt.write(value.`oneTime`, buf)
+            FfiConverterUInt.write(value.`kem`, buf)
+    }
+}
+
+
+
+/**
+ * How a `SessionRecord` starts and accepts sessions
+ * (`default_session_policy()`: plain headers, hybrid post-quantum
+ * required, either mode accepted).
+ */
+data class SessionPolicy (
+    /**
+     * The header mode of sessions this device starts.
+     */
+    var `mode`: Mode
+    , 
+    /**
+     * Whether this device may start a classical session.
+     */
+    var `pq`: PqPolicy
+    , 
+    /**
+     * The modes accepted from initiators.
+     */
+    var `acceptMode`: ModePolicy
+    , 
+    /**
+     * Whether a classical session is accepted.
+     */
+    var `acceptPq`: PqPolicy
+    
+){
+    
+
+    
+
+    
+    companion object
+}
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeSessionPolicy: FfiConverterRustBuffer<SessionPolicy> {
+    override fun read(buf: ByteBuffer): SessionPolicy {
+        return SessionPolicy(
+            FfiConverterTypeMode.read(buf),
+            FfiConverterTypePqPolicy.read(buf),
+            FfiConverterTypeModePolicy.read(buf),
+            FfiConverterTypePqPolicy.read(buf),
+        )
+    }
+
+    override fun allocationSize(value: SessionPolicy) = (
+            FfiConverterTypeMode.allocationSize(value.`mode`) +
+            FfiConverterTypePqPolicy.allocationSize(value.`pq`) +
+            FfiConverterTypeModePolicy.allocationSize(value.`acceptMode`) +
+            FfiConverterTypePqPolicy.allocationSize(value.`acceptPq`)
+    )
+
+    override fun write(value: SessionPolicy, buf: ByteBuffer) {
+            FfiConverterTypeMode.write(value.`mode`, buf)
+            FfiConverterTypePqPolicy.write(value.`pq`, buf)
+            FfiConverterTypeModePolicy.write(value.`acceptMode`, buf)
+            FfiConverterTypePqPolicy.write(value.`acceptPq`, buf)
+    }
+}
+
+
+
 
 
 /**
@@ -5952,7 +13920,9 @@ public object FfiConverterTypeOneTimePreKeyPublic: FfiConverterRustBuffer<OneTim
  * code of chatcrypt-bindings-core, each carrying the code's number
  * (`code`, negative, never reused) and the error with its fields
  * (`detail`, e.g. `"UnknownPreKey { id: 7 }"`, the form the test
- * vectors use).
+ * vectors use); `UnknownPreKey` also carries the prekey's id
+ * (`prekey_id`), to answer the message with a retry
+ * (`LocalDevice.retry_for`).
  *
  * Python: `except ChatcryptError.Auth as e` (or `ChatcryptError`
  * for all; every variant has `e.code` and `e.detail`). Kotlin:
@@ -6134,7 +14104,8 @@ sealed class ChatcryptException: kotlin.Exception() {
     }
     
     /**
-     * The message names a prekey we do not have.
+     * The message names a prekey we do not have (answer it with a retry:
+     * `LocalDevice.retry_for`).
      */
     class UnknownPreKey(
         
@@ -6146,10 +14117,15 @@ sealed class ChatcryptException: kotlin.Exception() {
         /**
          * The error with its fields, for logs and tests.
          */
-        val `detail`: kotlin.String
+        val `detail`: kotlin.String, 
+        
+        /**
+         * The id of the prekey the message names.
+         */
+        val `prekeyId`: kotlin.UInt
         ) : ChatcryptException() {
         override val message
-            get() = "code=${ `code` }, detail=${ `detail` }"
+            get() = "code=${ `code` }, detail=${ `detail` }, prekeyId=${ `prekeyId` }"
     }
     
     /**
@@ -6324,7 +14300,8 @@ sealed class ChatcryptException: kotlin.Exception() {
     }
     
     /**
-     * chatcrypt's `UnknownDevice` (messenger layer, not bound yet).
+     * The device is not on the peer account's device list (or has another
+     * identity key there).
      */
     class UnknownDevice(
         
@@ -6343,7 +14320,9 @@ sealed class ChatcryptException: kotlin.Exception() {
     }
     
     /**
-     * chatcrypt's `AccountKeyChanged` (messenger layer, not bound yet).
+     * The peer's device list is signed by another account key: held as
+     * pending until `PeerAccount.accept_account_key_change` or
+     * `reject_account_key_change`.
      */
     class AccountKeyChanged(
         
@@ -6362,7 +14341,7 @@ sealed class ChatcryptException: kotlin.Exception() {
     }
     
     /**
-     * chatcrypt's `NoPendingChange` (messenger layer, not bound yet).
+     * No account key change is pending.
      */
     class NoPendingChange(
         
@@ -6381,7 +14360,7 @@ sealed class ChatcryptException: kotlin.Exception() {
     }
     
     /**
-     * chatcrypt's `DeviceListRollback` (messenger layer, not bound yet).
+     * A device list older than the one held.
      */
     class DeviceListRollback(
         
@@ -6400,7 +14379,7 @@ sealed class ChatcryptException: kotlin.Exception() {
     }
     
     /**
-     * chatcrypt's `DeviceListConflict` (messenger layer, not bound yet).
+     * Another device list with the epoch of the one held.
      */
     class DeviceListConflict(
         
@@ -6419,7 +14398,8 @@ sealed class ChatcryptException: kotlin.Exception() {
     }
     
     /**
-     * chatcrypt's `NoSession` (messenger layer, not bound yet).
+     * The session record has no session to send on (or none that
+     * decrypts the message): fetch a bundle and `initiate`.
      */
     class NoSession(
         
@@ -6438,7 +14418,7 @@ sealed class ChatcryptException: kotlin.Exception() {
     }
     
     /**
-     * chatcrypt's `SessionExpired` (messenger layer, not bound yet).
+     * The session is too old to send on: start a new one.
      */
     class SessionExpired(
         
@@ -6457,7 +14437,8 @@ sealed class ChatcryptException: kotlin.Exception() {
     }
     
     /**
-     * chatcrypt's `NotPersisted` (messenger layer, not bound yet).
+     * `LocalDevice.upload` was given something other than the device's
+     * current stored form: persist `to_bytes`, then upload.
      */
     class NotPersisted(
         
@@ -6628,7 +14609,8 @@ sealed class ChatcryptException: kotlin.Exception() {
     }
     
     /**
-     * chatcrypt's `UntrustedCertificate` (sealed sender, not bound yet).
+     * A sender certificate from a server key that is not a root of the
+     * `CertificatePolicy` (sealed sender).
      */
     class UntrustedCertificate(
         
@@ -6647,7 +14629,7 @@ sealed class ChatcryptException: kotlin.Exception() {
     }
     
     /**
-     * chatcrypt's `CertificateRevoked` (sealed sender, not bound yet).
+     * A sender certificate whose serial is revoked (sealed sender).
      */
     class CertificateRevoked(
         
@@ -6666,7 +14648,7 @@ sealed class ChatcryptException: kotlin.Exception() {
     }
     
     /**
-     * chatcrypt's `CertificateExpired` (sealed sender, not bound yet).
+     * A sender certificate past its expiry (sealed sender).
      */
     class CertificateExpired(
         
@@ -6685,7 +14667,8 @@ sealed class ChatcryptException: kotlin.Exception() {
     }
     
     /**
-     * chatcrypt's `SenderMismatch` (sealed sender, not bound yet).
+     * A sealed envelope's certificate names another sender than the
+     * session authenticates.
      */
     class SenderMismatch(
         
@@ -6935,6 +14918,20 @@ sealed class ChatcryptException: kotlin.Exception() {
     
 
     
+        /**
+         * The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+         * field), `None` for every other error.
+         */ fun `errorPrekeyId`(): kotlin.UInt? {
+            return FfiConverterOptionalUInt.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id(FfiConverterTypeChatcryptError.lower(this),
+        _status)
+}
+    )
+    }
+    
+
+    
 
 
     companion object ErrorHandler : UniffiRustCallStatusErrorHandler<ChatcryptException> {
@@ -6991,6 +14988,7 @@ public object FfiConverterTypeChatcryptError : FfiConverterRustBuffer<ChatcryptE
             10 -> ChatcryptException.UnknownPreKey(
                 FfiConverterInt.read(buf),
                 FfiConverterString.read(buf),
+                FfiConverterUInt.read(buf),
                 )
             11 -> ChatcryptException.WrongIdentity(
                 FfiConverterInt.read(buf),
@@ -7213,6 +15211,7 @@ public object FfiConverterTypeChatcryptError : FfiConverterRustBuffer<ChatcryptE
                 4UL
                 + FfiConverterInt.allocationSize(value.`code`)
                 + FfiConverterString.allocationSize(value.`detail`)
+                + FfiConverterUInt.allocationSize(value.`prekeyId`)
             )
             is ChatcryptException.WrongIdentity -> (
                 // Add the size for the Int that specifies the variant plus the size needed for all fields
@@ -7511,6 +15510,7 @@ public object FfiConverterTypeChatcryptError : FfiConverterRustBuffer<ChatcryptE
                 buf.putInt(10)
                 FfiConverterInt.write(value.`code`, buf)
                 FfiConverterString.write(value.`detail`, buf)
+                FfiConverterUInt.write(value.`prekeyId`, buf)
                 Unit
             }
             is ChatcryptException.WrongIdentity -> {
@@ -7751,6 +15751,55 @@ public object FfiConverterTypeChatcryptError : FfiConverterRustBuffer<ChatcryptE
     }
 
 }
+
+
+
+/**
+ * What `PeerAccount.update_device_list` did.
+ */
+
+enum class DeviceListChange {
+    
+    /**
+     * The list is the one already held.
+     */
+    UNCHANGED,
+    /**
+     * A newer list under the pinned account key replaced the old one.
+     */
+    UPDATED,
+    /**
+     * The list is signed by another account key: held as pending, every
+     * device refused (`AccountKeyChanged`) until the caller decides
+     * (`accept_account_key_change`, `reject_account_key_change`).
+     */
+    ACCOUNT_KEY_CHANGED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeDeviceListChange: FfiConverterRustBuffer<DeviceListChange> {
+    override fun read(buf: ByteBuffer) = try {
+        DeviceListChange.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: DeviceListChange) = 4UL
+
+    override fun write(value: DeviceListChange, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
 
 
 
@@ -8007,6 +16056,53 @@ public object FfiConverterTypeModePolicy: FfiConverterRustBuffer<ModePolicy> {
 
 
 /**
+ * The kinds of `Padding`.
+ */
+
+enum class PaddingKind {
+    
+    /**
+     * No rounding (parameter 0).
+     */
+    NONE,
+    /**
+     * Round up to a multiple of the parameter (1 to 65 535).
+     */
+    BLOCKS,
+    /**
+     * Padmé with the parameter as the floor (0 to 65 535).
+     */
+    PADME;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypePaddingKind: FfiConverterRustBuffer<PaddingKind> {
+    override fun read(buf: ByteBuffer) = try {
+        PaddingKind.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: PaddingKind) = 4UL
+
+    override fun write(value: PaddingKind, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
  * Whether the handshake must be hybrid post-quantum.
  */
 
@@ -8041,6 +16137,139 @@ public object FfiConverterTypePqPolicy: FfiConverterRustBuffer<PqPolicy> {
     override fun allocationSize(value: PqPolicy) = 4UL
 
     override fun write(value: PqPolicy, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * What `SessionRecord.handle_retry` decided.
+ */
+
+enum class RetryOutcome {
+    
+    /**
+     * Nothing to do.
+     */
+    IGNORED,
+    /**
+     * The current session was archived: fetch a bundle, initiate, resend.
+     */
+    START_NEW_SESSION;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRetryOutcome: FfiConverterRustBuffer<RetryOutcome> {
+    override fun read(buf: ByteBuffer) = try {
+        RetryOutcome.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: RetryOutcome) = 4UL
+
+    override fun write(value: RetryOutcome, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * Why a message could not be decrypted.
+ */
+
+enum class RetryReason {
+    
+    /**
+     * No session decrypts the message.
+     */
+    NO_SESSION,
+    /**
+     * A PreKeyMessage named a prekey the device does not hold.
+     */
+    UNKNOWN_PRE_KEY,
+    /**
+     * A PreKeyMessage named held prekeys but did not authenticate.
+     */
+    HANDSHAKE_FAILED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeRetryReason: FfiConverterRustBuffer<RetryReason> {
+    override fun read(buf: ByteBuffer) = try {
+        RetryReason.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: RetryReason) = 4UL
+
+    override fun write(value: RetryReason, buf: ByteBuffer) {
+        buf.putInt(value.ordinal + 1)
+    }
+}
+
+
+
+
+
+/**
+ * How a peer's account key was pinned.
+ */
+
+enum class TrustLevel {
+    
+    /**
+     * Trusted on first use, not compared out of band.
+     */
+    TRUSTED_ON_FIRST_USE,
+    /**
+     * The users compared safety numbers.
+     */
+    VERIFIED;
+
+    
+
+
+    companion object
+}
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterTypeTrustLevel: FfiConverterRustBuffer<TrustLevel> {
+    override fun read(buf: ByteBuffer) = try {
+        TrustLevel.values()[buf.getInt() - 1]
+    } catch (e: IndexOutOfBoundsException) {
+        throw RuntimeException("invalid enum value, something is very wrong!!", e)
+    }
+
+    override fun allocationSize(value: TrustLevel) = 4UL
+
+    override fun write(value: TrustLevel, buf: ByteBuffer) {
         buf.putInt(value.ordinal + 1)
     }
 }
@@ -8245,6 +16474,38 @@ public object FfiConverterOptionalTypeOneTimePreKey: FfiConverterRustBuffer<OneT
 /**
  * @suppress
  */
+public object FfiConverterOptionalTypeRetryMessage: FfiConverterRustBuffer<RetryMessage?> {
+    override fun read(buf: ByteBuffer): RetryMessage? {
+        if (buf.get().toInt() == 0) {
+            return null
+        }
+        return FfiConverterTypeRetryMessage.read(buf)
+    }
+
+    override fun allocationSize(value: RetryMessage?): ULong {
+        if (value == null) {
+            return 1UL
+        } else {
+            return 1UL + FfiConverterTypeRetryMessage.allocationSize(value)
+        }
+    }
+
+    override fun write(value: RetryMessage?, buf: ByteBuffer) {
+        if (value == null) {
+            buf.put(0)
+        } else {
+            buf.put(1)
+            FfiConverterTypeRetryMessage.write(value, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
 public object FfiConverterOptionalTypeRng: FfiConverterRustBuffer<Rng?> {
     override fun read(buf: ByteBuffer): Rng? {
         if (buf.get().toInt() == 0) {
@@ -8366,6 +16627,118 @@ public object FfiConverterOptionalTypeKemPreKeyUse: FfiConverterRustBuffer<KemPr
         }
     }
 }
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceUInt: FfiConverterRustBuffer<List<kotlin.UInt>> {
+    override fun read(buf: ByteBuffer): List<kotlin.UInt> {
+        val len = buf.getInt()
+        return List<kotlin.UInt>(len) {
+            FfiConverterUInt.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<kotlin.UInt>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterUInt.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<kotlin.UInt>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterUInt.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceByteArray: FfiConverterRustBuffer<List<kotlin.ByteArray>> {
+    override fun read(buf: ByteBuffer): List<kotlin.ByteArray> {
+        val len = buf.getInt()
+        return List<kotlin.ByteArray>(len) {
+            FfiConverterByteArray.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<kotlin.ByteArray>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterByteArray.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<kotlin.ByteArray>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterByteArray.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeDeviceLink: FfiConverterRustBuffer<List<DeviceLink>> {
+    override fun read(buf: ByteBuffer): List<DeviceLink> {
+        val len = buf.getInt()
+        return List<DeviceLink>(len) {
+            FfiConverterTypeDeviceLink.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<DeviceLink>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeDeviceLink.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<DeviceLink>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeDeviceLink.write(it, buf)
+        }
+    }
+}
+
+
+
+
+/**
+ * @suppress
+ */
+public object FfiConverterSequenceTypeRecipientEnvelope: FfiConverterRustBuffer<List<RecipientEnvelope>> {
+    override fun read(buf: ByteBuffer): List<RecipientEnvelope> {
+        val len = buf.getInt()
+        return List<RecipientEnvelope>(len) {
+            FfiConverterTypeRecipientEnvelope.read(buf)
+        }
+    }
+
+    override fun allocationSize(value: List<RecipientEnvelope>): ULong {
+        val sizeForLength = 4UL
+        val sizeForItems = value.map { FfiConverterTypeRecipientEnvelope.allocationSize(it) }.sum()
+        return sizeForLength + sizeForItems
+    }
+
+    override fun write(value: List<RecipientEnvelope>, buf: ByteBuffer) {
+        buf.putInt(value.size)
+        value.iterator().forEach {
+            FfiConverterTypeRecipientEnvelope.write(it, buf)
+        }
+    }
+}
         /**
          * Accepts a session from a peer's first PreKeyMessage and decrypts it.
          * A one-time prekey passed here (and a `KemPreKeyUse::OneTime`) is
@@ -8452,6 +16825,133 @@ public object FfiConverterOptionalTypeKemPreKeyUse: FfiConverterRustBuffer<KemPr
     
         
         FfiConverterByteArray.lower(`message`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * chatcrypt's default session policy: plain headers, hybrid post-quantum
+         * required, either mode accepted.
+         */ fun `defaultSessionPolicy`(): SessionPolicy {
+            return FfiConverterTypeSessionPolicy.lift(
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_func_default_session_policy(
+    
+        _status)
+}
+    )
+    }
+    
+
+        /**
+         * Opens a sealed envelope addressed to `identity`, validating its sender
+         * certificate against `policy` (changes no state).
+         *
+         * # Errors
+         * `Auth` (not for this identity, or tampered), `UntrustedCertificate`,
+         * `CertificateRevoked`, `CertificateExpired`, a `Decode*` error, in
+         * chatcrypt's order.
+         */
+    @Throws(ChatcryptException::class) fun `openEnvelope`(`identity`: IdentityKeyPair, `envelope`: kotlin.ByteArray, `policy`: CertificatePolicy): OpenedEnvelope {
+            return FfiConverterTypeOpenedEnvelope.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_func_open_envelope(
+    
+        
+        FfiConverterTypeIdentityKeyPair.lower(`identity`),
+        FfiConverterByteArray.lower(`envelope`),
+        FfiConverterTypeCertificatePolicy.lower(`policy`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Seals `content` for the device with identity key `recipient` (32
+         * bytes), as the sender `identity` with its `certificate` (draws 32
+         * bytes). Named `seal_envelope` rather than `seal`, as `open_envelope`
+         * is: a module-level `open` would shadow Python's built-in `open` on
+         * `from chatcrypt import *`.
+         *
+         * # Errors
+         * `WrongIdentity` for a certificate of another identity; `TooLarge`;
+         * a wrong length or invalid key; a generator failure.
+         */
+    @Throws(ChatcryptException::class) fun `sealEnvelope`(`identity`: IdentityKeyPair, `certificate`: SenderCertificate, `recipient`: kotlin.ByteArray, `content`: kotlin.ByteArray, `padding`: Padding, `rng`: Rng? = null): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_func_seal_envelope(
+    
+        
+        FfiConverterTypeIdentityKeyPair.lower(`identity`),
+        FfiConverterTypeSenderCertificate.lower(`certificate`),
+        FfiConverterByteArray.lower(`recipient`),
+        FfiConverterByteArray.lower(`content`),
+        FfiConverterTypePadding.lower(`padding`),
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Seals `content` once for every device in `recipients` (32-byte identity
+         * keys, at most `constants().max_sealed_recipients`; draws 32 bytes): the
+         * multi-recipient envelope the server splits with `split_multi_recipient`.
+         *
+         * # Errors
+         * As `seal_envelope`; `TooLarge` for too many recipients.
+         */
+    @Throws(ChatcryptException::class) fun `sealMulti`(`identity`: IdentityKeyPair, `certificate`: SenderCertificate, `recipients`: List<kotlin.ByteArray>, `content`: kotlin.ByteArray, `padding`: Padding, `rng`: Rng? = null): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_func_seal_multi(
+    
+        
+        FfiConverterTypeIdentityKeyPair.lower(`identity`),
+        FfiConverterTypeSenderCertificate.lower(`certificate`),
+        FfiConverterSequenceByteArray.lower(`recipients`),
+        FfiConverterByteArray.lower(`content`),
+        FfiConverterTypePadding.lower(`padding`),
+        FfiConverterOptionalTypeRng.lower(`rng`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The server's split of a multi-recipient envelope into one sealed
+         * envelope per recipient.
+         *
+         * # Errors
+         * A `Decode*` error.
+         */
+    @Throws(ChatcryptException::class) fun `splitMultiRecipient`(`bytes`: kotlin.ByteArray): List<RecipientEnvelope> {
+            return FfiConverterSequenceTypeRecipientEnvelope.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_func_split_multi_recipient(
+    
+        
+        FfiConverterByteArray.lower(`bytes`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * Removes `Padding.pad`'s padding (strictly).
+         *
+         * # Errors
+         * `Padding` for anything `pad` does not make.
+         */
+    @Throws(ChatcryptException::class) fun `unpad`(`padded`: kotlin.ByteArray): kotlin.ByteArray {
+            return FfiConverterByteArray.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_func_unpad(
+    
+        
+        FfiConverterByteArray.lower(`padded`),_status)
 }
     )
     }

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Compiles the generated Kotlin binding (kotlin/chatcrypt/chatcrypt.kt) with
-# kotlin/test/ChatcryptTest.kt and runs it on the JVM against the library:
-# a conversation and the vector runner (session.json and reject.json in the
+# kotlin/test/ChatcryptTest.kt and kotlin/test/MessengerTest.kt and runs
+# them on the JVM against the library: a conversation, the messenger layer
+# (a conversation through session records, sealed sender) and the vector
+# runner (session.json and reject.json in the
 # C runner's line format, made by bindings/c/tests/vectors_to_lines.py).
 #
 # The Kotlin compiler comes from the npm registry (JetBrains' package
@@ -58,9 +60,11 @@ java -version 2>&1 | head -1
 
 python3 "$ROOT/bindings/c/tests/vectors_to_lines.py" "${CHATCRYPT_VECTORS:-$ROOT/test-vectors/protocol}" "$WORK"
 
-echo "compiling chatcrypt.kt and ChatcryptTest.kt"
+echo "compiling chatcrypt.kt, ChatcryptTest.kt and MessengerTest.kt"
 "$KOTLIN_HOME/bin/kotlinc" -nowarn -cp "$JNA" -d "$WORK/test.jar" \
-    "$UNIFFI/kotlin/chatcrypt/chatcrypt.kt" "$HERE/ChatcryptTest.kt"
+    "$UNIFFI/kotlin/chatcrypt/chatcrypt.kt" "$HERE/ChatcryptTest.kt" "$HERE/MessengerTest.kt"
 
-java -Djna.library.path="$(dirname "$LIB")" -cp "$WORK/test.jar:$KOTLIN_HOME/lib/kotlin-stdlib.jar:$JNA" \
-    ChatcryptTestKt "$WORK"
+CP="$WORK/test.jar:$KOTLIN_HOME/lib/kotlin-stdlib.jar:$JNA"
+java -Djna.library.path="$(dirname "$LIB")" -cp "$CP" ChatcryptTestKt "$WORK"
+# The messenger layer: a conversation through session records and sealed sender.
+java -Djna.library.path="$(dirname "$LIB")" -cp "$CP" messengertest.MessengerTestKt

@@ -528,11 +528,85 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_func_constants() != 37713:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_func_default_session_policy() != 29484:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_func_error_code_name() != 35422:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_func_identity_key_check() != 49527:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_func_message_type() != 23610:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_func_open_envelope() != 10932:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_func_seal_envelope() != 57870:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_func_seal_multi() != 19139:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_func_split_multi_recipient() != 32757:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_func_unpad() != 53286:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_certify() != 6152:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_public_key() != 51511:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_seal() != 61535:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_seed() != 57287:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_sign_device_list() != 49416:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_to_bytes() != 970:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_from_bytes() != 24926:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_from_seed() != 58573:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_generate() != 63506:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_open() != 50551:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_add_root() != 37383:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_revoke() != 65476:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_certificatepolicy_new() != 11877:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_account_key() != 35211:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_device() != 22609:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_identity_key() != 58716:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_to_bytes() != 40668:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_verify() != 33735:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_devicecertificate_from_bytes() != 19150:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_devicelink_device() != 29992:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_devicelink_identity_key() != 13304:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_devicelink_to_bytes() != 62985:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_devicelink_from_bytes() != 56277:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_devicelink_new() != 4517:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_account_key() != 40301:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_devices() != 1762:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_epoch() != 52829:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_identity_of() != 26960:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_links() != 6243:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_to_bytes() != 490:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_devicelist_from_bytes() != 19434:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_identitykeypair_public_key() != 21362:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -564,6 +638,46 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_constructor_kemprekey_generate() != 7141:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_certificate() != 43161:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_device_id() != 46663:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_identity() != 57869:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_identity_key() != 42308:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_link() != 56776:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_mark_uploaded() != 23671:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_needs_rotation() != 46062:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_needs_upload() != 33845:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_one_time_prekey_counts() != 44141:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_prune() != 44568:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_replenish() != 18123:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_retry_for() != 36980:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_retry_for_code() != 84:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_rotate_signed_prekey() != 7629:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_seal() != 205:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_to_bytes() != 15673:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_upload() != 35133:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_localdevice_from_bytes() != 44389:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_localdevice_new() != 56307:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_localdevice_open() != 3733:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_onetimeprekey_id() != 29352:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_onetimeprekey_is_consumed() != 56691:
@@ -575,6 +689,58 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_chatcrypt_uniffi_checksum_constructor_onetimeprekey_from_bytes() != 46197:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_constructor_onetimeprekey_generate() != 60161:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_openedenvelope_certificate() != 2924:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_openedenvelope_content() != 63784:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_padding_kind() != 3563:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_padding_pad() != 60545:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_padding_padded_len() != 9302:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_padding_param() != 6241:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_padding_default_policy() != 12744:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_padding_new() != 24812:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_accept_account_key_change() != 26232:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_account_key() != 9640:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_authorize() != 13618:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_device_identity() != 26502:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_device_list() != 49484:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_mark_verified() != 56159:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_pending_account_key() != 39321:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_reject_account_key_change() != 48280:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_safety_number() != 60092:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_seal() != 36233:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_to_bytes() != 39619:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_trust_level() != 33589:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_update_device_list() != 58936:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_user_id() != 38925:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_from_bytes() != 64948:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_open() != 41426:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_trust_on_first_use() != 57365:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_verified() != 4793:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_prekeybundle_identity_key() != 7415:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -612,6 +778,36 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_constructor_prekeymessage_from_bytes() != 47943:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_bundle() != 7026:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_certificate() != 45020:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_identity_key() != 7976:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_kem_prekey_count() != 51768:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_one_time_prekey_count() != 45284:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_to_bytes() != 16609:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_prekeyupload_from_bytes() != 13718:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_author() != 64342:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_message_digest() != 45516:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_prekey_id() != 9127:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_reason() != 19270:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_recipient() != 49101:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_timestamp() != 26975:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_to_bytes() != 63578:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_retrymessage_from_bytes() != 35666:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_rng_is_scripted() != 7218:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_rng_remaining() != 27454:
@@ -626,7 +822,37 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_safetynumber_scannable() != 64966:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_safetynumber_for_accounts() != 62974:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_constructor_safetynumber_new() != 27927:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_account_key() != 50762:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_device() != 1635:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_expires() != 20641:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_identity_key() != 28581:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_issuer() != 23165:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_serial() != 17983:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_to_bytes() != 44379:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_validate() != 32173:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_sendercertificate_from_bytes() != 21213:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_serverkeypair_issue() != 871:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_serverkeypair_public_key() != 1993:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_serverkeypair_seed() != 7579:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_serverkeypair_from_seed() != 16103:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_serverkeypair_generate() != 65346:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_session_awaiting_reply() != 23886:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -663,6 +889,40 @@ def _uniffi_check_api_checksums(lib):
     if lib.uniffi_chatcrypt_uniffi_checksum_constructor_session_initiate() != 38836:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_constructor_session_open() != 14970:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_archived_count() != 55789:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_current_session_id() != 11129:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_decrypt() != 5698:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_decrypt_sealed() != 37227:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_device() != 53661:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypt() != 63515:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypt_padded() != 23044:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypt_sealed() != 5598:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypted_len() != 40223:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_handle_retry() != 46524:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_initiate() != 8049:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_needs_new_session() != 6732:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_seal() != 17776:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_to_bytes() != 58468:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_sessionrecord_from_bytes() != 21485:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_sessionrecord_new() != 27046:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_sessionrecord_open() != 57772:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_signedprekey_id() != 20866:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -711,6 +971,9 @@ _UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_accept_session.restype = ctypes
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_constants.argtypes = (
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_constants.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_default_session_policy.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_default_session_policy.restype = ctypes.c_uint16
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_error_code_name.argtypes = (
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_error_code_name.restype = ctypes.c_uint16
@@ -720,6 +983,114 @@ _UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_identity_key_check.restype = ct
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_message_type.argtypes = (
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_message_type.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_open_envelope.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_open_envelope.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_seal_envelope.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_seal_envelope.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_seal_multi.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_seal_multi.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_split_multi_recipient.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_split_multi_recipient.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_unpad.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_unpad.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_certify.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_certify.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_public_key.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_public_key.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_seal.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_seal.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_seed.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_seed.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_sign_device_list.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_sign_device_list.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_to_bytes.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_accountkeypair_to_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_from_bytes.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_from_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_from_seed.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_from_seed.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_generate.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_generate.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_open.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_open.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_add_root.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_add_root.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_revoke.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_revoke.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_certificatepolicy_new.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_certificatepolicy_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_account_key.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_account_key.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_device.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_device.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_identity_key.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_identity_key.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_to_bytes.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_to_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_verify.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_verify.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_devicecertificate_from_bytes.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_devicecertificate_from_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicelink_device.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicelink_device.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicelink_identity_key.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicelink_identity_key.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicelink_to_bytes.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicelink_to_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_devicelink_from_bytes.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_devicelink_from_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_devicelink_new.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_devicelink_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_account_key.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_account_key.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_devices.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_devices.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_epoch.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_epoch.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_identity_of.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_identity_of.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_links.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_links.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_to_bytes.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_devicelist_to_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_devicelist_from_bytes.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_devicelist_from_bytes.restype = ctypes.c_uint16
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_identitykeypair_public_key.argtypes = (
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_identitykeypair_public_key.restype = ctypes.c_uint16
@@ -765,6 +1136,66 @@ _UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_kemprekey_from_bytes.res
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_kemprekey_generate.argtypes = (
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_kemprekey_generate.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_certificate.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_certificate.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_device_id.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_device_id.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_identity.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_identity.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_identity_key.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_identity_key.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_link.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_link.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_mark_uploaded.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_mark_uploaded.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_needs_rotation.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_needs_rotation.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_needs_upload.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_needs_upload.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_one_time_prekey_counts.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_one_time_prekey_counts.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_prune.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_prune.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_replenish.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_replenish.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_retry_for.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_retry_for.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_retry_for_code.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_retry_for_code.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_rotate_signed_prekey.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_rotate_signed_prekey.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_seal.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_seal.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_to_bytes.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_to_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_upload.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_upload.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_localdevice_from_bytes.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_localdevice_from_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_localdevice_new.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_localdevice_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_localdevice_open.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_localdevice_open.restype = ctypes.c_uint16
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_onetimeprekey_id.argtypes = (
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_onetimeprekey_id.restype = ctypes.c_uint16
@@ -783,6 +1214,84 @@ _UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_onetimeprekey_from_bytes
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_onetimeprekey_generate.argtypes = (
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_onetimeprekey_generate.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_openedenvelope_certificate.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_openedenvelope_certificate.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_openedenvelope_content.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_openedenvelope_content.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_padding_kind.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_padding_kind.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_padding_pad.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_padding_pad.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_padding_padded_len.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_padding_padded_len.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_padding_param.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_padding_param.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_padding_default_policy.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_padding_default_policy.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_padding_new.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_padding_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_accept_account_key_change.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_accept_account_key_change.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_account_key.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_account_key.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_authorize.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_authorize.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_device_identity.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_device_identity.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_device_list.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_device_list.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_mark_verified.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_mark_verified.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_pending_account_key.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_pending_account_key.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_reject_account_key_change.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_reject_account_key_change.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_safety_number.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_safety_number.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_seal.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_seal.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_to_bytes.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_to_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_trust_level.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_trust_level.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_update_device_list.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_update_device_list.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_user_id.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_user_id.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_from_bytes.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_from_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_open.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_open.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_trust_on_first_use.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_trust_on_first_use.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_verified.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_peeraccount_verified.restype = ctypes.c_uint16
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_prekeybundle_identity_key.argtypes = (
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_prekeybundle_identity_key.restype = ctypes.c_uint16
@@ -837,6 +1346,51 @@ _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_prekeymessage_to_bytes.restyp
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_prekeymessage_from_bytes.argtypes = (
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_prekeymessage_from_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_bundle.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_bundle.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_certificate.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_certificate.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_identity_key.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_identity_key.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_kem_prekey_count.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_kem_prekey_count.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_one_time_prekey_count.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_one_time_prekey_count.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_to_bytes.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_to_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_prekeyupload_from_bytes.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_prekeyupload_from_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_author.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_author.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_message_digest.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_message_digest.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_prekey_id.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_prekey_id.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_reason.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_reason.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_recipient.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_recipient.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_timestamp.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_timestamp.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_to_bytes.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_retrymessage_to_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_retrymessage_from_bytes.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_retrymessage_from_bytes.restype = ctypes.c_uint16
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_rng_is_scripted.argtypes = (
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_rng_is_scripted.restype = ctypes.c_uint16
@@ -858,9 +1412,54 @@ _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_safetynumber_displayable.rest
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_safetynumber_scannable.argtypes = (
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_safetynumber_scannable.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_safetynumber_for_accounts.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_safetynumber_for_accounts.restype = ctypes.c_uint16
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_safetynumber_new.argtypes = (
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_safetynumber_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_account_key.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_account_key.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_device.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_device.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_expires.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_expires.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_identity_key.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_identity_key.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_issuer.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_issuer.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_serial.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_serial.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_to_bytes.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_to_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_validate.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sendercertificate_validate.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_sendercertificate_from_bytes.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_sendercertificate_from_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_serverkeypair_issue.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_serverkeypair_issue.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_serverkeypair_public_key.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_serverkeypair_public_key.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_serverkeypair_seed.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_serverkeypair_seed.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_serverkeypair_from_seed.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_serverkeypair_from_seed.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_serverkeypair_generate.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_serverkeypair_generate.restype = ctypes.c_uint16
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_session_awaiting_reply.argtypes = (
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_session_awaiting_reply.restype = ctypes.c_uint16
@@ -915,6 +1514,57 @@ _UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_session_initiate.restype
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_session_open.argtypes = (
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_session_open.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_archived_count.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_archived_count.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_current_session_id.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_current_session_id.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_decrypt.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_decrypt.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_decrypt_sealed.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_decrypt_sealed.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_device.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_device.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypt.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypt.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypt_padded.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypt_padded.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypt_sealed.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypt_sealed.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypted_len.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypted_len.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_handle_retry.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_handle_retry.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_initiate.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_initiate.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_needs_new_session.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_needs_new_session.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_seal.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_seal.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_to_bytes.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_to_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_sessionrecord_from_bytes.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_sessionrecord_from_bytes.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_sessionrecord_new.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_sessionrecord_new.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_sessionrecord_open.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_sessionrecord_open.restype = ctypes.c_uint16
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_signedprekey_id.argtypes = (
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_signedprekey_id.restype = ctypes.c_uint16
@@ -949,6 +1599,10 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_func_constants.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_func_constants.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_func_default_session_policy.argtypes = (
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_func_default_session_policy.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_func_error_code_name.argtypes = (
     ctypes.c_int32,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -964,6 +1618,211 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_func_message_type.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_func_message_type.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_func_open_envelope.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_func_open_envelope.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_func_seal_envelope.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_func_seal_envelope.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_func_seal_multi.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_func_seal_multi.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_func_split_multi_recipient.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_func_split_multi_recipient.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_func_unpad.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_func_unpad.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_certify.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint32,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_certify.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_public_key.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_public_key.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_seal.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_seal.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_seed.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_seed.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_sign_device_list.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_sign_device_list.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_to_bytes.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_to_bytes.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_from_bytes.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_from_bytes.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_from_seed.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_from_seed.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_generate.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_generate.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_open.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_open.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_add_root.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_add_root.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_revoke.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_revoke.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_certificatepolicy_new.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_certificatepolicy_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicecertificate_account_key.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicecertificate_account_key.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicecertificate_device.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicecertificate_device.restype = ctypes.c_uint32
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicecertificate_identity_key.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicecertificate_identity_key.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicecertificate_to_bytes.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicecertificate_to_bytes.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicecertificate_verify.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicecertificate_verify.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_devicecertificate_from_bytes.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_devicecertificate_from_bytes.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelink_device.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelink_device.restype = ctypes.c_uint32
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelink_identity_key.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelink_identity_key.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelink_to_bytes.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelink_to_bytes.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_devicelink_from_bytes.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_devicelink_from_bytes.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_devicelink_new.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint32,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_devicelink_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_account_key.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_account_key.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_devices.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_devices.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_epoch.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_epoch.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_identity_of.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint32,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_identity_of.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_links.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_links.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_to_bytes.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_to_bytes.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_devicelist_from_bytes.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_devicelist_from_bytes.restype = ctypes.c_uint64
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_identitykeypair_public_key.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1044,6 +1903,130 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_kemprekey_generate.argtypes = 
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_kemprekey_generate.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_certificate.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_certificate.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_device_id.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_device_id.restype = ctypes.c_uint32
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_identity.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_identity.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_identity_key.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_identity_key.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_link.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_link.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_mark_uploaded.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_mark_uploaded.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_needs_rotation.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_needs_rotation.restype = ctypes.c_int8
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_needs_upload.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_needs_upload.restype = ctypes.c_int8
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_one_time_prekey_counts.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_one_time_prekey_counts.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_prune.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_prune.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_replenish.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint32,
+    ctypes.c_uint32,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_replenish.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_retry_for.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_retry_for.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_retry_for_code.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_int32,
+    ctypes.c_uint32,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_retry_for_code.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_rotate_signed_prekey.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_rotate_signed_prekey.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_seal.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_seal.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_to_bytes.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_to_bytes.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_upload.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_upload.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_localdevice_from_bytes.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_localdevice_from_bytes.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_localdevice_new.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_localdevice_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_localdevice_open.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_localdevice_open.restype = ctypes.c_uint64
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_onetimeprekey_id.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1075,6 +2058,152 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_onetimeprekey_generate.argtype
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_onetimeprekey_generate.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_openedenvelope_certificate.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_openedenvelope_certificate.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_openedenvelope_content.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_openedenvelope_content.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_padding_kind.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_padding_kind.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_padding_pad.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_padding_pad.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_padding_padded_len.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_padding_padded_len.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_padding_param.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_padding_param.restype = ctypes.c_uint32
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_padding_default_policy.argtypes = (
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_padding_default_policy.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_padding_new.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.c_uint32,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_padding_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_accept_account_key_change.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_accept_account_key_change.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_account_key.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_account_key.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_authorize.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint32,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_authorize.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_device_identity.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint32,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_device_identity.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_device_list.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_device_list.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_mark_verified.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_mark_verified.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_pending_account_key.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_pending_account_key.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_reject_account_key_change.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_reject_account_key_change.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_safety_number.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_safety_number.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_seal.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_seal.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_to_bytes.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_to_bytes.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_trust_level.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_trust_level.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_update_device_list.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_update_device_list.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_user_id.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_user_id.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_from_bytes.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_from_bytes.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_open.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_open.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_trust_on_first_use.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_trust_on_first_use.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_verified.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_verified.restype = ctypes.c_uint64
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeybundle_identity_key.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1173,6 +2302,83 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_prekeymessage_from_bytes.argty
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_prekeymessage_from_bytes.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_bundle.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_bundle.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_certificate.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_certificate.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_identity_key.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_identity_key.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_kem_prekey_count.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_kem_prekey_count.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_one_time_prekey_count.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_one_time_prekey_count.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_to_bytes.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_to_bytes.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_prekeyupload_from_bytes.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_prekeyupload_from_bytes.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_author.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_author.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_message_digest.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_message_digest.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_prekey_id.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_prekey_id.restype = ctypes.c_uint32
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_reason.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_reason.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_recipient.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_recipient.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_timestamp.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_timestamp.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_to_bytes.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_to_bytes.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_retrymessage_from_bytes.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_retrymessage_from_bytes.restype = ctypes.c_uint64
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_rng_is_scripted.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1208,6 +2414,14 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_safetynumber_scannable.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_safetynumber_scannable.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_safetynumber_for_accounts.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_safetynumber_for_accounts.restype = ctypes.c_uint64
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_safetynumber_new.argtypes = (
     _UniffiRustBuffer,
     _UniffiRustBuffer,
@@ -1216,6 +2430,82 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_safetynumber_new.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_safetynumber_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_account_key.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_account_key.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_device.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_device.restype = ctypes.c_uint32
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_expires.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_expires.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_identity_key.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_identity_key.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_issuer.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_issuer.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_serial.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_serial.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_to_bytes.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_to_bytes.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_validate.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_validate.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_sendercertificate_from_bytes.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_sendercertificate_from_bytes.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_serverkeypair_issue.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint32,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_serverkeypair_issue.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_serverkeypair_public_key.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_serverkeypair_public_key.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_serverkeypair_seed.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_serverkeypair_seed.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_serverkeypair_from_seed.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_serverkeypair_from_seed.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_serverkeypair_generate.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_serverkeypair_generate.restype = ctypes.c_uint64
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_session_awaiting_reply.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1321,6 +2611,133 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_session_open.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_session_open.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_archived_count.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_archived_count.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_current_session_id.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_current_session_id.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_decrypt.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_decrypt.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_decrypt_sealed.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_decrypt_sealed.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_device.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_device.restype = ctypes.c_uint32
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypt.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypt.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypt_padded.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypt_padded.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypt_sealed.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypt_sealed.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypted_len.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypted_len.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_handle_retry.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_handle_retry.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_initiate.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_initiate.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_needs_new_session.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_needs_new_session.restype = ctypes.c_int8
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_seal.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_seal.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_to_bytes.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_to_bytes.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_sessionrecord_from_bytes.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_sessionrecord_from_bytes.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_sessionrecord_new.argtypes = (
+    ctypes.c_uint32,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_sessionrecord_new.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_sessionrecord_open.argtypes = (
+    _UniffiRustBuffer,
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_sessionrecord_open.restype = ctypes.c_uint64
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_signedprekey_id.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1368,6 +2785,61 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name.argtypes 
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_accountkeypair.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_accountkeypair.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_accountkeypair.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_accountkeypair.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_certificatepolicy.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_certificatepolicy.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_certificatepolicy.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_certificatepolicy.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_devicecertificate.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_devicecertificate.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_devicecertificate.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_devicecertificate.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_devicelink.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_devicelink.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_devicelink.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_devicelink.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_devicelist.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_devicelist.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_devicelist.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_devicelist.restype = None
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_identitykeypair.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1388,6 +2860,16 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_free_kemprekey.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_free_kemprekey.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_localdevice.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_localdevice.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_localdevice.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_localdevice.restype = None
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_onetimeprekey.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1398,6 +2880,36 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_free_onetimeprekey.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_free_onetimeprekey.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_openedenvelope.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_openedenvelope.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_openedenvelope.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_openedenvelope.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_padding.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_padding.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_padding.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_padding.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_peeraccount.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_peeraccount.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_peeraccount.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_peeraccount.restype = None
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_prekeybundle.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1418,6 +2930,26 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_free_prekeymessage.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_free_prekeymessage.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_prekeyupload.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_prekeyupload.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_prekeyupload.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_prekeyupload.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_retrymessage.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_retrymessage.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_retrymessage.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_retrymessage.restype = None
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_rng.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1438,6 +2970,26 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_free_safetynumber.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_free_safetynumber.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_sendercertificate.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_sendercertificate.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_sendercertificate.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_sendercertificate.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_serverkeypair.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_serverkeypair.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_serverkeypair.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_serverkeypair.restype = None
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_session.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1448,6 +3000,16 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_free_session.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_free_session.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_sessionrecord.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_sessionrecord.restype = ctypes.c_uint64
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_sessionrecord.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_sessionrecord.restype = None
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_signedprekey.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1533,6 +3095,19 @@ class _UniffiFfiConverterString:
             builder.write(value.encode("utf-8"))
             return builder.finalize()
 
+class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
+    CLASS_NAME = "u32"
+    VALUE_MIN = 0
+    VALUE_MAX = 2**32
+
+    @staticmethod
+    def read(buf):
+        return buf.read_u32()
+
+    @staticmethod
+    def write(value, buf):
+        buf.write_u32(value)
+
 
 
 # ChatcryptError
@@ -1547,7 +3122,9 @@ class ChatcryptError(Exception):
     code of chatcrypt-bindings-core, each carrying the code's number
     (`code`, negative, never reused) and the error with its fields
     (`detail`, e.g. `"UnknownPreKey { id: 7 }"`, the form the test
-    vectors use).
+    vectors use); `UnknownPreKey` also carries the prekey's id
+    (`prekey_id`), to answer the message with a retry
+    (`LocalDevice.retry_for`).
 
     Python: `except ChatcryptError.Auth as e` (or `ChatcryptError`
     for all; every variant has `e.code` and `e.detail`). Kotlin:
@@ -1564,7 +3141,9 @@ class ChatcryptError:  # type: ignore
     code of chatcrypt-bindings-core, each carrying the code's number
     (`code`, negative, never reused) and the error with its fields
     (`detail`, e.g. `"UnknownPreKey { id: 7 }"`, the form the test
-    vectors use).
+    vectors use); `UnknownPreKey` also carries the prekey's id
+    (`prekey_id`), to answer the message with a retry
+    (`LocalDevice.retry_for`).
 
     Python: `except ChatcryptError.Auth as e` (or `ChatcryptError`
     for all; every variant has `e.code` and `e.detail`). Kotlin:
@@ -1633,6 +3212,22 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.InvalidArgument = InvalidArgument # type: ignore
     class BufferTooSmall(_UniffiTempChatcryptError):
         """
@@ -1692,6 +3287,22 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -1757,6 +3368,22 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.Panic = Panic # type: ignore
     class RngFailure(_UniffiTempChatcryptError):
         """
@@ -1816,6 +3443,22 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -1881,6 +3524,22 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.RngExhausted = RngExhausted # type: ignore
     class Consumed(_UniffiTempChatcryptError):
         """
@@ -1940,6 +3599,22 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -2006,6 +3681,22 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.Unusable = Unusable # type: ignore
     class BadSignature(_UniffiTempChatcryptError):
         """
@@ -2065,6 +3756,22 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -2130,19 +3837,38 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.NonContributory = NonContributory # type: ignore
     class UnknownPreKey(_UniffiTempChatcryptError):
         """
-        The message names a prekey we do not have.
+        The message names a prekey we do not have (answer it with a retry:
+        `LocalDevice.retry_for`).
 """
         
-        def __init__(self, code, detail):
+        def __init__(self, code, detail, prekey_id):
             super().__init__(", ".join([
                 "code={!r}".format(code),
                 "detail={!r}".format(detail),
+                "prekey_id={!r}".format(prekey_id),
             ]))
             self.code = code
             self.detail = detail
+            self.prekey_id = prekey_id
 
         def __repr__(self):
             return "ChatcryptError.UnknownPreKey({})".format(str(self))
@@ -2189,6 +3915,22 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -2254,6 +3996,22 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.WrongIdentity = WrongIdentity # type: ignore
     class HandshakeMismatch(_UniffiTempChatcryptError):
         """
@@ -2313,6 +4071,22 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -2378,6 +4152,22 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.Auth = Auth # type: ignore
     class Duplicate(_UniffiTempChatcryptError):
         """
@@ -2437,6 +4227,22 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -2502,6 +4308,22 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.TooFarAhead = TooFarAhead # type: ignore
     class TooLarge(_UniffiTempChatcryptError):
         """
@@ -2561,6 +4383,22 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -2626,6 +4464,22 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.CounterExhausted = CounterExhausted # type: ignore
     class ModeNotAllowed(_UniffiTempChatcryptError):
         """
@@ -2685,6 +4539,22 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -2750,10 +4620,27 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.PostQuantumRequired = PostQuantumRequired # type: ignore
     class UnknownDevice(_UniffiTempChatcryptError):
         """
-        chatcrypt's `UnknownDevice` (messenger layer, not bound yet).
+        The device is not on the peer account's device list (or has another
+        identity key there).
 """
         
         def __init__(self, code, detail):
@@ -2812,10 +4699,28 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.UnknownDevice = UnknownDevice # type: ignore
     class AccountKeyChanged(_UniffiTempChatcryptError):
         """
-        chatcrypt's `AccountKeyChanged` (messenger layer, not bound yet).
+        The peer's device list is signed by another account key: held as
+        pending until `PeerAccount.accept_account_key_change` or
+        `reject_account_key_change`.
 """
         
         def __init__(self, code, detail):
@@ -2874,10 +4779,26 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.AccountKeyChanged = AccountKeyChanged # type: ignore
     class NoPendingChange(_UniffiTempChatcryptError):
         """
-        chatcrypt's `NoPendingChange` (messenger layer, not bound yet).
+        No account key change is pending.
 """
         
         def __init__(self, code, detail):
@@ -2936,10 +4857,26 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.NoPendingChange = NoPendingChange # type: ignore
     class DeviceListRollback(_UniffiTempChatcryptError):
         """
-        chatcrypt's `DeviceListRollback` (messenger layer, not bound yet).
+        A device list older than the one held.
 """
         
         def __init__(self, code, detail):
@@ -2998,10 +4935,26 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.DeviceListRollback = DeviceListRollback # type: ignore
     class DeviceListConflict(_UniffiTempChatcryptError):
         """
-        chatcrypt's `DeviceListConflict` (messenger layer, not bound yet).
+        Another device list with the epoch of the one held.
 """
         
         def __init__(self, code, detail):
@@ -3060,10 +5013,27 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.DeviceListConflict = DeviceListConflict # type: ignore
     class NoSession(_UniffiTempChatcryptError):
         """
-        chatcrypt's `NoSession` (messenger layer, not bound yet).
+        The session record has no session to send on (or none that
+        decrypts the message): fetch a bundle and `initiate`.
 """
         
         def __init__(self, code, detail):
@@ -3122,10 +5092,26 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.NoSession = NoSession # type: ignore
     class SessionExpired(_UniffiTempChatcryptError):
         """
-        chatcrypt's `SessionExpired` (messenger layer, not bound yet).
+        The session is too old to send on: start a new one.
 """
         
         def __init__(self, code, detail):
@@ -3184,10 +5170,27 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.SessionExpired = SessionExpired # type: ignore
     class NotPersisted(_UniffiTempChatcryptError):
         """
-        chatcrypt's `NotPersisted` (messenger layer, not bound yet).
+        `LocalDevice.upload` was given something other than the device's
+        current stored form: persist `to_bytes`, then upload.
 """
         
         def __init__(self, code, detail):
@@ -3243,6 +5246,22 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -3308,6 +5327,22 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.UsedKey = UsedKey # type: ignore
     class UnknownKeyId(_UniffiTempChatcryptError):
         """
@@ -3367,6 +5402,22 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -3432,6 +5483,22 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.CounterTooOld = CounterTooOld # type: ignore
     class NoRatchet(_UniffiTempChatcryptError):
         """
@@ -3491,6 +5558,22 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -3556,6 +5639,22 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.ChunkLength = ChunkLength # type: ignore
     class StreamFinished(_UniffiTempChatcryptError):
         """
@@ -3615,6 +5714,22 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -3680,6 +5795,22 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.StreamIncomplete = StreamIncomplete # type: ignore
     class Padding(_UniffiTempChatcryptError):
         """
@@ -3742,10 +5873,27 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.Padding = Padding # type: ignore
     class UntrustedCertificate(_UniffiTempChatcryptError):
         """
-        chatcrypt's `UntrustedCertificate` (sealed sender, not bound yet).
+        A sender certificate from a server key that is not a root of the
+        `CertificatePolicy` (sealed sender).
 """
         
         def __init__(self, code, detail):
@@ -3804,10 +5952,26 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.UntrustedCertificate = UntrustedCertificate # type: ignore
     class CertificateRevoked(_UniffiTempChatcryptError):
         """
-        chatcrypt's `CertificateRevoked` (sealed sender, not bound yet).
+        A sender certificate whose serial is revoked (sealed sender).
 """
         
         def __init__(self, code, detail):
@@ -3866,10 +6030,26 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.CertificateRevoked = CertificateRevoked # type: ignore
     class CertificateExpired(_UniffiTempChatcryptError):
         """
-        chatcrypt's `CertificateExpired` (sealed sender, not bound yet).
+        A sender certificate past its expiry (sealed sender).
 """
         
         def __init__(self, code, detail):
@@ -3928,10 +6108,27 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.CertificateExpired = CertificateExpired # type: ignore
     class SenderMismatch(_UniffiTempChatcryptError):
         """
-        chatcrypt's `SenderMismatch` (sealed sender, not bound yet).
+        A sealed envelope's certificate names another sender than the
+        session authenticates.
 """
         
         def __init__(self, code, detail):
@@ -3987,6 +6184,22 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -4052,6 +6265,22 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.Other = Other # type: ignore
     class DecodeTruncated(_UniffiTempChatcryptError):
         """
@@ -4111,6 +6340,22 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -4176,6 +6421,22 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.DecodeTrailingBytes = DecodeTrailingBytes # type: ignore
     class DecodeUnsupportedVersion(_UniffiTempChatcryptError):
         """
@@ -4235,6 +6496,22 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -4300,6 +6577,22 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.DecodeUnexpectedType = DecodeUnexpectedType # type: ignore
     class DecodeInvalidFlags(_UniffiTempChatcryptError):
         """
@@ -4359,6 +6652,22 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -4424,6 +6733,22 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.DecodeInvalidPublicKey = DecodeInvalidPublicKey # type: ignore
     class DecodeInvalidValue(_UniffiTempChatcryptError):
         """
@@ -4483,6 +6808,22 @@ class ChatcryptError:  # type: ignore
             _uniffi_ffi_result = _uniffi_rust_call_with_error(
                 _uniffi_error_converter,
                 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_name,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
@@ -4548,6 +6889,22 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.DecodeUnknownKeyType = DecodeUnknownKeyType # type: ignore
     class DecodeOther(_UniffiTempChatcryptError):
         """
@@ -4610,6 +6967,22 @@ class ChatcryptError:  # type: ignore
                 *_uniffi_lowered_args,
             )
             return _uniffi_lift_return(_uniffi_ffi_result)
+        def error_prekey_id(self, ) -> typing.Optional[int]:
+            """
+            The id of the prekey an `UnknownPreKey` names (also its `prekey_id`
+            field), `None` for every other error.
+"""
+            _uniffi_lowered_args = (
+                _UniffiFfiConverterTypeChatcryptError.lower(self),
+            )
+            _uniffi_lift_return = _UniffiFfiConverterOptionalUInt32.lift
+            _uniffi_error_converter = None
+            _uniffi_ffi_result = _uniffi_rust_call_with_error(
+                _uniffi_error_converter,
+                _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_chatcrypterror_error_prekey_id,
+                *_uniffi_lowered_args,
+            )
+            return _uniffi_lift_return(_uniffi_ffi_result)
     _UniffiTempChatcryptError.DecodeOther = DecodeOther # type: ignore
 
 ChatcryptError = _UniffiTempChatcryptError # type: ignore
@@ -4669,6 +7042,7 @@ class _UniffiFfiConverterTypeChatcryptError(_UniffiConverterRustBuffer):
             return ChatcryptError.UnknownPreKey(
                 _UniffiFfiConverterInt32.read(buf),
                 _UniffiFfiConverterString.read(buf),
+                _UniffiFfiConverterUInt32.read(buf),
             )
         if variant == 11:
             return ChatcryptError.WrongIdentity(
@@ -4908,6 +7282,7 @@ class _UniffiFfiConverterTypeChatcryptError(_UniffiConverterRustBuffer):
         if isinstance(value, ChatcryptError.UnknownPreKey):
             _UniffiFfiConverterInt32.check_lower(value.code)
             _UniffiFfiConverterString.check_lower(value.detail)
+            _UniffiFfiConverterUInt32.check_lower(value.prekey_id)
             return
         if isinstance(value, ChatcryptError.WrongIdentity):
             _UniffiFfiConverterInt32.check_lower(value.code)
@@ -5108,6 +7483,7 @@ class _UniffiFfiConverterTypeChatcryptError(_UniffiConverterRustBuffer):
             buf.write_i32(10)
             _UniffiFfiConverterInt32.write(value.code, buf)
             _UniffiFfiConverterString.write(value.detail, buf)
+            _UniffiFfiConverterUInt32.write(value.prekey_id, buf)
         if isinstance(value, ChatcryptError.WrongIdentity):
             buf.write_i32(11)
             _UniffiFfiConverterInt32.write(value.code, buf)
@@ -5544,19 +7920,6 @@ class _UniffiFfiConverterUInt8(_UniffiConverterPrimitiveInt):
     @staticmethod
     def write(value, buf):
         buf.write_u8(value)
-
-class _UniffiFfiConverterUInt32(_UniffiConverterPrimitiveInt):
-    CLASS_NAME = "u32"
-    VALUE_MIN = 0
-    VALUE_MAX = 2**32
-
-    @staticmethod
-    def read(buf):
-        return buf.read_u32()
-
-    @staticmethod
-    def write(value, buf):
-        buf.write_u32(value)
 
 @dataclass
 class KemPreKeyId:
@@ -6604,9 +8967,10 @@ class _UniffiFfiConverterTypeAccepted(_UniffiConverterRustBuffer):
 @dataclass
 class Constants:
     """
-    The sizes a caller may want to check against.
+    The sizes a caller may want to check against (the messenger layer's
+    too).
 """
-    def __init__(self, *, key_len:int, signature_len:int, message_id_len:int, kem_prekey_public_len:int, sealed_overhead:int, max_plaintext_len:int, max_message_len:int, safety_number_digits:int):
+    def __init__(self, *, key_len:int, signature_len:int, message_id_len:int, kem_prekey_public_len:int, sealed_overhead:int, max_plaintext_len:int, max_message_len:int, safety_number_digits:int, device_certificate_len:int, device_link_len:int, max_devices:int, max_user_id_len:int, retry_message_len:int, sender_certificate_len:int, sealed_envelope_overhead:int, max_sealed_recipients:int):
         self.key_len = key_len
         self.signature_len = signature_len
         self.message_id_len = message_id_len
@@ -6615,12 +8979,20 @@ class Constants:
         self.max_plaintext_len = max_plaintext_len
         self.max_message_len = max_message_len
         self.safety_number_digits = safety_number_digits
+        self.device_certificate_len = device_certificate_len
+        self.device_link_len = device_link_len
+        self.max_devices = max_devices
+        self.max_user_id_len = max_user_id_len
+        self.retry_message_len = retry_message_len
+        self.sender_certificate_len = sender_certificate_len
+        self.sealed_envelope_overhead = sealed_envelope_overhead
+        self.max_sealed_recipients = max_sealed_recipients
         
         
 
     
     def __str__(self):
-        return "Constants(key_len={}, signature_len={}, message_id_len={}, kem_prekey_public_len={}, sealed_overhead={}, max_plaintext_len={}, max_message_len={}, safety_number_digits={})".format(self.key_len, self.signature_len, self.message_id_len, self.kem_prekey_public_len, self.sealed_overhead, self.max_plaintext_len, self.max_message_len, self.safety_number_digits)
+        return "Constants(key_len={}, signature_len={}, message_id_len={}, kem_prekey_public_len={}, sealed_overhead={}, max_plaintext_len={}, max_message_len={}, safety_number_digits={}, device_certificate_len={}, device_link_len={}, max_devices={}, max_user_id_len={}, retry_message_len={}, sender_certificate_len={}, sealed_envelope_overhead={}, max_sealed_recipients={})".format(self.key_len, self.signature_len, self.message_id_len, self.kem_prekey_public_len, self.sealed_overhead, self.max_plaintext_len, self.max_message_len, self.safety_number_digits, self.device_certificate_len, self.device_link_len, self.max_devices, self.max_user_id_len, self.retry_message_len, self.sender_certificate_len, self.sealed_envelope_overhead, self.max_sealed_recipients)
     def __eq__(self, other):
         if self.key_len != other.key_len:
             return False
@@ -6638,6 +9010,22 @@ class Constants:
             return False
         if self.safety_number_digits != other.safety_number_digits:
             return False
+        if self.device_certificate_len != other.device_certificate_len:
+            return False
+        if self.device_link_len != other.device_link_len:
+            return False
+        if self.max_devices != other.max_devices:
+            return False
+        if self.max_user_id_len != other.max_user_id_len:
+            return False
+        if self.retry_message_len != other.retry_message_len:
+            return False
+        if self.sender_certificate_len != other.sender_certificate_len:
+            return False
+        if self.sealed_envelope_overhead != other.sealed_envelope_overhead:
+            return False
+        if self.max_sealed_recipients != other.max_sealed_recipients:
+            return False
         return True
 
 class _UniffiFfiConverterTypeConstants(_UniffiConverterRustBuffer):
@@ -6652,6 +9040,14 @@ class _UniffiFfiConverterTypeConstants(_UniffiConverterRustBuffer):
             max_plaintext_len=_UniffiFfiConverterUInt64.read(buf),
             max_message_len=_UniffiFfiConverterUInt64.read(buf),
             safety_number_digits=_UniffiFfiConverterUInt64.read(buf),
+            device_certificate_len=_UniffiFfiConverterUInt64.read(buf),
+            device_link_len=_UniffiFfiConverterUInt64.read(buf),
+            max_devices=_UniffiFfiConverterUInt64.read(buf),
+            max_user_id_len=_UniffiFfiConverterUInt64.read(buf),
+            retry_message_len=_UniffiFfiConverterUInt64.read(buf),
+            sender_certificate_len=_UniffiFfiConverterUInt64.read(buf),
+            sealed_envelope_overhead=_UniffiFfiConverterUInt64.read(buf),
+            max_sealed_recipients=_UniffiFfiConverterUInt64.read(buf),
         )
 
     @staticmethod
@@ -6664,6 +9060,14 @@ class _UniffiFfiConverterTypeConstants(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt64.check_lower(value.max_plaintext_len)
         _UniffiFfiConverterUInt64.check_lower(value.max_message_len)
         _UniffiFfiConverterUInt64.check_lower(value.safety_number_digits)
+        _UniffiFfiConverterUInt64.check_lower(value.device_certificate_len)
+        _UniffiFfiConverterUInt64.check_lower(value.device_link_len)
+        _UniffiFfiConverterUInt64.check_lower(value.max_devices)
+        _UniffiFfiConverterUInt64.check_lower(value.max_user_id_len)
+        _UniffiFfiConverterUInt64.check_lower(value.retry_message_len)
+        _UniffiFfiConverterUInt64.check_lower(value.sender_certificate_len)
+        _UniffiFfiConverterUInt64.check_lower(value.sealed_envelope_overhead)
+        _UniffiFfiConverterUInt64.check_lower(value.max_sealed_recipients)
 
     @staticmethod
     def write(value, buf):
@@ -6675,6 +9079,150 @@ class _UniffiFfiConverterTypeConstants(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt64.write(value.max_plaintext_len, buf)
         _UniffiFfiConverterUInt64.write(value.max_message_len, buf)
         _UniffiFfiConverterUInt64.write(value.safety_number_digits, buf)
+        _UniffiFfiConverterUInt64.write(value.device_certificate_len, buf)
+        _UniffiFfiConverterUInt64.write(value.device_link_len, buf)
+        _UniffiFfiConverterUInt64.write(value.max_devices, buf)
+        _UniffiFfiConverterUInt64.write(value.max_user_id_len, buf)
+        _UniffiFfiConverterUInt64.write(value.retry_message_len, buf)
+        _UniffiFfiConverterUInt64.write(value.sender_certificate_len, buf)
+        _UniffiFfiConverterUInt64.write(value.sealed_envelope_overhead, buf)
+        _UniffiFfiConverterUInt64.write(value.max_sealed_recipients, buf)
+
+
+
+
+
+
+class DeviceListChange(enum.Enum):
+    """
+    What `PeerAccount.update_device_list` did.
+"""
+    
+    UNCHANGED = 0
+    """
+    The list is the one already held.
+"""
+    
+    UPDATED = 1
+    """
+    A newer list under the pinned account key replaced the old one.
+"""
+    
+    ACCOUNT_KEY_CHANGED = 2
+    """
+    The list is signed by another account key: held as pending, every
+    device refused (`AccountKeyChanged`) until the caller decides
+    (`accept_account_key_change`, `reject_account_key_change`).
+"""
+    
+
+
+class _UniffiFfiConverterTypeDeviceListChange(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return DeviceListChange.UNCHANGED
+        if variant == 2:
+            return DeviceListChange.UPDATED
+        if variant == 3:
+            return DeviceListChange.ACCOUNT_KEY_CHANGED
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == DeviceListChange.UNCHANGED:
+            return
+        if value == DeviceListChange.UPDATED:
+            return
+        if value == DeviceListChange.ACCOUNT_KEY_CHANGED:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == DeviceListChange.UNCHANGED:
+            buf.write_i32(1)
+        if value == DeviceListChange.UPDATED:
+            buf.write_i32(2)
+        if value == DeviceListChange.ACCOUNT_KEY_CHANGED:
+            buf.write_i32(3)
+
+
+
+class _UniffiFfiConverterSequenceUInt32(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterUInt32.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterUInt32.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterUInt32.read(buf) for i in range(count)
+        ]
+
+@dataclass
+class DeviceListUpdate:
+    """
+    `PeerAccount.update_device_list`'s result.
+"""
+    def __init__(self, *, change:DeviceListChange, added:typing.List[int], removed:typing.List[int], reinstalled:typing.List[int]):
+        self.change = change
+        self.added = added
+        self.removed = removed
+        self.reinstalled = reinstalled
+        
+        
+
+    
+    def __str__(self):
+        return "DeviceListUpdate(change={}, added={}, removed={}, reinstalled={})".format(self.change, self.added, self.removed, self.reinstalled)
+    def __eq__(self, other):
+        if self.change != other.change:
+            return False
+        if self.added != other.added:
+            return False
+        if self.removed != other.removed:
+            return False
+        if self.reinstalled != other.reinstalled:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeDeviceListUpdate(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return DeviceListUpdate(
+            change=_UniffiFfiConverterTypeDeviceListChange.read(buf),
+            added=_UniffiFfiConverterSequenceUInt32.read(buf),
+            removed=_UniffiFfiConverterSequenceUInt32.read(buf),
+            reinstalled=_UniffiFfiConverterSequenceUInt32.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeDeviceListChange.check_lower(value.change)
+        _UniffiFfiConverterSequenceUInt32.check_lower(value.added)
+        _UniffiFfiConverterSequenceUInt32.check_lower(value.removed)
+        _UniffiFfiConverterSequenceUInt32.check_lower(value.reinstalled)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeDeviceListChange.write(value.change, buf)
+        _UniffiFfiConverterSequenceUInt32.write(value.added, buf)
+        _UniffiFfiConverterSequenceUInt32.write(value.removed, buf)
+        _UniffiFfiConverterSequenceUInt32.write(value.reinstalled, buf)
 
 @dataclass
 class OneTimePreKeyPublic:
@@ -6714,6 +9262,330 @@ class _UniffiFfiConverterTypeOneTimePreKeyPublic(_UniffiConverterRustBuffer):
     def write(value, buf):
         _UniffiFfiConverterUInt32.write(value.id, buf)
         _UniffiFfiConverterBytes.write(value.key, buf)
+
+@dataclass
+class PreKeyCounts:
+    """
+    How many one-time prekeys a device holds.
+"""
+    def __init__(self, *, one_time:int, kem:int):
+        self.one_time = one_time
+        self.kem = kem
+        
+        
+
+    
+    def __str__(self):
+        return "PreKeyCounts(one_time={}, kem={})".format(self.one_time, self.kem)
+    def __eq__(self, other):
+        if self.one_time != other.one_time:
+            return False
+        if self.kem != other.kem:
+            return False
+        return True
+
+class _UniffiFfiConverterTypePreKeyCounts(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return PreKeyCounts(
+            one_time=_UniffiFfiConverterUInt64.read(buf),
+            kem=_UniffiFfiConverterUInt64.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterUInt64.check_lower(value.one_time)
+        _UniffiFfiConverterUInt64.check_lower(value.kem)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterUInt64.write(value.one_time, buf)
+        _UniffiFfiConverterUInt64.write(value.kem, buf)
+
+@dataclass
+class RecipientEnvelope:
+    """
+    One recipient's part of a split multi-recipient envelope.
+"""
+    def __init__(self, *, recipient:bytes, envelope:bytes):
+        self.recipient = recipient
+        self.envelope = envelope
+        
+        
+
+    
+    def __str__(self):
+        return "RecipientEnvelope(recipient={}, envelope={})".format(self.recipient, self.envelope)
+    def __eq__(self, other):
+        if self.recipient != other.recipient:
+            return False
+        if self.envelope != other.envelope:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeRecipientEnvelope(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return RecipientEnvelope(
+            recipient=_UniffiFfiConverterBytes.read(buf),
+            envelope=_UniffiFfiConverterBytes.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBytes.check_lower(value.recipient)
+        _UniffiFfiConverterBytes.check_lower(value.envelope)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBytes.write(value.recipient, buf)
+        _UniffiFfiConverterBytes.write(value.envelope, buf)
+
+@dataclass
+class RecordDecrypted:
+    """
+    A message a `SessionRecord` decrypted.
+"""
+    def __init__(self, *, plaintext:bytes, message_id:bytes, new_session:bool):
+        self.plaintext = plaintext
+        self.message_id = message_id
+        self.new_session = new_session
+        
+        
+
+    
+    def __str__(self):
+        return "RecordDecrypted(plaintext={}, message_id={}, new_session={})".format(self.plaintext, self.message_id, self.new_session)
+    def __eq__(self, other):
+        if self.plaintext != other.plaintext:
+            return False
+        if self.message_id != other.message_id:
+            return False
+        if self.new_session != other.new_session:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeRecordDecrypted(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return RecordDecrypted(
+            plaintext=_UniffiFfiConverterBytes.read(buf),
+            message_id=_UniffiFfiConverterBytes.read(buf),
+            new_session=_UniffiFfiConverterBoolean.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterBytes.check_lower(value.plaintext)
+        _UniffiFfiConverterBytes.check_lower(value.message_id)
+        _UniffiFfiConverterBoolean.check_lower(value.new_session)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterBytes.write(value.plaintext, buf)
+        _UniffiFfiConverterBytes.write(value.message_id, buf)
+        _UniffiFfiConverterBoolean.write(value.new_session, buf)
+
+@dataclass
+class Replenished:
+    """
+    What `LocalDevice.replenish` made.
+"""
+    def __init__(self, *, one_time:int, kem:int):
+        self.one_time = one_time
+        self.kem = kem
+        
+        
+
+    
+    def __str__(self):
+        return "Replenished(one_time={}, kem={})".format(self.one_time, self.kem)
+    def __eq__(self, other):
+        if self.one_time != other.one_time:
+            return False
+        if self.kem != other.kem:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeReplenished(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return Replenished(
+            one_time=_UniffiFfiConverterUInt32.read(buf),
+            kem=_UniffiFfiConverterUInt32.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterUInt32.check_lower(value.one_time)
+        _UniffiFfiConverterUInt32.check_lower(value.kem)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterUInt32.write(value.one_time, buf)
+        _UniffiFfiConverterUInt32.write(value.kem, buf)
+
+
+
+
+
+
+class PqPolicy(enum.Enum):
+    """
+    Whether the handshake must be hybrid post-quantum.
+"""
+    
+    REQUIRED = 0
+    """
+    Only the hybrid handshake (chatcrypt's default).
+"""
+    
+    ALLOW_CLASSICAL = 1
+    """
+    The classical handshake too.
+"""
+    
+
+
+class _UniffiFfiConverterTypePqPolicy(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return PqPolicy.REQUIRED
+        if variant == 2:
+            return PqPolicy.ALLOW_CLASSICAL
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == PqPolicy.REQUIRED:
+            return
+        if value == PqPolicy.ALLOW_CLASSICAL:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == PqPolicy.REQUIRED:
+            buf.write_i32(1)
+        if value == PqPolicy.ALLOW_CLASSICAL:
+            buf.write_i32(2)
+
+
+
+
+
+
+
+
+class ModePolicy(enum.Enum):
+    """
+    Which modes a responder accepts.
+"""
+    
+    ANY = 0
+    """
+    Either mode.
+"""
+    
+    HEADER_ENCRYPTION_ONLY = 1
+    """
+    Only header encryption.
+"""
+    
+    PLAIN_ONLY = 2
+    """
+    Only plain headers.
+"""
+    
+
+
+class _UniffiFfiConverterTypeModePolicy(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return ModePolicy.ANY
+        if variant == 2:
+            return ModePolicy.HEADER_ENCRYPTION_ONLY
+        if variant == 3:
+            return ModePolicy.PLAIN_ONLY
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == ModePolicy.ANY:
+            return
+        if value == ModePolicy.HEADER_ENCRYPTION_ONLY:
+            return
+        if value == ModePolicy.PLAIN_ONLY:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == ModePolicy.ANY:
+            buf.write_i32(1)
+        if value == ModePolicy.HEADER_ENCRYPTION_ONLY:
+            buf.write_i32(2)
+        if value == ModePolicy.PLAIN_ONLY:
+            buf.write_i32(3)
+
+
+
+@dataclass
+class SessionPolicy:
+    """
+    How a `SessionRecord` starts and accepts sessions
+    (`default_session_policy()`: plain headers, hybrid post-quantum
+    required, either mode accepted).
+"""
+    def __init__(self, *, mode:Mode, pq:PqPolicy, accept_mode:ModePolicy, accept_pq:PqPolicy):
+        self.mode = mode
+        self.pq = pq
+        self.accept_mode = accept_mode
+        self.accept_pq = accept_pq
+        
+        
+
+    
+    def __str__(self):
+        return "SessionPolicy(mode={}, pq={}, accept_mode={}, accept_pq={})".format(self.mode, self.pq, self.accept_mode, self.accept_pq)
+    def __eq__(self, other):
+        if self.mode != other.mode:
+            return False
+        if self.pq != other.pq:
+            return False
+        if self.accept_mode != other.accept_mode:
+            return False
+        if self.accept_pq != other.accept_pq:
+            return False
+        return True
+
+class _UniffiFfiConverterTypeSessionPolicy(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        return SessionPolicy(
+            mode=_UniffiFfiConverterTypeMode.read(buf),
+            pq=_UniffiFfiConverterTypePqPolicy.read(buf),
+            accept_mode=_UniffiFfiConverterTypeModePolicy.read(buf),
+            accept_pq=_UniffiFfiConverterTypePqPolicy.read(buf),
+        )
+
+    @staticmethod
+    def check_lower(value):
+        _UniffiFfiConverterTypeMode.check_lower(value.mode)
+        _UniffiFfiConverterTypePqPolicy.check_lower(value.pq)
+        _UniffiFfiConverterTypeModePolicy.check_lower(value.accept_mode)
+        _UniffiFfiConverterTypePqPolicy.check_lower(value.accept_pq)
+
+    @staticmethod
+    def write(value, buf):
+        _UniffiFfiConverterTypeMode.write(value.mode, buf)
+        _UniffiFfiConverterTypePqPolicy.write(value.pq, buf)
+        _UniffiFfiConverterTypeModePolicy.write(value.accept_mode, buf)
+        _UniffiFfiConverterTypePqPolicy.write(value.accept_pq, buf)
 
 
 class KemPreKeyProtocol(typing.Protocol):
@@ -7141,57 +10013,57 @@ class _UniffiFfiConverterTypeMessageType(_UniffiConverterRustBuffer):
 
 
 
-class ModePolicy(enum.Enum):
+class PaddingKind(enum.Enum):
     """
-    Which modes a responder accepts.
+    The kinds of `Padding`.
 """
     
-    ANY = 0
+    NONE = 0
     """
-    Either mode.
+    No rounding (parameter 0).
 """
     
-    HEADER_ENCRYPTION_ONLY = 1
+    BLOCKS = 1
     """
-    Only header encryption.
+    Round up to a multiple of the parameter (1 to 65 535).
 """
     
-    PLAIN_ONLY = 2
+    PADME = 2
     """
-    Only plain headers.
+    Padmé with the parameter as the floor (0 to 65 535).
 """
     
 
 
-class _UniffiFfiConverterTypeModePolicy(_UniffiConverterRustBuffer):
+class _UniffiFfiConverterTypePaddingKind(_UniffiConverterRustBuffer):
     @staticmethod
     def read(buf):
         variant = buf.read_i32()
         if variant == 1:
-            return ModePolicy.ANY
+            return PaddingKind.NONE
         if variant == 2:
-            return ModePolicy.HEADER_ENCRYPTION_ONLY
+            return PaddingKind.BLOCKS
         if variant == 3:
-            return ModePolicy.PLAIN_ONLY
+            return PaddingKind.PADME
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
     def check_lower(value):
-        if value == ModePolicy.ANY:
+        if value == PaddingKind.NONE:
             return
-        if value == ModePolicy.HEADER_ENCRYPTION_ONLY:
+        if value == PaddingKind.BLOCKS:
             return
-        if value == ModePolicy.PLAIN_ONLY:
+        if value == PaddingKind.PADME:
             return
         raise ValueError(value)
 
     @staticmethod
     def write(value, buf):
-        if value == ModePolicy.ANY:
+        if value == PaddingKind.NONE:
             buf.write_i32(1)
-        if value == ModePolicy.HEADER_ENCRYPTION_ONLY:
+        if value == PaddingKind.BLOCKS:
             buf.write_i32(2)
-        if value == ModePolicy.PLAIN_ONLY:
+        if value == PaddingKind.PADME:
             buf.write_i32(3)
 
 
@@ -7201,49 +10073,1267 @@ class _UniffiFfiConverterTypeModePolicy(_UniffiConverterRustBuffer):
 
 
 
-class PqPolicy(enum.Enum):
+class RetryOutcome(enum.Enum):
     """
-    Whether the handshake must be hybrid post-quantum.
+    What `SessionRecord.handle_retry` decided.
 """
     
-    REQUIRED = 0
+    IGNORED = 0
     """
-    Only the hybrid handshake (chatcrypt's default).
+    Nothing to do.
 """
     
-    ALLOW_CLASSICAL = 1
+    START_NEW_SESSION = 1
     """
-    The classical handshake too.
+    The current session was archived: fetch a bundle, initiate, resend.
 """
     
 
 
-class _UniffiFfiConverterTypePqPolicy(_UniffiConverterRustBuffer):
+class _UniffiFfiConverterTypeRetryOutcome(_UniffiConverterRustBuffer):
     @staticmethod
     def read(buf):
         variant = buf.read_i32()
         if variant == 1:
-            return PqPolicy.REQUIRED
+            return RetryOutcome.IGNORED
         if variant == 2:
-            return PqPolicy.ALLOW_CLASSICAL
+            return RetryOutcome.START_NEW_SESSION
         raise InternalError("Raw enum value doesn't match any cases")
 
     @staticmethod
     def check_lower(value):
-        if value == PqPolicy.REQUIRED:
+        if value == RetryOutcome.IGNORED:
             return
-        if value == PqPolicy.ALLOW_CLASSICAL:
+        if value == RetryOutcome.START_NEW_SESSION:
             return
         raise ValueError(value)
 
     @staticmethod
     def write(value, buf):
-        if value == PqPolicy.REQUIRED:
+        if value == RetryOutcome.IGNORED:
             buf.write_i32(1)
-        if value == PqPolicy.ALLOW_CLASSICAL:
+        if value == RetryOutcome.START_NEW_SESSION:
             buf.write_i32(2)
 
 
+
+
+
+
+
+
+class RetryReason(enum.Enum):
+    """
+    Why a message could not be decrypted.
+"""
+    
+    NO_SESSION = 0
+    """
+    No session decrypts the message.
+"""
+    
+    UNKNOWN_PRE_KEY = 1
+    """
+    A PreKeyMessage named a prekey the device does not hold.
+"""
+    
+    HANDSHAKE_FAILED = 2
+    """
+    A PreKeyMessage named held prekeys but did not authenticate.
+"""
+    
+
+
+class _UniffiFfiConverterTypeRetryReason(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return RetryReason.NO_SESSION
+        if variant == 2:
+            return RetryReason.UNKNOWN_PRE_KEY
+        if variant == 3:
+            return RetryReason.HANDSHAKE_FAILED
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == RetryReason.NO_SESSION:
+            return
+        if value == RetryReason.UNKNOWN_PRE_KEY:
+            return
+        if value == RetryReason.HANDSHAKE_FAILED:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == RetryReason.NO_SESSION:
+            buf.write_i32(1)
+        if value == RetryReason.UNKNOWN_PRE_KEY:
+            buf.write_i32(2)
+        if value == RetryReason.HANDSHAKE_FAILED:
+            buf.write_i32(3)
+
+
+
+
+
+
+
+
+class TrustLevel(enum.Enum):
+    """
+    How a peer's account key was pinned.
+"""
+    
+    TRUSTED_ON_FIRST_USE = 0
+    """
+    Trusted on first use, not compared out of band.
+"""
+    
+    VERIFIED = 1
+    """
+    The users compared safety numbers.
+"""
+    
+
+
+class _UniffiFfiConverterTypeTrustLevel(_UniffiConverterRustBuffer):
+    @staticmethod
+    def read(buf):
+        variant = buf.read_i32()
+        if variant == 1:
+            return TrustLevel.TRUSTED_ON_FIRST_USE
+        if variant == 2:
+            return TrustLevel.VERIFIED
+        raise InternalError("Raw enum value doesn't match any cases")
+
+    @staticmethod
+    def check_lower(value):
+        if value == TrustLevel.TRUSTED_ON_FIRST_USE:
+            return
+        if value == TrustLevel.VERIFIED:
+            return
+        raise ValueError(value)
+
+    @staticmethod
+    def write(value, buf):
+        if value == TrustLevel.TRUSTED_ON_FIRST_USE:
+            buf.write_i32(1)
+        if value == TrustLevel.VERIFIED:
+            buf.write_i32(2)
+
+
+
+
+class DeviceCertificateProtocol(typing.Protocol):
+    """
+    A device's certificate from its account: account key, device id and
+    the device's identity key, signed by the account key.
+"""
+    
+    def account_key(self, ) -> bytes:
+        """
+        The account key that signed it (32 bytes).
+"""
+        raise NotImplementedError
+    def device(self, ) -> int:
+        """
+        The device id.
+"""
+        raise NotImplementedError
+    def identity_key(self, ) -> bytes:
+        """
+        The device's identity key (32 bytes).
+"""
+        raise NotImplementedError
+    def to_bytes(self, ) -> bytes:
+        """
+        The encoding (`constants().device_certificate_len` bytes).
+"""
+        raise NotImplementedError
+    def verify(self, account_key: bytes) -> None:
+        """
+        Checks that it was signed by `account_key` (32 bytes; the signature
+        itself was checked by `from_bytes`).
+
+        # Errors
+        `InvalidArgument` for a wrong length; a `Decode*` error for an
+        invalid key; `WrongIdentity` if another account key signed it.
+"""
+        raise NotImplementedError
+
+class DeviceCertificate(DeviceCertificateProtocol):
+    """
+    A device's certificate from its account: account key, device id and
+    the device's identity key, signed by the account key.
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def from_bytes(cls, bytes: bytes) -> DeviceCertificate:
+        """
+        Decodes and verifies a certificate (signed by the account key it names).
+
+        # Errors
+        A `Decode*` error; `BadSignature`.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(bytes)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(bytes),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeDeviceCertificate.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_devicecertificate_from_bytes,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_devicecertificate, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_devicecertificate, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def account_key(self, ) -> bytes:
+        """
+        The account key that signed it (32 bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicecertificate_account_key,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def device(self, ) -> int:
+        """
+        The device id.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicecertificate_device,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def identity_key(self, ) -> bytes:
+        """
+        The device's identity key (32 bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicecertificate_identity_key,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def to_bytes(self, ) -> bytes:
+        """
+        The encoding (`constants().device_certificate_len` bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicecertificate_to_bytes,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def verify(self, account_key: bytes) -> None:
+        """
+        Checks that it was signed by `account_key` (32 bytes; the signature
+        itself was checked by `from_bytes`).
+
+        # Errors
+        `InvalidArgument` for a wrong length; a `Decode*` error for an
+        invalid key; `WrongIdentity` if another account key signed it.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(account_key)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(account_key),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicecertificate_verify,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeDeviceCertificate:
+    @staticmethod
+    def lift(value: int) -> DeviceCertificate:
+        return DeviceCertificate._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: DeviceCertificate):
+        if not isinstance(value, DeviceCertificate):
+            raise TypeError("Expected DeviceCertificate instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: DeviceCertificate) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> DeviceCertificate:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: DeviceCertificate, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class DeviceLinkProtocol(typing.Protocol):
+    """
+    A device's consent to be listed by an account: travels as bytes from
+    the device to the account's signer (`AccountKeyPair.sign_device_list`).
+"""
+    
+    def device(self, ) -> int:
+        """
+        The device id.
+"""
+        raise NotImplementedError
+    def identity_key(self, ) -> bytes:
+        """
+        The device's identity key (32 bytes).
+"""
+        raise NotImplementedError
+    def to_bytes(self, ) -> bytes:
+        """
+        The encoding (`constants().device_link_len` bytes).
+"""
+        raise NotImplementedError
+
+class DeviceLink(DeviceLinkProtocol):
+    """
+    A device's consent to be listed by an account: travels as bytes from
+    the device to the account's signer (`AccountKeyPair.sign_device_list`).
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def from_bytes(cls, bytes: bytes) -> DeviceLink:
+        """
+        Decodes a link (its consent is checked when a list is signed).
+
+        # Errors
+        A `Decode*` error (`DecodeTruncated` for a short one).
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(bytes)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(bytes),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeDeviceLink.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_devicelink_from_bytes,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    def __init__(self, identity: IdentityKeyPair,account_key: bytes,device: int):
+        """
+        The consent of the device with key pair `identity` to be device
+        `device` of the account with key `account_key` (32 bytes).
+
+        # Errors
+        `InvalidArgument` for a wrong length; a `Decode*` error for an
+        invalid key.
+"""
+        
+        _UniffiFfiConverterTypeIdentityKeyPair.check_lower(identity)
+
+        _UniffiFfiConverterBytes.check_lower(account_key)
+
+        _UniffiFfiConverterUInt32.check_lower(device)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterTypeIdentityKeyPair.lower(identity),
+            _UniffiFfiConverterBytes.lower(account_key),
+            _UniffiFfiConverterUInt32.lower(device),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeDeviceLink.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_devicelink_new,
+            *_uniffi_lowered_args,
+        )
+        self._handle = _uniffi_ffi_result
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_devicelink, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_devicelink, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def device(self, ) -> int:
+        """
+        The device id.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelink_device,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def identity_key(self, ) -> bytes:
+        """
+        The device's identity key (32 bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelink_identity_key,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def to_bytes(self, ) -> bytes:
+        """
+        The encoding (`constants().device_link_len` bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelink_to_bytes,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeDeviceLink:
+    @staticmethod
+    def lift(value: int) -> DeviceLink:
+        return DeviceLink._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: DeviceLink):
+        if not isinstance(value, DeviceLink):
+            raise TypeError("Expected DeviceLink instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: DeviceLink) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> DeviceLink:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: DeviceLink, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+class _UniffiFfiConverterSequenceTypeDeviceLink(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeDeviceLink.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeDeviceLink.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeDeviceLink.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterOptionalBytes(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterBytes.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterBytes.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterBytes.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+class DeviceListProtocol(typing.Protocol):
+    """
+    An account's signed device list.
+"""
+    
+    def account_key(self, ) -> bytes:
+        """
+        The account key that signed it (32 bytes).
+"""
+        raise NotImplementedError
+    def devices(self, ) -> typing.List[int]:
+        """
+        The device ids, ascending.
+"""
+        raise NotImplementedError
+    def epoch(self, ) -> int:
+        """
+        Its epoch.
+"""
+        raise NotImplementedError
+    def identity_of(self, device: int) -> typing.Optional[bytes]:
+        """
+        The identity key of device `device` (32 bytes), if listed.
+"""
+        raise NotImplementedError
+    def links(self, ) -> typing.List[DeviceLink]:
+        """
+        The links (to sign the next list from).
+"""
+        raise NotImplementedError
+    def to_bytes(self, ) -> bytes:
+        """
+        The encoding.
+"""
+        raise NotImplementedError
+
+class DeviceList(DeviceListProtocol):
+    """
+    An account's signed device list.
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def from_bytes(cls, bytes: bytes) -> DeviceList:
+        """
+        Decodes and verifies a device list (signed by the account key it
+        names; whether to trust that key is a `PeerAccount`'s decision).
+
+        # Errors
+        A `Decode*` error; `BadSignature`.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(bytes)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(bytes),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeDeviceList.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_devicelist_from_bytes,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_devicelist, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_devicelist, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def account_key(self, ) -> bytes:
+        """
+        The account key that signed it (32 bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_account_key,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def devices(self, ) -> typing.List[int]:
+        """
+        The device ids, ascending.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceUInt32.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_devices,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def epoch(self, ) -> int:
+        """
+        Its epoch.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_epoch,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def identity_of(self, device: int) -> typing.Optional[bytes]:
+        """
+        The identity key of device `device` (32 bytes), if listed.
+"""
+        
+        _UniffiFfiConverterUInt32.check_lower(device)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt32.lower(device),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_identity_of,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def links(self, ) -> typing.List[DeviceLink]:
+        """
+        The links (to sign the next list from).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterSequenceTypeDeviceLink.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_links,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def to_bytes(self, ) -> bytes:
+        """
+        The encoding.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_devicelist_to_bytes,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeDeviceList:
+    @staticmethod
+    def lift(value: int) -> DeviceList:
+        return DeviceList._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: DeviceList):
+        if not isinstance(value, DeviceList):
+            raise TypeError("Expected DeviceList instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: DeviceList) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> DeviceList:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: DeviceList, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class AccountKeyPairProtocol(typing.Protocol):
+    """
+    A user's account key pair: certifies the user's devices and signs
+    their device list. Its seed and stored forms are secret.
+"""
+    
+    def certify(self, device: int,identity_key: bytes) -> DeviceCertificate:
+        """
+        Certifies that device `device` of this account has identity key
+        `identity_key` (32 bytes): a new device's first step
+        (`LocalDevice(identity, certificate, now)`).
+
+        # Errors
+        `InvalidArgument` for a wrong length; a `Decode*` error for an
+        invalid key.
+"""
+        raise NotImplementedError
+    def public_key(self, ) -> bytes:
+        """
+        The account key (Ed25519, 32 bytes).
+
+        # Errors
+        `Unusable` (never, for an account key pair).
+"""
+        raise NotImplementedError
+    def seal(self, key: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
+        """
+        The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+
+        # Errors
+        `InvalidArgument` for a wrong key length; a generator failure;
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def seed(self, ) -> bytes:
+        """
+        The 32-byte seed (secret).
+
+        # Errors
+        `Unusable` (never, for an account key pair).
+"""
+        raise NotImplementedError
+    def sign_device_list(self, epoch: int,links: typing.List[DeviceLink]) -> DeviceList:
+        """
+        Signs the account's device list at `epoch` (larger than every epoch
+        signed before: persist it first) from the devices' links.
+
+        # Errors
+        `DecodeInvalidValue` for epoch 0, no or too many devices, a device
+        id or identity key twice; `BadSignature` for a link not made for
+        this account.
+"""
+        raise NotImplementedError
+    def to_bytes(self, ) -> bytes:
+        """
+        The stored form (secret): store it after every change.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+
+class AccountKeyPair(AccountKeyPairProtocol):
+    """
+    A user's account key pair: certifies the user's devices and signs
+    their device list. Its seed and stored forms are secret.
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def from_bytes(cls, bytes: bytes) -> AccountKeyPair:
+        """
+        Restores `to_bytes`' output.
+
+        # Errors
+        A `Decode*` error.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(bytes)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(bytes),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeAccountKeyPair.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_from_bytes,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    @classmethod
+    def from_seed(cls, seed: bytes) -> AccountKeyPair:
+        """
+        The key pair of a 32-byte seed.
+
+        # Errors
+        `InvalidArgument` if `seed` is not 32 bytes.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(seed)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(seed),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeAccountKeyPair.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_from_seed,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    @classmethod
+    def generate(cls, rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> AccountKeyPair:
+        """
+        A new account key pair (draws 32 bytes).
+
+        # Errors
+        A generator failure.
+"""
+        
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeAccountKeyPair.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_generate,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    @classmethod
+    def open(cls, key: bytes,sealed: bytes) -> AccountKeyPair:
+        """
+        Opens `seal`'s output with the same 32-byte key.
+
+        # Errors
+        `InvalidArgument` for a wrong key length; `Auth`; a `Decode*` error.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(key)
+
+        _UniffiFfiConverterBytes.check_lower(sealed)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(key),
+            _UniffiFfiConverterBytes.lower(sealed),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeAccountKeyPair.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_accountkeypair_open,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_accountkeypair, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_accountkeypair, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def certify(self, device: int,identity_key: bytes) -> DeviceCertificate:
+        """
+        Certifies that device `device` of this account has identity key
+        `identity_key` (32 bytes): a new device's first step
+        (`LocalDevice(identity, certificate, now)`).
+
+        # Errors
+        `InvalidArgument` for a wrong length; a `Decode*` error for an
+        invalid key.
+"""
+        
+        _UniffiFfiConverterUInt32.check_lower(device)
+
+        _UniffiFfiConverterBytes.check_lower(identity_key)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt32.lower(device),
+            _UniffiFfiConverterBytes.lower(identity_key),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeDeviceCertificate.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_certify,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def public_key(self, ) -> bytes:
+        """
+        The account key (Ed25519, 32 bytes).
+
+        # Errors
+        `Unusable` (never, for an account key pair).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_public_key,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def seal(self, key: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
+        """
+        The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+
+        # Errors
+        `InvalidArgument` for a wrong key length; a generator failure;
+        `Unusable`.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(key)
+
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(key),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_seal,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def seed(self, ) -> bytes:
+        """
+        The 32-byte seed (secret).
+
+        # Errors
+        `Unusable` (never, for an account key pair).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_seed,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def sign_device_list(self, epoch: int,links: typing.List[DeviceLink]) -> DeviceList:
+        """
+        Signs the account's device list at `epoch` (larger than every epoch
+        signed before: persist it first) from the devices' links.
+
+        # Errors
+        `DecodeInvalidValue` for epoch 0, no or too many devices, a device
+        id or identity key twice; `BadSignature` for a link not made for
+        this account.
+"""
+        
+        _UniffiFfiConverterUInt64.check_lower(epoch)
+
+        _UniffiFfiConverterSequenceTypeDeviceLink.check_lower(links)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt64.lower(epoch),
+            _UniffiFfiConverterSequenceTypeDeviceLink.lower(links),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeDeviceList.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_sign_device_list,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def to_bytes(self, ) -> bytes:
+        """
+        The stored form (secret): store it after every change.
+
+        # Errors
+        `Unusable`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_accountkeypair_to_bytes,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeAccountKeyPair:
+    @staticmethod
+    def lift(value: int) -> AccountKeyPair:
+        return AccountKeyPair._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: AccountKeyPair):
+        if not isinstance(value, AccountKeyPair):
+            raise TypeError("Expected AccountKeyPair instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: AccountKeyPair) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> AccountKeyPair:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: AccountKeyPair, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class CertificatePolicyProtocol(typing.Protocol):
+    """
+    Which sender certificates a recipient accepts: the trusted server keys
+    (roots), the revoked serials and the time.
+"""
+    
+    def add_root(self, root: bytes) -> None:
+        """
+        Trusts the server key `root` (32 bytes).
+
+        # Errors
+        `InvalidArgument` for a wrong length; a `Decode*` error for an
+        invalid key.
+"""
+        raise NotImplementedError
+    def revoke(self, serial: int) -> None:
+        """
+        Refuses certificates with serial `serial`.
+"""
+        raise NotImplementedError
+
+class CertificatePolicy(CertificatePolicyProtocol):
+    """
+    Which sender certificates a recipient accepts: the trusted server keys
+    (roots), the revoked serials and the time.
+"""
+    
+    _handle: ctypes.c_uint64
+    def __init__(self, now: int):
+        """
+        A policy at time `now` with no roots yet (which accepts nothing:
+        `UntrustedCertificate`).
+"""
+        
+        _UniffiFfiConverterUInt64.check_lower(now)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterUInt64.lower(now),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeCertificatePolicy.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_certificatepolicy_new,
+            *_uniffi_lowered_args,
+        )
+        self._handle = _uniffi_ffi_result
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_certificatepolicy, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_certificatepolicy, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def add_root(self, root: bytes) -> None:
+        """
+        Trusts the server key `root` (32 bytes).
+
+        # Errors
+        `InvalidArgument` for a wrong length; a `Decode*` error for an
+        invalid key.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(root)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(root),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_add_root,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def revoke(self, serial: int) -> None:
+        """
+        Refuses certificates with serial `serial`.
+"""
+        
+        _UniffiFfiConverterUInt64.check_lower(serial)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt64.lower(serial),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_revoke,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeCertificatePolicy:
+    @staticmethod
+    def lift(value: int) -> CertificatePolicy:
+        return CertificatePolicy._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: CertificatePolicy):
+        if not isinstance(value, CertificatePolicy):
+            raise TypeError("Expected CertificatePolicy instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: CertificatePolicy) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> CertificatePolicy:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: CertificatePolicy, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
 
 
 class IdentityKeyPairProtocol(typing.Protocol):
@@ -7490,217 +11580,6 @@ class _UniffiFfiConverterTypeIdentityKeyPair:
 
     @classmethod
     def write(cls, value: IdentityKeyPair, buf: _UniffiRustBuffer):
-        buf.write_u64(cls.lower(value))
-
-
-class OneTimePreKeyProtocol(typing.Protocol):
-    """
-    A one-time prekey with its secret; a successful `accept_session`
-    consumes it (every call then fails with `Consumed`).
-"""
-    
-    def id(self, ) -> int:
-        """
-        Its id.
-
-        # Errors
-        `Consumed`.
-"""
-        raise NotImplementedError
-    def is_consumed(self, ) -> bool:
-        """
-        Whether an accept consumed it.
-"""
-        raise NotImplementedError
-    def public_key(self, ) -> bytes:
-        """
-        Its X25519 public key (32 bytes).
-
-        # Errors
-        `Consumed`.
-"""
-        raise NotImplementedError
-    def to_bytes(self, ) -> bytes:
-        """
-        The stored form (secret).
-
-        # Errors
-        `Consumed`.
-"""
-        raise NotImplementedError
-
-class OneTimePreKey(OneTimePreKeyProtocol):
-    """
-    A one-time prekey with its secret; a successful `accept_session`
-    consumes it (every call then fails with `Consumed`).
-"""
-    
-    _handle: ctypes.c_uint64
-    @classmethod
-    def from_bytes(cls, bytes: bytes) -> OneTimePreKey:
-        """
-        Restores `to_bytes`' output.
-
-        # Errors
-        A `Decode*` error.
-"""
-        
-        _UniffiFfiConverterBytes.check_lower(bytes)
-        _uniffi_lowered_args = (
-            _UniffiFfiConverterBytes.lower(bytes),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterTypeOneTimePreKey.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_onetimeprekey_from_bytes,
-            *_uniffi_lowered_args,
-        )
-        return cls._uniffi_make_instance(_uniffi_ffi_result)
-    @classmethod
-    def generate(cls, id: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> OneTimePreKey:
-        """
-        A new one-time prekey (draws 32 bytes).
-
-        # Errors
-        A generator failure.
-"""
-        
-        _UniffiFfiConverterUInt32.check_lower(id)
-
-        if rng is _DEFAULT:
-            rng = None
-        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
-        _uniffi_lowered_args = (
-            _UniffiFfiConverterUInt32.lower(id),
-            _UniffiFfiConverterOptionalTypeRng.lower(rng),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterTypeOneTimePreKey.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_onetimeprekey_generate,
-            *_uniffi_lowered_args,
-        )
-        return cls._uniffi_make_instance(_uniffi_ffi_result)
-    
-    def __init__(self, *args, **kwargs):
-        raise ValueError("This class has no default constructor")
-
-    def __del__(self):
-        # In case of partial initialization of instances.
-        handle = getattr(self, "_handle", None)
-        if handle is not None:
-            _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_onetimeprekey, handle)
-
-    def _uniffi_clone_handle(self):
-        return _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_onetimeprekey, self._handle)
-
-    # Used by alternative constructors or any methods which return this type.
-    @classmethod
-    def _uniffi_make_instance(cls, handle):
-        # Lightly yucky way to bypass the usual __init__ logic
-        # and just create a new instance with the required handle.
-        inst = cls.__new__(cls)
-        inst._handle = handle
-        return inst
-    def id(self, ) -> int:
-        """
-        Its id.
-
-        # Errors
-        `Consumed`.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_onetimeprekey_id,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def is_consumed(self, ) -> bool:
-        """
-        Whether an accept consumed it.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBoolean.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_onetimeprekey_is_consumed,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def public_key(self, ) -> bytes:
-        """
-        Its X25519 public key (32 bytes).
-
-        # Errors
-        `Consumed`.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_onetimeprekey_public_key,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def to_bytes(self, ) -> bytes:
-        """
-        The stored form (secret).
-
-        # Errors
-        `Consumed`.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_onetimeprekey_to_bytes,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-
-
-
-
-
-class _UniffiFfiConverterTypeOneTimePreKey:
-    @staticmethod
-    def lift(value: int) -> OneTimePreKey:
-        return OneTimePreKey._uniffi_make_instance(value)
-
-    @staticmethod
-    def check_lower(value: OneTimePreKey):
-        if not isinstance(value, OneTimePreKey):
-            raise TypeError("Expected OneTimePreKey instance, {} found".format(type(value).__name__))
-
-    @staticmethod
-    def lower(value: OneTimePreKey) -> ctypes.c_uint64:
-        return value._uniffi_clone_handle()
-
-    @classmethod
-    def read(cls, buf: _UniffiRustBuffer) -> OneTimePreKey:
-        ptr = buf.read_u64()
-        if ptr == 0:
-            raise InternalError("Raw handle value was null")
-        return cls.lift(ptr)
-
-    @classmethod
-    def write(cls, value: OneTimePreKey, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
 
@@ -7981,6 +11860,1949 @@ class _UniffiFfiConverterTypePreKeyBundle:
         buf.write_u64(cls.lower(value))
 
 
+class PreKeyUploadProtocol(typing.Protocol):
+    """
+    A device's signed prekey upload: what the server stores and hands out
+    bundles from.
+"""
+    
+    def bundle(self, one_time: typing.Union[object, typing.Optional[int]] = _DEFAULT,kem: typing.Union[object, typing.Optional[int]] = _DEFAULT) -> PreKeyBundle:
+        """
+        The bundle a server hands out: with the one-time X25519 prekey at
+        index `one_time` and the one-time KEM prekey at index `kem` of this
+        upload, or without (`None`: no one-time prekey; the last-resort KEM
+        prekey).
+
+        # Errors
+        An index out of range.
+"""
+        raise NotImplementedError
+    def certificate(self, ) -> DeviceCertificate:
+        """
+        The device's certificate.
+"""
+        raise NotImplementedError
+    def identity_key(self, ) -> bytes:
+        """
+        The device's identity key (32 bytes).
+"""
+        raise NotImplementedError
+    def kem_prekey_count(self, ) -> int:
+        """
+        How many one-time KEM prekeys it carries.
+"""
+        raise NotImplementedError
+    def one_time_prekey_count(self, ) -> int:
+        """
+        How many one-time X25519 prekeys it carries.
+"""
+        raise NotImplementedError
+    def to_bytes(self, ) -> bytes:
+        """
+        The encoding.
+"""
+        raise NotImplementedError
+
+class PreKeyUpload(PreKeyUploadProtocol):
+    """
+    A device's signed prekey upload: what the server stores and hands out
+    bundles from.
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def from_bytes(cls, bytes: bytes) -> PreKeyUpload:
+        """
+        Decodes and verifies an upload (the server's side).
+
+        # Errors
+        A `Decode*` error; `BadSignature`.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(bytes)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(bytes),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePreKeyUpload.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_prekeyupload_from_bytes,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_prekeyupload, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_prekeyupload, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def bundle(self, one_time: typing.Union[object, typing.Optional[int]] = _DEFAULT,kem: typing.Union[object, typing.Optional[int]] = _DEFAULT) -> PreKeyBundle:
+        """
+        The bundle a server hands out: with the one-time X25519 prekey at
+        index `one_time` and the one-time KEM prekey at index `kem` of this
+        upload, or without (`None`: no one-time prekey; the last-resort KEM
+        prekey).
+
+        # Errors
+        An index out of range.
+"""
+        
+        if one_time is _DEFAULT:
+            one_time = None
+        _UniffiFfiConverterOptionalUInt64.check_lower(one_time)
+
+        if kem is _DEFAULT:
+            kem = None
+        _UniffiFfiConverterOptionalUInt64.check_lower(kem)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterOptionalUInt64.lower(one_time),
+            _UniffiFfiConverterOptionalUInt64.lower(kem),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePreKeyBundle.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_bundle,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def certificate(self, ) -> DeviceCertificate:
+        """
+        The device's certificate.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeDeviceCertificate.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_certificate,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def identity_key(self, ) -> bytes:
+        """
+        The device's identity key (32 bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_identity_key,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def kem_prekey_count(self, ) -> int:
+        """
+        How many one-time KEM prekeys it carries.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_kem_prekey_count,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def one_time_prekey_count(self, ) -> int:
+        """
+        How many one-time X25519 prekeys it carries.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_one_time_prekey_count,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def to_bytes(self, ) -> bytes:
+        """
+        The encoding.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_prekeyupload_to_bytes,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypePreKeyUpload:
+    @staticmethod
+    def lift(value: int) -> PreKeyUpload:
+        return PreKeyUpload._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: PreKeyUpload):
+        if not isinstance(value, PreKeyUpload):
+            raise TypeError("Expected PreKeyUpload instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: PreKeyUpload) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> PreKeyUpload:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: PreKeyUpload, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class RetryMessageProtocol(typing.Protocol):
+    """
+    A signed "I could not decrypt your message", from the device that
+    failed to the sender (`LocalDevice.retry_for`, then
+    `SessionRecord.handle_retry` on the sender's side).
+"""
+    
+    def author(self, ) -> bytes:
+        """
+        The identity key of the device that could not decrypt (32 bytes).
+"""
+        raise NotImplementedError
+    def message_digest(self, ) -> bytes:
+        """
+        The failed message's digest (16 bytes).
+"""
+        raise NotImplementedError
+    def prekey_id(self, ) -> int:
+        """
+        The unknown prekey's id, else 0.
+"""
+        raise NotImplementedError
+    def reason(self, ) -> RetryReason:
+        """
+        Why the message failed.
+"""
+        raise NotImplementedError
+    def recipient(self, ) -> bytes:
+        """
+        The identity key of the device whose message failed (32 bytes).
+"""
+        raise NotImplementedError
+    def timestamp(self, ) -> int:
+        """
+        When the failure happened, on the author's clock.
+"""
+        raise NotImplementedError
+    def to_bytes(self, ) -> bytes:
+        """
+        The encoding (`constants().retry_message_len` bytes).
+"""
+        raise NotImplementedError
+
+class RetryMessage(RetryMessageProtocol):
+    """
+    A signed "I could not decrypt your message", from the device that
+    failed to the sender (`LocalDevice.retry_for`, then
+    `SessionRecord.handle_retry` on the sender's side).
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def from_bytes(cls, bytes: bytes) -> RetryMessage:
+        """
+        Decodes and verifies a retry message.
+
+        # Errors
+        A `Decode*` error; `BadSignature`.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(bytes)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(bytes),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeRetryMessage.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_retrymessage_from_bytes,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_retrymessage, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_retrymessage, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def author(self, ) -> bytes:
+        """
+        The identity key of the device that could not decrypt (32 bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_author,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def message_digest(self, ) -> bytes:
+        """
+        The failed message's digest (16 bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_message_digest,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def prekey_id(self, ) -> int:
+        """
+        The unknown prekey's id, else 0.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_prekey_id,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def reason(self, ) -> RetryReason:
+        """
+        Why the message failed.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeRetryReason.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_reason,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def recipient(self, ) -> bytes:
+        """
+        The identity key of the device whose message failed (32 bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_recipient,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def timestamp(self, ) -> int:
+        """
+        When the failure happened, on the author's clock.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_timestamp,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def to_bytes(self, ) -> bytes:
+        """
+        The encoding (`constants().retry_message_len` bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_to_bytes,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeRetryMessage:
+    @staticmethod
+    def lift(value: int) -> RetryMessage:
+        return RetryMessage._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: RetryMessage):
+        if not isinstance(value, RetryMessage):
+            raise TypeError("Expected RetryMessage instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: RetryMessage) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> RetryMessage:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: RetryMessage, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+class _UniffiFfiConverterOptionalTypeRetryMessage(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeRetryMessage.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeRetryMessage.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeRetryMessage.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+class LocalDeviceProtocol(typing.Protocol):
+    """
+    This device: its identity, its certificate from the account and its
+    prekeys. After every call that changes it (replenish, rotate, prune,
+    mark_uploaded, a session record's decrypt of a first message), store
+    `to_bytes` (secret); upload prekeys only from what is stored (`upload`).
+"""
+    
+    def certificate(self, ) -> DeviceCertificate:
+        """
+        The device certificate.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def device_id(self, ) -> int:
+        """
+        The device id.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def identity(self, ) -> IdentityKeyPair:
+        """
+        A copy of the identity key pair (to open sealed envelopes, sign
+        links).
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def identity_key(self, ) -> bytes:
+        """
+        The identity key (32 bytes).
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def link(self, ) -> DeviceLink:
+        """
+        This device's link for its account's device list.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def mark_uploaded(self, upload: PreKeyUpload) -> None:
+        """
+        Records that the server stored `upload`. Persist afterwards.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def needs_rotation(self, now: int) -> bool:
+        """
+        Whether the signed prekey is due for rotation at `now`.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def needs_upload(self, ) -> bool:
+        """
+        Whether some keys are not yet in a confirmed upload.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def one_time_prekey_counts(self, ) -> PreKeyCounts:
+        """
+        How many one-time X25519 and KEM prekeys the device holds.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def prune(self, now: int) -> None:
+        """
+        Deletes retired prekeys whose grace period is over at `now`.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def replenish(self, server_one_time: int,server_kem: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> Replenished:
+        """
+        Makes one-time prekeys when the server reports fewer than the low
+        water mark (draws 32 bytes per X25519 and 64 per KEM prekey).
+        Persist, then `upload`.
+
+        # Errors
+        `CounterExhausted`; a generator failure (the device unchanged).
+"""
+        raise NotImplementedError
+    def retry_for(self, sender_identity: bytes,failed: bytes,error: ChatcryptError,now: int) -> typing.Optional[RetryMessage]:
+        """
+        The signed retry for `failed`, a message from the device with
+        identity key `sender_identity` that failed to decrypt at `now` with
+        `error` (the exception the decrypt raised); `None` if that failure
+        calls for no retry (only `Auth`, `NoSession` and `UnknownPreKey`
+        may).
+
+        # Errors
+        `InvalidArgument` for a wrong length; a `Decode*` error for an
+        invalid key; `Unusable`.
+"""
+        raise NotImplementedError
+    def retry_for_code(self, sender_identity: bytes,failed: bytes,code: int,prekey_id: int,now: int) -> typing.Optional[RetryMessage]:
+        """
+        As `retry_for`, from the failure's stable code (`error_code()`) and,
+        for `UnknownPreKey`, the prekey id it carries (`prekey_id`; 0
+        otherwise).
+
+        # Errors
+        As `retry_for`; `InvalidArgument` for a number that is no code.
+"""
+        raise NotImplementedError
+    def rotate_signed_prekey(self, now: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> None:
+        """
+        Replaces the signed and last-resort prekeys (draws 32 + 64 bytes).
+        Persist, then `upload`.
+
+        # Errors
+        `CounterExhausted`; a generator failure (the device unchanged).
+"""
+        raise NotImplementedError
+    def seal(self, key: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
+        """
+        The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+
+        # Errors
+        `InvalidArgument` for a wrong key length; a generator failure;
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def to_bytes(self, ) -> bytes:
+        """
+        The stored form (secret): store it after every change.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def upload(self, persisted: bytes) -> PreKeyUpload:
+        """
+        The prekey upload, for `persisted`: the caller's stored form of this
+        device (`to_bytes`, also when what is stored is its sealed form).
+
+        # Errors
+        `NotPersisted` if `persisted` is not the current stored form.
+"""
+        raise NotImplementedError
+
+class LocalDevice(LocalDeviceProtocol):
+    """
+    This device: its identity, its certificate from the account and its
+    prekeys. After every call that changes it (replenish, rotate, prune,
+    mark_uploaded, a session record's decrypt of a first message), store
+    `to_bytes` (secret); upload prekeys only from what is stored (`upload`).
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def from_bytes(cls, bytes: bytes) -> LocalDevice:
+        """
+        Restores `to_bytes`' output.
+
+        # Errors
+        A `Decode*` error.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(bytes)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(bytes),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeLocalDevice.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_localdevice_from_bytes,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    def __init__(self, identity: IdentityKeyPair,certificate: DeviceCertificate,now: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT):
+        """
+        A new device for `identity`, certified by its account as
+        `certificate`, with a first signed and last-resort prekey made at
+        `now` (seconds; draws 32 + 64 bytes) and no one-time prekeys yet
+        (call `replenish`).
+
+        # Errors
+        `WrongIdentity` if the certificate is for another identity key; a
+        generator failure.
+"""
+        
+        _UniffiFfiConverterTypeIdentityKeyPair.check_lower(identity)
+
+        _UniffiFfiConverterTypeDeviceCertificate.check_lower(certificate)
+
+        _UniffiFfiConverterUInt64.check_lower(now)
+
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterTypeIdentityKeyPair.lower(identity),
+            _UniffiFfiConverterTypeDeviceCertificate.lower(certificate),
+            _UniffiFfiConverterUInt64.lower(now),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeLocalDevice.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_localdevice_new,
+            *_uniffi_lowered_args,
+        )
+        self._handle = _uniffi_ffi_result
+    @classmethod
+    def open(cls, key: bytes,sealed: bytes) -> LocalDevice:
+        """
+        Opens `seal`'s output with the same 32-byte key.
+
+        # Errors
+        `InvalidArgument` for a wrong key length; `Auth`; a `Decode*` error.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(key)
+
+        _UniffiFfiConverterBytes.check_lower(sealed)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(key),
+            _UniffiFfiConverterBytes.lower(sealed),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeLocalDevice.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_localdevice_open,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_localdevice, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_localdevice, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def certificate(self, ) -> DeviceCertificate:
+        """
+        The device certificate.
+
+        # Errors
+        `Unusable`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeDeviceCertificate.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_certificate,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def device_id(self, ) -> int:
+        """
+        The device id.
+
+        # Errors
+        `Unusable`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_device_id,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def identity(self, ) -> IdentityKeyPair:
+        """
+        A copy of the identity key pair (to open sealed envelopes, sign
+        links).
+
+        # Errors
+        `Unusable`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeIdentityKeyPair.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_identity,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def identity_key(self, ) -> bytes:
+        """
+        The identity key (32 bytes).
+
+        # Errors
+        `Unusable`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_identity_key,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def link(self, ) -> DeviceLink:
+        """
+        This device's link for its account's device list.
+
+        # Errors
+        `Unusable`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeDeviceLink.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_link,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def mark_uploaded(self, upload: PreKeyUpload) -> None:
+        """
+        Records that the server stored `upload`. Persist afterwards.
+
+        # Errors
+        `Unusable`.
+"""
+        
+        _UniffiFfiConverterTypePreKeyUpload.check_lower(upload)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypePreKeyUpload.lower(upload),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_mark_uploaded,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def needs_rotation(self, now: int) -> bool:
+        """
+        Whether the signed prekey is due for rotation at `now`.
+
+        # Errors
+        `Unusable`.
+"""
+        
+        _UniffiFfiConverterUInt64.check_lower(now)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt64.lower(now),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBoolean.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_needs_rotation,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def needs_upload(self, ) -> bool:
+        """
+        Whether some keys are not yet in a confirmed upload.
+
+        # Errors
+        `Unusable`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBoolean.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_needs_upload,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def one_time_prekey_counts(self, ) -> PreKeyCounts:
+        """
+        How many one-time X25519 and KEM prekeys the device holds.
+
+        # Errors
+        `Unusable`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePreKeyCounts.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_one_time_prekey_counts,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def prune(self, now: int) -> None:
+        """
+        Deletes retired prekeys whose grace period is over at `now`.
+
+        # Errors
+        `Unusable`.
+"""
+        
+        _UniffiFfiConverterUInt64.check_lower(now)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt64.lower(now),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_prune,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def replenish(self, server_one_time: int,server_kem: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> Replenished:
+        """
+        Makes one-time prekeys when the server reports fewer than the low
+        water mark (draws 32 bytes per X25519 and 64 per KEM prekey).
+        Persist, then `upload`.
+
+        # Errors
+        `CounterExhausted`; a generator failure (the device unchanged).
+"""
+        
+        _UniffiFfiConverterUInt32.check_lower(server_one_time)
+
+        _UniffiFfiConverterUInt32.check_lower(server_kem)
+
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt32.lower(server_one_time),
+            _UniffiFfiConverterUInt32.lower(server_kem),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeReplenished.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_replenish,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def retry_for(self, sender_identity: bytes,failed: bytes,error: ChatcryptError,now: int) -> typing.Optional[RetryMessage]:
+        """
+        The signed retry for `failed`, a message from the device with
+        identity key `sender_identity` that failed to decrypt at `now` with
+        `error` (the exception the decrypt raised); `None` if that failure
+        calls for no retry (only `Auth`, `NoSession` and `UnknownPreKey`
+        may).
+
+        # Errors
+        `InvalidArgument` for a wrong length; a `Decode*` error for an
+        invalid key; `Unusable`.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(sender_identity)
+
+        _UniffiFfiConverterBytes.check_lower(failed)
+
+        _UniffiFfiConverterTypeChatcryptError.check_lower(error)
+
+        _UniffiFfiConverterUInt64.check_lower(now)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(sender_identity),
+            _UniffiFfiConverterBytes.lower(failed),
+            _UniffiFfiConverterTypeChatcryptError.lower(error),
+            _UniffiFfiConverterUInt64.lower(now),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalTypeRetryMessage.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_retry_for,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def retry_for_code(self, sender_identity: bytes,failed: bytes,code: int,prekey_id: int,now: int) -> typing.Optional[RetryMessage]:
+        """
+        As `retry_for`, from the failure's stable code (`error_code()`) and,
+        for `UnknownPreKey`, the prekey id it carries (`prekey_id`; 0
+        otherwise).
+
+        # Errors
+        As `retry_for`; `InvalidArgument` for a number that is no code.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(sender_identity)
+
+        _UniffiFfiConverterBytes.check_lower(failed)
+
+        _UniffiFfiConverterInt32.check_lower(code)
+
+        _UniffiFfiConverterUInt32.check_lower(prekey_id)
+
+        _UniffiFfiConverterUInt64.check_lower(now)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(sender_identity),
+            _UniffiFfiConverterBytes.lower(failed),
+            _UniffiFfiConverterInt32.lower(code),
+            _UniffiFfiConverterUInt32.lower(prekey_id),
+            _UniffiFfiConverterUInt64.lower(now),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalTypeRetryMessage.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_retry_for_code,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def rotate_signed_prekey(self, now: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> None:
+        """
+        Replaces the signed and last-resort prekeys (draws 32 + 64 bytes).
+        Persist, then `upload`.
+
+        # Errors
+        `CounterExhausted`; a generator failure (the device unchanged).
+"""
+        
+        _UniffiFfiConverterUInt64.check_lower(now)
+
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt64.lower(now),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_rotate_signed_prekey,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def seal(self, key: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
+        """
+        The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+
+        # Errors
+        `InvalidArgument` for a wrong key length; a generator failure;
+        `Unusable`.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(key)
+
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(key),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_seal,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def to_bytes(self, ) -> bytes:
+        """
+        The stored form (secret): store it after every change.
+
+        # Errors
+        `Unusable`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_to_bytes,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def upload(self, persisted: bytes) -> PreKeyUpload:
+        """
+        The prekey upload, for `persisted`: the caller's stored form of this
+        device (`to_bytes`, also when what is stored is its sealed form).
+
+        # Errors
+        `NotPersisted` if `persisted` is not the current stored form.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(persisted)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(persisted),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePreKeyUpload.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_upload,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeLocalDevice:
+    @staticmethod
+    def lift(value: int) -> LocalDevice:
+        return LocalDevice._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: LocalDevice):
+        if not isinstance(value, LocalDevice):
+            raise TypeError("Expected LocalDevice instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: LocalDevice) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> LocalDevice:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: LocalDevice, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class OneTimePreKeyProtocol(typing.Protocol):
+    """
+    A one-time prekey with its secret; a successful `accept_session`
+    consumes it (every call then fails with `Consumed`).
+"""
+    
+    def id(self, ) -> int:
+        """
+        Its id.
+
+        # Errors
+        `Consumed`.
+"""
+        raise NotImplementedError
+    def is_consumed(self, ) -> bool:
+        """
+        Whether an accept consumed it.
+"""
+        raise NotImplementedError
+    def public_key(self, ) -> bytes:
+        """
+        Its X25519 public key (32 bytes).
+
+        # Errors
+        `Consumed`.
+"""
+        raise NotImplementedError
+    def to_bytes(self, ) -> bytes:
+        """
+        The stored form (secret).
+
+        # Errors
+        `Consumed`.
+"""
+        raise NotImplementedError
+
+class OneTimePreKey(OneTimePreKeyProtocol):
+    """
+    A one-time prekey with its secret; a successful `accept_session`
+    consumes it (every call then fails with `Consumed`).
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def from_bytes(cls, bytes: bytes) -> OneTimePreKey:
+        """
+        Restores `to_bytes`' output.
+
+        # Errors
+        A `Decode*` error.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(bytes)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(bytes),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeOneTimePreKey.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_onetimeprekey_from_bytes,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    @classmethod
+    def generate(cls, id: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> OneTimePreKey:
+        """
+        A new one-time prekey (draws 32 bytes).
+
+        # Errors
+        A generator failure.
+"""
+        
+        _UniffiFfiConverterUInt32.check_lower(id)
+
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterUInt32.lower(id),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeOneTimePreKey.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_onetimeprekey_generate,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_onetimeprekey, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_onetimeprekey, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def id(self, ) -> int:
+        """
+        Its id.
+
+        # Errors
+        `Consumed`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_onetimeprekey_id,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def is_consumed(self, ) -> bool:
+        """
+        Whether an accept consumed it.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBoolean.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_onetimeprekey_is_consumed,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def public_key(self, ) -> bytes:
+        """
+        Its X25519 public key (32 bytes).
+
+        # Errors
+        `Consumed`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_onetimeprekey_public_key,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def to_bytes(self, ) -> bytes:
+        """
+        The stored form (secret).
+
+        # Errors
+        `Consumed`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_onetimeprekey_to_bytes,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeOneTimePreKey:
+    @staticmethod
+    def lift(value: int) -> OneTimePreKey:
+        return OneTimePreKey._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: OneTimePreKey):
+        if not isinstance(value, OneTimePreKey):
+            raise TypeError("Expected OneTimePreKey instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: OneTimePreKey) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> OneTimePreKey:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: OneTimePreKey, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class SenderCertificateProtocol(typing.Protocol):
+    """
+    A sender certificate: the server's statement of who a sealed
+    envelope's sender is, until when.
+"""
+    
+    def account_key(self, ) -> bytes:
+        """
+        The sender's account key (32 bytes).
+"""
+        raise NotImplementedError
+    def device(self, ) -> int:
+        """
+        The sender's device id.
+"""
+        raise NotImplementedError
+    def expires(self, ) -> int:
+        """
+        The expiry time.
+"""
+        raise NotImplementedError
+    def identity_key(self, ) -> bytes:
+        """
+        The sender device's identity key (32 bytes).
+"""
+        raise NotImplementedError
+    def issuer(self, ) -> bytes:
+        """
+        The issuing server key (32 bytes).
+"""
+        raise NotImplementedError
+    def serial(self, ) -> int:
+        """
+        The serial number.
+"""
+        raise NotImplementedError
+    def to_bytes(self, ) -> bytes:
+        """
+        The encoding (`constants().sender_certificate_len` bytes).
+"""
+        raise NotImplementedError
+    def validate(self, policy: CertificatePolicy) -> None:
+        """
+        Checks the certificate against `policy`.
+
+        # Errors
+        `UntrustedCertificate`, `CertificateRevoked`, `CertificateExpired`,
+        `BadSignature`.
+"""
+        raise NotImplementedError
+
+class SenderCertificate(SenderCertificateProtocol):
+    """
+    A sender certificate: the server's statement of who a sealed
+    envelope's sender is, until when.
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def from_bytes(cls, bytes: bytes) -> SenderCertificate:
+        """
+        Decodes a certificate (validated against a policy when opened).
+
+        # Errors
+        A `Decode*` error.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(bytes)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(bytes),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSenderCertificate.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_sendercertificate_from_bytes,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_sendercertificate, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_sendercertificate, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def account_key(self, ) -> bytes:
+        """
+        The sender's account key (32 bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_account_key,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def device(self, ) -> int:
+        """
+        The sender's device id.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_device,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def expires(self, ) -> int:
+        """
+        The expiry time.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_expires,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def identity_key(self, ) -> bytes:
+        """
+        The sender device's identity key (32 bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_identity_key,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def issuer(self, ) -> bytes:
+        """
+        The issuing server key (32 bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_issuer,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def serial(self, ) -> int:
+        """
+        The serial number.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_serial,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def to_bytes(self, ) -> bytes:
+        """
+        The encoding (`constants().sender_certificate_len` bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_to_bytes,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def validate(self, policy: CertificatePolicy) -> None:
+        """
+        Checks the certificate against `policy`.
+
+        # Errors
+        `UntrustedCertificate`, `CertificateRevoked`, `CertificateExpired`,
+        `BadSignature`.
+"""
+        
+        _UniffiFfiConverterTypeCertificatePolicy.check_lower(policy)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeCertificatePolicy.lower(policy),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sendercertificate_validate,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeSenderCertificate:
+    @staticmethod
+    def lift(value: int) -> SenderCertificate:
+        return SenderCertificate._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: SenderCertificate):
+        if not isinstance(value, SenderCertificate):
+            raise TypeError("Expected SenderCertificate instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: SenderCertificate) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> SenderCertificate:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: SenderCertificate, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class OpenedEnvelopeProtocol(typing.Protocol):
+    """
+    An opened sealed envelope: the validated sender certificate and the
+    content.
+"""
+    
+    def certificate(self, ) -> SenderCertificate:
+        """
+        The sender's certificate.
+"""
+        raise NotImplementedError
+    def content(self, ) -> bytes:
+        """
+        The content without its padding (for a session record's message,
+        give the envelope to `SessionRecord.decrypt_sealed`).
+"""
+        raise NotImplementedError
+
+class OpenedEnvelope(OpenedEnvelopeProtocol):
+    """
+    An opened sealed envelope: the validated sender certificate and the
+    content.
+"""
+    
+    _handle: ctypes.c_uint64
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_openedenvelope, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_openedenvelope, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def certificate(self, ) -> SenderCertificate:
+        """
+        The sender's certificate.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSenderCertificate.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_openedenvelope_certificate,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def content(self, ) -> bytes:
+        """
+        The content without its padding (for a session record's message,
+        give the envelope to `SessionRecord.decrypt_sealed`).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_openedenvelope_content,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeOpenedEnvelope:
+    @staticmethod
+    def lift(value: int) -> OpenedEnvelope:
+        return OpenedEnvelope._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: OpenedEnvelope):
+        if not isinstance(value, OpenedEnvelope):
+            raise TypeError("Expected OpenedEnvelope instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: OpenedEnvelope) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> OpenedEnvelope:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: OpenedEnvelope, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class PaddingProtocol(typing.Protocol):
+    """
+    How a plaintext is padded before it is encrypted or sealed (SPEC.md §26).
+"""
+    
+    def kind(self, ) -> PaddingKind:
+        """
+        The kind.
+"""
+        raise NotImplementedError
+    def pad(self, content: bytes,max: int) -> bytes:
+        """
+        Pads `content` (at most `max` bytes padded).
+
+        # Errors
+        `TooLarge`.
+"""
+        raise NotImplementedError
+    def padded_len(self, content_len: int) -> int:
+        """
+        The padded length of `content_len` bytes.
+
+        # Errors
+        `TooLarge` if it does not fit.
+"""
+        raise NotImplementedError
+    def param(self, ) -> int:
+        """
+        The parameter.
+"""
+        raise NotImplementedError
+
+class Padding(PaddingProtocol):
+    """
+    How a plaintext is padded before it is encrypted or sealed (SPEC.md §26).
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def default_policy(cls, ) -> Padding:
+        """
+        chatcrypt's default policy (Padmé with a 160-byte floor), the one
+        `SessionRecord.encrypt` uses.
+"""
+        _uniffi_lowered_args = (
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePadding.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_padding_default_policy,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    def __init__(self, kind: PaddingKind,param: int):
+        """
+        The policy of a kind and its parameter.
+
+        # Errors
+        `InvalidArgument` for a parameter out of range (`None` with a
+        parameter, `Blocks` with 0, a parameter above 65 535).
+"""
+        
+        _UniffiFfiConverterTypePaddingKind.check_lower(kind)
+
+        _UniffiFfiConverterUInt32.check_lower(param)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterTypePaddingKind.lower(kind),
+            _UniffiFfiConverterUInt32.lower(param),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePadding.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_padding_new,
+            *_uniffi_lowered_args,
+        )
+        self._handle = _uniffi_ffi_result
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_padding, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_padding, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def kind(self, ) -> PaddingKind:
+        """
+        The kind.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePaddingKind.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_padding_kind,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def pad(self, content: bytes,max: int) -> bytes:
+        """
+        Pads `content` (at most `max` bytes padded).
+
+        # Errors
+        `TooLarge`.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(content)
+
+        _UniffiFfiConverterUInt64.check_lower(max)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(content),
+            _UniffiFfiConverterUInt64.lower(max),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_padding_pad,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def padded_len(self, content_len: int) -> int:
+        """
+        The padded length of `content_len` bytes.
+
+        # Errors
+        `TooLarge` if it does not fit.
+"""
+        
+        _UniffiFfiConverterUInt64.check_lower(content_len)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt64.lower(content_len),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_padding_padded_len,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def param(self, ) -> int:
+        """
+        The parameter.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_padding_param,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypePadding:
+    @staticmethod
+    def lift(value: int) -> Padding:
+        return Padding._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: Padding):
+        if not isinstance(value, Padding):
+            raise TypeError("Expected Padding instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: Padding) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> Padding:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: Padding, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
 class SafetyNumberProtocol(typing.Protocol):
     """
     A safety number between two identity keys, for users to compare.
@@ -8011,6 +13833,39 @@ class SafetyNumber(SafetyNumberProtocol):
 """
     
     _handle: ctypes.c_uint64
+    @classmethod
+    def for_accounts(cls, local_user_id: bytes,local_account_key: bytes,remote_user_id: bytes,remote_account_key: bytes) -> SafetyNumber:
+        """
+        The safety number between two users' account keys (32 bytes each):
+        the one a multi-device messenger shows (both sides compute the same
+        digits).
+
+        # Errors
+        `InvalidArgument` for wrong key lengths; a `Decode*` error for an
+        invalid key; `TooLarge` for a longer user id.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(local_user_id)
+
+        _UniffiFfiConverterBytes.check_lower(local_account_key)
+
+        _UniffiFfiConverterBytes.check_lower(remote_user_id)
+
+        _UniffiFfiConverterBytes.check_lower(remote_account_key)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(local_user_id),
+            _UniffiFfiConverterBytes.lower(local_account_key),
+            _UniffiFfiConverterBytes.lower(remote_user_id),
+            _UniffiFfiConverterBytes.lower(remote_account_key),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSafetyNumber.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_safetynumber_for_accounts,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
     def __init__(self, local_id: bytes,local_key: bytes,remote_id: bytes,remote_key: bytes):
         """
         Computes it from each side's stable id (at most 255 bytes) and
@@ -8139,6 +13994,1450 @@ class _UniffiFfiConverterTypeSafetyNumber:
 
     @classmethod
     def write(cls, value: SafetyNumber, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class PeerAccountProtocol(typing.Protocol):
+    """
+    What this device trusts about a peer account: its user id, the pinned
+    account key and the newest device list. Store `to_bytes` (secret)
+    after every change.
+"""
+    
+    def accept_account_key_change(self, expected: bytes) -> None:
+        """
+        The caller's decision to trust the pending account key `expected`
+        (32 bytes).
+
+        # Errors
+        `InvalidArgument` for a wrong length, a `Decode*` error for an
+        invalid key; `NoPendingChange`; `AccountKeyChanged` if the pending
+        key is another.
+"""
+        raise NotImplementedError
+    def account_key(self, ) -> bytes:
+        """
+        The pinned account key (32 bytes).
+
+        # Errors
+        `Unusable` (never, for a peer account).
+"""
+        raise NotImplementedError
+    def authorize(self, device: int,identity_key: bytes) -> None:
+        """
+        Whether device `device` with identity key `identity_key` may send
+        and receive (returns if so).
+
+        # Errors
+        `AccountKeyChanged`, `UnknownDevice`, `WrongIdentity`; a wrong
+        length or invalid key.
+"""
+        raise NotImplementedError
+    def device_identity(self, device: int) -> bytes:
+        """
+        The identity key (32 bytes) device `device` must have.
+
+        # Errors
+        `AccountKeyChanged`, `UnknownDevice`.
+"""
+        raise NotImplementedError
+    def device_list(self, ) -> DeviceList:
+        """
+        The newest device list under the pinned key.
+
+        # Errors
+        `Unusable` (never, for a peer account).
+"""
+        raise NotImplementedError
+    def mark_verified(self, ) -> None:
+        """
+        Records that the users compared safety numbers and they matched.
+
+        # Errors
+        `AccountKeyChanged` while a change is pending.
+"""
+        raise NotImplementedError
+    def pending_account_key(self, ) -> typing.Optional[bytes]:
+        """
+        The account key (32 bytes) of a change waiting for the caller's
+        decision, if any.
+
+        # Errors
+        `Unusable` (never, for a peer account).
+"""
+        raise NotImplementedError
+    def reject_account_key_change(self, ) -> None:
+        """
+        The caller's decision to keep the pinned key.
+
+        # Errors
+        `NoPendingChange`.
+"""
+        raise NotImplementedError
+    def safety_number(self, local_user_id: bytes,local_account_key: bytes) -> SafetyNumber:
+        """
+        The safety number between the local user (`local_user_id`,
+        `local_account_key`) and this peer's pinned account key: the one a
+        multi-device messenger shows.
+
+        # Errors
+        A wrong length or invalid key; `TooLarge` for a longer user id.
+"""
+        raise NotImplementedError
+    def seal(self, key: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
+        """
+        The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+
+        # Errors
+        `InvalidArgument` for a wrong key length; a generator failure;
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def to_bytes(self, ) -> bytes:
+        """
+        The stored form (secret): store it after every change.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def trust_level(self, ) -> TrustLevel:
+        """
+        How the account key was pinned.
+
+        # Errors
+        `Unusable` (never, for a peer account).
+"""
+        raise NotImplementedError
+    def update_device_list(self, list: DeviceList) -> DeviceListUpdate:
+        """
+        Applies a device list fetched for this account.
+
+        # Errors
+        `DeviceListRollback`, `DeviceListConflict`; nothing changes on error.
+"""
+        raise NotImplementedError
+    def user_id(self, ) -> bytes:
+        """
+        The peer's stable user id.
+
+        # Errors
+        `Unusable` (never, for a peer account).
+"""
+        raise NotImplementedError
+
+class PeerAccount(PeerAccountProtocol):
+    """
+    What this device trusts about a peer account: its user id, the pinned
+    account key and the newest device list. Store `to_bytes` (secret)
+    after every change.
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def from_bytes(cls, bytes: bytes) -> PeerAccount:
+        """
+        Restores `to_bytes`' output.
+
+        # Errors
+        A `Decode*` error.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(bytes)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(bytes),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePeerAccount.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_from_bytes,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    @classmethod
+    def open(cls, key: bytes,sealed: bytes) -> PeerAccount:
+        """
+        Opens `seal`'s output with the same 32-byte key.
+
+        # Errors
+        `InvalidArgument` for a wrong key length; `Auth`; a `Decode*` error.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(key)
+
+        _UniffiFfiConverterBytes.check_lower(sealed)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(key),
+            _UniffiFfiConverterBytes.lower(sealed),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePeerAccount.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_open,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    @classmethod
+    def trust_on_first_use(cls, user_id: bytes,list: DeviceList) -> PeerAccount:
+        """
+        First contact, trusting on first use the account key that signed `list`.
+
+        # Errors
+        `TooLarge` for a user id over `constants().max_user_id_len` bytes.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(user_id)
+
+        _UniffiFfiConverterTypeDeviceList.check_lower(list)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(user_id),
+            _UniffiFfiConverterTypeDeviceList.lower(list),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePeerAccount.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_trust_on_first_use,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    @classmethod
+    def verified(cls, user_id: bytes,account_key: bytes,list: DeviceList) -> PeerAccount:
+        """
+        First contact with an account key (32 bytes) verified out of band.
+
+        # Errors
+        As `trust_on_first_use`; `InvalidArgument` for a wrong length, a
+        `Decode*` error for an invalid key; `AccountKeyChanged` if `list` is
+        signed by another key.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(user_id)
+
+        _UniffiFfiConverterBytes.check_lower(account_key)
+
+        _UniffiFfiConverterTypeDeviceList.check_lower(list)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(user_id),
+            _UniffiFfiConverterBytes.lower(account_key),
+            _UniffiFfiConverterTypeDeviceList.lower(list),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePeerAccount.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_peeraccount_verified,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_peeraccount, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_peeraccount, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def accept_account_key_change(self, expected: bytes) -> None:
+        """
+        The caller's decision to trust the pending account key `expected`
+        (32 bytes).
+
+        # Errors
+        `InvalidArgument` for a wrong length, a `Decode*` error for an
+        invalid key; `NoPendingChange`; `AccountKeyChanged` if the pending
+        key is another.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(expected)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(expected),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_accept_account_key_change,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def account_key(self, ) -> bytes:
+        """
+        The pinned account key (32 bytes).
+
+        # Errors
+        `Unusable` (never, for a peer account).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_account_key,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def authorize(self, device: int,identity_key: bytes) -> None:
+        """
+        Whether device `device` with identity key `identity_key` may send
+        and receive (returns if so).
+
+        # Errors
+        `AccountKeyChanged`, `UnknownDevice`, `WrongIdentity`; a wrong
+        length or invalid key.
+"""
+        
+        _UniffiFfiConverterUInt32.check_lower(device)
+
+        _UniffiFfiConverterBytes.check_lower(identity_key)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt32.lower(device),
+            _UniffiFfiConverterBytes.lower(identity_key),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_authorize,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def device_identity(self, device: int) -> bytes:
+        """
+        The identity key (32 bytes) device `device` must have.
+
+        # Errors
+        `AccountKeyChanged`, `UnknownDevice`.
+"""
+        
+        _UniffiFfiConverterUInt32.check_lower(device)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt32.lower(device),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_device_identity,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def device_list(self, ) -> DeviceList:
+        """
+        The newest device list under the pinned key.
+
+        # Errors
+        `Unusable` (never, for a peer account).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeDeviceList.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_device_list,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def mark_verified(self, ) -> None:
+        """
+        Records that the users compared safety numbers and they matched.
+
+        # Errors
+        `AccountKeyChanged` while a change is pending.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_mark_verified,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def pending_account_key(self, ) -> typing.Optional[bytes]:
+        """
+        The account key (32 bytes) of a change waiting for the caller's
+        decision, if any.
+
+        # Errors
+        `Unusable` (never, for a peer account).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_pending_account_key,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def reject_account_key_change(self, ) -> None:
+        """
+        The caller's decision to keep the pinned key.
+
+        # Errors
+        `NoPendingChange`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_reject_account_key_change,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def safety_number(self, local_user_id: bytes,local_account_key: bytes) -> SafetyNumber:
+        """
+        The safety number between the local user (`local_user_id`,
+        `local_account_key`) and this peer's pinned account key: the one a
+        multi-device messenger shows.
+
+        # Errors
+        A wrong length or invalid key; `TooLarge` for a longer user id.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(local_user_id)
+
+        _UniffiFfiConverterBytes.check_lower(local_account_key)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(local_user_id),
+            _UniffiFfiConverterBytes.lower(local_account_key),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSafetyNumber.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_safety_number,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def seal(self, key: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
+        """
+        The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+
+        # Errors
+        `InvalidArgument` for a wrong key length; a generator failure;
+        `Unusable`.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(key)
+
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(key),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_seal,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def to_bytes(self, ) -> bytes:
+        """
+        The stored form (secret): store it after every change.
+
+        # Errors
+        `Unusable`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_to_bytes,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def trust_level(self, ) -> TrustLevel:
+        """
+        How the account key was pinned.
+
+        # Errors
+        `Unusable` (never, for a peer account).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeTrustLevel.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_trust_level,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def update_device_list(self, list: DeviceList) -> DeviceListUpdate:
+        """
+        Applies a device list fetched for this account.
+
+        # Errors
+        `DeviceListRollback`, `DeviceListConflict`; nothing changes on error.
+"""
+        
+        _UniffiFfiConverterTypeDeviceList.check_lower(list)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeDeviceList.lower(list),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeDeviceListUpdate.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_update_device_list,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def user_id(self, ) -> bytes:
+        """
+        The peer's stable user id.
+
+        # Errors
+        `Unusable` (never, for a peer account).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_peeraccount_user_id,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypePeerAccount:
+    @staticmethod
+    def lift(value: int) -> PeerAccount:
+        return PeerAccount._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: PeerAccount):
+        if not isinstance(value, PeerAccount):
+            raise TypeError("Expected PeerAccount instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: PeerAccount) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> PeerAccount:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: PeerAccount, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class ServerKeyPairProtocol(typing.Protocol):
+    """
+    The server's certificate-signing key pair (sealed sender). Its seed is
+    secret.
+"""
+    
+    def issue(self, serial: int,expires: int,account_key: bytes,device: int,identity_key: bytes) -> SenderCertificate:
+        """
+        Issues certificate `serial`, valid while the recipient's clock is
+        below `expires`, for device `device` of account `account_key` with
+        identity key `identity_key` (32 bytes each).
+
+        # Errors
+        `InvalidArgument` for wrong lengths; a `Decode*` error for invalid keys.
+"""
+        raise NotImplementedError
+    def public_key(self, ) -> bytes:
+        """
+        The public key (32 bytes; what clients trust as a root).
+"""
+        raise NotImplementedError
+    def seed(self, ) -> bytes:
+        """
+        The 32-byte seed (secret).
+"""
+        raise NotImplementedError
+
+class ServerKeyPair(ServerKeyPairProtocol):
+    """
+    The server's certificate-signing key pair (sealed sender). Its seed is
+    secret.
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def from_seed(cls, seed: bytes) -> ServerKeyPair:
+        """
+        The key pair of a 32-byte seed.
+
+        # Errors
+        `InvalidArgument` if `seed` is not 32 bytes.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(seed)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(seed),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeServerKeyPair.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_serverkeypair_from_seed,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    @classmethod
+    def generate(cls, rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> ServerKeyPair:
+        """
+        A new key pair (draws 32 bytes).
+
+        # Errors
+        A generator failure.
+"""
+        
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeServerKeyPair.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_serverkeypair_generate,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_serverkeypair, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_serverkeypair, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def issue(self, serial: int,expires: int,account_key: bytes,device: int,identity_key: bytes) -> SenderCertificate:
+        """
+        Issues certificate `serial`, valid while the recipient's clock is
+        below `expires`, for device `device` of account `account_key` with
+        identity key `identity_key` (32 bytes each).
+
+        # Errors
+        `InvalidArgument` for wrong lengths; a `Decode*` error for invalid keys.
+"""
+        
+        _UniffiFfiConverterUInt64.check_lower(serial)
+
+        _UniffiFfiConverterUInt64.check_lower(expires)
+
+        _UniffiFfiConverterBytes.check_lower(account_key)
+
+        _UniffiFfiConverterUInt32.check_lower(device)
+
+        _UniffiFfiConverterBytes.check_lower(identity_key)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt64.lower(serial),
+            _UniffiFfiConverterUInt64.lower(expires),
+            _UniffiFfiConverterBytes.lower(account_key),
+            _UniffiFfiConverterUInt32.lower(device),
+            _UniffiFfiConverterBytes.lower(identity_key),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSenderCertificate.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_serverkeypair_issue,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def public_key(self, ) -> bytes:
+        """
+        The public key (32 bytes; what clients trust as a root).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_serverkeypair_public_key,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def seed(self, ) -> bytes:
+        """
+        The 32-byte seed (secret).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_serverkeypair_seed,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeServerKeyPair:
+    @staticmethod
+    def lift(value: int) -> ServerKeyPair:
+        return ServerKeyPair._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: ServerKeyPair):
+        if not isinstance(value, ServerKeyPair):
+            raise TypeError("Expected ServerKeyPair instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: ServerKeyPair) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> ServerKeyPair:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: ServerKeyPair, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class SessionRecordProtocol(typing.Protocol):
+    """
+    All sessions with one peer device: the current one and a few earlier
+    ones. After every call that changes it, store `to_bytes` (secret); a
+    call that fails changes neither the record nor the local device.
+
+    Every call takes the `PeerAccount` that authorizes the device (its
+    device list and pinned account key): a device no longer listed, or
+    listed with another identity key, is refused.
+"""
+    
+    def archived_count(self, ) -> int:
+        """
+        How many earlier sessions are kept.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def current_session_id(self, ) -> typing.Optional[bytes]:
+        """
+        The current session's id (its handshake's base key, 32 bytes), if any.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def decrypt(self, local: LocalDevice,peer: PeerAccount,message: bytes,policy: SessionPolicy,now: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> RecordDecrypted:
+        """
+        Decrypts a message from the device; a new PreKeyMessage is accepted
+        with `local`'s prekeys, which it consumes on success
+        (`new_session`: store the device too). Draws 32 bytes on a new
+        ratchet step.
+
+        # Errors
+        `Auth`, `Duplicate` (drop it), `UnknownPreKey`, `NoSession`,
+        `UnknownDevice`, `WrongIdentity`, a `Decode*` error, ...; a
+        generator failure. Nothing changes on error; answer `Auth`,
+        `NoSession` and `UnknownPreKey` with `LocalDevice.retry_for`.
+"""
+        raise NotImplementedError
+    def decrypt_sealed(self, local: LocalDevice,peer: PeerAccount,opened: OpenedEnvelope,policy: SessionPolicy,now: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> RecordDecrypted:
+        """
+        Decrypts the content of an opened sealed envelope from the device,
+        if its certificate names the sender the inner session authenticates.
+
+        # Errors
+        `SenderMismatch`; as `decrypt`. Nothing changes on error.
+"""
+        raise NotImplementedError
+    def device(self, ) -> int:
+        """
+        The peer's device id.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def encrypt(self, peer: PeerAccount,plaintext: bytes,now: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
+        """
+        Encrypts `plaintext` on the current session, padded with the
+        default policy (draws a 16-byte reuse guard).
+
+        # Errors
+        `NoSession`, `SessionExpired`, `AccountKeyChanged`, `UnknownDevice`,
+        `WrongIdentity`, `TooLarge`; a generator failure.
+"""
+        raise NotImplementedError
+    def encrypt_padded(self, peer: PeerAccount,plaintext: bytes,padding: Padding,now: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
+        """
+        As `encrypt`, padded with `padding`.
+
+        # Errors
+        As `encrypt`.
+"""
+        raise NotImplementedError
+    def encrypt_sealed(self, local: LocalDevice,peer: PeerAccount,certificate: SenderCertificate,plaintext: bytes,now: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
+        """
+        Encrypts `plaintext` on the current session (default padding) and
+        seals the message for the session's peer device with `certificate`,
+        this device's sender certificate (draws 16 + 32 bytes).
+
+        # Errors
+        As `encrypt`; `WrongIdentity` for a certificate of another device.
+"""
+        raise NotImplementedError
+    def encrypted_len(self, plaintext_len: int,padding: Padding) -> int:
+        """
+        The length of the message `encrypt_padded` gives now for
+        `plaintext_len` bytes padded with `padding`; add
+        `constants().sealed_envelope_overhead` + 4 for `encrypt_sealed`
+        (default padding).
+
+        # Errors
+        `NoSession` without a current session; `TooLarge`; `Unusable`.
+"""
+        raise NotImplementedError
+    def handle_retry(self, local: LocalDevice,peer: PeerAccount,retry: RetryMessage) -> RetryOutcome:
+        """
+        Reacts to a retry message from the device.
+
+        # Errors
+        `UnknownDevice`, `WrongIdentity`, `AccountKeyChanged`; `Unusable`.
+"""
+        raise NotImplementedError
+    def initiate(self, local: LocalDevice,peer: PeerAccount,bundle: PreKeyBundle,policy: SessionPolicy,now: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> None:
+        """
+        Starts a session with the device from its `bundle`, authorized by
+        `peer`'s device list; it becomes the current session.
+
+        # Errors
+        `UnknownDevice`, `WrongIdentity`, `AccountKeyChanged`,
+        `BadSignature`, `PostQuantumRequired`, ...; a generator failure.
+"""
+        raise NotImplementedError
+    def needs_new_session(self, now: int) -> bool:
+        """
+        Whether there is no session to send on at `now`: fetch a bundle and
+        `initiate`.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def seal(self, key: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
+        """
+        The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+
+        # Errors
+        `InvalidArgument` for a wrong key length; a generator failure;
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def to_bytes(self, ) -> bytes:
+        """
+        The stored form (secret): store it after every change.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+
+class SessionRecord(SessionRecordProtocol):
+    """
+    All sessions with one peer device: the current one and a few earlier
+    ones. After every call that changes it, store `to_bytes` (secret); a
+    call that fails changes neither the record nor the local device.
+
+    Every call takes the `PeerAccount` that authorizes the device (its
+    device list and pinned account key): a device no longer listed, or
+    listed with another identity key, is refused.
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def from_bytes(cls, bytes: bytes) -> SessionRecord:
+        """
+        Restores `to_bytes`' output.
+
+        # Errors
+        A `Decode*` error.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(bytes)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(bytes),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSessionRecord.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_sessionrecord_from_bytes,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    def __init__(self, device: int):
+        """
+        An empty record for the peer's device `device`.
+"""
+        
+        _UniffiFfiConverterUInt32.check_lower(device)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterUInt32.lower(device),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSessionRecord.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_sessionrecord_new,
+            *_uniffi_lowered_args,
+        )
+        self._handle = _uniffi_ffi_result
+    @classmethod
+    def open(cls, key: bytes,sealed: bytes) -> SessionRecord:
+        """
+        Opens `seal`'s output with the same 32-byte key.
+
+        # Errors
+        `InvalidArgument` for a wrong key length; `Auth`; a `Decode*` error.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(key)
+
+        _UniffiFfiConverterBytes.check_lower(sealed)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(key),
+            _UniffiFfiConverterBytes.lower(sealed),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeSessionRecord.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_sessionrecord_open,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_sessionrecord, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_sessionrecord, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def archived_count(self, ) -> int:
+        """
+        How many earlier sessions are kept.
+
+        # Errors
+        `Unusable`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_archived_count,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def current_session_id(self, ) -> typing.Optional[bytes]:
+        """
+        The current session's id (its handshake's base key, 32 bytes), if any.
+
+        # Errors
+        `Unusable`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_current_session_id,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def decrypt(self, local: LocalDevice,peer: PeerAccount,message: bytes,policy: SessionPolicy,now: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> RecordDecrypted:
+        """
+        Decrypts a message from the device; a new PreKeyMessage is accepted
+        with `local`'s prekeys, which it consumes on success
+        (`new_session`: store the device too). Draws 32 bytes on a new
+        ratchet step.
+
+        # Errors
+        `Auth`, `Duplicate` (drop it), `UnknownPreKey`, `NoSession`,
+        `UnknownDevice`, `WrongIdentity`, a `Decode*` error, ...; a
+        generator failure. Nothing changes on error; answer `Auth`,
+        `NoSession` and `UnknownPreKey` with `LocalDevice.retry_for`.
+"""
+        
+        _UniffiFfiConverterTypeLocalDevice.check_lower(local)
+
+        _UniffiFfiConverterTypePeerAccount.check_lower(peer)
+
+        _UniffiFfiConverterBytes.check_lower(message)
+
+        _UniffiFfiConverterTypeSessionPolicy.check_lower(policy)
+
+        _UniffiFfiConverterUInt64.check_lower(now)
+
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeLocalDevice.lower(local),
+            _UniffiFfiConverterTypePeerAccount.lower(peer),
+            _UniffiFfiConverterBytes.lower(message),
+            _UniffiFfiConverterTypeSessionPolicy.lower(policy),
+            _UniffiFfiConverterUInt64.lower(now),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeRecordDecrypted.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_decrypt,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def decrypt_sealed(self, local: LocalDevice,peer: PeerAccount,opened: OpenedEnvelope,policy: SessionPolicy,now: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> RecordDecrypted:
+        """
+        Decrypts the content of an opened sealed envelope from the device,
+        if its certificate names the sender the inner session authenticates.
+
+        # Errors
+        `SenderMismatch`; as `decrypt`. Nothing changes on error.
+"""
+        
+        _UniffiFfiConverterTypeLocalDevice.check_lower(local)
+
+        _UniffiFfiConverterTypePeerAccount.check_lower(peer)
+
+        _UniffiFfiConverterTypeOpenedEnvelope.check_lower(opened)
+
+        _UniffiFfiConverterTypeSessionPolicy.check_lower(policy)
+
+        _UniffiFfiConverterUInt64.check_lower(now)
+
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeLocalDevice.lower(local),
+            _UniffiFfiConverterTypePeerAccount.lower(peer),
+            _UniffiFfiConverterTypeOpenedEnvelope.lower(opened),
+            _UniffiFfiConverterTypeSessionPolicy.lower(policy),
+            _UniffiFfiConverterUInt64.lower(now),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeRecordDecrypted.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_decrypt_sealed,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def device(self, ) -> int:
+        """
+        The peer's device id.
+
+        # Errors
+        `Unusable`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_device,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def encrypt(self, peer: PeerAccount,plaintext: bytes,now: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
+        """
+        Encrypts `plaintext` on the current session, padded with the
+        default policy (draws a 16-byte reuse guard).
+
+        # Errors
+        `NoSession`, `SessionExpired`, `AccountKeyChanged`, `UnknownDevice`,
+        `WrongIdentity`, `TooLarge`; a generator failure.
+"""
+        
+        _UniffiFfiConverterTypePeerAccount.check_lower(peer)
+
+        _UniffiFfiConverterBytes.check_lower(plaintext)
+
+        _UniffiFfiConverterUInt64.check_lower(now)
+
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypePeerAccount.lower(peer),
+            _UniffiFfiConverterBytes.lower(plaintext),
+            _UniffiFfiConverterUInt64.lower(now),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypt,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def encrypt_padded(self, peer: PeerAccount,plaintext: bytes,padding: Padding,now: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
+        """
+        As `encrypt`, padded with `padding`.
+
+        # Errors
+        As `encrypt`.
+"""
+        
+        _UniffiFfiConverterTypePeerAccount.check_lower(peer)
+
+        _UniffiFfiConverterBytes.check_lower(plaintext)
+
+        _UniffiFfiConverterTypePadding.check_lower(padding)
+
+        _UniffiFfiConverterUInt64.check_lower(now)
+
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypePeerAccount.lower(peer),
+            _UniffiFfiConverterBytes.lower(plaintext),
+            _UniffiFfiConverterTypePadding.lower(padding),
+            _UniffiFfiConverterUInt64.lower(now),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypt_padded,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def encrypt_sealed(self, local: LocalDevice,peer: PeerAccount,certificate: SenderCertificate,plaintext: bytes,now: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
+        """
+        Encrypts `plaintext` on the current session (default padding) and
+        seals the message for the session's peer device with `certificate`,
+        this device's sender certificate (draws 16 + 32 bytes).
+
+        # Errors
+        As `encrypt`; `WrongIdentity` for a certificate of another device.
+"""
+        
+        _UniffiFfiConverterTypeLocalDevice.check_lower(local)
+
+        _UniffiFfiConverterTypePeerAccount.check_lower(peer)
+
+        _UniffiFfiConverterTypeSenderCertificate.check_lower(certificate)
+
+        _UniffiFfiConverterBytes.check_lower(plaintext)
+
+        _UniffiFfiConverterUInt64.check_lower(now)
+
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeLocalDevice.lower(local),
+            _UniffiFfiConverterTypePeerAccount.lower(peer),
+            _UniffiFfiConverterTypeSenderCertificate.lower(certificate),
+            _UniffiFfiConverterBytes.lower(plaintext),
+            _UniffiFfiConverterUInt64.lower(now),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypt_sealed,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def encrypted_len(self, plaintext_len: int,padding: Padding) -> int:
+        """
+        The length of the message `encrypt_padded` gives now for
+        `plaintext_len` bytes padded with `padding`; add
+        `constants().sealed_envelope_overhead` + 4 for `encrypt_sealed`
+        (default padding).
+
+        # Errors
+        `NoSession` without a current session; `TooLarge`; `Unusable`.
+"""
+        
+        _UniffiFfiConverterUInt64.check_lower(plaintext_len)
+
+        _UniffiFfiConverterTypePadding.check_lower(padding)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt64.lower(plaintext_len),
+            _UniffiFfiConverterTypePadding.lower(padding),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_encrypted_len,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def handle_retry(self, local: LocalDevice,peer: PeerAccount,retry: RetryMessage) -> RetryOutcome:
+        """
+        Reacts to a retry message from the device.
+
+        # Errors
+        `UnknownDevice`, `WrongIdentity`, `AccountKeyChanged`; `Unusable`.
+"""
+        
+        _UniffiFfiConverterTypeLocalDevice.check_lower(local)
+
+        _UniffiFfiConverterTypePeerAccount.check_lower(peer)
+
+        _UniffiFfiConverterTypeRetryMessage.check_lower(retry)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeLocalDevice.lower(local),
+            _UniffiFfiConverterTypePeerAccount.lower(peer),
+            _UniffiFfiConverterTypeRetryMessage.lower(retry),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeRetryOutcome.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_handle_retry,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def initiate(self, local: LocalDevice,peer: PeerAccount,bundle: PreKeyBundle,policy: SessionPolicy,now: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> None:
+        """
+        Starts a session with the device from its `bundle`, authorized by
+        `peer`'s device list; it becomes the current session.
+
+        # Errors
+        `UnknownDevice`, `WrongIdentity`, `AccountKeyChanged`,
+        `BadSignature`, `PostQuantumRequired`, ...; a generator failure.
+"""
+        
+        _UniffiFfiConverterTypeLocalDevice.check_lower(local)
+
+        _UniffiFfiConverterTypePeerAccount.check_lower(peer)
+
+        _UniffiFfiConverterTypePreKeyBundle.check_lower(bundle)
+
+        _UniffiFfiConverterTypeSessionPolicy.check_lower(policy)
+
+        _UniffiFfiConverterUInt64.check_lower(now)
+
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypeLocalDevice.lower(local),
+            _UniffiFfiConverterTypePeerAccount.lower(peer),
+            _UniffiFfiConverterTypePreKeyBundle.lower(bundle),
+            _UniffiFfiConverterTypeSessionPolicy.lower(policy),
+            _UniffiFfiConverterUInt64.lower(now),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_initiate,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def needs_new_session(self, now: int) -> bool:
+        """
+        Whether there is no session to send on at `now`: fetch a bundle and
+        `initiate`.
+
+        # Errors
+        `Unusable`.
+"""
+        
+        _UniffiFfiConverterUInt64.check_lower(now)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt64.lower(now),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBoolean.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_needs_new_session,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def seal(self, key: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
+        """
+        The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+
+        # Errors
+        `InvalidArgument` for a wrong key length; a generator failure;
+        `Unusable`.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(key)
+
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(key),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_seal,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def to_bytes(self, ) -> bytes:
+        """
+        The stored form (secret): store it after every change.
+
+        # Errors
+        `Unusable`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_sessionrecord_to_bytes,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeSessionRecord:
+    @staticmethod
+    def lift(value: int) -> SessionRecord:
+        return SessionRecord._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: SessionRecord):
+        if not isinstance(value, SessionRecord):
+            raise TypeError("Expected SessionRecord instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: SessionRecord) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> SessionRecord:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: SessionRecord, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
 
@@ -8410,6 +15709,52 @@ class _UniffiFfiConverterOptionalString(_UniffiConverterRustBuffer):
         else:
             raise InternalError("Unexpected flag byte for optional type")
 
+class _UniffiFfiConverterSequenceBytes(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterBytes.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterBytes.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterBytes.read(buf) for i in range(count)
+        ]
+
+class _UniffiFfiConverterSequenceTypeRecipientEnvelope(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        for item in value:
+            _UniffiFfiConverterTypeRecipientEnvelope.check_lower(item)
+
+    @classmethod
+    def write(cls, value, buf):
+        items = len(value)
+        buf.write_i32(items)
+        for item in value:
+            _UniffiFfiConverterTypeRecipientEnvelope.write(item, buf)
+
+    @classmethod
+    def read(cls, buf):
+        count = buf.read_i32()
+        if count < 0:
+            raise InternalError("Unexpected negative sequence length")
+
+        return [
+            _UniffiFfiConverterTypeRecipientEnvelope.read(buf) for i in range(count)
+        ]
+
 class _UniffiFfiConverterOptionalTypeOneTimePreKeyPublic(_UniffiConverterRustBuffer):
     @classmethod
     def check_lower(cls, value):
@@ -8432,31 +15777,6 @@ class _UniffiFfiConverterOptionalTypeOneTimePreKeyPublic(_UniffiConverterRustBuf
             return None
         elif flag == 1:
             return _UniffiFfiConverterTypeOneTimePreKeyPublic.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
-
-class _UniffiFfiConverterOptionalBytes(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterBytes.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterBytes.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterBytes.read(buf)
         else:
             raise InternalError("Unexpected flag byte for optional type")
 
@@ -8544,6 +15864,21 @@ def constants() -> Constants:
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
+def default_session_policy() -> SessionPolicy:
+    """
+    chatcrypt's default session policy: plain headers, hybrid post-quantum
+    required, either mode accepted.
+"""
+    _uniffi_lowered_args = (
+    )
+    _uniffi_lift_return = _UniffiFfiConverterTypeSessionPolicy.lift
+    _uniffi_error_converter = None
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_chatcrypt_uniffi_fn_func_default_session_policy,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 def error_code_name(code: int) -> typing.Optional[str]:
     """
     The stable name (`"AUTH"`) of an error code, `None` for a number that
@@ -8602,25 +15937,193 @@ def message_type(message: bytes) -> MessageType:
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
+def open_envelope(identity: IdentityKeyPair,envelope: bytes,policy: CertificatePolicy) -> OpenedEnvelope:
+    """
+    Opens a sealed envelope addressed to `identity`, validating its sender
+    certificate against `policy` (changes no state).
+
+    # Errors
+    `Auth` (not for this identity, or tampered), `UntrustedCertificate`,
+    `CertificateRevoked`, `CertificateExpired`, a `Decode*` error, in
+    chatcrypt's order.
+"""
+    
+    _UniffiFfiConverterTypeIdentityKeyPair.check_lower(identity)
+
+    _UniffiFfiConverterBytes.check_lower(envelope)
+
+    _UniffiFfiConverterTypeCertificatePolicy.check_lower(policy)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeIdentityKeyPair.lower(identity),
+        _UniffiFfiConverterBytes.lower(envelope),
+        _UniffiFfiConverterTypeCertificatePolicy.lower(policy),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterTypeOpenedEnvelope.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_chatcrypt_uniffi_fn_func_open_envelope,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def seal_envelope(identity: IdentityKeyPair,certificate: SenderCertificate,recipient: bytes,content: bytes,padding: Padding,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
+    """
+    Seals `content` for the device with identity key `recipient` (32
+    bytes), as the sender `identity` with its `certificate` (draws 32
+    bytes). Named `seal_envelope` rather than `seal`, as `open_envelope`
+    is: a module-level `open` would shadow Python's built-in `open` on
+    `from chatcrypt import *`.
+
+    # Errors
+    `WrongIdentity` for a certificate of another identity; `TooLarge`;
+    a wrong length or invalid key; a generator failure.
+"""
+    
+    _UniffiFfiConverterTypeIdentityKeyPair.check_lower(identity)
+
+    _UniffiFfiConverterTypeSenderCertificate.check_lower(certificate)
+
+    _UniffiFfiConverterBytes.check_lower(recipient)
+
+    _UniffiFfiConverterBytes.check_lower(content)
+
+    _UniffiFfiConverterTypePadding.check_lower(padding)
+
+    if rng is _DEFAULT:
+        rng = None
+    _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeIdentityKeyPair.lower(identity),
+        _UniffiFfiConverterTypeSenderCertificate.lower(certificate),
+        _UniffiFfiConverterBytes.lower(recipient),
+        _UniffiFfiConverterBytes.lower(content),
+        _UniffiFfiConverterTypePadding.lower(padding),
+        _UniffiFfiConverterOptionalTypeRng.lower(rng),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_chatcrypt_uniffi_fn_func_seal_envelope,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def seal_multi(identity: IdentityKeyPair,certificate: SenderCertificate,recipients: typing.List[bytes],content: bytes,padding: Padding,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
+    """
+    Seals `content` once for every device in `recipients` (32-byte identity
+    keys, at most `constants().max_sealed_recipients`; draws 32 bytes): the
+    multi-recipient envelope the server splits with `split_multi_recipient`.
+
+    # Errors
+    As `seal_envelope`; `TooLarge` for too many recipients.
+"""
+    
+    _UniffiFfiConverterTypeIdentityKeyPair.check_lower(identity)
+
+    _UniffiFfiConverterTypeSenderCertificate.check_lower(certificate)
+
+    _UniffiFfiConverterSequenceBytes.check_lower(recipients)
+
+    _UniffiFfiConverterBytes.check_lower(content)
+
+    _UniffiFfiConverterTypePadding.check_lower(padding)
+
+    if rng is _DEFAULT:
+        rng = None
+    _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterTypeIdentityKeyPair.lower(identity),
+        _UniffiFfiConverterTypeSenderCertificate.lower(certificate),
+        _UniffiFfiConverterSequenceBytes.lower(recipients),
+        _UniffiFfiConverterBytes.lower(content),
+        _UniffiFfiConverterTypePadding.lower(padding),
+        _UniffiFfiConverterOptionalTypeRng.lower(rng),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_chatcrypt_uniffi_fn_func_seal_multi,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def split_multi_recipient(bytes: bytes) -> typing.List[RecipientEnvelope]:
+    """
+    The server's split of a multi-recipient envelope into one sealed
+    envelope per recipient.
+
+    # Errors
+    A `Decode*` error.
+"""
+    
+    _UniffiFfiConverterBytes.check_lower(bytes)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterBytes.lower(bytes),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterSequenceTypeRecipientEnvelope.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_chatcrypt_uniffi_fn_func_split_multi_recipient,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def unpad(padded: bytes) -> bytes:
+    """
+    Removes `Padding.pad`'s padding (strictly).
+
+    # Errors
+    `Padding` for anything `pad` does not make.
+"""
+    
+    _UniffiFfiConverterBytes.check_lower(padded)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterBytes.lower(padded),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_chatcrypt_uniffi_fn_func_unpad,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
 
 __all__ = [
     "InternalError",
     "ChatcryptError",
     "Mode",
+    "DeviceListChange",
+    "PqPolicy",
+    "ModePolicy",
     "KemPreKeyUse",
     "MessageType",
-    "ModePolicy",
-    "PqPolicy",
+    "PaddingKind",
+    "RetryOutcome",
+    "RetryReason",
+    "TrustLevel",
     "Decrypted",
     "KemPreKeyId",
     "Accepted",
     "Constants",
+    "DeviceListUpdate",
     "OneTimePreKeyPublic",
+    "PreKeyCounts",
+    "RecipientEnvelope",
+    "RecordDecrypted",
+    "Replenished",
+    "SessionPolicy",
     "accept_session",
     "constants",
+    "default_session_policy",
     "error_code_name",
     "identity_key_check",
     "message_type",
+    "open_envelope",
+    "seal_envelope",
+    "seal_multi",
+    "split_multi_recipient",
+    "unpad",
     "Rng",
     "RngProtocol",
     "PreKeyMessage",
@@ -8629,14 +16132,42 @@ __all__ = [
     "SessionProtocol",
     "KemPreKey",
     "KemPreKeyProtocol",
+    "DeviceCertificate",
+    "DeviceCertificateProtocol",
+    "DeviceLink",
+    "DeviceLinkProtocol",
+    "DeviceList",
+    "DeviceListProtocol",
+    "AccountKeyPair",
+    "AccountKeyPairProtocol",
+    "CertificatePolicy",
+    "CertificatePolicyProtocol",
     "IdentityKeyPair",
     "IdentityKeyPairProtocol",
-    "OneTimePreKey",
-    "OneTimePreKeyProtocol",
     "PreKeyBundle",
     "PreKeyBundleProtocol",
+    "PreKeyUpload",
+    "PreKeyUploadProtocol",
+    "RetryMessage",
+    "RetryMessageProtocol",
+    "LocalDevice",
+    "LocalDeviceProtocol",
+    "OneTimePreKey",
+    "OneTimePreKeyProtocol",
+    "SenderCertificate",
+    "SenderCertificateProtocol",
+    "OpenedEnvelope",
+    "OpenedEnvelopeProtocol",
+    "Padding",
+    "PaddingProtocol",
     "SafetyNumber",
     "SafetyNumberProtocol",
+    "PeerAccount",
+    "PeerAccountProtocol",
+    "ServerKeyPair",
+    "ServerKeyPairProtocol",
+    "SessionRecord",
+    "SessionRecordProtocol",
     "SignedPreKey",
     "SignedPreKeyProtocol",
 ]
