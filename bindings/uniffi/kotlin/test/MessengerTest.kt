@@ -109,6 +109,26 @@ fun conversation() {
     check(String(back.plaintext) == "hello Alice" && !back.newSession) { "reply" }
     check(same(p.aRec.currentSessionId()!!, p.bRec.currentSessionId()!!)) { "one session id" }
 
+    // A tampered message: Auth, the record unchanged; the exception itself
+    // makes the retry, which brings Alice to a new session.
+    val second = p.aRec.encrypt(p.aPeer, "two".toByteArray(), NOW, rng)
+    val tampered = second.copyOf().also { it[it.size - 1] = (it[it.size - 1].toInt() xor 1).toByte() }
+    val kept = p.bRec.toBytes()
+    val auth = expect<ChatcryptException.Auth>("tampered", -15) {
+        p.bRec.decrypt(p.bob.devices[0], p.bPeer, tampered, policy, NOW, rng)
+    }
+    check(same(p.bRec.toBytes(), kept)) { "a tampered message changed the record" }
+    check(auth?.errorPrekeyId() == null) { "Auth carries no prekey id" }
+    val retry = RetryMessage.fromBytes(p.bob.devices[0].retryFor(p.alice.devices[0].identityKey(), second, auth!!, NOW)!!.toBytes())
+    check(retry.reason() == RetryReason.NO_SESSION && retry.toBytes().size == 159) { "retry: ${retry.reason()}" }
+    check(p.bob.devices[0].retryFor(p.alice.devices[0].identityKey(), first, ChatcryptException.Duplicate(-16, "Duplicate"), NOW) == null) {
+        "a duplicate calls for no retry"
+    }
+    val copy = SessionRecord.fromBytes(p.aRec.toBytes())
+    check(copy.handleRetry(p.alice.devices[0], p.aPeer, retry) == RetryOutcome.START_NEW_SESSION) { "retry handled" }
+    check(copy.needsNewSession(NOW) && copy.archivedCount() == 1uL) { "new session needed" }
+    expect<ChatcryptException.NoSession>("no session after the retry", -27) { copy.encrypt(p.aPeer, ByteArray(1), NOW, rng) }
+
     // Stored forms round-trip, plain and sealed; a stale device form is not an upload.
     val key = ByteArray(32) { 7 }
     val aRec = SessionRecord.open(key, p.aRec.seal(key, rng))
