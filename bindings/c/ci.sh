@@ -18,7 +18,9 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 CC="${CC:-cc}"
 
-step() { printf '\n== c binding: %s\n' "$*"; }
+START=$SECONDS
+# Each step's line carries the seconds since the start (the step timings).
+step() { printf '\n== c binding: %s (at %ds)\n' "$*" "$((SECONDS - START))"; }
 
 step "cbindgen $CBINDGEN_VERSION"
 if ! command -v cbindgen >/dev/null 2>&1 || [ "$(cbindgen --version)" != "cbindgen $CBINDGEN_VERSION" ]; then
