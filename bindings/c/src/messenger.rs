@@ -266,6 +266,11 @@ unsafe fn put_opt_key(
     }
 }
 
+/// The caller memory of a `size_t *out_len`, for [`raw::disjoint`].
+fn len_region(out_len: *mut usize) -> (*const u8, usize) {
+    (out_len.cast_const().cast(), core::mem::size_of::<usize>())
+}
+
 /// Splits a concatenation of `n` × `size`-byte items.
 fn chunks<'a>(
     bytes: &'a [u8],
@@ -558,7 +563,7 @@ unsafe fn seal_stored<T>(
     ffi(|| {
         // SAFETY: forwarded from the caller.
         unsafe {
-            raw::disjoint(&[(key, key_len), (out.cast_const(), cap)])?;
+            raw::disjoint(&[(key, key_len), (out.cast_const(), cap), len_region(out_len)])?;
             let h = raw::obj(handle)?;
             let k = raw::bytes(key, key_len)?;
             let rng = raw::obj_mut(rng)?;
@@ -2610,7 +2615,7 @@ pub unsafe extern "C" fn chatcrypt_pad(
     ffi(|| {
         // SAFETY: forwarded from the caller.
         unsafe {
-            raw::disjoint(&[(content, content_len), (out.cast_const(), cap)])?;
+            raw::disjoint(&[(content, content_len), (out.cast_const(), cap), len_region(out_len)])?;
             let c = raw::bytes(content, content_len)?;
             let padding = core_api::Padding::new(padding_kind, padding_param)?;
             raw::write(out_len, 0)?;
@@ -2645,7 +2650,7 @@ pub unsafe extern "C" fn chatcrypt_unpad(
     ffi(|| {
         // SAFETY: forwarded from the caller.
         unsafe {
-            raw::disjoint(&[(padded, padded_len), (out.cast_const(), cap)])?;
+            raw::disjoint(&[(padded, padded_len), (out.cast_const(), cap), len_region(out_len)])?;
             let p = raw::bytes(padded, padded_len)?;
             plaintext_room(p.len(), cap, out_len)?;
             raw::write(out_len, 0)?;
@@ -2996,7 +3001,12 @@ pub unsafe extern "C" fn chatcrypt_seal(
     ffi(|| {
         // SAFETY: forwarded from the caller.
         unsafe {
-            raw::disjoint(&[(recipient, recipient_len), (content, content_len), (out.cast_const(), cap)])?;
+            raw::disjoint(&[
+                (recipient, recipient_len),
+                (content, content_len),
+                (out.cast_const(), cap),
+                len_region(out_len),
+            ])?;
             let i = raw::obj(identity)?;
             let c = raw::obj(certificate)?;
             let r = raw::bytes(recipient, recipient_len)?;
@@ -3046,7 +3056,12 @@ pub unsafe extern "C" fn chatcrypt_seal_multi(
     ffi(|| {
         // SAFETY: forwarded from the caller.
         unsafe {
-            raw::disjoint(&[(recipients, recipients_len), (content, content_len), (out.cast_const(), cap)])?;
+            raw::disjoint(&[
+                (recipients, recipients_len),
+                (content, content_len),
+                (out.cast_const(), cap),
+                len_region(out_len),
+            ])?;
             let i = raw::obj(identity)?;
             let c = raw::obj(certificate)?;
             let r = raw::bytes(recipients, recipients_len)?;

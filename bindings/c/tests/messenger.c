@@ -262,12 +262,34 @@ static void a_conversation_between_two_users(ChatcryptRng *rng) {
     CHECK_RC(rec_decrypt(p.b_rec, p.bob.devices[0], p.b_peer, &first, NULL, rng, NULL), CHATCRYPT_ERR_DUPLICATE);
     after = stored_record(p.b_rec);
     CHECK(bytes_eq(&after, before.data, before.len), "a replay leaves the record as it was");
-    bytes_free(&before);
     bytes_free(&after);
+    /* In place (the plaintext over the message) is refused before any work. */
+    bytes_t copy = {xmalloc(first.len), first.len};
+    memcpy(copy.data, first.data, first.len);
+    size_t in_place = 0;
+    CHECK_RC(chatcrypt_session_record_decrypt(p.b_rec, p.bob.devices[0], p.b_peer, copy.data, copy.len, NULL, NOW, rng,
+                                              copy.data, copy.len, &in_place, NULL, 0, NULL),
+             CHATCRYPT_ERR_INVALID_ARGUMENT);
+    CHECK(bytes_eq(&copy, first.data, first.len), "the message is untouched");
+    CHECK_RC(chatcrypt_session_record_encrypt(p.b_rec, p.b_peer, copy.data, 5, NOW, rng, copy.data + 2, copy.len - 2,
+                                              &in_place),
+             CHATCRYPT_ERR_INVALID_ARGUMENT);
+    after = stored_record(p.b_rec);
+    CHECK(bytes_eq(&after, before.data, before.len), "refused overlaps leave the record as it was");
+    bytes_free(&after);
+    bytes_free(&copy);
+    /* NULL handles and out-pointers. */
+    CHECK_RC(chatcrypt_account_public_key(NULL, NULL, 0, &in_place), CHATCRYPT_ERR_INVALID_ARGUMENT);
+    CHECK_RC(chatcrypt_local_device_one_time_prekey_counts(p.bob.devices[0], NULL, &nk), CHATCRYPT_ERR_INVALID_ARGUMENT);
+    CHECK_RC(chatcrypt_session_record_new(1, NULL), CHATCRYPT_ERR_INVALID_ARGUMENT);
+    chatcrypt_session_record_free(NULL);
+    chatcrypt_local_device_free(NULL);
+    chatcrypt_opened_envelope_free(NULL);
     /* The reply. */
     bytes_t reply = rec_encrypt(p.b_rec, p.b_peer, "hello Alice", rng);
     CHECK_OK(rec_decrypt(p.a_rec, p.alice.devices[0], p.a_peer, &reply, "hello Alice", rng, &new_session));
     CHECK(new_session == 0, "a reply starts no session");
+    bytes_free(&before);
     uint8_t sa[32], sb[32];
     size_t la = 0, lb = 0;
     int ha = 0, hb = 0;
