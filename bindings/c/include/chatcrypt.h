@@ -256,6 +256,10 @@
 // The most recipients of one multi-recipient envelope.
 #define CHATCRYPT_MAX_SEALED_RECIPIENTS 1024
 
+// The most bytes of envelopes one split returns (32 MiB; split larger
+// ones in ranges with `chatcrypt_split_multi_recipient_range`).
+#define CHATCRYPT_MAX_SPLIT_LEN 33554432
+
 // Padding kind: no rounding (parameter 0).
 #define CHATCRYPT_PADDING_NONE 0
 
@@ -1372,8 +1376,21 @@ int chatcrypt_local_device_new(const struct ChatcryptIdentity *identity,
                                struct ChatcryptRng *rng,
                                struct ChatcryptLocalDevice **out);
 
-// A copy of the device's identity key pair (secret; to open sealed
-// envelopes and to seal).
+// Opens a sealed envelope addressed to this device, validating its
+// sender certificate against `policy` (as `chatcrypt_open` with the
+// device's identity, without a copy of the key pair; changes no state).
+//
+// # Safety
+// `device` and `policy` are live; `envelope` is valid for its length;
+// `out` is valid.
+int chatcrypt_local_device_open_envelope(const struct ChatcryptLocalDevice *device,
+                                         const uint8_t *envelope,
+                                         size_t envelope_len,
+                                         const struct ChatcryptCertificatePolicy *policy,
+                                         struct ChatcryptOpenedEnvelope **out);
+
+// A copy of the device's identity key pair (secret; to seal envelopes and
+// make links; prefer `chatcrypt_local_device_open_envelope` to open).
 //
 // # Safety
 // `device` is live; `out` is valid.
@@ -2363,11 +2380,27 @@ int chatcrypt_sender_certificate_validate(const struct ChatcryptSenderCertificat
 void chatcrypt_sender_certificate_free(struct ChatcryptSenderCertificate *handle);
 
 // A certificate policy at time `now` with no roots yet (it accepts nothing
-// until `chatcrypt_certificate_policy_add_root`).
+// until `chatcrypt_certificate_policy_add_root`). The time is part of the
+// policy: move a policy kept across calls on with
+// `chatcrypt_certificate_policy_set_now` before each open, or expired
+// certificates pass.
 //
 // # Safety
 // `out` is valid.
 int chatcrypt_certificate_policy_new(uint64_t now, struct ChatcryptCertificatePolicy **out);
+
+// Sets the time certificates are checked at.
+//
+// # Safety
+// `policy` is live.
+int chatcrypt_certificate_policy_set_now(struct ChatcryptCertificatePolicy *policy, uint64_t now);
+
+// `*out` = the time certificates are checked at.
+//
+// # Safety
+// `policy` is live; `out` is valid.
+int chatcrypt_certificate_policy_now(const struct ChatcryptCertificatePolicy *policy,
+                                     uint64_t *out);
 
 // Trusts the 32-byte server key `root`.
 //
@@ -2437,13 +2470,30 @@ int chatcrypt_seal_multi(const struct ChatcryptIdentity *identity,
                          size_t *out_len);
 
 // The server's split of a multi-recipient envelope into one sealed
-// envelope per recipient (`chatcrypt_recipient_envelopes_*`).
+// envelope per recipient (`chatcrypt_recipient_envelopes_*`), if they
+// take at most `CHATCRYPT_MAX_SPLIT_LEN` bytes together
+// (`CHATCRYPT_ERR_TOO_LARGE` otherwise, before anything is built: split in
+// ranges with `chatcrypt_split_multi_recipient_range`).
 //
 // # Safety
 // `bytes` is valid for `len` bytes; `out` is valid.
 int chatcrypt_split_multi_recipient(const uint8_t *bytes,
                                     size_t len,
                                     struct ChatcryptRecipientEnvelopes **out);
+
+// The envelopes of recipients `first`, `first + 1`, ... (at most `count`,
+// fewer at the end of the list, none from `first` on past the end), in
+// the envelope's order; `CHATCRYPT_ERR_TOO_LARGE` if they exceed
+// `CHATCRYPT_MAX_SPLIT_LEN` bytes together. Each call decodes the whole
+// envelope again.
+//
+// # Safety
+// `bytes` is valid for `len` bytes; `out` is valid.
+int chatcrypt_split_multi_recipient_range(const uint8_t *bytes,
+                                          size_t len,
+                                          size_t first,
+                                          size_t count,
+                                          struct ChatcryptRecipientEnvelopes **out);
 
 // `*out` = how many envelopes the split holds.
 //

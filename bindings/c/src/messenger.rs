@@ -84,6 +84,9 @@ pub const CHATCRYPT_SENDER_CERTIFICATE_LEN: usize = 182;
 pub const CHATCRYPT_SEALED_ENVELOPE_OVERHEAD: usize = 280;
 /// The most recipients of one multi-recipient envelope.
 pub const CHATCRYPT_MAX_SEALED_RECIPIENTS: usize = 1024;
+/// The most bytes of envelopes one split returns (32 MiB; split larger
+/// ones in ranges with `chatcrypt_split_multi_recipient_range`).
+pub const CHATCRYPT_MAX_SPLIT_LEN: usize = 33554432;
 
 /// Padding kind: no rounding (parameter 0).
 pub const CHATCRYPT_PADDING_NONE: u32 = 0;
@@ -132,6 +135,7 @@ const _: () = {
     assert!(CHATCRYPT_SENDER_CERTIFICATE_LEN == core_api::SENDER_CERTIFICATE_LEN);
     assert!(CHATCRYPT_SEALED_ENVELOPE_OVERHEAD == core_api::SEALED_ENVELOPE_OVERHEAD);
     assert!(CHATCRYPT_MAX_SEALED_RECIPIENTS == core_api::MAX_SEALED_RECIPIENTS);
+    assert!(CHATCRYPT_MAX_SPLIT_LEN == core_api::MAX_SPLIT_LEN);
     assert!(CHATCRYPT_PADDING_NONE == core_api::PaddingKind::None as u32);
     assert!(CHATCRYPT_PADDING_BLOCKS == core_api::PaddingKind::Blocks as u32);
     assert!(CHATCRYPT_PADDING_PADME == core_api::PaddingKind::Padme as u32);
@@ -934,8 +938,34 @@ pub unsafe extern "C" fn chatcrypt_local_device_new(
     }
 }
 
-/// A copy of the device's identity key pair (secret; to open sealed
-/// envelopes and to seal).
+/// Opens a sealed envelope addressed to this device, validating its
+/// sender certificate against `policy` (as `chatcrypt_open` with the
+/// device's identity, without a copy of the key pair; changes no state).
+///
+/// # Safety
+/// `device` and `policy` are live; `envelope` is valid for its length;
+/// `out` is valid.
+#[no_mangle]
+pub unsafe extern "C" fn chatcrypt_local_device_open_envelope(
+    device: *const ChatcryptLocalDevice,
+    envelope: *const u8,
+    envelope_len: usize,
+    policy: *const ChatcryptCertificatePolicy,
+    out: *mut *mut ChatcryptOpenedEnvelope,
+) -> c_int {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        make(out, || {
+            let d = raw::obj(device)?;
+            let e = raw::bytes(envelope, envelope_len)?;
+            let p = raw::obj(policy)?;
+            Ok(ChatcryptOpenedEnvelope(d.0.open_envelope(e, &p.0)?))
+        })
+    }
+}
+
+/// A copy of the device's identity key pair (secret; to seal envelopes and
+/// make links; prefer `chatcrypt_local_device_open_envelope` to open).
 ///
 /// # Safety
 /// `device` is live; `out` is valid.
@@ -2913,7 +2943,10 @@ pub unsafe extern "C" fn chatcrypt_sender_certificate_free(handle: *mut Chatcryp
 }
 
 /// A certificate policy at time `now` with no roots yet (it accepts nothing
-/// until `chatcrypt_certificate_policy_add_root`).
+/// until `chatcrypt_certificate_policy_add_root`). The time is part of the
+/// policy: move a policy kept across calls on with
+/// `chatcrypt_certificate_policy_set_now` before each open, or expired
+/// certificates pass.
 ///
 /// # Safety
 /// `out` is valid.
@@ -2924,6 +2957,35 @@ pub unsafe extern "C" fn chatcrypt_certificate_policy_new(
 ) -> c_int {
     // SAFETY: forwarded from the caller.
     unsafe { make(out, || Ok(ChatcryptCertificatePolicy(core_api::CertificatePolicy::new(now)))) }
+}
+
+/// Sets the time certificates are checked at.
+///
+/// # Safety
+/// `policy` is live.
+#[no_mangle]
+pub unsafe extern "C" fn chatcrypt_certificate_policy_set_now(
+    policy: *mut ChatcryptCertificatePolicy,
+    now: u64,
+) -> c_int {
+    ffi(|| {
+        // SAFETY: forwarded from the caller.
+        unsafe { raw::obj_mut(policy)?.0.set_now(now) };
+        Ok(())
+    })
+}
+
+/// `*out` = the time certificates are checked at.
+///
+/// # Safety
+/// `policy` is live; `out` is valid.
+#[no_mangle]
+pub unsafe extern "C" fn chatcrypt_certificate_policy_now(
+    policy: *const ChatcryptCertificatePolicy,
+    out: *mut u64,
+) -> c_int {
+    // SAFETY: forwarded from the caller.
+    unsafe { value_of(policy, out, |p| Ok(p.0.now())) }
 }
 
 /// Trusts the 32-byte server key `root`.
@@ -3082,7 +3144,10 @@ pub unsafe extern "C" fn chatcrypt_seal_multi(
 }
 
 /// The server's split of a multi-recipient envelope into one sealed
-/// envelope per recipient (`chatcrypt_recipient_envelopes_*`).
+/// envelope per recipient (`chatcrypt_recipient_envelopes_*`), if they
+/// take at most `CHATCRYPT_MAX_SPLIT_LEN` bytes together
+/// (`CHATCRYPT_ERR_TOO_LARGE` otherwise, before anything is built: split in
+/// ranges with `chatcrypt_split_multi_recipient_range`).
 ///
 /// # Safety
 /// `bytes` is valid for `len` bytes; `out` is valid.
@@ -3095,6 +3160,30 @@ pub unsafe extern "C" fn chatcrypt_split_multi_recipient(
     // SAFETY: forwarded from the caller.
     unsafe {
         decode_into(bytes, len, out, |b| core_api::split_multi_recipient(b).map(ChatcryptRecipientEnvelopes))
+    }
+}
+
+/// The envelopes of recipients `first`, `first + 1`, ... (at most `count`,
+/// fewer at the end of the list, none from `first` on past the end), in
+/// the envelope's order; `CHATCRYPT_ERR_TOO_LARGE` if they exceed
+/// `CHATCRYPT_MAX_SPLIT_LEN` bytes together. Each call decodes the whole
+/// envelope again.
+///
+/// # Safety
+/// `bytes` is valid for `len` bytes; `out` is valid.
+#[no_mangle]
+pub unsafe extern "C" fn chatcrypt_split_multi_recipient_range(
+    bytes: *const u8,
+    len: usize,
+    first: usize,
+    count: usize,
+    out: *mut *mut ChatcryptRecipientEnvelopes,
+) -> c_int {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        decode_into(bytes, len, out, |b| {
+            core_api::split_multi_recipient_range(b, first, count).map(ChatcryptRecipientEnvelopes)
+        })
     }
 }
 

@@ -457,13 +457,17 @@ static ChatcryptSenderCertificate *issue(const ChatcryptServerKey *server, uint6
     return decoded;
 }
 
+/* Opens with the device (and checks chatcrypt_open with a copy of its
+ * identity gives the same code). */
 static int open_rc(const ChatcryptLocalDevice *d, const bytes_t *envelope, const ChatcryptCertificatePolicy *policy) {
     ChatcryptIdentity *id = NULL;
-    ChatcryptOpenedEnvelope *o = NULL;
+    ChatcryptOpenedEnvelope *o = NULL, *o2 = NULL;
     CHECK_OK(chatcrypt_local_device_identity(d, &id));
-    int rc = chatcrypt_open(id, envelope->data, envelope->len, policy, &o);
+    int rc = chatcrypt_local_device_open_envelope(d, envelope->data, envelope->len, policy, &o);
     CHECK((rc == CHATCRYPT_OK) == (o != NULL), "an opened envelope exactly on success");
+    CHECK_RC(chatcrypt_open(id, envelope->data, envelope->len, policy, &o2), rc);
     chatcrypt_opened_envelope_free(o);
+    chatcrypt_opened_envelope_free(o2);
     chatcrypt_identity_free(id);
     return rc;
 }
@@ -541,6 +545,15 @@ static void sealed_sender_through_records(ChatcryptRng *rng) {
     CHECK_OK(chatcrypt_certificate_policy_add_root(late, root.data, root.len));
     CHECK_RC(open_rc(p.bob.devices[0], &envelope, late), CHATCRYPT_ERR_CERTIFICATE_EXPIRED);
     CHECK_RC(chatcrypt_sender_certificate_validate(cert, late), CHATCRYPT_ERR_CERTIFICATE_EXPIRED);
+    /* A kept policy moved on: expired from its new time on. */
+    uint64_t at = 0;
+    CHECK_OK(chatcrypt_certificate_policy_set_now(policy, NOW + 86399));
+    CHECK_OK(chatcrypt_certificate_policy_now(policy, &at));
+    CHECK(at == NOW + 86399, "policy time %llu", (unsigned long long)at);
+    CHECK_OK(open_rc(p.bob.devices[0], &envelope, policy));
+    CHECK_OK(chatcrypt_certificate_policy_set_now(policy, NOW + 86400));
+    CHECK_RC(open_rc(p.bob.devices[0], &envelope, policy), CHATCRYPT_ERR_CERTIFICATE_EXPIRED);
+    CHECK_OK(chatcrypt_certificate_policy_set_now(policy, NOW));
 
     /* Multi-recipient: sealed once, split by the server, opened by each. */
     bytes_t k0 = device_key(p.bob.devices[0]), k1 = device_key(p.bob.devices[1]);
@@ -571,6 +584,22 @@ static void sealed_sender_through_records(ChatcryptRng *rng) {
         bytes_free(&rk);
     }
     CHECK_RC(chatcrypt_recipient_envelopes_envelope(parts, 2, NULL, 0, &need), CHATCRYPT_ERR_INVALID_ARGUMENT);
+    /* In ranges: the second alone, then nothing past the end. */
+    ChatcryptRecipientEnvelopes *range = NULL;
+    CHECK_OK(chatcrypt_split_multi_recipient_range(multi.data, multi.len, 1, 5, &range));
+    CHECK_OK(chatcrypt_recipient_envelopes_count(range, &count));
+    bytes_t second_whole, second_range;
+    GET_BYTES(second_whole, chatcrypt_recipient_envelopes_envelope, parts, 1);
+    GET_BYTES(second_range, chatcrypt_recipient_envelopes_envelope, range, 0);
+    CHECK(count == 1 && bytes_eq(&second_range, second_whole.data, second_whole.len), "the range holds the second");
+    chatcrypt_recipient_envelopes_free(range);
+    CHECK_OK(chatcrypt_split_multi_recipient_range(multi.data, multi.len, 2, 5, &range));
+    CHECK_OK(chatcrypt_recipient_envelopes_count(range, &count));
+    CHECK(count == 0, "nothing past the end: %zu", count);
+    chatcrypt_recipient_envelopes_free(range);
+    bytes_free(&second_whole);
+    bytes_free(&second_range);
+    CHECK(CHATCRYPT_MAX_SPLIT_LEN == 32u * 1024 * 1024, "the split limit");
     for (int i = 0; i < 2; i++) {
         ChatcryptIdentity *id = NULL;
         ChatcryptOpenedEnvelope *o = NULL;
