@@ -3,15 +3,20 @@
 # once (the cdylib and its own uniffi-bindgen, debug profile), regenerates
 # the Python, Kotlin and Swift sources and fails if they differ from the
 # committed ones, copies the library beside the Python module and runs the
-# Python tests (unittest: a conversation and the cross-language vector
-# runner over test-vectors/protocol/session.json and reject.json), and
+# Python tests (unittest: a conversation, the messenger layer
+# (python/tests/test_messenger.py: two users' devices through session
+# records, sealed sender, retries, trust changes, padding, a generator that
+# runs dry) and the cross-language vector runner over
+# test-vectors/protocol/session.json and reject.json), and
 # checks that the vector runner fails on corrupted copies of the files.
 # clippy -D warnings runs on the crate (all targets).
 #
 # Then it compiles and runs the Kotlin test (kotlin/test/run.sh: the
 # generated kotlin/chatcrypt/chatcrypt.kt with kotlin/test/ChatcryptTest.kt,
-# a conversation and the vector runner) with the Kotlin compiler from the
-# npm registry and JNA from Debian (about 30 s cold); CHATCRYPT_KOTLIN=0
+# a conversation and the vector runner, and kotlin/test/MessengerTest.kt,
+# the messenger layer's conversation, retry and sealed sender) with the
+# Kotlin compiler from the npm registry and JNA from Debian (about 70 s
+# cold, most of it compiling chatcrypt.kt); CHATCRYPT_KOTLIN=0
 # leaves it out. The Swift sources are only generated and drift-checked:
 # no registry this project reaches offers a Swift toolchain.
 #
@@ -116,7 +121,7 @@ for f in (flip_byte, change_error, drop_session_case, drop_reject_case, break_se
             json.dump(data, fh)
 EOF
 for d in "$WORK"/corrupt/*; do
-    if CHATCRYPT_VECTORS="$d" python3 "$HERE/python/tests/run.py" >"$d.log" 2>&1; then
+    if CHATCRYPT_VECTORS="$d" CHATCRYPT_TESTS=test_vectors.py python3 "$HERE/python/tests/run.py" >"$d.log" 2>&1; then
         echo "error: the Python vector runner passed on corrupted vectors ($(basename "$d"))" >&2
         exit 1
     fi

@@ -585,7 +585,7 @@ impl PreKeyUpload {
     /// prekey).
     ///
     /// # Errors
-    /// An index out of range.
+    /// `DecodeInvalidValue` for an index out of range.
     #[uniffi::method(default(one_time = None, kem = None))]
     pub fn bundle(&self, one_time: Option<u64>, kem: Option<u64>) -> Result<Arc<PreKeyBundle>> {
         let one_time = one_time.map(|i| size(i, "prekey index")).transpose()?;
@@ -1116,10 +1116,14 @@ impl SessionRecord {
         Ok(rec.decrypt_sealed(&mut local, &peer, &opened.0, policy.into(), now, &mut rng_of(&rng))?.into())
     }
 
-    /// Reacts to a retry message from the device.
+    /// Reacts to a retry message from the device: `StartNewSession` if it
+    /// names a message this record sent recently on the current session
+    /// (which is archived), `Ignored` otherwise.
     ///
     /// # Errors
-    /// `UnknownDevice`, `WrongIdentity`, `AccountKeyChanged`; `Unusable`.
+    /// `WrongIdentity` if the retry is not addressed to `local`;
+    /// `AccountKeyChanged`, `UnknownDevice`, `WrongIdentity` if its author is
+    /// not the device's listed identity; nothing changes on error.
     pub fn handle_retry(
         &self,
         local: &LocalDevice,

@@ -4572,7 +4572,7 @@ public protocol PreKeyUploadProtocol: AnyObject, Sendable {
      * prekey).
      *
      * # Errors
-     * An index out of range.
+     * `DecodeInvalidValue` for an index out of range.
      */
     func bundle(oneTime: UInt64?, kem: UInt64?) throws  -> PreKeyBundle
     
@@ -4681,7 +4681,7 @@ public static func fromBytes(bytes: Data)throws  -> PreKeyUpload  {
      * prekey).
      *
      * # Errors
-     * An index out of range.
+     * `DecodeInvalidValue` for an index out of range.
      */
 open func bundle(oneTime: UInt64? = nil, kem: UInt64? = nil)throws  -> PreKeyBundle  {
     return try  FfiConverterTypePreKeyBundle_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
@@ -6577,10 +6577,14 @@ public protocol SessionRecordProtocol: AnyObject, Sendable {
     func encryptedLen(plaintextLen: UInt64, padding: Padding) throws  -> UInt64
     
     /**
-     * Reacts to a retry message from the device.
+     * Reacts to a retry message from the device: `StartNewSession` if it
+     * names a message this record sent recently on the current session
+     * (which is archived), `Ignored` otherwise.
      *
      * # Errors
-     * `UnknownDevice`, `WrongIdentity`, `AccountKeyChanged`; `Unusable`.
+     * `WrongIdentity` if the retry is not addressed to `local`;
+     * `AccountKeyChanged`, `UnknownDevice`, `WrongIdentity` if its author is
+     * not the device's listed identity; nothing changes on error.
      */
     func handleRetry(local: LocalDevice, peer: PeerAccount, retry: RetryMessage) throws  -> RetryOutcome
     
@@ -6905,10 +6909,14 @@ open func encryptedLen(plaintextLen: UInt64, padding: Padding)throws  -> UInt64 
 }
     
     /**
-     * Reacts to a retry message from the device.
+     * Reacts to a retry message from the device: `StartNewSession` if it
+     * names a message this record sent recently on the current session
+     * (which is archived), `Ignored` otherwise.
      *
      * # Errors
-     * `UnknownDevice`, `WrongIdentity`, `AccountKeyChanged`; `Unusable`.
+     * `WrongIdentity` if the retry is not addressed to `local`;
+     * `AccountKeyChanged`, `UnknownDevice`, `WrongIdentity` if its author is
+     * not the device's listed identity; nothing changes on error.
      */
 open func handleRetry(local: LocalDevice, peer: PeerAccount, retry: RetryMessage)throws  -> RetryOutcome  {
     return try  FfiConverterTypeRetryOutcome_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
@@ -11115,7 +11123,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatcrypt_uniffi_checksum_method_peeraccount_user_id() != 38925) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_bundle() != 7026) {
+    if (uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_bundle() != 23126) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_certificate() != 45020) {
@@ -11214,7 +11222,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypted_len() != 40223) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_handle_retry() != 46524) {
+    if (uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_handle_retry() != 472) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_initiate() != 8049) {

@@ -2101,7 +2101,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_peeraccount_user_id() and 0xFFFF) != 38925) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_bundle() and 0xFFFF) != 7026) {
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_bundle() and 0xFFFF) != 23126) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_certificate() and 0xFFFF) != 45020) {
@@ -2200,7 +2200,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypted_len() and 0xFFFF) != 40223) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_handle_retry() and 0xFFFF) != 46524) {
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_handle_retry() and 0xFFFF) != 472) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_initiate() and 0xFFFF) != 8049) {
@@ -9104,7 +9104,7 @@ public interface PreKeyUploadInterface {
      * prekey).
      *
      * # Errors
-     * An index out of range.
+     * `DecodeInvalidValue` for an index out of range.
      */
     fun `bundle`(`oneTime`: kotlin.ULong? = null, `kem`: kotlin.ULong? = null): PreKeyBundle
     
@@ -9249,7 +9249,7 @@ open class PreKeyUpload: Disposable, AutoCloseable, PreKeyUploadInterface
      * prekey).
      *
      * # Errors
-     * An index out of range.
+     * `DecodeInvalidValue` for an index out of range.
      */
     @Throws(ChatcryptException::class)override fun `bundle`(`oneTime`: kotlin.ULong?, `kem`: kotlin.ULong?): PreKeyBundle {
             return FfiConverterTypePreKeyBundle.lift(
@@ -12270,10 +12270,14 @@ public interface SessionRecordInterface {
     fun `encryptedLen`(`plaintextLen`: kotlin.ULong, `padding`: Padding): kotlin.ULong
     
     /**
-     * Reacts to a retry message from the device.
+     * Reacts to a retry message from the device: `StartNewSession` if it
+     * names a message this record sent recently on the current session
+     * (which is archived), `Ignored` otherwise.
      *
      * # Errors
-     * `UnknownDevice`, `WrongIdentity`, `AccountKeyChanged`; `Unusable`.
+     * `WrongIdentity` if the retry is not addressed to `local`;
+     * `AccountKeyChanged`, `UnknownDevice`, `WrongIdentity` if its author is
+     * not the device's listed identity; nothing changes on error.
      */
     fun `handleRetry`(`local`: LocalDevice, `peer`: PeerAccount, `retry`: RetryMessage): RetryOutcome
     
@@ -12663,10 +12667,14 @@ open class SessionRecord: Disposable, AutoCloseable, SessionRecordInterface
 
     
     /**
-     * Reacts to a retry message from the device.
+     * Reacts to a retry message from the device: `StartNewSession` if it
+     * names a message this record sent recently on the current session
+     * (which is archived), `Ignored` otherwise.
      *
      * # Errors
-     * `UnknownDevice`, `WrongIdentity`, `AccountKeyChanged`; `Unusable`.
+     * `WrongIdentity` if the retry is not addressed to `local`;
+     * `AccountKeyChanged`, `UnknownDevice`, `WrongIdentity` if its author is
+     * not the device's listed identity; nothing changes on error.
      */
     @Throws(ChatcryptException::class)override fun `handleRetry`(`local`: LocalDevice, `peer`: PeerAccount, `retry`: RetryMessage): RetryOutcome {
             return FfiConverterTypeRetryOutcome.lift(

@@ -778,7 +778,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_constructor_prekeymessage_from_bytes() != 47943:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_bundle() != 7026:
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_bundle() != 23126:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_prekeyupload_certificate() != 45020:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -908,7 +908,7 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_encrypted_len() != 40223:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_handle_retry() != 46524:
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_handle_retry() != 472:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_sessionrecord_initiate() != 8049:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -11874,7 +11874,7 @@ class PreKeyUploadProtocol(typing.Protocol):
         prekey).
 
         # Errors
-        An index out of range.
+        `DecodeInvalidValue` for an index out of range.
 """
         raise NotImplementedError
     def certificate(self, ) -> DeviceCertificate:
@@ -11960,7 +11960,7 @@ class PreKeyUpload(PreKeyUploadProtocol):
         prekey).
 
         # Errors
-        An index out of range.
+        `DecodeInvalidValue` for an index out of range.
 """
         
         if one_time is _DEFAULT:
@@ -14868,10 +14868,14 @@ class SessionRecordProtocol(typing.Protocol):
         raise NotImplementedError
     def handle_retry(self, local: LocalDevice,peer: PeerAccount,retry: RetryMessage) -> RetryOutcome:
         """
-        Reacts to a retry message from the device.
+        Reacts to a retry message from the device: `StartNewSession` if it
+        names a message this record sent recently on the current session
+        (which is archived), `Ignored` otherwise.
 
         # Errors
-        `UnknownDevice`, `WrongIdentity`, `AccountKeyChanged`; `Unusable`.
+        `WrongIdentity` if the retry is not addressed to `local`;
+        `AccountKeyChanged`, `UnknownDevice`, `WrongIdentity` if its author is
+        not the device's listed identity; nothing changes on error.
 """
         raise NotImplementedError
     def initiate(self, local: LocalDevice,peer: PeerAccount,bundle: PreKeyBundle,policy: SessionPolicy,now: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> None:
@@ -15278,10 +15282,14 @@ class SessionRecord(SessionRecordProtocol):
         return _uniffi_lift_return(_uniffi_ffi_result)
     def handle_retry(self, local: LocalDevice,peer: PeerAccount,retry: RetryMessage) -> RetryOutcome:
         """
-        Reacts to a retry message from the device.
+        Reacts to a retry message from the device: `StartNewSession` if it
+        names a message this record sent recently on the current session
+        (which is archived), `Ignored` otherwise.
 
         # Errors
-        `UnknownDevice`, `WrongIdentity`, `AccountKeyChanged`; `Unusable`.
+        `WrongIdentity` if the retry is not addressed to `local`;
+        `AccountKeyChanged`, `UnknownDevice`, `WrongIdentity` if its author is
+        not the device's listed identity; nothing changes on error.
 """
         
         _UniffiFfiConverterTypeLocalDevice.check_lower(local)
