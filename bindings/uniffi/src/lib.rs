@@ -323,6 +323,8 @@ pub struct Constants {
     pub sealed_envelope_overhead: u64,
     /// The most recipients of one `seal_multi` envelope.
     pub max_sealed_recipients: u64,
+    /// The most bytes of envelopes one `split_multi_recipient` returns.
+    pub max_split_len: u64,
 }
 
 /// The sizes of keys, ids and messages.
@@ -345,6 +347,7 @@ pub fn constants() -> Constants {
         sender_certificate_len: len(facade::SENDER_CERTIFICATE_LEN),
         sealed_envelope_overhead: len(facade::SEALED_ENVELOPE_OVERHEAD),
         max_sealed_recipients: len(facade::MAX_SEALED_RECIPIENTS),
+        max_split_len: len(facade::MAX_SPLIT_LEN),
     }
 }
 

@@ -491,6 +491,22 @@ impl LocalDevice {
         Ok(lock(&self.0).mark_uploaded(&upload.0)?)
     }
 
+    /// Opens a sealed envelope addressed to this device, validating its
+    /// sender certificate against `policy` (as `open_envelope` with the
+    /// device's own identity; changes no state).
+    ///
+    /// # Errors
+    /// As `open_envelope`; `Unusable`.
+    pub fn open_envelope(
+        &self,
+        envelope: Vec<u8>,
+        policy: &CertificatePolicy,
+    ) -> Result<Arc<OpenedEnvelope>> {
+        let d = lock(&self.0);
+        let policy = lock(&policy.0);
+        Ok(Arc::new(OpenedEnvelope(d.open_envelope(&envelope, &policy)?)))
+    }
+
     /// The signed retry for `failed`, a message from the device with
     /// identity key `sender_identity` that failed to decrypt at `now` with
     /// `error` (the exception the decrypt raised); `None` if that failure
@@ -521,7 +537,9 @@ impl LocalDevice {
     /// otherwise).
     ///
     /// # Errors
-    /// As `retry_for`; `InvalidArgument` for a number that is no code.
+    /// As `retry_for`; `InvalidArgument` for a number that is no code, a
+    /// prekey id other than 0 with another code than `UnknownPreKey`, or a
+    /// prekey id the failed PreKeyMessage does not name.
     pub fn retry_for_code(
         &self,
         sender_identity: Vec<u8>,
@@ -1422,10 +1440,22 @@ pub struct CertificatePolicy(Mutex<facade::CertificatePolicy>);
 #[uniffi::export]
 impl CertificatePolicy {
     /// A policy at time `now` with no roots yet (which accepts nothing:
-    /// `UntrustedCertificate`).
+    /// `UntrustedCertificate`). The time is part of the policy: a policy
+    /// kept across calls must be moved on with `set_now` before each
+    /// `open_envelope`, or expired certificates pass.
     #[uniffi::constructor]
     pub fn new(now: u64) -> Arc<Self> {
         Arc::new(Self(Mutex::new(facade::CertificatePolicy::new(now))))
+    }
+
+    /// Sets the time certificates are checked at.
+    pub fn set_now(&self, now: u64) {
+        lock(&self.0).set_now(now);
+    }
+
+    /// The time certificates are checked at.
+    pub fn now(&self) -> u64 {
+        lock(&self.0).now()
     }
 
     /// Trusts the server key `root` (32 bytes).
@@ -1515,17 +1545,39 @@ pub struct RecipientEnvelope {
     pub envelope: Vec<u8>,
 }
 
+fn envelopes(v: Vec<facade::RecipientEnvelope>) -> Vec<RecipientEnvelope> {
+    v.into_iter()
+        .map(|e| RecipientEnvelope { recipient: e.recipient.to_vec(), envelope: e.envelope })
+        .collect()
+}
+
 /// The server's split of a multi-recipient envelope into one sealed
-/// envelope per recipient.
+/// envelope per recipient, if they take at most
+/// `constants().max_split_len` bytes together (each repeats the payload);
+/// otherwise split in ranges with `split_multi_recipient_range`.
 ///
 /// # Errors
-/// A `Decode*` error.
+/// A `Decode*` error; `TooLarge` for more than `max_split_len` bytes of
+/// envelopes, before anything is built.
 #[uniffi::export]
 pub fn split_multi_recipient(bytes: Vec<u8>) -> Result<Vec<RecipientEnvelope>> {
-    Ok(facade::split_multi_recipient(&bytes)?
-        .into_iter()
-        .map(|e| RecipientEnvelope { recipient: e.recipient.to_vec(), envelope: e.envelope })
-        .collect())
+    Ok(envelopes(facade::split_multi_recipient(&bytes)?))
+}
+
+/// The envelopes of recipients `first`, `first + 1`, ... (at most `count`
+/// of them, fewer at the end of the list, none from `first` on past the
+/// end), in the envelope's order. Each call decodes the whole upload
+/// again: choose `count` so that `count` envelopes fit in memory and in
+/// `constants().max_split_len`.
+///
+/// # Errors
+/// A `Decode*` error; `TooLarge` if the envelopes asked for exceed
+/// `max_split_len` bytes together, before anything is built.
+#[uniffi::export]
+pub fn split_multi_recipient_range(bytes: Vec<u8>, first: u64, count: u64) -> Result<Vec<RecipientEnvelope>> {
+    let first = usize::try_from(first).unwrap_or(usize::MAX);
+    let count = usize::try_from(count).unwrap_or(usize::MAX);
+    Ok(envelopes(facade::split_multi_recipient_range(&bytes, first, count)?))
 }
 
 /// Opens a sealed envelope addressed to `identity`, validating its sender

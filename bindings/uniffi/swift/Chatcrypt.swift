@@ -966,9 +966,19 @@ public protocol CertificatePolicyProtocol: AnyObject, Sendable {
     func addRoot(root: Data) throws 
     
     /**
+     * The time certificates are checked at.
+     */
+    func now()  -> UInt64
+    
+    /**
      * Refuses certificates with serial `serial`.
      */
     func revoke(serial: UInt64) 
+    
+    /**
+     * Sets the time certificates are checked at.
+     */
+    func setNow(now: UInt64) 
     
 }
 /**
@@ -1016,7 +1026,9 @@ open class CertificatePolicy: CertificatePolicyProtocol, @unchecked Sendable {
     }
     /**
      * A policy at time `now` with no roots yet (which accepts nothing:
-     * `UntrustedCertificate`).
+     * `UntrustedCertificate`). The time is part of the policy: a policy
+     * kept across calls must be moved on with `set_now` before each
+     * `open_envelope`, or expired certificates pass.
      */
 public convenience init(now: UInt64) {
     let handle =
@@ -1058,6 +1070,18 @@ open func addRoot(root: Data)throws   {try rustCallWithError(FfiConverterTypeCha
 }
     
     /**
+     * The time certificates are checked at.
+     */
+open func now() -> UInt64  {
+    return try!  FfiConverterUInt64.lift(try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_now(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Refuses certificates with serial `serial`.
      */
 open func revoke(serial: UInt64)  {try! rustCall() {
@@ -1065,6 +1089,18 @@ open func revoke(serial: UInt64)  {try! rustCall() {
     uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_revoke(
             self.uniffiCloneHandle(),
         FfiConverterUInt64.lower(serial),uniffiCallStatus
+    )
+}
+}
+    
+    /**
+     * Sets the time certificates are checked at.
+     */
+open func setNow(now: UInt64)  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_set_now(
+            self.uniffiCloneHandle(),
+        FfiConverterUInt64.lower(now),uniffiCallStatus
     )
 }
 }
@@ -2359,6 +2395,16 @@ public protocol LocalDeviceProtocol: AnyObject, Sendable {
     func oneTimePrekeyCounts() throws  -> PreKeyCounts
     
     /**
+     * Opens a sealed envelope addressed to this device, validating its
+     * sender certificate against `policy` (as `open_envelope` with the
+     * device's own identity; changes no state).
+     *
+     * # Errors
+     * As `open_envelope`; `Unusable`.
+     */
+    func openEnvelope(envelope: Data, policy: CertificatePolicy) throws  -> OpenedEnvelope
+    
+    /**
      * Deletes retired prekeys whose grace period is over at `now`.
      *
      * # Errors
@@ -2395,7 +2441,9 @@ public protocol LocalDeviceProtocol: AnyObject, Sendable {
      * otherwise).
      *
      * # Errors
-     * As `retry_for`; `InvalidArgument` for a number that is no code.
+     * As `retry_for`; `InvalidArgument` for a number that is no code, a
+     * prekey id other than 0 with another code than `UnknownPreKey`, or a
+     * prekey id the failed PreKeyMessage does not name.
      */
     func retryForCode(senderIdentity: Data, failed: Data, code: Int32, prekeyId: UInt32, now: UInt64) throws  -> RetryMessage?
     
@@ -2685,6 +2733,25 @@ open func oneTimePrekeyCounts()throws  -> PreKeyCounts  {
 }
     
     /**
+     * Opens a sealed envelope addressed to this device, validating its
+     * sender certificate against `policy` (as `open_envelope` with the
+     * device's own identity; changes no state).
+     *
+     * # Errors
+     * As `open_envelope`; `Unusable`.
+     */
+open func openEnvelope(envelope: Data, policy: CertificatePolicy)throws  -> OpenedEnvelope  {
+    return try  FfiConverterTypeOpenedEnvelope_lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_method_localdevice_open_envelope(
+            self.uniffiCloneHandle(),
+        FfiConverterData.lower(envelope),
+        FfiConverterTypeCertificatePolicy_lower(policy),uniffiCallStatus
+    )
+})
+}
+    
+    /**
      * Deletes retired prekeys whose grace period is over at `now`.
      *
      * # Errors
@@ -2749,7 +2816,9 @@ open func retryFor(senderIdentity: Data, failed: Data, error: ChatcryptError, no
      * otherwise).
      *
      * # Errors
-     * As `retry_for`; `InvalidArgument` for a number that is no code.
+     * As `retry_for`; `InvalidArgument` for a number that is no code, a
+     * prekey id other than 0 with another code than `UnknownPreKey`, or a
+     * prekey id the failed PreKeyMessage does not name.
      */
 open func retryForCode(senderIdentity: Data, failed: Data, code: Int32, prekeyId: UInt32, now: UInt64)throws  -> RetryMessage?  {
     return try  FfiConverterOptionTypeRetryMessage.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
@@ -7410,6 +7479,10 @@ public struct Constants: Equatable, Hashable {
      * The most recipients of one `seal_multi` envelope.
      */
     public var maxSealedRecipients: UInt64
+    /**
+     * The most bytes of envelopes one `split_multi_recipient` returns.
+     */
+    public var maxSplitLen: UInt64
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -7461,7 +7534,10 @@ public struct Constants: Equatable, Hashable {
          */sealedEnvelopeOverhead: UInt64, 
         /**
          * The most recipients of one `seal_multi` envelope.
-         */maxSealedRecipients: UInt64) {
+         */maxSealedRecipients: UInt64, 
+        /**
+         * The most bytes of envelopes one `split_multi_recipient` returns.
+         */maxSplitLen: UInt64) {
         self.keyLen = keyLen
         self.signatureLen = signatureLen
         self.messageIdLen = messageIdLen
@@ -7478,6 +7554,7 @@ public struct Constants: Equatable, Hashable {
         self.senderCertificateLen = senderCertificateLen
         self.sealedEnvelopeOverhead = sealedEnvelopeOverhead
         self.maxSealedRecipients = maxSealedRecipients
+        self.maxSplitLen = maxSplitLen
     }
 
     
@@ -7511,7 +7588,8 @@ public struct FfiConverterTypeConstants: FfiConverterRustBuffer {
                 retryMessageLen: FfiConverterUInt64.read(from: &buf), 
                 senderCertificateLen: FfiConverterUInt64.read(from: &buf), 
                 sealedEnvelopeOverhead: FfiConverterUInt64.read(from: &buf), 
-                maxSealedRecipients: FfiConverterUInt64.read(from: &buf)
+                maxSealedRecipients: FfiConverterUInt64.read(from: &buf), 
+                maxSplitLen: FfiConverterUInt64.read(from: &buf)
         )
     }
 
@@ -7532,6 +7610,7 @@ public struct FfiConverterTypeConstants: FfiConverterRustBuffer {
         FfiConverterUInt64.write(value.senderCertificateLen, into: &buf)
         FfiConverterUInt64.write(value.sealedEnvelopeOverhead, into: &buf)
         FfiConverterUInt64.write(value.maxSealedRecipients, into: &buf)
+        FfiConverterUInt64.write(value.maxSplitLen, into: &buf)
     }
 }
 
@@ -10717,16 +10796,40 @@ public func sealMulti(identity: IdentityKeyPair, certificate: SenderCertificate,
 }
 /**
  * The server's split of a multi-recipient envelope into one sealed
- * envelope per recipient.
+ * envelope per recipient, if they take at most
+ * `constants().max_split_len` bytes together (each repeats the payload);
+ * otherwise split in ranges with `split_multi_recipient_range`.
  *
  * # Errors
- * A `Decode*` error.
+ * A `Decode*` error; `TooLarge` for more than `max_split_len` bytes of
+ * envelopes, before anything is built.
  */
 public func splitMultiRecipient(bytes: Data)throws  -> [RecipientEnvelope]  {
     return try  FfiConverterSequenceTypeRecipientEnvelope.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
         uniffiCallStatus in
     uniffi_chatcrypt_uniffi_fn_func_split_multi_recipient(
         FfiConverterData.lower(bytes),uniffiCallStatus
+    )
+})
+}
+/**
+ * The envelopes of recipients `first`, `first + 1`, ... (at most `count`
+ * of them, fewer at the end of the list, none from `first` on past the
+ * end), in the envelope's order. Each call decodes the whole upload
+ * again: choose `count` so that `count` envelopes fit in memory and in
+ * `constants().max_split_len`.
+ *
+ * # Errors
+ * A `Decode*` error; `TooLarge` if the envelopes asked for exceed
+ * `max_split_len` bytes together, before anything is built.
+ */
+public func splitMultiRecipientRange(bytes: Data, first: UInt64, count: UInt64)throws  -> [RecipientEnvelope]  {
+    return try  FfiConverterSequenceTypeRecipientEnvelope.lift(try rustCallWithError(FfiConverterTypeChatcryptError_lift) {
+        uniffiCallStatus in
+    uniffi_chatcrypt_uniffi_fn_func_split_multi_recipient_range(
+        FfiConverterData.lower(bytes),
+        FfiConverterUInt64.lower(first),
+        FfiConverterUInt64.lower(count),uniffiCallStatus
     )
 })
 }
@@ -10787,7 +10890,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatcrypt_uniffi_checksum_func_seal_multi() != 19139) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatcrypt_uniffi_checksum_func_split_multi_recipient() != 32757) {
+    if (uniffi_chatcrypt_uniffi_checksum_func_split_multi_recipient() != 23739) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_func_split_multi_recipient_range() != 32350) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatcrypt_uniffi_checksum_func_unpad() != 53286) {
@@ -10967,7 +11073,13 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_add_root() != 37383) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_now() != 57684) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_revoke() != 65476) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_set_now() != 43087) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_account_key() != 35211) {
@@ -11039,6 +11151,9 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_one_time_prekey_counts() != 44141) {
         return InitializationResult.apiChecksumMismatch
     }
+    if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_open_envelope() != 59309) {
+        return InitializationResult.apiChecksumMismatch
+    }
     if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_prune() != 44568) {
         return InitializationResult.apiChecksumMismatch
     }
@@ -11048,7 +11163,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_retry_for() != 36980) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_retry_for_code() != 84) {
+    if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_retry_for_code() != 5270) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatcrypt_uniffi_checksum_method_localdevice_rotate_signed_prekey() != 7629) {
@@ -11312,7 +11427,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_open() != 50551) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_chatcrypt_uniffi_checksum_constructor_certificatepolicy_new() != 11877) {
+    if (uniffi_chatcrypt_uniffi_checksum_constructor_certificatepolicy_new() != 57856) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_chatcrypt_uniffi_checksum_constructor_devicecertificate_from_bytes() != 19150) {

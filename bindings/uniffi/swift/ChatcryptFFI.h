@@ -774,9 +774,19 @@ uint64_t uniffi_chatcrypt_uniffi_fn_constructor_certificatepolicy_new(uint64_t n
 void uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_add_root(uint64_t ptr, RustBuffer root, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_CERTIFICATEPOLICY_NOW
+#define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_CERTIFICATEPOLICY_NOW
+uint64_t uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_now(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_CERTIFICATEPOLICY_REVOKE
 #define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_CERTIFICATEPOLICY_REVOKE
 void uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_revoke(uint64_t ptr, uint64_t serial, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_CERTIFICATEPOLICY_SET_NOW
+#define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_CERTIFICATEPOLICY_SET_NOW
+void uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_set_now(uint64_t ptr, uint64_t now, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_CLONE_DEVICECERTIFICATE
@@ -967,6 +977,11 @@ int8_t uniffi_chatcrypt_uniffi_fn_method_localdevice_needs_upload(uint64_t ptr, 
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_LOCALDEVICE_ONE_TIME_PREKEY_COUNTS
 #define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_LOCALDEVICE_ONE_TIME_PREKEY_COUNTS
 RustBuffer uniffi_chatcrypt_uniffi_fn_method_localdevice_one_time_prekey_counts(uint64_t ptr, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_LOCALDEVICE_OPEN_ENVELOPE
+#define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_LOCALDEVICE_OPEN_ENVELOPE
+uint64_t uniffi_chatcrypt_uniffi_fn_method_localdevice_open_envelope(uint64_t ptr, RustBuffer envelope, uint64_t policy, RustCallStatus *_Nonnull out_status
 );
 #endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_METHOD_LOCALDEVICE_PRUNE
@@ -1522,6 +1537,11 @@ RustBuffer uniffi_chatcrypt_uniffi_fn_func_seal_multi(uint64_t identity, uint64_
 RustBuffer uniffi_chatcrypt_uniffi_fn_func_split_multi_recipient(RustBuffer bytes, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_FUNC_SPLIT_MULTI_RECIPIENT_RANGE
+#define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_FUNC_SPLIT_MULTI_RECIPIENT_RANGE
+RustBuffer uniffi_chatcrypt_uniffi_fn_func_split_multi_recipient_range(RustBuffer bytes, uint64_t first, uint64_t count, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_FUNC_UNPAD
 #define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_FN_FUNC_UNPAD
 RustBuffer uniffi_chatcrypt_uniffi_fn_func_unpad(RustBuffer padded, RustCallStatus *_Nonnull out_status
@@ -1844,6 +1864,12 @@ uint16_t uniffi_chatcrypt_uniffi_checksum_func_seal_multi(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_CHECKSUM_FUNC_SPLIT_MULTI_RECIPIENT
 #define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_CHECKSUM_FUNC_SPLIT_MULTI_RECIPIENT
 uint16_t uniffi_chatcrypt_uniffi_checksum_func_split_multi_recipient(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_CHECKSUM_FUNC_SPLIT_MULTI_RECIPIENT_RANGE
+#define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_CHECKSUM_FUNC_SPLIT_MULTI_RECIPIENT_RANGE
+uint16_t uniffi_chatcrypt_uniffi_checksum_func_split_multi_recipient_range(void
     
 );
 #endif
@@ -2201,9 +2227,21 @@ uint16_t uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_add_root(void
     
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_CHECKSUM_METHOD_CERTIFICATEPOLICY_NOW
+#define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_CHECKSUM_METHOD_CERTIFICATEPOLICY_NOW
+uint16_t uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_now(void
+    
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_CHECKSUM_METHOD_CERTIFICATEPOLICY_REVOKE
 #define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_CHECKSUM_METHOD_CERTIFICATEPOLICY_REVOKE
 uint16_t uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_revoke(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_CHECKSUM_METHOD_CERTIFICATEPOLICY_SET_NOW
+#define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_CHECKSUM_METHOD_CERTIFICATEPOLICY_SET_NOW
+uint16_t uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_set_now(void
     
 );
 #endif
@@ -2342,6 +2380,12 @@ uint16_t uniffi_chatcrypt_uniffi_checksum_method_localdevice_needs_upload(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_CHECKSUM_METHOD_LOCALDEVICE_ONE_TIME_PREKEY_COUNTS
 #define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_CHECKSUM_METHOD_LOCALDEVICE_ONE_TIME_PREKEY_COUNTS
 uint16_t uniffi_chatcrypt_uniffi_checksum_method_localdevice_one_time_prekey_counts(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_CHECKSUM_METHOD_LOCALDEVICE_OPEN_ENVELOPE
+#define UNIFFI_FFIDEF_UNIFFI_CHATCRYPT_UNIFFI_CHECKSUM_METHOD_LOCALDEVICE_OPEN_ENVELOPE
+uint16_t uniffi_chatcrypt_uniffi_checksum_method_localdevice_open_envelope(void
     
 );
 #endif

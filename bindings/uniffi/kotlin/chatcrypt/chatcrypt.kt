@@ -695,6 +695,8 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_chatcrypt_uniffi_checksum_func_split_multi_recipient(
     ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_func_split_multi_recipient_range(
+    ): Int
     external fun uniffi_chatcrypt_uniffi_checksum_func_unpad(
     ): Int
     external fun uniffi_chatcrypt_uniffi_checksum_method_identitykeypair_public_key(
@@ -813,7 +815,11 @@ internal object IntegrityCheckingUniffiLib {
     ): Int
     external fun uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_add_root(
     ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_now(
+    ): Int
     external fun uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_revoke(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_set_now(
     ): Int
     external fun uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_account_key(
     ): Int
@@ -860,6 +866,8 @@ internal object IntegrityCheckingUniffiLib {
     external fun uniffi_chatcrypt_uniffi_checksum_method_localdevice_needs_upload(
     ): Int
     external fun uniffi_chatcrypt_uniffi_checksum_method_localdevice_one_time_prekey_counts(
+    ): Int
+    external fun uniffi_chatcrypt_uniffi_checksum_method_localdevice_open_envelope(
     ): Int
     external fun uniffi_chatcrypt_uniffi_checksum_method_localdevice_prune(
     ): Int
@@ -1319,7 +1327,11 @@ internal object UniffiLib {
     ): Long
     external fun uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_add_root(`ptr`: Long,`root`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_now(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_revoke(`ptr`: Long,`serial`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Unit
+    external fun uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_set_now(`ptr`: Long,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_chatcrypt_uniffi_fn_clone_devicecertificate(`handle`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Long
@@ -1397,6 +1409,8 @@ internal object UniffiLib {
     ): Byte
     external fun uniffi_chatcrypt_uniffi_fn_method_localdevice_one_time_prekey_counts(`ptr`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_method_localdevice_open_envelope(`ptr`: Long,`envelope`: RustBuffer.ByValue,`policy`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): Long
     external fun uniffi_chatcrypt_uniffi_fn_method_localdevice_prune(`ptr`: Long,`now`: Long,uniffi_out_err: UniffiRustCallStatus, 
     ): Unit
     external fun uniffi_chatcrypt_uniffi_fn_method_localdevice_replenish(`ptr`: Long,`serverOneTime`: Int,`serverKem`: Int,`rng`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
@@ -1617,6 +1631,8 @@ internal object UniffiLib {
     ): RustBuffer.ByValue
     external fun uniffi_chatcrypt_uniffi_fn_func_split_multi_recipient(`bytes`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
+    external fun uniffi_chatcrypt_uniffi_fn_func_split_multi_recipient_range(`bytes`: RustBuffer.ByValue,`first`: Long,`count`: Long,uniffi_out_err: UniffiRustCallStatus, 
+    ): RustBuffer.ByValue
     external fun uniffi_chatcrypt_uniffi_fn_func_unpad(`padded`: RustBuffer.ByValue,uniffi_out_err: UniffiRustCallStatus, 
     ): RustBuffer.ByValue
     external fun ffi_chatcrypt_uniffi_rustbuffer_alloc(`size`: Long,uniffi_out_err: UniffiRustCallStatus, 
@@ -1765,7 +1781,10 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_chatcrypt_uniffi_checksum_func_seal_multi() and 0xFFFF) != 19139) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_chatcrypt_uniffi_checksum_func_split_multi_recipient() and 0xFFFF) != 32757) {
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_func_split_multi_recipient() and 0xFFFF) != 23739) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_func_split_multi_recipient_range() and 0xFFFF) != 32350) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_func_unpad() and 0xFFFF) != 53286) {
@@ -1945,7 +1964,13 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_add_root() and 0xFFFF) != 37383) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_now() and 0xFFFF) != 57684) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_revoke() and 0xFFFF) != 65476) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_set_now() and 0xFFFF) != 43087) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_account_key() and 0xFFFF) != 35211) {
@@ -2017,6 +2042,9 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_one_time_prekey_counts() and 0xFFFF) != 44141) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_open_envelope() and 0xFFFF) != 59309) {
+        throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_prune() and 0xFFFF) != 44568) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
@@ -2026,7 +2054,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_retry_for() and 0xFFFF) != 36980) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_retry_for_code() and 0xFFFF) != 84) {
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_retry_for_code() and 0xFFFF) != 5270) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_rotate_signed_prekey() and 0xFFFF) != 7629) {
@@ -2290,7 +2318,7 @@ private fun uniffiCheckApiChecksums(lib: IntegrityCheckingUniffiLib) {
     if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_open() and 0xFFFF) != 50551) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
-    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_certificatepolicy_new() and 0xFFFF) != 11877) {
+    if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_certificatepolicy_new() and 0xFFFF) != 57856) {
         throw RuntimeException("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     }
     if ((lib.uniffi_chatcrypt_uniffi_checksum_constructor_devicecertificate_from_bytes() and 0xFFFF) != 19150) {
@@ -3331,9 +3359,19 @@ public interface CertificatePolicyInterface {
     fun `addRoot`(`root`: kotlin.ByteArray)
     
     /**
+     * The time certificates are checked at.
+     */
+    fun `now`(): kotlin.ULong
+    
+    /**
      * Refuses certificates with serial `serial`.
      */
     fun `revoke`(`serial`: kotlin.ULong)
+    
+    /**
+     * Sets the time certificates are checked at.
+     */
+    fun `setNow`(`now`: kotlin.ULong)
     
     companion object
 }
@@ -3368,7 +3406,9 @@ open class CertificatePolicy: Disposable, AutoCloseable, CertificatePolicyInterf
     }
     /**
      * A policy at time `now` with no roots yet (which accepts nothing:
-     * `UntrustedCertificate`).
+     * `UntrustedCertificate`). The time is part of the policy: a policy
+     * kept across calls must be moved on with `set_now` before each
+     * `open_envelope`, or expired certificates pass.
      */
     constructor(`now`: kotlin.ULong) :
         this(UniffiWithHandle, 
@@ -3479,6 +3519,22 @@ open class CertificatePolicy: Disposable, AutoCloseable, CertificatePolicyInterf
 
     
     /**
+     * The time certificates are checked at.
+     */override fun `now`(): kotlin.ULong {
+            return FfiConverterULong.lift(
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_now(
+        it,
+        _status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Refuses certificates with serial `serial`.
      */override fun `revoke`(`serial`: kotlin.ULong)
         = 
@@ -3488,6 +3544,22 @@ open class CertificatePolicy: Disposable, AutoCloseable, CertificatePolicyInterf
         it,
         
         FfiConverterULong.lower(`serial`),_status)
+}
+    }
+    
+    
+
+    
+    /**
+     * Sets the time certificates are checked at.
+     */override fun `setNow`(`now`: kotlin.ULong)
+        = 
+    callWithHandle {
+    uniffiRustCall() { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_set_now(
+        it,
+        
+        FfiConverterULong.lower(`now`),_status)
 }
     }
     
@@ -5661,6 +5733,16 @@ public interface LocalDeviceInterface {
     fun `oneTimePrekeyCounts`(): PreKeyCounts
     
     /**
+     * Opens a sealed envelope addressed to this device, validating its
+     * sender certificate against `policy` (as `open_envelope` with the
+     * device's own identity; changes no state).
+     *
+     * # Errors
+     * As `open_envelope`; `Unusable`.
+     */
+    fun `openEnvelope`(`envelope`: kotlin.ByteArray, `policy`: CertificatePolicy): OpenedEnvelope
+    
+    /**
      * Deletes retired prekeys whose grace period is over at `now`.
      *
      * # Errors
@@ -5697,7 +5779,9 @@ public interface LocalDeviceInterface {
      * otherwise).
      *
      * # Errors
-     * As `retry_for`; `InvalidArgument` for a number that is no code.
+     * As `retry_for`; `InvalidArgument` for a number that is no code, a
+     * prekey id other than 0 with another code than `UnknownPreKey`, or a
+     * prekey id the failed PreKeyMessage does not name.
      */
     fun `retryForCode`(`senderIdentity`: kotlin.ByteArray, `failed`: kotlin.ByteArray, `code`: kotlin.Int, `prekeyId`: kotlin.UInt, `now`: kotlin.ULong): RetryMessage?
     
@@ -6052,6 +6136,30 @@ open class LocalDevice: Disposable, AutoCloseable, LocalDeviceInterface
 
     
     /**
+     * Opens a sealed envelope addressed to this device, validating its
+     * sender certificate against `policy` (as `open_envelope` with the
+     * device's own identity; changes no state).
+     *
+     * # Errors
+     * As `open_envelope`; `Unusable`.
+     */
+    @Throws(ChatcryptException::class)override fun `openEnvelope`(`envelope`: kotlin.ByteArray, `policy`: CertificatePolicy): OpenedEnvelope {
+            return FfiConverterTypeOpenedEnvelope.lift(
+    callWithHandle {
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_open_envelope(
+        it,
+        
+        FfiConverterByteArray.lower(`envelope`),
+        FfiConverterTypeCertificatePolicy.lower(`policy`),_status)
+}
+    }
+    )
+    }
+    
+
+    
+    /**
      * Deletes retired prekeys whose grace period is over at `now`.
      *
      * # Errors
@@ -6131,7 +6239,9 @@ open class LocalDevice: Disposable, AutoCloseable, LocalDeviceInterface
      * otherwise).
      *
      * # Errors
-     * As `retry_for`; `InvalidArgument` for a number that is no code.
+     * As `retry_for`; `InvalidArgument` for a number that is no code, a
+     * prekey id other than 0 with another code than `UnknownPreKey`, or a
+     * prekey id the failed PreKeyMessage does not name.
      */
     @Throws(ChatcryptException::class)override fun `retryForCode`(`senderIdentity`: kotlin.ByteArray, `failed`: kotlin.ByteArray, `code`: kotlin.Int, `prekeyId`: kotlin.UInt, `now`: kotlin.ULong): RetryMessage? {
             return FfiConverterOptionalTypeRetryMessage.lift(
@@ -13378,6 +13488,11 @@ data class Constants (
      * The most recipients of one `seal_multi` envelope.
      */
     var `maxSealedRecipients`: kotlin.ULong
+    , 
+    /**
+     * The most bytes of envelopes one `split_multi_recipient` returns.
+     */
+    var `maxSplitLen`: kotlin.ULong
     
 ){
     
@@ -13394,6 +13509,7 @@ data class Constants (
 public object FfiConverterTypeConstants: FfiConverterRustBuffer<Constants> {
     override fun read(buf: ByteBuffer): Constants {
         return Constants(
+            FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
             FfiConverterULong.read(buf),
@@ -13429,7 +13545,8 @@ public object FfiConverterTypeConstants: FfiConverterRustBuffer<Constants> {
             FfiConverterULong.allocationSize(value.`retryMessageLen`) +
             FfiConverterULong.allocationSize(value.`senderCertificateLen`) +
             FfiConverterULong.allocationSize(value.`sealedEnvelopeOverhead`) +
-            FfiConverterULong.allocationSize(value.`maxSealedRecipients`)
+            FfiConverterULong.allocationSize(value.`maxSealedRecipients`) +
+            FfiConverterULong.allocationSize(value.`maxSplitLen`)
     )
 
     override fun write(value: Constants, buf: ByteBuffer) {
@@ -13449,6 +13566,7 @@ public object FfiConverterTypeConstants: FfiConverterRustBuffer<Constants> {
             FfiConverterULong.write(value.`senderCertificateLen`, buf)
             FfiConverterULong.write(value.`sealedEnvelopeOverhead`, buf)
             FfiConverterULong.write(value.`maxSealedRecipients`, buf)
+            FfiConverterULong.write(value.`maxSplitLen`, buf)
     }
 }
 
@@ -16930,10 +17048,13 @@ public object FfiConverterSequenceTypeRecipientEnvelope: FfiConverterRustBuffer<
 
         /**
          * The server's split of a multi-recipient envelope into one sealed
-         * envelope per recipient.
+         * envelope per recipient, if they take at most
+         * `constants().max_split_len` bytes together (each repeats the payload);
+         * otherwise split in ranges with `split_multi_recipient_range`.
          *
          * # Errors
-         * A `Decode*` error.
+         * A `Decode*` error; `TooLarge` for more than `max_split_len` bytes of
+         * envelopes, before anything is built.
          */
     @Throws(ChatcryptException::class) fun `splitMultiRecipient`(`bytes`: kotlin.ByteArray): List<RecipientEnvelope> {
             return FfiConverterSequenceTypeRecipientEnvelope.lift(
@@ -16942,6 +17063,31 @@ public object FfiConverterSequenceTypeRecipientEnvelope: FfiConverterRustBuffer<
     
         
         FfiConverterByteArray.lower(`bytes`),_status)
+}
+    )
+    }
+    
+
+        /**
+         * The envelopes of recipients `first`, `first + 1`, ... (at most `count`
+         * of them, fewer at the end of the list, none from `first` on past the
+         * end), in the envelope's order. Each call decodes the whole upload
+         * again: choose `count` so that `count` envelopes fit in memory and in
+         * `constants().max_split_len`.
+         *
+         * # Errors
+         * A `Decode*` error; `TooLarge` if the envelopes asked for exceed
+         * `max_split_len` bytes together, before anything is built.
+         */
+    @Throws(ChatcryptException::class) fun `splitMultiRecipientRange`(`bytes`: kotlin.ByteArray, `first`: kotlin.ULong, `count`: kotlin.ULong): List<RecipientEnvelope> {
+            return FfiConverterSequenceTypeRecipientEnvelope.lift(
+    uniffiRustCallWithError(ChatcryptException) { _status ->
+    UniffiLib.uniffi_chatcrypt_uniffi_fn_func_split_multi_recipient_range(
+    
+        
+        FfiConverterByteArray.lower(`bytes`),
+        FfiConverterULong.lower(`first`),
+        FfiConverterULong.lower(`count`),_status)
 }
     )
     }

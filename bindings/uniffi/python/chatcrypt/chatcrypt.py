@@ -542,7 +542,9 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_func_seal_multi() != 19139:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_chatcrypt_uniffi_checksum_func_split_multi_recipient() != 32757:
+    if lib.uniffi_chatcrypt_uniffi_checksum_func_split_multi_recipient() != 23739:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_func_split_multi_recipient_range() != 32350:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_func_unpad() != 53286:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -568,9 +570,13 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_add_root() != 37383:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_now() != 57684:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_revoke() != 65476:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_certificatepolicy_new() != 11877:
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_set_now() != 43087:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_constructor_certificatepolicy_new() != 57856:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_devicecertificate_account_key() != 35211:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -656,13 +662,15 @@ def _uniffi_check_api_checksums(lib):
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_one_time_prekey_counts() != 44141:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_open_envelope() != 59309:
+        raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_prune() != 44568:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_replenish() != 18123:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_retry_for() != 36980:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
-    if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_retry_for_code() != 84:
+    if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_retry_for_code() != 5270:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
     if lib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_rotate_signed_prekey() != 7629:
         raise InternalError("UniFFI API checksum mismatch: try cleaning and rebuilding your project")
@@ -995,6 +1003,9 @@ _UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_seal_multi.restype = ctypes.c_u
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_split_multi_recipient.argtypes = (
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_split_multi_recipient.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_split_multi_recipient_range.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_split_multi_recipient_range.restype = ctypes.c_uint16
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_unpad.argtypes = (
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_func_unpad.restype = ctypes.c_uint16
@@ -1031,9 +1042,15 @@ _UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_accountkeypair_open.rest
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_add_root.argtypes = (
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_add_root.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_now.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_now.restype = ctypes.c_uint16
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_revoke.argtypes = (
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_revoke.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_set_now.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_certificatepolicy_set_now.restype = ctypes.c_uint16
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_certificatepolicy_new.argtypes = (
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_constructor_certificatepolicy_new.restype = ctypes.c_uint16
@@ -1163,6 +1180,9 @@ _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_needs_upload.rest
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_one_time_prekey_counts.argtypes = (
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_one_time_prekey_counts.restype = ctypes.c_uint16
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_open_envelope.argtypes = (
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_open_envelope.restype = ctypes.c_uint16
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_prune.argtypes = (
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_checksum_method_localdevice_prune.restype = ctypes.c_uint16
@@ -1650,6 +1670,13 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_func_split_multi_recipient.argtypes = (
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_func_split_multi_recipient.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_func_split_multi_recipient_range.argtypes = (
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_func_split_multi_recipient_range.restype = _UniffiRustBuffer
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_func_unpad.argtypes = (
     _UniffiRustBuffer,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1718,12 +1745,23 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_add_root.argtypes
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_add_root.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_now.argtypes = (
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_now.restype = ctypes.c_uint64
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_revoke.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_revoke.restype = None
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_set_now.argtypes = (
+    ctypes.c_uint64,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_set_now.restype = None
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_certificatepolicy_new.argtypes = (
     ctypes.c_uint64,
     ctypes.POINTER(_UniffiRustCallStatus),
@@ -1950,6 +1988,13 @@ _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_one_time_prekey_counts.
     ctypes.POINTER(_UniffiRustCallStatus),
 )
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_one_time_prekey_counts.restype = _UniffiRustBuffer
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_open_envelope.argtypes = (
+    ctypes.c_uint64,
+    _UniffiRustBuffer,
+    ctypes.c_uint64,
+    ctypes.POINTER(_UniffiRustCallStatus),
+)
+_UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_open_envelope.restype = ctypes.c_uint64
 _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_prune.argtypes = (
     ctypes.c_uint64,
     ctypes.c_uint64,
@@ -8970,7 +9015,7 @@ class Constants:
     The sizes a caller may want to check against (the messenger layer's
     too).
 """
-    def __init__(self, *, key_len:int, signature_len:int, message_id_len:int, kem_prekey_public_len:int, sealed_overhead:int, max_plaintext_len:int, max_message_len:int, safety_number_digits:int, device_certificate_len:int, device_link_len:int, max_devices:int, max_user_id_len:int, retry_message_len:int, sender_certificate_len:int, sealed_envelope_overhead:int, max_sealed_recipients:int):
+    def __init__(self, *, key_len:int, signature_len:int, message_id_len:int, kem_prekey_public_len:int, sealed_overhead:int, max_plaintext_len:int, max_message_len:int, safety_number_digits:int, device_certificate_len:int, device_link_len:int, max_devices:int, max_user_id_len:int, retry_message_len:int, sender_certificate_len:int, sealed_envelope_overhead:int, max_sealed_recipients:int, max_split_len:int):
         self.key_len = key_len
         self.signature_len = signature_len
         self.message_id_len = message_id_len
@@ -8987,12 +9032,13 @@ class Constants:
         self.sender_certificate_len = sender_certificate_len
         self.sealed_envelope_overhead = sealed_envelope_overhead
         self.max_sealed_recipients = max_sealed_recipients
+        self.max_split_len = max_split_len
         
         
 
     
     def __str__(self):
-        return "Constants(key_len={}, signature_len={}, message_id_len={}, kem_prekey_public_len={}, sealed_overhead={}, max_plaintext_len={}, max_message_len={}, safety_number_digits={}, device_certificate_len={}, device_link_len={}, max_devices={}, max_user_id_len={}, retry_message_len={}, sender_certificate_len={}, sealed_envelope_overhead={}, max_sealed_recipients={})".format(self.key_len, self.signature_len, self.message_id_len, self.kem_prekey_public_len, self.sealed_overhead, self.max_plaintext_len, self.max_message_len, self.safety_number_digits, self.device_certificate_len, self.device_link_len, self.max_devices, self.max_user_id_len, self.retry_message_len, self.sender_certificate_len, self.sealed_envelope_overhead, self.max_sealed_recipients)
+        return "Constants(key_len={}, signature_len={}, message_id_len={}, kem_prekey_public_len={}, sealed_overhead={}, max_plaintext_len={}, max_message_len={}, safety_number_digits={}, device_certificate_len={}, device_link_len={}, max_devices={}, max_user_id_len={}, retry_message_len={}, sender_certificate_len={}, sealed_envelope_overhead={}, max_sealed_recipients={}, max_split_len={})".format(self.key_len, self.signature_len, self.message_id_len, self.kem_prekey_public_len, self.sealed_overhead, self.max_plaintext_len, self.max_message_len, self.safety_number_digits, self.device_certificate_len, self.device_link_len, self.max_devices, self.max_user_id_len, self.retry_message_len, self.sender_certificate_len, self.sealed_envelope_overhead, self.max_sealed_recipients, self.max_split_len)
     def __eq__(self, other):
         if self.key_len != other.key_len:
             return False
@@ -9026,6 +9072,8 @@ class Constants:
             return False
         if self.max_sealed_recipients != other.max_sealed_recipients:
             return False
+        if self.max_split_len != other.max_split_len:
+            return False
         return True
 
 class _UniffiFfiConverterTypeConstants(_UniffiConverterRustBuffer):
@@ -9048,6 +9096,7 @@ class _UniffiFfiConverterTypeConstants(_UniffiConverterRustBuffer):
             sender_certificate_len=_UniffiFfiConverterUInt64.read(buf),
             sealed_envelope_overhead=_UniffiFfiConverterUInt64.read(buf),
             max_sealed_recipients=_UniffiFfiConverterUInt64.read(buf),
+            max_split_len=_UniffiFfiConverterUInt64.read(buf),
         )
 
     @staticmethod
@@ -9068,6 +9117,7 @@ class _UniffiFfiConverterTypeConstants(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt64.check_lower(value.sender_certificate_len)
         _UniffiFfiConverterUInt64.check_lower(value.sealed_envelope_overhead)
         _UniffiFfiConverterUInt64.check_lower(value.max_sealed_recipients)
+        _UniffiFfiConverterUInt64.check_lower(value.max_split_len)
 
     @staticmethod
     def write(value, buf):
@@ -9087,6 +9137,7 @@ class _UniffiFfiConverterTypeConstants(_UniffiConverterRustBuffer):
         _UniffiFfiConverterUInt64.write(value.sender_certificate_len, buf)
         _UniffiFfiConverterUInt64.write(value.sealed_envelope_overhead, buf)
         _UniffiFfiConverterUInt64.write(value.max_sealed_recipients, buf)
+        _UniffiFfiConverterUInt64.write(value.max_split_len, buf)
 
 
 
@@ -11216,9 +11267,19 @@ class CertificatePolicyProtocol(typing.Protocol):
         invalid key.
 """
         raise NotImplementedError
+    def now(self, ) -> int:
+        """
+        The time certificates are checked at.
+"""
+        raise NotImplementedError
     def revoke(self, serial: int) -> None:
         """
         Refuses certificates with serial `serial`.
+"""
+        raise NotImplementedError
+    def set_now(self, now: int) -> None:
+        """
+        Sets the time certificates are checked at.
 """
         raise NotImplementedError
 
@@ -11232,7 +11293,9 @@ class CertificatePolicy(CertificatePolicyProtocol):
     def __init__(self, now: int):
         """
         A policy at time `now` with no roots yet (which accepts nothing:
-        `UntrustedCertificate`).
+        `UntrustedCertificate`). The time is part of the policy: a policy
+        kept across calls must be moved on with `set_now` before each
+        `open_envelope`, or expired certificates pass.
 """
         
         _UniffiFfiConverterUInt64.check_lower(now)
@@ -11287,6 +11350,21 @@ class CertificatePolicy(CertificatePolicyProtocol):
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
+    def now(self, ) -> int:
+        """
+        The time certificates are checked at.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_now,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
     def revoke(self, serial: int) -> None:
         """
         Refuses certificates with serial `serial`.
@@ -11302,6 +11380,24 @@ class CertificatePolicy(CertificatePolicyProtocol):
         _uniffi_ffi_result = _uniffi_rust_call_with_error(
             _uniffi_error_converter,
             _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_revoke,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def set_now(self, now: int) -> None:
+        """
+        Sets the time certificates are checked at.
+"""
+        
+        _UniffiFfiConverterUInt64.check_lower(now)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt64.lower(now),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_certificatepolicy_set_now,
             *_uniffi_lowered_args,
         )
         return _uniffi_lift_return(_uniffi_ffi_result)
@@ -12089,1152 +12185,6 @@ class _UniffiFfiConverterTypePreKeyUpload:
         buf.write_u64(cls.lower(value))
 
 
-class RetryMessageProtocol(typing.Protocol):
-    """
-    A signed "I could not decrypt your message", from the device that
-    failed to the sender (`LocalDevice.retry_for`, then
-    `SessionRecord.handle_retry` on the sender's side).
-"""
-    
-    def author(self, ) -> bytes:
-        """
-        The identity key of the device that could not decrypt (32 bytes).
-"""
-        raise NotImplementedError
-    def message_digest(self, ) -> bytes:
-        """
-        The failed message's digest (16 bytes).
-"""
-        raise NotImplementedError
-    def prekey_id(self, ) -> int:
-        """
-        The unknown prekey's id, else 0.
-"""
-        raise NotImplementedError
-    def reason(self, ) -> RetryReason:
-        """
-        Why the message failed.
-"""
-        raise NotImplementedError
-    def recipient(self, ) -> bytes:
-        """
-        The identity key of the device whose message failed (32 bytes).
-"""
-        raise NotImplementedError
-    def timestamp(self, ) -> int:
-        """
-        When the failure happened, on the author's clock.
-"""
-        raise NotImplementedError
-    def to_bytes(self, ) -> bytes:
-        """
-        The encoding (`constants().retry_message_len` bytes).
-"""
-        raise NotImplementedError
-
-class RetryMessage(RetryMessageProtocol):
-    """
-    A signed "I could not decrypt your message", from the device that
-    failed to the sender (`LocalDevice.retry_for`, then
-    `SessionRecord.handle_retry` on the sender's side).
-"""
-    
-    _handle: ctypes.c_uint64
-    @classmethod
-    def from_bytes(cls, bytes: bytes) -> RetryMessage:
-        """
-        Decodes and verifies a retry message.
-
-        # Errors
-        A `Decode*` error; `BadSignature`.
-"""
-        
-        _UniffiFfiConverterBytes.check_lower(bytes)
-        _uniffi_lowered_args = (
-            _UniffiFfiConverterBytes.lower(bytes),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterTypeRetryMessage.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_retrymessage_from_bytes,
-            *_uniffi_lowered_args,
-        )
-        return cls._uniffi_make_instance(_uniffi_ffi_result)
-    
-    def __init__(self, *args, **kwargs):
-        raise ValueError("This class has no default constructor")
-
-    def __del__(self):
-        # In case of partial initialization of instances.
-        handle = getattr(self, "_handle", None)
-        if handle is not None:
-            _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_retrymessage, handle)
-
-    def _uniffi_clone_handle(self):
-        return _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_retrymessage, self._handle)
-
-    # Used by alternative constructors or any methods which return this type.
-    @classmethod
-    def _uniffi_make_instance(cls, handle):
-        # Lightly yucky way to bypass the usual __init__ logic
-        # and just create a new instance with the required handle.
-        inst = cls.__new__(cls)
-        inst._handle = handle
-        return inst
-    def author(self, ) -> bytes:
-        """
-        The identity key of the device that could not decrypt (32 bytes).
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_author,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def message_digest(self, ) -> bytes:
-        """
-        The failed message's digest (16 bytes).
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_message_digest,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def prekey_id(self, ) -> int:
-        """
-        The unknown prekey's id, else 0.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_prekey_id,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def reason(self, ) -> RetryReason:
-        """
-        Why the message failed.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterTypeRetryReason.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_reason,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def recipient(self, ) -> bytes:
-        """
-        The identity key of the device whose message failed (32 bytes).
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_recipient,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def timestamp(self, ) -> int:
-        """
-        When the failure happened, on the author's clock.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_timestamp,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def to_bytes(self, ) -> bytes:
-        """
-        The encoding (`constants().retry_message_len` bytes).
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_to_bytes,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-
-
-
-
-
-class _UniffiFfiConverterTypeRetryMessage:
-    @staticmethod
-    def lift(value: int) -> RetryMessage:
-        return RetryMessage._uniffi_make_instance(value)
-
-    @staticmethod
-    def check_lower(value: RetryMessage):
-        if not isinstance(value, RetryMessage):
-            raise TypeError("Expected RetryMessage instance, {} found".format(type(value).__name__))
-
-    @staticmethod
-    def lower(value: RetryMessage) -> ctypes.c_uint64:
-        return value._uniffi_clone_handle()
-
-    @classmethod
-    def read(cls, buf: _UniffiRustBuffer) -> RetryMessage:
-        ptr = buf.read_u64()
-        if ptr == 0:
-            raise InternalError("Raw handle value was null")
-        return cls.lift(ptr)
-
-    @classmethod
-    def write(cls, value: RetryMessage, buf: _UniffiRustBuffer):
-        buf.write_u64(cls.lower(value))
-
-class _UniffiFfiConverterOptionalTypeRetryMessage(_UniffiConverterRustBuffer):
-    @classmethod
-    def check_lower(cls, value):
-        if value is not None:
-            _UniffiFfiConverterTypeRetryMessage.check_lower(value)
-
-    @classmethod
-    def write(cls, value, buf):
-        if value is None:
-            buf.write_u8(0)
-            return
-
-        buf.write_u8(1)
-        _UniffiFfiConverterTypeRetryMessage.write(value, buf)
-
-    @classmethod
-    def read(cls, buf):
-        flag = buf.read_u8()
-        if flag == 0:
-            return None
-        elif flag == 1:
-            return _UniffiFfiConverterTypeRetryMessage.read(buf)
-        else:
-            raise InternalError("Unexpected flag byte for optional type")
-
-
-class LocalDeviceProtocol(typing.Protocol):
-    """
-    This device: its identity, its certificate from the account and its
-    prekeys. After every call that changes it (replenish, rotate, prune,
-    mark_uploaded, a session record's decrypt of a first message), store
-    `to_bytes` (secret); upload prekeys only from what is stored (`upload`).
-"""
-    
-    def certificate(self, ) -> DeviceCertificate:
-        """
-        The device certificate.
-
-        # Errors
-        `Unusable`.
-"""
-        raise NotImplementedError
-    def device_id(self, ) -> int:
-        """
-        The device id.
-
-        # Errors
-        `Unusable`.
-"""
-        raise NotImplementedError
-    def identity(self, ) -> IdentityKeyPair:
-        """
-        A copy of the identity key pair (to open sealed envelopes, sign
-        links).
-
-        # Errors
-        `Unusable`.
-"""
-        raise NotImplementedError
-    def identity_key(self, ) -> bytes:
-        """
-        The identity key (32 bytes).
-
-        # Errors
-        `Unusable`.
-"""
-        raise NotImplementedError
-    def link(self, ) -> DeviceLink:
-        """
-        This device's link for its account's device list.
-
-        # Errors
-        `Unusable`.
-"""
-        raise NotImplementedError
-    def mark_uploaded(self, upload: PreKeyUpload) -> None:
-        """
-        Records that the server stored `upload`. Persist afterwards.
-
-        # Errors
-        `Unusable`.
-"""
-        raise NotImplementedError
-    def needs_rotation(self, now: int) -> bool:
-        """
-        Whether the signed prekey is due for rotation at `now`.
-
-        # Errors
-        `Unusable`.
-"""
-        raise NotImplementedError
-    def needs_upload(self, ) -> bool:
-        """
-        Whether some keys are not yet in a confirmed upload.
-
-        # Errors
-        `Unusable`.
-"""
-        raise NotImplementedError
-    def one_time_prekey_counts(self, ) -> PreKeyCounts:
-        """
-        How many one-time X25519 and KEM prekeys the device holds.
-
-        # Errors
-        `Unusable`.
-"""
-        raise NotImplementedError
-    def prune(self, now: int) -> None:
-        """
-        Deletes retired prekeys whose grace period is over at `now`.
-
-        # Errors
-        `Unusable`.
-"""
-        raise NotImplementedError
-    def replenish(self, server_one_time: int,server_kem: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> Replenished:
-        """
-        Makes one-time prekeys when the server reports fewer than the low
-        water mark (draws 32 bytes per X25519 and 64 per KEM prekey).
-        Persist, then `upload`.
-
-        # Errors
-        `CounterExhausted`; a generator failure (the device unchanged).
-"""
-        raise NotImplementedError
-    def retry_for(self, sender_identity: bytes,failed: bytes,error: ChatcryptError,now: int) -> typing.Optional[RetryMessage]:
-        """
-        The signed retry for `failed`, a message from the device with
-        identity key `sender_identity` that failed to decrypt at `now` with
-        `error` (the exception the decrypt raised); `None` if that failure
-        calls for no retry (only `Auth`, `NoSession` and `UnknownPreKey`
-        may).
-
-        # Errors
-        `InvalidArgument` for a wrong length; a `Decode*` error for an
-        invalid key; `Unusable`.
-"""
-        raise NotImplementedError
-    def retry_for_code(self, sender_identity: bytes,failed: bytes,code: int,prekey_id: int,now: int) -> typing.Optional[RetryMessage]:
-        """
-        As `retry_for`, from the failure's stable code (`error_code()`) and,
-        for `UnknownPreKey`, the prekey id it carries (`prekey_id`; 0
-        otherwise).
-
-        # Errors
-        As `retry_for`; `InvalidArgument` for a number that is no code.
-"""
-        raise NotImplementedError
-    def rotate_signed_prekey(self, now: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> None:
-        """
-        Replaces the signed and last-resort prekeys (draws 32 + 64 bytes).
-        Persist, then `upload`.
-
-        # Errors
-        `CounterExhausted`; a generator failure (the device unchanged).
-"""
-        raise NotImplementedError
-    def seal(self, key: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
-        """
-        The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
-
-        # Errors
-        `InvalidArgument` for a wrong key length; a generator failure;
-        `Unusable`.
-"""
-        raise NotImplementedError
-    def to_bytes(self, ) -> bytes:
-        """
-        The stored form (secret): store it after every change.
-
-        # Errors
-        `Unusable`.
-"""
-        raise NotImplementedError
-    def upload(self, persisted: bytes) -> PreKeyUpload:
-        """
-        The prekey upload, for `persisted`: the caller's stored form of this
-        device (`to_bytes`, also when what is stored is its sealed form).
-
-        # Errors
-        `NotPersisted` if `persisted` is not the current stored form.
-"""
-        raise NotImplementedError
-
-class LocalDevice(LocalDeviceProtocol):
-    """
-    This device: its identity, its certificate from the account and its
-    prekeys. After every call that changes it (replenish, rotate, prune,
-    mark_uploaded, a session record's decrypt of a first message), store
-    `to_bytes` (secret); upload prekeys only from what is stored (`upload`).
-"""
-    
-    _handle: ctypes.c_uint64
-    @classmethod
-    def from_bytes(cls, bytes: bytes) -> LocalDevice:
-        """
-        Restores `to_bytes`' output.
-
-        # Errors
-        A `Decode*` error.
-"""
-        
-        _UniffiFfiConverterBytes.check_lower(bytes)
-        _uniffi_lowered_args = (
-            _UniffiFfiConverterBytes.lower(bytes),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterTypeLocalDevice.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_localdevice_from_bytes,
-            *_uniffi_lowered_args,
-        )
-        return cls._uniffi_make_instance(_uniffi_ffi_result)
-    def __init__(self, identity: IdentityKeyPair,certificate: DeviceCertificate,now: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT):
-        """
-        A new device for `identity`, certified by its account as
-        `certificate`, with a first signed and last-resort prekey made at
-        `now` (seconds; draws 32 + 64 bytes) and no one-time prekeys yet
-        (call `replenish`).
-
-        # Errors
-        `WrongIdentity` if the certificate is for another identity key; a
-        generator failure.
-"""
-        
-        _UniffiFfiConverterTypeIdentityKeyPair.check_lower(identity)
-
-        _UniffiFfiConverterTypeDeviceCertificate.check_lower(certificate)
-
-        _UniffiFfiConverterUInt64.check_lower(now)
-
-        if rng is _DEFAULT:
-            rng = None
-        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
-        _uniffi_lowered_args = (
-            _UniffiFfiConverterTypeIdentityKeyPair.lower(identity),
-            _UniffiFfiConverterTypeDeviceCertificate.lower(certificate),
-            _UniffiFfiConverterUInt64.lower(now),
-            _UniffiFfiConverterOptionalTypeRng.lower(rng),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterTypeLocalDevice.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_localdevice_new,
-            *_uniffi_lowered_args,
-        )
-        self._handle = _uniffi_ffi_result
-    @classmethod
-    def open(cls, key: bytes,sealed: bytes) -> LocalDevice:
-        """
-        Opens `seal`'s output with the same 32-byte key.
-
-        # Errors
-        `InvalidArgument` for a wrong key length; `Auth`; a `Decode*` error.
-"""
-        
-        _UniffiFfiConverterBytes.check_lower(key)
-
-        _UniffiFfiConverterBytes.check_lower(sealed)
-        _uniffi_lowered_args = (
-            _UniffiFfiConverterBytes.lower(key),
-            _UniffiFfiConverterBytes.lower(sealed),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterTypeLocalDevice.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_localdevice_open,
-            *_uniffi_lowered_args,
-        )
-        return cls._uniffi_make_instance(_uniffi_ffi_result)
-
-    def __del__(self):
-        # In case of partial initialization of instances.
-        handle = getattr(self, "_handle", None)
-        if handle is not None:
-            _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_localdevice, handle)
-
-    def _uniffi_clone_handle(self):
-        return _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_localdevice, self._handle)
-
-    # Used by alternative constructors or any methods which return this type.
-    @classmethod
-    def _uniffi_make_instance(cls, handle):
-        # Lightly yucky way to bypass the usual __init__ logic
-        # and just create a new instance with the required handle.
-        inst = cls.__new__(cls)
-        inst._handle = handle
-        return inst
-    def certificate(self, ) -> DeviceCertificate:
-        """
-        The device certificate.
-
-        # Errors
-        `Unusable`.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterTypeDeviceCertificate.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_certificate,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def device_id(self, ) -> int:
-        """
-        The device id.
-
-        # Errors
-        `Unusable`.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_device_id,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def identity(self, ) -> IdentityKeyPair:
-        """
-        A copy of the identity key pair (to open sealed envelopes, sign
-        links).
-
-        # Errors
-        `Unusable`.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterTypeIdentityKeyPair.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_identity,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def identity_key(self, ) -> bytes:
-        """
-        The identity key (32 bytes).
-
-        # Errors
-        `Unusable`.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_identity_key,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def link(self, ) -> DeviceLink:
-        """
-        This device's link for its account's device list.
-
-        # Errors
-        `Unusable`.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterTypeDeviceLink.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_link,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def mark_uploaded(self, upload: PreKeyUpload) -> None:
-        """
-        Records that the server stored `upload`. Persist afterwards.
-
-        # Errors
-        `Unusable`.
-"""
-        
-        _UniffiFfiConverterTypePreKeyUpload.check_lower(upload)
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-            _UniffiFfiConverterTypePreKeyUpload.lower(upload),
-        )
-        _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_mark_uploaded,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def needs_rotation(self, now: int) -> bool:
-        """
-        Whether the signed prekey is due for rotation at `now`.
-
-        # Errors
-        `Unusable`.
-"""
-        
-        _UniffiFfiConverterUInt64.check_lower(now)
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-            _UniffiFfiConverterUInt64.lower(now),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBoolean.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_needs_rotation,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def needs_upload(self, ) -> bool:
-        """
-        Whether some keys are not yet in a confirmed upload.
-
-        # Errors
-        `Unusable`.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBoolean.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_needs_upload,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def one_time_prekey_counts(self, ) -> PreKeyCounts:
-        """
-        How many one-time X25519 and KEM prekeys the device holds.
-
-        # Errors
-        `Unusable`.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterTypePreKeyCounts.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_one_time_prekey_counts,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def prune(self, now: int) -> None:
-        """
-        Deletes retired prekeys whose grace period is over at `now`.
-
-        # Errors
-        `Unusable`.
-"""
-        
-        _UniffiFfiConverterUInt64.check_lower(now)
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-            _UniffiFfiConverterUInt64.lower(now),
-        )
-        _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_prune,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def replenish(self, server_one_time: int,server_kem: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> Replenished:
-        """
-        Makes one-time prekeys when the server reports fewer than the low
-        water mark (draws 32 bytes per X25519 and 64 per KEM prekey).
-        Persist, then `upload`.
-
-        # Errors
-        `CounterExhausted`; a generator failure (the device unchanged).
-"""
-        
-        _UniffiFfiConverterUInt32.check_lower(server_one_time)
-
-        _UniffiFfiConverterUInt32.check_lower(server_kem)
-
-        if rng is _DEFAULT:
-            rng = None
-        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-            _UniffiFfiConverterUInt32.lower(server_one_time),
-            _UniffiFfiConverterUInt32.lower(server_kem),
-            _UniffiFfiConverterOptionalTypeRng.lower(rng),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterTypeReplenished.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_replenish,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def retry_for(self, sender_identity: bytes,failed: bytes,error: ChatcryptError,now: int) -> typing.Optional[RetryMessage]:
-        """
-        The signed retry for `failed`, a message from the device with
-        identity key `sender_identity` that failed to decrypt at `now` with
-        `error` (the exception the decrypt raised); `None` if that failure
-        calls for no retry (only `Auth`, `NoSession` and `UnknownPreKey`
-        may).
-
-        # Errors
-        `InvalidArgument` for a wrong length; a `Decode*` error for an
-        invalid key; `Unusable`.
-"""
-        
-        _UniffiFfiConverterBytes.check_lower(sender_identity)
-
-        _UniffiFfiConverterBytes.check_lower(failed)
-
-        _UniffiFfiConverterTypeChatcryptError.check_lower(error)
-
-        _UniffiFfiConverterUInt64.check_lower(now)
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-            _UniffiFfiConverterBytes.lower(sender_identity),
-            _UniffiFfiConverterBytes.lower(failed),
-            _UniffiFfiConverterTypeChatcryptError.lower(error),
-            _UniffiFfiConverterUInt64.lower(now),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterOptionalTypeRetryMessage.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_retry_for,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def retry_for_code(self, sender_identity: bytes,failed: bytes,code: int,prekey_id: int,now: int) -> typing.Optional[RetryMessage]:
-        """
-        As `retry_for`, from the failure's stable code (`error_code()`) and,
-        for `UnknownPreKey`, the prekey id it carries (`prekey_id`; 0
-        otherwise).
-
-        # Errors
-        As `retry_for`; `InvalidArgument` for a number that is no code.
-"""
-        
-        _UniffiFfiConverterBytes.check_lower(sender_identity)
-
-        _UniffiFfiConverterBytes.check_lower(failed)
-
-        _UniffiFfiConverterInt32.check_lower(code)
-
-        _UniffiFfiConverterUInt32.check_lower(prekey_id)
-
-        _UniffiFfiConverterUInt64.check_lower(now)
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-            _UniffiFfiConverterBytes.lower(sender_identity),
-            _UniffiFfiConverterBytes.lower(failed),
-            _UniffiFfiConverterInt32.lower(code),
-            _UniffiFfiConverterUInt32.lower(prekey_id),
-            _UniffiFfiConverterUInt64.lower(now),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterOptionalTypeRetryMessage.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_retry_for_code,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def rotate_signed_prekey(self, now: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> None:
-        """
-        Replaces the signed and last-resort prekeys (draws 32 + 64 bytes).
-        Persist, then `upload`.
-
-        # Errors
-        `CounterExhausted`; a generator failure (the device unchanged).
-"""
-        
-        _UniffiFfiConverterUInt64.check_lower(now)
-
-        if rng is _DEFAULT:
-            rng = None
-        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-            _UniffiFfiConverterUInt64.lower(now),
-            _UniffiFfiConverterOptionalTypeRng.lower(rng),
-        )
-        _uniffi_lift_return = lambda val: None
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_rotate_signed_prekey,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def seal(self, key: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
-        """
-        The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
-
-        # Errors
-        `InvalidArgument` for a wrong key length; a generator failure;
-        `Unusable`.
-"""
-        
-        _UniffiFfiConverterBytes.check_lower(key)
-
-        if rng is _DEFAULT:
-            rng = None
-        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-            _UniffiFfiConverterBytes.lower(key),
-            _UniffiFfiConverterOptionalTypeRng.lower(rng),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_seal,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def to_bytes(self, ) -> bytes:
-        """
-        The stored form (secret): store it after every change.
-
-        # Errors
-        `Unusable`.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_to_bytes,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def upload(self, persisted: bytes) -> PreKeyUpload:
-        """
-        The prekey upload, for `persisted`: the caller's stored form of this
-        device (`to_bytes`, also when what is stored is its sealed form).
-
-        # Errors
-        `NotPersisted` if `persisted` is not the current stored form.
-"""
-        
-        _UniffiFfiConverterBytes.check_lower(persisted)
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-            _UniffiFfiConverterBytes.lower(persisted),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterTypePreKeyUpload.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_upload,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-
-
-
-
-
-class _UniffiFfiConverterTypeLocalDevice:
-    @staticmethod
-    def lift(value: int) -> LocalDevice:
-        return LocalDevice._uniffi_make_instance(value)
-
-    @staticmethod
-    def check_lower(value: LocalDevice):
-        if not isinstance(value, LocalDevice):
-            raise TypeError("Expected LocalDevice instance, {} found".format(type(value).__name__))
-
-    @staticmethod
-    def lower(value: LocalDevice) -> ctypes.c_uint64:
-        return value._uniffi_clone_handle()
-
-    @classmethod
-    def read(cls, buf: _UniffiRustBuffer) -> LocalDevice:
-        ptr = buf.read_u64()
-        if ptr == 0:
-            raise InternalError("Raw handle value was null")
-        return cls.lift(ptr)
-
-    @classmethod
-    def write(cls, value: LocalDevice, buf: _UniffiRustBuffer):
-        buf.write_u64(cls.lower(value))
-
-
-class OneTimePreKeyProtocol(typing.Protocol):
-    """
-    A one-time prekey with its secret; a successful `accept_session`
-    consumes it (every call then fails with `Consumed`).
-"""
-    
-    def id(self, ) -> int:
-        """
-        Its id.
-
-        # Errors
-        `Consumed`.
-"""
-        raise NotImplementedError
-    def is_consumed(self, ) -> bool:
-        """
-        Whether an accept consumed it.
-"""
-        raise NotImplementedError
-    def public_key(self, ) -> bytes:
-        """
-        Its X25519 public key (32 bytes).
-
-        # Errors
-        `Consumed`.
-"""
-        raise NotImplementedError
-    def to_bytes(self, ) -> bytes:
-        """
-        The stored form (secret).
-
-        # Errors
-        `Consumed`.
-"""
-        raise NotImplementedError
-
-class OneTimePreKey(OneTimePreKeyProtocol):
-    """
-    A one-time prekey with its secret; a successful `accept_session`
-    consumes it (every call then fails with `Consumed`).
-"""
-    
-    _handle: ctypes.c_uint64
-    @classmethod
-    def from_bytes(cls, bytes: bytes) -> OneTimePreKey:
-        """
-        Restores `to_bytes`' output.
-
-        # Errors
-        A `Decode*` error.
-"""
-        
-        _UniffiFfiConverterBytes.check_lower(bytes)
-        _uniffi_lowered_args = (
-            _UniffiFfiConverterBytes.lower(bytes),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterTypeOneTimePreKey.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_onetimeprekey_from_bytes,
-            *_uniffi_lowered_args,
-        )
-        return cls._uniffi_make_instance(_uniffi_ffi_result)
-    @classmethod
-    def generate(cls, id: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> OneTimePreKey:
-        """
-        A new one-time prekey (draws 32 bytes).
-
-        # Errors
-        A generator failure.
-"""
-        
-        _UniffiFfiConverterUInt32.check_lower(id)
-
-        if rng is _DEFAULT:
-            rng = None
-        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
-        _uniffi_lowered_args = (
-            _UniffiFfiConverterUInt32.lower(id),
-            _UniffiFfiConverterOptionalTypeRng.lower(rng),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterTypeOneTimePreKey.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_onetimeprekey_generate,
-            *_uniffi_lowered_args,
-        )
-        return cls._uniffi_make_instance(_uniffi_ffi_result)
-    
-    def __init__(self, *args, **kwargs):
-        raise ValueError("This class has no default constructor")
-
-    def __del__(self):
-        # In case of partial initialization of instances.
-        handle = getattr(self, "_handle", None)
-        if handle is not None:
-            _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_onetimeprekey, handle)
-
-    def _uniffi_clone_handle(self):
-        return _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_onetimeprekey, self._handle)
-
-    # Used by alternative constructors or any methods which return this type.
-    @classmethod
-    def _uniffi_make_instance(cls, handle):
-        # Lightly yucky way to bypass the usual __init__ logic
-        # and just create a new instance with the required handle.
-        inst = cls.__new__(cls)
-        inst._handle = handle
-        return inst
-    def id(self, ) -> int:
-        """
-        Its id.
-
-        # Errors
-        `Consumed`.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_onetimeprekey_id,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def is_consumed(self, ) -> bool:
-        """
-        Whether an accept consumed it.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBoolean.lift
-        _uniffi_error_converter = None
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_onetimeprekey_is_consumed,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def public_key(self, ) -> bytes:
-        """
-        Its X25519 public key (32 bytes).
-
-        # Errors
-        `Consumed`.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_onetimeprekey_public_key,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-    def to_bytes(self, ) -> bytes:
-        """
-        The stored form (secret).
-
-        # Errors
-        `Consumed`.
-"""
-        _uniffi_lowered_args = (
-            self._uniffi_clone_handle(),
-        )
-        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
-        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
-        _uniffi_ffi_result = _uniffi_rust_call_with_error(
-            _uniffi_error_converter,
-            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_onetimeprekey_to_bytes,
-            *_uniffi_lowered_args,
-        )
-        return _uniffi_lift_return(_uniffi_ffi_result)
-
-
-
-
-
-class _UniffiFfiConverterTypeOneTimePreKey:
-    @staticmethod
-    def lift(value: int) -> OneTimePreKey:
-        return OneTimePreKey._uniffi_make_instance(value)
-
-    @staticmethod
-    def check_lower(value: OneTimePreKey):
-        if not isinstance(value, OneTimePreKey):
-            raise TypeError("Expected OneTimePreKey instance, {} found".format(type(value).__name__))
-
-    @staticmethod
-    def lower(value: OneTimePreKey) -> ctypes.c_uint64:
-        return value._uniffi_clone_handle()
-
-    @classmethod
-    def read(cls, buf: _UniffiRustBuffer) -> OneTimePreKey:
-        ptr = buf.read_u64()
-        if ptr == 0:
-            raise InternalError("Raw handle value was null")
-        return cls.lift(ptr)
-
-    @classmethod
-    def write(cls, value: OneTimePreKey, buf: _UniffiRustBuffer):
-        buf.write_u64(cls.lower(value))
-
-
 class SenderCertificateProtocol(typing.Protocol):
     """
     A sender certificate: the server's statement of who a sealed
@@ -13598,6 +12548,1192 @@ class _UniffiFfiConverterTypeOpenedEnvelope:
 
     @classmethod
     def write(cls, value: OpenedEnvelope, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class RetryMessageProtocol(typing.Protocol):
+    """
+    A signed "I could not decrypt your message", from the device that
+    failed to the sender (`LocalDevice.retry_for`, then
+    `SessionRecord.handle_retry` on the sender's side).
+"""
+    
+    def author(self, ) -> bytes:
+        """
+        The identity key of the device that could not decrypt (32 bytes).
+"""
+        raise NotImplementedError
+    def message_digest(self, ) -> bytes:
+        """
+        The failed message's digest (16 bytes).
+"""
+        raise NotImplementedError
+    def prekey_id(self, ) -> int:
+        """
+        The unknown prekey's id, else 0.
+"""
+        raise NotImplementedError
+    def reason(self, ) -> RetryReason:
+        """
+        Why the message failed.
+"""
+        raise NotImplementedError
+    def recipient(self, ) -> bytes:
+        """
+        The identity key of the device whose message failed (32 bytes).
+"""
+        raise NotImplementedError
+    def timestamp(self, ) -> int:
+        """
+        When the failure happened, on the author's clock.
+"""
+        raise NotImplementedError
+    def to_bytes(self, ) -> bytes:
+        """
+        The encoding (`constants().retry_message_len` bytes).
+"""
+        raise NotImplementedError
+
+class RetryMessage(RetryMessageProtocol):
+    """
+    A signed "I could not decrypt your message", from the device that
+    failed to the sender (`LocalDevice.retry_for`, then
+    `SessionRecord.handle_retry` on the sender's side).
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def from_bytes(cls, bytes: bytes) -> RetryMessage:
+        """
+        Decodes and verifies a retry message.
+
+        # Errors
+        A `Decode*` error; `BadSignature`.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(bytes)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(bytes),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeRetryMessage.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_retrymessage_from_bytes,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_retrymessage, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_retrymessage, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def author(self, ) -> bytes:
+        """
+        The identity key of the device that could not decrypt (32 bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_author,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def message_digest(self, ) -> bytes:
+        """
+        The failed message's digest (16 bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_message_digest,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def prekey_id(self, ) -> int:
+        """
+        The unknown prekey's id, else 0.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_prekey_id,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def reason(self, ) -> RetryReason:
+        """
+        Why the message failed.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeRetryReason.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_reason,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def recipient(self, ) -> bytes:
+        """
+        The identity key of the device whose message failed (32 bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_recipient,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def timestamp(self, ) -> int:
+        """
+        When the failure happened, on the author's clock.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt64.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_timestamp,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def to_bytes(self, ) -> bytes:
+        """
+        The encoding (`constants().retry_message_len` bytes).
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_retrymessage_to_bytes,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeRetryMessage:
+    @staticmethod
+    def lift(value: int) -> RetryMessage:
+        return RetryMessage._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: RetryMessage):
+        if not isinstance(value, RetryMessage):
+            raise TypeError("Expected RetryMessage instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: RetryMessage) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> RetryMessage:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: RetryMessage, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+class _UniffiFfiConverterOptionalTypeRetryMessage(_UniffiConverterRustBuffer):
+    @classmethod
+    def check_lower(cls, value):
+        if value is not None:
+            _UniffiFfiConverterTypeRetryMessage.check_lower(value)
+
+    @classmethod
+    def write(cls, value, buf):
+        if value is None:
+            buf.write_u8(0)
+            return
+
+        buf.write_u8(1)
+        _UniffiFfiConverterTypeRetryMessage.write(value, buf)
+
+    @classmethod
+    def read(cls, buf):
+        flag = buf.read_u8()
+        if flag == 0:
+            return None
+        elif flag == 1:
+            return _UniffiFfiConverterTypeRetryMessage.read(buf)
+        else:
+            raise InternalError("Unexpected flag byte for optional type")
+
+
+class LocalDeviceProtocol(typing.Protocol):
+    """
+    This device: its identity, its certificate from the account and its
+    prekeys. After every call that changes it (replenish, rotate, prune,
+    mark_uploaded, a session record's decrypt of a first message), store
+    `to_bytes` (secret); upload prekeys only from what is stored (`upload`).
+"""
+    
+    def certificate(self, ) -> DeviceCertificate:
+        """
+        The device certificate.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def device_id(self, ) -> int:
+        """
+        The device id.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def identity(self, ) -> IdentityKeyPair:
+        """
+        A copy of the identity key pair (to open sealed envelopes, sign
+        links).
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def identity_key(self, ) -> bytes:
+        """
+        The identity key (32 bytes).
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def link(self, ) -> DeviceLink:
+        """
+        This device's link for its account's device list.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def mark_uploaded(self, upload: PreKeyUpload) -> None:
+        """
+        Records that the server stored `upload`. Persist afterwards.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def needs_rotation(self, now: int) -> bool:
+        """
+        Whether the signed prekey is due for rotation at `now`.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def needs_upload(self, ) -> bool:
+        """
+        Whether some keys are not yet in a confirmed upload.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def one_time_prekey_counts(self, ) -> PreKeyCounts:
+        """
+        How many one-time X25519 and KEM prekeys the device holds.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def open_envelope(self, envelope: bytes,policy: CertificatePolicy) -> OpenedEnvelope:
+        """
+        Opens a sealed envelope addressed to this device, validating its
+        sender certificate against `policy` (as `open_envelope` with the
+        device's own identity; changes no state).
+
+        # Errors
+        As `open_envelope`; `Unusable`.
+"""
+        raise NotImplementedError
+    def prune(self, now: int) -> None:
+        """
+        Deletes retired prekeys whose grace period is over at `now`.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def replenish(self, server_one_time: int,server_kem: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> Replenished:
+        """
+        Makes one-time prekeys when the server reports fewer than the low
+        water mark (draws 32 bytes per X25519 and 64 per KEM prekey).
+        Persist, then `upload`.
+
+        # Errors
+        `CounterExhausted`; a generator failure (the device unchanged).
+"""
+        raise NotImplementedError
+    def retry_for(self, sender_identity: bytes,failed: bytes,error: ChatcryptError,now: int) -> typing.Optional[RetryMessage]:
+        """
+        The signed retry for `failed`, a message from the device with
+        identity key `sender_identity` that failed to decrypt at `now` with
+        `error` (the exception the decrypt raised); `None` if that failure
+        calls for no retry (only `Auth`, `NoSession` and `UnknownPreKey`
+        may).
+
+        # Errors
+        `InvalidArgument` for a wrong length; a `Decode*` error for an
+        invalid key; `Unusable`.
+"""
+        raise NotImplementedError
+    def retry_for_code(self, sender_identity: bytes,failed: bytes,code: int,prekey_id: int,now: int) -> typing.Optional[RetryMessage]:
+        """
+        As `retry_for`, from the failure's stable code (`error_code()`) and,
+        for `UnknownPreKey`, the prekey id it carries (`prekey_id`; 0
+        otherwise).
+
+        # Errors
+        As `retry_for`; `InvalidArgument` for a number that is no code, a
+        prekey id other than 0 with another code than `UnknownPreKey`, or a
+        prekey id the failed PreKeyMessage does not name.
+"""
+        raise NotImplementedError
+    def rotate_signed_prekey(self, now: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> None:
+        """
+        Replaces the signed and last-resort prekeys (draws 32 + 64 bytes).
+        Persist, then `upload`.
+
+        # Errors
+        `CounterExhausted`; a generator failure (the device unchanged).
+"""
+        raise NotImplementedError
+    def seal(self, key: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
+        """
+        The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+
+        # Errors
+        `InvalidArgument` for a wrong key length; a generator failure;
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def to_bytes(self, ) -> bytes:
+        """
+        The stored form (secret): store it after every change.
+
+        # Errors
+        `Unusable`.
+"""
+        raise NotImplementedError
+    def upload(self, persisted: bytes) -> PreKeyUpload:
+        """
+        The prekey upload, for `persisted`: the caller's stored form of this
+        device (`to_bytes`, also when what is stored is its sealed form).
+
+        # Errors
+        `NotPersisted` if `persisted` is not the current stored form.
+"""
+        raise NotImplementedError
+
+class LocalDevice(LocalDeviceProtocol):
+    """
+    This device: its identity, its certificate from the account and its
+    prekeys. After every call that changes it (replenish, rotate, prune,
+    mark_uploaded, a session record's decrypt of a first message), store
+    `to_bytes` (secret); upload prekeys only from what is stored (`upload`).
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def from_bytes(cls, bytes: bytes) -> LocalDevice:
+        """
+        Restores `to_bytes`' output.
+
+        # Errors
+        A `Decode*` error.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(bytes)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(bytes),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeLocalDevice.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_localdevice_from_bytes,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    def __init__(self, identity: IdentityKeyPair,certificate: DeviceCertificate,now: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT):
+        """
+        A new device for `identity`, certified by its account as
+        `certificate`, with a first signed and last-resort prekey made at
+        `now` (seconds; draws 32 + 64 bytes) and no one-time prekeys yet
+        (call `replenish`).
+
+        # Errors
+        `WrongIdentity` if the certificate is for another identity key; a
+        generator failure.
+"""
+        
+        _UniffiFfiConverterTypeIdentityKeyPair.check_lower(identity)
+
+        _UniffiFfiConverterTypeDeviceCertificate.check_lower(certificate)
+
+        _UniffiFfiConverterUInt64.check_lower(now)
+
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterTypeIdentityKeyPair.lower(identity),
+            _UniffiFfiConverterTypeDeviceCertificate.lower(certificate),
+            _UniffiFfiConverterUInt64.lower(now),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeLocalDevice.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_localdevice_new,
+            *_uniffi_lowered_args,
+        )
+        self._handle = _uniffi_ffi_result
+    @classmethod
+    def open(cls, key: bytes,sealed: bytes) -> LocalDevice:
+        """
+        Opens `seal`'s output with the same 32-byte key.
+
+        # Errors
+        `InvalidArgument` for a wrong key length; `Auth`; a `Decode*` error.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(key)
+
+        _UniffiFfiConverterBytes.check_lower(sealed)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(key),
+            _UniffiFfiConverterBytes.lower(sealed),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeLocalDevice.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_localdevice_open,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_localdevice, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_localdevice, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def certificate(self, ) -> DeviceCertificate:
+        """
+        The device certificate.
+
+        # Errors
+        `Unusable`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeDeviceCertificate.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_certificate,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def device_id(self, ) -> int:
+        """
+        The device id.
+
+        # Errors
+        `Unusable`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_device_id,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def identity(self, ) -> IdentityKeyPair:
+        """
+        A copy of the identity key pair (to open sealed envelopes, sign
+        links).
+
+        # Errors
+        `Unusable`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeIdentityKeyPair.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_identity,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def identity_key(self, ) -> bytes:
+        """
+        The identity key (32 bytes).
+
+        # Errors
+        `Unusable`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_identity_key,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def link(self, ) -> DeviceLink:
+        """
+        This device's link for its account's device list.
+
+        # Errors
+        `Unusable`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeDeviceLink.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_link,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def mark_uploaded(self, upload: PreKeyUpload) -> None:
+        """
+        Records that the server stored `upload`. Persist afterwards.
+
+        # Errors
+        `Unusable`.
+"""
+        
+        _UniffiFfiConverterTypePreKeyUpload.check_lower(upload)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterTypePreKeyUpload.lower(upload),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_mark_uploaded,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def needs_rotation(self, now: int) -> bool:
+        """
+        Whether the signed prekey is due for rotation at `now`.
+
+        # Errors
+        `Unusable`.
+"""
+        
+        _UniffiFfiConverterUInt64.check_lower(now)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt64.lower(now),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBoolean.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_needs_rotation,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def needs_upload(self, ) -> bool:
+        """
+        Whether some keys are not yet in a confirmed upload.
+
+        # Errors
+        `Unusable`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBoolean.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_needs_upload,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def one_time_prekey_counts(self, ) -> PreKeyCounts:
+        """
+        How many one-time X25519 and KEM prekeys the device holds.
+
+        # Errors
+        `Unusable`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePreKeyCounts.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_one_time_prekey_counts,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def open_envelope(self, envelope: bytes,policy: CertificatePolicy) -> OpenedEnvelope:
+        """
+        Opens a sealed envelope addressed to this device, validating its
+        sender certificate against `policy` (as `open_envelope` with the
+        device's own identity; changes no state).
+
+        # Errors
+        As `open_envelope`; `Unusable`.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(envelope)
+
+        _UniffiFfiConverterTypeCertificatePolicy.check_lower(policy)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(envelope),
+            _UniffiFfiConverterTypeCertificatePolicy.lower(policy),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeOpenedEnvelope.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_open_envelope,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def prune(self, now: int) -> None:
+        """
+        Deletes retired prekeys whose grace period is over at `now`.
+
+        # Errors
+        `Unusable`.
+"""
+        
+        _UniffiFfiConverterUInt64.check_lower(now)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt64.lower(now),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_prune,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def replenish(self, server_one_time: int,server_kem: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> Replenished:
+        """
+        Makes one-time prekeys when the server reports fewer than the low
+        water mark (draws 32 bytes per X25519 and 64 per KEM prekey).
+        Persist, then `upload`.
+
+        # Errors
+        `CounterExhausted`; a generator failure (the device unchanged).
+"""
+        
+        _UniffiFfiConverterUInt32.check_lower(server_one_time)
+
+        _UniffiFfiConverterUInt32.check_lower(server_kem)
+
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt32.lower(server_one_time),
+            _UniffiFfiConverterUInt32.lower(server_kem),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeReplenished.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_replenish,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def retry_for(self, sender_identity: bytes,failed: bytes,error: ChatcryptError,now: int) -> typing.Optional[RetryMessage]:
+        """
+        The signed retry for `failed`, a message from the device with
+        identity key `sender_identity` that failed to decrypt at `now` with
+        `error` (the exception the decrypt raised); `None` if that failure
+        calls for no retry (only `Auth`, `NoSession` and `UnknownPreKey`
+        may).
+
+        # Errors
+        `InvalidArgument` for a wrong length; a `Decode*` error for an
+        invalid key; `Unusable`.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(sender_identity)
+
+        _UniffiFfiConverterBytes.check_lower(failed)
+
+        _UniffiFfiConverterTypeChatcryptError.check_lower(error)
+
+        _UniffiFfiConverterUInt64.check_lower(now)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(sender_identity),
+            _UniffiFfiConverterBytes.lower(failed),
+            _UniffiFfiConverterTypeChatcryptError.lower(error),
+            _UniffiFfiConverterUInt64.lower(now),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalTypeRetryMessage.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_retry_for,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def retry_for_code(self, sender_identity: bytes,failed: bytes,code: int,prekey_id: int,now: int) -> typing.Optional[RetryMessage]:
+        """
+        As `retry_for`, from the failure's stable code (`error_code()`) and,
+        for `UnknownPreKey`, the prekey id it carries (`prekey_id`; 0
+        otherwise).
+
+        # Errors
+        As `retry_for`; `InvalidArgument` for a number that is no code, a
+        prekey id other than 0 with another code than `UnknownPreKey`, or a
+        prekey id the failed PreKeyMessage does not name.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(sender_identity)
+
+        _UniffiFfiConverterBytes.check_lower(failed)
+
+        _UniffiFfiConverterInt32.check_lower(code)
+
+        _UniffiFfiConverterUInt32.check_lower(prekey_id)
+
+        _UniffiFfiConverterUInt64.check_lower(now)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(sender_identity),
+            _UniffiFfiConverterBytes.lower(failed),
+            _UniffiFfiConverterInt32.lower(code),
+            _UniffiFfiConverterUInt32.lower(prekey_id),
+            _UniffiFfiConverterUInt64.lower(now),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterOptionalTypeRetryMessage.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_retry_for_code,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def rotate_signed_prekey(self, now: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> None:
+        """
+        Replaces the signed and last-resort prekeys (draws 32 + 64 bytes).
+        Persist, then `upload`.
+
+        # Errors
+        `CounterExhausted`; a generator failure (the device unchanged).
+"""
+        
+        _UniffiFfiConverterUInt64.check_lower(now)
+
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterUInt64.lower(now),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
+        )
+        _uniffi_lift_return = lambda val: None
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_rotate_signed_prekey,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def seal(self, key: bytes,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> bytes:
+        """
+        The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
+
+        # Errors
+        `InvalidArgument` for a wrong key length; a generator failure;
+        `Unusable`.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(key)
+
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(key),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_seal,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def to_bytes(self, ) -> bytes:
+        """
+        The stored form (secret): store it after every change.
+
+        # Errors
+        `Unusable`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_to_bytes,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def upload(self, persisted: bytes) -> PreKeyUpload:
+        """
+        The prekey upload, for `persisted`: the caller's stored form of this
+        device (`to_bytes`, also when what is stored is its sealed form).
+
+        # Errors
+        `NotPersisted` if `persisted` is not the current stored form.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(persisted)
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+            _UniffiFfiConverterBytes.lower(persisted),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypePreKeyUpload.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_localdevice_upload,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeLocalDevice:
+    @staticmethod
+    def lift(value: int) -> LocalDevice:
+        return LocalDevice._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: LocalDevice):
+        if not isinstance(value, LocalDevice):
+            raise TypeError("Expected LocalDevice instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: LocalDevice) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> LocalDevice:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: LocalDevice, buf: _UniffiRustBuffer):
+        buf.write_u64(cls.lower(value))
+
+
+class OneTimePreKeyProtocol(typing.Protocol):
+    """
+    A one-time prekey with its secret; a successful `accept_session`
+    consumes it (every call then fails with `Consumed`).
+"""
+    
+    def id(self, ) -> int:
+        """
+        Its id.
+
+        # Errors
+        `Consumed`.
+"""
+        raise NotImplementedError
+    def is_consumed(self, ) -> bool:
+        """
+        Whether an accept consumed it.
+"""
+        raise NotImplementedError
+    def public_key(self, ) -> bytes:
+        """
+        Its X25519 public key (32 bytes).
+
+        # Errors
+        `Consumed`.
+"""
+        raise NotImplementedError
+    def to_bytes(self, ) -> bytes:
+        """
+        The stored form (secret).
+
+        # Errors
+        `Consumed`.
+"""
+        raise NotImplementedError
+
+class OneTimePreKey(OneTimePreKeyProtocol):
+    """
+    A one-time prekey with its secret; a successful `accept_session`
+    consumes it (every call then fails with `Consumed`).
+"""
+    
+    _handle: ctypes.c_uint64
+    @classmethod
+    def from_bytes(cls, bytes: bytes) -> OneTimePreKey:
+        """
+        Restores `to_bytes`' output.
+
+        # Errors
+        A `Decode*` error.
+"""
+        
+        _UniffiFfiConverterBytes.check_lower(bytes)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterBytes.lower(bytes),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeOneTimePreKey.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_onetimeprekey_from_bytes,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    @classmethod
+    def generate(cls, id: int,rng: typing.Union[object, typing.Optional[Rng]] = _DEFAULT) -> OneTimePreKey:
+        """
+        A new one-time prekey (draws 32 bytes).
+
+        # Errors
+        A generator failure.
+"""
+        
+        _UniffiFfiConverterUInt32.check_lower(id)
+
+        if rng is _DEFAULT:
+            rng = None
+        _UniffiFfiConverterOptionalTypeRng.check_lower(rng)
+        _uniffi_lowered_args = (
+            _UniffiFfiConverterUInt32.lower(id),
+            _UniffiFfiConverterOptionalTypeRng.lower(rng),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterTypeOneTimePreKey.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_constructor_onetimeprekey_generate,
+            *_uniffi_lowered_args,
+        )
+        return cls._uniffi_make_instance(_uniffi_ffi_result)
+    
+    def __init__(self, *args, **kwargs):
+        raise ValueError("This class has no default constructor")
+
+    def __del__(self):
+        # In case of partial initialization of instances.
+        handle = getattr(self, "_handle", None)
+        if handle is not None:
+            _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_free_onetimeprekey, handle)
+
+    def _uniffi_clone_handle(self):
+        return _uniffi_rust_call(_UniffiLib.uniffi_chatcrypt_uniffi_fn_clone_onetimeprekey, self._handle)
+
+    # Used by alternative constructors or any methods which return this type.
+    @classmethod
+    def _uniffi_make_instance(cls, handle):
+        # Lightly yucky way to bypass the usual __init__ logic
+        # and just create a new instance with the required handle.
+        inst = cls.__new__(cls)
+        inst._handle = handle
+        return inst
+    def id(self, ) -> int:
+        """
+        Its id.
+
+        # Errors
+        `Consumed`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterUInt32.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_onetimeprekey_id,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def is_consumed(self, ) -> bool:
+        """
+        Whether an accept consumed it.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBoolean.lift
+        _uniffi_error_converter = None
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_onetimeprekey_is_consumed,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def public_key(self, ) -> bytes:
+        """
+        Its X25519 public key (32 bytes).
+
+        # Errors
+        `Consumed`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_onetimeprekey_public_key,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+    def to_bytes(self, ) -> bytes:
+        """
+        The stored form (secret).
+
+        # Errors
+        `Consumed`.
+"""
+        _uniffi_lowered_args = (
+            self._uniffi_clone_handle(),
+        )
+        _uniffi_lift_return = _UniffiFfiConverterBytes.lift
+        _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+        _uniffi_ffi_result = _uniffi_rust_call_with_error(
+            _uniffi_error_converter,
+            _UniffiLib.uniffi_chatcrypt_uniffi_fn_method_onetimeprekey_to_bytes,
+            *_uniffi_lowered_args,
+        )
+        return _uniffi_lift_return(_uniffi_ffi_result)
+
+
+
+
+
+class _UniffiFfiConverterTypeOneTimePreKey:
+    @staticmethod
+    def lift(value: int) -> OneTimePreKey:
+        return OneTimePreKey._uniffi_make_instance(value)
+
+    @staticmethod
+    def check_lower(value: OneTimePreKey):
+        if not isinstance(value, OneTimePreKey):
+            raise TypeError("Expected OneTimePreKey instance, {} found".format(type(value).__name__))
+
+    @staticmethod
+    def lower(value: OneTimePreKey) -> ctypes.c_uint64:
+        return value._uniffi_clone_handle()
+
+    @classmethod
+    def read(cls, buf: _UniffiRustBuffer) -> OneTimePreKey:
+        ptr = buf.read_u64()
+        if ptr == 0:
+            raise InternalError("Raw handle value was null")
+        return cls.lift(ptr)
+
+    @classmethod
+    def write(cls, value: OneTimePreKey, buf: _UniffiRustBuffer):
         buf.write_u64(cls.lower(value))
 
 
@@ -16058,10 +16194,13 @@ def seal_multi(identity: IdentityKeyPair,certificate: SenderCertificate,recipien
 def split_multi_recipient(bytes: bytes) -> typing.List[RecipientEnvelope]:
     """
     The server's split of a multi-recipient envelope into one sealed
-    envelope per recipient.
+    envelope per recipient, if they take at most
+    `constants().max_split_len` bytes together (each repeats the payload);
+    otherwise split in ranges with `split_multi_recipient_range`.
 
     # Errors
-    A `Decode*` error.
+    A `Decode*` error; `TooLarge` for more than `max_split_len` bytes of
+    envelopes, before anything is built.
 """
     
     _UniffiFfiConverterBytes.check_lower(bytes)
@@ -16073,6 +16212,37 @@ def split_multi_recipient(bytes: bytes) -> typing.List[RecipientEnvelope]:
     _uniffi_ffi_result = _uniffi_rust_call_with_error(
         _uniffi_error_converter,
         _UniffiLib.uniffi_chatcrypt_uniffi_fn_func_split_multi_recipient,
+        *_uniffi_lowered_args,
+    )
+    return _uniffi_lift_return(_uniffi_ffi_result)
+def split_multi_recipient_range(bytes: bytes,first: int,count: int) -> typing.List[RecipientEnvelope]:
+    """
+    The envelopes of recipients `first`, `first + 1`, ... (at most `count`
+    of them, fewer at the end of the list, none from `first` on past the
+    end), in the envelope's order. Each call decodes the whole upload
+    again: choose `count` so that `count` envelopes fit in memory and in
+    `constants().max_split_len`.
+
+    # Errors
+    A `Decode*` error; `TooLarge` if the envelopes asked for exceed
+    `max_split_len` bytes together, before anything is built.
+"""
+    
+    _UniffiFfiConverterBytes.check_lower(bytes)
+
+    _UniffiFfiConverterUInt64.check_lower(first)
+
+    _UniffiFfiConverterUInt64.check_lower(count)
+    _uniffi_lowered_args = (
+        _UniffiFfiConverterBytes.lower(bytes),
+        _UniffiFfiConverterUInt64.lower(first),
+        _UniffiFfiConverterUInt64.lower(count),
+    )
+    _uniffi_lift_return = _UniffiFfiConverterSequenceTypeRecipientEnvelope.lift
+    _uniffi_error_converter = _UniffiFfiConverterTypeChatcryptError
+    _uniffi_ffi_result = _uniffi_rust_call_with_error(
+        _uniffi_error_converter,
+        _UniffiLib.uniffi_chatcrypt_uniffi_fn_func_split_multi_recipient_range,
         *_uniffi_lowered_args,
     )
     return _uniffi_lift_return(_uniffi_ffi_result)
@@ -16131,6 +16301,7 @@ __all__ = [
     "seal_envelope",
     "seal_multi",
     "split_multi_recipient",
+    "split_multi_recipient_range",
     "unpad",
     "Rng",
     "RngProtocol",
@@ -16156,16 +16327,16 @@ __all__ = [
     "PreKeyBundleProtocol",
     "PreKeyUpload",
     "PreKeyUploadProtocol",
+    "SenderCertificate",
+    "SenderCertificateProtocol",
+    "OpenedEnvelope",
+    "OpenedEnvelopeProtocol",
     "RetryMessage",
     "RetryMessageProtocol",
     "LocalDevice",
     "LocalDeviceProtocol",
     "OneTimePreKey",
     "OneTimePreKeyProtocol",
-    "SenderCertificate",
-    "SenderCertificateProtocol",
-    "OpenedEnvelope",
-    "OpenedEnvelopeProtocol",
     "Padding",
     "PaddingProtocol",
     "SafetyNumber",

@@ -109,6 +109,7 @@ class Messenger(unittest.TestCase):
             ),
             (134, 100, 16, 255, 159, 182, 280, 1024),
         )
+        self.assertEqual(C.max_split_len, 32 * 1024 * 1024)
         self.assertEqual(POLICY.mode, cc.Mode.PLAIN)
         self.assertEqual(POLICY.pq, cc.PqPolicy.REQUIRED)
         self.assertEqual(POLICY.accept_mode, cc.ModePolicy.ANY)
@@ -241,6 +242,15 @@ class Messenger(unittest.TestCase):
         late = cc.CertificatePolicy(NOW + 86_400)
         late.add_root(server.public_key())
         self.raises(ChatcryptError.CertificateExpired, cc.open_envelope, b_identity, envelope, late)
+        # A kept policy moved on: valid below the expiry, expired at it.
+        kept = cc.CertificatePolicy(NOW)
+        kept.add_root(server.public_key())
+        kept.set_now(NOW + 86_399)
+        self.assertEqual(kept.now(), NOW + 86_399)
+        self.assertEqual(p.bob.devices[0].open_envelope(envelope, kept).content(), opened.content())
+        kept.set_now(NOW + 86_400)
+        self.raises(ChatcryptError.CertificateExpired, p.bob.devices[0].open_envelope, envelope, kept)
+        self.raises(ChatcryptError.CertificateExpired, cert.validate, kept)
         # Multi-recipient: sealed once, split by the server, opened by each.
         recipients = [d.identity_key() for d in p.bob.devices]
         a_identity = a_dev.identity()
@@ -250,6 +260,13 @@ class Messenger(unittest.TestCase):
         for d in p.bob.devices:
             part = next(x for x in parts if x.recipient == d.identity_key())
             self.assertEqual(cc.open_envelope(d.identity(), part.envelope, policy).content(), b"to both")
+        # The split in ranges: the same envelopes, in the same order.
+        self.assertEqual(cc.split_multi_recipient_range(multi, 0, 1), parts[:1])
+        self.assertEqual(cc.split_multi_recipient_range(multi, 1, 5), parts[1:])
+        self.assertEqual(cc.split_multi_recipient_range(multi, 2, 5), [])
+        self.raises(ChatcryptError.DecodeTruncated, cc.split_multi_recipient, multi[:10])
+        # The device opens its part with its own key.
+        self.assertEqual(p.bob.devices[1].open_envelope(parts[1].envelope, policy).content(), b"to both")
         # One part is not for the other device.
         part0 = next(x for x in parts if x.recipient == recipients[0])
         self.raises(ChatcryptError.Auth, cc.open_envelope, p.bob.devices[1].identity(), part0.envelope, policy)
@@ -312,6 +329,8 @@ class Messenger(unittest.TestCase):
         dup = self.raises(ChatcryptError.Duplicate, p.b_decrypt, first, rng)
         self.assertIsNone(b_dev.retry_for(a_key, first, dup, NOW))
         self.raises(ChatcryptError.InvalidArgument, b_dev.retry_for_code, a_key, first, 12345, 0, NOW)
+        # A prekey id goes only with UnknownPreKey.
+        self.raises(ChatcryptError.InvalidArgument, b_dev.retry_for_code, a_key, tampered, err.code, 7, NOW)
         # Alice's record: the tampered copy is not what she sent, so ignored...
         self.assertEqual(p.a_rec.handle_retry(p.alice.devices[0], p.a_peer, retry), cc.RetryOutcome.IGNORED)
         # ...but a retry for her genuine message starts a new session.
@@ -350,6 +369,9 @@ class Messenger(unittest.TestCase):
         self.assertEqual(retry.prekey_id(), err.prekey_id)
         by_code = p.bob.devices[0].retry_for_code(a_key, late, err.code, err.prekey_id, NOW)
         self.assertEqual(by_code.to_bytes(), retry.to_bytes())
+        # An id the message does not name is refused.
+        unnamed = max(pkm.signed_prekey_id(), pkm.one_time_prekey_id(), pkm.kem_prekey_id().id) + 1
+        self.raises(ChatcryptError.InvalidArgument, p.bob.devices[0].retry_for_code, a_key, late, err.code, unnamed, NOW)
         # The retry makes Alice drop that session and start another.
         self.assertEqual(again.handle_retry(p.alice.devices[0], p.a_peer, retry), cc.RetryOutcome.START_NEW_SESSION)
 
