@@ -266,7 +266,8 @@ class Messenger(unittest.TestCase):
         self.assertEqual(cc.split_multi_recipient_range(multi, 2, 5), [])
         self.raises(ChatcryptError.DecodeTruncated, cc.split_multi_recipient, multi[:10])
         # The device opens its part with its own key.
-        self.assertEqual(p.bob.devices[1].open_envelope(parts[1].envelope, policy).content(), b"to both")
+        part1 = next(x for x in parts if x.recipient == recipients[1])
+        self.assertEqual(p.bob.devices[1].open_envelope(part1.envelope, policy).content(), b"to both")
         # One part is not for the other device.
         part0 = next(x for x in parts if x.recipient == recipients[0])
         self.raises(ChatcryptError.Auth, cc.open_envelope, p.bob.devices[1].identity(), part0.envelope, policy)
@@ -431,12 +432,34 @@ class Messenger(unittest.TestCase):
         self.raises(
             ChatcryptError.WrongIdentity, p.alice.devices[0].certificate().verify, p.bob.account.public_key()
         )
+        # A certificate whose signature is flipped does not decode.
+        raw = bytearray(p.alice.devices[0].certificate().to_bytes())
+        raw[-1] ^= 1
+        self.raises(ChatcryptError.BadSignature, cc.DeviceCertificate.from_bytes, bytes(raw))
         # The list's accessors.
         lst = p.bob.list(6)
         self.assertEqual(lst.identity_of(3), p.bob.devices[2].identity_key())
         self.assertIsNone(lst.identity_of(4))
         self.assertEqual([l.device() for l in lst.links()], [1, 2, 3])
         self.assertEqual(lst.account_key(), p.bob.account.public_key())
+
+    def test_removed_and_reinstalled_devices(self):
+        rng = self.rng
+        p = Pair(rng)
+        # Bob drops device 2 and reinstalls device 1 (a new identity key).
+        p.bob.devices = [device(p.bob.account, 1, rng)]
+        update = p.a_peer.update_device_list(p.bob.list(2))
+        self.assertEqual(
+            update,
+            cc.DeviceListUpdate(change=cc.DeviceListChange.UPDATED, added=[], removed=[2], reinstalled=[1]),
+        )
+        self.raises(ChatcryptError.UnknownDevice, p.a_peer.device_identity, 2)
+        self.assertEqual(p.a_peer.device_identity(1), p.bob.devices[0].identity_key())
+        # The session with the old install of device 1 is refused.
+        self.raises(ChatcryptError.WrongIdentity, p.a_rec.encrypt, p.a_peer, b"x", NOW, rng)
+        # Another list with the same epoch conflicts.
+        p.bob.devices.append(device(p.bob.account, 5, rng))
+        self.raises(ChatcryptError.DeviceListConflict, p.a_peer.update_device_list, p.bob.list(2))
 
     def test_padding_policies(self):
         d = cc.Padding.default_policy()
