@@ -223,10 +223,12 @@ impl DeviceCertificate {
         self.0.identity().to_bytes()
     }
 
-    /// Checks that it was signed by `account_key`.
+    /// Checks that it was made by `account_key` (its signature was
+    /// checked when it was decoded).
     ///
     /// # Errors
-    /// A wrong length or invalid key; [`chatcrypt::Error::BadSignature`].
+    /// A wrong length or invalid key; [`chatcrypt::DeviceCertificate::verify`]'s
+    /// ([`chatcrypt::Error::WrongIdentity`] for another account key).
     pub fn verify(&self, account_key: &[u8]) -> Result<()> {
         Ok(self.0.verify(&super::messenger::account_key(account_key)?)?)
     }
