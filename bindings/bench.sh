@@ -11,9 +11,14 @@
 #      bindings/wasm/ci.sh installs);
 #   3. Python: `bindings/uniffi/python/bench/bench.py` on a release build of
 #      chatcrypt-uniffi;
+#   4. criterion again, native only, with the software backends of the
+#      `aes`, `polyval` and `sha2` crates forced by their `cfg`s (the code
+#      WebAssembly runs, since it has no AES, carry-less multiply or SHA
+#      instructions), in its own target directory;
 #
-# then prints each figure as a ratio to the native one, and the size of the
-# shipped .wasm (plain and gzip'ed). The machine should be otherwise idle.
+# then prints each figure as a ratio to the native one (and WebAssembly's
+# also to native with software crypto), and the size of the shipped .wasm
+# (plain and gzip'ed). The machine should be otherwise idle.
 #
 # Usage: bash bindings/bench.sh   (from anywhere; honours CARGO_TARGET_DIR)
 set -euo pipefail
@@ -25,30 +30,53 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 cd "$ROOT"
 
+# Every step must succeed: its output goes to a log that is checked before
+# anything is read from it, and criterion's estimates from earlier runs are
+# removed first, so that no figure of another invocation can be reported.
+SOFT="$TARGET/soft-crypto"
+rm -rf "$TARGET/criterion/binding" "$SOFT/criterion/binding"
+run() { # run LOG COMMAND...: the command's output into $WORK/LOG; fail loudly
+    local log="$WORK/$1"; shift
+    if ! "$@" >"$log" 2>&1; then
+        cat "$log" >&2
+        echo "error: bench step failed: $*" >&2
+        exit 1
+    fi
+}
+
 echo "== native and C ABI (criterion)"
-cargo bench -p chatcrypt-c --bench abi 2>&1 | grep -E "^binding/|time:" || true
+run abi.txt cargo bench -p chatcrypt-c --bench abi
+grep -E "^binding/|time:" "$WORK/abi.txt"
 
 echo "== WebAssembly under node"
 # The package as shipped: wasm-opt -Oz when bindings/wasm/ci.sh installed it.
 TOOLS="${CHATCRYPT_TOOLS:-${XDG_CACHE_HOME:-$HOME/.cache}/chatcrypt-wasm-tools}"
 opt=$(find "$TOOLS" -path '*/binaryen/bin/wasm-opt' -type f 2>/dev/null | head -n 1 || true)
-WASM_OPT="${WASM_OPT:-$opt}" bash bindings/wasm/build.sh | grep -E "wasm-opt|note" || true
-node bindings/wasm/bench/bench.mjs | tee "$WORK/wasm.txt"
+run build.txt env WASM_OPT="${WASM_OPT:-$opt}" bash bindings/wasm/build.sh
+grep -E "wasm-opt|note|bytes" "$WORK/build.txt" || true
+run wasm.txt node bindings/wasm/bench/bench.mjs
+cat "$WORK/wasm.txt"
 
 echo "== Python"
-cargo build --release -p chatcrypt-uniffi >/dev/null 2>&1
+run py-build.txt cargo build --release -p chatcrypt-uniffi
 mkdir -p "$WORK/py/chatcrypt"
 cp bindings/uniffi/python/chatcrypt/__init__.py bindings/uniffi/python/chatcrypt/chatcrypt.py "$WORK/py/chatcrypt/"
 cp "$TARGET/release/libchatcrypt_uniffi.so" "$WORK/py/chatcrypt/"
-PYTHONPATH="$WORK/py" python3 bindings/uniffi/python/bench/bench.py | tee "$WORK/py.txt"
+run py.txt env PYTHONPATH="$WORK/py" python3 bindings/uniffi/python/bench/bench.py
+cat "$WORK/py.txt"
 
-python3 - "$TARGET/criterion/binding" "$WORK/wasm.txt" "$WORK/py.txt" "$ROOT/bindings/wasm/pkg/web/chatcrypt_wasm_bg.wasm" <<'PY'
+echo "== native with software AES, GHASH and SHA-256 (criterion)"
+run soft.txt env CARGO_TARGET_DIR="$SOFT" \
+    RUSTFLAGS='--cfg aes_backend="soft" --cfg polyval_backend="soft" --cfg sha2_backend="soft"' cargo bench -p chatcrypt-c --bench abi -- native
+grep -E "^binding/|time:" "$WORK/soft.txt"
+
+python3 - "$TARGET/criterion/binding" "$WORK/wasm.txt" "$WORK/py.txt" "$ROOT/bindings/wasm/pkg/web/chatcrypt_wasm_bg.wasm" "$SOFT/criterion/binding" <<'PY'
 import gzip, json, os, re, sys
 
-crit, wasm_txt, py_txt, wasm_file = sys.argv[1:5]
+crit, wasm_txt, py_txt, wasm_file, soft = sys.argv[1:6]
 
-def criterion(name):
-    with open(os.path.join(crit, name, "new", "estimates.json")) as f:
+def criterion(name, root=crit):
+    with open(os.path.join(root, name, "new", "estimates.json")) as f:
         return json.load(f)["median"]["point_estimate"] / 1000.0  # microseconds
 
 def timed(path):
@@ -70,6 +98,15 @@ for size in (16, 4096):
         c = criterion(f"c_abi_{op}_{size}")
         w, p = wasm[(size, op)], py[(size, op)]
         print(f"| {op} {size} B | {n:.2f} µs | {c:.2f} µs | {c / n:.2f}× | {w:.2f} µs | {w / n:.1f}× | {p:.2f} µs | {p / n:.1f}× |")
+print()
+print("| operation | native, software crypto | WebAssembly (node) | wasm / native-soft | native-soft / native |")
+print("|---|---|---|---|---|")
+for size in (16, 4096):
+    for op in ("encrypt", "decrypt"):
+        n = criterion(f"native_{op}_{size}")
+        s = criterion(f"native_{op}_{size}", soft)
+        w = wasm[(size, op)]
+        print(f"| {op} {size} B | {s:.2f} µs | {w:.2f} µs | {w / s:.2f}× | {s / n:.1f}× |")
 raw = open(wasm_file, "rb").read()
 print()
 print(f"chatcrypt_wasm_bg.wasm: {len(raw)} bytes, {len(gzip.compress(raw, 9))} gzip'ed (-9)")
