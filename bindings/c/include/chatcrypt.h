@@ -514,6 +514,14 @@ int chatcrypt_identity_open(const uint8_t *key,
                             size_t len,
                             struct ChatcryptIdentity **out);
 
+// Checks that `key` is a valid identity public key (32 bytes, the canonical
+// encoding of an Ed25519 point): `CHATCRYPT_OK`, or the decoding error
+// chatcrypt gives for it (`CHATCRYPT_ERR_INVALID_ARGUMENT` for a wrong length).
+//
+// # Safety
+// `key` is valid for `key_len` bytes.
+int chatcrypt_identity_key_check(const uint8_t *key, size_t key_len);
+
 // Frees an identity key pair and wipes its secrets (NULL: nothing).
 //
 // # Safety
@@ -661,6 +669,12 @@ int chatcrypt_kem_prekey_to_bytes(const struct ChatcryptKemPreKey *key,
 // # Safety
 // `key` is live; `out` is valid.
 int chatcrypt_kem_prekey_id(const struct ChatcryptKemPreKey *key, uint32_t *out);
+
+// The prekey's KEM type byte (1: ML-KEM-1024).
+//
+// # Safety
+// `key` is live; `out` is valid.
+int chatcrypt_kem_prekey_kem_type(const struct ChatcryptKemPreKey *key, uint8_t *out);
 
 // The public encoding for bundles and uploads (`CHATCRYPT_KEM_PREKEY_PUBLIC_LEN` bytes).
 //

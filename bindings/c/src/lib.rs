@@ -652,6 +652,21 @@ pub unsafe extern "C" fn chatcrypt_identity_open(
     })
 }
 
+/// Checks that `key` is a valid identity public key (32 bytes, the canonical
+/// encoding of an Ed25519 point): `CHATCRYPT_OK`, or the decoding error
+/// chatcrypt gives for it (`CHATCRYPT_ERR_INVALID_ARGUMENT` for a wrong length).
+///
+/// # Safety
+/// `key` is valid for `key_len` bytes.
+#[no_mangle]
+pub unsafe extern "C" fn chatcrypt_identity_key_check(key: *const u8, key_len: usize) -> c_int {
+    ffi(|| {
+        // SAFETY: forwarded from the caller.
+        let k = unsafe { raw::bytes(key, key_len) }?;
+        core_api::identity_key_check(k)
+    })
+}
+
 /// Frees an identity key pair and wipes its secrets (NULL: nothing).
 ///
 /// # Safety
@@ -941,6 +956,19 @@ pub unsafe extern "C" fn chatcrypt_kem_prekey_to_bytes(
 pub unsafe extern "C" fn chatcrypt_kem_prekey_id(key: *const ChatcryptKemPreKey, out: *mut u32) -> c_int {
     // SAFETY: forwarded from the caller.
     unsafe { value_of(key, out, |k| k.0.id()) }
+}
+
+/// The prekey's KEM type byte (1: ML-KEM-1024).
+///
+/// # Safety
+/// `key` is live; `out` is valid.
+#[no_mangle]
+pub unsafe extern "C" fn chatcrypt_kem_prekey_kem_type(
+    key: *const ChatcryptKemPreKey,
+    out: *mut u8,
+) -> c_int {
+    // SAFETY: forwarded from the caller.
+    unsafe { value_of(key, out, |k| k.0.kem_type()) }
 }
 
 /// The public encoding for bundles and uploads (`CHATCRYPT_KEM_PREKEY_PUBLIC_LEN` bytes).

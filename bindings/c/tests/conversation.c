@@ -62,6 +62,19 @@ int main(void) {
     GET_BYTES(spk_sig, chatcrypt_signed_prekey_signature, spk);
     GET_BYTES(opk_pub, chatcrypt_one_time_prekey_public_key, opk);
     GET_BYTES(kem_pub, chatcrypt_kem_prekey_public, kem);
+    /* A key server checks identity keys it is handed: Bob's passes; a short
+     * one, the identity point (small order) and a y >= p (non-canonical)
+     * do not. */
+    CHECK_OK(chatcrypt_identity_key_check(ik.data, ik.len));
+    CHECK_RC(chatcrypt_identity_key_check(ik.data, ik.len - 1), CHATCRYPT_ERR_INVALID_ARGUMENT);
+    uint8_t bad_ik[CHATCRYPT_KEY_LEN] = {1};
+    CHECK_RC(chatcrypt_identity_key_check(bad_ik, sizeof bad_ik), CHATCRYPT_ERR_DECODE_INVALID_PUBLIC_KEY);
+    memset(bad_ik, 0xff, sizeof bad_ik);
+    bad_ik[CHATCRYPT_KEY_LEN - 1] = 0x7f;
+    CHECK_RC(chatcrypt_identity_key_check(bad_ik, sizeof bad_ik), CHATCRYPT_ERR_DECODE_INVALID_PUBLIC_KEY);
+    uint8_t kem_type = 0;
+    CHECK_OK(chatcrypt_kem_prekey_kem_type(kem, &kem_type));
+    CHECK(kem_type == 1 && kem_type == kem_pub.data[0], "the KEM prekey is ML-KEM-1024 (type 1), the first byte of its public encoding");
     CHECK(ik.len == CHATCRYPT_KEY_LEN && spk_sig.len == CHATCRYPT_SIGNATURE_LEN &&
               kem_pub.len == CHATCRYPT_KEM_PREKEY_PUBLIC_LEN,
           "public part lengths");
