@@ -133,7 +133,7 @@ if [ "${CHATCRYPT_KOTLIN:-1}" != 0 ]; then
     bash "$HERE/kotlin/test/run.sh" "$LIB"
 else
     step ""
-    echo "(Kotlin test left out: CHATCRYPT_KOTLIN=0)"
+    echo "!!! Kotlin test SKIPPED: CHATCRYPT_KOTLIN=0 was set" >&2
 fi
 
 step ""
