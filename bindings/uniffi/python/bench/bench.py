@@ -56,6 +56,18 @@ def main():
             f"python {sys.version.split()[0]} {size:4} B: encrypt {statistics.median(enc) / 1000:.2f} us, "
             f"decrypt {statistics.median(dec) / 1000:.2f} us per message"
         )
+    # The floor of a call through the generated module: a method without
+    # arguments whose Rust side does almost nothing (two foreign calls: the
+    # object's handle and the method).
+    a, _ = pair(rng)
+    floor = []
+    for run in range(8):
+        t = time.perf_counter_ns()
+        for _ in range(20000):
+            a.encoded_len()
+        if run > 0:
+            floor.append((time.perf_counter_ns() - t) / 20000)
+    print(f"python {sys.version.split()[0]} call floor: {statistics.median(floor) / 1000:.2f} us per Session.encoded_len()")
 
 
 if __name__ == "__main__":
