@@ -973,6 +973,13 @@ impl Session {
         js(self.0.to_bytes()).map(|v| bytes(&v))
     }
 
+    /// The length of `toBytes()`' output, without making it (to size
+    /// storage; it changes as the session does).
+    #[wasm_bindgen(js_name = encodedLen)]
+    pub fn encoded_len(&self) -> JsResult<u32> {
+        js(self.0.encoded_len()).map(|n| u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
     /// The stored form encrypted under a 32-byte key (draws a 12-byte nonce).
     pub fn seal(
         &self,

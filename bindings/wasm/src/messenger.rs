@@ -3,21 +3,23 @@
 //! conventions of `lib.rs`.
 //!
 //! * Accounts and devices: `AccountKeyPair`, `DeviceCertificate`,
-//!   `DeviceLink`, `DeviceList`, `LocalDevice`, `PreKeyUpload`.
+//!   `DeviceLink`, `DeviceList`, `LocalDevice` (`openEnvelope` with its
+//!   own key), `PreKeyUpload`.
 //! * Peers: `PeerAccount` (`TrustLevel`, `DeviceListChange`),
 //!   `SafetyNumber.forAccounts`.
 //! * Conversations: `SessionPolicy`, `SessionRecord` (`RetryOutcome`),
 //!   `RetryMessage` (`RetryReason`), `Padding` (`PaddingKind`), `unpad`.
 //! * Sealed sender: `ServerKeyPair`, `SenderCertificate`,
-//!   `CertificatePolicy`, `OpenedEnvelope`, `seal`, `sealMulti`,
-//!   `splitMultiRecipient`, `open`.
-//! * The limits: `Limits` (static getters).
+//!   `CertificatePolicy` (`setNow`, `now`), `OpenedEnvelope`, `seal`,
+//!   `sealMulti`, `splitMultiRecipient`, `splitMultiRecipientRange`, `open`.
+//! * The limits: `Limits` (static getters, `MAX_SPLIT_LEN` included).
 //!
-//! Numbers: device ids are integers from 0 to 2^32 - 1; times (seconds),
-//! epochs and serials are `number` (a non-negative safe integer) or
-//! `bigint` (below 2^64) on the way in, and `bigint` on the way out (they
-//! are 64-bit in the formats). Anything else, a fraction or a missing value
-//! included, throws `INVALID_ARGUMENT`; so does an unknown enum value.
+//! Numbers: device ids, indexes and counts are integers from 0 to
+//! 2^32 - 1; times (seconds), epochs and serials are `number` (a
+//! non-negative safe integer) or `bigint` (below 2^64) on the way in, and
+//! `bigint` on the way out (they are 64-bit in the formats). Anything else,
+//! a fraction or a missing value included, throws `INVALID_ARGUMENT`; so
+//! does an unknown enum value.
 //!
 //! Lists: device links go to `AccountKeyPair.signDeviceList` as an `Array`
 //! whose items are `DeviceLink`s or their 100-byte encodings
@@ -125,7 +127,7 @@ export interface RecordDecrypted {
 export interface RecipientEnvelope {
   /** The recipient device's identity key (32 bytes): where the server delivers it. */
   recipient: Uint8Array;
-  /** The sealed envelope for it (give it to `open`). */
+  /** The sealed envelope for it (give it to `open`, or to the device's `LocalDevice.openEnvelope`). */
   envelope: Uint8Array;
 }
 "#;
@@ -188,6 +190,14 @@ impl Limits {
     #[wasm_bindgen(getter = MAX_SEALED_RECIPIENTS)]
     pub fn max_sealed_recipients() -> u32 {
         count(core_api::MAX_SEALED_RECIPIENTS)
+    }
+
+    /// The most bytes of envelopes one `splitMultiRecipient` or
+    /// `splitMultiRecipientRange` returns (32 MiB): each recipient's
+    /// envelope repeats the payload.
+    #[wasm_bindgen(getter = MAX_SPLIT_LEN)]
+    pub fn max_split_len() -> u32 {
+        count(core_api::MAX_SPLIT_LEN)
     }
 
     /// The longest plaintext, in bytes.
@@ -488,10 +498,19 @@ impl LocalDevice {
         with_rng(rng, |r| core_api::LocalDevice::new(&identity.0, &certificate.0, now, r)).map(Self)
     }
 
-    /// A copy of the identity key pair (to open sealed envelopes, sign
-    /// links).
+    /// A copy of the identity key pair (to seal envelopes); prefer the
+    /// methods that use the device's own (`openEnvelope`, `link`).
     pub fn identity(&self) -> JsResult<IdentityKeyPair> {
         js(self.0.identity()).map(IdentityKeyPair)
+    }
+
+    /// Opens a sealed envelope addressed to this device, validating its
+    /// sender certificate against `policy` (`open` with the device's own
+    /// identity, without a copy of the key pair; changes no state). Throws
+    /// as `open` does.
+    #[wasm_bindgen(js_name = openEnvelope)]
+    pub fn open_envelope(&self, envelope: &[u8], policy: &CertificatePolicy) -> JsResult<OpenedEnvelope> {
+        js(self.0.open_envelope(envelope, &policy.0)).map(OpenedEnvelope)
     }
 
     /// The identity key (32 bytes).
@@ -1507,10 +1526,29 @@ pub struct CertificatePolicy(core_api::CertificatePolicy);
 #[wasm_bindgen]
 impl CertificatePolicy {
     /// A policy at time `now` with no roots yet (which accepts nothing).
+    /// The time is part of the policy: a policy kept across calls must be
+    /// moved on with `setNow` before each `open` (or
+    /// `LocalDevice.openEnvelope`, `SenderCertificate.validate`), or
+    /// expired certificates pass.
     #[wasm_bindgen(constructor)]
     pub fn new(#[wasm_bindgen(unchecked_param_type = "Uint64")] now: JsValue) -> JsResult<CertificatePolicy> {
         let now = uint64(&now, "now must be a non-negative integer (number or bigint)")?;
         Ok(CertificatePolicy(core_api::CertificatePolicy::new(now)))
+    }
+
+    /// Sets the time certificates are checked at: call it before each
+    /// open with a policy kept across calls, or certificates that expired
+    /// since it was made still pass.
+    #[wasm_bindgen(js_name = setNow)]
+    pub fn set_now(&mut self, #[wasm_bindgen(unchecked_param_type = "Uint64")] now: JsValue) -> JsResult<()> {
+        let now = uint64(&now, "now must be a non-negative integer (number or bigint)")?;
+        self.0.set_now(now);
+        Ok(())
+    }
+
+    /// The time certificates are checked at.
+    pub fn now(&self) -> u64 {
+        self.0.now()
     }
 
     /// Trusts the server key `root` (32 bytes).
@@ -1597,11 +1635,8 @@ pub fn seal_multi(
         .map(|v| bytes(&v))
 }
 
-/// The server's split of a multi-recipient envelope into one sealed
-/// envelope per recipient: `[{ recipient, envelope }, ...]`.
-#[wasm_bindgen(js_name = splitMultiRecipient, unchecked_return_type = "RecipientEnvelope[]")]
-pub fn split_multi_recipient(multi: &[u8]) -> JsResult<JsValue> {
-    let parts = js(core_api::split_multi_recipient(multi))?;
+/// The parts as `[{ recipient, envelope }, ...]`.
+fn recipient_envelopes(parts: Vec<core_api::RecipientEnvelope>) -> JsResult<JsValue> {
     let out = Array::new();
     for p in parts {
         out.push(&object(&[
@@ -1610,6 +1645,38 @@ pub fn split_multi_recipient(multi: &[u8]) -> JsResult<JsValue> {
         ])?);
     }
     Ok(out.into())
+}
+
+/// The server's split of a multi-recipient envelope into one sealed
+/// envelope per recipient: `[{ recipient, envelope }, ...]`, in the
+/// envelope's order, if they take at most `Limits.MAX_SPLIT_LEN` bytes
+/// (32 MiB) together (each repeats the payload); otherwise split in ranges
+/// with `splitMultiRecipientRange`. Throws `DECODE_*` for a malformed
+/// envelope, `TOO_LARGE` (with the total length) for more than 32 MiB of
+/// envelopes, before anything is built.
+#[wasm_bindgen(js_name = splitMultiRecipient, unchecked_return_type = "RecipientEnvelope[]")]
+pub fn split_multi_recipient(multi: &[u8]) -> JsResult<JsValue> {
+    recipient_envelopes(js(core_api::split_multi_recipient(multi))?)
+}
+
+/// The envelopes of recipients `first`, `first + 1`, ... (at most `count`
+/// of them, fewer at the end of the list, none from `first` on past the
+/// end), in the envelope's order, as `splitMultiRecipient` returns them.
+/// Each call decodes the whole upload again: choose `count` so that
+/// `count` envelopes fit in memory and in `Limits.MAX_SPLIT_LEN`. Throws
+/// `INVALID_ARGUMENT` for a `first` or `count` that is not an integer from
+/// 0 to 2^32 - 1, `DECODE_*` for a malformed envelope, `TOO_LARGE` if the
+/// envelopes asked for exceed `Limits.MAX_SPLIT_LEN` bytes together,
+/// before anything is built.
+#[wasm_bindgen(js_name = splitMultiRecipientRange, unchecked_return_type = "RecipientEnvelope[]")]
+pub fn split_multi_recipient_range(
+    multi: &[u8],
+    #[wasm_bindgen(unchecked_param_type = "number")] first: JsValue,
+    #[wasm_bindgen(unchecked_param_type = "number")] count: JsValue,
+) -> JsResult<JsValue> {
+    let first = enum_arg(&first, "first must be an integer from 0 to 4294967295", Some)?;
+    let count = enum_arg(&count, "count must be an integer from 0 to 4294967295", Some)?;
+    recipient_envelopes(js(core_api::split_multi_recipient_range(multi, first as usize, count as usize))?)
 }
 
 /// Opens a sealed envelope addressed to `identity`, validating its sender

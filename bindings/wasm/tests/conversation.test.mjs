@@ -2,8 +2,9 @@
 // with the operating system's generator (crypto.getRandomValues in node):
 // bundles, the hybrid handshake, messages both ways and out of order,
 // tampering, replays and wrong arguments thrown as ChatcryptError with their
-// codes, persistence plain and sealed, one-time prekeys consumed once, a dry
-// scripted generator, safety numbers. Run: node --test bindings/wasm/tests/
+// codes, persistence plain and sealed (and encodedLen, the stored form's
+// length), one-time prekeys consumed once, a dry scripted generator, safety
+// numbers. Run: node --test bindings/wasm/tests/
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -312,6 +313,33 @@ test('persistence: stored and sealed forms restore the same session', () => {
   const kem = KemPreKey.generate(id, 4);
   assert.deepEqual(KemPreKey.fromBytes(kem.toBytes()).publicKey, kem.publicKey);
   assert.equal(kem.kemType, 1);
+});
+
+test('Session.encodedLen is the length of toBytes, before and after messages', () => {
+  const { a, b } = handshake();
+  const lengths = (s) => {
+    const stored = s.toBytes();
+    assert.equal(s.encodedLen(), stored.length);
+    assert.equal(Session.fromBytes(stored).encodedLen(), stored.length);
+    return stored.length;
+  };
+  const a0 = lengths(a);
+  const b0 = lengths(b);
+  // Bob sends three messages, the last delivered first: Alice takes a
+  // ratchet step and keeps two skipped message keys, then uses them.
+  const sent = ['one', 'two', 'three'].map((m) => b.encrypt(utf8.encode(m)));
+  lengths(b);
+  assert.equal(text(a.decrypt(sent[2])), 'three');
+  const a1 = lengths(a);
+  assert.notEqual(a1, a0, 'a ratchet step and two skipped keys left the stored form as long');
+  assert.equal(text(a.decrypt(sent[0])), 'one');
+  assert.equal(text(a.decrypt(sent[1])), 'two');
+  const a2 = lengths(a);
+  assert.ok(a2 < a1, `${a2} bytes with the skipped keys used, ${a1} with them kept`);
+  // And back: Bob's ratchet steps too.
+  assert.equal(text(b.decrypt(a.encrypt(utf8.encode('back')))), 'back');
+  assert.notEqual(lengths(b), b0);
+  lengths(a);
 });
 
 test('a bundle from published parts equals the owner\'s bundle', () => {

@@ -4,9 +4,11 @@
 // uploads (persist first), the server's view, device lists from links that
 // travel as bytes, trust on first use, session records both ways, replays,
 // stored forms, account safety numbers; sealed sender with every
-// certificate refusal and the multi-recipient split; a failed message, its
-// retry and the new session; device list and account key changes; padding;
-// a scripted generator that runs dry; argument checks. Every failure is a
+// certificate refusal and the multi-recipient split; a kept certificate
+// policy moved on with setNow; the device's own openEnvelope; the split in
+// ranges and its 32 MiB cap; a failed message, its retry and the new
+// session; device list and account key changes; padding; a scripted
+// generator that runs dry; argument checks. Every failure is a
 // ChatcryptError with its exact code. Run: node --test bindings/wasm/tests/
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -48,6 +50,7 @@ const {
   seal,
   sealMulti,
   splitMultiRecipient,
+  splitMultiRecipientRange,
   unpad,
 } = require('../pkg/node/index.js');
 
@@ -299,6 +302,197 @@ test('sealed sender through records, with every certificate refusal', () => {
     () => seal(bIdentity, cert, recipients[1], utf8.encode('x'), Padding.recommended()),
     'WRONG_IDENTITY',
   );
+});
+
+/** Alice's sender certificate (serial 41, expiring a day after NOW) from a trusted server, and a policy at NOW. */
+function sealedSetup(p) {
+  const server = ServerKeyPair.generate();
+  const aDev = p.alice.devices[0];
+  const cert = server.issue(41, NOW + 86_400, p.alice.account.publicKey, 1, aDev.identityKey);
+  const policy = new CertificatePolicy(NOW);
+  policy.addRoot(server.publicKey);
+  return { server, cert, policy, aIdentity: aDev.identity() };
+}
+
+/** The parts as hex pairs, to compare lists of `{ recipient, envelope }`. */
+const partsHex = (parts) =>
+  parts.map((x) => [Buffer.from(x.recipient).toString('hex'), Buffer.from(x.envelope).toString('hex')]);
+
+test('CertificatePolicy.setNow: a kept policy moved past the expiry refuses, a second before accepts', () => {
+  const p = pair();
+  const { cert, policy, aIdentity } = sealedSetup(p);
+  const bob1 = p.bob.devices[0];
+  const envelope = seal(aIdentity, cert, bob1.identityKey, utf8.encode('kept'), Padding.recommended());
+  assert.equal(cert.expires, BigInt(NOW + 86_400));
+  // Valid now.
+  assert.equal(policy.now(), BigInt(NOW));
+  assert.equal(text(open(bob1.identity(), envelope, policy).content()), 'kept');
+  // Moved on to the expiry (the certificate's own field, a bigint): expired, for every way of checking.
+  policy.setNow(cert.expires);
+  assert.equal(policy.now(), BigInt(NOW + 86_400));
+  throwsCode(() => open(bob1.identity(), envelope, policy), 'CERTIFICATE_EXPIRED');
+  throwsCode(() => bob1.openEnvelope(envelope, policy), 'CERTIFICATE_EXPIRED');
+  throwsCode(() => cert.validate(policy), 'CERTIFICATE_EXPIRED');
+  // One second before (a number): accepted again.
+  policy.setNow(NOW + 86_399);
+  assert.equal(policy.now(), BigInt(NOW + 86_399));
+  assert.equal(text(open(bob1.identity(), envelope, policy).content()), 'kept');
+  assert.equal(text(bob1.openEnvelope(envelope, policy).content()), 'kept');
+  cert.validate(policy);
+  // A copy keeps the time and moves on its own.
+  const copy = policy.clone();
+  assert.equal(copy.now(), BigInt(NOW + 86_399));
+  copy.setNow(2n ** 64n - 1n);
+  assert.equal(copy.now(), 2n ** 64n - 1n);
+  throwsCode(() => open(bob1.identity(), envelope, copy), 'CERTIFICATE_EXPIRED');
+  assert.equal(policy.now(), BigInt(NOW + 86_399));
+  // The time is checked like every 64-bit argument; a refused one changes nothing.
+  for (const bad of [NOW + 0.5, -1, '1800000000', undefined, null, 2 ** 53, 2n ** 64n, -1n, NaN]) {
+    throwsCode(() => policy.setNow(bad), 'INVALID_ARGUMENT');
+  }
+  assert.equal(policy.now(), BigInt(NOW + 86_399));
+  // Back in time too: a policy before the certificate's expiry accepts it.
+  policy.setNow(0);
+  assert.equal(policy.now(), 0n);
+  cert.validate(policy);
+});
+
+test('LocalDevice.openEnvelope: the same as open with the device\'s identity', () => {
+  const p = pair();
+  const { alice, bob, aPeer, bPeer } = p;
+  const { server, cert, policy, aIdentity } = sealedSetup(p);
+  const [bob1, bob2] = bob.devices;
+  // A single envelope for bob's second device.
+  const envelope = seal(aIdentity, cert, bob2.identityKey, utf8.encode('for device 2'), Padding.recommended());
+  const viaOpen = open(bob2.identity(), envelope, policy);
+  const viaDevice = bob2.openEnvelope(envelope, policy);
+  assert.equal(text(viaDevice.content()), 'for device 2');
+  assert.deepEqual(viaDevice.content(), viaOpen.content());
+  assert.deepEqual(viaDevice.certificate.toBytes(), viaOpen.certificate.toBytes());
+  assert.deepEqual(viaDevice.certificate.toBytes(), cert.toBytes());
+  assert.equal(viaDevice.certificate.serial, 41n);
+  assert.equal(viaDevice.certificate.device, 1);
+  assert.deepEqual(viaDevice.certificate.identityKey, alice.devices[0].identityKey);
+  assert.deepEqual(viaDevice.certificate.accountKey, alice.account.publicKey);
+  // Not for the other device: AUTH, as open says.
+  throwsCode(() => open(bob1.identity(), envelope, policy), 'AUTH');
+  throwsCode(() => bob1.openEnvelope(envelope, policy), 'AUTH');
+  // The certificate refusals, as open's.
+  throwsCode(() => bob2.openEnvelope(envelope, new CertificatePolicy(NOW)), 'UNTRUSTED_CERTIFICATE');
+  const revoked = policy.clone();
+  revoked.revoke(41);
+  throwsCode(() => bob2.openEnvelope(envelope, revoked), 'CERTIFICATE_REVOKED');
+  // Tampered: AUTH.
+  const bad = envelope.slice();
+  bad[bad.length - 1] ^= 1;
+  throwsCode(() => bob2.openEnvelope(bad, policy), 'AUTH');
+  throwsCode(() => bob2.openEnvelope(envelope.slice(0, 10), policy), 'DECODE_TRUNCATED');
+  // A session record's sealed message, opened by the device and decrypted by its record.
+  const sealed = p.aRec.encryptSealed(alice.devices[0], aPeer, cert, utf8.encode('sealed hello'), NOW);
+  const opened = bob1.openEnvelope(sealed, policy);
+  assert.deepEqual(opened.content(), open(bob1.identity(), sealed, policy).content());
+  const got = p.bRec.decryptSealed(bob1, bPeer, opened, POLICY, NOW);
+  assert.equal(text(got.plaintext), 'sealed hello');
+  assert.equal(got.newSession, true);
+  assert.deepEqual(server.publicKey, opened.certificate.issuer);
+});
+
+test('splitMultiRecipientRange: the split in ranges, the same envelopes in the same order', () => {
+  const p = pair();
+  const { cert, policy, aIdentity } = sealedSetup(p);
+  const other = IdentityKeyPair.generate();
+  const recipients = [...p.bob.devices.map((d) => d.identityKey), other.publicKey];
+  const multi = sealMulti(aIdentity, cert, recipients, utf8.encode('to three'), Padding.recommended());
+  const parts = splitMultiRecipient(multi);
+  assert.equal(parts.length, 3);
+  // Each recipient once, and each part opens for its recipient.
+  const hexKeys = (keys) => keys.map((k) => Buffer.from(k).toString('hex')).sort();
+  assert.deepEqual(hexKeys(parts.map((x) => x.recipient)), hexKeys(recipients));
+  const identities = [...p.bob.devices.map((d) => d.identity()), other];
+  for (const part of parts) {
+    const i = recipients.findIndex((k) => Buffer.from(k).equals(Buffer.from(part.recipient)));
+    assert.equal(text(open(identities[i], part.envelope, policy).content()), 'to three');
+  }
+  // Ranges.
+  const all = partsHex(parts);
+  assert.deepEqual(partsHex(splitMultiRecipientRange(multi, 0, 3)), all);
+  assert.deepEqual(partsHex(splitMultiRecipientRange(multi, 1, 3)), all.slice(1));
+  assert.deepEqual(partsHex(splitMultiRecipientRange(multi, 0, 1)), [all[0]]);
+  assert.deepEqual(partsHex(splitMultiRecipientRange(multi, 1, 1)), [all[1]]);
+  assert.deepEqual(partsHex(splitMultiRecipientRange(multi, 2, 5)), [all[2]]);
+  assert.deepEqual(partsHex(splitMultiRecipientRange(multi, 0, Limits.MAX_SEALED_RECIPIENTS)), all);
+  // Empty ranges: no count, or from the end of the list on.
+  assert.deepEqual(splitMultiRecipientRange(multi, 0, 0), []);
+  assert.deepEqual(splitMultiRecipientRange(multi, 3, 5), []);
+  assert.deepEqual(splitMultiRecipientRange(multi, 2 ** 32 - 1, 2 ** 32 - 1), []);
+  // The parts of a range are fresh objects and open like the split's.
+  const [only] = splitMultiRecipientRange(multi, 2, 1);
+  assert.ok(only.recipient instanceof Uint8Array && only.envelope instanceof Uint8Array);
+  const i = recipients.findIndex((k) => Buffer.from(k).equals(Buffer.from(only.recipient)));
+  assert.equal(text(open(identities[i], only.envelope, policy).content()), 'to three');
+  // Malformed uploads: the same decode errors as the whole split.
+  throwsCode(() => splitMultiRecipient(multi.slice(0, 10)), 'DECODE_TRUNCATED');
+  throwsCode(() => splitMultiRecipientRange(multi.slice(0, 10), 0, 1), 'DECODE_TRUNCATED');
+  throwsCode(() => splitMultiRecipientRange(new Uint8Array(0), 0, 1), 'DECODE_TRUNCATED');
+  // tag || version || E (32) || u16 n: no recipient, or more than the most, is an invalid value.
+  assert.deepEqual([multi[34], multi[35]], [0, 3]);
+  for (const n of [[0, 0], [4, 1]]) {
+    const wrong = multi.slice();
+    wrong.set(n, 34);
+    throwsCode(() => splitMultiRecipient(wrong), 'DECODE_INVALID_VALUE');
+    throwsCode(() => splitMultiRecipientRange(wrong, 0, 1), 'DECODE_INVALID_VALUE');
+  }
+  // The split authenticates nothing: a payload cut short gives envelopes one byte
+  // shorter, which their recipient refuses (AUTH).
+  const [short] = splitMultiRecipientRange(multi.slice(0, multi.length - 1), 2, 1);
+  assert.equal(short.envelope.length, only.envelope.length - 1);
+  throwsCode(() => open(identities[i], short.envelope, policy), 'AUTH');
+  // first and count: integers from 0 to 2^32 - 1.
+  for (const bad of [-1, 1.5, 2 ** 32, undefined, null, '1', 1n, NaN]) {
+    throwsCode(() => splitMultiRecipientRange(multi, bad, 1), 'INVALID_ARGUMENT');
+    throwsCode(() => splitMultiRecipientRange(multi, 0, bad), 'INVALID_ARGUMENT');
+  }
+  assert.equal(Limits.MAX_SPLIT_LEN, 33_554_432);
+  assert.equal(Limits.MAX_SPLIT_LEN, 32 * 1024 * 1024);
+});
+
+test('the split\'s 32 MiB cap: TOO_LARGE for 17 envelopes of 2 MiB, 16 pass in a range', () => {
+  const account = AccountKeyPair.generate();
+  const sender = IdentityKeyPair.generate();
+  const server = ServerKeyPair.generate();
+  const cert = server.issue(7, NOW + 60, account.publicKey, 1, sender.publicKey);
+  const policy = new CertificatePolicy(NOW);
+  policy.addRoot(server.publicKey);
+  // Content whose envelope is exactly 2 MiB: padding None adds a fixed header.
+  const padding = new Padding(PaddingKind.None, 0);
+  const envelopeLen = 2 * 1024 * 1024;
+  const contentLen = envelopeLen - Limits.SEALED_ENVELOPE_OVERHEAD - padding.paddedLength(0);
+  assert.equal(padding.paddedLength(contentLen) + Limits.SEALED_ENVELOPE_OVERHEAD, envelopeLen);
+  const content = crypto.getRandomValues(new Uint8Array(contentLen > 65_536 ? 65_536 : contentLen));
+  const big = new Uint8Array(contentLen);
+  for (let at = 0; at < contentLen; at += content.length) big.set(content.subarray(0, contentLen - at), at);
+  const ids = Array.from({ length: 17 }, () => IdentityKeyPair.generate());
+  const multi = sealMulti(sender, cert, ids.map((id) => id.publicKey), big, padding);
+  // The whole split and any range of 17: refused with the total, before anything is built.
+  const e = throwsCode(() => splitMultiRecipient(multi), 'TOO_LARGE');
+  assert.equal(e.detail, `TooLarge { len: ${17 * envelopeLen}, max: ${Limits.MAX_SPLIT_LEN} }`);
+  const r = throwsCode(() => splitMultiRecipientRange(multi, 0, 1000), 'TOO_LARGE');
+  assert.equal(r.detail, e.detail);
+  throwsCode(() => splitMultiRecipientRange(multi, 0, 17), 'TOO_LARGE');
+  // 16 envelopes are exactly 32 MiB: allowed; with the 17th, every recipient once.
+  const rest = splitMultiRecipientRange(multi, 1, 16);
+  assert.equal(rest.length, 16);
+  assert.equal(rest.reduce((n, x) => n + x.envelope.length, 0), Limits.MAX_SPLIT_LEN);
+  rest.forEach((x) => assert.equal(x.envelope.length, envelopeLen));
+  const [first] = splitMultiRecipientRange(multi, 0, 1);
+  const hexKeys = (keys) => keys.map((k) => Buffer.from(k).toString('hex')).sort();
+  assert.deepEqual(hexKeys([first, ...rest].map((x) => x.recipient)), hexKeys(ids.map((id) => id.publicKey)));
+  // The first and the last part open for their recipients with the content.
+  for (const part of [first, rest[15]]) {
+    const id = ids.find((k) => Buffer.from(k.publicKey).equals(Buffer.from(part.recipient)));
+    const opened = open(id, part.envelope, policy);
+    assert.ok(Buffer.from(opened.content()).equals(Buffer.from(big)));
+  }
 });
 
 test('a tampered message brings a retry, and the retry a new session', () => {

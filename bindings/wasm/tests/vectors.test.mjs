@@ -82,6 +82,7 @@ const MODE_POLICY = { any: ModePolicy.Any, header_encryption_only: ModePolicy.He
 /** Stores and restores a session; the restored one must re-encode the same. */
 function roundTrip(session, at) {
   const stored = session.toBytes();
+  assert.equal(session.encodedLen(), stored.length, `${at}: encodedLen is not the stored form's length`);
   const restored = Session.fromBytes(stored);
   assert.equal(hex(restored.toBytes()), hex(stored), `${at}: restored session re-encodes differently`);
   session.free();

@@ -38,7 +38,7 @@ export interface RecordDecrypted {
 export interface RecipientEnvelope {
     /** The recipient device's identity key (32 bytes): where the server delivers it. */
     recipient: Uint8Array;
-    /** The sealed envelope for it (give it to `open`). */
+    /** The sealed envelope for it (give it to `open`, or to the device's `LocalDevice.openEnvelope`). */
     envelope: Uint8Array;
 }
 
@@ -137,12 +137,26 @@ export class CertificatePolicy {
     clone(): CertificatePolicy;
     /**
      * A policy at time `now` with no roots yet (which accepts nothing).
+     * The time is part of the policy: a policy kept across calls must be
+     * moved on with `setNow` before each `open` (or
+     * `LocalDevice.openEnvelope`, `SenderCertificate.validate`), or
+     * expired certificates pass.
      */
     constructor(now: Uint64);
+    /**
+     * The time certificates are checked at.
+     */
+    now(): bigint;
     /**
      * Refuses certificates with serial `serial`.
      */
     revoke(serial: Uint64): void;
+    /**
+     * Sets the time certificates are checked at: call it before each
+     * open with a policy kept across calls, or certificates that expired
+     * since it was made still pass.
+     */
+    setNow(now: Uint64): void;
 }
 
 /**
@@ -579,6 +593,12 @@ export class Limits {
      */
     static readonly MAX_SEALED_RECIPIENTS: number;
     /**
+     * The most bytes of envelopes one `splitMultiRecipient` or
+     * `splitMultiRecipientRange` returns (32 MiB): each recipient's
+     * envelope repeats the payload.
+     */
+    static readonly MAX_SPLIT_LEN: number;
+    /**
      * The longest stable user id, in bytes.
      */
     static readonly MAX_USER_ID_LEN: number;
@@ -617,8 +637,8 @@ export class LocalDevice {
      */
     static fromBytes(stored: Uint8Array | number[]): LocalDevice;
     /**
-     * A copy of the identity key pair (to open sealed envelopes, sign
-     * links).
+     * A copy of the identity key pair (to seal envelopes); prefer the
+     * methods that use the device's own (`openEnvelope`, `link`).
      */
     identity(): IdentityKeyPair;
     /**
@@ -650,6 +670,13 @@ export class LocalDevice {
      * `{ oneTime, kem }`.
      */
     oneTimePreKeyCounts(): PreKeyCounts;
+    /**
+     * Opens a sealed envelope addressed to this device, validating its
+     * sender certificate against `policy` (`open` with the device's own
+     * identity, without a copy of the key pair; changes no state). Throws
+     * as `open` does.
+     */
+    openEnvelope(envelope: Uint8Array | number[], policy: CertificatePolicy): OpenedEnvelope;
     /**
      * Opens `seal()`'s output.
      */
@@ -1366,6 +1393,11 @@ export class Session {
      */
     decrypt(message: Uint8Array | number[], rng?: Rng): Uint8Array;
     /**
+     * The length of `toBytes()`' output, without making it (to size
+     * storage; it changes as the session does).
+     */
+    encodedLen(): number;
+    /**
      * Encrypts a message. Draws exactly 16 bytes per message, the
      * message's reuse guard (SPEC.md §6.3), and nothing else: the
      * ratchet's new key pairs are drawn by `decrypt`. A scripted `Rng`
@@ -1664,9 +1696,27 @@ export function sealMulti(identity: IdentityKeyPair, certificate: SenderCertific
 
 /**
  * The server's split of a multi-recipient envelope into one sealed
- * envelope per recipient: `[{ recipient, envelope }, ...]`.
+ * envelope per recipient: `[{ recipient, envelope }, ...]`, in the
+ * envelope's order, if they take at most `Limits.MAX_SPLIT_LEN` bytes
+ * (32 MiB) together (each repeats the payload); otherwise split in ranges
+ * with `splitMultiRecipientRange`. Throws `DECODE_*` for a malformed
+ * envelope, `TOO_LARGE` (with the total length) for more than 32 MiB of
+ * envelopes, before anything is built.
  */
 export function splitMultiRecipient(multi: Uint8Array | number[]): RecipientEnvelope[];
+
+/**
+ * The envelopes of recipients `first`, `first + 1`, ... (at most `count`
+ * of them, fewer at the end of the list, none from `first` on past the
+ * end), in the envelope's order, as `splitMultiRecipient` returns them.
+ * Each call decodes the whole upload again: choose `count` so that
+ * `count` envelopes fit in memory and in `Limits.MAX_SPLIT_LEN`. Throws
+ * `INVALID_ARGUMENT` for a `first` or `count` that is not an integer from
+ * 0 to 2^32 - 1, `DECODE_*` for a malformed envelope, `TOO_LARGE` if the
+ * envelopes asked for exceed `Limits.MAX_SPLIT_LEN` bytes together,
+ * before anything is built.
+ */
+export function splitMultiRecipientRange(multi: Uint8Array | number[], first: number, count: number): RecipientEnvelope[];
 
 /**
  * Removes the padding, strictly (`PADDING` if it is not canonical).
@@ -1715,7 +1765,9 @@ export interface InitOutput {
     readonly certificatepolicy_addRoot: (a: number, b: number, c: number) => [number, number];
     readonly certificatepolicy_clone: (a: number) => number;
     readonly certificatepolicy_new: (a: any) => [number, number, number];
+    readonly certificatepolicy_now: (a: number) => bigint;
     readonly certificatepolicy_revoke: (a: number, b: any) => [number, number];
+    readonly certificatepolicy_setNow: (a: number, b: any) => [number, number];
     readonly checkIdentityKey: (a: number, b: number) => [number, number];
     readonly devicecertificate_accountKey: (a: number) => any;
     readonly devicecertificate_device: (a: number) => number;
@@ -1759,6 +1811,7 @@ export interface InitOutput {
     readonly limits_max_devices: () => number;
     readonly limits_max_plaintext_len: () => number;
     readonly limits_max_sealed_recipients: () => number;
+    readonly limits_max_split_len: () => number;
     readonly limits_max_user_id_len: () => number;
     readonly limits_message_id_len: () => number;
     readonly limits_retry_message_len: () => number;
@@ -1777,6 +1830,7 @@ export interface InitOutput {
     readonly localdevice_new: (a: number, b: number, c: any, d: number) => [number, number, number];
     readonly localdevice_oneTimePreKeyCounts: (a: number) => [number, number, number];
     readonly localdevice_open: (a: number, b: number, c: number, d: number) => [number, number, number];
+    readonly localdevice_openEnvelope: (a: number, b: number, c: number, d: number) => [number, number, number];
     readonly localdevice_prune: (a: number, b: any) => [number, number];
     readonly localdevice_replenish: (a: number, b: any, c: any, d: number) => [number, number, number];
     readonly localdevice_retryFor: (a: number, b: number, c: number, d: number, e: number, f: any, g: any) => [number, number, number];
@@ -1885,6 +1939,7 @@ export interface InitOutput {
     readonly session_awaitingReply: (a: number) => [number, number, number];
     readonly session_decrypt: (a: number, b: number, c: number, d: number) => [number, number, number];
     readonly session_decryptWithId: (a: number, b: number, c: number, d: number) => [number, number, number];
+    readonly session_encodedLen: (a: number) => [number, number, number];
     readonly session_encrypt: (a: number, b: number, c: number, d: number) => [number, number, number];
     readonly session_encryptedLength: (a: number, b: number) => [number, number, number];
     readonly session_fromBytes: (a: number, b: number) => [number, number, number];
@@ -1928,6 +1983,7 @@ export interface InitOutput {
     readonly signedprekey_signature: (a: number) => any;
     readonly signedprekey_toBytes: (a: number) => any;
     readonly splitMultiRecipient: (a: number, b: number) => [number, number, number];
+    readonly splitMultiRecipientRange: (a: number, b: number, c: any, d: any) => [number, number, number];
     readonly unpad: (a: number, b: number) => [number, number, number];
     readonly __wbindgen_exn_store: (a: number) => void;
     readonly __externref_table_alloc: () => number;
