@@ -1,7 +1,7 @@
 """Per-message encrypt and decrypt through the Python binding, at 16 B and
 4 KiB, with the OS generator: one session pair per size, in-order messages
 (no ratchet step inside the timed loops), the median of 7 timed runs of N
-messages each after one warm-up run. `bindings/bench.sh` sets it beside the
+messages each after one warm-up run, the sizes taking turns. `bindings/bench.sh` sets it beside the
 native and C ABI figures of the criterion bench `chatcrypt-c/abi`, measured
 in the same invocation.
 
@@ -36,12 +36,17 @@ def pair(rng):
 
 def main():
     rng = cc.Rng.os()
-    for size in (16, 4096):
-        n = 5000 if size == 16 else 2000
-        a, b = pair(rng)
-        pt = b"a" * size
-        enc, dec = [], []
-        for run in range(8):
+    sizes = (16, 4096)
+    count = {16: 5000, 4096: 2000}
+    pairs = {size: pair(rng) for size in sizes}
+    times = {key: [] for key in [(size, op) for size in sizes for op in ("encrypt", "decrypt")] + ["floor"]}
+    # The runs of the sizes and of the call floor take turns, so that a slow
+    # spell of a shared machine weighs on all of them alike.
+    for run in range(8):
+        for size in sizes:
+            a, b = pairs[size]
+            pt = b"a" * size
+            n = count[size]
             t = time.perf_counter_ns()
             msgs = [a.encrypt(pt, rng) for _ in range(n)]
             te = (time.perf_counter_ns() - t) / n
@@ -50,24 +55,23 @@ def main():
                 b.decrypt(m, rng)
             td = (time.perf_counter_ns() - t) / n
             if run > 0:  # run 0 warms up
-                enc.append(te)
-                dec.append(td)
-        print(
-            f"python {sys.version.split()[0]} {size:4} B: encrypt {statistics.median(enc) / 1000:.2f} us, "
-            f"decrypt {statistics.median(dec) / 1000:.2f} us per message"
-        )
-    # The floor of a call through the generated module: a method without
-    # arguments whose Rust side does almost nothing (two foreign calls: the
-    # object's handle and the method).
-    a, _ = pair(rng)
-    floor = []
-    for run in range(8):
+                times[(size, "encrypt")].append(te)
+                times[(size, "decrypt")].append(td)
+        # The floor of a call through the generated module: a method without
+        # arguments whose Rust side does almost nothing (two foreign calls:
+        # the object's handle and the method).
+        a = pairs[16][0]
         t = time.perf_counter_ns()
         for _ in range(20000):
             a.encoded_len()
         if run > 0:
-            floor.append((time.perf_counter_ns() - t) / 20000)
-    print(f"python {sys.version.split()[0]} call floor: {statistics.median(floor) / 1000:.2f} us per Session.encoded_len()")
+            times["floor"].append((time.perf_counter_ns() - t) / 20000)
+    version = sys.version.split()[0]
+    for size in sizes:
+        enc = statistics.median(times[(size, "encrypt")]) / 1000
+        dec = statistics.median(times[(size, "decrypt")]) / 1000
+        print(f"python {version} {size:4} B: encrypt {enc:.2f} us, decrypt {dec:.2f} us per message")
+    print(f"python {version} call floor: {statistics.median(times['floor']) / 1000:.2f} us per Session.encoded_len()")
 
 
 if __name__ == "__main__":
