@@ -6,8 +6,9 @@
 # if node is missing or older than 20), builds the npm package (build.sh:
 # one release build), runs clippy -D warnings on the crate for wasm32, fails
 # if the committed TypeScript types differ from the fresh ones, runs every
-# node test (the conversation, the package's entry points, the
-# session.json/reject.json vector runner and the demo page in headless
+# node test (the conversation, the messenger layer, the package's entry
+# points, the session.json/reject.json and messenger.json/metadata.json
+# vector runners, the memory checks and the two demo pages in headless
 # Chromium), and checks that the vector runners (session/reject and
 # messenger/metadata) fail on a corrupted vector and on a file with one
 # case removed. Prints the time of every step.
