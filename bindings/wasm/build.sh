@@ -25,8 +25,22 @@ PKG="$HERE/pkg"
 # Safari 16.4 or node 16.4 and later; CHATCRYPT_WASM_SIMD=0 builds a module
 # without it for older engines.
 export CARGO_PROFILE_RELEASE_OPT_LEVEL="${CARGO_PROFILE_RELEASE_OPT_LEVEL:-3}"
-if [ "${CHATCRYPT_WASM_SIMD:-1}" != 0 ]; then
-    export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:+$CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS }-C target-feature=+simd128"
+case "${CHATCRYPT_WASM_SIMD:-1}" in
+    0) SIMD=0 ;;
+    1) SIMD=1 ;;
+    *) echo "error: CHATCRYPT_WASM_SIMD must be 0 or 1 (got: $CHATCRYPT_WASM_SIMD)" >&2; exit 1 ;;
+esac
+if [ "$SIMD" = 1 ]; then
+    # Cargo takes extra flags from one source only (CARGO_ENCODED_RUSTFLAGS,
+    # else RUSTFLAGS, else the target's rustflags): add the feature to the
+    # one it will use. With --target, RUSTFLAGS reaches only wasm32 code.
+    if [ -n "${CARGO_ENCODED_RUSTFLAGS+set}" ]; then
+        export CARGO_ENCODED_RUSTFLAGS="${CARGO_ENCODED_RUSTFLAGS:+$CARGO_ENCODED_RUSTFLAGS$'\x1f'}-Ctarget-feature=+simd128"
+    elif [ -n "${RUSTFLAGS+set}" ]; then
+        export RUSTFLAGS="${RUSTFLAGS:+$RUSTFLAGS }-C target-feature=+simd128"
+    else
+        export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:+$CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS }-C target-feature=+simd128"
+    fi
 fi
 export CARGO_PROFILE_RELEASE_LTO="${CARGO_PROFILE_RELEASE_LTO:-true}"
 export CARGO_PROFILE_RELEASE_CODEGEN_UNITS="${CARGO_PROFILE_RELEASE_CODEGEN_UNITS:-1}"
@@ -55,6 +69,16 @@ if [ -n "$WASM_OPT" ] && [ "${opt_version:-0}" -ge 117 ]; then
     mv "$PKG/node/chatcrypt_wasm_bg.wasm.opt" "$PKG/node/chatcrypt_wasm_bg.wasm"
     cp "$PKG/node/chatcrypt_wasm_bg.wasm" "$PKG/web/chatcrypt_wasm_bg.wasm"
     echo "wasm-opt -Oz ($("$WASM_OPT" --version)) applied"
+    # The module has SIMD exactly when it was asked for.
+    if "$WASM_OPT" --print-features "$PKG/node/chatcrypt_wasm_bg.wasm" -o /dev/null | grep -qx -- --enable-simd; then
+        has_simd=1
+    else
+        has_simd=0
+    fi
+    if [ "$has_simd" != "$SIMD" ]; then
+        echo "error: the module's SIMD use ($has_simd) is not what CHATCRYPT_WASM_SIMD asked for ($SIMD)" >&2
+        exit 1
+    fi
 else
     echo "note: no wasm-opt >= 117 (found: ${WASM_OPT:-none} ${opt_version:-}), the .wasm is not post-optimised"
 fi
